@@ -1,0 +1,167 @@
+// The local Functions host: serves the functions' own registrations (HTTP routes, timers on their NCRONTAB
+// schedule, storage-queue triggers) without Azure Functions Core Tools. Registration comes from
+// `@azure/functions` itself through the functions-core stand-in, so Azure and this host share one definition.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { randomUUID } from "node:crypto";
+import { readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Cron } from "croner";
+import { installFunctionsCore, registrations, type CoreBinding, type RegisteredFunction } from "./functions-core.js";
+import { RouteTable } from "./routes.js";
+import { startQueueWorkers, type QueueWorkers } from "./queues.js";
+
+export interface LocalHostOptions {
+  port?: number;
+  host?: string;
+  functionsDir?: string;
+  /** Storage connection string for queue triggers. */
+  storageConnectionString?: string;
+  log?: (line: string) => void;
+  /** Start timers (off in tests that drive timers by hand). */
+  timers?: boolean;
+}
+
+export interface LocalHost {
+  url: string;
+  functions: RegisteredFunction[];
+  /** Invoke a timer function now, as its schedule would. */
+  runTimer(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+type HttpModule = typeof import("@azure/functions");
+
+const resolveSetting = (value: string): string =>
+  value.replace(/%([^%]+)%/g, (_, name: string) => {
+    const setting = process.env[name];
+    if (setting === undefined) throw new Error(`app setting ${name} (used as %${name}%) is not set`);
+    return setting;
+  });
+
+function triggerOf(fn: RegisteredFunction): CoreBinding {
+  const trigger = Object.values(fn.bindings).find((b) => b.direction === "in" && String(b.type).endsWith("Trigger"));
+  if (!trigger) throw new Error(`function ${fn.name} has no trigger`);
+  return trigger;
+}
+
+export async function startLocalHost(options: LocalHostOptions = {}): Promise<LocalHost> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  installFunctionsCore();
+  const functionsDir = resolve(options.functionsDir ?? "functions");
+  const files = readdirSync(functionsDir).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith(".d.ts")).sort();
+  for (const file of files) await import(pathToFileURL(join(functionsDir, file)).href);
+  const functions = [...registrations];
+  const lib: HttpModule = await import("@azure/functions");
+
+  const routes = new RouteTable<RegisteredFunction>();
+  const timers: Cron[] = [];
+  const queueFunctions: Array<{ fn: RegisteredFunction; queueName: string }> = [];
+  for (const fn of functions) {
+    const trigger = triggerOf(fn);
+    if (trigger.type === "httpTrigger") {
+      routes.add(String(trigger.route ?? fn.name), (trigger.methods as string[] | undefined) ?? ["GET", "POST"], fn);
+    } else if (trigger.type === "timerTrigger") {
+      if (options.timers !== false) {
+        const schedule = resolveSetting(String(trigger.schedule));
+        timers.push(new Cron(schedule, { protect: true }, () => invokeTimer(lib, fn, log)));
+        if (trigger.runOnStartup) void invokeTimer(lib, fn, log);
+      }
+    } else if (trigger.type === "queueTrigger") {
+      queueFunctions.push({ fn, queueName: resolveSetting(String(trigger.queueName)) });
+    } else {
+      log(`[local-host] ${fn.name}: trigger ${trigger.type} is not served locally`);
+    }
+  }
+
+  let queues: QueueWorkers | undefined;
+  if (queueFunctions.length > 0) {
+    if (!options.storageConnectionString) throw new Error("queue-triggered functions need a storage connection string");
+    queues = await startQueueWorkers(lib, queueFunctions, options.storageConnectionString, log);
+  }
+
+  const server: Server = createServer((req, res) => {
+    void serveHttp(lib, routes, req, res, log).catch((error: unknown) => {
+      log(`[local-host] ${req.method} ${req.url}: ${(error as Error).message}`);
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/problem+json" });
+      res.end(JSON.stringify({ type: "about:blank", title: "Internal Server Error", status: 500, detail: "local host failure" }));
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((ok, fail) => {
+    server.once("error", fail);
+    server.listen(options.port ?? 7071, options.host ?? "127.0.0.1", () => ok());
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${options.host ?? "127.0.0.1"}:${address.port}`;
+  log(`[local-host] ${functions.length} functions: ${functions.map((f) => `${f.name} (${triggerOf(f).type})`).join(", ")}`);
+
+  return {
+    url,
+    functions,
+    runTimer: async (name) => {
+      const fn = functions.find((f) => f.name === name);
+      if (!fn) throw new Error(`no function ${name}`);
+      await invokeTimer(lib, fn, log, true);
+    },
+    close: async () => {
+      for (const timer of timers) timer.stop();
+      await queues?.stop();
+      server.closeAllConnections();
+      await new Promise<void>((ok) => server.close(() => ok()));
+    },
+  };
+}
+
+export function invocationContext(lib: HttpModule, fn: RegisteredFunction, log: (line: string) => void) {
+  const trigger = triggerOf(fn);
+  return new lib.InvocationContext({
+    invocationId: randomUUID(),
+    functionName: fn.name,
+    options: { trigger: { ...trigger, name: trigger.name ?? "trigger", type: String(trigger.type) } as never },
+    logHandler: (level, ...args) => log(`[${fn.name}] ${level}: ${args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ")}`),
+  });
+}
+
+async function invokeTimer(lib: HttpModule, fn: RegisteredFunction, log: (line: string) => void, rethrow = false): Promise<void> {
+  const now = new Date().toISOString();
+  try {
+    await fn.handler({ isPastDue: false, scheduleStatus: { last: now, next: now, lastUpdated: now } }, invocationContext(lib, fn, log));
+  } catch (error) {
+    log(`[local-host] timer ${fn.name} failed: ${(error as Error).message}`);
+    if (rethrow) throw error;
+  }
+}
+
+async function serveHttp(lib: HttpModule, routes: RouteTable<RegisteredFunction>, req: IncomingMessage, res: ServerResponse, log: (line: string) => void): Promise<void> {
+  const url = new URL(req.url ?? "/", `http://${req.headers.host ?? "127.0.0.1"}`);
+  const problem = (status: number, title: string) => {
+    res.writeHead(status, { "content-type": "application/problem+json" });
+    res.end(JSON.stringify({ type: "about:blank", title, status, detail: `${req.method} ${url.pathname}` }));
+  };
+  if (!url.pathname.startsWith("/api/")) return problem(404, "Not Found");
+  const { match, pathMatched } = routes.match(req.method ?? "GET", url.pathname.slice("/api/".length));
+  if (!match) return problem(pathMatched ? 405 : 404, pathMatched ? "Method Not Allowed" : "Not Found");
+
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const body = Buffer.concat(chunks);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
+  const request = new lib.HttpRequest({
+    method: req.method ?? "GET",
+    url: url.href,
+    headers,
+    query: Object.fromEntries(url.searchParams),
+    params: match.params,
+    body: body.length > 0 ? { bytes: body } : undefined,
+  });
+  const result = await match.target.handler(request, invocationContext(lib, match.target, log));
+  const response = result instanceof lib.HttpResponse ? result : new lib.HttpResponse((result ?? {}) as ConstructorParameters<typeof lib.HttpResponse>[0]);
+  const out: Record<string, string> = {};
+  response.headers.forEach((value, name) => { out[name] = value; });
+  const bytes = Buffer.from(await response.arrayBuffer());
+  res.writeHead(response.status, { ...out, "content-length": String(bytes.length) });
+  res.end(bytes);
+}

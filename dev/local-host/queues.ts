@@ -1,0 +1,83 @@
+// Storage-queue triggers for the local host: poll each queue, hand the decoded message to the function,
+// delete it on success, retry with visibility timeout on failure and move it to `<queue>-poison` after
+// five dequeues, as the Functions host does. Messages are base64 (the host's default encoding).
+import { QueueServiceClient, type QueueClient } from "@azure/storage-queue";
+import type { RegisteredFunction } from "./functions-core.js";
+import { invocationContext } from "./host.js";
+
+export interface QueueWorkers {
+  stop(): Promise<void>;
+}
+
+const MAX_DEQUEUE = 5;
+
+export async function startQueueWorkers(
+  lib: typeof import("@azure/functions"),
+  functions: Array<{ fn: RegisteredFunction; queueName: string }>,
+  connectionString: string,
+  log: (line: string) => void,
+): Promise<QueueWorkers> {
+  const service = QueueServiceClient.fromConnectionString(connectionString);
+  let stopped = false;
+  const loops = await Promise.all(functions.map(async ({ fn, queueName }) => {
+    const queue = service.getQueueClient(queueName);
+    const poison = service.getQueueClient(`${queueName}-poison`);
+    await queue.createIfNotExists();
+    return pollLoop(lib, fn, queue, poison, log, () => stopped);
+  }));
+  return {
+    stop: async () => {
+      stopped = true;
+      await Promise.allSettled(loops);
+    },
+  };
+}
+
+async function pollLoop(
+  lib: typeof import("@azure/functions"),
+  fn: RegisteredFunction,
+  queue: QueueClient,
+  poison: QueueClient,
+  log: (line: string) => void,
+  isStopped: () => boolean,
+): Promise<void> {
+  let idleMs = 100;
+  while (!isStopped()) {
+    let received;
+    try {
+      received = await queue.receiveMessages({ numberOfMessages: 16, visibilityTimeout: 60 });
+    } catch (error) {
+      log(`[local-host] queue ${queue.name}: ${(error as Error).message}`);
+      await sleep(2_000);
+      continue;
+    }
+    if (received.receivedMessageItems.length === 0) {
+      await sleep(idleMs);
+      idleMs = Math.min(idleMs * 2, 1_000);
+      continue;
+    }
+    idleMs = 100;
+    await Promise.all(received.receivedMessageItems.map(async (message) => {
+      const text = Buffer.from(message.messageText, "base64").toString("utf8");
+      let payload: unknown = text;
+      try { payload = JSON.parse(text); } catch { /* a plain string message */ }
+      const context = invocationContext(lib, fn, log);
+      Object.assign(context, { triggerMetadata: { id: message.messageId, dequeueCount: message.dequeueCount, insertionTime: message.insertedOn } });
+      try {
+        await fn.handler(payload, context);
+        await queue.deleteMessage(message.messageId, message.popReceipt);
+      } catch (error) {
+        log(`[local-host] ${fn.name} failed on message ${message.messageId} (dequeue ${message.dequeueCount}): ${(error as Error).message}`);
+        if (message.dequeueCount >= MAX_DEQUEUE) {
+          await poison.createIfNotExists();
+          await poison.sendMessage(message.messageText);
+          await queue.deleteMessage(message.messageId, message.popReceipt);
+        } else {
+          await queue.updateMessage(message.messageId, message.popReceipt, undefined, Math.min(2 ** message.dequeueCount, 30)).catch(() => undefined);
+        }
+      }
+    }));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,217 @@
+// OData $filter for systemusers: parse into a small AST, type-check against the schema (Guid columns take
+// unquoted GUID literals, as Dataverse requires), evaluate with Dataverse's case-insensitive string semantics.
+import { queryError, unknownProperty } from "./errors.js";
+import { COLUMN_BY_NAME, GUID_RE, type Column } from "./schema.js";
+
+export type Literal =
+  | { t: "string"; v: string; lower: string }
+  | { t: "guid"; v: string }
+  | { t: "number"; v: number }
+  | { t: "bool"; v: boolean }
+  | { t: "datetime"; v: string }
+  | { t: "null" };
+
+export type CmpOp = "eq" | "ne" | "gt" | "ge" | "lt" | "le";
+export type FilterExpr =
+  | { k: "and" | "or"; l: FilterExpr; r: FilterExpr }
+  | { k: "not"; e: FilterExpr }
+  | { k: "cmp"; op: CmpOp; col: Column; value: Literal }
+  | { k: "fn"; fn: "startswith" | "endswith" | "contains"; col: Column; needle: string };
+
+interface Token { kind: "(" | ")" | "," | "str" | "word"; text: string; pos: number }
+
+const OP_NAMES: Record<CmpOp, string> = { eq: "Equal", ne: "NotEqual", gt: "GreaterThan", ge: "GreaterThanOrEqual", lt: "LessThan", le: "LessThanOrEqual" };
+const EDM: Record<string, string> = { guid: "Edm.Guid", lookup: "Edm.Guid", string: "Edm.String", boolean: "Edm.Boolean", int: "Edm.Int32", bigint: "Edm.Int64", datetime: "Edm.DateTimeOffset" };
+const LIT_EDM: Record<Literal["t"], string> = { string: "Edm.String", guid: "Edm.Guid", number: "Edm.Int32", bool: "Edm.Boolean", datetime: "Edm.DateTimeOffset", null: "null" };
+
+function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === " " || c === "\t" || c === "\r" || c === "\n") { i++; continue; }
+    if (c === "(" || c === ")" || c === ",") { tokens.push({ kind: c, text: c, pos: i }); i++; continue; }
+    if (c === "'") {
+      const start = i;
+      let value = "";
+      i++;
+      for (;;) {
+        if (i >= text.length) throw syntaxError(start, text);
+        if (text[i] === "'") {
+          if (text[i + 1] === "'") { value += "'"; i += 2; continue; } // '' escapes a quote
+          i++;
+          break;
+        }
+        value += text[i];
+        i++;
+      }
+      tokens.push({ kind: "str", text: value, pos: start });
+      continue;
+    }
+    const m = /^[A-Za-z0-9_.:+\-]+/.exec(text.slice(i));
+    if (!m) throw syntaxError(i, text);
+    tokens.push({ kind: "word", text: m[0], pos: i });
+    i += m[0].length;
+  }
+  return tokens;
+}
+
+const syntaxError = (pos: number, text: string) => queryError(`Syntax error at position ${pos} in '${text}'.`);
+
+export function parseFilter(text: string): FilterExpr {
+  const tokens = tokenize(text);
+  let p = 0;
+  const peek = () => tokens[p];
+  const isWord = (w: string) => peek()?.kind === "word" && peek()!.text.toLowerCase() === w;
+  const expect = (kind: Token["kind"]) => {
+    const t = tokens[p];
+    if (!t || t.kind !== kind) throw syntaxError(t?.pos ?? text.length, text);
+    p++;
+    return t;
+  };
+
+  const parseOr = (): FilterExpr => {
+    let left = parseAnd();
+    while (isWord("or")) { p++; left = { k: "or", l: left, r: parseAnd() }; }
+    return left;
+  };
+  const parseAnd = (): FilterExpr => {
+    let left = parseUnary();
+    while (isWord("and")) { p++; left = { k: "and", l: left, r: parseUnary() }; }
+    return left;
+  };
+  const parseUnary = (): FilterExpr => {
+    if (isWord("not")) { p++; return { k: "not", e: parseUnary() }; }
+    const t = peek();
+    if (!t) throw syntaxError(text.length, text);
+    if (t.kind === "(") { p++; const e = parseOr(); expect(")"); return e; }
+    if (t.kind !== "word") throw syntaxError(t.pos, text);
+    const fn = t.text.toLowerCase();
+    if ((fn === "startswith" || fn === "endswith" || fn === "contains") && tokens[p + 1]?.kind === "(") {
+      p += 2;
+      const col = column(expect("word").text);
+      expect(",");
+      const needle = expect("str").text;
+      expect(")");
+      if (col.type !== "string") throw queryError(`No function signature for the function with name '${fn}' matches the specified arguments. The function signatures considered are: ${fn}(Edm.String Nullable=true, Edm.String Nullable=true).`);
+      return { k: "fn", fn, col, needle: needle.toLowerCase() };
+    }
+    p++;
+    const col = column(t.text);
+    const opTok = expect("word");
+    const op = opTok.text.toLowerCase();
+    if (!(op in OP_NAMES)) throw syntaxError(opTok.pos, text);
+    const value = literal(tokens[p++], text);
+    checkTypes(col, op as CmpOp, value);
+    return { k: "cmp", op: op as CmpOp, col, value };
+  };
+
+  const expr = parseOr();
+  if (p !== tokens.length) throw syntaxError(tokens[p]!.pos, text);
+  return expr;
+}
+
+function column(name: string): Column {
+  const col = COLUMN_BY_NAME.get(name);
+  if (!col) throw unknownProperty(name);
+  return col;
+}
+
+function literal(t: Token | undefined, text: string): Literal {
+  if (!t) throw syntaxError(text.length, text);
+  if (t.kind === "str") return { t: "string", v: t.text, lower: t.text.toLowerCase() };
+  if (t.kind !== "word") throw syntaxError(t.pos, text);
+  const w = t.text;
+  if (w === "null") return { t: "null" };
+  if (w === "true" || w === "false") return { t: "bool", v: w === "true" };
+  if (GUID_RE.test(w)) return { t: "guid", v: w.toLowerCase() };
+  if (/^-?\d+$/.test(w)) return { t: "number", v: Number(w) };
+  if (/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.test(w)) return { t: "datetime", v: new Date(w).toISOString() };
+  throw syntaxError(t.pos, text);
+}
+
+function checkTypes(col: Column, op: CmpOp, value: Literal): void {
+  if (value.t === "null") return;
+  const ok =
+    ((col.type === "guid" || col.type === "lookup") && value.t === "guid") ||
+    (col.type === "string" && value.t === "string") ||
+    (col.type === "boolean" && value.t === "bool") ||
+    ((col.type === "int" || col.type === "bigint") && value.t === "number") ||
+    (col.type === "datetime" && value.t === "datetime");
+  if (!ok) {
+    throw queryError(`A binary operator with incompatible types was detected. Found operand types '${EDM[col.type]}' and '${LIT_EDM[value.t]}' for operator kind '${OP_NAMES[op]}'.`);
+  }
+}
+
+/** Comparable form of a column value: strings and GUIDs lower-cased (case-insensitive collation). */
+export function norm(value: unknown): string | number | boolean | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === "string") return value.toLowerCase();
+  return value as number | boolean;
+}
+
+function literalValue(l: Literal): string | number | boolean | null {
+  switch (l.t) {
+    case "string": return l.lower;
+    case "null": return null;
+    default: return l.v;
+  }
+}
+
+export function matches(expr: FilterExpr, row: Record<string, unknown>): boolean {
+  switch (expr.k) {
+    case "and": return matches(expr.l, row) && matches(expr.r, row);
+    case "or": return matches(expr.l, row) || matches(expr.r, row);
+    case "not": return !matches(expr.e, row);
+    case "fn": {
+      const v = row[expr.col.name];
+      if (typeof v !== "string") return false;
+      const lv = v.toLowerCase();
+      return expr.fn === "startswith" ? lv.startsWith(expr.needle) : expr.fn === "endswith" ? lv.endsWith(expr.needle) : lv.includes(expr.needle);
+    }
+    case "cmp": {
+      const v = norm(row[expr.col.name]);
+      const lit = literalValue(expr.value);
+      if (lit === null) return expr.op === "eq" ? v === null : expr.op === "ne" ? v !== null : false;
+      // SQL semantics: a comparison with a null column value is never true (`ne 'x'` skips nulls).
+      if (v === null) return false;
+      switch (expr.op) {
+        case "eq": return v === lit;
+        case "ne": return v !== lit;
+        case "gt": return v > lit;
+        case "ge": return v >= lit;
+        case "lt": return v < lit;
+        case "le": return v <= lit;
+      }
+    }
+  }
+}
+
+/** Columns the org indexes; `candidates` narrows a scan to them when the filter pins one by equality. */
+export type IndexLookup = (column: string, value: string) => Iterable<string> | null;
+
+export function candidates(expr: FilterExpr, lookup: IndexLookup): Set<string> | null {
+  switch (expr.k) {
+    case "cmp": {
+      if (expr.op !== "eq" || (expr.value.t !== "string" && expr.value.t !== "guid")) return null;
+      const ids = lookup(expr.col.name, expr.value.t === "string" ? expr.value.lower : expr.value.v);
+      return ids ? new Set(ids) : null;
+    }
+    case "and": {
+      const l = candidates(expr.l, lookup);
+      const r = candidates(expr.r, lookup);
+      if (l && r) return l.size <= r.size ? l : r;
+      return l ?? r;
+    }
+    case "or": {
+      const l = candidates(expr.l, lookup);
+      if (!l) return null;
+      const r = candidates(expr.r, lookup);
+      if (!r) return null;
+      for (const id of r) l.add(id);
+      return l;
+    }
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,163 @@
+// The sandbox tenant's directory: users and groups, with a change log that the Graph emulator's
+// delta queries and change notifications read. Shared in-process by the Graph and Dataverse emulators
+// (Dataverse resolves `domainname` against it, as the platform does against Entra ID).
+import { randomUUID } from "node:crypto";
+
+export type UserState = "active" | "softDeleted" | "hardDeleted";
+
+export interface DirectoryUser {
+  id: string;
+  userPrincipalName: string;
+  displayName: string | null;
+  givenName: string | null;
+  surname: string | null;
+  mail: string | null;
+  jobTitle: string | null;
+  mobilePhone: string | null;
+  accountEnabled: boolean;
+  onPremisesSamAccountName: string | null;
+  /** FQDN of the on-premises domain (`contoso.local`); its first label, upper-cased, is the NetBIOS name. */
+  onPremisesDomainName: string | null;
+  state: UserState;
+  /** Change-log version of the last change to this user. */
+  version: number;
+}
+
+export type UserInit = Partial<Omit<DirectoryUser, "id" | "state" | "version">> & { id?: string; userPrincipalName: string };
+
+export interface GroupMembership {
+  userId: string;
+  isMember: boolean;
+  version: number;
+}
+
+export interface DirectoryGroup {
+  id: string;
+  displayName: string;
+  members: Map<string, GroupMembership>;
+  version: number;
+}
+
+export type DirectoryChange =
+  | { kind: "user"; id: string; version: number; changeType: "created" | "updated" | "deleted" }
+  | { kind: "group"; id: string; version: number; changeType: "updated" };
+
+export class Directory {
+  readonly users = new Map<string, DirectoryUser>();
+  readonly groups = new Map<string, DirectoryGroup>();
+  /** Monotonic change counter; delta tokens remember the version they were issued at. */
+  version = 0;
+  /** Tokens issued before this version are expired (`syncStateNotFound`), to test resync. */
+  oldestValidVersion = 0;
+  private readonly listeners = new Set<(change: DirectoryChange) => void>();
+
+  onChange(listener: (change: DirectoryChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(change: DirectoryChange): void {
+    for (const listener of this.listeners) listener(change);
+  }
+
+  addUser(init: UserInit): DirectoryUser {
+    const user: DirectoryUser = {
+      id: init.id ?? randomUUID(),
+      userPrincipalName: init.userPrincipalName,
+      displayName: init.displayName ?? null,
+      givenName: init.givenName ?? null,
+      surname: init.surname ?? null,
+      mail: init.mail ?? null,
+      jobTitle: init.jobTitle ?? null,
+      mobilePhone: init.mobilePhone ?? null,
+      accountEnabled: init.accountEnabled ?? true,
+      onPremisesSamAccountName: init.onPremisesSamAccountName ?? null,
+      onPremisesDomainName: init.onPremisesDomainName ?? null,
+      state: "active",
+      version: ++this.version,
+    };
+    if (this.findByUpn(user.userPrincipalName)) throw new Error(`UPN already in use: ${user.userPrincipalName}`);
+    this.users.set(user.id, user);
+    this.emit({ kind: "user", id: user.id, version: user.version, changeType: "created" });
+    return user;
+  }
+
+  updateUser(id: string, patch: Partial<Omit<DirectoryUser, "id" | "state" | "version">>): DirectoryUser {
+    const user = this.mustGet(id);
+    if (patch.userPrincipalName && patch.userPrincipalName.toLowerCase() !== user.userPrincipalName.toLowerCase()) {
+      if (this.findByUpn(patch.userPrincipalName)) throw new Error(`UPN already in use: ${patch.userPrincipalName}`);
+    }
+    Object.assign(user, patch);
+    user.version = ++this.version;
+    this.emit({ kind: "user", id, version: user.version, changeType: "updated" });
+    return user;
+  }
+
+  /** Soft delete (restorable, `@removed: changed`) or hard delete (`@removed: deleted`). */
+  deleteUser(id: string, hard = false): void {
+    const user = this.mustGet(id);
+    user.state = hard ? "hardDeleted" : "softDeleted";
+    user.version = ++this.version;
+    this.emit({ kind: "user", id, version: user.version, changeType: "deleted" });
+  }
+
+  restoreUser(id: string): DirectoryUser {
+    const user = this.mustGet(id);
+    if (user.state !== "softDeleted") throw new Error(`user ${id} is not soft-deleted`);
+    user.state = "active";
+    user.version = ++this.version;
+    this.emit({ kind: "user", id, version: user.version, changeType: "updated" });
+    return user;
+  }
+
+  addGroup(displayName: string, id: string = randomUUID()): DirectoryGroup {
+    const group: DirectoryGroup = { id, displayName, members: new Map(), version: ++this.version };
+    this.groups.set(id, group);
+    return group;
+  }
+
+  setMembership(groupId: string, userId: string, isMember: boolean): void {
+    const group = this.groups.get(groupId);
+    if (!group) throw new Error(`no group ${groupId}`);
+    const version = ++this.version;
+    group.members.set(userId, { userId, isMember, version });
+    group.version = version;
+    this.emit({ kind: "group", id: groupId, version, changeType: "updated" });
+  }
+
+  /** Active (not deleted) user by UPN, case-insensitive. */
+  findByUpn(upn: string): DirectoryUser | undefined {
+    const wanted = upn.toLowerCase();
+    for (const user of this.users.values()) {
+      if (user.state === "active" && user.userPrincipalName.toLowerCase() === wanted) return user;
+    }
+    return undefined;
+  }
+
+  /** Active user by `DOMAIN\sam`, case-insensitive. */
+  findBySam(domainAndSam: string): DirectoryUser | undefined {
+    const [domain, sam] = domainAndSam.toLowerCase().split("\\");
+    if (!domain || !sam) return undefined;
+    for (const user of this.users.values()) {
+      if (user.state !== "active" || !user.onPremisesSamAccountName || !user.onPremisesDomainName) continue;
+      if (user.onPremisesSamAccountName.toLowerCase() === sam && netBiosName(user.onPremisesDomainName).toLowerCase() === domain) return user;
+    }
+    return undefined;
+  }
+
+  /** Expires every delta token issued so far (the next delta call answers `syncStateNotFound`). */
+  expireDeltaTokens(): void {
+    // Bump the version so tokens issued from now on (at this version) stay valid while older ones expire.
+    this.oldestValidVersion = ++this.version;
+  }
+
+  private mustGet(id: string): DirectoryUser {
+    const user = this.users.get(id);
+    if (!user || user.state === "hardDeleted") throw new Error(`no user ${id}`);
+    return user;
+  }
+}
+
+export function netBiosName(domainFqdn: string): string {
+  return (domainFqdn.split(".")[0] ?? domainFqdn).toUpperCase();
+}

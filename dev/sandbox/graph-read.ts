@@ -1,0 +1,115 @@
+// Plain reads of the Graph emulator: GET /users/{id|upn}, GET /users, GET /groups/{id}, GET /groups/{id}/members.
+// Deleted users (soft or hard) are invisible here, as in Graph's /users.
+import type { IncomingMessage } from "node:http";
+import type { DirectoryUser } from "./directory.js";
+import { GROUP_PROPERTIES, groupValue } from "./graph-delta.js";
+import { compileFilter, parseFilter } from "./graph-filter.js";
+import {
+  DEFAULT_USER_SELECT, GraphHttpError, USER_PROPERTIES, type QueryOptions, contextUrl, decodeToken, encodeToken,
+  parseSelect, preferredPageSize, projectUser, userValue,
+} from "./graph-odata.js";
+import type { GraphEmulator } from "./graph.js";
+
+type Page = [Record<string, unknown>, Record<string, string>];
+
+function notFound(id: string): GraphHttpError {
+  return new GraphHttpError(404, "Request_ResourceNotFound", `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+}
+
+/** `{id}`, `{upn}` or the key form `('{upn}')` with OData quote doubling. */
+function resolveUser(emulator: GraphEmulator, key: string): DirectoryUser {
+  let wanted = key;
+  const keyForm = /^\('(.*)'\)$/.exec(key);
+  if (keyForm) wanted = keyForm[1]!.replace(/''/g, "'");
+  const dir = emulator.tenant.directory;
+  const byId = dir.users.get(wanted) ?? [...dir.users.values()].find((u) => u.id.toLowerCase() === wanted.toLowerCase());
+  const user = byId?.state === "active" ? byId : dir.findByUpn(wanted);
+  if (!user) throw notFound(wanted);
+  return user;
+}
+
+export function getUser(emulator: GraphEmulator, key: string, q: QueryOptions): Record<string, unknown> {
+  const user = resolveUser(emulator, key);
+  const select = parseSelect(q.get("$select"), USER_PROPERTIES);
+  const base = emulator.baseUrl();
+  return {
+    "@odata.context": contextUrl(base, select ? `users(${select.join(",")})/$entity` : "users/$entity"),
+    ...projectUser(user, select ?? DEFAULT_USER_SELECT),
+  };
+}
+
+function pageSizeFor(emulator: GraphEmulator, req: IncomingMessage, q: QueryOptions): { size: number; applied?: string } {
+  const top = q.get("$top");
+  if (top !== undefined) {
+    const n = Number(top);
+    if (!Number.isInteger(n) || n < 1 || n > 999) {
+      throw new GraphHttpError(400, "Request_BadRequest", `Invalid page size specified: '${top}'. Must be between 1 and 999 inclusive.`);
+    }
+    return { size: n };
+  }
+  return preferredPageSize(req, emulator.pageSize, 999);
+}
+
+/** Offset paging; the nextLink keeps the request's own query options, with `$skiptoken` added. */
+function paged<T>(all: T[], size: number, q: QueryOptions, url: URL, base: string): { items: T[]; nextLink?: string } {
+  const skip = q.get("$skiptoken");
+  const offset = skip ? decodeToken<{ k: "list"; o: number }>(skip, "list").o : 0;
+  const items = all.slice(offset, offset + size);
+  if (offset + size >= all.length) return { items };
+  const params = new URLSearchParams();
+  for (const [k, v] of url.searchParams) if (k.toLowerCase() !== "$skiptoken") params.append(k, v);
+  params.set("$skiptoken", encodeToken({ k: "list", o: offset + size }));
+  return { items, nextLink: `${base}${url.pathname}?${params.toString().replace(/%24/g, "$")}` };
+}
+
+function rejectUnsupported(q: QueryOptions): void {
+  for (const option of ["$orderby", "$search", "$expand"]) {
+    if (q.has(option)) throw new GraphHttpError(400, "Request_UnsupportedQuery", `${option} is not supported by the sandbox Graph emulator.`);
+  }
+}
+
+export function listUsers(emulator: GraphEmulator, req: IncomingMessage, q: QueryOptions, url: URL): Page {
+  rejectUnsupported(q);
+  const select = parseSelect(q.get("$select"), USER_PROPERTIES);
+  const filterSrc = q.get("$filter");
+  const predicate = filterSrc ? compileFilter(parseFilter(filterSrc), USER_PROPERTIES) : null;
+  const { size, applied } = pageSizeFor(emulator, req, q);
+  const users = [...emulator.tenant.directory.users.values()]
+    .filter((u) => u.state === "active")
+    .filter((u) => !predicate || predicate((prop) => userValue(u, prop)));
+  const base = emulator.baseUrl();
+  const { items, nextLink } = paged(users, size, q, url, base);
+  const body: Record<string, unknown> = { "@odata.context": contextUrl(base, select ? `users(${select.join(",")})` : "users") };
+  if (nextLink) body["@odata.nextLink"] = nextLink;
+  body.value = items.map((u) => projectUser(u, select ?? DEFAULT_USER_SELECT));
+  return [body, applied ? { "preference-applied": applied } : {}];
+}
+
+export function getGroup(emulator: GraphEmulator, id: string, q: QueryOptions): Record<string, unknown> {
+  const group = emulator.tenant.directory.groups.get(id);
+  if (!group) throw notFound(id);
+  const select = parseSelect(q.get("$select"), GROUP_PROPERTIES, "microsoft.graph.group")?.filter((p) => p !== "members")
+    ?? ["id", "displayName", "description", "mail", "mailEnabled", "mailNickname", "securityEnabled", "groupTypes"];
+  const out: Record<string, unknown> = { "@odata.context": contextUrl(emulator.baseUrl(), "groups/$entity") };
+  for (const prop of select) out[prop] = groupValue(group, prop);
+  return out;
+}
+
+export function listGroupMembers(emulator: GraphEmulator, req: IncomingMessage, q: QueryOptions, url: URL, groupId: string): Page {
+  rejectUnsupported(q);
+  const dir = emulator.tenant.directory;
+  const group = dir.groups.get(groupId);
+  if (!group) throw notFound(groupId);
+  const select = parseSelect(q.get("$select"), USER_PROPERTIES);
+  const { size, applied } = pageSizeFor(emulator, req, q);
+  const members = [...group.members.values()]
+    .filter((m) => m.isMember)
+    .map((m) => dir.users.get(m.userId))
+    .filter((u): u is DirectoryUser => u?.state === "active");
+  const base = emulator.baseUrl();
+  const { items, nextLink } = paged(members, size, q, url, base);
+  const body: Record<string, unknown> = { "@odata.context": contextUrl(base, "directoryObjects") };
+  if (nextLink) body["@odata.nextLink"] = nextLink;
+  body.value = items.map((u) => ({ "@odata.type": "#microsoft.graph.user", ...projectUser(u, select ?? DEFAULT_USER_SELECT) }));
+  return [body, applied ? { "preference-applied": applied } : {}];
+}

@@ -1,0 +1,115 @@
+// One HTTPS listener on loopback for one emulated service, with the knobs tests need:
+// added latency, injected 429/503 faults, and a log of every request received.
+import { createServer, type Server } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { SandboxTls } from "./tls.js";
+
+export interface RecordedRequest {
+  method: string;
+  /** Path and query as received. */
+  url: string;
+  /** Epoch ms when the request arrived (before any injected latency). */
+  at: number;
+  /** Status answered, once known. */
+  status?: number;
+}
+
+export interface FaultRule {
+  /** Share of matching requests that fail, 0..1. */
+  rate: number;
+  status: 429 | 503;
+  /** Sent as `Retry-After` (seconds) when set. */
+  retryAfterSeconds?: number;
+  /** Limit the rule to some requests. */
+  match?: (req: IncomingMessage) => boolean;
+  /** Body to send with the fault (JSON). */
+  body?: unknown;
+}
+
+export class ServiceKnobs {
+  latencyMs = 0;
+  fault: FaultRule | null = null;
+  readonly requests: RecordedRequest[] = [];
+  /** When set, a deterministic sequence replaces Math.random for fault decisions. */
+  random: () => number = Math.random;
+
+  count(predicate: (r: RecordedRequest) => boolean = () => true): number {
+    return this.requests.filter(predicate).length;
+  }
+  reset(): void {
+    this.latencyMs = 0;
+    this.fault = null;
+    this.requests.length = 0;
+  }
+}
+
+export type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void | Promise<void>;
+
+export interface RunningService {
+  url: string;
+  port: number;
+  knobs: ServiceKnobs;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export async function readBody(req: IncomingMessage, limit = 16 * 1024 * 1024): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new Error("body too large");
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startHttpsService(
+  tls: SandboxTls,
+  name: string,
+  handler: Handler,
+  options: { port?: number; knobs?: ServiceKnobs } = {},
+): Promise<RunningService> {
+  const knobs = options.knobs ?? new ServiceKnobs();
+  const server = createServer({ cert: tls.certPem, key: tls.keyPem, keepAlive: true }, (req, res) => {
+    const record: RecordedRequest = { method: req.method ?? "GET", url: req.url ?? "/", at: Date.now() };
+    knobs.requests.push(record);
+    res.on("finish", () => { record.status = res.statusCode; });
+    void (async () => {
+      const body = await readBody(req);
+      if (knobs.latencyMs > 0) await sleep(knobs.latencyMs);
+      const fault = knobs.fault;
+      if (fault && (!fault.match || fault.match(req)) && knobs.random() < fault.rate) {
+        const headers: Record<string, string> = {};
+        if (fault.retryAfterSeconds !== undefined) headers["retry-after"] = String(fault.retryAfterSeconds);
+        sendJson(res, fault.status, fault.body ?? { error: { code: fault.status === 429 ? "TooManyRequests" : "ServiceUnavailable", message: `${name}: injected ${fault.status}` } }, headers);
+        return;
+      }
+      await handler(req, res, body);
+    })().catch((err: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { error: { code: "SandboxFault", message: `${name}: ${(err as Error).message}` } });
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `https://127.0.0.1:${port}`,
+    port,
+    knobs,
+    server,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}

@@ -1,0 +1,99 @@
+// `npm start`: the functions on http://127.0.0.1:7071/api/… without Core Tools.
+// No tenant configured → a local sandbox (Azurite + emulated Entra ID, Graph, Dataverse, Key Vault).
+// Tenant configured (environment or local.settings.json) → the same functions against those services.
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { ensureSandboxTls } from "./sandbox/tls.js";
+import { startAzurite, type RunningAzurite } from "./sandbox/azurite.js";
+import type { Sandbox } from "./sandbox/sandbox.js";
+import { startLocalHost } from "./local-host/host.js";
+
+const PORT = Number(process.env.BRIDGE_PORT ?? 7071);
+
+function localSettings(): Record<string, string> {
+  const file = resolve("local.settings.json");
+  if (!existsSync(file)) return {};
+  const parsed = JSON.parse(readFileSync(file, "utf8")) as { Values?: Record<string, string> };
+  return parsed.Values ?? {};
+}
+
+/** NODE_EXTRA_CA_CERTS is read only at process start: re-run this script with it set. */
+function restartWithCa(caPath: string): never {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: "inherit",
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: caPath },
+  });
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
+  child.on("exit", (code) => process.exit(code ?? 0));
+  return undefined as never;
+}
+
+async function main(): Promise<void> {
+  for (const [name, value] of Object.entries(localSettings())) process.env[name] ??= value;
+  const sandboxMode = !process.env.AZURE_TENANT_ID;
+  let sandbox: Sandbox | undefined;
+  let azurite: RunningAzurite | undefined;
+
+  if (sandboxMode) {
+    const tls = ensureSandboxTls(resolve(".sandbox/tls"));
+    if (process.env.NODE_EXTRA_CA_CERTS !== tls.caPath) return restartWithCa(tls.caPath);
+    const { startSandbox } = await import("./sandbox/sandbox.js");
+    [sandbox, azurite] = await Promise.all([startSandbox({ tls }), startAzurite()]);
+    Object.assign(process.env, sandbox.env, { AzureWebJobsStorage: azurite.connectionString });
+  } else if (/UseDevelopmentStorage=true/i.test(process.env.AzureWebJobsStorage ?? "")) {
+    azurite = await startAzurite({ ports: { blob: 10000, queue: 10001, table: 10002 } });
+  }
+  process.env.SYNC_SCHEDULE ??= "0 */15 * * * *";
+
+  const { loadConfig, ConfigError } = await import("../shared/config/config.js");
+  try {
+    loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      await Promise.all([sandbox?.stop(), azurite?.stop()]);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  const host = await startLocalHost({ port: PORT, storageConnectionString: process.env.AzureWebJobsStorage === "UseDevelopmentStorage=true" ? azurite?.connectionString : process.env.AzureWebJobsStorage });
+  const stop = async () => {
+    await host.close();
+    await Promise.all([sandbox?.stop(), azurite?.stop()]);
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop());
+  process.on("SIGTERM", () => void stop());
+
+  if (sandbox) await printSandboxGuide(sandbox, host.url);
+  else console.log(`\nIdentity Bridge serving ${host.url}/api against the configured tenant.\n`);
+}
+
+async function printSandboxGuide(sandbox: Sandbox, url: string): Promise<void> {
+  const admin = await sandbox.adminToken({ lifetimeSeconds: 8 * 3600 });
+  const caller = sandbox.identities.secretCaller;
+  const org = sandbox.dataverse[0]!.url;
+  console.log(`
+Identity Bridge sandbox is up: ${url}/api  (emulated tenant ${sandbox.tenant.tenantId})
+  Entra ID   ${sandbox.entra.url}
+  Graph      ${sandbox.graph.url}
+  Dataverse  ${sandbox.dataverse.map((d) => d.url).join(", ")}
+  Key Vault  ${sandbox.keyVault.url}
+
+Try it:
+  curl ${url}/api/health
+  export ADMIN_TOKEN='${admin}'   # sandbox admin token, valid 8 h
+  curl -X POST ${url}/api/sync -H "Authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' -d '{"dryRun":true}'
+  curl ${url}/api/sync/status -H "Authorization: Bearer $ADMIN_TOKEN"
+  # a Dataverse token for the S2S caller "${caller.id}" (sandbox credentials):
+  curl -X POST ${url}/api/token -u '${caller.clientId}:${caller.secret}' -d 'grant_type=client_credentials&scope=${org}/.default'
+Stop with Ctrl+C.
+`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`npm start failed: ${(error as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,16 @@
+// User-assigned identity of the Function App: it exists before the app, so its role assignments
+// are in place (and replicated) by the time the host first starts.
+param name string
+param location string
+param tags object
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: name
+  location: location
+  tags: tags
+}
+
+output id string = identity.id
+output name string = identity.name
+output clientId string = identity.properties.clientId
+output principalId string = identity.properties.principalId

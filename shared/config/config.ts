@@ -1,0 +1,129 @@
+// Typed configuration, read once from the environment and validated as a whole (contract §1).
+import { APP_SETTING_NAMES, SETTING_HINTS, settingsSchema } from "./schema.js";
+import type { TokenCaller } from "./token-callers.js";
+
+export type SyncIdentity = "upn" | "sam";
+export type DisableThreshold = { count: number } | { percent: number };
+
+export type StorageConfig =
+  | { kind: "connectionString"; connectionString: string }
+  | { kind: "identity"; tableServiceUri: string; queueServiceUri: string; managedIdentityClientId?: string };
+
+export interface Config {
+  tenantId: string;
+  appClientId: string;
+  /** User-assigned managed identity (AZURE_CLIENT_ID); undefined = system-assigned. */
+  managedIdentityClientId?: string;
+  authorityHost: string;
+  /** True when AZURE_AUTHORITY_HOST is a Microsoft cloud (instance discovery stays on). */
+  isMicrosoftAuthority: boolean;
+  keyVaultUrl: string;
+  /** True when the vault URL is a real Key Vault domain (challenge resource verification stays on). */
+  isRealVaultDomain: boolean;
+  appCredentialSecretName: string;
+  graphBaseUrl: string;
+  dataverseUrls: string[];
+  storage: StorageConfig;
+  sync: {
+    schedule: string;
+    scopeGroupIds: string[];
+    identity: SyncIdentity;
+    disableThreshold: DisableThreshold;
+    dryRun: boolean;
+    attributeMapJson?: string;
+  };
+  remap: { placeholderUsers: string[] };
+  api: { audience: string; adminRole: string };
+  tokenCallers: TokenCaller[];
+  notifications: { url?: string; clientStateSecretName?: string };
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError" as const;
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}
+
+const MICROSOFT_AUTHORITIES = [
+  "login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn", "login.microsoftonline.de",
+  "login.partner.microsoftonline.cn", "login.windows.net", "login.microsoft.com", "sts.windows.net",
+];
+const VAULT_DOMAINS = [".vault.azure.net", ".vault.azure.cn", ".vault.usgovcloudapi.net", ".vault.microsoftazure.de", ".managedhsm.azure.net"];
+
+type Env = Record<string, string | undefined>;
+
+function storageFrom(env: Env, problems: string[]): StorageConfig {
+  const connectionString = env.AzureWebJobsStorage?.trim();
+  if (connectionString) return { kind: "connectionString", connectionString };
+  const account = env.AzureWebJobsStorage__accountName?.trim();
+  const tableServiceUri = env.AzureWebJobsStorage__tableServiceUri?.trim() || (account ? `https://${account}.table.core.windows.net` : "");
+  const queueServiceUri = env.AzureWebJobsStorage__queueServiceUri?.trim() || (account ? `https://${account}.queue.core.windows.net` : "");
+  if (tableServiceUri && queueServiceUri) {
+    return { kind: "identity", tableServiceUri, queueServiceUri, managedIdentityClientId: env.AzureWebJobsStorage__clientId?.trim() || undefined };
+  }
+  problems.push("AzureWebJobsStorage: is missing (a storage connection string, UseDevelopmentStorage=true locally, or identity-based AzureWebJobsStorage__accountName)");
+  return { kind: "connectionString", connectionString: "" };
+}
+
+/** Validates the whole environment; throws one ConfigError naming every bad setting. Never echoes values. */
+export function loadConfig(env: Env = process.env): Config {
+  const input: Record<string, string | undefined> = {};
+  for (const name of APP_SETTING_NAMES) {
+    const value = env[name];
+    input[name] = value === undefined || value.trim() === "" ? undefined : value;
+  }
+  const problems: string[] = [];
+  const parsed = settingsSchema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? "configuration") as keyof typeof SETTING_HINTS;
+      const missing = input[name] === undefined;
+      const hint = SETTING_HINTS[name];
+      problems.push(`${name}: ${missing ? "is missing" : issue.message}${hint ? ` (${hint})` : ""}`);
+    }
+  }
+  const storage = storageFrom(env, problems);
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  const s = parsed.data;
+  const authorityHostname = new URL(s.AZURE_AUTHORITY_HOST).hostname.toLowerCase();
+  const vaultHostname = new URL(s.KEY_VAULT_URL).hostname.toLowerCase();
+  return {
+    tenantId: s.AZURE_TENANT_ID.toLowerCase(),
+    appClientId: s.APP_CLIENT_ID.toLowerCase(),
+    managedIdentityClientId: s.AZURE_CLIENT_ID,
+    authorityHost: s.AZURE_AUTHORITY_HOST,
+    isMicrosoftAuthority: MICROSOFT_AUTHORITIES.includes(authorityHostname),
+    keyVaultUrl: s.KEY_VAULT_URL,
+    isRealVaultDomain: VAULT_DOMAINS.some((d) => vaultHostname.endsWith(d)),
+    appCredentialSecretName: s.APP_CREDENTIAL_SECRET_NAME,
+    graphBaseUrl: s.GRAPH_BASE_URL,
+    dataverseUrls: [...new Set(s.DATAVERSE_URLS.map((u) => u.toLowerCase()))],
+    storage,
+    sync: {
+      schedule: s.SYNC_SCHEDULE,
+      scopeGroupIds: s.SYNC_SCOPE_GROUP_IDS,
+      identity: s.SYNC_IDENTITY,
+      disableThreshold: s.SYNC_DISABLE_THRESHOLD,
+      dryRun: s.SYNC_DRY_RUN,
+      attributeMapJson: s.SYNC_ATTRIBUTE_MAP,
+    },
+    remap: { placeholderUsers: s.REMAP_PLACEHOLDER_USERS },
+    api: { audience: s.API_AUDIENCE, adminRole: s.ADMIN_ROLE },
+    tokenCallers: s.TOKEN_CALLERS,
+    notifications: { url: s.NOTIFICATION_URL, clientStateSecretName: s.NOTIFICATION_CLIENT_STATE_SECRET_NAME },
+  };
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, validated on first use. */
+export function getConfig(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
+
+/** Tests and the local host reset it after changing the environment. */
+export function resetConfigForTests(): void {
+  cached = undefined;
+}

@@ -1,0 +1,81 @@
+// Contract §1: every app setting the bridge reads, validated as a whole with zod.
+import { z } from "zod";
+import { parseTokenCallers } from "./token-callers.js";
+import { parseNcrontab } from "./ncrontab.js";
+
+const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "must be a GUID");
+const httpsUrl = z.string().url("must be an absolute https URL").refine((v) => v.startsWith("https://"), "must use https://")
+  .transform((v) => v.replace(/\/+$/, ""));
+const nonEmpty = z.string().trim().min(1, "must not be empty");
+const optionalNonEmpty = z.string().trim().optional().transform((v) => (v ? v : undefined));
+const bool = z.enum(["true", "false", "TRUE", "FALSE", "True", "False", "1", "0"], { message: "must be true or false" })
+  .transform((v) => v === "1" || v.toLowerCase() === "true");
+const csv = <T extends z.ZodType<unknown, string>>(item: T) =>
+  z.string().transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean)).pipe(z.array(item));
+
+/** `500` or `5%`. */
+export const disableThreshold = z.string().trim().regex(/^\d+(\.\d+)?%?$/, "must be a count (500) or a share (5%)")
+  .refine((v) => !v.endsWith("%") || Number(v.slice(0, -1)) <= 100, "a share must be between 0% and 100%")
+  .transform((v): { count: number } | { percent: number } => (v.endsWith("%") ? { percent: Number(v.slice(0, -1)) } : { count: Number(v) }));
+
+export const settingsSchema = z.object({
+  AZURE_TENANT_ID: guid,
+  APP_CLIENT_ID: guid,
+  AZURE_CLIENT_ID: guid.optional(),
+  AZURE_AUTHORITY_HOST: httpsUrl.default("https://login.microsoftonline.com"),
+  KEY_VAULT_URL: httpsUrl,
+  APP_CREDENTIAL_SECRET_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, "must be a Key Vault secret name (letters, digits, dashes)"),
+  GRAPH_BASE_URL: httpsUrl.default("https://graph.microsoft.com"),
+  DATAVERSE_URLS: csv(httpsUrl).pipe(z.array(z.string()).min(1, "must list at least one org URL")),
+  AzureWebJobsStorage: optionalNonEmpty,
+  SYNC_SCHEDULE: z.string().default("0 */15 * * * *").superRefine((v, ctx) => {
+    const problem = parseNcrontab(v);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }),
+  SYNC_SCOPE_GROUP_IDS: csv(guid).default([]),
+  SYNC_IDENTITY: z.enum(["upn", "sam"], { message: "must be upn or sam" }).default("upn"),
+  SYNC_DISABLE_THRESHOLD: disableThreshold.default({ count: 500 }),
+  SYNC_DRY_RUN: bool.default(false),
+  SYNC_ATTRIBUTE_MAP: optionalNonEmpty,
+  REMAP_PLACEHOLDER_USERS: csv(nonEmpty).default([]),
+  API_AUDIENCE: nonEmpty,
+  ADMIN_ROLE: nonEmpty.default("Bridge.Admin"),
+  TOKEN_CALLERS: z.string().default("[]").transform((v, ctx) => {
+    const result = parseTokenCallers(v);
+    if (typeof result === "string") {
+      ctx.addIssue({ code: "custom", message: result });
+      return z.NEVER;
+    }
+    return result;
+  }),
+  NOTIFICATION_URL: httpsUrl.optional(),
+  NOTIFICATION_CLIENT_STATE_SECRET_NAME: optionalNonEmpty,
+}).superRefine((s, ctx) => {
+  if (s.NOTIFICATION_URL && !s.NOTIFICATION_CLIENT_STATE_SECRET_NAME) {
+    ctx.addIssue({ code: "custom", path: ["NOTIFICATION_CLIENT_STATE_SECRET_NAME"], message: "is required when NOTIFICATION_URL is set" });
+  }
+});
+
+export type RawSettings = z.output<typeof settingsSchema>;
+
+/** Every app setting of contract §1 (infra tests check the Bicep sets exactly these). */
+export const APP_SETTING_NAMES = Object.keys(settingsSchema.shape) as ReadonlyArray<keyof typeof settingsSchema.shape>;
+
+/** Settings that must be present (no default). */
+export const REQUIRED_SETTING_NAMES = APP_SETTING_NAMES.filter((name) => !settingsSchema.shape[name].safeParse(undefined).success);
+
+/** Hints shown next to a bad setting. */
+export const SETTING_HINTS: Partial<Record<keyof typeof settingsSchema.shape, string>> = {
+  AZURE_TENANT_ID: "the directory (tenant) id from Entra ID > Overview",
+  APP_CLIENT_ID: "the bridge app registration's Application (client) id",
+  AZURE_CLIENT_ID: "only for a user-assigned managed identity: its client id",
+  KEY_VAULT_URL: "e.g. https://kv-bridge.vault.azure.net",
+  APP_CREDENTIAL_SECRET_NAME: "the vault secret holding the app's client secret or PEM certificate+key",
+  DATAVERSE_URLS: "comma-separated org URLs, e.g. https://contoso.crm.dynamics.com",
+  AzureWebJobsStorage: "a storage connection string, UseDevelopmentStorage=true locally, or identity-based settings",
+  SYNC_SCHEDULE: "six-field NCRONTAB, e.g. 0 */15 * * * *",
+  SYNC_SCOPE_GROUP_IDS: "comma-separated Entra group object ids",
+  API_AUDIENCE: "the App ID URI (or client id) callers request tokens for, e.g. api://identity-bridge",
+  TOKEN_CALLERS: "a JSON array of caller policies (see README, Token callers)",
+  NOTIFICATION_URL: "the public https URL of /api/notifications",
+};

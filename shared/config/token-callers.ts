@@ -1,0 +1,43 @@
+// TOKEN_CALLERS (contract §5): the S2S callers allowed to get Dataverse tokens, and what each may get.
+import { z } from "zod";
+
+const callerSchema = z.object({
+  id: z.string().trim().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/, "letters, digits and . _ : - only"),
+  name: z.string().trim().min(1).max(256),
+  auth: z.enum(["secret", "private_key_jwt", "entra"]),
+  secretName: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/).optional(),
+  jwksUri: z.string().url().refine((v) => v.startsWith("https://"), "must use https://").optional(),
+  publicKeySecretName: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/).optional(),
+  appId: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i).optional(),
+  resources: z.array(z.string().url().transform((v) => v.replace(/\/+$/, "").toLowerCase())).min(1),
+  ratePerMinute: z.number().int().positive().max(1_000_000).default(60),
+  disabled: z.boolean().default(false),
+}).strict().superRefine((c, ctx) => {
+  if (c.auth === "secret" && !c.secretName) ctx.addIssue({ code: "custom", path: ["secretName"], message: "is required for auth \"secret\"" });
+  if (c.auth === "private_key_jwt" && !c.jwksUri === !c.publicKeySecretName) {
+    ctx.addIssue({ code: "custom", path: ["jwksUri"], message: "give exactly one of jwksUri or publicKeySecretName for auth \"private_key_jwt\"" });
+  }
+  if (c.auth === "entra" && !c.appId) ctx.addIssue({ code: "custom", path: ["appId"], message: "is required for auth \"entra\"" });
+});
+
+export type TokenCaller = z.output<typeof callerSchema>;
+
+/** Parses the JSON policy; returns the callers or one message naming every problem. */
+export function parseTokenCallers(json: string): TokenCaller[] | string {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    return "is not valid JSON";
+  }
+  const result = z.array(callerSchema).safeParse(raw);
+  if (!result.success) {
+    return result.error.issues.map((i) => `${i.path.length ? `[${i.path.join(".")}] ` : ""}${i.message}`).join("; ");
+  }
+  const ids = new Set<string>();
+  for (const caller of result.data) {
+    if (ids.has(caller.id)) return `caller id "${caller.id}" appears twice`;
+    ids.add(caller.id);
+  }
+  return result.data;
+}

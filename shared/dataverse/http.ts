@@ -1,0 +1,271 @@
+// The HTTP layer for one org: axios with Dataverse's headers (dataverse-web-api.md §1), a bearer token per
+// request, 429/503/network retries that honour Retry-After (else exponential back-off with full jitter),
+// the org's shared concurrency limiter, one token refresh on 401, and request accounting.
+import axios, { type AxiosInstance, type AxiosResponse } from "axios";
+import { DataverseError, errorBodyParts } from "./errors.js";
+import { orgThrottle, type OrgThrottle } from "./limiter.js";
+
+export type GetToken = (scope: string, options?: { forceRefresh?: boolean }) => Promise<string>;
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 1000, maxDelayMs: 60_000 };
+
+export interface DataverseHttpOptions {
+  orgUrl: string;
+  getToken: GetToken;
+  /** Shared per org by default. */
+  throttle?: OrgThrottle;
+  maxConcurrency?: number;
+  initialConcurrency?: number;
+  retry?: Partial<RetryPolicy>;
+  sleep?: Sleep;
+  random?: () => number;
+  now?: () => number;
+  timeoutMs?: number;
+  apiVersion?: string;
+}
+
+export interface HttpRequest {
+  /** Accounting label: "list", "get", "update", "batch", … */
+  kind: string;
+  method: "GET" | "POST" | "PATCH" | "DELETE";
+  /** Relative to the API base (`systemusers?…`) or an absolute URL on the org's origin (a nextLink). */
+  url: string;
+  headers?: Record<string, string>;
+  /** Object → JSON; string → sent as is (give the Content-Type). */
+  body?: unknown;
+  signal?: AbortSignal;
+  /** Statuses returned rather than thrown (default: 2xx). */
+  accept?: (status: number) => boolean;
+}
+
+export interface HttpResponse {
+  status: number;
+  /** Lower-cased names. */
+  headers: Record<string, string>;
+  text: string;
+  json<T = unknown>(): T;
+}
+
+export interface DataverseRequestStats {
+  /** HTTP requests sent, retries included. */
+  requests: number;
+  byKind: Record<string, number>;
+  retries: number;
+  /** 429 answers received. */
+  throttled: number;
+  /** 503 answers received. */
+  unavailable: number;
+  networkErrors: number;
+  /** Writes carried inside `$batch` requests. */
+  batchedOperations: number;
+}
+
+export const emptyStats = (): DataverseRequestStats => ({ requests: 0, byKind: {}, retries: 0, throttled: 0, unavailable: 0, networkErrors: 0, batchedOperations: 0 });
+
+export const defaultSleep: Sleep = (ms, signal) =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => { clearTimeout(timer); reject(signal!.reason); };
+    const timer = setTimeout(() => { signal?.removeEventListener("abort", onAbort); resolve(); }, Math.max(0, ms));
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+
+/** Full jitter: uniform in [0, min(cap, base·2^(retry−1))]; `retry` counts from 1. */
+export function backoffDelay(retry: number, policy: RetryPolicy, random: () => number): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry - 1));
+  return Math.floor(random() * ceiling);
+}
+
+/** `Retry-After` as milliseconds: delta-seconds (Dataverse) or an HTTP date; undefined when absent/invalid. */
+export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const v = value.trim();
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
+  const date = Date.parse(v);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+const RETRYABLE_NETWORK = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "ECONNABORTED", "EAI_AGAIN", "ERR_SOCKET_CONNECTION_TIMEOUT", "UND_ERR_SOCKET"]);
+
+function headerRecord(res: AxiosResponse): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(res.headers ?? {})) {
+    if (v === undefined || v === null || typeof v === "function") continue;
+    out[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : String(v);
+  }
+  return out;
+}
+
+export class DataverseHttp {
+  readonly orgUrl: string;
+  readonly apiBase: string;
+  readonly scope: string;
+  readonly throttle: OrgThrottle;
+  readonly stats: DataverseRequestStats = emptyStats();
+  private readonly axios: AxiosInstance;
+  private readonly policy: RetryPolicy;
+  private readonly getToken: GetToken;
+  private readonly sleep: Sleep;
+  private readonly random: () => number;
+  private readonly now: () => number;
+
+  constructor(options: DataverseHttpOptions) {
+    this.orgUrl = new URL(options.orgUrl).origin;
+    this.apiBase = `${this.orgUrl}/api/data/v${options.apiVersion ?? "9.2"}/`;
+    this.scope = `${this.orgUrl}/.default`;
+    this.getToken = options.getToken;
+    this.throttle = options.throttle ?? orgThrottle(this.orgUrl, { max: options.maxConcurrency, initial: options.initialConcurrency });
+    this.policy = { ...DEFAULT_RETRY, ...options.retry };
+    this.sleep = options.sleep ?? defaultSleep;
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
+    this.axios = axios.create({
+      baseURL: this.apiBase,
+      timeout: options.timeoutMs ?? 120_000,
+      maxRedirects: 0,
+      responseType: "text",
+      // We parse bodies ourselves: $batch answers are multipart text, and errors must not throw in axios.
+      transformResponse: [(data: unknown) => data],
+      validateStatus: () => true,
+      transitional: { clarifyTimeoutError: true },
+    });
+  }
+
+  /** Absolute URL of a request path (nextLinks must stay on the org: the bearer token goes with them). */
+  resolve(url: string): string {
+    const absolute = new URL(url, this.apiBase);
+    if (absolute.origin !== this.orgUrl) throw new Error(`refusing to send the org's token to another origin (${absolute.origin})`);
+    return absolute.href;
+  }
+
+  async send(request: HttpRequest): Promise<HttpResponse> {
+    const { signal } = request;
+    const url = this.resolve(request.url);
+    const accept = request.accept ?? ((s: number) => s >= 200 && s < 300);
+    let attempt = 0;
+    let forceRefresh = false;
+    let refreshed = false;
+    for (;;) {
+      attempt++;
+      await this.waitNotBefore(signal);
+      const release = await this.throttle.limiter.acquire(signal);
+      let res: AxiosResponse<string> | undefined;
+      let failure: unknown;
+      try {
+        await this.waitNotBefore(signal);
+        const token = await this.getToken(this.scope, forceRefresh ? { forceRefresh: true } : undefined);
+        forceRefresh = false;
+        this.count(request.kind);
+        res = await this.axios.request<string>({ method: request.method, url, headers: this.headers(request, token), data: this.body(request.body), signal });
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        failure = err;
+      } finally {
+        release();
+      }
+
+      if (!res) {
+        const code = (failure as { code?: string }).code;
+        this.stats.networkErrors++;
+        if (code && RETRYABLE_NETWORK.has(code) && attempt < this.policy.maxAttempts) {
+          this.stats.retries++;
+          await this.sleep(backoffDelay(attempt, this.policy, this.random), signal);
+          continue;
+        }
+        throw new DataverseError({ statusCode: 0, code: code ?? "", method: request.method, url, serverMessage: (failure as Error).message, cause: failure });
+      }
+
+      const headers = headerRecord(res);
+      const text = typeof res.data === "string" ? res.data : res.data === undefined || res.data === null ? "" : String(res.data);
+      const dop = Number(headers["x-ms-dop-hint"]);
+      if (dop > 0) this.throttle.limiter.setDopHint(dop);
+
+      if (res.status === 401 && !refreshed) {
+        refreshed = true;
+        forceRefresh = true;
+        this.stats.retries++;
+        continue;
+      }
+
+      if (res.status === 429 || res.status === 503) {
+        if (res.status === 429) { this.stats.throttled++; this.throttle.limiter.onThrottled(); } else this.stats.unavailable++;
+        const retryAfter = parseRetryAfter(headers["retry-after"], this.now());
+        if (attempt >= this.policy.maxAttempts) throw this.error(request.method, url, res.status, text, retryAfter);
+        this.stats.retries++;
+        // Retry-After speaks for the whole org (service protection is per user): nobody sends before it ends.
+        if (retryAfter !== undefined) this.throttle.pauseUntil(this.now() + retryAfter);
+        else await this.sleep(backoffDelay(attempt, this.policy, this.random), signal);
+        continue;
+      }
+
+      this.throttle.limiter.onSuccess();
+      if (accept(res.status)) return { status: res.status, headers, text, json: <T>() => (text.trim() === "" ? undefined : JSON.parse(text)) as T };
+      throw this.error(request.method, url, res.status, text);
+    }
+  }
+
+  /** Waits before resending writes a `$batch` answered with 429/503 inside its parts. */
+  async waitToRetry(attempt: number, status: number, retryAfter: string | undefined, signal?: AbortSignal): Promise<void> {
+    if (status === 429) { this.stats.throttled++; this.throttle.limiter.onThrottled(); } else this.stats.unavailable++;
+    this.stats.retries++;
+    const ms = parseRetryAfter(retryAfter, this.now());
+    if (ms !== undefined) this.throttle.pauseUntil(this.now() + ms);
+    else await this.sleep(backoffDelay(attempt, this.policy, this.random), signal);
+  }
+
+  get maxAttempts(): number { return this.policy.maxAttempts; }
+
+  private error(method: string, url: string, status: number, text: string, retryAfterMs?: number): DataverseError {
+    const { code, message } = errorBodyParts(text);
+    return new DataverseError({
+      statusCode: status,
+      code,
+      method,
+      url,
+      serverMessage: message,
+      ...(retryAfterMs !== undefined ? { retryAfterSeconds: retryAfterMs / 1000 } : {}),
+    });
+  }
+
+  private async waitNotBefore(signal?: AbortSignal): Promise<void> {
+    // Twice at most: the instant can move while we wait, but a fake clock must never make this spin.
+    for (let i = 0; i < 2; i++) {
+      const wait = this.throttle.notBefore - this.now();
+      if (wait <= 0) return;
+      await this.sleep(wait, signal);
+    }
+  }
+
+  private count(kind: string): void {
+    this.stats.requests++;
+    this.stats.byKind[kind] = (this.stats.byKind[kind] ?? 0) + 1;
+  }
+
+  private headers(request: HttpRequest, token: string): Record<string, string> {
+    const h: Record<string, string> = {
+      Accept: "application/json",
+      "OData-MaxVersion": "4.0",
+      "OData-Version": "4.0",
+    };
+    const given = Object.keys(request.headers ?? {}).map((k) => k.toLowerCase());
+    // Defeats caching of expanded collections (§1); never alongside a conditional the caller set.
+    if (request.method === "GET" && !given.includes("if-none-match") && !given.includes("if-match")) h["If-None-Match"] = "null";
+    if (request.body !== undefined && !given.includes("content-type")) h["Content-Type"] = "application/json; charset=utf-8";
+    Object.assign(h, request.headers);
+    h.Authorization = `Bearer ${token}`;
+    return h;
+  }
+
+  private body(body: unknown): string | undefined {
+    if (body === undefined) return undefined;
+    return typeof body === "string" ? body : JSON.stringify(body);
+  }
+}

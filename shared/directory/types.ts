@@ -1,0 +1,50 @@
+// The directory port: what the sync and remap use cases need from Microsoft Graph, in our own terms.
+
+/** A directory user as Graph returns it for the selected attributes (others absent). */
+export interface DirectoryUser {
+  id: string;
+  userPrincipalName?: string | null;
+  accountEnabled?: boolean | null;
+  givenName?: string | null;
+  surname?: string | null;
+  mail?: string | null;
+  jobTitle?: string | null;
+  mobilePhone?: string | null;
+  onPremisesSamAccountName?: string | null;
+  onPremisesDomainName?: string | null;
+  [attribute: string]: unknown;
+}
+
+/** One entry of a delta page: a user as it now is, or its removal (`changed` = soft-deleted, `deleted` = gone). */
+export type DirectoryChange =
+  | { kind: "upsert"; user: DirectoryUser }
+  | { kind: "removed"; id: string; reason: "changed" | "deleted" };
+
+export interface DeltaPage {
+  changes: DirectoryChange[];
+  /** More pages follow in this round. */
+  nextLink?: string;
+  /** The round is complete; start the next round here. */
+  deltaLink?: string;
+}
+
+export interface DirectoryRequestOptions {
+  abortSignal?: AbortSignal;
+}
+
+export interface DirectoryPort {
+  /** One delta page: the first of a full round when `link` is undefined, else the page at `link`. */
+  usersDeltaPage(link: string | undefined, select: readonly string[], options?: DirectoryRequestOptions): Promise<DeltaPage>;
+  /** A user by object id or UPN; null when not found. */
+  getUser(idOrUpn: string, select: readonly string[], options?: DirectoryRequestOptions): Promise<DirectoryUser | null>;
+  /** Direct member user ids of a group. */
+  listGroupMemberIds(groupId: string, options?: DirectoryRequestOptions): Promise<Set<string>>;
+}
+
+/** The stored delta cursor is no longer valid (410 Gone, syncStateNotFound, resyncRequired): start a full round. */
+export class DeltaResetError extends Error {
+  override name = "DeltaResetError" as const;
+  constructor(readonly code: string, options?: { cause?: unknown }) {
+    super(`directory delta cursor must be reset (${code})`, options);
+  }
+}

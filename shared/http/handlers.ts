@@ -1,0 +1,24 @@
+// Wrappers the HTTP adapters share: every error becomes problem+json; admin routes authenticate first.
+import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
+import { authenticateAdmin, type AdminPrincipal } from "../auth/admin-auth.js";
+import { errorResponse } from "./problem.js";
+
+type Handler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
+
+export function withProblemResponses(handler: Handler): Handler {
+  return async (request, context) => {
+    try {
+      return await handler(request, context);
+    } catch (error) {
+      return errorResponse(error, context);
+    }
+  };
+}
+
+export function adminRoute(handler: (request: HttpRequest, context: InvocationContext, principal: AdminPrincipal) => Promise<HttpResponseInit>): Handler {
+  return withProblemResponses(async (request, context) => handler(request, context, await authenticateAdmin(request)));
+}
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
+  return { status, jsonBody: body, headers: { "cache-control": "no-store", ...headers } };
+}

@@ -1,0 +1,47 @@
+// Request bodies: JSON only, at most 1 MiB, validated by a strict zod schema; errors name the field.
+import type { HttpRequest } from "@azure/functions";
+import type { z } from "zod";
+import { AppError } from "../errors/app-error.js";
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Reads the raw body, refusing more than `limit` bytes (413) whatever Content-Length claims. */
+export async function readBodyBytes(request: HttpRequest, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > limit) throw new AppError(`The body is larger than ${limit} bytes.`, 413, "body_too_large");
+  const bytes = Buffer.from(await request.arrayBuffer());
+  if (bytes.length > limit) throw new AppError(`The body is larger than ${limit} bytes.`, 413, "body_too_large");
+  return bytes;
+}
+
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .slice(0, 10)
+    .map((issue) => {
+      const path = issue.path.map(String).join(".");
+      if (issue.code === "unrecognized_keys") return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${path ? `${path}.` : ""}${k}"`).join(", ")}`;
+      return `${path ? `"${path}"` : "body"}: ${issue.message}`;
+    })
+    .join("; ");
+}
+
+export async function readJsonBody<T extends z.ZodType>(request: HttpRequest, schema: T, options: { allowEmpty?: boolean } = {}): Promise<z.output<T>> {
+  const bytes = await readBodyBytes(request);
+  let raw: unknown = {};
+  if (bytes.length > 0) {
+    const type = request.headers.get("content-type") ?? "application/json";
+    if (!/^application\/([a-z.+-]*\+)?json\b/i.test(type)) {
+      throw new AppError("The body must be JSON (Content-Type: application/json).", 415, "unsupported_media_type");
+    }
+    try {
+      raw = JSON.parse(bytes.toString("utf8"));
+    } catch {
+      throw new AppError("The body is not valid JSON.", 400, "malformed_json");
+    }
+  } else if (!options.allowEmpty) {
+    throw new AppError("The request needs a JSON body.", 400, "missing_body");
+  }
+  const result = schema.safeParse(raw);
+  if (!result.success) throw new AppError(`Invalid body: ${describeIssues(result.error.issues)}.`, 400, "invalid_body");
+  return result.data;
+}

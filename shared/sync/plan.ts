@@ -1,0 +1,277 @@
+// Plans what one directory change means for one org's systemusers (contract §3). Pure: no I/O.
+//
+// Matching: by azureactivedirectoryobjectid first; else a record WITHOUT an object id whose domainname equals the
+// user's mapped domainname (case-insensitively). A record holding the name but a different object id is never
+// matched, and several records sharing the name are ambiguous: both plan `skip` with reason "conflict" and name the
+// holder in `conflictingSystemUserId` (the operator resolves it; we never guess).
+//
+// Policy:
+// - protected records (application users, accessmode 3/4/5) are never touched: skip "protected";
+// - removed (soft-deleted "changed" / hard "deleted"), accountEnabled false, or out of scope → disable when the
+//   record is enabled, else unchanged; no column updates for such users (like Entra provisioning);
+// - enabled and in scope → create when unmatched, else update only differing columns, enable a disabled record, or
+//   remap when the domainname changed (columns other than domainname ride along in `changes`);
+// - accountEnabled not returned (partial change) never flips a record's state and never creates one.
+import type { SyncIdentity } from "../config/config.js";
+import type { DirectoryChange, DirectoryUser } from "../directory/types.js";
+import { DOMAIN_NAME_COLUMN, mapUser, type AttributeMap } from "./mapping.js";
+import { domainNameKey, isProtected, objectIdKey, type IndexedUser, type UserIndex } from "./user-index.js";
+
+export interface ColumnChange {
+  column: string;
+  from: string | null;
+  to: string | null;
+}
+
+export type DisableReason = "deleted" | "soft-deleted" | "account-disabled" | "out-of-scope";
+
+export type SkipReason =
+  | "protected"
+  | "removed-no-record"
+  | "disabled-no-record"
+  | "out-of-scope-no-record"
+  | "unmappable"
+  | "conflict"
+  | "account-state-unknown";
+
+export type MatchedBy = "objectId" | "domainname";
+
+interface Mapped {
+  /** Mapping warnings (truncations); absent when none. */
+  warnings?: readonly string[];
+}
+
+export type UserAction =
+  | ({ kind: "create"; objectId: string; columns: Record<string, string> } & Mapped)
+  | ({ kind: "update"; systemUserId: string; objectId: string; matchedBy: MatchedBy; changes: ColumnChange[] } & Mapped)
+  | ({ kind: "enable"; systemUserId: string; objectId: string; matchedBy: MatchedBy; changes: ColumnChange[] } & Mapped)
+  | { kind: "disable"; systemUserId: string; objectId: string; matchedBy: MatchedBy; reason: DisableReason }
+  | ({
+      kind: "remap";
+      systemUserId: string;
+      objectId: string;
+      from: string | null;
+      to: string;
+      /** Other columns to update once remapped. */
+      changes: ColumnChange[];
+      /** The record is disabled and the user is enabled again: enable it too. */
+      enable: boolean;
+    } & Mapped)
+  | ({ kind: "unchanged"; systemUserId: string; objectId: string; matchedBy: MatchedBy } & Mapped)
+  | {
+      kind: "skip";
+      objectId: string;
+      systemUserId?: string;
+      reason: SkipReason;
+      detail: string;
+      /** For "conflict": the record holding the user's domainname. */
+      conflictingSystemUserId?: string;
+    };
+
+export type UserActionKind = UserAction["kind"];
+
+export interface PlanOptions {
+  map: AttributeMap;
+  identity: SyncIdentity;
+  /** Scoping; absent, or answering undefined, means the user is in scope. */
+  inScope?: (userId: string) => boolean | undefined;
+}
+
+type Match =
+  | { kind: "matched"; user: IndexedUser; by: MatchedBy }
+  | { kind: "none" }
+  | { kind: "conflict"; holder: IndexedUser; detail: string };
+
+const NONE: Match = { kind: "none" };
+
+function matchRecord(index: UserIndex, objectId: string, domainName: string | null | undefined): Match {
+  const byId = index.byObjectId(objectId);
+  if (byId) return { kind: "matched", user: byId, by: "objectId" };
+  if (!domainName) return NONE;
+  const holders = index.holdersOf(domainName);
+  if (holders.length === 0) return NONE;
+  const holder = holders[0]!;
+  if (holders.length > 1) {
+    return { kind: "conflict", holder, detail: `${holders.length} records hold domainname "${domainName}"` };
+  }
+  if (holder.objectId !== null) {
+    return { kind: "conflict", holder, detail: `domainname "${domainName}" is held by record ${holder.systemUserId} of another directory object (${holder.objectId})` };
+  }
+  return { kind: "matched", user: holder, by: "domainname" };
+}
+
+/** Trimmed, with null and "" equal. */
+function norm(value: string | null | undefined): string {
+  return value == null ? "" : value.trim();
+}
+
+export function sameValue(column: string, a: string | null | undefined, b: string | null | undefined): boolean {
+  const x = norm(a);
+  const y = norm(b);
+  if (x === y) return true;
+  return column === DOMAIN_NAME_COLUMN && x.toLowerCase() === y.toLowerCase();
+}
+
+/** Column changes (domainname excluded: it moves only through a remap); null when nothing differs. */
+function diffColumns(index: UserIndex, record: IndexedUser, columns: Record<string, string | null>, map: AttributeMap): ColumnChange[] | null {
+  let changes: ColumnChange[] | null = null;
+  for (const entry of map.entries) {
+    const to = columns[entry.column];
+    if (to === undefined) continue; // not returned: unknown, leave it
+    const from = index.value(record, entry.column);
+    if (from === undefined) continue; // not indexed (map differs from the index's): cannot compare
+    if (!sameValue(entry.column, from, to)) (changes ??= []).push({ column: entry.column, from, to });
+  }
+  return changes;
+}
+
+function skip(objectId: string, reason: SkipReason, detail: string, systemUserId?: string, conflicting?: string): UserAction {
+  const action: UserAction = { kind: "skip", objectId, reason, detail };
+  if (systemUserId !== undefined) action.systemUserId = systemUserId;
+  if (conflicting !== undefined) action.conflictingSystemUserId = conflicting;
+  return action;
+}
+
+function protectedSkip(objectId: string, record: IndexedUser): UserAction {
+  const what = record.applicationId !== null ? "an application user" : `accessmode ${record.accessMode}`;
+  return skip(objectId, "protected", `record ${record.systemUserId} is ${what}; never touched`, record.systemUserId);
+}
+
+function withWarnings<T extends UserAction & Mapped>(action: T, warnings: readonly string[]): T {
+  if (warnings.length > 0) action.warnings = warnings;
+  return action;
+}
+
+function planRemoved(change: { id: string; reason: "changed" | "deleted" }, index: UserIndex): UserAction {
+  const record = index.byObjectId(change.id);
+  if (!record) return skip(change.id, "removed-no-record", `removed from the directory (${change.reason}); no record`);
+  if (isProtected(record)) return protectedSkip(change.id, record);
+  if (record.disabled) return { kind: "unchanged", systemUserId: record.systemUserId, objectId: change.id, matchedBy: "objectId" };
+  return { kind: "disable", systemUserId: record.systemUserId, objectId: change.id, matchedBy: "objectId", reason: change.reason === "changed" ? "soft-deleted" : "deleted" };
+}
+
+function planUpsert(user: DirectoryUser, index: UserIndex, options: PlanOptions): UserAction {
+  const objectId = user.id;
+  const mapped = mapUser(user, options.map, options.identity);
+  const domainName = mapped.ok ? mapped.columns[DOMAIN_NAME_COLUMN] : undefined;
+  const match = matchRecord(index, objectId, domainName);
+  if (match.kind === "conflict") return skip(objectId, "conflict", match.detail, undefined, match.holder.systemUserId);
+  const record = match.kind === "matched" ? match.user : undefined;
+  if (record && isProtected(record)) return protectedSkip(objectId, record);
+
+  const enabled = user.accountEnabled; // true, false, or not returned / null = unknown
+  const inScope = options.inScope?.(objectId) !== false;
+  if (enabled === false || !inScope) {
+    const reason: DisableReason = enabled === false ? "account-disabled" : "out-of-scope";
+    if (!record) {
+      return enabled === false
+        ? skip(objectId, "disabled-no-record", "account disabled in the directory; no record (never created disabled)")
+        : skip(objectId, "out-of-scope-no-record", "not in the sync scope; no record");
+    }
+    if (record.disabled) return { kind: "unchanged", systemUserId: record.systemUserId, objectId, matchedBy: match.kind === "matched" ? match.by : "objectId" };
+    return { kind: "disable", systemUserId: record.systemUserId, objectId, matchedBy: (match as { by: MatchedBy }).by, reason };
+  }
+
+  if (!mapped.ok) return skip(objectId, "unmappable", mapped.reason, record?.systemUserId);
+  const warnings = mapped.warnings;
+  if (!record) {
+    if (enabled !== true) return skip(objectId, "account-state-unknown", "accountEnabled was not returned; not created");
+    if (domainName == null) return skip(objectId, "unmappable", `user ${objectId}: domainname source not returned; cannot create`);
+    const columns: Record<string, string> = { [DOMAIN_NAME_COLUMN]: domainName };
+    for (const entry of options.map.entries) {
+      const value = mapped.columns[entry.column];
+      if (value != null) columns[entry.column] = value;
+    }
+    return withWarnings({ kind: "create", objectId, columns }, warnings);
+  }
+
+  const by = (match as { by: MatchedBy }).by;
+  const changes = diffColumns(index, record, mapped.columns, options.map);
+  const enable = record.disabled && enabled === true;
+  if (domainName != null && !sameValue(DOMAIN_NAME_COLUMN, record.domainName, domainName)) {
+    const other = index.holdersOf(domainName).find((h) => h !== record);
+    if (other) {
+      return skip(objectId, "conflict", `cannot remap record ${record.systemUserId} to "${domainName}": record ${other.systemUserId} holds it`, record.systemUserId, other.systemUserId);
+    }
+    return withWarnings({ kind: "remap", systemUserId: record.systemUserId, objectId, from: record.domainName, to: domainName, changes: changes ?? [], enable }, warnings);
+  }
+  if (enable) return withWarnings({ kind: "enable", systemUserId: record.systemUserId, objectId, matchedBy: by, changes: changes ?? [] }, warnings);
+  // A disabled record whose user's state was not returned stays as it is.
+  if (changes && !record.disabled) return withWarnings({ kind: "update", systemUserId: record.systemUserId, objectId, matchedBy: by, changes }, warnings);
+  return withWarnings({ kind: "unchanged", systemUserId: record.systemUserId, objectId, matchedBy: by }, warnings);
+}
+
+/** What one directory change means for the org. Call `applyToIndex` after applying it, so later changes see it. */
+export function planChange(change: DirectoryChange, index: UserIndex, options: PlanOptions): UserAction {
+  return change.kind === "removed" ? planRemoved(change, index) : planUpsert(change.user, index, options);
+}
+
+/**
+ * After a FULL round: enabled, non-protected records with an object id the round did not return are gone from
+ * the directory → disable ("deleted"). `seenObjectIds` holds the ids of every change of the round (any case).
+ * Records without an object id are not the directory's to judge and are left alone.
+ */
+export function planOrphans(index: UserIndex, seenObjectIds: ReadonlySet<string>, _options?: PlanOptions): UserAction[] {
+  const seen = new Set<string>();
+  for (const id of seenObjectIds) seen.add(objectIdKey(id));
+  const actions: UserAction[] = [];
+  for (const record of index.records()) {
+    if (record.objectId === null || record.disabled || isProtected(record) || seen.has(record.objectId)) continue;
+    actions.push({ kind: "disable", systemUserId: record.systemUserId, objectId: record.objectId, matchedBy: "objectId", reason: "deleted" });
+  }
+  return actions;
+}
+
+export interface ApplyResult {
+  /** false: the write failed, the index stays as it was. */
+  ok?: boolean;
+  /** For a create: the new systemuserid (a `pending:<objectId>` placeholder is used when absent, e.g. dry runs). */
+  systemUserId?: string;
+}
+
+/** Brings the index in line with an applied (or, in a dry run, planned) action. */
+export function applyToIndex(index: UserIndex, action: UserAction, result?: ApplyResult): void {
+  if (result?.ok === false) return;
+  switch (action.kind) {
+    case "create": {
+      const values = index.emptyValues();
+      index.columns.forEach((column, i) => (values[i] = action.columns[column] ?? null));
+      index.insert({
+        systemUserId: (result?.systemUserId ?? `pending:${objectIdKey(action.objectId)}`).toLowerCase(),
+        objectId: objectIdKey(action.objectId),
+        domainName: action.columns[DOMAIN_NAME_COLUMN] ?? null,
+        disabled: false,
+        accessMode: 0,
+        applicationId: null,
+        values,
+      });
+      return;
+    }
+    case "update":
+    case "enable":
+    case "remap": {
+      const record = index.get(action.systemUserId);
+      if (!record) return;
+      for (const change of action.changes) index.setValue(record, change.column, change.to);
+      if (action.kind === "remap") index.setDomainName(record, action.to);
+      if (action.kind === "enable" || (action.kind === "remap" && action.enable)) record.disabled = false;
+      return;
+    }
+    case "disable": {
+      const record = index.get(action.systemUserId);
+      if (record) record.disabled = true;
+      return;
+    }
+    case "unchanged":
+    case "skip":
+      return;
+  }
+}
+
+/** True for actions that write to Dataverse. */
+export function isWrite(action: UserAction): boolean {
+  return action.kind !== "unchanged" && action.kind !== "skip";
+}
+
+// Re-exported for callers that only import the planner.
+export { domainNameKey };

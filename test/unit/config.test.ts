@@ -1,0 +1,111 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../shared/config/config.js";
+import { APP_SETTING_NAMES, REQUIRED_SETTING_NAMES } from "../../shared/config/schema.js";
+import { BRIDGE_VERSION } from "../../shared/version.js";
+import { readFileSync } from "node:fs";
+
+const valid = {
+  AZURE_TENANT_ID: "11111111-2222-3333-4444-555555555555",
+  APP_CLIENT_ID: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+  KEY_VAULT_URL: "https://kv-bridge.vault.azure.net/",
+  APP_CREDENTIAL_SECRET_NAME: "bridge-app-credential",
+  DATAVERSE_URLS: "https://contoso.crm.dynamics.com, https://fabrikam.crm4.dynamics.com/",
+  AzureWebJobsStorage: "UseDevelopmentStorage=true",
+  API_AUDIENCE: "api://identity-bridge",
+};
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("configuration", () => {
+  it("reads a minimal valid environment with the contract's defaults", () => {
+    const config = loadConfig(valid);
+    expect(config.authorityHost).toBe("https://login.microsoftonline.com");
+    expect(config.isMicrosoftAuthority).toBe(true);
+    expect(config.isRealVaultDomain).toBe(true);
+    expect(config.keyVaultUrl).toBe("https://kv-bridge.vault.azure.net");
+    expect(config.graphBaseUrl).toBe("https://graph.microsoft.com");
+    expect(config.dataverseUrls).toEqual(["https://contoso.crm.dynamics.com", "https://fabrikam.crm4.dynamics.com"]);
+    expect(config.sync).toMatchObject({ schedule: "0 */15 * * * *", identity: "upn", disableThreshold: { count: 500 }, dryRun: false, scopeGroupIds: [] });
+    expect(config.api.adminRole).toBe("Bridge.Admin");
+    expect(config.tokenCallers).toEqual([]);
+  });
+
+  it("names every missing required setting in one error", () => {
+    const problems = problemsOf({});
+    for (const name of [...REQUIRED_SETTING_NAMES, "AzureWebJobsStorage"]) {
+      expect(problems.some((p) => p.startsWith(`${name}:`)), name).toBe(true);
+    }
+  });
+
+  it("names every wrong setting with a hint, and never echoes a value", () => {
+    const secretLooking = "s3cr3t-value-that-must-not-leak";
+    const problems = problemsOf({
+      ...valid,
+      AZURE_TENANT_ID: secretLooking,
+      KEY_VAULT_URL: "http://kv.example",
+      SYNC_SCHEDULE: "*/5 * * * *",
+      SYNC_DISABLE_THRESHOLD: "lots",
+      SYNC_IDENTITY: "email",
+      SYNC_DRY_RUN: "maybe",
+      TOKEN_CALLERS: `[{"id":"x","name":"X","auth":"secret","resources":["https://contoso.crm.dynamics.com"],"secret":"${secretLooking}"}]`,
+    });
+    expect(problems.map((p) => p.split(":")[0])).toEqual(expect.arrayContaining([
+      "AZURE_TENANT_ID", "KEY_VAULT_URL", "SYNC_SCHEDULE", "SYNC_DISABLE_THRESHOLD", "SYNC_IDENTITY", "SYNC_DRY_RUN", "TOKEN_CALLERS",
+    ]));
+    expect(problems.join("\n")).not.toContain(secretLooking);
+    expect(problems.find((p) => p.startsWith("SYNC_SCHEDULE"))).toMatch(/six fields/);
+  });
+
+  it("parses thresholds as counts or shares", () => {
+    expect(loadConfig({ ...valid, SYNC_DISABLE_THRESHOLD: "5%" }).sync.disableThreshold).toEqual({ percent: 5 });
+    expect(loadConfig({ ...valid, SYNC_DISABLE_THRESHOLD: "20" }).sync.disableThreshold).toEqual({ count: 20 });
+    expect(problemsOf({ ...valid, SYNC_DISABLE_THRESHOLD: "150%" })[0]).toMatch(/^SYNC_DISABLE_THRESHOLD/);
+  });
+
+  it("treats a loopback authority and vault as non-Microsoft hosts", () => {
+    const config = loadConfig({ ...valid, AZURE_AUTHORITY_HOST: "https://127.0.0.1:4443", KEY_VAULT_URL: "https://127.0.0.1:4444" });
+    expect(config.isMicrosoftAuthority).toBe(false);
+    expect(config.isRealVaultDomain).toBe(false);
+  });
+
+  it("accepts identity-based storage instead of a connection string", () => {
+    const { AzureWebJobsStorage: _, ...rest } = valid;
+    const config = loadConfig({ ...rest, AzureWebJobsStorage__accountName: "stbridge", AzureWebJobsStorage__clientId: "c" });
+    expect(config.storage).toEqual({ kind: "identity", tableServiceUri: "https://stbridge.table.core.windows.net", queueServiceUri: "https://stbridge.queue.core.windows.net", managedIdentityClientId: "c" });
+  });
+
+  it("validates TOKEN_CALLERS entries per auth method", () => {
+    const callers = (v: unknown[]) => ({ ...valid, TOKEN_CALLERS: JSON.stringify(v) });
+    const ok = loadConfig(callers([{ id: "erp", name: "ERP", auth: "private_key_jwt", publicKeySecretName: "erp-key", resources: ["https://Contoso.crm.dynamics.com/"] }]));
+    expect(ok.tokenCallers[0]).toMatchObject({ ratePerMinute: 60, disabled: false, resources: ["https://contoso.crm.dynamics.com"] });
+    expect(problemsOf(callers([{ id: "a", name: "A", auth: "secret", resources: ["https://x.crm.dynamics.com"] }]))[0]).toMatch(/secretName/);
+    expect(problemsOf(callers([{ id: "a", name: "A", auth: "entra", resources: ["https://x.crm.dynamics.com"] }]))[0]).toMatch(/appId/);
+    expect(problemsOf(callers([{ id: "a", name: "A", auth: "private_key_jwt", resources: ["https://x.crm.dynamics.com"] }]))[0]).toMatch(/exactly one of jwksUri or publicKeySecretName/);
+    expect(problemsOf({ ...valid, TOKEN_CALLERS: "{not json" })[0]).toMatch(/TOKEN_CALLERS: is not valid JSON/);
+  });
+
+  it("requires the clientState secret when webhooks are on", () => {
+    expect(problemsOf({ ...valid, NOTIFICATION_URL: "https://bridge.example/api/notifications" })[0]).toMatch(/^NOTIFICATION_CLIENT_STATE_SECRET_NAME/);
+  });
+
+  it("lists every contract setting", () => {
+    expect([...APP_SETTING_NAMES].sort()).toEqual([
+      "ADMIN_ROLE", "API_AUDIENCE", "APP_CLIENT_ID", "APP_CREDENTIAL_SECRET_NAME", "AZURE_AUTHORITY_HOST", "AZURE_CLIENT_ID",
+      "AZURE_TENANT_ID", "AzureWebJobsStorage", "DATAVERSE_URLS", "GRAPH_BASE_URL", "KEY_VAULT_URL", "NOTIFICATION_CLIENT_STATE_SECRET_NAME",
+      "NOTIFICATION_URL", "REMAP_PLACEHOLDER_USERS", "SYNC_ATTRIBUTE_MAP", "SYNC_DISABLE_THRESHOLD", "SYNC_DRY_RUN", "SYNC_IDENTITY",
+      "SYNC_SCHEDULE", "SYNC_SCOPE_GROUP_IDS", "TOKEN_CALLERS",
+    ].sort());
+  });
+
+  it("keeps the reported version in step with package.json", () => {
+    expect(BRIDGE_VERSION).toBe(JSON.parse(readFileSync("package.json", "utf8")).version);
+  });
+});
