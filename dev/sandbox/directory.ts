@@ -45,6 +45,8 @@ export type DirectoryChange =
 export class Directory {
   readonly users = new Map<string, DirectoryUser>();
   readonly groups = new Map<string, DirectoryGroup>();
+  /** Active users by lower-cased UPN (seeding 100k users must not scan for each one). */
+  private readonly byUpn = new Map<string, DirectoryUser>();
   /** Monotonic change counter; delta tokens remember the version they were issued at. */
   version = 0;
   /** Tokens issued before this version are expired (`syncStateNotFound`), to test resync. */
@@ -78,6 +80,7 @@ export class Directory {
     };
     if (this.findByUpn(user.userPrincipalName)) throw new Error(`UPN already in use: ${user.userPrincipalName}`);
     this.users.set(user.id, user);
+    this.byUpn.set(user.userPrincipalName.toLowerCase(), user);
     this.emit({ kind: "user", id: user.id, version: user.version, changeType: "created" });
     return user;
   }
@@ -87,7 +90,9 @@ export class Directory {
     if (patch.userPrincipalName && patch.userPrincipalName.toLowerCase() !== user.userPrincipalName.toLowerCase()) {
       if (this.findByUpn(patch.userPrincipalName)) throw new Error(`UPN already in use: ${patch.userPrincipalName}`);
     }
+    this.byUpn.delete(user.userPrincipalName.toLowerCase());
     Object.assign(user, patch);
+    if (user.state === "active") this.byUpn.set(user.userPrincipalName.toLowerCase(), user);
     user.version = ++this.version;
     this.emit({ kind: "user", id, version: user.version, changeType: "updated" });
     return user;
@@ -97,6 +102,7 @@ export class Directory {
   deleteUser(id: string, hard = false): void {
     const user = this.mustGet(id);
     user.state = hard ? "hardDeleted" : "softDeleted";
+    this.byUpn.delete(user.userPrincipalName.toLowerCase());
     user.version = ++this.version;
     this.emit({ kind: "user", id, version: user.version, changeType: "deleted" });
   }
@@ -104,7 +110,9 @@ export class Directory {
   restoreUser(id: string): DirectoryUser {
     const user = this.mustGet(id);
     if (user.state !== "softDeleted") throw new Error(`user ${id} is not soft-deleted`);
+    if (this.findByUpn(user.userPrincipalName)) throw new Error(`UPN already in use: ${user.userPrincipalName}`);
     user.state = "active";
+    this.byUpn.set(user.userPrincipalName.toLowerCase(), user);
     user.version = ++this.version;
     this.emit({ kind: "user", id, version: user.version, changeType: "updated" });
     return user;
@@ -127,11 +135,7 @@ export class Directory {
 
   /** Active (not deleted) user by UPN, case-insensitive. */
   findByUpn(upn: string): DirectoryUser | undefined {
-    const wanted = upn.toLowerCase();
-    for (const user of this.users.values()) {
-      if (user.state === "active" && user.userPrincipalName.toLowerCase() === wanted) return user;
-    }
-    return undefined;
+    return this.byUpn.get(upn.toLowerCase());
   }
 
   /** Active user by `DOMAIN\sam`, case-insensitive. */

@@ -8,6 +8,8 @@ import type { AppRegistration } from "./tenant.js";
 /** `AB:CD:…` fingerprint → base64url of its bytes, as x5t / x5t#S256 carry it. */
 const thumbprint = (fingerprint: string) => Buffer.from(fingerprint.replace(/:/g, ""), "hex").toString("base64url");
 const unpad = (s: string) => s.replace(/=+$/, "");
+/** Registered credentials may be a bare certificate or a PEM bundle (cert + key); use the certificate block. */
+const certificateBlock = (pem: string) => pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)?.[0] ?? pem;
 
 export async function verifyClientAssertion(app: AppRegistration, assertion: string, audiences: string[]): Promise<EntraError | null> {
   let header: ProtectedHeaderParameters;
@@ -19,7 +21,7 @@ export async function verifyClientAssertion(app: AppRegistration, assertion: str
   const x5tS256 = typeof header["x5t#S256"] === "string" ? unpad(header["x5t#S256"]) : undefined;
   const x5t = typeof header.x5t === "string" ? unpad(header.x5t) : undefined;
   const cert = app.certificates
-    .map((pem) => new X509Certificate(pem))
+    .map((pem) => new X509Certificate(certificateBlock(pem)))
     .find((c) => (x5tS256 !== undefined && thumbprint(c.fingerprint256) === x5tS256) || (x5t !== undefined && thumbprint(c.fingerprint) === x5t));
   if (!cert) {
     const given = x5tS256 ?? x5t;

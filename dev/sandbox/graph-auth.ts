@@ -27,7 +27,7 @@ export async function authenticate(req: IncomingMessage, tenant: Tenant, baseUrl
   let claims: JWTPayload;
   try {
     const jwks = createLocalJWKSet({ keys: tenant.signingKeys.map((k) => k.publicJwk) });
-    ({ payload: claims } = await jwtVerify(match[1]!, jwks, { audience: audiences, issuer: tenant.issuer, algorithms: ["RS256"] }));
+    ({ payload: claims } = await jwtVerify(match[1]!, jwks, { audience: audiences, issuer: [tenant.issuer, `https://sts.windows.net/${tenant.tenantId}/`], algorithms: ["RS256"] }));
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === "ERR_JWT_EXPIRED") throw unauthorized("Lifetime validation failed, the token is expired.");

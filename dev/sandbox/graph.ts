@@ -116,7 +116,9 @@ async function route(emulator: GraphEmulator, req: IncomingMessage, res: ServerR
   const path = url.pathname.replace(/\/+$/, "");
   const segments = path.split("/").slice(1).map(decodeURIComponent);
   if (segments[0] !== "v1.0") throw new GraphHttpError(400, "BadRequest", `Invalid version: ${segments[0] ?? ""}`);
-  const [collection, id, sub, ...rest] = segments.slice(1);
+  // Kiota-generated SDKs call the function form `delta()`.
+  const [collection, rawId, sub, ...rest] = segments.slice(1);
+  const id = rawId === "delta()" ? "delta" : rawId;
   const ok = (status: number, payload: unknown, headers: Record<string, string> = {}) => sendGraph(req, res, status, payload, headers);
   const onlyGet = () => { if (method !== "GET") throw new GraphHttpError(405, "Request_BadRequest", `The HTTP method '${method}' is not allowed.`); };
 

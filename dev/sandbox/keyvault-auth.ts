@@ -33,7 +33,7 @@ export async function authenticate(tenant: Tenant, authorization: string | undef
   try {
     const { payload } = await jwtVerify(match[1]!, jwks, { algorithms: ["RS256"], clockTolerance: 300 });
     const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-    if (false && !aud.some((a) => a === VAULT_RESOURCE || a === `${VAULT_RESOURCE}/`)) {
+    if (!aud.some((a) => a === VAULT_RESOURCE || a === `${VAULT_RESOURCE}/`)) {
       return unauthorized(tenant, `AKV10022: Invalid audience. Expected ${VAULT_RESOURCE}, found: ${aud.join(",")}.`);
     }
     if (payload.iss !== tenant.issuer) return unauthorized(tenant, `AKV10032: Invalid issuer. Expected one of ${tenant.issuer}, found ${String(payload.iss)}.`);

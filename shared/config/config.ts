@@ -1,6 +1,7 @@
 // Typed configuration, read once from the environment and validated as a whole (contract §1).
 import { APP_SETTING_NAMES, SETTING_HINTS, settingsSchema } from "./schema.js";
 import type { TokenCaller } from "./token-callers.js";
+import { AttributeMapError, DEFAULT_ATTRIBUTE_MAP, parseAttributeMap, type AttributeMap } from "../sync/mapping.js";
 
 export type SyncIdentity = "upn" | "sam";
 export type DisableThreshold = { count: number } | { percent: number };
@@ -30,7 +31,7 @@ export interface Config {
     identity: SyncIdentity;
     disableThreshold: DisableThreshold;
     dryRun: boolean;
-    attributeMapJson?: string;
+    attributeMap: AttributeMap;
   };
   remap: { placeholderUsers: string[] };
   api: { audience: string; adminRole: string };
@@ -84,6 +85,13 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
   const storage = storageFrom(env, problems);
+  let attributeMap = DEFAULT_ATTRIBUTE_MAP;
+  try {
+    attributeMap = parseAttributeMap(input.SYNC_ATTRIBUTE_MAP);
+  } catch (error) {
+    if (!(error instanceof AttributeMapError)) throw error;
+    problems.push(...error.problems.map((p) => `SYNC_ATTRIBUTE_MAP: ${p}`));
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const s = parsed.data;
   const authorityHostname = new URL(s.AZURE_AUTHORITY_HOST).hostname.toLowerCase();
@@ -106,7 +114,7 @@ export function loadConfig(env: Env = process.env): Config {
       identity: s.SYNC_IDENTITY,
       disableThreshold: s.SYNC_DISABLE_THRESHOLD,
       dryRun: s.SYNC_DRY_RUN,
-      attributeMapJson: s.SYNC_ATTRIBUTE_MAP,
+      attributeMap,
     },
     remap: { placeholderUsers: s.REMAP_PLACEHOLDER_USERS },
     api: { audience: s.API_AUDIENCE, adminRole: s.ADMIN_ROLE },

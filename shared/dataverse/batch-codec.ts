@@ -107,7 +107,7 @@ export function splitMultipart(text: string, boundary: string): RawPart[] {
     if (m[1] === "--") { closed = true; break; }
     start = m.index + m[0].length;
   }
-  if (start === undefined) throw new BatchFormatError(`no multipart delimiter "--${boundary}" found`);
+  if (start === undefined && !closed) throw new BatchFormatError(`no multipart delimiter "--${boundary}" found`);
   if (!closed) throw new BatchFormatError(`multipart body has no closing delimiter "--${boundary}--" (truncated?)`);
   return parts;
 }

@@ -1,7 +1,7 @@
 // The HTTP layer for one org: axios with Dataverse's headers (dataverse-web-api.md §1), a bearer token per
 // request, 429/503/network retries that honour Retry-After (else exponential back-off with full jitter),
 // the org's shared concurrency limiter, one token refresh on 401, and request accounting.
-import axios, { type AxiosInstance, type AxiosResponse } from "axios";
+import axios, { type AxiosAdapter, type AxiosInstance, type AxiosResponse } from "axios";
 import { DataverseError, errorBodyParts } from "./errors.js";
 import { orgThrottle, type OrgThrottle } from "./limiter.js";
 
@@ -30,6 +30,8 @@ export interface DataverseHttpOptions {
   now?: () => number;
   timeoutMs?: number;
   apiVersion?: string;
+  /** Replaces the network (unit tests script responses with it). */
+  adapter?: AxiosAdapter;
 }
 
 export interface HttpRequest {
@@ -136,6 +138,7 @@ export class DataverseHttp {
       transformResponse: [(data: unknown) => data],
       validateStatus: () => true,
       transitional: { clarifyTimeoutError: true },
+      ...(options.adapter ? { adapter: options.adapter } : {}),
     });
   }
 
@@ -161,13 +164,16 @@ export class DataverseHttp {
       let failure: unknown;
       try {
         await this.waitNotBefore(signal);
+        // A credential failure is the credential's error, not a Dataverse one: it propagates as is.
         const token = await this.getToken(this.scope, forceRefresh ? { forceRefresh: true } : undefined);
         forceRefresh = false;
         this.count(request.kind);
-        res = await this.axios.request<string>({ method: request.method, url, headers: this.headers(request, token), data: this.body(request.body), signal });
-      } catch (err) {
-        if (signal?.aborted) throw signal.reason;
-        failure = err;
+        try {
+          res = await this.axios.request<string>({ method: request.method, url, headers: this.headers(request, token), data: this.body(request.body), signal });
+        } catch (err) {
+          if (signal?.aborted) throw signal.reason;
+          failure = err;
+        }
       } finally {
         release();
       }
@@ -180,7 +186,9 @@ export class DataverseHttp {
           await this.sleep(backoffDelay(attempt, this.policy, this.random), signal);
           continue;
         }
-        throw new DataverseError({ statusCode: 0, code: code ?? "", method: request.method, url, serverMessage: (failure as Error).message, cause: failure });
+        // The axios error holds the request config (and so the bearer token): keep only its message and code.
+        const message = String((failure as Error).message ?? failure);
+        throw new DataverseError({ statusCode: 0, code: code ?? "", method: request.method, url, serverMessage: message, cause: Object.assign(new Error(message), { code }) });
       }
 
       const headers = headerRecord(res);

@@ -39,6 +39,11 @@ export interface DirectoryPort {
   getUser(idOrUpn: string, select: readonly string[], options?: DirectoryRequestOptions): Promise<DirectoryUser | null>;
   /** Direct member user ids of a group. */
   listGroupMemberIds(groupId: string, options?: DirectoryRequestOptions): Promise<Set<string>>;
+  /**
+   * Users (optionally matching a `$filter`), a page at a time. `advancedQuery` sends `ConsistencyLevel: eventual`
+   * with `$count=true`, which Graph needs to filter on properties such as `onPremisesSamAccountName`.
+   */
+  listUsers(select: readonly string[], options?: DirectoryRequestOptions & { filter?: string; pageSize?: number; advancedQuery?: boolean }): AsyncIterable<DirectoryUser[]>;
 }
 
 /** The stored delta cursor is no longer valid (410 Gone, syncStateNotFound, resyncRequired): start a full round. */

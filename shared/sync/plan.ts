@@ -15,7 +15,7 @@
 import type { SyncIdentity } from "../config/config.js";
 import type { DirectoryChange, DirectoryUser } from "../directory/types.js";
 import { DOMAIN_NAME_COLUMN, mapUser, type AttributeMap } from "./mapping.js";
-import { domainNameKey, isProtected, objectIdKey, type IndexedUser, type UserIndex } from "./user-index.js";
+import { isProtected, objectIdKey, type IndexedUser, type UserIndex } from "./user-index.js";
 
 export interface ColumnChange {
   column: string;
@@ -157,6 +157,7 @@ function planUpsert(user: DirectoryUser, index: UserIndex, options: PlanOptions)
   const match = matchRecord(index, objectId, domainName);
   if (match.kind === "conflict") return skip(objectId, "conflict", match.detail, undefined, match.holder.systemUserId);
   const record = match.kind === "matched" ? match.user : undefined;
+  const by: MatchedBy = match.kind === "matched" ? match.by : "objectId";
   if (record && isProtected(record)) return protectedSkip(objectId, record);
 
   const enabled = user.accountEnabled; // true, false, or not returned / null = unknown
@@ -168,8 +169,8 @@ function planUpsert(user: DirectoryUser, index: UserIndex, options: PlanOptions)
         ? skip(objectId, "disabled-no-record", "account disabled in the directory; no record (never created disabled)")
         : skip(objectId, "out-of-scope-no-record", "not in the sync scope; no record");
     }
-    if (record.disabled) return { kind: "unchanged", systemUserId: record.systemUserId, objectId, matchedBy: match.kind === "matched" ? match.by : "objectId" };
-    return { kind: "disable", systemUserId: record.systemUserId, objectId, matchedBy: (match as { by: MatchedBy }).by, reason };
+    if (record.disabled) return { kind: "unchanged", systemUserId: record.systemUserId, objectId, matchedBy: by };
+    return { kind: "disable", systemUserId: record.systemUserId, objectId, matchedBy: by, reason };
   }
 
   if (!mapped.ok) return skip(objectId, "unmappable", mapped.reason, record?.systemUserId);
@@ -185,9 +186,10 @@ function planUpsert(user: DirectoryUser, index: UserIndex, options: PlanOptions)
     return withWarnings({ kind: "create", objectId, columns }, warnings);
   }
 
-  const by = (match as { by: MatchedBy }).by;
+  // A disabled record whose user's state was not returned stays exactly as it is.
+  if (record.disabled && enabled !== true) return withWarnings({ kind: "unchanged", systemUserId: record.systemUserId, objectId, matchedBy: by }, warnings);
   const changes = diffColumns(index, record, mapped.columns, options.map);
-  const enable = record.disabled && enabled === true;
+  const enable = record.disabled;
   if (domainName != null && !sameValue(DOMAIN_NAME_COLUMN, record.domainName, domainName)) {
     const other = index.holdersOf(domainName).find((h) => h !== record);
     if (other) {
@@ -196,8 +198,7 @@ function planUpsert(user: DirectoryUser, index: UserIndex, options: PlanOptions)
     return withWarnings({ kind: "remap", systemUserId: record.systemUserId, objectId, from: record.domainName, to: domainName, changes: changes ?? [], enable }, warnings);
   }
   if (enable) return withWarnings({ kind: "enable", systemUserId: record.systemUserId, objectId, matchedBy: by, changes: changes ?? [] }, warnings);
-  // A disabled record whose user's state was not returned stays as it is.
-  if (changes && !record.disabled) return withWarnings({ kind: "update", systemUserId: record.systemUserId, objectId, matchedBy: by, changes }, warnings);
+  if (changes) return withWarnings({ kind: "update", systemUserId: record.systemUserId, objectId, matchedBy: by, changes }, warnings);
   return withWarnings({ kind: "unchanged", systemUserId: record.systemUserId, objectId, matchedBy: by }, warnings);
 }
 
@@ -252,6 +253,7 @@ export function applyToIndex(index: UserIndex, action: UserAction, result?: Appl
     case "remap": {
       const record = index.get(action.systemUserId);
       if (!record) return;
+      if (action.kind !== "remap") claim(index, record, action);
       for (const change of action.changes) index.setValue(record, change.column, change.to);
       if (action.kind === "remap") index.setDomainName(record, action.to);
       if (action.kind === "enable" || (action.kind === "remap" && action.enable)) record.disabled = false;
@@ -259,19 +261,31 @@ export function applyToIndex(index: UserIndex, action: UserAction, result?: Appl
     }
     case "disable": {
       const record = index.get(action.systemUserId);
-      if (record) record.disabled = true;
+      if (!record) return;
+      claim(index, record, action);
+      record.disabled = true;
       return;
     }
-    case "unchanged":
+    case "unchanged": {
+      const record = index.get(action.systemUserId);
+      if (record) claim(index, record, action);
+      return;
+    }
     case "skip":
       return;
   }
+}
+
+/**
+ * A record matched by domainname belongs to that directory object for the rest of the run, so a second object
+ * claiming the same name (a stale replay) meets a conflict instead of flipping the record back and forth.
+ * Dataverse fills azureactivedirectoryobjectid itself (it is read-only); the next run's index re-reads it.
+ */
+function claim(index: UserIndex, record: IndexedUser, action: { matchedBy: MatchedBy; objectId: string }): void {
+  if (action.matchedBy === "domainname" && record.objectId === null) index.linkObjectId(record, action.objectId);
 }
 
 /** True for actions that write to Dataverse. */
 export function isWrite(action: UserAction): boolean {
   return action.kind !== "unchanged" && action.kind !== "skip";
 }
-
-// Re-exported for callers that only import the planner.
-export { domainNameKey };

@@ -146,6 +146,13 @@ export class UserIndex {
     if (name !== null) this.addName(user);
   }
 
+  /** Records the directory object a record without one belongs to (see plan.ts `claim`). */
+  linkObjectId(user: IndexedUser, objectId: string): void {
+    if (user.objectId !== null && this.byObject.get(user.objectId) === user) this.byObject.delete(user.objectId);
+    user.objectId = objectIdKey(objectId);
+    this.byObject.set(user.objectId, user);
+  }
+
   /** An empty values row for `insert`. */
   emptyValues(): (string | null)[] {
     return new Array<string | null>(this.columns.length).fill(null);

@@ -115,7 +115,8 @@ function renderPart(out: string[], response: OpResponse, contentId?: string): vo
   out.push("", `HTTP/1.1 ${response.status} ${reason(response.status)}`);
   for (const [k, v] of Object.entries(response.headers)) out.push(`${k}: ${v}`);
   out.push("");
-  if (response.body !== undefined) out.push(response.body);
+  // An empty body still ends with a blank line, as in Dataverse's responses.
+  out.push(response.body ?? "");
 }
 
 export function renderBatch(items: BatchResponseItem[]): { contentType: string; body: string } {

@@ -1,0 +1,16 @@
+import { app, type InvocationContext, type Timer } from "@azure/functions";
+import { syncRuns } from "../shared/sync/services.js";
+
+/** Fans out one queued run per org on SYNC_SCHEDULE; rethrows so the host records failures. */
+export async function directorySyncTimer(timer: Timer, context: InvocationContext): Promise<void> {
+  try {
+    if (timer.isPastDue) context.warn("the directory sync timer is running late");
+    const result = await syncRuns().fanOut("timer");
+    context.log(`directory sync: started ${result.started.length} run(s); skipped ${JSON.stringify(result.skipped)}`);
+  } catch (error) {
+    context.error(`directory sync fan-out failed: ${(error as Error).message}`);
+    throw error;
+  }
+}
+
+app.timer("directorySync", { schedule: "%SYNC_SCHEDULE%", runOnStartup: false, handler: directorySyncTimer });

@@ -1,0 +1,37 @@
+import { app, type HttpRequest } from "@azure/functions";
+import { z } from "zod";
+import { adminRoute, json } from "../shared/http/handlers.js";
+import { readJsonBody } from "../shared/http/json-body.js";
+import { syncRuns } from "../shared/sync/services.js";
+
+const startBody = z.object({
+  org: z.string().url().optional(),
+  mode: z.enum(["incremental", "full"]).optional(),
+  dryRun: z.boolean().optional(),
+}).strict();
+
+const statusUrl = (request: HttpRequest, runId: string) => new URL(`/api/sync/runs/${runId}`, request.url).href;
+
+/** POST /api/sync: queue a run for one org (409 with the running run id while one runs). */
+export const startSync = adminRoute(async (request, _context, principal) => {
+  const body = await readJsonBody(request, startBody, { allowEmpty: true });
+  const run = await syncRuns().start({ ...body, trigger: `api:${principal.appId}` });
+  return json(202, { runId: run.runId, statusUrl: statusUrl(request, run.runId), org: run.org, mode: run.mode, dryRun: run.dryRun });
+});
+
+/** GET /api/sync/runs/{runId}: the run's report. */
+export const getSyncRun = adminRoute(async (request) => json(200, await syncRuns().get(request.params.runId ?? "")));
+
+/** POST /api/sync/runs/{runId}/approve: let a run halted by the disable threshold go on. */
+export const approveSyncRun = adminRoute(async (request, _context, principal) => {
+  const run = await syncRuns().approve(request.params.runId ?? "", principal.appId);
+  return json(202, { runId: run.runId, statusUrl: statusUrl(request, run.runId), approvedBy: principal.appId });
+});
+
+/** GET /api/sync/status: per-org state, last run, cursor age, next scheduled run. */
+export const syncStatus = adminRoute(async () => json(200, { orgs: await syncRuns().status() }));
+
+app.http("syncStart", { methods: ["POST"], route: "sync", authLevel: "anonymous", handler: startSync });
+app.http("syncRun", { methods: ["GET"], route: "sync/runs/{runId}", authLevel: "anonymous", handler: getSyncRun });
+app.http("syncApprove", { methods: ["POST"], route: "sync/runs/{runId}/approve", authLevel: "anonymous", handler: approveSyncRun });
+app.http("syncStatus", { methods: ["GET"], route: "sync/status", authLevel: "anonymous", handler: syncStatus });

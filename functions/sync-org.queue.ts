@@ -1,0 +1,24 @@
+import { app, type InvocationContext } from "@azure/functions";
+import { z } from "zod";
+import { QUEUES } from "../shared/state/storage.js";
+import { syncRuns } from "../shared/sync/services.js";
+
+const message = z.object({ org: z.string().min(1), runId: z.string().uuid(), approved: z.boolean().optional() });
+
+/** Runs one org's sync from its queue message; rethrows after logging so the host retries and poisons. */
+export async function syncOrgWorker(queueItem: unknown, context: InvocationContext): Promise<void> {
+  const parsed = message.safeParse(queueItem);
+  if (!parsed.success) {
+    context.error(`dropping a malformed sync message: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+    return;
+  }
+  try {
+    const report = await syncRuns().execute(parsed.data);
+    context.log(`sync ${report.org} run ${report.runId}: ${report.state} ${JSON.stringify(report.counts)}`);
+  } catch (error) {
+    context.error(`sync ${parsed.data.org} run ${parsed.data.runId} failed: ${(error as Error).message}`);
+    throw error;
+  }
+}
+
+app.storageQueue("syncOrg", { queueName: QUEUES.syncOrg, connection: "AzureWebJobsStorage", handler: syncOrgWorker });

@@ -1,0 +1,51 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
+import { parseForm } from "../shared/tokens/form.js";
+import { issueToken, recordUnparsedRefusal } from "../shared/tokens/issue-token.js";
+import { isOAuthError, NO_STORE_HEADERS, OAuthError, oauthErrorResponse } from "../shared/tokens/oauth-errors.js";
+import { tokenService } from "../shared/tokens/service.js";
+
+const MAX_BODY_BYTES = 64 * 1024;
+const JSON_UTF8 = "application/json;charset=UTF-8";
+
+/** POST /api/token: OAuth 2.0 token endpoint for S2S callers (contract §5). */
+export async function token(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  const log = (line: string) => context.log(line);
+  try {
+    const deps = tokenService();
+    const body = await readForm(request);
+    if (isOAuthError(body)) {
+      await recordUnparsedRefusal(body, deps, log);
+      return errorResponse(body);
+    }
+    const origin = new URL(request.url).origin;
+    const result = await issueToken({
+      form: parseForm(body),
+      authorization: request.headers.get("authorization") ?? undefined,
+      // RFC 7523: the token endpoint URL; RFC 7523bis and openid-client: the issuer identifier (our origin).
+      assertionAudiences: [`${origin}/api/token`, origin, `${origin}/`],
+      log,
+    }, deps);
+    return { status: 200, jsonBody: result, headers: { ...NO_STORE_HEADERS, "content-type": JSON_UTF8 } };
+  } catch (error) {
+    if (isOAuthError(error)) return errorResponse(error);
+    context.error(`token endpoint failure: ${(error as Error)?.message ?? error}`);
+    return errorResponse(new OAuthError("server_error", "the token service failed"));
+  }
+}
+
+async function readForm(request: HttpRequest): Promise<string | OAuthError> {
+  const contentType = request.headers.get("content-type") ?? "";
+  if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType)) {
+    return new OAuthError("invalid_request", "the body must be application/x-www-form-urlencoded", { reason: "bad_content_type" });
+  }
+  const body = Buffer.from(await request.arrayBuffer());
+  if (body.length > MAX_BODY_BYTES) return new OAuthError("invalid_request", "the body is too large", { reason: "body_too_large" });
+  return body.toString("utf8");
+}
+
+function errorResponse(error: OAuthError): HttpResponseInit {
+  const response = oauthErrorResponse(error);
+  return { status: response.status, jsonBody: response.body, headers: response.headers };
+}
+
+app.http("token", { methods: ["POST"], route: "token", authLevel: "anonymous", handler: token });

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Deploys the Identity Bridge with the Azure CLI: resource group -> infra/main.bicep -> code package.
+# Idempotent: running it again updates everything in place. Prints each step; never prints a secret
+# (no credential is a parameter at all; TOKEN_CALLERS travels in a private temp file, not on a command line).
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/deploy.sh -g <resource-group> -l <location> [options]
+
+  -g, --resource-group NAME   resource group to create or update        (env RESOURCE_GROUP)
+  -l, --location REGION       Azure region with Flex Consumption         (env AZURE_LOCATION)
+  -e, --env-name NAME         seeds resource names; default: the group   (env AZURE_ENV_NAME)
+  -s, --subscription ID       subscription; default: the az CLI's        (env AZURE_SUBSCRIPTION_ID)
+      --package ZIP           deploy this zip instead of running `npm run package`
+      --infra-only            provision only
+      --code-only             deploy the code package to an existing deployment
+      --what-if               show what the infrastructure deployment would change, then stop
+  -h, --help
+
+Bridge settings come from environment variables named as in infra/main.parameters.json
+(the app settings of contract §1). Required: APP_CLIENT_ID, DATAVERSE_URLS, API_AUDIENCE.
+Optional: AZURE_TENANT_ID, APP_CREDENTIAL_SECRET_NAME, SYNC_SCHEDULE, SYNC_SCOPE_GROUP_IDS, SYNC_IDENTITY,
+SYNC_DISABLE_THRESHOLD, SYNC_DRY_RUN (default true for a new deployment), SYNC_ATTRIBUTE_MAP,
+REMAP_PLACEHOLDER_USERS, ADMIN_ROLE, TOKEN_CALLERS, NOTIFICATION_URL, NOTIFICATION_CLIENT_STATE_SECRET_NAME,
+AZURE_AUTHORITY_HOST, GRAPH_BASE_URL, NODE_VERSION, FUNCTION_APP_NAME, STORAGE_ACCOUNT_NAME, KEY_VAULT_NAME,
+AZURE_PRINCIPAL_ID (operator given Key Vault Secrets Officer; default: the signed-in user).
+EOF
+}
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEPLOYMENT_NAME="identity-bridge"
+RESOURCE_GROUP="${RESOURCE_GROUP:-}"
+LOCATION="${AZURE_LOCATION:-}"
+ENV_NAME="${AZURE_ENV_NAME:-}"
+SUBSCRIPTION="${AZURE_SUBSCRIPTION_ID:-}"
+PACKAGE="${PACKAGE_PATH:-}"
+MODE="all"
+
+need_value() { [[ $# -ge 2 && -n "$2" ]] || { echo "error: $1 needs a value" >&2; exit 2; }; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    -g|--resource-group) need_value "$@"; RESOURCE_GROUP="$2"; shift 2 ;;
+    -l|--location) need_value "$@"; LOCATION="$2"; shift 2 ;;
+    -e|--env-name) need_value "$@"; ENV_NAME="$2"; shift 2 ;;
+    -s|--subscription) need_value "$@"; SUBSCRIPTION="$2"; shift 2 ;;
+    --package) need_value "$@"; PACKAGE="$2"; shift 2 ;;
+    --infra-only) MODE="infra"; shift ;;
+    --code-only) MODE="code"; shift ;;
+    --what-if) MODE="what-if"; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "error: unknown option $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+step() { printf '\n==> %s\n' "$*"; }
+# Every az call goes through here, so --subscription applies everywhere without changing the CLI's default.
+az_() {
+  if [[ -n "$SUBSCRIPTION" ]]; then az "$@" --subscription "$SUBSCRIPTION"; else az "$@"; fi
+}
+
+# Check everything first and report every problem at once.
+problems=()
+[[ -n "$RESOURCE_GROUP" ]] || problems+=("resource group: pass -g NAME or set RESOURCE_GROUP")
+if [[ "$MODE" != "code" ]]; then
+  [[ -n "$LOCATION" ]] || problems+=("location: pass -l REGION or set AZURE_LOCATION (a region offering Flex Consumption)")
+  for name in APP_CLIENT_ID DATAVERSE_URLS API_AUDIENCE; do
+    [[ -n "${!name:-}" ]] || problems+=("$name: set it in the environment (see docs/deployment.md)")
+  done
+fi
+if [[ -n "$PACKAGE" && ! -f "$PACKAGE" ]]; then problems+=("--package: no file at $PACKAGE"); fi
+command -v az >/dev/null || problems+=("az: install the Azure CLI (https://aka.ms/azure-cli)")
+command -v node >/dev/null || problems+=("node: install Node.js 20 or later")
+if [[ ${#problems[@]} -gt 0 ]]; then
+  printf 'error: cannot deploy:\n' >&2
+  printf '  - %s\n' "${problems[@]}" >&2
+  exit 2
+fi
+ENV_NAME="${ENV_NAME:-$RESOURCE_GROUP}"
+
+step "Azure CLI login"
+subscription_id="$(az_ account show --query id --output tsv)"
+echo "subscription: $subscription_id"
+
+TMP_DIR="$(mktemp -d)"
+trap 'rm -rf "$TMP_DIR"' EXIT
+
+# Renders infra/main.parameters.json (shared with azd) from the environment: ${NAME} becomes the
+# JSON-escaped value; parameters left empty are dropped so the template's defaults apply.
+render_parameters() {
+  local out="$TMP_DIR/parameters.json"
+  (umask 077 && node --input-type=module - "$ROOT/infra/main.parameters.json" "$out" <<'EOF'
+import { readFileSync, writeFileSync } from "node:fs";
+const [source, target] = process.argv.slice(2);
+const file = JSON.parse(readFileSync(source, "utf8"));
+const parameters = {};
+for (const [name, { value }] of Object.entries(file.parameters)) {
+  const rendered = String(value).replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, v) => process.env[v] ?? "");
+  if (rendered !== "") parameters[name] = { value: rendered };
+}
+writeFileSync(target, JSON.stringify({ ...file, parameters }, null, 2));
+console.log(`parameters: ${Object.keys(parameters).join(", ")}`);
+EOF
+  )
+  PARAMETERS_FILE="$out"
+}
+
+if [[ "$MODE" != "code" ]]; then
+  if [[ -z "${AZURE_PRINCIPAL_ID:-}" ]]; then
+    # The operator who stores the credentials gets Key Vault Secrets Officer. A service-principal
+    # login has no signed-in user: then nobody is added (grant the role yourself, see docs).
+    AZURE_PRINCIPAL_ID="$(az_ ad signed-in-user show --query id --output tsv 2>/dev/null || true)"
+    if [[ -n "$AZURE_PRINCIPAL_ID" ]]; then AZURE_PRINCIPAL_TYPE="${AZURE_PRINCIPAL_TYPE:-User}"; fi
+  fi
+  export AZURE_ENV_NAME="$ENV_NAME" AZURE_LOCATION="$LOCATION" AZURE_PRINCIPAL_ID="${AZURE_PRINCIPAL_ID:-}" \
+    AZURE_PRINCIPAL_TYPE="${AZURE_PRINCIPAL_TYPE:-}"
+  render_parameters
+
+  if [[ "$MODE" == "what-if" ]]; then
+    step "What-if: infra/main.bicep in $RESOURCE_GROUP (the group must exist)"
+    az_ deployment group what-if --resource-group "$RESOURCE_GROUP" --name "$DEPLOYMENT_NAME" \
+      --template-file "$ROOT/infra/main.bicep" --parameters "@$PARAMETERS_FILE"
+    exit 0
+  fi
+
+  step "Resource group $RESOURCE_GROUP ($LOCATION)"
+  if [[ "$(az_ group exists --name "$RESOURCE_GROUP")" == "true" ]]; then
+    echo "exists: keeping it"
+  else
+    az_ group create --name "$RESOURCE_GROUP" --location "$LOCATION" --tags "azd-env-name=$ENV_NAME" --output none
+    echo "created"
+  fi
+
+  step "Infrastructure: infra/main.bicep -> deployment $DEPLOYMENT_NAME (a few minutes)"
+  outputs="$(az_ deployment group create --resource-group "$RESOURCE_GROUP" --name "$DEPLOYMENT_NAME" \
+    --template-file "$ROOT/infra/main.bicep" --parameters "@$PARAMETERS_FILE" \
+    --query properties.outputs --output json)"
+else
+  step "Existing deployment $DEPLOYMENT_NAME in $RESOURCE_GROUP"
+  outputs="$(az_ deployment group show --resource-group "$RESOURCE_GROUP" --name "$DEPLOYMENT_NAME" \
+    --query properties.outputs --output json)"
+fi
+
+output() {
+  node -e 'const o = JSON.parse(process.argv[1] || "{}")[process.argv[2]]; process.stdout.write(o ? String(o.value) : "")' \
+    "$outputs" "$1"
+}
+APP_NAME="$(output FUNCTION_APP_NAME)"
+APP_URL="$(output FUNCTION_APP_URL)"
+VAULT_NAME="$(output KEY_VAULT_NAME)"
+VAULT_URL="$(output KEY_VAULT_URL)"
+[[ -n "$APP_NAME" ]] || { echo "error: the deployment has no FUNCTION_APP_NAME output" >&2; exit 1; }
+echo "function app: $APP_NAME ($APP_URL)"
+echo "key vault:    $VAULT_NAME ($VAULT_URL)"
+
+if [[ "$MODE" != "infra" ]]; then
+  if [[ -z "$PACKAGE" ]]; then
+    step "Package: npm run package"
+    (cd "$ROOT" && npm run package --silent)
+    PACKAGE="$ROOT/dist/identity-bridge.zip"
+  fi
+  step "Code: $(basename "$PACKAGE") -> $APP_NAME"
+  az_ functionapp deployment source config-zip --resource-group "$RESOURCE_GROUP" --name "$APP_NAME" \
+    --src "$PACKAGE" --output none
+  echo "deployed"
+fi
+
+step "Done"
+cat <<EOF
+Function app: $APP_URL   (liveness: curl $APP_URL/api/health)
+Key Vault:    $VAULT_URL
+If this is the first deployment, finish the one-time steps in docs/deployment.md (credential in the vault,
+Dataverse application user, admin consent); the bridge reports a configuration problem until they are done.
+EOF

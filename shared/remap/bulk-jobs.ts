@@ -1,0 +1,283 @@
+// Bulk remap jobs. A dry run plans at once and keeps the plan. Applying is queued work: the request stores
+// the job and queues a `plan` message; the worker plans, stores one row per user and queues `apply`
+// messages of CHUNK users each, which run the single-user remap (a few at a time, as many as there are
+// temporary accounts to hold) and record each user's outcome. Messages may be redelivered: every step
+// skips what is already done. Progress is read from the rows (no shared counter to contend on).
+import { randomUUID } from "node:crypto";
+import { RestError, odata, type TableClient, type TransactionAction } from "@azure/data-tables";
+import { normalizeOrgUrl } from "../dataverse/org-clients.js";
+import { AppError, isAppError } from "../errors/app-error.js";
+import { QUEUES, TABLES, enqueueJson, table } from "../state/storage.js";
+import { planBulk, type BulkSelection } from "./bulk-gather.js";
+import type { BulkRule, PlanConflict, PlanEntry } from "./bulk-plan.js";
+import type { RemapDeps } from "./deps.js";
+import { describe } from "./remap-procedure.js";
+import { remapUser } from "./remap-user.js";
+
+export type BulkMessage = { kind: "plan"; jobId: string } | { kind: "apply"; jobId: string; start: number; end: number };
+
+export type ItemOutcome = "pending" | "planned" | "succeeded" | "no-change" | "failed" | "skipped";
+
+export interface BulkJobItem extends PlanEntry {
+  index: number;
+  outcome: ItemOutcome;
+  code?: string;
+  message?: string;
+  operationId?: string;
+  finishedAt?: string;
+}
+
+export interface BulkJobView {
+  jobId: string;
+  org: string;
+  dryRun: boolean;
+  state: "planning" | "planned" | "running" | "succeeded" | "completed-with-errors" | "failed";
+  requestedBy: string;
+  createdAt: string;
+  finishedAt?: string;
+  error?: string;
+  selection: { rule?: unknown; items?: number };
+  counts: { total: number; remap: number; none: number; skip: number; pending: number; succeeded: number; noChange: number; failed: number; skipped: number };
+  plan: BulkJobItem[];
+}
+
+interface JobRow {
+  partitionKey: string;
+  rowKey: string;
+  org: string;
+  dryRun: boolean;
+  state: string;
+  requestedBy: string;
+  createdAt: string;
+  finishedAt?: string;
+  error?: string;
+  selection: string;
+  total?: number;
+}
+
+const JOB_PARTITION = "job";
+const CHUNK = 20;
+const REQUEST_ROWS = 100;
+const MAX_PARALLEL = 4;
+const itemKey = (i: number) => `item-${String(i).padStart(7, "0")}`;
+const requestKey = (i: number) => `req-${String(i).padStart(7, "0")}`;
+
+export interface BulkJobsDeps extends RemapDeps {
+  jobs?: () => Promise<TableClient>;
+  enqueue?: (message: BulkMessage) => Promise<void>;
+}
+
+const jobsTable = (deps: BulkJobsDeps) => (deps.jobs ?? (() => table(TABLES.remapJobs)))();
+const send = (deps: BulkJobsDeps, message: BulkMessage) => (deps.enqueue ?? ((m) => enqueueJson(QUEUES.remapBulk, m)))(message);
+
+export interface StartBulkRequest {
+  selection: BulkSelection;
+  dryRun: boolean;
+  org?: string;
+  requestedBy: string;
+}
+
+/** Dry run: plans now and returns the view. Otherwise: stores the job, queues its planning, returns the id. */
+export async function startBulkJob(request: StartBulkRequest, deps: BulkJobsDeps): Promise<{ jobId: string; view?: BulkJobView }> {
+  const org = chooseOrg(request.org, deps);
+  const jobId = randomUUID();
+  const client = await jobsTable(deps);
+  const selection = "rule" in request.selection ? { rule: request.selection.rule } : { items: request.selection.items.length };
+  const job: JobRow = {
+    partitionKey: JOB_PARTITION, rowKey: jobId, org, dryRun: request.dryRun, state: request.dryRun ? "planned" : "planning",
+    requestedBy: request.requestedBy, createdAt: new Date().toISOString(), selection: JSON.stringify(selection),
+  };
+  if (request.dryRun) {
+    const plan = await planBulk({ port: deps.port(org), directory: deps.directory, identity: deps.identity }, request.selection);
+    await client.createEntity({ ...job, total: plan.length });
+    await writeItems(client, jobId, plan.map((p, index) => ({ ...p, index, outcome: "planned" as const })));
+    return { jobId, view: await getBulkJob(jobId, deps) };
+  }
+  if ("items" in request.selection) {
+    const items = request.selection.items;
+    const actions: TransactionAction[] = [];
+    for (let i = 0; i < items.length; i += REQUEST_ROWS) {
+      actions.push(["create", { partitionKey: jobId, rowKey: requestKey(i), items: JSON.stringify(items.slice(i, i + REQUEST_ROWS)) }]);
+    }
+    await submit(client, actions);
+  }
+  await client.createEntity(job);
+  await send(deps, { kind: "plan", jobId });
+  return { jobId };
+}
+
+/** The queue worker. */
+export async function processBulkMessage(message: BulkMessage, deps: BulkJobsDeps): Promise<void> {
+  const client = await jobsTable(deps);
+  const job = await getJob(client, message.jobId);
+  if (!job) throw new Error(`bulk job ${message.jobId} does not exist`);
+  if (message.kind === "plan") return planJob(client, job, deps);
+  return applyChunk(client, job, message.start, message.end, deps);
+}
+
+async function planJob(client: TableClient, job: JobRow, deps: BulkJobsDeps): Promise<void> {
+  if (job.state !== "planning") return;
+  const jobId = job.rowKey;
+  const selectionInfo = JSON.parse(job.selection) as { rule?: BulkRule };
+  let selection: BulkSelection;
+  if (selectionInfo.rule) selection = { rule: selectionInfo.rule };
+  else {
+    const items: Array<{ user: string; newDomainName: string }> = [];
+    for await (const row of client.listEntities<{ items: string }>({ queryOptions: { filter: odata`PartitionKey eq ${jobId} and RowKey ge 'req-' and RowKey lt 'req.'` } })) {
+      items.push(...(JSON.parse(row.items) as typeof items));
+    }
+    selection = { items };
+  }
+  let plan: PlanEntry[];
+  try {
+    plan = await planBulk({ port: deps.port(job.org), directory: deps.directory, identity: deps.identity }, selection);
+  } catch (error) {
+    if (isAppError(error) && error.status < 500) {
+      await client.updateEntity({ partitionKey: JOB_PARTITION, rowKey: jobId, state: "failed", error: error.message, finishedAt: new Date().toISOString() }, "Merge");
+      return;
+    }
+    throw error;
+  }
+  // Rows are written before the state changes, so a redelivered message rewrites the same rows.
+  await writeItems(client, jobId, plan.map((p, index) => ({
+    ...p, index, outcome: p.action === "remap" ? "pending" : p.action === "none" ? "no-change" : "skipped",
+  })), true);
+  const remapIndexes = plan.flatMap((p, i) => (p.action === "remap" ? [i] : []));
+  const done = remapIndexes.length === 0;
+  await client.updateEntity({ partitionKey: JOB_PARTITION, rowKey: jobId, state: done ? "done" : "running", total: plan.length, ...(done ? { finishedAt: new Date().toISOString() } : {}) }, "Merge");
+  for (let i = 0; i < remapIndexes.length; i += CHUNK) {
+    await send(deps, { kind: "apply", jobId, start: remapIndexes[i]!, end: remapIndexes[Math.min(i + CHUNK, remapIndexes.length) - 1]! + 1 });
+  }
+}
+
+async function applyChunk(client: TableClient, job: JobRow, start: number, end: number, deps: BulkJobsDeps): Promise<void> {
+  const jobId = job.rowKey;
+  const items: BulkJobItem[] = [];
+  const filter = odata`PartitionKey eq ${jobId} and RowKey ge ${itemKey(start)} and RowKey lt ${itemKey(end)}`;
+  for await (const row of client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) items.push(fromItemRow(row));
+  const pending = items.filter((i) => i.outcome === "pending" && i.systemUserId);
+  const parallel = Math.max(1, Math.min(MAX_PARALLEL, deps.placeholders.length || MAX_PARALLEL));
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(parallel, pending.length) }, async () => {
+    while (next < pending.length) {
+      const item = pending[next++]!;
+      const patch: Record<string, unknown> = { finishedAt: new Date().toISOString() };
+      try {
+        const result = await remapUser({ user: item.systemUserId!, newDomainName: item.to, org: job.org, requestedBy: job.requestedBy, source: `bulk:${jobId}` }, deps);
+        Object.assign(patch, { outcome: result.changed ? "succeeded" : "no-change", operationId: result.operationId ?? "", from: result.from ?? "" });
+      } catch (error) {
+        if (!isAppError(error)) deps.log?.(`bulk ${jobId} item ${item.index}: ${describe(error)}`);
+        Object.assign(patch, {
+          outcome: "failed",
+          code: isAppError(error) ? error.code : "internal",
+          message: (isAppError(error) ? error.message : describe(error)).slice(0, 2000),
+          operationId: isAppError(error) && typeof error.detail?.operationId === "string" ? error.detail.operationId : "",
+        });
+      }
+      await client.updateEntity({ partitionKey: jobId, rowKey: itemKey(item.index), ...patch }, "Merge");
+    }
+  }));
+  const view = await getBulkJob(jobId, deps);
+  if (view && view.counts.pending === 0 && !view.finishedAt) {
+    await client.updateEntity({ partitionKey: JOB_PARTITION, rowKey: jobId, state: "done", finishedAt: new Date().toISOString() }, "Merge");
+  }
+}
+
+export async function getBulkJob(jobId: string, deps: BulkJobsDeps): Promise<BulkJobView | undefined> {
+  const client = await jobsTable(deps);
+  const job = await getJob(client, jobId);
+  if (!job) return undefined;
+  const plan: BulkJobItem[] = [];
+  for await (const row of client.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${jobId} and RowKey ge 'item-' and RowKey lt 'item.'` } })) {
+    plan.push(fromItemRow(row));
+  }
+  const count = (f: (i: BulkJobItem) => boolean) => plan.filter(f).length;
+  const counts = {
+    total: plan.length,
+    remap: count((i) => i.action === "remap"),
+    none: count((i) => i.action === "none"),
+    skip: count((i) => i.action === "skip"),
+    pending: count((i) => i.outcome === "pending"),
+    succeeded: count((i) => i.outcome === "succeeded"),
+    noChange: count((i) => i.outcome === "no-change"),
+    failed: count((i) => i.outcome === "failed"),
+    skipped: count((i) => i.outcome === "skipped"),
+  };
+  let state: BulkJobView["state"];
+  if (job.dryRun) state = "planned";
+  else if (job.state === "planning" || job.state === "failed") state = job.state;
+  else if (counts.pending > 0) state = "running";
+  else state = counts.failed > 0 ? "completed-with-errors" : "succeeded";
+  return {
+    jobId, org: job.org, dryRun: job.dryRun, state, requestedBy: job.requestedBy, createdAt: job.createdAt,
+    ...(job.finishedAt ? { finishedAt: job.finishedAt } : {}),
+    ...(job.error ? { error: job.error } : {}),
+    selection: JSON.parse(job.selection) as BulkJobView["selection"],
+    counts,
+    plan,
+  };
+}
+
+function chooseOrg(org: string | undefined, deps: RemapDeps): string {
+  if (org) {
+    const normalized = normalizeOrgUrl(org);
+    if (!deps.orgs.includes(normalized)) throw new AppError(`"org" is not one of the configured Dataverse orgs (DATAVERSE_URLS).`, 400, "unknown_org");
+    return normalized;
+  }
+  if (deps.orgs.length === 1) return deps.orgs[0]!;
+  throw new AppError(`Several Dataverse orgs are configured; name one with "org".`, 400, "org_required", { detail: { orgs: deps.orgs } });
+}
+
+async function getJob(client: TableClient, jobId: string): Promise<JobRow | undefined> {
+  try {
+    return await client.getEntity<JobRow>(JOB_PARTITION, jobId);
+  } catch (error) {
+    if (error instanceof RestError && error.statusCode === 404) return undefined;
+    throw error;
+  }
+}
+
+async function writeItems(client: TableClient, jobId: string, items: BulkJobItem[], upsert = false): Promise<void> {
+  const actions: TransactionAction[] = items.map((item) => [upsert ? "upsert" : "create", toItemRow(jobId, item), ...(upsert ? ["Replace" as const] : [])] as TransactionAction);
+  await submit(client, actions);
+}
+
+/** Entity group transactions hold at most 100 operations of one partition. */
+async function submit(client: TableClient, actions: TransactionAction[]): Promise<void> {
+  for (let i = 0; i < actions.length; i += 100) await client.submitTransaction(actions.slice(i, i + 100));
+}
+
+function toItemRow(jobId: string, item: BulkJobItem): Record<string, unknown> & { partitionKey: string; rowKey: string } {
+  return {
+    partitionKey: jobId,
+    rowKey: itemKey(item.index),
+    index: item.index,
+    user: item.user,
+    systemUserId: item.systemUserId ?? "",
+    from: item.from ?? "",
+    to: item.to,
+    objectId: item.objectId ?? "",
+    action: item.action,
+    conflicts: JSON.stringify(item.conflicts),
+    outcome: item.outcome,
+  };
+}
+
+function fromItemRow(row: Record<string, unknown>): BulkJobItem {
+  const s = (k: string) => (typeof row[k] === "string" && row[k] !== "" ? (row[k] as string) : undefined);
+  return {
+    index: Number(row.index),
+    user: s("user") ?? "",
+    systemUserId: s("systemUserId") ?? null,
+    from: s("from") ?? null,
+    to: s("to") ?? "",
+    objectId: s("objectId") ?? null,
+    action: (s("action") ?? "skip") as PlanEntry["action"],
+    conflicts: JSON.parse(s("conflicts") ?? "[]") as PlanConflict[],
+    outcome: (s("outcome") ?? "pending") as ItemOutcome,
+    ...(s("code") ? { code: s("code") } : {}),
+    ...(s("message") ? { message: s("message") } : {}),
+    ...(s("operationId") ? { operationId: s("operationId") } : {}),
+    ...(s("finishedAt") ? { finishedAt: s("finishedAt") } : {}),
+  };
+}

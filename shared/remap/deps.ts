@@ -1,0 +1,47 @@
+// What the remap use cases run against, built from the configuration (tests override parts).
+import { getConfig, type SyncIdentity } from "../config/config.js";
+import { dataverseClient, normalizeOrgUrl } from "../dataverse/org-clients.js";
+import type { DataverseOrgPort } from "../dataverse/types.js";
+import { graphDirectory } from "../directory/graph-directory.js";
+import type { DirectoryPort } from "../directory/types.js";
+import { LeaseStore } from "../state/leases.js";
+import { TableRemapAudit, type RemapAuditSink } from "./audit.js";
+import { RemapJournal } from "./journal.js";
+import { REMAP_LEASE_MS } from "./leases.js";
+import type { ProcedureHooks } from "./remap-procedure.js";
+
+export interface RemapDeps {
+  /** Configured org URLs, normalised. */
+  orgs: readonly string[];
+  identity: SyncIdentity;
+  /** REMAP_PLACEHOLDER_USERS. */
+  placeholders: readonly string[];
+  port(org: string): DataverseOrgPort;
+  directory: DirectoryPort;
+  journal: RemapJournal;
+  leases: LeaseStore;
+  audit: RemapAuditSink;
+  leaseMs: number;
+  /** How long a remap waits for a free temporary account. */
+  placeholderWaitMs: number;
+  hooks?: ProcedureHooks;
+  log?: (line: string) => void;
+}
+
+export function defaultRemapDeps(overrides: Partial<RemapDeps> = {}): RemapDeps {
+  const config = getConfig();
+  return {
+    orgs: config.dataverseUrls.map(normalizeOrgUrl),
+    identity: config.sync.identity,
+    placeholders: config.remap.placeholderUsers,
+    port: (org) => dataverseClient(org),
+    directory: graphDirectory(),
+    journal: new RemapJournal(),
+    leases: new LeaseStore(),
+    audit: new TableRemapAudit(),
+    leaseMs: REMAP_LEASE_MS,
+    placeholderWaitMs: 60_000,
+    log: (line) => console.warn(line),
+    ...overrides,
+  };
+}

@@ -1,0 +1,118 @@
+// The recovery pass: settles every open journal entry whose remap is no longer running (its user lease
+// lapsed). It reads the record and finishes forward from where it stands: on the new name → succeeded;
+// on the temporary account → step 2 (then rollback, else it stays `stuck` for the next pass); still on the
+// original → step 1 never took effect; anything else → abandoned. Runs on a timer and before every sync.
+import { randomUUID } from "node:crypto";
+import type { DataverseOrgPort } from "../dataverse/types.js";
+import { isAppError } from "../errors/app-error.js";
+import type { LeaseStore } from "../state/leases.js";
+import type { RemapAuditSink } from "./audit.js";
+import type { JournalEntry, RemapJournal } from "./journal.js";
+import { placeholderLeaseKey } from "./placeholders.js";
+import { describe, finishFromTemporary, positionOf, readRecord, type ProcedureContext, type ProcedureHooks } from "./remap-procedure.js";
+import { userLeaseKey } from "./leases.js";
+
+export interface RecoveryDeps {
+  journal: RemapJournal;
+  leases: LeaseStore;
+  audit: RemapAuditSink;
+  port(org: string): DataverseOrgPort;
+  leaseMs: number;
+  hooks?: ProcedureHooks;
+  log?: (line: string) => void;
+}
+
+export interface RecoveryReport {
+  examined: number;
+  /** Entries still running elsewhere (lease held): left alone. */
+  skipped: number;
+  succeeded: number;
+  rolledBack: number;
+  closed: number;
+  /** Still open after this pass (stuck); each also in `problems`. */
+  stillOpen: number;
+  problems: Array<{ operationId: string; org: string; systemUserId: string; state: string; message: string }>;
+}
+
+export async function recoverRemaps(deps: RecoveryDeps, options: { org?: string; abortSignal?: AbortSignal } = {}): Promise<RecoveryReport> {
+  const report: RecoveryReport = { examined: 0, skipped: 0, succeeded: 0, rolledBack: 0, closed: 0, stillOpen: 0, problems: [] };
+  for (const listed of await deps.journal.listOpen(options.org)) {
+    options.abortSignal?.throwIfAborted();
+    report.examined++;
+    const holder = `recovery:${randomUUID()}`;
+    const userKey = userLeaseKey(listed.org, listed.systemUserId);
+    const lease = await deps.leases.acquire(userKey, holder, deps.leaseMs, holder);
+    if (!lease.acquired) { report.skipped++; continue; }
+    const placeholderKey = placeholderLeaseKey(listed.org, listed.placeholderObjectId);
+    let heldPlaceholder = false;
+    try {
+      // Re-read under the lease: the remap may have settled since the listing.
+      let entry = await deps.journal.get(listed.org, listed.operationId);
+      if (!entry || !["step1", "step2", "rollback", "stuck"].includes(entry.state)) continue;
+      entry = await deps.journal.update(entry, { attempts: entry.attempts + 1 });
+      const ctx: ProcedureContext = {
+        port: deps.port(entry.org),
+        journal: deps.journal,
+        hooks: deps.hooks,
+        abortSignal: options.abortSignal,
+        renew: async () => (await deps.leases.renew(userKey, holder, deps.leaseMs)) && (!heldPlaceholder || deps.leases.renew(placeholderKey, holder, deps.leaseMs)),
+      };
+      const row = await readRecord(ctx, entry);
+      const position = positionOf(entry, row);
+      if (position === "target") {
+        entry = await deps.journal.step(entry, "succeeded", { step: "verify", domainName: row?.domainname ?? null, outcome: "ok" });
+        report.succeeded++;
+      } else if (position === "temporary") {
+        // The record holds the temporary account, so no other remap can be using it; take its lease anyway.
+        heldPlaceholder = (await deps.leases.acquire(placeholderKey, holder, deps.leaseMs, holder)).acquired;
+        try {
+          entry = await finishFromTemporary(ctx, entry);
+          report.succeeded++;
+        } catch (error) {
+          const settled = await deps.journal.get(entry.org, entry.operationId);
+          if (settled) entry = settled;
+          if (entry.state === "rolled-back") report.rolledBack++;
+          else if (entry.state === "stuck" || entry.state === "step2" || entry.state === "rollback") {
+            report.stillOpen++;
+            report.problems.push(problem(entry, describe(error)));
+          } else report.closed++;
+          if (!isAppError(error)) deps.log?.(`remap recovery ${entry.operationId}: ${describe(error)}`);
+        }
+      } else {
+        const state = position === "original" && entry.state === "step1" ? "not-started" : "abandoned";
+        const note = position === "missing" ? "the record no longer exists" : `the record reads ${row?.domainname ?? "(none)"}`;
+        entry = await deps.journal.update(entry, { state, lastError: `recovery: ${note}` });
+        report.closed++;
+      }
+      await deps.audit.record({
+        requestedBy: "recovery",
+        source: `recovery:${entry.source}`,
+        org: entry.org,
+        user: entry.systemUserId,
+        systemUserId: entry.systemUserId,
+        from: entry.from,
+        to: entry.to,
+        steps: entry.steps,
+        outcome: entry.state,
+        status: entry.state === "succeeded" ? 200 : 502,
+        operationId: entry.operationId,
+        ...(entry.lastError ? { message: entry.lastError } : {}),
+      }).catch((error: unknown) => deps.log?.(`remap audit failed: ${describe(error)}`));
+    } catch (error) {
+      report.stillOpen++;
+      report.problems.push(problem(listed, describe(error)));
+      deps.log?.(`remap recovery ${listed.operationId}: ${describe(error)}`);
+    } finally {
+      if (heldPlaceholder) await deps.leases.release(placeholderKey, holder).catch(() => undefined);
+      await deps.leases.release(userKey, holder).catch(() => undefined);
+    }
+  }
+  for (const p of report.problems) {
+    deps.log?.(`remap ${p.operationId} in ${p.org}: user ${p.systemUserId} is still on the temporary account (${p.state}): ${p.message}`);
+  }
+  return report;
+}
+
+function problem(entry: JournalEntry, message: string) {
+  return { operationId: entry.operationId, org: entry.org, systemUserId: entry.systemUserId, state: entry.state, message };
+}

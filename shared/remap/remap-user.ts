@@ -1,0 +1,246 @@
+// Remapping one Dataverse user to a changed directory logon (contract §4): validation, the 404 / 409 / 422
+// answers, idempotent repeats, dry runs, then the journaled two-step procedure under a per-user lease.
+import { randomUUID } from "node:crypto";
+import { normalizeOrgUrl } from "../dataverse/org-clients.js";
+import { isGuid } from "../dataverse/odata.js";
+import type { DataverseOrgPort, SystemUser } from "../dataverse/types.js";
+import { AppError, isAppError } from "../errors/app-error.js";
+import { USER_COLUMNS, describeUser, notRemappableReason } from "./dataverse-lookup.js";
+import type { RemapDeps } from "./deps.js";
+import { resolveName, type ResolvedName } from "./directory-names.js";
+import type { JournalEntry, JournalStep } from "./journal.js";
+import { userLeaseKey } from "./leases.js";
+import { nameProblem, sameId, sameName } from "./names.js";
+import { holdPlaceholder, peekPlaceholder, type HeldPlaceholder, type PlaceholderContext } from "./placeholders.js";
+import { describe, runRemapSteps } from "./remap-procedure.js";
+
+export interface RemapUserRequest {
+  /** systemuserid or current domainname. */
+  user: string;
+  newDomainName: string;
+  dryRun?: boolean;
+  org?: string;
+  /** Who asked (`app:<id>/oid:<id>`, `sync:<runId>`, …), for the audit. */
+  requestedBy: string;
+  /** `api`, `bulk:<jobId>`, `sync:<runId>`. */
+  source: string;
+  /** The sync knows which directory object the new name must belong to. */
+  expectedObjectId?: string;
+  abortSignal?: AbortSignal;
+}
+
+export interface StepReport {
+  step: JournalStep["step"];
+  domainName: string | null;
+  outcome: JournalStep["outcome"] | "planned";
+  at?: string;
+  error?: string;
+}
+
+export interface RemapUserResult {
+  org: string;
+  systemUserId: string;
+  from: string | null;
+  to: string;
+  objectId: string;
+  changed: boolean;
+  dryRun: boolean;
+  steps: StepReport[];
+  operationId?: string;
+}
+
+interface Known { org: string | null; systemUserId: string | null; from: string | null; operationId?: string; steps: readonly JournalStep[] }
+
+export async function remapUser(request: RemapUserRequest, deps: RemapDeps): Promise<RemapUserResult> {
+  const known: Known = { org: null, systemUserId: null, from: null, steps: [] };
+  try {
+    const result = await remap(request, deps, known);
+    if (!request.dryRun) await audit(deps, request, known, result.changed ? "succeeded" : "no-change", 200);
+    return result;
+  } catch (error) {
+    if (!request.dryRun) {
+      const status = isAppError(error) ? error.status : 500;
+      const outcome = !isAppError(error) ? "failed" : status < 500 ? "refused" : String(error.detail?.state ?? "failed");
+      await audit(deps, request, known, outcome, status, error);
+    }
+    throw error;
+  }
+}
+
+async function remap(request: RemapUserRequest, deps: RemapDeps, known: Known): Promise<RemapUserResult> {
+  const to = request.newDomainName.trim();
+  const problem = nameProblem(to, deps.identity);
+  if (problem) throw new AppError(`"newDomainName" ${problem}.`, 400, "invalid_name");
+
+  const found = await findUser(request, deps, to);
+  if ("done" in found) return found.done;
+  const { org, row } = found;
+  const port = deps.port(org);
+  Object.assign(known, { org, systemUserId: row.systemuserid, from: row.domainname ?? null });
+
+  const why = notRemappableReason(row);
+  if (why) throw new AppError(`User ${row.systemuserid} cannot be remapped: ${why}.`, 409, "not_remappable", { detail: { conflict: describeUser(row) } });
+
+  const open = await deps.journal.openForUser(org, row.systemuserid);
+  if (open.length > 0) {
+    throw new AppError(
+      `An earlier remap of this user is not settled yet (operation ${open[0]!.operationId}, ${open[0]!.state}); the recovery pass finishes it.`,
+      409, "remap_pending", { detail: { operationId: open[0]!.operationId, state: open[0]!.state } },
+    );
+  }
+
+  const target = await resolveName(deps.directory, to, { abortSignal: request.abortSignal });
+  if (!target) throw new AppError(`"${to}" is not a user in the directory.`, 422, "not_in_directory", { detail: { newDomainName: to } });
+  if (request.expectedObjectId && !sameId(request.expectedObjectId, target.objectId)) {
+    throw new AppError(`"${to}" belongs to directory object ${target.objectId}, not ${request.expectedObjectId}.`, 409, "directory_mismatch");
+  }
+
+  if (sameName(row.domainname, target.name) && sameId(row.azureactivedirectoryobjectid, target.objectId)) {
+    return { org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: target.name, objectId: target.objectId, changed: false, dryRun: !!request.dryRun, steps: [] };
+  }
+
+  await checkConflicts(port, row, target, request.abortSignal);
+
+  const placeholderCtx = (exclude: string[]): PlaceholderContext => ({
+    org, port, directory: deps.directory, identity: deps.identity, configured: deps.placeholders, leases: deps.leases,
+    leaseMs: deps.leaseMs, exclude: new Set(exclude.filter(Boolean).map((x) => x.toLowerCase())), abortSignal: request.abortSignal, log: deps.log,
+  });
+  const exclude = [target.objectId, row.azureactivedirectoryobjectid ?? ""];
+
+  if (request.dryRun) {
+    const placeholder = await peekPlaceholder(placeholderCtx(exclude));
+    return {
+      org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: target.name, objectId: target.objectId, changed: false, dryRun: true,
+      steps: [
+        { step: "temporary", domainName: placeholder.name, outcome: "planned" },
+        { step: "target", domainName: target.name, outcome: "planned" },
+        { step: "verify", domainName: target.name, outcome: "planned" },
+      ],
+    };
+  }
+
+  const operationId = randomUUID();
+  known.operationId = operationId;
+  const userKey = userLeaseKey(org, row.systemuserid);
+  const lease = await deps.leases.acquire(userKey, operationId, deps.leaseMs, operationId);
+  if (!lease.acquired) {
+    throw new AppError("Another remap of this user is running.", 409, "remap_in_progress", { detail: { operationId: lease.current.note } });
+  }
+  let placeholder: HeldPlaceholder | undefined;
+  let entry: JournalEntry | undefined;
+  try {
+    placeholder = await holdPlaceholder(placeholderCtx(exclude), operationId, deps.placeholderWaitMs);
+    entry = await deps.journal.create({
+      operationId, org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: target.name,
+      originalObjectId: row.azureactivedirectoryobjectid ?? null, targetObjectId: target.objectId,
+      placeholder: placeholder.name, placeholderObjectId: placeholder.objectId,
+      requestedBy: request.requestedBy, source: request.source, state: "step1",
+      steps: [{ step: "temporary", domainName: placeholder.name, outcome: "started", at: new Date().toISOString() }],
+    });
+    known.steps = entry.steps;
+    const held = placeholder;
+    entry = await runRemapSteps({
+      port, journal: deps.journal, hooks: deps.hooks, abortSignal: request.abortSignal,
+      renew: async () => (await deps.leases.renew(userKey, operationId, deps.leaseMs)) && held.renew(),
+    }, entry, row.etag);
+    known.steps = entry.steps;
+    return { org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: target.name, objectId: target.objectId, changed: true, dryRun: false, steps: entry.steps.map(report), operationId };
+  } catch (error) {
+    if (entry) {
+      const latest = await deps.journal.get(org, operationId).catch(() => undefined);
+      if (latest) known.steps = latest.steps;
+    }
+    if (isAppError(error) || !entry) throw error;
+    throw new AppError(`The remap stopped unexpectedly (${describe(error)}); the recovery pass settles it (operation ${operationId}).`, 502, "remap_incomplete", {
+      cause: error, detail: { operationId, state: "open" },
+    });
+  } finally {
+    await placeholder?.release().catch(() => undefined);
+    await deps.leases.release(userKey, operationId).catch(() => undefined);
+  }
+}
+
+type Found = { org: string; row: SystemUser } | { done: RemapUserResult };
+
+/** The user in the named org, or in the only org that has it; a repeat of a finished remap is answered here. */
+async function findUser(request: RemapUserRequest, deps: RemapDeps, to: string): Promise<Found> {
+  let orgs = deps.orgs;
+  if (request.org) {
+    const org = normalizeOrgUrl(request.org);
+    if (!deps.orgs.includes(org)) throw new AppError(`"org" is not one of the configured Dataverse orgs (DATAVERSE_URLS).`, 400, "unknown_org");
+    orgs = [org];
+  }
+  const hits: Array<{ org: string; row: SystemUser }> = [];
+  for (const org of orgs) {
+    const row = await lookup(deps.port(org), request.user.trim(), request.abortSignal);
+    if (row) hits.push({ org, row });
+  }
+  if (hits.length > 1) {
+    throw new AppError(`"${request.user}" exists in several orgs; name one with "org".`, 400, "org_required", { detail: { orgs: hits.map((h) => h.org) } });
+  }
+  if (hits.length === 1) return hits[0]!;
+  // A repeat of a remap that already finished: the old name is gone, the journal remembers it.
+  if (!isGuid(request.user.trim())) {
+    for (const org of orgs) {
+      for (const entry of (await deps.journal.succeeded(org, request.user.trim(), to)).reverse()) {
+        const row = await deps.port(org).getSystemUser(entry.systemUserId, USER_COLUMNS, { abortSignal: request.abortSignal });
+        if (row && sameName(row.domainname, entry.to) && sameId(row.azureactivedirectoryobjectid, entry.targetObjectId)) {
+          return { done: { org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: entry.to, objectId: entry.targetObjectId, changed: false, dryRun: !!request.dryRun, steps: [] } };
+        }
+      }
+    }
+  }
+  throw new AppError(`No Dataverse user "${request.user}" was found.`, 404, "user_not_found");
+}
+
+async function lookup(port: DataverseOrgPort, user: string, abortSignal?: AbortSignal): Promise<SystemUser | null> {
+  if (isGuid(user)) return port.getSystemUser(user, USER_COLUMNS, { abortSignal });
+  const rows = await port.findSystemUsers("domainname", user, USER_COLUMNS, { abortSignal });
+  if (rows.length > 1) {
+    throw new AppError(`Several Dataverse users hold "${user}"; name one by systemuserid.`, 409, "ambiguous_user", { detail: { conflicts: rows.map(describeUser) } });
+  }
+  return rows[0] ?? null;
+}
+
+async function checkConflicts(port: DataverseOrgPort, row: SystemUser, target: ResolvedName, abortSignal?: AbortSignal): Promise<void> {
+  const self = row.systemuserid.toLowerCase();
+  const byName = (await port.findSystemUsers("domainname", target.name, USER_COLUMNS, { abortSignal })).filter((r) => r.systemuserid.toLowerCase() !== self);
+  if (byName.length > 0) {
+    const other = describeUser(byName[0]!);
+    throw new AppError(`Dataverse user ${other.systemUserId} (${other.fullName ?? other.domainName}) already holds "${target.name}".`, 409, "name_taken", { detail: { conflict: other } });
+  }
+  const byObject = (await port.findSystemUsers("azureactivedirectoryobjectid", target.objectId, USER_COLUMNS, { abortSignal })).filter((r) => r.systemuserid.toLowerCase() !== self);
+  if (byObject.length > 0) {
+    const other = describeUser(byObject[0]!);
+    throw new AppError(
+      `Dataverse user ${other.systemUserId} (${other.domainName ?? "no user name"}) is already linked to the directory object of "${target.name}" (${target.objectId}).`,
+      409, "object_taken", { detail: { conflict: { ...other, objectId: target.objectId } } },
+    );
+  }
+}
+
+function report(step: JournalStep): StepReport {
+  return { step: step.step, domainName: step.domainName, outcome: step.outcome, at: step.at, ...(step.error ? { error: step.error } : {}) };
+}
+
+async function audit(deps: RemapDeps, request: RemapUserRequest, known: Known, outcome: string, status: number, error?: unknown): Promise<void> {
+  try {
+    await deps.audit.record({
+      requestedBy: request.requestedBy,
+      source: request.source,
+      org: known.org,
+      user: request.user,
+      systemUserId: known.systemUserId,
+      from: known.from,
+      to: request.newDomainName,
+      steps: known.steps,
+      outcome,
+      status,
+      ...(isAppError(error) ? { code: error.code, message: error.message } : error ? { code: "internal", message: describe(error) } : {}),
+      ...(known.operationId ? { operationId: known.operationId } : {}),
+    });
+  } catch (auditError) {
+    // The remap's outcome stands; a lost audit row is logged loudly instead.
+    deps.log?.(`remap audit could not be written: ${describe(auditError)}`);
+  }
+}

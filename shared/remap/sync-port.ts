@@ -1,0 +1,36 @@
+// The remap procedure as the sync engine calls it (shared/sync/remap-port.ts): every logon-name change the
+// sync detects goes through the same validated, journaled, audited two-step remap, and each sync run
+// starts with the recovery pass.
+import { isAppError } from "../errors/app-error.js";
+import type { RemapOutcome, RemapPort, RemapRequest } from "../sync/remap-port.js";
+import { defaultRemapDeps, type RemapDeps } from "./deps.js";
+import { recoverRemaps } from "./recovery.js";
+import { describe } from "./remap-procedure.js";
+import { remapUser } from "./remap-user.js";
+
+export function remapPort(deps: () => RemapDeps = () => defaultRemapDeps()): RemapPort {
+  return {
+    async remap(request: RemapRequest): Promise<RemapOutcome> {
+      try {
+        const result = await remapUser({
+          user: request.systemUserId,
+          newDomainName: request.to,
+          org: request.org,
+          requestedBy: request.requestedBy,
+          source: request.requestedBy,
+          expectedObjectId: request.objectId,
+          abortSignal: request.abortSignal,
+        }, deps());
+        return { ok: true, steps: result.steps.map((s) => `${s.step}:${s.domainName ?? ""}:${s.outcome}`) };
+      } catch (error) {
+        if (isAppError(error)) return { ok: false, code: error.code, message: error.message };
+        return { ok: false, code: "remap_failed", message: describe(error) };
+      }
+    },
+    async recover(org, options = {}): Promise<void> {
+      const d = deps();
+      const report = await recoverRemaps(d, { org, abortSignal: options.abortSignal });
+      if (report.stillOpen > 0) d.log?.(`remap recovery for ${org}: ${report.stillOpen} remap(s) still open; see the journal`);
+    },
+  };
+}

@@ -1,0 +1,106 @@
+// Per-org sync state in Table storage: the delta cursor (saved after every applied page), the round's
+// mode, the last run, failure back-off, and disables waiting for the end of the round or for approval.
+import { RestError, type TableClient } from "@azure/data-tables";
+import { encodeKey } from "../state/leases.js";
+import { TABLES, table } from "../state/storage.js";
+import type { RunMode, RunState } from "./run-report.js";
+import type { DisableReason } from "./plan.js";
+
+export interface OrgSyncState {
+  org: string;
+  /** nextLink (round in progress) or deltaLink (round complete); absent = next run is a full round. */
+  cursor?: string;
+  cursorKind?: "next" | "delta";
+  cursorSavedAt?: string;
+  /** Mode of the round the cursor belongs to. */
+  roundMode?: RunMode;
+  /** Run that started the current round (full rounds collect seen ids under it). */
+  roundId?: string;
+  lastRunId?: string;
+  lastOutcome?: RunState;
+  lastFinishedAt?: string;
+  haltedRunId?: string;
+  consecutiveFailures: number;
+  backoffUntil?: string;
+}
+
+export interface PendingDisable {
+  systemUserId: string;
+  objectId: string;
+  reason: DisableReason;
+  runId: string;
+}
+
+const STATE_PARTITION = "org";
+
+export class OrgStateStore {
+  constructor(private readonly client: () => Promise<TableClient> = () => table(TABLES.cursors)) {}
+
+  async get(org: string): Promise<OrgSyncState> {
+    try {
+      const entity = await (await this.client()).getEntity<{ state: string }>(STATE_PARTITION, encodeKey(org));
+      return JSON.parse(entity.state) as OrgSyncState;
+    } catch (error) {
+      if (error instanceof RestError && error.statusCode === 404) return { org, consecutiveFailures: 0 };
+      throw error;
+    }
+  }
+
+  async save(state: OrgSyncState): Promise<void> {
+    await (await this.client()).upsertEntity({ partitionKey: STATE_PARTITION, rowKey: encodeKey(state.org), state: JSON.stringify(state) }, "Replace");
+  }
+
+  async update(org: string, change: (state: OrgSyncState) => void): Promise<OrgSyncState> {
+    const state = await this.get(org);
+    change(state);
+    await this.save(state);
+    return state;
+  }
+
+  async addPendingDisables(org: string, disables: PendingDisable[]): Promise<void> {
+    if (disables.length === 0) return;
+    const client = await this.client();
+    const partitionKey = `pending-${encodeKey(org)}`;
+    for (let i = 0; i < disables.length; i += 100) {
+      await client.submitTransaction(disables.slice(i, i + 100).map((d) => ["upsert", { partitionKey, rowKey: d.systemUserId, objectId: d.objectId, reason: d.reason, runId: d.runId }, "Replace"]));
+    }
+  }
+
+  async listPendingDisables(org: string): Promise<PendingDisable[]> {
+    const client = await this.client();
+    const out: PendingDisable[] = [];
+    const rows = client.listEntities<{ objectId: string; reason: DisableReason; runId: string }>({ queryOptions: { filter: `PartitionKey eq 'pending-${encodeKey(org)}'` } });
+    for await (const row of rows) out.push({ systemUserId: row.rowKey!, objectId: row.objectId, reason: row.reason, runId: row.runId });
+    return out;
+  }
+
+  async removePendingDisables(org: string, systemUserIds: string[]): Promise<void> {
+    if (systemUserIds.length === 0) return;
+    const client = await this.client();
+    const partitionKey = `pending-${encodeKey(org)}`;
+    for (let i = 0; i < systemUserIds.length; i += 100) {
+      await client.submitTransaction(systemUserIds.slice(i, i + 100).map((id) => ["delete", { partitionKey, rowKey: id }]))
+        .catch(async (error: unknown) => {
+          // A transaction fails whole on one missing row: fall back to one by one.
+          if (!(error instanceof RestError)) throw error;
+          for (const id of systemUserIds.slice(i, i + 100)) await client.deleteEntity(partitionKey, id).catch(() => undefined);
+        });
+    }
+  }
+
+  /** Object ids a full round has seen, one row per applied page (a cut-off round resumes with them). */
+  async addSeenIds(roundId: string, page: number, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const client = await this.client();
+    await client.upsertEntity({ partitionKey: `seen-${roundId}`, rowKey: String(page).padStart(8, "0"), ids: ids.join(",") }, "Replace");
+  }
+
+  async listSeenIds(roundId: string): Promise<Set<string>> {
+    const client = await this.client();
+    const seen = new Set<string>();
+    for await (const row of client.listEntities<{ ids: string }>({ queryOptions: { filter: `PartitionKey eq 'seen-${roundId}'` } })) {
+      for (const id of row.ids.split(",")) if (id) seen.add(id);
+    }
+    return seen;
+  }
+}

@@ -1,0 +1,239 @@
+// One org's sync run (contract §3): read the org's systemusers once into an index, then for each Graph delta
+// page plan every change (pure core), apply the writes, journal disables, and save the cursor after the page
+// is applied. At the end of the round, disables are checked against the threshold and applied, or the run
+// halts for approval. A run cut off anywhere resumes from the saved cursor with nothing lost.
+import type { DataverseOrgPort } from "../dataverse/types.js";
+import { DeltaResetError, type DirectoryChange, type DirectoryPort } from "../directory/types.js";
+import type { DisableThreshold, SyncIdentity } from "../config/config.js";
+import { applyWriteActions, columnsOf, entryFor } from "./apply-actions.js";
+import { graphSelect, type AttributeMap } from "./mapping.js";
+import { applyToIndex, planChange, planOrphans, type PlanOptions, type UserAction } from "./plan.js";
+import { describeDisableThreshold } from "./threshold.js";
+import { indexSelect, isProtected, objectIdKey, UserIndex } from "./user-index.js";
+import type { OrgStateStore, OrgSyncState, PendingDisable } from "./org-state-store.js";
+import type { RunStore } from "./run-store.js";
+import type { RemapPort } from "./remap-port.js";
+import type { ChangeEntry, RunReport } from "./run-report.js";
+
+export interface SyncSettings {
+  map: AttributeMap;
+  identity: SyncIdentity;
+  threshold: DisableThreshold;
+  scopeGroupIds: readonly string[];
+}
+
+export interface OrgSyncDependencies {
+  directory: DirectoryPort;
+  dataverse: DataverseOrgPort;
+  orgState: OrgStateStore;
+  runs: RunStore;
+  remap?: RemapPort;
+  log: (message: string) => void;
+  now?: () => Date;
+}
+
+/** Runs (or continues) the round for `report.org`, updating `report` as it goes. Throws on failure. */
+export async function runOrgSync(report: RunReport, settings: SyncSettings, deps: OrgSyncDependencies, abortSignal?: AbortSignal): Promise<void> {
+  const now = deps.now ?? (() => new Date());
+  const org = report.org;
+  const recorded = { count: report.changes.length, chunk: 0 };
+  const record = async (entries: ChangeEntry[]) => deps.runs.appendChanges(report, recorded, entries);
+
+  if (deps.remap && !report.dryRun) await deps.remap.recover(org, { abortSignal });
+
+  const state = await deps.orgState.get(org);
+  const index = await readIndex(deps.dataverse, settings.map, abortSignal);
+  const inScope = await scopeOf(deps.directory, settings.scopeGroupIds, abortSignal);
+  const plan: PlanOptions = { map: settings.map, identity: settings.identity, inScope: inScope ? (id) => inScope.has(objectIdKey(id)) : undefined };
+  const select = graphSelect(settings.map, settings.identity);
+
+  // Disables wait (durably) until the round ends; a later change in the round may cancel them.
+  const pending = new Map<string, PendingDisable>();
+  for (const p of await deps.orgState.listPendingDisables(org)) pending.set(p.systemUserId, p);
+
+  let link: string | undefined;
+  if (report.mode === "full" || !state.cursor) {
+    startFullRound(state, report);
+  } else {
+    link = state.cursor;
+    report.mode = state.roundMode === "full" && state.cursorKind === "next" ? "full" : "incremental";
+  }
+  const seenThisRun = new Set<string>();
+  let page = 0;
+  let reset = false;
+
+  for (;;) {
+    abortSignal?.throwIfAborted();
+    let delta;
+    try {
+      delta = await deps.directory.usersDeltaPage(link, select, { abortSignal });
+    } catch (error) {
+      if (!(error instanceof DeltaResetError) || reset) throw error;
+      // Expired or reset cursor: start a full round by itself (contract §3).
+      reset = true;
+      report.resync = error.code;
+      deps.log(`sync ${org}: delta cursor reset (${error.code}); starting a full round`);
+      startFullRound(state, report);
+      link = undefined;
+      continue;
+    }
+    page++;
+    await applyPage(delta.changes);
+    if (report.mode === "full") {
+      const ids = delta.changes.map((c) => objectIdKey(c.kind === "upsert" ? c.user.id : c.id));
+      for (const id of ids) seenThisRun.add(id);
+      if (!report.dryRun) await deps.orgState.addSeenIds(state.roundId!, Date.now() * 1000 + page, ids);
+    }
+    if (!report.dryRun) {
+      state.cursor = delta.nextLink ?? delta.deltaLink;
+      state.cursorKind = delta.nextLink ? "next" : "delta";
+      state.cursorSavedAt = now().toISOString();
+      state.roundMode = report.mode;
+      await deps.orgState.save(state);
+      await deps.runs.save(report);
+    }
+    if (!delta.nextLink) break;
+    link = delta.nextLink;
+  }
+
+  if (report.mode === "full") {
+    const seen = report.dryRun ? seenThisRun : new Set([...seenThisRun, ...(await deps.orgState.listSeenIds(state.roundId!))]);
+    const orphans = planOrphans(index, seen, plan);
+    await queueDisables(orphans);
+  }
+  if (inScope) await queueDisables(outOfScope(index, inScope));
+  await finishRound();
+
+  async function applyPage(changes: readonly DirectoryChange[]): Promise<void> {
+    const writes: UserAction[] = [];
+    const remaps: Extract<UserAction, { kind: "remap" }>[] = [];
+    const disables: UserAction[] = [];
+    const others: ChangeEntry[] = [];
+    for (const change of changes) {
+      report.counts.scanned++;
+      const action = planChange(change, index, plan);
+      if (action.kind !== "disable" && "systemUserId" in action && action.systemUserId && pending.has(action.systemUserId)) {
+        // Back (restored, re-enabled, in scope again) before the round ended: the disable is void.
+        pending.delete(action.systemUserId);
+        if (!report.dryRun) await deps.orgState.removePendingDisables(org, [action.systemUserId]);
+      }
+      switch (action.kind) {
+        case "create": case "update": case "enable": writes.push(action); break;
+        case "remap": remaps.push(action); break;
+        case "disable": disables.push(action); break;
+        case "unchanged": report.counts.unchanged++; break;
+        case "skip": {
+          report.counts.skipped++;
+          const entry = entryFor(action, "planned");
+          if (entry) others.push(entry);
+          break;
+        }
+      }
+    }
+    const applied = await applyWriteActions(deps.dataverse, index, writes, report.counts, { dryRun: report.dryRun, abortSignal, now });
+    report.errors.push(...applied.errors);
+    for (const action of remaps) applied.entries.push(await applyRemap(action));
+    await queueDisables(disables);
+    await record([...applied.entries, ...others]);
+  }
+
+  async function applyRemap(action: Extract<UserAction, { kind: "remap" }>): Promise<ChangeEntry> {
+    const entry = entryFor(action, report.dryRun ? "planned" : "applied")!;
+    if (report.dryRun) {
+      applyToIndex(index, action);
+      report.counts.remapped++;
+      return entry;
+    }
+    if (!deps.remap) {
+      report.counts.skipped++;
+      return { ...entry, action: "remap-needed", outcome: "planned", reason: "the remap procedure is not available" };
+    }
+    const outcome = await deps.remap.remap({ org, systemUserId: action.systemUserId, objectId: action.objectId, from: action.from, to: action.to, requestedBy: `sync:${report.runId}`, abortSignal });
+    if (!outcome.ok) {
+      report.counts.failed++;
+      report.errors.push({ objectId: action.objectId, systemUserId: action.systemUserId, code: outcome.code, message: outcome.message, at: now().toISOString() });
+      return { ...entry, outcome: "failed", error: { code: outcome.code, message: outcome.message } };
+    }
+    const rest = { ...columnsOf(action.changes), ...(action.enable ? { isdisabled: false } : {}) };
+    if (Object.keys(rest).length > 0) await deps.dataverse.updateSystemUser(action.systemUserId, rest, { abortSignal });
+    applyToIndex(index, action);
+    report.counts.remapped++;
+    return entry;
+  }
+
+  async function queueDisables(actions: readonly UserAction[]): Promise<void> {
+    const added: PendingDisable[] = [];
+    for (const action of actions) {
+      if (action.kind !== "disable" || pending.has(action.systemUserId)) continue;
+      const item = { systemUserId: action.systemUserId, objectId: action.objectId, reason: action.reason, runId: report.runId };
+      pending.set(action.systemUserId, item);
+      added.push(item);
+    }
+    if (!report.dryRun) await deps.orgState.addPendingDisables(org, added);
+  }
+
+  async function finishRound(): Promise<void> {
+    const check = describeDisableThreshold(pending.size, index.stats().managedEnabled, settings.threshold);
+    if (check.exceeded && report.halt?.approvedBy === undefined) {
+      report.halt = { pendingDisables: pending.size, limit: check.limit, threshold: check.threshold };
+      report.state = "halted";
+      deps.log(`sync ${org}: ${check.message}`);
+      await record([...pending.values()].map((p) => ({ objectId: p.objectId, systemUserId: p.systemUserId, action: "disable", reason: p.reason, outcome: "pending-approval" as const })));
+      return;
+    }
+    await applyPendingDisables(report, [...pending.values()], index, deps, abortSignal, record);
+    report.state = "succeeded";
+  }
+}
+
+/** Users removed from every scope group do not show in the users delta: disable them from the membership read. */
+function outOfScope(index: UserIndex, inScope: ReadonlySet<string>): UserAction[] {
+  const actions: UserAction[] = [];
+  for (const record of index.records()) {
+    if (record.objectId === null || record.disabled || isProtected(record) || inScope.has(record.objectId)) continue;
+    actions.push({ kind: "disable", systemUserId: record.systemUserId, objectId: record.objectId, matchedBy: "objectId", reason: "out-of-scope" });
+  }
+  return actions;
+}
+
+function startFullRound(state: OrgSyncState, report: RunReport): void {
+  report.mode = "full";
+  if (report.dryRun) return;
+  state.cursor = undefined;
+  state.cursorKind = undefined;
+  state.roundMode = "full";
+  state.roundId = report.runId;
+}
+
+/** Applies disables (after the round, or on approval) and clears them from the pending list. */
+export async function applyPendingDisables(
+  report: RunReport,
+  disables: PendingDisable[],
+  index: UserIndex,
+  deps: Pick<OrgSyncDependencies, "dataverse" | "orgState" | "now">,
+  abortSignal: AbortSignal | undefined,
+  record: (entries: ChangeEntry[]) => Promise<void>,
+): Promise<void> {
+  if (disables.length === 0) return;
+  const actions: UserAction[] = disables.map((d) => ({ kind: "disable", systemUserId: d.systemUserId, objectId: d.objectId, matchedBy: "objectId", reason: d.reason }));
+  const applied = await applyWriteActions(deps.dataverse, index, actions, report.counts, { dryRun: report.dryRun, abortSignal, now: deps.now });
+  report.errors.push(...applied.errors);
+  await record(applied.entries);
+  if (!report.dryRun) {
+    const done = applied.entries.filter((e) => e.outcome === "applied" || e.error?.code === "0x80040217").map((e) => e.systemUserId!);
+    await deps.orgState.removePendingDisables(report.org, done);
+  }
+}
+
+async function readIndex(dataverse: DataverseOrgPort, map: AttributeMap, abortSignal?: AbortSignal): Promise<UserIndex> {
+  const index = new UserIndex(map);
+  for await (const page of dataverse.listSystemUsers(indexSelect(map), { abortSignal })) index.addPage(page);
+  return index;
+}
+
+async function scopeOf(directory: DirectoryPort, groupIds: readonly string[], abortSignal?: AbortSignal): Promise<Set<string> | undefined> {
+  if (groupIds.length === 0) return undefined;
+  const members = new Set<string>();
+  for (const groupId of groupIds) for (const id of await directory.listGroupMemberIds(groupId, { abortSignal })) members.add(objectIdKey(id));
+  return members;
+}

@@ -1,0 +1,59 @@
+// The run report of contract §3, as stored and as answered by GET /api/sync/runs/{runId}.
+
+export type RunState = "queued" | "running" | "succeeded" | "failed" | "halted";
+export type RunMode = "incremental" | "full";
+
+export interface RunCounts {
+  scanned: number;
+  created: number;
+  updated: number;
+  disabled: number;
+  enabled: number;
+  remapped: number;
+  unchanged: number;
+  skipped: number;
+  failed: number;
+}
+
+export interface ChangeEntry {
+  objectId?: string;
+  systemUserId?: string;
+  action: string;
+  columns?: Array<{ column: string; old: string | null; new: string | null }>;
+  reason?: string;
+  outcome?: "applied" | "planned" | "failed" | "pending-approval";
+  error?: { code?: string; message: string };
+}
+
+export interface RunError {
+  objectId?: string;
+  systemUserId?: string;
+  code?: string;
+  message: string;
+  at: string;
+}
+
+export interface RunReport {
+  runId: string;
+  org: string;
+  mode: RunMode;
+  dryRun: boolean;
+  state: RunState;
+  trigger: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  counts: RunCounts;
+  changes: ChangeEntry[];
+  /** Changes recorded beyond those listed (non-dry runs keep a capped list). */
+  changesOmitted: number;
+  errors: RunError[];
+  halt?: { pendingDisables: number; limit: number; threshold: string; approvedBy?: string };
+  /** Set when a full round was forced by an expired or reset delta cursor. */
+  resync?: string;
+}
+
+export const emptyCounts = (): RunCounts => ({ scanned: 0, created: 0, updated: 0, disabled: 0, enabled: 0, remapped: 0, unchanged: 0, skipped: 0, failed: 0 });
+
+/** Non-dry runs list at most this many changes; dry runs list all of them. */
+export const CHANGE_LIST_CAP = 500;
+export const ERROR_LIST_CAP = 200;

@@ -1,0 +1,59 @@
+// Builds the sync use cases from configuration, once per process.
+import { getConfig } from "../config/config.js";
+import { dataverseClient } from "../dataverse/org-clients.js";
+import { graphDirectory } from "../directory/graph-directory.js";
+import { LeaseStore } from "../state/leases.js";
+import { QUEUES, enqueueJson } from "../state/storage.js";
+import { OrgStateStore } from "./org-state-store.js";
+import type { RemapPort } from "./remap-port.js";
+import { RunStore } from "./run-store.js";
+import { SyncRuns } from "./sync-runs.js";
+
+let runs: SyncRuns | undefined;
+let remapPort: (() => RemapPort) | undefined;
+
+/** The remap capability plugs its procedure in here (sync must not depend on it at import time). */
+export function provideRemapPort(factory: () => RemapPort): void {
+  remapPort = factory;
+}
+
+export function syncRuns(): SyncRuns {
+  if (!runs) {
+    const config = getConfig();
+    runs = new SyncRuns({
+      orgs: config.dataverseUrls,
+      settings: {
+        map: config.sync.attributeMap,
+        identity: config.sync.identity,
+        threshold: config.sync.disableThreshold,
+        scopeGroupIds: config.sync.scopeGroupIds,
+      },
+      schedule: config.sync.schedule,
+      defaultDryRun: config.sync.dryRun,
+      leases: new LeaseStore(),
+      runs: new RunStore(),
+      orgState: new OrgStateStore(),
+      enqueue: (message) => enqueueJson(QUEUES.syncOrg, message),
+      log: (message) => console.log(message),
+      orgDependencies: (org) => ({
+        directory: graphDirectory(),
+        dataverse: dataverseClient(org),
+        remap: remapPort?.(),
+        log: (message) => console.log(message),
+      }),
+    });
+  }
+  return runs;
+}
+
+/** Dependencies of the provision-on-demand use case. */
+export function oneUserDependencies(requestedBy: string) {
+  const config = getConfig();
+  return {
+    directory: graphDirectory(),
+    orgs: config.dataverseUrls.map((org) => ({ org, dataverse: dataverseClient(org) })),
+    settings: { map: config.sync.attributeMap, identity: config.sync.identity, threshold: config.sync.disableThreshold, scopeGroupIds: config.sync.scopeGroupIds },
+    remap: remapPort?.(),
+    requestedBy,
+  };
+}

@@ -1,0 +1,81 @@
+// Provision on demand (POST /api/users/{objectIdOrUpn}/sync): one directory user, every org, applied now.
+// Same planning core as the scheduled sync; a single disable is applied at once (no threshold for one user).
+import type { DataverseOrgPort } from "../dataverse/types.js";
+import { isGuid } from "../dataverse/odata.js";
+import type { DirectoryChange, DirectoryPort } from "../directory/types.js";
+import { AppError } from "../errors/app-error.js";
+import { applyWriteActions, columnsOf, entryFor } from "./apply-actions.js";
+import { graphSelect, mapUser } from "./mapping.js";
+import { planChange } from "./plan.js";
+import type { RemapPort } from "./remap-port.js";
+import { emptyCounts, type ChangeEntry } from "./run-report.js";
+import type { SyncSettings } from "./run-org-sync.js";
+import { indexSelect, objectIdKey, UserIndex } from "./user-index.js";
+
+export interface OneUserResult {
+  user: { id: string; userPrincipalName: string | null; found: boolean };
+  orgs: Array<{ org: string; change: ChangeEntry | { action: "unchanged" | "none" } }>;
+}
+
+export interface OneUserDependencies {
+  directory: DirectoryPort;
+  orgs: Array<{ org: string; dataverse: DataverseOrgPort }>;
+  settings: SyncSettings;
+  remap?: RemapPort;
+  requestedBy: string;
+}
+
+export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, abortSignal?: AbortSignal): Promise<OneUserResult> {
+  const { settings } = deps;
+  const user = await deps.directory.getUser(idOrUpn, graphSelect(settings.map, settings.identity), { abortSignal });
+  if (!user && !isGuid(idOrUpn)) throw new AppError(`No directory user "${idOrUpn}".`, 404, "user_not_found");
+  const change: DirectoryChange = user ? { kind: "upsert", user } : { kind: "removed", id: idOrUpn, reason: "deleted" };
+  const objectId = objectIdKey(user?.id ?? idOrUpn);
+
+  let inScope: ((id: string) => boolean) | undefined;
+  if (settings.scopeGroupIds.length > 0) {
+    let member = false;
+    for (const groupId of settings.scopeGroupIds) {
+      if ((await deps.directory.listGroupMemberIds(groupId, { abortSignal })).has(objectId)) { member = true; break; }
+    }
+    inScope = () => member;
+  }
+
+  const results: OneUserResult["orgs"] = [];
+  for (const { org, dataverse } of deps.orgs) {
+    const index = new UserIndex(settings.map);
+    const select = indexSelect(settings.map);
+    index.addPage(await dataverse.findSystemUsers("azureactivedirectoryobjectid", objectId, select, { abortSignal }));
+    const mapped = user ? mapUser(user, settings.map, settings.identity) : undefined;
+    const name = mapped?.ok ? mapped.columns.domainname : undefined;
+    if (name) index.addPage(await dataverse.findSystemUsers("domainname", name, select, { abortSignal }));
+
+    const action = planChange(change, index, { map: settings.map, identity: settings.identity, inScope });
+    if (action.kind === "unchanged") { results.push({ org, change: { action: "unchanged" } }); continue; }
+    if (action.kind === "skip" && !entryFor(action, "planned")) { results.push({ org, change: { action: "none" } }); continue; }
+    if (action.kind === "skip") { results.push({ org, change: entryFor(action, "planned")! }); continue; }
+    if (action.kind === "remap") {
+      results.push({ org, change: await remapOne(org, dataverse, action, deps, abortSignal) });
+      continue;
+    }
+    const applied = await applyWriteActions(dataverse, index, [action], emptyCounts(), { dryRun: false, abortSignal });
+    results.push({ org, change: applied.entries[0]! });
+  }
+  return { user: { id: user?.id ?? idOrUpn, userPrincipalName: user?.userPrincipalName ?? null, found: Boolean(user) }, orgs: results };
+}
+
+async function remapOne(
+  org: string,
+  dataverse: DataverseOrgPort,
+  action: Extract<ReturnType<typeof planChange>, { kind: "remap" }>,
+  deps: OneUserDependencies,
+  abortSignal?: AbortSignal,
+): Promise<ChangeEntry> {
+  const entry = entryFor(action, "applied")!;
+  if (!deps.remap) return { ...entry, action: "remap-needed", outcome: "planned" };
+  const outcome = await deps.remap.remap({ org, systemUserId: action.systemUserId, objectId: action.objectId, from: action.from, to: action.to, requestedBy: deps.requestedBy, abortSignal });
+  if (!outcome.ok) return { ...entry, outcome: "failed", error: { code: outcome.code, message: outcome.message } };
+  const rest = { ...columnsOf(action.changes), ...(action.enable ? { isdisabled: false } : {}) };
+  if (Object.keys(rest).length > 0) await dataverse.updateSystemUser(action.systemUserId, rest, { abortSignal });
+  return entry;
+}

@@ -1,0 +1,221 @@
+// The sync run lifecycle: start (one run per org, guarded by a lease), execute (the queue worker), approve a
+// halted run, read reports and per-org status, and the timer's fan-out. A run's lease is renewed while it
+// works; a process that dies stops renewing and frees its org within LEASE_MS.
+import { randomUUID } from "node:crypto";
+import { AppError } from "../errors/app-error.js";
+import type { LeaseStore } from "../state/leases.js";
+import { nextOccurrence } from "../config/ncrontab.js";
+import type { OrgStateStore } from "./org-state-store.js";
+import { applyPendingDisables, runOrgSync, type OrgSyncDependencies, type SyncSettings } from "./run-org-sync.js";
+import { emptyCounts, type RunMode, type RunReport } from "./run-report.js";
+import type { RunStore } from "./run-store.js";
+import { UserIndex } from "./user-index.js";
+
+export const LEASE_MS = 90_000;
+const RENEW_MS = 30_000;
+
+export interface SyncRunMessage {
+  org: string;
+  runId: string;
+  /** Continue a halted run after approval. */
+  approved?: boolean;
+}
+
+export interface SyncServices {
+  orgs: readonly string[];
+  settings: SyncSettings;
+  schedule: string;
+  defaultDryRun: boolean;
+  leases: LeaseStore;
+  runs: RunStore;
+  orgState: OrgStateStore;
+  enqueue: (message: SyncRunMessage) => Promise<void>;
+  orgDependencies: (org: string) => Omit<OrgSyncDependencies, "orgState" | "runs">;
+  log: (message: string) => void;
+  now?: () => Date;
+}
+
+const leaseKey = (org: string) => `sync:${org}`;
+
+function newReport(org: string, mode: RunMode, dryRun: boolean, trigger: string, runId: string = randomUUID()): RunReport {
+  return { runId, org, mode, dryRun, state: "queued", trigger, startedAt: null, finishedAt: null, counts: emptyCounts(), changes: [], changesOmitted: 0, errors: [] };
+}
+
+export class SyncRuns {
+  constructor(private readonly services: SyncServices) {}
+
+  private get now(): Date {
+    return this.services.now?.() ?? new Date();
+  }
+
+  private org(org: string | undefined): string {
+    const orgs = this.services.orgs;
+    if (!org) {
+      if (orgs.length === 1) return orgs[0]!;
+      throw new AppError(`Name the org: several are configured (${orgs.join(", ")}).`, 400, "org_required");
+    }
+    const key = org.trim().replace(/\/+$/, "").toLowerCase();
+    if (!orgs.includes(key)) throw new AppError(`"${org}" is not one of the configured Dataverse orgs.`, 404, "unknown_org");
+    return key;
+  }
+
+  /** Queues a run; 409 (naming the running run) while another holds the org or the org is halted. */
+  async start(input: { org?: string; mode?: RunMode; dryRun?: boolean; trigger: string }): Promise<RunReport> {
+    const org = this.org(input.org);
+    const state = await this.services.orgState.get(org);
+    if (state.haltedRunId) {
+      throw new AppError(`Run ${state.haltedRunId} for ${org} is halted by the disable threshold: approve it first.`, 409, "run_halted", { detail: { runId: state.haltedRunId } });
+    }
+    const report = newReport(org, input.mode ?? "incremental", input.dryRun ?? this.services.defaultDryRun, input.trigger);
+    const lease = await this.services.leases.acquire(leaseKey(org), report.runId, LEASE_MS, report.runId);
+    if (!lease.acquired) {
+      throw new AppError(`A run for ${org} is already in progress.`, 409, "run_in_progress", { detail: { runId: lease.current.note } });
+    }
+    await this.services.runs.save(report);
+    await this.services.enqueue({ org, runId: report.runId });
+    return report;
+  }
+
+  /** The queue worker: runs (or continues after approval) one org's sync. Rethrows after recording a failure. */
+  async execute(message: SyncRunMessage, abortSignal?: AbortSignal): Promise<RunReport> {
+    const { org, runId } = message;
+    const report = (await this.services.runs.get(runId)) ?? newReport(org, "incremental", this.services.defaultDryRun, "queue", runId);
+    if (["succeeded", "failed"].includes(report.state) || (report.state === "halted" && !message.approved)) return report;
+    const lease = await this.services.leases.acquire(leaseKey(org), runId, LEASE_MS, runId);
+    if (!lease.acquired) {
+      report.state = "failed";
+      report.errors.push({ message: `superseded: run ${lease.current.note} holds ${org}`, at: this.now.toISOString() });
+      report.finishedAt = this.now.toISOString();
+      await this.services.runs.save(report);
+      return report;
+    }
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(abortSignal?.reason);
+    abortSignal?.addEventListener("abort", onAbort);
+    const heartbeat = setInterval(() => {
+      void this.services.leases.renew(leaseKey(org), runId, LEASE_MS).then((held) => {
+        if (!held) controller.abort(new Error(`lost the lease on ${org}`));
+      }, () => undefined);
+    }, RENEW_MS);
+    heartbeat.unref();
+
+    const deps: OrgSyncDependencies = { ...this.services.orgDependencies(org), orgState: this.services.orgState, runs: this.services.runs, now: this.services.now };
+    try {
+      await this.markInterrupted(org, runId);
+      report.state = "running";
+      report.startedAt ??= this.now.toISOString();
+      await this.services.runs.save(report);
+      await this.services.orgState.update(org, (s) => { s.lastRunId = runId; });
+      if (message.approved) {
+        const recorded = { count: report.changes.length, chunk: 1_000_000 };
+        const pending = await this.services.orgState.listPendingDisables(org);
+        await applyPendingDisables(report, pending, new UserIndex(this.services.settings.map), deps, controller.signal,
+          (entries) => this.services.runs.appendChanges(report, recorded, entries));
+        report.state = "succeeded";
+      } else {
+        await runOrgSync(report, this.services.settings, deps, controller.signal);
+      }
+      report.finishedAt = this.now.toISOString();
+      await this.services.orgState.update(org, (s) => {
+        s.lastOutcome = report.state;
+        s.lastFinishedAt = report.finishedAt!;
+        s.consecutiveFailures = 0;
+        s.backoffUntil = undefined;
+        s.haltedRunId = report.state === "halted" ? runId : undefined;
+      });
+      await this.services.runs.save(report);
+      this.services.log(`sync ${org} run ${runId} ${report.state}: ${JSON.stringify(report.counts)}`);
+      return report;
+    } catch (error) {
+      report.state = "failed";
+      report.finishedAt = this.now.toISOString();
+      report.errors.push({ code: (error as { code?: string }).code, message: (error as Error).message, at: report.finishedAt });
+      await this.services.runs.save(report).catch(() => undefined);
+      await this.services.orgState.update(org, (s) => {
+        s.lastOutcome = "failed";
+        s.lastFinishedAt = report.finishedAt!;
+        s.consecutiveFailures += 1;
+        // Repeated failures back off: 1, 2, 4 … 60 minutes (the timer skips the org meanwhile).
+        s.backoffUntil = new Date(this.now.getTime() + Math.min(60, 2 ** (s.consecutiveFailures - 1)) * 60_000).toISOString();
+      }).catch(() => undefined);
+      this.services.log(`sync ${org} run ${runId} failed: ${(error as Error).message}`);
+      throw error;
+    } finally {
+      clearInterval(heartbeat);
+      abortSignal?.removeEventListener("abort", onAbort);
+      await this.services.leases.release(leaseKey(org), runId).catch(() => undefined);
+    }
+  }
+
+  /** A run whose process died stays "running" in its report: mark it so once its org is taken over. */
+  private async markInterrupted(org: string, runId: string): Promise<void> {
+    const state = await this.services.orgState.get(org);
+    if (!state.lastRunId || state.lastRunId === runId) return;
+    const previous = await this.services.runs.get(state.lastRunId);
+    if (previous && (previous.state === "running" || previous.state === "queued")) {
+      previous.state = "failed";
+      previous.finishedAt = this.now.toISOString();
+      previous.errors.push({ message: `interrupted; run ${runId} resumed from the saved cursor`, at: previous.finishedAt });
+      await this.services.runs.save(previous);
+    }
+  }
+
+  async approve(runId: string, approvedBy: string): Promise<RunReport> {
+    const report = await this.get(runId);
+    if (report.state !== "halted") throw new AppError(`Run ${runId} is ${report.state}, not halted.`, 409, "not_halted");
+    const lease = await this.services.leases.acquire(leaseKey(report.org), runId, LEASE_MS, runId);
+    if (!lease.acquired) throw new AppError(`A run for ${report.org} is in progress.`, 409, "run_in_progress", { detail: { runId: lease.current.note } });
+    report.halt = { ...report.halt!, approvedBy };
+    await this.services.runs.save(report);
+    await this.services.enqueue({ org: report.org, runId, approved: true });
+    return report;
+  }
+
+  async get(runId: string): Promise<RunReport> {
+    const report = /^[0-9a-f-]{36}$/i.test(runId) ? await this.services.runs.get(runId) : undefined;
+    if (!report) throw new AppError(`No sync run ${runId}.`, 404, "run_not_found");
+    return report;
+  }
+
+  async status(): Promise<Array<Record<string, unknown>>> {
+    const now = this.now;
+    return Promise.all(this.services.orgs.map(async (org) => {
+      const [state, lease] = await Promise.all([this.services.orgState.get(org), this.services.leases.get(leaseKey(org))]);
+      const running = lease !== undefined && lease.expiresAt > now.getTime();
+      const backingOff = state.backoffUntil !== undefined && Date.parse(state.backoffUntil) > now.getTime();
+      return {
+        org,
+        state: state.haltedRunId ? "halted" : running ? "running" : backingOff ? "backing-off" : "idle",
+        runningRunId: running ? lease!.note : undefined,
+        lastRunId: state.lastRunId ?? null,
+        lastOutcome: state.lastOutcome ?? null,
+        lastFinishedAt: state.lastFinishedAt ?? null,
+        haltedRunId: state.haltedRunId ?? null,
+        cursorAgeSeconds: state.cursorSavedAt ? Math.round((now.getTime() - Date.parse(state.cursorSavedAt)) / 1000) : null,
+        backoffUntil: backingOff ? state.backoffUntil : null,
+        consecutiveFailures: state.consecutiveFailures,
+        nextScheduledRun: nextOccurrence(this.services.schedule, now)?.toISOString() ?? null,
+      };
+    }));
+  }
+
+  /** The timer: one queued run per org, skipping orgs that are running, halted or backing off. */
+  async fanOut(trigger: string): Promise<{ started: string[]; skipped: Array<{ org: string; reason: string }> }> {
+    const started: string[] = [];
+    const skipped: Array<{ org: string; reason: string }> = [];
+    for (const org of this.services.orgs) {
+      const state = await this.services.orgState.get(org);
+      if (state.backoffUntil && Date.parse(state.backoffUntil) > this.now.getTime()) {
+        skipped.push({ org, reason: `backing off until ${state.backoffUntil}` });
+        continue;
+      }
+      try {
+        started.push((await this.start({ org, trigger })).runId);
+      } catch (error) {
+        if ((error as AppError).status !== 409) throw error;
+        skipped.push({ org, reason: (error as Error).message });
+      }
+    }
+    return { started, skipped };
+  }
+}

@@ -1,0 +1,131 @@
+// Audit of every issuance and refusal (contract §5): one Table storage row (TABLES.tokenAudit) and one log
+// line (auditLogLine, written to the invocation log) each, carrying the SHA-256 of an issued token, never
+// the token or a secret. Issuance waits for its row: if the write fails the caller gets no token (fail
+// closed). Rows written in the same tick go in one entity-group transaction per partition (group commit),
+// so a busy endpoint costs one storage call per batch, not per token.
+import { randomUUID } from "node:crypto";
+import type { TableClient, TransactionAction } from "@azure/data-tables";
+import { table, TABLES } from "../state/storage.js";
+
+export interface AuditRecord {
+  outcome: "issued" | "refused";
+  /** Caller id from TOKEN_CALLERS, or the claimed client id / app id of an unknown caller. */
+  caller: string;
+  grant?: string;
+  method?: string;
+  /** The org the token is (or would have been) for. */
+  target?: string;
+  /** OAuth error code of a refusal. */
+  error?: string;
+  /** Internal reason (refusals) or token source (issuance). */
+  reason?: string;
+  time: Date;
+  /** Expiry of the issued token. */
+  expiresOn?: Date;
+  tokenSha256?: string;
+}
+
+export interface AuditSink {
+  /** Resolves once the record is stored; rejects when it could not be. */
+  record(record: AuditRecord): Promise<void>;
+}
+
+/** Entity-group transactions take at most 100 operations, all in one partition. */
+const MAX_BATCH = 100;
+
+interface Pending {
+  entity: Record<string, unknown> & { partitionKey: string; rowKey: string };
+  done: (error?: unknown) => void;
+}
+
+export class TableAuditSink implements AuditSink {
+  private readonly queued = new Map<string, Pending[]>();
+  private scheduled = false;
+
+  constructor(private readonly client: () => Promise<Pick<TableClient, "submitTransaction">>) {}
+
+  record(record: AuditRecord): Promise<void> {
+    const entity = toEntity(record);
+    return new Promise<void>((resolve, reject) => {
+      const list = this.queued.get(entity.partitionKey) ?? [];
+      list.push({ entity, done: (error) => (error === undefined ? resolve() : reject(error)) });
+      this.queued.set(entity.partitionKey, list);
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batches = [...this.queued.values()];
+    this.queued.clear();
+    for (const list of batches) {
+      for (let i = 0; i < list.length; i += MAX_BATCH) void this.commit(list.slice(i, i + MAX_BATCH));
+    }
+  }
+
+  private async commit(batch: Pending[]): Promise<void> {
+    try {
+      const client = await this.client();
+      const actions: TransactionAction[] = batch.map((p) => ["create", p.entity]);
+      const response = await client.submitTransaction(actions);
+      if (response.status >= 300) throw new Error(`audit transaction answered ${response.status}`);
+      for (const p of batch) p.done();
+    } catch (error) {
+      for (const p of batch) p.done(error ?? new Error("audit write failed"));
+    }
+  }
+}
+
+/** The log line of an audit record (Application Insights in Azure): the row's fields, no token. */
+export function auditLogLine(record: AuditRecord): string {
+  return `token-audit ${JSON.stringify(toLogFields(record))}`;
+}
+
+function toLogFields(record: AuditRecord): Record<string, unknown> {
+  return {
+    outcome: record.outcome,
+    caller: record.caller,
+    grant: record.grant,
+    method: record.method,
+    target: record.target,
+    error: record.error,
+    reason: record.reason,
+    time: record.time.toISOString(),
+    expiresOn: record.expiresOn?.toISOString(),
+    tokenSha256: record.tokenSha256,
+  };
+}
+
+function toEntity(record: AuditRecord): Pending["entity"] {
+  const day = record.time.toISOString().slice(0, 10);
+  const fields = toLogFields(record);
+  const entity: Pending["entity"] = {
+    // One partition per caller per day: "what did caller X get on day D" is one partition scan.
+    partitionKey: `${safeKey(record.caller)}_${day}`,
+    // Time-ordered, unique.
+    rowKey: `${record.time.toISOString()}_${randomUUID()}`,
+  };
+  for (const [key, value] of Object.entries(fields)) if (value !== undefined) entity[key] = value;
+  return entity;
+}
+
+/** Table keys exclude / \ # ? and control characters; claimed ids from the wire may contain anything. */
+function safeKey(value: string): string {
+  const cleaned = value.replace(/[/\\#?\u0000-\u001f\u007f-\u009f]/g, "_").slice(0, 200);
+  return cleaned || "_";
+}
+
+let sink: TableAuditSink | undefined;
+
+/** The process's audit sink over TABLES.tokenAudit. */
+export function tokenAuditSink(): TableAuditSink {
+  sink ??= new TableAuditSink(() => table(TABLES.tokenAudit));
+  return sink;
+}
+
+export function resetTokenAuditSinkForTests(): void {
+  sink = undefined;
+}

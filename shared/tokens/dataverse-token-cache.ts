@@ -1,0 +1,92 @@
+// Dataverse tokens per org, acquired with the bridge's own credential (contract §5). Like core's tokenCycler:
+// - cold or too close to expiry to be useful to a caller → callers wait for one shared acquisition;
+// - inside the refresh-ahead window → callers get the cached token and one background refresh starts;
+// - concurrent misses share one acquisition (single flight), so a cold org costs one request to Entra.
+// The window defaults to MSAL's own renewal offset (5 min): asking earlier would get MSAL's cached copy back.
+import { createHash } from "node:crypto";
+import type { AccessToken } from "@azure/identity";
+
+export interface CachedToken {
+  token: string;
+  expiresOnTimestamp: number;
+  /** SHA-256 (hex) of the token, computed once per token for the audit. */
+  sha256: string;
+}
+
+export interface DataverseTokenCacheOptions {
+  /** Gets a token for `<org>/.default`, e.g. appCredential().getToken. */
+  acquire: (org: string) => Promise<AccessToken>;
+  now?: () => number;
+  /** Start a background refresh when less than this remains (default 5 min). */
+  refreshAheadMs?: number;
+  /** Never hand out a token with less than this left; wait for a fresh one instead (default 2 min). */
+  minRemainingMs?: number;
+  /** After a failed background refresh, wait this long before trying again (default 30 s). */
+  retryAfterFailureMs?: number;
+  onBackgroundError?: (org: string, error: unknown) => void;
+}
+
+interface Entry {
+  current?: CachedToken;
+  refreshAt: number;
+  inflight?: Promise<CachedToken>;
+}
+
+export class DataverseTokenCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly now: () => number;
+  private readonly refreshAheadMs: number;
+  private readonly minRemainingMs: number;
+  private readonly retryAfterFailureMs: number;
+
+  constructor(private readonly options: DataverseTokenCacheOptions) {
+    this.now = options.now ?? Date.now;
+    this.refreshAheadMs = options.refreshAheadMs ?? 5 * 60_000;
+    this.minRemainingMs = options.minRemainingMs ?? 2 * 60_000;
+    this.retryAfterFailureMs = options.retryAfterFailureMs ?? 30_000;
+  }
+
+  get(org: string): Promise<CachedToken> {
+    let entry = this.entries.get(org);
+    if (!entry) {
+      entry = { refreshAt: 0 };
+      this.entries.set(org, entry);
+    }
+    const now = this.now();
+    const current = entry.current;
+    if (!current || current.expiresOnTimestamp - now < this.minRemainingMs) return this.refresh(org, entry);
+    if (now >= entry.refreshAt && !entry.inflight) {
+      this.refresh(org, entry).catch((error: unknown) => {
+        entry.refreshAt = this.now() + this.retryAfterFailureMs;
+        this.options.onBackgroundError?.(org, error);
+      });
+    }
+    return Promise.resolve(current);
+  }
+
+  private refresh(org: string, entry: Entry): Promise<CachedToken> {
+    entry.inflight ??= this.options.acquire(org).then(
+      (token) => {
+        entry.inflight = undefined;
+        if (!token?.token || !Number.isFinite(token.expiresOnTimestamp)) throw new Error(`the credential returned no usable token for ${org}`);
+        const fresh: CachedToken = entry.current?.token === token.token
+          ? entry.current
+          : { token: token.token, expiresOnTimestamp: token.expiresOnTimestamp, sha256: sha256Hex(token.token) };
+        entry.current = fresh;
+        const dueAt = Math.min(fresh.expiresOnTimestamp - this.refreshAheadMs, token.refreshAfterTimestamp ?? Infinity);
+        // The credential's own cache may hand back the same token early; don't ask again on every request.
+        entry.refreshAt = Math.max(dueAt, this.now() + this.retryAfterFailureMs);
+        return fresh;
+      },
+      (error: unknown) => {
+        entry.inflight = undefined;
+        throw error;
+      },
+    );
+    return entry.inflight;
+  }
+}
+
+export function sha256Hex(value: string): string {
+  return createHash("sha256").update(value).digest("hex");
+}

@@ -1,0 +1,27 @@
+// The token request's form body as name → values, and RFC 6749 §3.2's "parameters MUST NOT be included
+// more than once" (RFC 8693 lets `resource` and `audience` repeat).
+import { OAuthError } from "./oauth-errors.js";
+
+export type TokenForm = ReadonlyMap<string, readonly string[]>;
+
+export function parseForm(body: string): TokenForm {
+  const form = new Map<string, string[]>();
+  for (const [name, value] of new URLSearchParams(body)) {
+    const values = form.get(name);
+    if (values) values.push(value);
+    else form.set(name, [value]);
+  }
+  return form;
+}
+
+/** The parameter's value; undefined when absent or empty (RFC 6749 §3.1: empty = omitted). */
+export function single(form: TokenForm, name: string): string | undefined {
+  const values = form.get(name)?.filter((v) => v !== "");
+  if (!values || values.length === 0) return undefined;
+  if (values.length > 1) throw new OAuthError("invalid_request", `the ${name} parameter appears more than once`, { reason: "duplicate_parameter" });
+  return values[0];
+}
+
+export function many(form: TokenForm, name: string): string[] {
+  return (form.get(name) ?? []).filter((v) => v !== "");
+}

@@ -1,0 +1,163 @@
+// The token endpoint's use case (contract §5): authenticate the caller (client credentials or RFC 8693 token
+// exchange), check its policy (disabled, target org, rate), hand out the org's cached Dataverse token, and
+// audit every issuance and refusal. An issuance that cannot be audited is refused (fail closed).
+import { isAppError } from "../errors/app-error.js";
+import type { TokenCaller } from "../config/token-callers.js";
+import { auditLogLine, type AuditRecord, type AuditSink } from "./audit.js";
+import { claimedClientId, type ClientAuthenticator } from "./client-auth.js";
+import type { CachedToken } from "./dataverse-token-cache.js";
+import { many, single, type TokenForm } from "./form.js";
+import { isOAuthError, OAuthError } from "./oauth-errors.js";
+import type { CallerPolicy, Grant } from "./policy.js";
+import type { RateLimiter } from "./rate-limit.js";
+import { ACCESS_TOKEN_TYPE, authenticateSubject, type SubjectTokenValidator } from "./subject-token.js";
+
+export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
+
+export interface TokenRequest {
+  form: TokenForm;
+  /** The Authorization header, if any. */
+  authorization?: string;
+  /** URLs a client assertion may carry in `aud` (this endpoint). */
+  assertionAudiences: string[];
+  log?: (line: string) => void;
+}
+
+export interface TokenSuccess {
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  issued_token_type?: string;
+}
+
+export interface IssueTokenDeps {
+  policy: CallerPolicy;
+  clientAuth: ClientAuthenticator;
+  subjectValidator: SubjectTokenValidator;
+  tokens: { get(org: string): Promise<CachedToken> };
+  rateLimiter: RateLimiter;
+  audit: AuditSink;
+  now: () => number;
+}
+
+interface Progress {
+  caller?: string;
+  grant?: string;
+  method?: string;
+  target?: string;
+}
+
+export async function issueToken(request: TokenRequest, deps: IssueTokenDeps): Promise<TokenSuccess> {
+  const progress: Progress = {};
+  try {
+    return await issue(request, deps, progress);
+  } catch (error) {
+    const refusal = asOAuthError(error);
+    if (refusal.reason !== "audit_failed") await auditRefusal(request, deps, progress, refusal);
+    throw refusal;
+  }
+}
+
+async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Progress): Promise<TokenSuccess> {
+  const { form } = request;
+  progress.caller = claimedClientId(form, request.authorization)?.slice(0, 256);
+  const grantType = single(form, "grant_type");
+  if (!grantType) throw new OAuthError("invalid_request", "grant_type is required", { reason: "no_grant_type" });
+  progress.grant = grantType;
+  let grant: Grant;
+  let caller: TokenCaller;
+  if (grantType === "client_credentials") {
+    grant = "client_credentials";
+    const client = await deps.clientAuth.authenticate(form, request.authorization, request.assertionAudiences);
+    caller = client.caller;
+    progress.method = client.method;
+  } else if (grantType === TOKEN_EXCHANGE_GRANT) {
+    grant = "token_exchange";
+    caller = await authenticateExchange(request, deps, progress);
+  } else {
+    throw new OAuthError("unsupported_grant_type", "grant_type must be client_credentials or urn:ietf:params:oauth:grant-type:token-exchange", { reason: "unsupported_grant_type" });
+  }
+  progress.caller = caller.id;
+  if (caller.disabled) throw new OAuthError("unauthorized_client", "this caller is disabled", { reason: "caller_disabled" });
+
+  const org = deps.policy.resolveTarget(caller, grant, { resource: many(form, "resource"), scope: single(form, "scope") });
+  progress.target = org;
+  const rate = deps.rateLimiter.take(caller.id, caller.ratePerMinute);
+  if (!rate.allowed) {
+    throw new OAuthError("temporarily_unavailable", `rate limit of ${caller.ratePerMinute} tokens per minute exceeded`, { status: 429, retryAfterSeconds: rate.retryAfterSeconds, reason: "rate_limited" });
+  }
+
+  const token = await deps.tokens.get(org);
+  const now = deps.now();
+  const record: AuditRecord = {
+    outcome: "issued", caller: caller.id, grant: grantType, method: progress.method, target: org,
+    time: new Date(now), expiresOn: new Date(token.expiresOnTimestamp), tokenSha256: token.sha256,
+  };
+  request.log?.(auditLogLine(record));
+  try {
+    await deps.audit.record(record);
+  } catch (error) {
+    request.log?.(`token-audit write failed; token withheld: ${(error as Error)?.message ?? error}`);
+    throw new OAuthError("temporarily_unavailable", "the token service cannot record issuances right now; try again later", { reason: "audit_failed", retryAfterSeconds: 5, cause: error });
+  }
+  return {
+    access_token: token.token,
+    token_type: "Bearer",
+    // The issued token's real remaining lifetime, never an assumed hour.
+    expires_in: Math.max(0, Math.floor((token.expiresOnTimestamp - now) / 1000)),
+    ...(grant === "token_exchange" ? { issued_token_type: ACCESS_TOKEN_TYPE } : {}),
+  };
+}
+
+async function authenticateExchange(request: TokenRequest, deps: IssueTokenDeps, progress: Progress): Promise<TokenCaller> {
+  const { form } = request;
+  progress.method = "subject_token";
+  // The subject token is the caller's credential; other client credentials would be a second identity.
+  if (request.authorization || single(form, "client_secret") || single(form, "client_assertion")) {
+    throw new OAuthError("invalid_request", "token exchange authenticates with subject_token only", { reason: "client_auth_in_exchange" });
+  }
+  const subjectToken = single(form, "subject_token");
+  if (!subjectToken) throw new OAuthError("invalid_request", "subject_token is required", { reason: "no_subject_token" });
+  if (single(form, "subject_token_type") !== ACCESS_TOKEN_TYPE) {
+    throw new OAuthError("invalid_request", `subject_token_type must be ${ACCESS_TOKEN_TYPE}`, { reason: "bad_subject_token_type" });
+  }
+  if (form.has("actor_token") || form.has("actor_token_type")) {
+    throw new OAuthError("invalid_request", "actor tokens (delegation) are not supported", { reason: "actor_token" });
+  }
+  const requested = single(form, "requested_token_type");
+  if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE) {
+    throw new OAuthError("invalid_request", `requested_token_type must be ${ACCESS_TOKEN_TYPE}`, { reason: "bad_requested_token_type" });
+  }
+  const { caller, appId } = await authenticateSubject(subjectToken, deps.subjectValidator, deps.policy);
+  const clientId = single(form, "client_id");
+  if (clientId !== undefined && clientId !== caller.id && clientId.toLowerCase() !== appId) {
+    throw new OAuthError("invalid_request", "client_id does not match subject_token", { reason: "client_id_mismatch" });
+  }
+  return caller;
+}
+
+/** Anything that is not already an OAuth refusal is a dependency failure: 503, no details on the wire. */
+function asOAuthError(error: unknown): OAuthError {
+  if (isOAuthError(error)) return error;
+  return new OAuthError("temporarily_unavailable", "the token service is temporarily unavailable; try again later", {
+    retryAfterSeconds: 5, reason: `dependency_failed: ${isAppError(error) ? error.code : (error as Error)?.name ?? "error"}`, cause: error,
+  });
+}
+
+/** Audits a request refused before it could be parsed (wrong content type, oversized body). */
+export async function recordUnparsedRefusal(error: OAuthError, deps: IssueTokenDeps, log?: (line: string) => void): Promise<void> {
+  await auditRefusal({ form: new Map(), assertionAudiences: [], log }, deps, {}, error);
+}
+
+async function auditRefusal(request: TokenRequest, deps: IssueTokenDeps, progress: Progress, error: OAuthError): Promise<void> {
+  const record: AuditRecord = {
+    outcome: "refused", caller: progress.caller ?? "unknown", grant: progress.grant, method: progress.method,
+    target: progress.target, error: error.code, reason: error.reason, time: new Date(deps.now()),
+  };
+  request.log?.(auditLogLine(record));
+  try {
+    await deps.audit.record(record);
+  } catch (auditError) {
+    request.log?.(`token-audit write of a refusal failed: ${(auditError as Error)?.message ?? auditError}`);
+  }
+}

@@ -1,0 +1,70 @@
+// TOKEN_CALLERS lookups and the target check (contract §5): which caller is this, and may it have that org?
+import type { TokenCaller } from "../config/token-callers.js";
+import { OAuthError } from "./oauth-errors.js";
+
+export type Grant = "client_credentials" | "token_exchange";
+
+export class CallerPolicy {
+  private readonly byId = new Map<string, TokenCaller>();
+  private readonly byAppId = new Map<string, TokenCaller>();
+  private readonly orgs: Set<string>;
+
+  constructor(callers: TokenCaller[], dataverseUrls: string[]) {
+    for (const caller of callers) {
+      this.byId.set(caller.id, caller);
+      if (caller.auth === "entra" && caller.appId) this.byAppId.set(caller.appId.toLowerCase(), caller);
+    }
+    this.orgs = new Set(dataverseUrls.map(normalizeOrg));
+  }
+
+  callerById(id: string): TokenCaller | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The `auth: "entra"` caller whose app registration is `appId`. */
+  callerByAppId(appId: string): TokenCaller | undefined {
+    return this.byAppId.get(appId.toLowerCase());
+  }
+
+  /**
+   * The org the request targets, from `resource=<org>` and/or `scope=<org>/.default`, checked against the
+   * caller's `resources` and the configured orgs. Refusals are `invalid_scope` (client credentials) or
+   * `invalid_target` (token exchange, RFC 8693 §2.2.2).
+   */
+  resolveTarget(caller: TokenCaller, grant: Grant, target: { resource: string[]; scope?: string }): string {
+    const code = grant === "token_exchange" ? "invalid_target" : "invalid_scope";
+    const refuse = (description: string, reason: string) => new OAuthError(code, description, { reason });
+    const candidates = new Set<string>();
+    for (const resource of target.resource) {
+      if (!isAbsoluteUrl(resource) || resource.includes("#")) {
+        throw new OAuthError("invalid_request", "resource must be an absolute URI without a fragment", { reason: "bad_resource" });
+      }
+      candidates.add(normalizeOrg(resource));
+    }
+    if (target.scope !== undefined) {
+      const scopes = target.scope.split(" ").filter(Boolean);
+      if (scopes.length !== 1 || !scopes[0]!.endsWith("/.default")) {
+        throw refuse("scope must be exactly one <org URL>/.default", "bad_scope");
+      }
+      candidates.add(normalizeOrg(scopes[0]!.slice(0, -"/.default".length)));
+    }
+    if (candidates.size === 0) throw refuse("name the org with resource=<org URL> or scope=<org URL>/.default", "no_target");
+    if (candidates.size > 1) throw refuse("the request names more than one org; ask for one at a time", "many_targets");
+    const org = [...candidates][0]!;
+    if (!this.orgs.has(org) || !caller.resources.includes(org)) throw refuse("the caller may not have a token for this resource", "target_not_allowed");
+    return org;
+  }
+}
+
+/** Org URLs compare case-insensitively and without trailing slashes (as TOKEN_CALLERS stores them). */
+export function normalizeOrg(url: string): string {
+  return url.trim().replace(/\/+$/, "").toLowerCase();
+}
+
+function isAbsoluteUrl(value: string): boolean {
+  try {
+    return Boolean(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,31 @@
+// A stand-in for the Azure CLI used by the deploy-script test: records each call (argv, one JSON
+// line in $FAKE_AZ_LOG), keeps a copy of any `--parameters @file`, and prints plausible output.
+import { appendFileSync, copyFileSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+
+const args = process.argv.slice(2);
+const log = process.env.FAKE_AZ_LOG;
+appendFileSync(log, `${JSON.stringify(args)}\n`);
+const params = args[args.indexOf("--parameters") + 1];
+if (args.includes("--parameters") && params.startsWith("@")) {
+  const copies = readdirSync(dirname(log)).filter((f) => f.startsWith("parameters-")).length;
+  copyFileSync(params.slice(1), join(dirname(log), `parameters-${copies}.json`));
+}
+
+const command = args.filter((a) => !a.startsWith("-")).slice(0, 3).join(" ");
+const outputs = {
+  FUNCTION_APP_NAME: { type: "String", value: "func-bridge-abc" },
+  FUNCTION_APP_URL: { type: "String", value: "https://func-bridge-abc.azurewebsites.net" },
+  KEY_VAULT_NAME: { type: "String", value: "kv-bridge-abc" },
+  KEY_VAULT_URL: { type: "String", value: "https://kv-bridge-abc.vault.azure.net" },
+};
+if (command.startsWith("account show")) console.log("11111111-2222-3333-4444-555555555555");
+else if (command.startsWith("ad signed-in-user show")) {
+  if (process.env.FAKE_AZ_NO_USER) { console.error("ERROR: not a user login"); process.exit(1); }
+  console.log("99999999-8888-7777-6666-555555555555");
+} else if (command.startsWith("group exists")) console.log(process.env.FAKE_AZ_GROUP_EXISTS ?? "false");
+else if (command.startsWith("group create")) { /* --output none */ }
+else if (command.startsWith("deployment group create") || command.startsWith("deployment group show")) console.log(JSON.stringify(outputs));
+else if (command.startsWith("deployment group what-if")) console.log("Resource changes: 12 to create.");
+else if (command.startsWith("functionapp deployment source")) { /* --output none */ }
+else { console.error(`fake az: unexpected command: ${args.join(" ")}`); process.exit(3); }
