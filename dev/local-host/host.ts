@@ -3,12 +3,12 @@
 // `@azure/functions` itself through the functions-core stand-in, so Azure and this host share one definition.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { randomUUID } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Cron } from "croner";
-import { installFunctionsCore, registrations, type CoreBinding, type RegisteredFunction } from "./functions-core.js";
+import { installFunctionsCore, registrations, type RegisteredFunction } from "./functions-core.js";
+import { invocationContext, triggerOf } from "./invocation.js";
 import { RouteTable } from "./routes.js";
 import { startQueueWorkers, type QueueWorkers } from "./queues.js";
 
@@ -39,12 +39,6 @@ const resolveSetting = (value: string): string =>
     if (setting === undefined) throw new Error(`app setting ${name} (used as %${name}%) is not set`);
     return setting;
   });
-
-function triggerOf(fn: RegisteredFunction): CoreBinding {
-  const trigger = Object.values(fn.bindings).find((b) => b.direction === "in" && String(b.type).endsWith("Trigger"));
-  if (!trigger) throw new Error(`function ${fn.name} has no trigger`);
-  return trigger;
-}
 
 export async function startLocalHost(options: LocalHostOptions = {}): Promise<LocalHost> {
   const log = options.log ?? ((line: string) => console.log(line));
@@ -112,16 +106,6 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       await new Promise<void>((ok) => server.close(() => ok()));
     },
   };
-}
-
-export function invocationContext(lib: HttpModule, fn: RegisteredFunction, log: (line: string) => void) {
-  const trigger = triggerOf(fn);
-  return new lib.InvocationContext({
-    invocationId: randomUUID(),
-    functionName: fn.name,
-    options: { trigger: { ...trigger, name: trigger.name ?? "trigger", type: String(trigger.type) } as never },
-    logHandler: (level, ...args) => log(`[${fn.name}] ${level}: ${args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ")}`),
-  });
 }
 
 async function invokeTimer(lib: HttpModule, fn: RegisteredFunction, log: (line: string) => void, rethrow = false): Promise<void> {

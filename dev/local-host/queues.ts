@@ -3,7 +3,7 @@
 // five dequeues, as the Functions host does. Messages are base64 (the host's default encoding).
 import { QueueServiceClient, type QueueClient } from "@azure/storage-queue";
 import type { RegisteredFunction } from "./functions-core.js";
-import { invocationContext } from "./host.js";
+import { invocationContext } from "./invocation.js";
 
 export interface QueueWorkers {
   stop(): Promise<void>;
@@ -19,12 +19,13 @@ export async function startQueueWorkers(
 ): Promise<QueueWorkers> {
   const service = QueueServiceClient.fromConnectionString(connectionString);
   let stopped = false;
-  const loops = await Promise.all(functions.map(async ({ fn, queueName }) => {
+  const queues = await Promise.all(functions.map(async ({ fn, queueName }) => {
     const queue = service.getQueueClient(queueName);
-    const poison = service.getQueueClient(`${queueName}-poison`);
     await queue.createIfNotExists();
-    return pollLoop(lib, fn, queue, poison, log, () => stopped);
+    return { fn, queue, poison: service.getQueueClient(`${queueName}-poison`) };
   }));
+  // The loops run until stop(); they are not awaited here.
+  const loops = queues.map(({ fn, queue, poison }) => pollLoop(lib, fn, queue, poison, log, () => stopped));
   return {
     stop: async () => {
       stopped = true;

@@ -13,6 +13,10 @@ export interface RecordedRequest {
   at: number;
   /** Status answered, once known. */
   status?: number;
+  /** Epoch ms when the answer was sent (after any injected latency). */
+  answeredAt?: number;
+  /** The client's id for the logical request (`x-ms-client-request-id` or `client-request-id`): the same on its retries. */
+  clientRequestId?: string;
 }
 
 export interface FaultRule {
@@ -82,8 +86,10 @@ export async function startHttpsService(
   const knobs = options.knobs ?? new ServiceKnobs();
   const server = createServer({ cert: tls.certPem, key: tls.keyPem, keepAlive: true }, (req, res) => {
     const record: RecordedRequest = { method: req.method ?? "GET", url: req.url ?? "/", at: Date.now() };
+    const clientRequestId = req.headers["x-ms-client-request-id"] ?? req.headers["client-request-id"];
+    if (typeof clientRequestId === "string") record.clientRequestId = clientRequestId;
     knobs.requests.push(record);
-    res.on("finish", () => { record.status = res.statusCode; });
+    res.on("finish", () => { record.status = res.statusCode; record.answeredAt = Date.now(); });
     void (async () => {
       const body = await readBody(req);
       if (knobs.latencyMs > 0) await sleep(knobs.latencyMs);

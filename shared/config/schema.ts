@@ -6,6 +6,11 @@ import { parseNcrontab } from "./ncrontab.js";
 const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "must be a GUID");
 const httpsUrl = z.string().url("must be an absolute https URL").refine((v) => v.startsWith("https://"), "must use https://")
   .transform((v) => v.replace(/\/+$/, ""));
+/** https, or plain http to a loopback host only (the local host receiving the sandbox Graph's notifications). */
+const notificationUrl = z.string().url("must be an absolute https URL").refine((v) => {
+  const url = new URL(v);
+  return url.protocol === "https:" || (url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname));
+}, "must use https:// (plain http only to 127.0.0.1 / localhost)");
 const nonEmpty = z.string().trim().min(1, "must not be empty");
 const optionalNonEmpty = z.string().trim().optional().transform((v) => (v ? v : undefined));
 const bool = z.enum(["true", "false", "TRUE", "FALSE", "True", "False", "1", "0"], { message: "must be true or false" })
@@ -48,7 +53,7 @@ export const settingsSchema = z.object({
     }
     return result;
   }),
-  NOTIFICATION_URL: httpsUrl.optional(),
+  NOTIFICATION_URL: notificationUrl.optional(),
   NOTIFICATION_CLIENT_STATE_SECRET_NAME: optionalNonEmpty,
 }).superRefine((s, ctx) => {
   if (s.NOTIFICATION_URL && !s.NOTIFICATION_CLIENT_STATE_SECRET_NAME) {

@@ -37,7 +37,9 @@ export class AppCredential implements TokenCredential {
     private readonly build: (settings: AppCredentialSettings, secret: SecretValue) => TokenCredential = buildCredential,
   ) {}
 
-  async getToken(scopes: string | string[], options: GetTokenOptions = {}): Promise<AccessToken> {
+  /** `forceRefresh`: a resource refused the cached token (401); build a fresh credential so none of its cache is reused. */
+  async getToken(scopes: string | string[], options: GetTokenOptions & { forceRefresh?: boolean } = {}): Promise<AccessToken> {
+    if (options.forceRefresh) this.inner = undefined;
     const credential = await this.current(options.abortSignal);
     try {
       const token = await credential.getToken(scopes, options);

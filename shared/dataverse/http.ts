@@ -1,6 +1,7 @@
 // The HTTP layer for one org: axios with Dataverse's headers (dataverse-web-api.md §1), a bearer token per
 // request, 429/503/network retries that honour Retry-After (else exponential back-off with full jitter),
 // the org's shared concurrency limiter, one token refresh on 401, and request accounting.
+import { randomUUID } from "node:crypto";
 import axios, { type AxiosAdapter, type AxiosInstance, type AxiosResponse } from "axios";
 import { DataverseError, errorBodyParts } from "./errors.js";
 import { orgThrottle, type OrgThrottle } from "./limiter.js";
@@ -156,6 +157,8 @@ export class DataverseHttp {
     let attempt = 0;
     let forceRefresh = false;
     let refreshed = false;
+    // One id per logical request, the same on each retry (as Azure clients send it): ties retries together in logs.
+    const clientRequestId = randomUUID();
     for (;;) {
       attempt++;
       await this.waitNotBefore(signal);
@@ -169,7 +172,7 @@ export class DataverseHttp {
         forceRefresh = false;
         this.count(request.kind);
         try {
-          res = await this.axios.request<string>({ method: request.method, url, headers: this.headers(request, token), data: this.body(request.body), signal });
+          res = await this.axios.request<string>({ method: request.method, url, headers: this.headers(request, token, clientRequestId), data: this.body(request.body), signal });
         } catch (err) {
           if (signal?.aborted) throw signal.reason;
           failure = err;
@@ -257,9 +260,10 @@ export class DataverseHttp {
     this.stats.byKind[kind] = (this.stats.byKind[kind] ?? 0) + 1;
   }
 
-  private headers(request: HttpRequest, token: string): Record<string, string> {
+  private headers(request: HttpRequest, token: string, clientRequestId: string): Record<string, string> {
     const h: Record<string, string> = {
       Accept: "application/json",
+      "x-ms-client-request-id": clientRequestId,
       "OData-MaxVersion": "4.0",
       "OData-Version": "4.0",
     };

@@ -20,8 +20,8 @@ export function dataverseClient(orgUrl: string): DataverseClient {
     }
     client = new DataverseClient({
       orgUrl: key,
-      getToken: async (scope) => {
-        const token = await appCredential().getToken(scope);
+      getToken: async (scope, options) => {
+        const token = await appCredential().getToken(scope, { forceRefresh: options?.forceRefresh });
         return token.token;
       },
     });

@@ -33,7 +33,7 @@ export interface RemapAuditSink {
 export class TableRemapAudit implements RemapAuditSink {
   constructor(
     private readonly client: () => Promise<TableClient> = () => table(TABLES.remapJournal),
-    private readonly log: (line: string) => void = (line) => console.info(line),
+    private readonly log: (line: string) => void = () => undefined,
     private readonly now: () => Date = () => new Date(),
   ) {}
 

@@ -55,7 +55,7 @@ async function byItems(ctx: GatherContext, items: ReadonlyArray<{ user: string; 
       return { user, to, row: row ? toRow(row) : null };
     }
     const rows = byName.get(user.toLowerCase()) ?? [];
-    return rows.length > 1 ? { user, to, row: null, ambiguous: rows.map(toRow) } : { user, to, row: rows[0] ? toRow(rows[0]) : null };
+    return rows.length > 1 ? { user, to, row: null, ambiguous: rows } : { user, to, row: rows[0] ?? null };
   });
 }
 

@@ -73,9 +73,11 @@ export const TABLES = {
   seenJti: "BridgeSeenJti",
   subscriptions: "BridgeSubscriptions",
   idempotency: "BridgeIdempotency",
+  notificationDebounce: "BridgeNotifyDebounce",
 } as const;
 
 export const QUEUES = {
   syncOrg: "bridge-sync-org",
   remapBulk: "bridge-remap-bulk",
+  notifications: "bridge-notifications",
 } as const;

@@ -5,17 +5,11 @@ import { graphDirectory } from "../directory/graph-directory.js";
 import { LeaseStore } from "../state/leases.js";
 import { QUEUES, enqueueJson } from "../state/storage.js";
 import { OrgStateStore } from "./org-state-store.js";
-import type { RemapPort } from "./remap-port.js";
+import { remapPort } from "../remap/sync-port.js";
 import { RunStore } from "./run-store.js";
 import { SyncRuns } from "./sync-runs.js";
 
 let runs: SyncRuns | undefined;
-let remapPort: (() => RemapPort) | undefined;
-
-/** The remap capability plugs its procedure in here (sync must not depend on it at import time). */
-export function provideRemapPort(factory: () => RemapPort): void {
-  remapPort = factory;
-}
 
 export function syncRuns(): SyncRuns {
   if (!runs) {
@@ -38,7 +32,7 @@ export function syncRuns(): SyncRuns {
       orgDependencies: (org) => ({
         directory: graphDirectory(),
         dataverse: dataverseClient(org),
-        remap: remapPort?.(),
+        remap: remapPort(),
         log: (message) => console.log(message),
       }),
     });
@@ -53,7 +47,7 @@ export function oneUserDependencies(requestedBy: string) {
     directory: graphDirectory(),
     orgs: config.dataverseUrls.map((org) => ({ org, dataverse: dataverseClient(org) })),
     settings: { map: config.sync.attributeMap, identity: config.sync.identity, threshold: config.sync.disableThreshold, scopeGroupIds: config.sync.scopeGroupIds },
-    remap: remapPort?.(),
+    remap: remapPort(),
     requestedBy,
   };
 }

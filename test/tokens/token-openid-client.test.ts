@@ -63,13 +63,15 @@ describe("openid-client against the bridge", () => {
     expect(decodeJwt(tokens.access_token).aud).toBe(org1);
   });
 
-  it("surfaces the OAuth error of a wrong secret (401 invalid_client, WWW-Authenticate)", async () => {
+  it("a wrong secret: 401 with a Basic challenge carrying invalid_client", async () => {
     const { clientId } = env.sandbox.identities.secretCaller;
     const error = await client.clientCredentialsGrant(configuration(clientId, "nope", client.ClientSecretBasic("nope")), { scope: `${org1}/.default` }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(client.ResponseBodyError);
-    expect((error as client.ResponseBodyError).error).toBe("invalid_client");
-    expect((error as client.ResponseBodyError).status).toBe(401);
-    expect((error as client.ResponseBodyError).response.headers.get("www-authenticate")).toMatch(/^Basic/);
+    // openid-client reads the challenge first: RFC 6749 §5.2's 401 + WWW-Authenticate for Basic clients.
+    expect(error).toBeInstanceOf(client.WWWAuthenticateChallengeError);
+    const challenge = error as client.WWWAuthenticateChallengeError;
+    expect(challenge.status).toBe(401);
+    expect(challenge.cause[0]).toMatchObject({ scheme: "basic", parameters: { error: "invalid_client" } });
+    expect(await challenge.response.json()).toMatchObject({ error: "invalid_client" });
   });
 
   it("answers over HTTP with the no-store headers and a JSON content type", async () => {

@@ -1,0 +1,43 @@
+// One sync run of `npm run bench:sync`, in its own process so its peak RSS is the bridge's alone (the emulators
+// live in the parent). Starts a run for the only org, executes it, and prints one `BENCH_RESULT {json}` line.
+// Args: <mode: full|incremental>. Environment: the sandbox's app settings + AzureWebJobsStorage.
+import { readFileSync } from "node:fs";
+import { syncRuns } from "../../shared/sync/services.js";
+import { dataverseClient } from "../../shared/dataverse/org-clients.js";
+
+function statusKb(field: "VmHWM" | "VmRSS"): number | null {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync("/proc/self/status", "utf8"));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null; // not Linux
+  }
+}
+
+async function main(): Promise<void> {
+  const mode = process.argv[2] === "full" ? "full" : "incremental";
+  const runs = syncRuns();
+  const started = performance.now();
+  const run = await runs.start({ trigger: "bench", mode });
+  const report = await runs.execute({ org: run.org, runId: run.runId });
+  const runMs = performance.now() - started;
+  const client = dataverseClient(run.org).stats;
+  const result = {
+    runMs,
+    state: report.state,
+    mode: report.mode,
+    counts: report.counts,
+    errors: report.errors.slice(0, 5),
+    clientRequests: client.requests,
+    clientByKind: client.byKind,
+    clientRetries: client.retries,
+    peakRssKb: statusKb("VmHWM") ?? process.resourceUsage().maxRSS,
+    heapUsedMb: process.memoryUsage().heapUsed / 2 ** 20,
+  };
+  process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`);
+}
+
+main().then(() => process.exit(0), (error: unknown) => {
+  process.stderr.write(`sync-child failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

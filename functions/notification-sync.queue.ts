@@ -1,0 +1,22 @@
+import { app, type InvocationContext } from "@azure/functions";
+import { notificationMessage } from "../shared/notifications/messages.js";
+import { notificationServices } from "../shared/notifications/services.js";
+import { handleNotificationMessage } from "../shared/notifications/worker.js";
+import { QUEUES } from "../shared/state/storage.js";
+
+/** Debounced notification syncs and lifecycle events; rethrows after logging so the host retries and poisons. */
+export async function notificationSyncWorker(queueItem: unknown, context: InvocationContext): Promise<void> {
+  const parsed = notificationMessage.safeParse(queueItem);
+  if (!parsed.success) {
+    context.error(`dropping a malformed notification message: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+    return;
+  }
+  try {
+    context.log(`notifications: ${await handleNotificationMessage(parsed.data, notificationServices())}`);
+  } catch (error) {
+    context.error(`notifications: ${parsed.data.kind} message failed: ${(error as Error).message}`);
+    throw error;
+  }
+}
+
+app.storageQueue("notificationSync", { queueName: QUEUES.notifications, connection: "AzureWebJobsStorage", handler: notificationSyncWorker });

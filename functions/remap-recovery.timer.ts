@@ -1,0 +1,18 @@
+// Every 5 minutes: finishes or rolls back remaps cut off between their steps (the sync also runs this pass
+// before each run). Incomplete remaps are logged as errors until they settle.
+import { app, type InvocationContext, type Timer } from "@azure/functions";
+import { defaultRemapDeps } from "../shared/remap/deps.js";
+import { recoverRemaps } from "../shared/remap/recovery.js";
+
+export async function remapRecovery(_timer: Timer, context: InvocationContext): Promise<void> {
+  try {
+    const report = await recoverRemaps(defaultRemapDeps({ log: (line) => context.warn(line) }));
+    if (report.examined > 0) context.log(`remap recovery: ${JSON.stringify({ ...report, problems: report.problems.length })}`);
+    for (const p of report.problems) context.error(`remap ${p.operationId} (${p.org}, user ${p.systemUserId}) is still incomplete: ${p.message}`);
+  } catch (error) {
+    context.error(`remap recovery failed: ${(error as Error)?.message ?? String(error)}`);
+    throw error;
+  }
+}
+
+app.timer("remapRecovery", { schedule: "0 */5 * * * *", runOnStartup: false, handler: remapRecovery });

@@ -1,0 +1,98 @@
+// POST /api/notifications (contract §6). Graph's validation request is echoed at once; otherwise every
+// notification must carry our clientState (constant-time check) and our tenant, the rest is dropped, and
+// the work left is tiny: claim a debounce window per org, queue lifecycle events. Malformed bodies get
+// 400/413, never 5xx; a 503 only means storage or Key Vault failed, so Graph redelivers later.
+import type { HttpRequest, HttpResponseInit } from "@azure/functions";
+import { isAppError } from "../errors/app-error.js";
+import { readBodyBytes } from "../http/json-body.js";
+import { problem } from "../http/problem.js";
+import { clientStateMatches } from "./client-state.js";
+import type { LifecycleNotification } from "./parse.js";
+import { parseNotifications } from "./parse.js";
+import type { NotificationServices } from "./services.js";
+
+/** Graph wants an answer within 3 s; past this, answer 202 and let the scheduling finish on its own. */
+const ANSWER_WITHIN_MS = 2_000;
+const MAX_VALIDATION_TOKEN_CHARS = 8_192;
+
+type Deps = Pick<NotificationServices, "tenantId" | "orgs" | "clientState" | "debouncer" | "enqueue" | "log">;
+
+export async function receiveNotifications(request: HttpRequest, deps: () => Deps): Promise<HttpResponseInit> {
+  const validationToken = request.query.get("validationToken");
+  if (validationToken !== null) return echoValidationToken(validationToken);
+
+  let parsed;
+  try {
+    parsed = parseNotifications(await readBodyBytes(request));
+  } catch (error) {
+    if (isAppError(error) && error.status < 500) return problem(error.status, error.message, { code: error.code });
+    return problem(400, "The body could not be read.", { code: "unreadable_body" });
+  }
+  if (parsed.changes.length === 0 && parsed.lifecycle.length === 0) {
+    if (parsed.malformed > 0) console.warn(`notifications: dropped ${parsed.malformed} malformed item(s)`);
+    return accepted();
+  }
+
+  let services: Deps;
+  let work: Promise<void>;
+  try {
+    services = deps();
+    work = accept(parsed.changes, parsed.lifecycle, parsed.malformed, services);
+  } catch (error) {
+    return unavailable(error, console.error);
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"late">((resolve) => { timer = setTimeout(() => resolve("late"), ANSWER_WITHIN_MS); });
+  try {
+    if ((await Promise.race([work, late])) === "late") {
+      work.catch((error: unknown) => services.log(`notifications: scheduling failed after the answer: ${(error as Error).message}`));
+    }
+    return accepted();
+  } catch (error) {
+    return unavailable(error, services.log);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function echoValidationToken(token: string): HttpResponseInit {
+  if (token.length === 0 || token.length > MAX_VALIDATION_TOKEN_CHARS) {
+    return problem(400, `validationToken must be 1 to ${MAX_VALIDATION_TOKEN_CHARS} characters.`, { code: "invalid_validation_token" });
+  }
+  return {
+    status: 200,
+    body: token,
+    headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff", "cache-control": "no-store" },
+  };
+}
+
+async function accept(
+  changes: Array<{ clientState?: string | null; tenantId?: string }>,
+  lifecycle: LifecycleNotification[],
+  malformed: number,
+  deps: Deps,
+): Promise<void> {
+  const secret = await deps.clientState();
+  const trusted = (n: { clientState?: string | null; tenantId?: string }) =>
+    secret !== undefined && clientStateMatches(secret, n.clientState) && (n.tenantId === undefined || n.tenantId.toLowerCase() === deps.tenantId);
+  const goodChanges = changes.filter(trusted);
+  const goodLifecycle = lifecycle.filter(trusted);
+  const dropped = changes.length - goodChanges.length + lifecycle.length - goodLifecycle.length;
+  if (dropped > 0 || malformed > 0) {
+    deps.log(`notifications: dropped ${dropped} with a wrong clientState or tenant, ${malformed} malformed`);
+  }
+  const events = new Map(goodLifecycle.map((n) => [`${n.lifecycleEvent}:${n.subscriptionId}`, n]));
+  await Promise.all([
+    ...(goodChanges.length > 0 ? deps.orgs.map((org) => deps.debouncer.request(org)) : []),
+    ...[...events.values()].map((n) => deps.enqueue({ kind: "lifecycle", event: n.lifecycleEvent, subscriptionId: n.subscriptionId })),
+  ]);
+}
+
+function accepted(): HttpResponseInit {
+  return { status: 202, headers: { "cache-control": "no-store" } };
+}
+
+function unavailable(error: unknown, log: (message: string) => void): HttpResponseInit {
+  log(`notifications: could not schedule the sync: ${(error as Error)?.message ?? String(error)}`);
+  return problem(503, "The notification could not be recorded; deliver it again later.", { code: "notifications_unavailable", headers: { "retry-after": "30" } });
+}

@@ -1,0 +1,75 @@
+// The local Functions host serving the real registrations: HTTP routes, the queue-triggered sync worker
+// polling Azurite, and timers invoked as their schedule would.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { installFunctionsCore } from "../../dev/local-host/functions-core.js";
+import type { LocalHost } from "../../dev/local-host/host.js";
+import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
+
+let env: BridgeEnvironment;
+let host: LocalHost;
+
+beforeAll(async () => {
+  installFunctionsCore();
+  env = await startBridgeEnvironment({ seed: { users: 12 } });
+  const { startLocalHost } = await import("../../dev/local-host/host.js");
+  host = await startLocalHost({ port: 0, timers: false, storageConnectionString: env.azurite.connectionString, log: () => undefined });
+});
+afterAll(async () => {
+  await host?.close();
+  await env?.stop();
+});
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe("local host", () => {
+  it("registers every function through @azure/functions itself", () => {
+    const byName = Object.fromEntries(host.functions.map((f) => [f.name, Object.values(f.bindings).find((b) => b.direction === "in")!.type]));
+    expect(byName).toMatchObject({ health: "httpTrigger", syncStart: "httpTrigger", directorySync: "timerTrigger", syncOrg: "queueTrigger" });
+  });
+
+  it("serves GET /api/health", async () => {
+    const response = await fetch(`${host.url}/api/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ok", version: expect.any(String) });
+  });
+
+  it("answers problem+json for unknown routes and wrong methods", async () => {
+    const missing = await fetch(`${host.url}/api/nothing`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("content-type")).toContain("application/problem+json");
+    expect((await fetch(`${host.url}/api/health`, { method: "DELETE" })).status).toBe(405);
+  });
+
+  it("runs a sync end to end: POST /api/sync → queue → worker → report", async () => {
+    const token = await env.sandbox.adminToken();
+    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const started = await fetch(`${host.url}/api/sync`, { method: "POST", headers, body: "{}" });
+    expect(started.status).toBe(202);
+    const { runId, statusUrl } = (await started.json()) as { runId: string; statusUrl: string };
+    expect(statusUrl).toBe(`${host.url}/api/sync/runs/${runId}`);
+    const report = await waitFor(async () => {
+      const body = (await (await fetch(statusUrl, { headers })).json()) as { state: string; counts: Record<string, number> };
+      return ["succeeded", "failed"].includes(body.state) ? body : undefined;
+    });
+    expect(report.state).toBe("succeeded");
+    expect(report.counts.created).toBeGreaterThan(0);
+  });
+
+  it("invokes the directory-sync timer, which fans out one run per org", async () => {
+    await host.runTimer("directorySync");
+    const token = await env.sandbox.adminToken();
+    const status = await waitFor(async () => {
+      const body = (await (await fetch(`${host.url}/api/sync/status`, { headers: { authorization: `Bearer ${token}` } })).json()) as { orgs: Array<{ state: string; lastOutcome: string | null }> };
+      return body.orgs[0]!.state === "idle" && body.orgs[0]!.lastOutcome === "succeeded" ? body : undefined;
+    });
+    expect(status.orgs).toHaveLength(1);
+  });
+});
