@@ -131,21 +131,47 @@ async function serveHttp(lib: HttpModule, routes: RouteTable<RegisteredFunction>
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const body = Buffer.concat(chunks);
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
+  const requestHeaders: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) requestHeaders[name] = Array.isArray(value) ? value.join(", ") : value;
   const request = new lib.HttpRequest({
     method: req.method ?? "GET",
     url: url.href,
-    headers,
+    headers: requestHeaders,
     query: Object.fromEntries(url.searchParams),
     params: match.params,
     body: body.length > 0 ? { bytes: body } : undefined,
   });
   const result = await match.target.handler(request, invocationContext(lib, match.target, log));
-  const response = result instanceof lib.HttpResponse ? result : new lib.HttpResponse((result ?? {}) as ConstructorParameters<typeof lib.HttpResponse>[0]);
-  const out: Record<string, string> = {};
-  response.headers.forEach((value, name) => { out[name] = value; });
-  const bytes = Buffer.from(await response.arrayBuffer());
-  res.writeHead(response.status, { ...out, "content-length": String(bytes.length) });
+  if (result instanceof lib.HttpResponse || !isPlainInit(result)) {
+    const response = result instanceof lib.HttpResponse ? result : new lib.HttpResponse((result ?? {}) as ConstructorParameters<typeof lib.HttpResponse>[0]);
+    const out: Record<string, string> = {};
+    response.headers.forEach((value, name) => { out[name] = value; });
+    const bytes = Buffer.from(await response.arrayBuffer());
+    res.writeHead(response.status, { ...out, "content-length": String(bytes.length) });
+    res.end(bytes);
+    return;
+  }
+  // The common case (a plain HttpResponseInit with a JSON or string body), written directly.
+  const init = (result ?? {}) as { status?: number; headers?: Record<string, string> | Headers; jsonBody?: unknown; body?: string | Uint8Array };
+  const headers: Record<string, string> = {};
+  if (init.headers instanceof Headers) init.headers.forEach((value, name) => { headers[name] = value; });
+  else for (const [name, value] of Object.entries(init.headers ?? {})) headers[name.toLowerCase()] = String(value);
+  let bytes: Buffer;
+  if (init.jsonBody !== undefined) {
+    bytes = Buffer.from(JSON.stringify(init.jsonBody));
+    headers["content-type"] ??= "application/json";
+  } else if (typeof init.body === "string") {
+    bytes = Buffer.from(init.body);
+    headers["content-type"] ??= "text/plain;charset=UTF-8";
+  } else {
+    bytes = init.body ? Buffer.from(init.body) : Buffer.alloc(0);
+  }
+  res.writeHead(init.status ?? 200, { ...headers, "content-length": String(bytes.length) });
   res.end(bytes);
+}
+
+function isPlainInit(result: unknown): boolean {
+  if (result === undefined || result === null) return true;
+  const body = (result as { body?: unknown }).body;
+  return body === undefined || typeof body === "string" || body instanceof Uint8Array;
 }

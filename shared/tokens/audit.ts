@@ -40,7 +40,8 @@ interface Pending {
 
 export class TableAuditSink implements AuditSink {
   private readonly queued = new Map<string, Pending[]>();
-  private scheduled = false;
+  /** Partitions with a transaction in flight: new rows wait and go in the next, larger batch. */
+  private readonly inFlight = new Set<string>();
 
   constructor(private readonly client: () => Promise<Pick<TableClient, "submitTransaction">>) {}
 
@@ -50,20 +51,23 @@ export class TableAuditSink implements AuditSink {
       const list = this.queued.get(entity.partitionKey) ?? [];
       list.push({ entity, done: (error) => (error === undefined ? resolve() : reject(error)) });
       this.queued.set(entity.partitionKey, list);
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
+      // Group commit: one transaction per partition at a time; what arrives meanwhile rides the next one.
+      if (!this.inFlight.has(entity.partitionKey)) {
+        this.inFlight.add(entity.partitionKey);
+        setImmediate(() => void this.drain(entity.partitionKey));
       }
     });
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    const batches = [...this.queued.values()];
-    this.queued.clear();
-    for (const list of batches) {
-      for (let i = 0; i < list.length; i += MAX_BATCH) void this.commit(list.slice(i, i + MAX_BATCH));
+  private async drain(partitionKey: string): Promise<void> {
+    for (;;) {
+      const list = this.queued.get(partitionKey);
+      if (!list || list.length === 0) break;
+      const batch = list.splice(0, MAX_BATCH);
+      if (list.length === 0) this.queued.delete(partitionKey);
+      await this.commit(batch);
     }
+    this.inFlight.delete(partitionKey);
   }
 
   private async commit(batch: Pending[]): Promise<void> {

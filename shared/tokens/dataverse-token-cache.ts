@@ -71,7 +71,7 @@ export class DataverseTokenCache {
         if (!token?.token || !Number.isFinite(token.expiresOnTimestamp)) throw new Error(`the credential returned no usable token for ${org}`);
         const fresh: CachedToken = entry.current?.token === token.token
           ? entry.current
-          : { token: token.token, expiresOnTimestamp: token.expiresOnTimestamp, sha256: sha256Hex(token.token) };
+          : { token: token.token, expiresOnTimestamp: jwtExpiry(token.token) ?? token.expiresOnTimestamp, sha256: sha256Hex(token.token) };
         entry.current = fresh;
         const dueAt = Math.min(fresh.expiresOnTimestamp - this.refreshAheadMs, token.refreshAfterTimestamp ?? Infinity);
         // The credential's own cache may hand back the same token early; don't ask again on every request.
@@ -89,4 +89,16 @@ export class DataverseTokenCache {
 
 export function sha256Hex(value: string): string {
   return createHash("sha256").update(value).digest("hex");
+}
+
+/** The token's own `exp` (MSAL derives expiresOn from `expires_in` and its clock, which can be a second off). */
+function jwtExpiry(token: string): number | undefined {
+  const payload = token.split(".")[1];
+  if (!payload) return undefined;
+  try {
+    const exp = (JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { exp?: unknown }).exp;
+    return typeof exp === "number" && Number.isFinite(exp) ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
 }
