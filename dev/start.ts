@@ -40,7 +40,11 @@ async function main(): Promise<void> {
     if (process.env.NODE_EXTRA_CA_CERTS !== tls.caPath) return restartWithCa(tls.caPath);
     const { startSandbox } = await import("./sandbox/sandbox.js");
     [sandbox, azurite] = await Promise.all([startSandbox({ tls }), startAzurite()]);
-    Object.assign(process.env, sandbox.env, { AzureWebJobsStorage: azurite.connectionString });
+    Object.assign(process.env, sandbox.env, {
+      AzureWebJobsStorage: azurite.connectionString,
+      // The sandbox Graph posts change notifications to the local host (loopback http is allowed for it).
+      NOTIFICATION_URL: `http://127.0.0.1:${PORT}/api/notifications`,
+    });
   } else if (/UseDevelopmentStorage=true/i.test(process.env.AzureWebJobsStorage ?? "")) {
     azurite = await startAzurite({ ports: { blob: 10000, queue: 10001, table: 10002 } });
   }
@@ -67,7 +71,11 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void stop());
   process.on("SIGTERM", () => void stop());
 
-  if (sandbox) await printSandboxGuide(sandbox, host.url);
+  if (sandbox) {
+    // Create the Graph subscription now rather than at the next half hour.
+    await host.runTimer("graphSubscriptions").catch((error: unknown) => console.error(`subscription setup failed: ${(error as Error).message}`));
+    await printSandboxGuide(sandbox, host.url);
+  }
   else console.log(`\nIdentity Bridge serving ${host.url}/api against the configured tenant.\n`);
 }
 

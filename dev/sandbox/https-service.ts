@@ -15,6 +15,8 @@ export interface RecordedRequest {
   status?: number;
   /** Epoch ms when the answer was sent (after any injected latency). */
   answeredAt?: number;
+  /** Epoch ms when the emulator finished handling it, also when the client had gone meanwhile. */
+  handledAt?: number;
   /** The client's id for the logical request (`x-ms-client-request-id` or `client-request-id`): the same on its retries. */
   clientRequestId?: string;
 }
@@ -101,7 +103,7 @@ export async function startHttpsService(
         return;
       }
       await handler(req, res, body);
-    })().catch((err: unknown) => {
+    })().finally(() => { record.handledAt = Date.now(); }).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: { code: "SandboxFault", message: `${name}: ${(err as Error).message}` } });
       else res.destroy();
     });

@@ -8,6 +8,7 @@ const httpsUrl = z.string().url("must be an absolute https URL").refine((v) => v
   .transform((v) => v.replace(/\/+$/, ""));
 /** https, or plain http to a loopback host only (the local host receiving the sandbox Graph's notifications). */
 const notificationUrl = z.string().url("must be an absolute https URL").refine((v) => {
+  if (!URL.canParse(v)) return true; // .url() already reported it (zod runs every check)
   const url = new URL(v);
   return url.protocol === "https:" || (url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname));
 }, "must use https:// (plain http only to 127.0.0.1 / localhost)");
@@ -82,5 +83,5 @@ export const SETTING_HINTS: Partial<Record<keyof typeof settingsSchema.shape, st
   SYNC_SCOPE_GROUP_IDS: "comma-separated Entra group object ids",
   API_AUDIENCE: "the App ID URI (or client id) callers request tokens for, e.g. api://identity-bridge",
   TOKEN_CALLERS: "a JSON array of caller policies (see README, Token callers)",
-  NOTIFICATION_URL: "the public https URL of /api/notifications",
+  NOTIFICATION_URL: "the public https URL of /api/notifications (plain http only on loopback, for the sandbox)",
 };

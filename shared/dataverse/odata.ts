@@ -10,10 +10,10 @@ export class ODataLiteralError extends TypeError {
 
 export const isGuid = (value: string): boolean => GUID_RE.test(value);
 
-/** A string literal: quoted, single quotes doubled (OData ABNF `SQUOTE-in-string`). */
-export function stringLiteral(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
+import { escapeODataString } from "../odata/literal.js";
+
+/** A string literal: quoted, single quotes doubled. */
+export const stringLiteral = escapeODataString;
 
 /** A GUID literal: validated, unquoted, lower case. */
 export function guidLiteral(value: string): string {

@@ -17,7 +17,7 @@ import { getConfig } from "../config/config.js";
 import { appCredential } from "../credentials/app-credential.js";
 import { AppError } from "../errors/app-error.js";
 import { DeltaResetError, type DeltaPage, type DirectoryChange, type DirectoryPort, type DirectoryRequestOptions, type DirectoryUser } from "./types.js";
-import { escapeODataString } from "./odata-literal.js";
+import { escapeODataString } from "../odata/literal.js";
 
 export interface GraphDirectoryOptions {
   baseUrl: string;

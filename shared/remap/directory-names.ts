@@ -2,7 +2,7 @@
 // onPremisesSamAccountName (an advanced query in Graph) checked against the NetBIOS name of
 // onPremisesDomainName. Many names go in chunks of 15 with `in` (Graph's default limit per `in`).
 import type { SyncIdentity } from "../config/config.js";
-import { escapeODataString } from "../directory/odata-literal.js";
+import { escapeODataString } from "../odata/literal.js";
 import type { DirectoryPort, DirectoryUser } from "../directory/types.js";
 import { nameForm, netBiosName, splitSam } from "./names.js";
 

@@ -52,7 +52,9 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
   for (const p of await deps.orgState.listPendingDisables(org)) pending.set(p.systemUserId, p);
 
   let link: string | undefined;
-  if (report.mode === "full" || !state.cursor) {
+  // This run's own full round cut off mid-chain (its message redelivered): continue it, don't start over.
+  const resumingOwnRound = state.roundId === report.runId && state.cursorKind === "next" && state.cursor !== undefined;
+  if (!resumingOwnRound && (report.mode === "full" || !state.cursor)) {
     startFullRound(state, report);
   } else {
     link = state.cursor;

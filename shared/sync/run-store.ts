@@ -1,6 +1,7 @@
 // Run reports in Table storage: one row per run (counts, state, errors) and its change list in chunk rows,
 // so a dry run over many users keeps every planned change without one oversized entity.
 import { RestError, type TableClient } from "@azure/data-tables";
+import { escapeODataString } from "../odata/literal.js";
 import { TABLES, table } from "../state/storage.js";
 import { CHANGE_LIST_CAP, ERROR_LIST_CAP, type ChangeEntry, type RunReport } from "./run-report.js";
 
@@ -68,7 +69,7 @@ export class RunStore {
   private async readChanges(runId: string): Promise<ChangeEntry[]> {
     const client = await this.items();
     const changes: ChangeEntry[] = [];
-    const rows = client.listEntities<{ items: string }>({ queryOptions: { filter: `PartitionKey eq 'changes-${runId.replace(/'/g, "''")}'` } });
+    const rows = client.listEntities<{ items: string }>({ queryOptions: { filter: `PartitionKey eq ${escapeODataString(`changes-${runId}`)}` } });
     for await (const row of rows) changes.push(...(JSON.parse(row.items) as ChangeEntry[]));
     return changes;
   }

@@ -1,0 +1,214 @@
+// `npm run bench:sync [-- --sizes 10000,100000 --changes 1000 --child-heap-mb 256]`: the directory sync against the sandbox with
+// realistic latency (Dataverse 30 ms a request, Graph 50 ms a page, 200 users a delta page as Graph caps it).
+// Per size: an initial full sync of N users, then an incremental run after `changes` directory updates.
+// This process hosts the emulators and Azurite; each run executes in a child process (bench/support/
+// sync-child.ts) so its peak RSS (VmHWM) is the bridge's own. Prints a table and writes
+// bench/results/sync-<date>.json. Targets (issue 3): 100k initial < 10 min on 2 cores, ≤ 0.02 Dataverse
+// requests per changed user, zero writes for unchanged users, peak RSS < 512 MB.
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { resolve } from "node:path";
+import { ensureSandboxTls } from "../dev/sandbox/tls.js";
+import { startSandbox, type Sandbox } from "../dev/sandbox/sandbox.js";
+import { startAzurite } from "../dev/sandbox/azurite.js";
+
+const TARGETS = { initial100kMs: 10 * 60_000, requestsPerChangedUser: 0.02, peakRssMb: 512 };
+
+function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+interface ChildResult {
+  runMs: number;
+  state: string;
+  mode: string;
+  counts: Record<string, number>;
+  errors: unknown[];
+  clientRequests: number;
+  clientByKind: Record<string, number>;
+  clientRetries: number;
+  peakRssKb: number;
+  peakMemoryMb: Record<string, number>;
+}
+
+interface PhaseResult {
+  phase: "initial" | "incremental";
+  users: number;
+  changedUsers: number;
+  /** The run itself (start → execute returned), measured in the child. */
+  wallMs: number;
+  /** Child process spawn → exit (adds Node/tsx start-up and credential acquisition). */
+  processMs: number;
+  state: string;
+  mode: string;
+  counts: Record<string, number>;
+  dataverseRequests: number;
+  dataverseByKind: Record<string, number>;
+  dataverseRequestsPerChangedUser: number;
+  dataverseWrites: number;
+  writesForUnchangedUsers: number;
+  graphPages: number;
+  graphRequests: number;
+  peakRssMb: number;
+  peakRssSampledMb: number;
+  /** Peaks of the child's heapUsed / heapTotal / external / arrayBuffers. */
+  peakMemoryMb: Record<string, number>;
+}
+
+const kb = (text: string, field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0);
+
+/** Runs one sync in a child process, sampling its RSS every 100 ms. */
+function runChild(mode: "full" | "incremental", env: NodeJS.ProcessEnv): Promise<{ result: ChildResult; processMs: number; sampledPeakKb: number }> {
+  return new Promise((resolvePromise, reject) => {
+    const started = performance.now();
+    const heap = option("child-heap-mb", "");
+    const args = [...(heap ? [`--max-old-space-size=${heap}`] : []), "--import", "tsx", "bench/support/sync-child.ts", mode];
+    const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    let sampledPeakKb = 0;
+    const sampler = setInterval(() => {
+      try { sampledPeakKb = Math.max(sampledPeakKb, kb(readFileSync(`/proc/${child.pid}/status`, "utf8"), "VmRSS")); } catch { /* exited */ }
+    }, 100);
+    child.stdout.on("data", (d: Buffer) => { out += d.toString(); });
+    child.stderr.on("data", (d: Buffer) => { err += d.toString(); });
+    child.on("exit", (code) => {
+      clearInterval(sampler);
+      const line = out.split("\n").find((l) => l.startsWith("BENCH_RESULT "));
+      if (code !== 0 || !line) return reject(new Error(`sync child (${mode}) exited ${code}:\n${out.slice(-2000)}\n${err.slice(-4000)}`));
+      resolvePromise({ result: JSON.parse(line.slice("BENCH_RESULT ".length)) as ChildResult, processMs: performance.now() - started, sampledPeakKb });
+    });
+  });
+}
+
+async function phase(sandbox: Sandbox, env: NodeJS.ProcessEnv, name: PhaseResult["phase"], changedUsers: number): Promise<PhaseResult> {
+  const dv = sandbox.dataverse[0]!;
+  const graph = sandbox.graph;
+  const dvStart = dv.knobs.requests.length;
+  const graphStart = graph.knobs.requests.length;
+  const writesBefore = dv.org.stats.writes;
+  const { result, processMs, sampledPeakKb } = await runChild(name === "initial" ? "full" : "incremental", env);
+  const dvRequests = dv.knobs.requests.slice(dvStart);
+  const graphRequests = graph.knobs.requests.slice(graphStart);
+  const byKind: Record<string, number> = {};
+  for (const r of dvRequests) {
+    const path = r.url.split("?")[0]!.replace(/^\/api\/data\/v9\.\d\//, "").replace(/\(.*$/, "");
+    const key = `${r.method} ${path}`;
+    byKind[key] = (byKind[key] ?? 0) + 1;
+  }
+  const writes = dv.org.stats.writes - writesBefore;
+  if (result.state !== "succeeded") throw new Error(`${name} run ended ${result.state}: ${JSON.stringify(result.errors)}`);
+  return {
+    phase: name,
+    users: sandbox.tenant.directory.users.size,
+    changedUsers,
+    wallMs: Math.round(result.runMs),
+    processMs: Math.round(processMs),
+    state: result.state,
+    mode: result.mode,
+    counts: result.counts,
+    dataverseRequests: dvRequests.length,
+    dataverseByKind: byKind,
+    dataverseRequestsPerChangedUser: changedUsers > 0 ? dvRequests.length / changedUsers : 0,
+    dataverseWrites: writes,
+    writesForUnchangedUsers: writes - changedUsers,
+    graphPages: graphRequests.filter((r) => r.url.includes("/users/delta") && r.status === 200).length,
+    graphRequests: graphRequests.length,
+    peakRssMb: Math.round(result.peakRssKb / 1024),
+    peakRssSampledMb: Math.round(sampledPeakKb / 1024),
+    peakMemoryMb: result.peakMemoryMb,
+  };
+}
+
+async function benchSize(users: number, changes: number, tlsDir: string): Promise<{ seedMs: number; phases: PhaseResult[]; parentPeakRssMb: number }> {
+  const seedStart = performance.now();
+  const tls = ensureSandboxTls(tlsDir);
+  const [sandbox, azurite] = await Promise.all([startSandbox({ tls, seed: { users, existingShare: 0 } }), startAzurite()]);
+  const seedMs = Math.round(performance.now() - seedStart);
+  try {
+    sandbox.dataverse[0]!.knobs.latencyMs = 30;
+    sandbox.graph.knobs.latencyMs = 50;
+    sandbox.graph.emulator.pageSize = 200; // Graph's cap for users/delta
+    const env = { ...process.env, ...sandbox.env, AzureWebJobsStorage: azurite.connectionString, SYNC_DISABLE_THRESHOLD: "5%" };
+
+    const initial = await phase(sandbox, env, "initial", users);
+    const org = sandbox.dataverse[0]!.org;
+    const synced = [...org.users.values()].filter((r) => r.azureactivedirectoryobjectid && !r.applicationid).length;
+    if (synced !== users) throw new Error(`initial sync left ${synced} of ${users} users in Dataverse`);
+
+    // `changes` distinct users spread over the directory get a new job title.
+    const directory = sandbox.tenant.directory;
+    const all = [...directory.users.values()];
+    const step = Math.max(1, Math.floor(all.length / changes));
+    const changed = all.filter((_, i) => i % step === 0).slice(0, changes);
+    for (const [i, user] of changed.entries()) directory.updateUser(user.id, { jobTitle: `Bench title ${i}` });
+
+    const incremental = await phase(sandbox, env, "incremental", changed.length);
+    for (const user of changed) {
+      const record = org.findByObjectId(user.id);
+      if (record?.jobtitle !== user.jobTitle) throw new Error(`incremental sync missed ${user.userPrincipalName}`);
+    }
+    return { seedMs, phases: [initial, incremental], parentPeakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) };
+  } finally {
+    await Promise.all([sandbox.stop(), azurite.stop()]);
+  }
+}
+
+function printTable(rows: PhaseResult[]): void {
+  const header = ["users", "phase", "changed", "wall s", "proc s", "DV req", "DV req/chg", "DV writes", "unchanged writes", "Graph pages", "peak RSS MB"];
+  const lines = rows.map((r) => [
+    String(r.users), r.phase, String(r.changedUsers), (r.wallMs / 1000).toFixed(1), (r.processMs / 1000).toFixed(1),
+    String(r.dataverseRequests), r.dataverseRequestsPerChangedUser.toFixed(4), String(r.dataverseWrites),
+    String(r.writesForUnchangedUsers), String(r.graphPages), `${r.peakRssMb} (sampled ${r.peakRssSampledMb})`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join("  ");
+  console.log(fmt(header));
+  for (const l of lines) console.log(fmt(l));
+}
+
+async function main(): Promise<void> {
+  const sizes = option("sizes", "10000,100000").split(",").map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
+  const changes = Number(option("changes", "1000"));
+  const tlsDir = resolve(".sandbox/tls");
+  const results: Array<{ users: number; seedMs: number; parentPeakRssMb: number; phases: PhaseResult[] }> = [];
+  for (const users of sizes) {
+    console.log(`bench:sync ${users} users …`);
+    const r = await benchSize(users, Math.min(changes, users), tlsDir);
+    results.push({ users, ...r });
+    printTable(r.phases);
+  }
+  const rows = results.flatMap((r) => r.phases);
+  const big = results.find((r) => r.users === 100_000);
+  const incrementals = rows.filter((r) => r.phase === "incremental");
+  const verdict = {
+    initial100kUnder10Min: big ? big.phases[0]!.wallMs < TARGETS.initial100kMs : null,
+    requestsPerChangedUserAtMost002: incrementals.every((r) => r.dataverseRequestsPerChangedUser <= TARGETS.requestsPerChangedUser),
+    zeroWritesForUnchangedUsers: rows.every((r) => r.writesForUnchangedUsers === 0),
+    peakRssUnder512Mb: rows.every((r) => r.peakRssMb < TARGETS.peakRssMb),
+  };
+  console.log("\nall figures:");
+  printTable(rows);
+  console.log(`\ntargets: ${JSON.stringify(verdict)}`);
+  const out = {
+    date: new Date().toISOString(),
+    node: process.version,
+    childHeapLimitMb: option("child-heap-mb", "") || "node default",
+    cpus: cpus().length,
+    latency: { dataverseMs: 30, graphMs: 50, graphPageSize: 200 },
+    targets: TARGETS,
+    verdict,
+    results,
+  };
+  mkdirSync("bench/results", { recursive: true });
+  const file = option("out", `bench/results/sync-${out.date.replace(/[:.]/g, "-")}.json`);
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+  console.log(`written ${file}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench:sync failed: ${(error as Error).stack ?? String(error)}`);
+  process.exit(1);
+});

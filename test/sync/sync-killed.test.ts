@@ -1,0 +1,93 @@
+// A sync run whose process is killed (SIGKILL) part-way through, with writes of the page in hand already sent
+// to Dataverse but its cursor not saved, then redelivered (same runId, as the queue would): the run resumes
+// from the saved cursor and converges with no duplicate and no lost change. Meanwhile the dead run's lease
+// still holds the org, so a new run is refused with 409 naming it.
+import { spawn, type ChildProcess } from "node:child_process";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
+import { expectConverged, recordsOf } from "./sync-helpers.js";
+
+const USERS = 1000; // five users/delta pages of 200 (the bridge asks for Graph's maximum page size)
+let env: BridgeEnvironment;
+let child: ChildProcess | undefined;
+
+beforeAll(async () => {
+  env = await startBridgeEnvironment({ seed: { users: USERS, existingShare: 0.3 } });
+  env.sandbox.graph.knobs.latencyMs = 150;
+  env.sandbox.dataverse[0]!.knobs.latencyMs = 200;
+});
+afterAll(async () => {
+  child?.kill("SIGKILL");
+  await env?.stop();
+});
+
+const isDeltaPage = (r: { url: string; status?: number }) => r.url.includes("/users/delta") && r.status === 200;
+
+function startChild(): Promise<{ proc: ChildProcess; runId: string }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ["--import", "tsx", "test/sync/fixtures/sync-run-child.ts"], { env: process.env, cwd: process.cwd(), stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    proc.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /RUN_STARTED (\S+)/.exec(out);
+      if (m) resolve({ proc, runId: m[1]! });
+    });
+    proc.stderr!.on("data", (d: Buffer) => { err += d.toString(); });
+    proc.on("exit", (code) => reject(new Error(`child exited (${code}) early: ${out}\n${err}`)));
+  });
+}
+
+/** Resolves once `ready()` holds, checking every 5 ms. */
+async function until(ready: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+it("a run killed mid-page resumes from its cursor with no duplicate and no lost change", async () => {
+  const { graph, dataverse, tenant } = env.sandbox;
+  const org = dataverse[0]!.org;
+  const started = await startChild();
+  child = started.proc;
+  const exited = new Promise((resolve) => started.proc.once("exit", resolve));
+
+  // Kill once the third page was served and a $batch of its writes has reached Dataverse (still in its latency).
+  await until(() => graph.knobs.requests.filter(isDeltaPage).length >= 3, "three delta pages");
+  const thirdPageAt = graph.knobs.requests.filter(isDeltaPage)[2]!.answeredAt!;
+  await until(() => dataverse[0]!.knobs.requests.some((r) => r.url.includes("$batch") && r.at >= thirdPageAt), "a $batch of page 3");
+  started.proc.kill("SIGKILL");
+  await exited;
+  expect(started.proc.signalCode).toBe("SIGKILL");
+
+  // The batch in flight still lands (the server does not know the client died); let it finish.
+  await until(() => dataverse[0]!.knobs.requests.every((r) => r.handledAt !== undefined), "in-flight Dataverse requests");
+  const { OrgStateStore } = await import("../../shared/sync/org-state-store.js");
+  const { syncRuns } = await import("../../shared/sync/services.js");
+  const runs = syncRuns();
+  const cut = await new OrgStateStore().get(org.url.toLowerCase());
+  expect(cut).toMatchObject({ cursorKind: "next", roundMode: "full", lastRunId: started.runId });
+  expect((await runs.get(started.runId)).state).toBe("running");
+
+  // The dead run's lease has not lapsed: a different new run is refused, naming it.
+  await expect(runs.start({ trigger: "test" })).rejects.toMatchObject({ status: 409, detail: { runId: started.runId } });
+
+  // Redelivery of the same message: same holder, so it takes the lease at once and resumes.
+  const graphBefore = graph.knobs.requests.length;
+  const report = await runs.execute({ org: org.url, runId: started.runId });
+  expect(report.state).toBe("succeeded");
+  expect(report.mode).toBe("full");
+  expect(report.counts.failed).toBe(0);
+  const resumedPages = graph.knobs.requests.slice(graphBefore).filter((r) => r.url.includes("/users/delta"));
+  expect(resumedPages[0]!.url).toContain("$skiptoken="); // from the saved next link, not a fresh round
+  expect(resumedPages.length).toBeLessThan(USERS / 200);
+  // Counts carry over from the pages applied before the kill: a restart would have scanned USERS more.
+  expect(report.counts.scanned).toBeLessThanOrEqual(USERS);
+
+  expectConverged(env.sandbox, org); // every user exactly one record with the directory's values
+  for (const user of tenant.directory.users.values()) expect(recordsOf(org, user.id)).toHaveLength(1);
+  const managed = [...org.users.values()].filter((r) => r.azureactivedirectoryobjectid && !r.applicationid);
+  expect(managed).toHaveLength(USERS);
+}, 120_000);
