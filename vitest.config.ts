@@ -6,7 +6,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     globalSetup: ["test/support/global-setup.ts"],
     pool: "forks",
-    testTimeout: 30_000,
+    testTimeout: 90_000,
     hookTimeout: 60_000,
     restoreMocks: true,
   },

@@ -42,7 +42,7 @@ function retriesAfter429(requests: readonly RecordedRequest[]): Array<{ id: stri
     expect(r.clientRequestId, `${r.method} ${r.url} carries a client request id`).toBeTruthy();
     byId.set(r.clientRequestId!, [...(byId.get(r.clientRequestId!) ?? []), r]);
   }
-  const pairs = [];
+  const pairs: Array<{ id: string; answeredAt: number; retriedAt: number | undefined }> = [];
   for (const [id, attempts] of byId) {
     attempts.sort((a, b) => a.at - b.at);
     attempts.forEach((r, i) => {
