@@ -2,11 +2,15 @@
 // call it, and serves the functions; and a bad configuration stopping start-up with one clear message.
 import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort } from "../../dev/sandbox/azurite.js";
+import { freePort, startAzurite } from "../../dev/sandbox/azurite.js";
+import { startTestSandbox } from "../support/sandbox.js";
 
 const children: ChildProcess[] = [];
 afterAll(() => {
-  for (const child of children) if (child.exitCode === null) process.kill(-child.pid!, "SIGTERM");
+  for (const child of children) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    try { process.kill(-child.pid!, "SIGTERM"); } catch { /* already gone */ }
+  }
 });
 
 function npmStart(env: Record<string, string | undefined>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
@@ -46,6 +50,29 @@ describe("npm start", () => {
     expect(((await status.json()) as { orgs: unknown[] }).orgs).toHaveLength(1);
     process.kill(-run.child.pid!, "SIGTERM");
     await run.exited;
+  }, 90_000);
+
+  it("with a tenant configured, serves the same functions against the configured hosts", async () => {
+    // The "configured tenant" is a sandbox this test runs: npm start must use it, not start its own.
+    const [sandbox, azurite] = await Promise.all([startTestSandbox(), startAzurite()]);
+    try {
+      const port = await freePort();
+      const run = npmStart({ ...sandbox.env, AzureWebJobsStorage: azurite.connectionString, BRIDGE_PORT: String(port) });
+      await waitForOutput(run.output, /serving http:\/\/127\.0\.0\.1:\d+\/api against the configured tenant/, 60_000);
+      const entraBefore = sandbox.entra.knobs.requests.length;
+      const token = await sandbox.adminToken();
+      const status = await fetch(`http://127.0.0.1:${port}/api/sync/status`, { headers: { authorization: `Bearer ${token}` } });
+      expect(status.status).toBe(200);
+      // The admin token was checked against the configured tenant's keys (its OIDC metadata and JWKS).
+      expect(sandbox.entra.knobs.requests.slice(entraBefore).some((r) => r.url.includes("/discovery/v2.0/keys"))).toBe(true);
+      const started = await fetch(`http://127.0.0.1:${port}/api/sync`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
+      expect(started.status).toBe(202);
+      expect(run.output()).not.toContain("sandbox is up");
+      process.kill(-run.child.pid!, "SIGTERM");
+      await run.exited;
+    } finally {
+      await Promise.all([sandbox.stop(), azurite.stop()]);
+    }
   }, 90_000);
 
   it("stops on a bad configuration with one message naming every bad setting, printing no secret", async () => {
