@@ -4,26 +4,18 @@
 // changed at random intervals (0.5–3 s) for BENCH_DURATION seconds (default 60); each change is timed until
 // every org's systemuser shows it. Prints p50/p95/max. Target: p95 < 60 s. BENCH_ORGS (default 2),
 // BENCH_USERS (default 200).
-import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { installFunctionsCore } from "../dev/local-host/functions-core.js";
 import { ensureSandboxTls } from "../dev/sandbox/tls.js";
+import { restartWithCa } from "../dev/restart-with-ca.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 60);
 const ORGS = Number(process.env.BENCH_ORGS ?? 2);
 const USERS = Number(process.env.BENCH_USERS ?? 200);
 const TARGET_P95_S = 60;
 
-/** NODE_EXTRA_CA_CERTS is read only at process start: re-run with it set (as dev/start.ts does). */
-function restartWithCa(caPath: string): void {
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: "inherit",
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: caPath, BENCH_TLS_DIR: process.env.BENCH_TLS_DIR },
-  });
-  child.on("exit", (code) => process.exit(code ?? 0));
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -34,7 +26,7 @@ function percentile(sorted: number[], p: number): number {
 async function main(): Promise<void> {
   process.env.BENCH_TLS_DIR ??= mkdtempSync(join(tmpdir(), "bench-latency-tls-"));
   const tls = ensureSandboxTls(process.env.BENCH_TLS_DIR);
-  if (process.env.NODE_EXTRA_CA_CERTS !== tls.caPath) return restartWithCa(tls.caPath);
+  if (process.env.NODE_EXTRA_CA_CERTS !== tls.caPath) return restartWithCa(tls.caPath, { BENCH_TLS_DIR: process.env.BENCH_TLS_DIR });
   installFunctionsCore(); // before anything loads @azure/functions
 
   const { startSandbox } = await import("../dev/sandbox/sandbox.js");

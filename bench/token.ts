@@ -2,7 +2,6 @@
 // already cached), 50 connections, against a bare node:http server answering a fixed JSON of the same size
 // on the same machine. Prints requests/s of both, their ratio, and p50/p99 latency. Target: ratio ≥ 0.5,
 // p99 ≤ 10 ms. Everything runs in this process: sandbox tenant, Azurite (in memory), the local host.
-import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
@@ -12,6 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { installFunctionsCore } from "../dev/local-host/functions-core.js";
 import { ensureSandboxTls } from "../dev/sandbox/tls.js";
+import { restartWithCa } from "../dev/restart-with-ca.js";
 
 interface Histogram { average: number; p50: number; p99: number; mean: number }
 interface AutocannonResult { requests: Histogram; latency: Histogram; non2xx: number; errors: number; timeouts: number; "2xx": number }
@@ -23,14 +23,6 @@ const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 0) || undefined;
 const CONNECTIONS = 50;
 
-/** NODE_EXTRA_CA_CERTS is read only at process start: re-run with it set (as dev/start.ts does). */
-function restartWithCa(caPath: string): void {
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: "inherit",
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: caPath, BENCH_TLS_DIR: process.env.BENCH_TLS_DIR },
-  });
-  child.on("exit", (code) => process.exit(code ?? 0));
-}
 
 async function run(url: string, body: string, headers: Record<string, string>): Promise<AutocannonResult> {
   return autocannon({ url, method: "POST", body, headers, connections: CONNECTIONS, duration: DURATION_S, workers: WORKERS });
@@ -39,7 +31,7 @@ async function run(url: string, body: string, headers: Record<string, string>): 
 async function main(): Promise<void> {
   process.env.BENCH_TLS_DIR ??= mkdtempSync(join(tmpdir(), "bench-token-tls-"));
   const tls = ensureSandboxTls(process.env.BENCH_TLS_DIR);
-  if (process.env.NODE_EXTRA_CA_CERTS !== tls.caPath) return restartWithCa(tls.caPath);
+  if (process.env.NODE_EXTRA_CA_CERTS !== tls.caPath) return restartWithCa(tls.caPath, { BENCH_TLS_DIR: process.env.BENCH_TLS_DIR });
   installFunctionsCore(); // before anything loads @azure/functions
 
   const { startSandbox } = await import("../dev/sandbox/sandbox.js");

@@ -1,13 +1,13 @@
 // `npm start`: the functions on http://127.0.0.1:7071/api/… without Core Tools.
 // No tenant configured → a local sandbox (Azurite + emulated Entra ID, Graph, Dataverse, Key Vault).
 // Tenant configured (environment or local.settings.json) → the same functions against those services.
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ensureSandboxTls } from "./sandbox/tls.js";
 import { startAzurite, type RunningAzurite } from "./sandbox/azurite.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
 import { startLocalHost } from "./local-host/host.js";
+import { restartWithCa } from "./restart-with-ca.js";
 
 const PORT = Number(process.env.BRIDGE_PORT ?? 7071);
 
@@ -18,16 +18,6 @@ function localSettings(): Record<string, string> {
   return parsed.Values ?? {};
 }
 
-/** NODE_EXTRA_CA_CERTS is read only at process start: re-run this script with it set. */
-function restartWithCa(caPath: string): never {
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: "inherit",
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: caPath },
-  });
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
-  child.on("exit", (code) => process.exit(code ?? 0));
-  return undefined as never;
-}
 
 async function main(): Promise<void> {
   for (const [name, value] of Object.entries(localSettings())) process.env[name] ??= value;
@@ -37,7 +27,10 @@ async function main(): Promise<void> {
 
   if (sandboxMode) {
     const tls = ensureSandboxTls(resolve(".sandbox/tls"));
-    if (process.env.NODE_EXTRA_CA_CERTS !== tls.caPath) return restartWithCa(tls.caPath);
+    if (process.env.NODE_EXTRA_CA_CERTS !== tls.caPath) {
+      restartWithCa(tls.caPath);
+      return;
+    }
     const { startSandbox } = await import("./sandbox/sandbox.js");
     [sandbox, azurite] = await Promise.all([startSandbox({ tls }), startAzurite()]);
     Object.assign(process.env, sandbox.env, {
