@@ -1,8 +1,9 @@
-// `npm run bench:sync [-- --sizes 10000,100000 --changes 1000 --child-heap-mb 256]`: the directory sync against the sandbox with
+// `npm run bench:sync [-- --sizes 10000,100000 --changes 1000 --child-heap-mb 384]`: the directory sync against the sandbox with
 // realistic latency (Dataverse 30 ms a request, Graph 50 ms a page, 200 users a delta page as Graph caps it).
 // Per size: an initial full sync of N users, then an incremental run after `changes` directory updates.
 // This process hosts the emulators and Azurite; each run executes in a child process (bench/support/
-// sync-child.ts) so its peak RSS (VmHWM) is the bridge's own. Prints a table and writes
+// sync-child.ts) so its peak RSS (VmHWM) is the bridge's own; it runs with --max-old-space-size=384 as deployed
+// (infra: languageWorkers__node__arguments), or `--child-heap-mb N` (`0`: Node's default). Prints a table and writes
 // bench/results/sync-<date>.json. Targets (issue 3): 100k initial < 10 min on 2 cores, ≤ 0.02 Dataverse
 // requests per changed user, zero writes for unchanged users, peak RSS < 512 MB.
 import { spawn } from "node:child_process";
@@ -19,6 +20,11 @@ function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
+
+/** The child's V8 flags: the deployed app's bounded old space unless overridden. */
+const CHILD_HEAP_MB = Number(option("child-heap-mb", "384"));
+const CHILD_FLAGS = Number.isInteger(CHILD_HEAP_MB) && CHILD_HEAP_MB > 0 ? [`--max-old-space-size=${CHILD_HEAP_MB}`] : [];
+const childFlagsText = () => (CHILD_FLAGS.length > 0 ? CHILD_FLAGS.join(" ") : "node default heap");
 
 interface ChildResult {
   runMs: number;
@@ -63,8 +69,7 @@ const kb = (text: string, field: string) => Number(new RegExp(`^${field}:\\s+(\\
 function runChild(mode: "full" | "incremental", env: NodeJS.ProcessEnv): Promise<{ result: ChildResult; processMs: number; sampledPeakKb: number }> {
   return new Promise((resolvePromise, reject) => {
     const started = performance.now();
-    const heap = option("child-heap-mb", "");
-    const args = [...(heap ? [`--max-old-space-size=${heap}`] : []), "--import", "tsx", "bench/support/sync-child.ts", mode];
+    const args = [...CHILD_FLAGS, "--import", "tsx", "bench/support/sync-child.ts", mode];
     const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
@@ -165,6 +170,7 @@ function printTable(rows: PhaseResult[]): void {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join("  ");
+  console.log(`sync child: ${childFlagsText()}`);
   console.log(fmt(header));
   for (const l of lines) console.log(fmt(l));
 }
@@ -195,7 +201,7 @@ async function main(): Promise<void> {
   const out = {
     date: new Date().toISOString(),
     node: process.version,
-    childHeapLimitMb: option("child-heap-mb", "") || "node default",
+    childFlags: childFlagsText(),
     cpus: cpus().length,
     latency: { dataverseMs: 30, graphMs: 50, graphPageSize: 200 },
     targets: TARGETS,

@@ -10,6 +10,7 @@ import { Cron } from "croner";
 import { installFunctionsCore, registrations, type RegisteredFunction } from "./functions-core.js";
 import { invocationContext, triggerOf } from "./invocation.js";
 import { RouteTable } from "./routes.js";
+import { lightRequest } from "./light-request.js";
 import { startQueueWorkers, type QueueWorkers } from "./queues.js";
 
 export interface LocalHostOptions {
@@ -131,16 +132,15 @@ async function serveHttp(lib: HttpModule, routes: RouteTable<RegisteredFunction>
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const body = Buffer.concat(chunks);
-  const requestHeaders: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) requestHeaders[name] = Array.isArray(value) ? value.join(", ") : value;
+  const requestHeaders = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) requestHeaders.set(name, Array.isArray(value) ? value.join(", ") : value);
+  const method = req.method ?? "GET";
   const request = new lib.HttpRequest({
-    method: req.method ?? "GET",
+    method,
     url: url.href,
-    headers: requestHeaders,
-    query: Object.fromEntries(url.searchParams),
+    nativeRequest: lightRequest(method, url.href, requestHeaders, body),
     params: match.params,
-    body: body.length > 0 ? { bytes: body } : undefined,
-  });
+  } as ConstructorParameters<typeof lib.HttpRequest>[0]);
   const result = await match.target.handler(request, invocationContext(lib, match.target, log));
   if (result instanceof lib.HttpResponse || !isPlainInit(result)) {
     const response = result instanceof lib.HttpResponse ? result : new lib.HttpResponse((result ?? {}) as ConstructorParameters<typeof lib.HttpResponse>[0]);

@@ -5,8 +5,8 @@ import { DataverseError, errorBodyParts, isDataverseError } from "./errors.js";
 import { DataverseHttp, type DataverseRequestStats, type GetToken, type HttpResponse, type RetryPolicy, type Sleep } from "./http.js";
 import type { OrgThrottle } from "./limiter.js";
 import type { AxiosAdapter } from "axios";
-import { eq, guidLiteral, isGuid, queryString, selectList, stringLiteral } from "./odata.js";
-import type { ColumnValue, DataverseOrgPort, DataverseRequestOptions, SystemUser, SystemUserWrite, WriteResult } from "./types.js";
+import { eq, guidLiteral, inValues, isGuid, queryString, selectList, stringLiteral } from "./odata.js";
+import type { ColumnValue, DataverseOrgPort, DataverseRequestOptions, SystemUser, SystemUserKeys, SystemUserWrite, WriteResult } from "./types.js";
 
 export interface DataverseClientOptions {
   orgUrl: string;
@@ -17,6 +17,11 @@ export interface DataverseClientOptions {
   maxConcurrency?: number;
   /** `Prefer: odata.maxpagesize` (1..5000, default 5000). */
   pageSize?: number;
+  /**
+   * Longest GET URL `findSystemUsersIn` builds (default 12,000). Dataverse allows 32 KB; staying well under 16 KB
+   * leaves room for the headers within common proxy and server header limits (Node's is 16 KB in all).
+   */
+  maxUrlLength?: number;
   /** Root business unit for creates; looked up once when absent. */
   businessUnitId?: string;
   batchLayout?: BatchLayout;
@@ -44,6 +49,7 @@ export class DataverseClient implements DataverseOrgPort {
   private readonly http: DataverseHttp;
   private readonly batchSize: number;
   private readonly pageSize: number;
+  private readonly maxUrlLength: number;
   private readonly layout: BatchLayout;
   private businessUnit: Promise<string> | undefined;
 
@@ -63,6 +69,7 @@ export class DataverseClient implements DataverseOrgPort {
     this.orgUrl = this.http.orgUrl;
     this.batchSize = clamp(options.batchSize ?? 100, 1, 1000);
     this.pageSize = clamp(options.pageSize ?? 5000, 1, 5000);
+    this.maxUrlLength = clamp(options.maxUrlLength ?? 12_000, 1_000, 32_768);
     this.layout = options.batchLayout ?? "changeset-per-request";
     if (options.businessUnitId) this.businessUnit = Promise.resolve(guidLiteral(options.businessUnitId));
   }
@@ -100,6 +107,20 @@ export class DataverseClient implements DataverseOrgPort {
     const found: SystemUser[] = [];
     for await (const page of this.pages("find", select, filter, undefined, options.abortSignal)) found.push(...page);
     return found;
+  }
+
+  async findSystemUsersIn(keys: SystemUserKeys, select: readonly string[], options: DataverseRequestOptions = {}): Promise<SystemUser[]> {
+    const base = this.http.resolve(`${ENTITY_SET}${queryString({ $select: selectList(select, KEY), $filter: "" })}`).length;
+    const filters = packInFilters(keys, this.maxUrlLength - base);
+    const found = new Map<string, SystemUser>();
+    // Chunks go out together; the org's limiter decides how many are really in flight.
+    const pages = await Promise.all(filters.map(async (filter) => {
+      const rows: SystemUser[] = [];
+      for await (const page of this.pages("find", select, filter, undefined, options.abortSignal)) rows.push(...page);
+      return rows;
+    }));
+    for (const row of pages.flat()) found.set(row.systemuserid.toLowerCase(), row);
+    return [...found.values()];
   }
 
   async updateSystemUser(systemUserId: string, columns: Record<string, ColumnValue>, options: DataverseRequestOptions & { etag?: string } = {}): Promise<void> {
@@ -252,6 +273,53 @@ export class DataverseClient implements DataverseOrgPort {
   private malformed(res: HttpResponse, url: string, what: string, method = "GET"): DataverseError {
     return new DataverseError({ statusCode: res.status, code: "MalformedResponse", method, url: this.http.resolve(url), serverMessage: `response body is ${what}` });
   }
+}
+
+const OBJECT_ID = "azureactivedirectoryobjectid";
+const DOMAIN_NAME = "domainname";
+/** Length a text takes in the sent URL: percent-encoded, and `'` too (the URL parser escapes it in https queries). */
+const urlLength = (text: string): number => encodeURIComponent(text).replace(/'/g, "%27").length;
+
+/**
+ * `In(objectid) or In(domainname)` filters, each within `budget` URL characters (a value too long for any
+ * budget still goes alone). Values are deduplicated case-insensitively; non-GUID object ids match no row.
+ */
+export function packInFilters(keys: SystemUserKeys, budget: number): string[] {
+  const unique = (values: readonly string[] | undefined, keep: (v: string) => boolean) => {
+    const seen = new Map<string, string>();
+    for (const v of values ?? []) if (keep(v) && !seen.has(v.toLowerCase())) seen.set(v.toLowerCase(), v);
+    return [...seen.values()];
+  };
+  const values: Array<[typeof OBJECT_ID | typeof DOMAIN_NAME, string]> = [
+    ...unique(keys.objectIds, isGuid).map((v) => [OBJECT_ID, v.toLowerCase()] as [typeof OBJECT_ID, string]),
+    ...unique(keys.domainNames, (v) => v !== "").map((v) => [DOMAIN_NAME, v] as [typeof DOMAIN_NAME, string]),
+  ];
+  const render = (chunk: Record<string, string[]>) =>
+    [OBJECT_ID, DOMAIN_NAME].filter((c) => chunk[c]!.length > 0).map((c) => inValues(c, chunk[c]!)).join(" or ");
+  const empty = () => ({ [OBJECT_ID]: [] as string[], [DOMAIN_NAME]: [] as string[] });
+  const clause = { [OBJECT_ID]: urlLength(inValues(OBJECT_ID, [])), [DOMAIN_NAME]: urlLength(inValues(DOMAIN_NAME, [])) };
+  const or = urlLength(" or ");
+  const comma = urlLength(",");
+  const filters: string[] = [];
+  let chunk = empty();
+  let used = 0;
+  for (const [column, value] of values) {
+    const cost = () => {
+      const list = chunk[column]!;
+      if (list.length > 0) return comma + urlLength(stringLiteral(value));
+      const other = chunk[column === OBJECT_ID ? DOMAIN_NAME : OBJECT_ID]!;
+      return clause[column] + (other.length > 0 ? or : 0) + urlLength(stringLiteral(value));
+    };
+    if (used + cost() > budget && used > 0) {
+      filters.push(render(chunk));
+      chunk = empty();
+      used = 0;
+    }
+    used += cost();
+    chunk[column]!.push(value);
+  }
+  if (used > 0) filters.push(render(chunk));
+  return filters;
 }
 
 function toSystemUser(row: unknown): SystemUser {

@@ -46,6 +46,13 @@ export const ne = (column: string, value: Literal): string => `${identifier(colu
 export const and = (...clauses: string[]): string => clauses.map((c) => `(${c})`).join(" and ");
 export const or = (...clauses: string[]): string => clauses.map((c) => `(${c})`).join(" or ");
 
+/**
+ * `Microsoft.Dynamics.CRM.In(PropertyName='col',PropertyValues=['a','b'])`: the documented query function; its
+ * values are a Collection(Edm.String), so every value (GUIDs too) is a quoted, escaped string literal.
+ */
+export const inValues = (column: string, values: readonly string[]): string =>
+  `Microsoft.Dynamics.CRM.In(PropertyName=${stringLiteral(identifier(column))},PropertyValues=[${values.map(stringLiteral).join(",")}])`;
+
 /** `systemusers(<guid>)`-style key segment. */
 export const keySegment = (entitySet: string, id: string): string => `${identifier(entitySet)}(${guidLiteral(id)})`;
 

@@ -29,6 +29,11 @@ export interface WriteResult {
   message?: string;
 }
 
+export interface SystemUserKeys {
+  objectIds?: readonly string[];
+  domainNames?: readonly string[];
+}
+
 export interface DataverseRequestOptions {
   abortSignal?: AbortSignal;
 }
@@ -40,6 +45,11 @@ export interface DataverseOrgPort {
   getSystemUser(systemUserId: string, select: readonly string[], options?: DataverseRequestOptions): Promise<SystemUser | null>;
   /** Users whose column equals the value (the literal is escaped). */
   findSystemUsers(column: "domainname" | "azureactivedirectoryobjectid", value: string, select: readonly string[], options?: DataverseRequestOptions): Promise<SystemUser[]>;
+  /**
+   * Users whose object id is one of `objectIds` OR whose domainname is one of `domainNames` (case-insensitively),
+   * via `Microsoft.Dynamics.CRM.In` in as few GETs as the URL length allows. Non-GUID object ids are dropped.
+   */
+  findSystemUsersIn(keys: SystemUserKeys, select: readonly string[], options?: DataverseRequestOptions): Promise<SystemUser[]>;
   /** One write, outside any batch. Throws DataverseError on failure. */
   updateSystemUser(systemUserId: string, columns: Record<string, ColumnValue>, options?: DataverseRequestOptions & { etag?: string }): Promise<void>;
   /** Many independent writes, sent as `$batch` change sets of a tunable size with bounded concurrency; one result per write, in order. */

@@ -2,6 +2,8 @@
 // page plan every change (pure core), apply the writes, journal disables, and save the cursor after the page
 // is applied. At the end of the round, disables are checked against the threshold and applied, or the run
 // halts for approval. A run cut off anywhere resumes from the saved cursor with nothing lost.
+// Incremental runs without scope groups read no full index: each page looks up only its own records
+// (page-lookup.ts); full rounds and scoped runs need every record (orphans, out-of-scope users).
 import type { DataverseOrgPort } from "../dataverse/types.js";
 import { DeltaResetError, type DirectoryChange, type DirectoryPort } from "../directory/types.js";
 import type { DisableThreshold, SyncIdentity } from "../config/config.js";
@@ -9,6 +11,7 @@ import { applyWriteActions, columnsOf, entryFor } from "./apply-actions.js";
 import { graphSelect, type AttributeMap } from "./mapping.js";
 import { applyToIndex, planChange, planOrphans, type PlanOptions, type UserAction } from "./plan.js";
 import { describeDisableThreshold } from "./threshold.js";
+import { countManagedEnabled, PageLookup } from "./page-lookup.js";
 import { indexSelect, isProtected, objectIdKey, UserIndex } from "./user-index.js";
 import type { OrgStateStore, OrgSyncState, PendingDisable } from "./org-state-store.js";
 import type { RunStore } from "./run-store.js";
@@ -42,7 +45,6 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
   if (deps.remap && !report.dryRun) await deps.remap.recover(org, { abortSignal });
 
   const state = await deps.orgState.get(org);
-  const index = await readIndex(deps.dataverse, settings.map, abortSignal);
   const inScope = await scopeOf(deps.directory, settings.scopeGroupIds, abortSignal);
   const plan: PlanOptions = { map: settings.map, identity: settings.identity, inScope: inScope ? (id) => inScope.has(objectIdKey(id)) : undefined };
   const select = graphSelect(settings.map, settings.identity);
@@ -60,6 +62,11 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
     link = state.cursor;
     report.mode = state.roundMode === "full" && state.cursorKind === "next" ? "full" : "incremental";
   }
+  let index = new UserIndex(settings.map);
+  // Lookup mode until the run turns into a full round.
+  let lookup: PageLookup | undefined;
+  if (report.mode === "incremental" && !inScope) lookup = new PageLookup(deps.dataverse, index, settings.map, settings.identity);
+  else index = await readIndex(deps.dataverse, settings.map, abortSignal);
   const seenThisRun = new Set<string>();
   let page = 0;
   let reset = false;
@@ -76,6 +83,13 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
       report.resync = error.code;
       deps.log(`sync ${org}: delta cursor reset (${error.code}); starting a full round`);
       startFullRound(state, report);
+      if (lookup) {
+        // The round needs every record now; what the run already knows is its newer view and stays.
+        const full = await readIndex(deps.dataverse, settings.map, abortSignal);
+        for (const record of index.records()) full.insert(record);
+        index = full;
+        lookup = undefined;
+      }
       link = undefined;
       continue;
     }
@@ -111,6 +125,7 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
     const remaps: Extract<UserAction, { kind: "remap" }>[] = [];
     const disables: UserAction[] = [];
     const others: ChangeEntry[] = [];
+    if (lookup) await lookup.load(changes, { abortSignal });
     for (const change of changes) {
       report.counts.scanned++;
       const action = planChange(change, index, plan);
@@ -175,7 +190,7 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
   }
 
   async function finishRound(): Promise<void> {
-    const check = describeDisableThreshold(pending.size, index.stats().managedEnabled, settings.threshold);
+    const check = describeDisableThreshold(pending.size, await managedEnabled(), settings.threshold);
     if (check.exceeded && report.halt?.approvedBy === undefined) {
       report.halt = { pendingDisables: pending.size, limit: check.limit, threshold: check.threshold };
       report.state = "halted";
@@ -185,6 +200,13 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
     }
     await applyPendingDisables(report, [...pending.values()], index, deps, abortSignal, record);
     report.state = "succeeded";
+  }
+
+  /** The base of a percentage threshold; counted from Dataverse only when a lookup-mode run has disables to weigh. */
+  async function managedEnabled(): Promise<number> {
+    if (!lookup) return index.stats().managedEnabled;
+    if (pending.size === 0 || !("percent" in settings.threshold)) return 0;
+    return countManagedEnabled(deps.dataverse, { abortSignal });
   }
 }
 

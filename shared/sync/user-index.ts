@@ -56,6 +56,11 @@ export function isProtected(user: IndexedUser): boolean {
   return user.applicationId !== null || (user.accessMode !== null && PROTECTED_ACCESS_MODES.has(user.accessMode));
 }
 
+/** `isProtected` for a row as read (e.g. when only counting). */
+export function isProtectedRow(row: SystemUser): boolean {
+  return guidOrNull(row.applicationid) !== null || (typeof row.accessmode === "number" && PROTECTED_ACCESS_MODES.has(row.accessmode));
+}
+
 /** The systemuser columns to `$select` when reading an org for the index. */
 export function indexSelect(map: AttributeMap): string[] {
   const select = new Set(["systemuserid", "azureactivedirectoryobjectid", DOMAIN_NAME_COLUMN, "isdisabled", "accessmode", "applicationid"]);
@@ -83,6 +88,14 @@ export class UserIndex {
   /** Adds (or replaces, by systemuserid) the rows of one page. */
   addPage(rows: readonly SystemUser[]): void {
     for (const row of rows) this.addRow(row);
+  }
+
+  /**
+   * Adds the rows not indexed yet (by systemuserid); known records keep the index's view, which already holds
+   * this run's writes (or, in a dry run, its plans) that a re-read would undo.
+   */
+  addNew(rows: readonly SystemUser[]): void {
+    for (const row of rows) if (!this.byId.has(row.systemuserid.toLowerCase())) this.addRow(row);
   }
 
   addRow(row: SystemUser): IndexedUser {

@@ -5,6 +5,8 @@ import { DynamicsWebApi } from "dynamics-web-api";
 import { startHttpsService, type RunningService } from "../../dev/sandbox/https-service.js";
 import { Tenant } from "../../dev/sandbox/tenant.js";
 import { DataverseOrg, createDataverseHandler, type SystemUserRecord } from "../../dev/sandbox/dataverse/index.js";
+import { candidates, parseFilter } from "../../dev/sandbox/dataverse/filter.js";
+import { randomUUID } from "node:crypto";
 import { testTls } from "../support/sandbox.js";
 
 let tenant: Tenant;
@@ -288,6 +290,30 @@ describe("raw HTTPS", () => {
       const res = await call("GET", `systemusers(${key})`);
       expect(res.status).toBe(400);
       expect((await json(res)).error.message).toMatch(/^The key in the request URI is not valid for resource 'Microsoft\.Dynamics\.CRM\.systemuser'/);
+    }
+  });
+
+  it("evaluates Microsoft.Dynamics.CRM.In over object ids and domainnames from the indexes", async () => {
+    const a = person().rec!;
+    const b = person({ upn: "Conan.O'Brien.In@contoso.com" }).rec!;
+    person();
+    const filter = `Microsoft.Dynamics.CRM.In(PropertyName='azureactivedirectoryobjectid',PropertyValues=['${a.azureactivedirectoryobjectid!.toUpperCase()}','${randomUUID()}'])`
+      + ` or Microsoft.Dynamics.CRM.In(PropertyName='domainname',PropertyValues=['conan.o''brien.in@CONTOSO.com','nobody@contoso.com'])`;
+    const res = await json(await call("GET", `systemusers?$select=domainname&$filter=${encodeURIComponent(filter)}`));
+    expect(res.value.map((r: { systemuserid: string }) => r.systemuserid).sort()).toEqual([a.systemuserid, b.systemuserid].sort());
+    // Indexed: the candidate rows come from the object id and domainname indexes, not a scan of the org.
+    expect([...(candidates(parseFilter(filter), org.lookup) ?? ["full scan"])].sort()).toEqual([a.systemuserid, b.systemuserid].sort());
+    expect(candidates(parseFilter("Microsoft.Dynamics.CRM.In(PropertyName='jobtitle',PropertyValues=['x'])"), org.lookup)).toBeNull();
+    // GUID columns take the values as strings; an unquoted or malformed value, or an unknown column, is a 400.
+    for (const bad of [
+      `Microsoft.Dynamics.CRM.In(PropertyName='azureactivedirectoryobjectid',PropertyValues=[${a.azureactivedirectoryobjectid}])`,
+      "Microsoft.Dynamics.CRM.In(PropertyName='azureactivedirectoryobjectid',PropertyValues=['not-a-guid'])",
+      "Microsoft.Dynamics.CRM.In(PropertyName='nosuch',PropertyValues=['x'])",
+      "Microsoft.Dynamics.CRM.In(PropertyName='domainname')",
+    ]) {
+      const r = await call("GET", `systemusers?$filter=${encodeURIComponent(bad)}`);
+      expect(r.status, bad).toBe(400);
+      expect((await json(r)).error.code).toBe("0x80060888");
     }
   });
 

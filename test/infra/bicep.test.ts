@@ -120,7 +120,7 @@ describe("infra Bicep", () => {
   describe("app settings against shared/config/schema.ts", () => {
     const appSettings = find(main, "var", "appSettings");
     const names = [...properties(appSettings.value).keys()];
-    const PLATFORM = [/^APPLICATIONINSIGHTS_(CONNECTION_STRING|AUTHENTICATION_STRING)$/, /^AzureWebJobsStorage__(credential|clientId|accountName|blobServiceUri|queueServiceUri|tableServiceUri)$/];
+    const PLATFORM = [/^APPLICATIONINSIGHTS_(CONNECTION_STRING|AUTHENTICATION_STRING)$/, /^AzureWebJobsStorage__(credential|clientId|accountName|blobServiceUri|queueServiceUri|tableServiceUri)$/, /^languageWorkers__node__arguments$/];
 
     it("the function app module receives this object as its app settings", () => {
       expect(at(find(main, "module", "functionApp").value, "params.appSettings")?.text).toBe("appSettings");

@@ -11,7 +11,7 @@ const update = (n: number): SystemUserWrite => ({ kind: "update", systemUserId: 
 
 type Responder = (config: AxiosRequestConfig, call: number) => { status: number; headers?: Record<string, string>; data?: string };
 
-function make(responder: Responder, options: { batchSize?: number } = {}) {
+function make(responder: Responder, options: { batchSize?: number; maxUrlLength?: number } = {}) {
   const sent: AxiosRequestConfig[] = [];
   const sleeps: number[] = [];
   let clock = 0;
@@ -21,7 +21,7 @@ function make(responder: Responder, options: { batchSize?: number } = {}) {
     return { data: r.data ?? "", status: r.status, statusText: "", headers: r.headers ?? {}, config, request: {} } as AxiosResponse;
   };
   const client = new DataverseClient({
-    orgUrl: ORG, getToken: async () => "t", adapter, throttle: new OrgThrottle(), batchSize: options.batchSize,
+    orgUrl: ORG, getToken: async () => "t", adapter, throttle: new OrgThrottle(), batchSize: options.batchSize, maxUrlLength: options.maxUrlLength,
     businessUnitId: id(999), now: () => clock, random: () => 0.5,
     sleep: async (ms) => { sleeps.push(ms); clock += ms; },
   });
@@ -126,5 +126,37 @@ describe("DataverseClient reads (scripted network)", () => {
   it("a non-JSON page is a DataverseError, not a crash", async () => {
     const { client } = make(() => ({ status: 200, data: "<html>" }));
     await expect(client.getSystemUser(id(1), ["domainname"])).rejects.toMatchObject({ name: "DataverseError", code: "MalformedResponse" });
+  });
+
+  it("finds users by object ids or domainnames with the In query function, values escaped and deduplicated", async () => {
+    const { client, sent } = make(() => ({ status: 200, data: JSON.stringify({ value: [{ systemuserid: id(1), domainname: "o'brien@contoso.com" }] }) }));
+    expect(await client.findSystemUsersIn({ objectIds: [], domainNames: [] }, ["domainname"])).toEqual([]);
+    expect(sent).toHaveLength(0);
+    const found = await client.findSystemUsersIn({ objectIds: [id(1), id(1).toUpperCase(), "x') or true or ('"], domainNames: ["o'brien@contoso.com", "O'Brien@Contoso.com", ""] }, ["domainname"]);
+    expect(found).toEqual([{ systemuserid: id(1), domainname: "o'brien@contoso.com" }]);
+    expect(sent).toHaveLength(1);
+    const url = new URL(sent[0]!.url!);
+    expect(url.searchParams.get("$select")).toBe("domainname,systemuserid");
+    expect(url.searchParams.get("$filter")).toBe(
+      `Microsoft.Dynamics.CRM.In(PropertyName='azureactivedirectoryobjectid',PropertyValues=['${id(1)}'])`
+      + ` or Microsoft.Dynamics.CRM.In(PropertyName='domainname',PropertyValues=['o''brien@contoso.com'])`);
+  });
+
+  it("splits a long lookup into requests that each fit the URL budget, and merges their rows", async () => {
+    const filters: string[] = [];
+    const { client, sent } = make((config) => {
+      const filter = new URL(config.url!).searchParams.get("$filter")!;
+      filters.push(filter);
+      // Every chunk answers the same shared row plus one of its own.
+      return { status: 200, data: JSON.stringify({ value: [{ systemuserid: id(0) }, { systemuserid: id(filters.length) }] }) };
+    }, { maxUrlLength: 12_000 });
+    const ids = Array.from({ length: 200 }, (_, i) => id(1000 + i));
+    const names = Array.from({ length: 200 }, (_, i) => `first.last.${i}@subsidiary.contoso.com`);
+    const found = await client.findSystemUsersIn({ objectIds: ids, domainNames: names }, ["domainname", "azureactivedirectoryobjectid"]);
+    expect(sent.length).toBe(2);
+    for (const config of sent) expect(config.url!.length).toBeLessThanOrEqual(12_000);
+    const asked = filters.join(" ");
+    for (const value of [...ids, ...names]) expect(asked).toContain(`'${value}'`);
+    expect(found.map((r) => r.systemuserid).sort()).toEqual([id(0), id(1), id(2)]);
   });
 });

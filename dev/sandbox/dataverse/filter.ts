@@ -1,5 +1,7 @@
 // OData $filter for systemusers: parse into a small AST, type-check against the schema (Guid columns take
 // unquoted GUID literals, as Dataverse requires), evaluate with Dataverse's case-insensitive string semantics.
+// Query functions: `Microsoft.Dynamics.CRM.In(PropertyName='col',PropertyValues=['a','b'])` (the values are a
+// Collection(Edm.String): quoted even for GUID and number columns).
 import { queryError, unknownProperty } from "./errors.js";
 import { COLUMN_BY_NAME, GUID_RE, type Column } from "./schema.js";
 
@@ -16,9 +18,12 @@ export type FilterExpr =
   | { k: "and" | "or"; l: FilterExpr; r: FilterExpr }
   | { k: "not"; e: FilterExpr }
   | { k: "cmp"; op: CmpOp; col: Column; value: Literal }
-  | { k: "fn"; fn: "startswith" | "endswith" | "contains"; col: Column; needle: string };
+  | { k: "fn"; fn: "startswith" | "endswith" | "contains"; col: Column; needle: string }
+  | { k: "in"; col: Column; values: Literal[]; set: Set<string | number | boolean> };
 
-interface Token { kind: "(" | ")" | "," | "str" | "word"; text: string; pos: number }
+interface Token { kind: "(" | ")" | "," | "=" | "[" | "]" | "str" | "word"; text: string; pos: number }
+
+const IN_FUNCTION = "microsoft.dynamics.crm.in";
 
 const OP_NAMES: Record<CmpOp, string> = { eq: "Equal", ne: "NotEqual", gt: "GreaterThan", ge: "GreaterThanOrEqual", lt: "LessThan", le: "LessThanOrEqual" };
 const EDM: Record<string, string> = { guid: "Edm.Guid", lookup: "Edm.Guid", string: "Edm.String", boolean: "Edm.Boolean", int: "Edm.Int32", bigint: "Edm.Int64", datetime: "Edm.DateTimeOffset" };
@@ -30,7 +35,7 @@ function tokenize(text: string): Token[] {
   while (i < text.length) {
     const c = text[i]!;
     if (c === " " || c === "\t" || c === "\r" || c === "\n") { i++; continue; }
-    if (c === "(" || c === ")" || c === ",") { tokens.push({ kind: c, text: c, pos: i }); i++; continue; }
+    if (c === "(" || c === ")" || c === "," || c === "=" || c === "[" || c === "]") { tokens.push({ kind: c, text: c, pos: i }); i++; continue; }
     if (c === "'") {
       const start = i;
       let value = "";
@@ -96,6 +101,31 @@ export function parseFilter(text: string): FilterExpr {
       if (col.type !== "string") throw queryError(`No function signature for the function with name '${fn}' matches the specified arguments. The function signatures considered are: ${fn}(Edm.String Nullable=true, Edm.String Nullable=true).`);
       return { k: "fn", fn, col, needle: needle.toLowerCase() };
     }
+    if (fn === IN_FUNCTION && tokens[p + 1]?.kind === "(") {
+      p += 2;
+      const args = new Map<string, Token[]>();
+      for (;;) {
+        const name = expect("word").text;
+        expect("=");
+        if (peek()?.kind === "[") {
+          p++;
+          const list: Token[] = [];
+          while (peek()?.kind !== "]") {
+            if (list.length > 0) expect(",");
+            list.push(expect("str"));
+          }
+          p++;
+          args.set(name, list);
+        } else args.set(name, [expect("str")]);
+        if (peek()?.kind !== ",") break;
+        p++;
+      }
+      expect(")");
+      const property = args.get("PropertyName");
+      const values = args.get("PropertyValues");
+      if (property?.length !== 1 || !values || args.size !== 2) throw queryError(`No function signature for the function with name 'Microsoft.Dynamics.CRM.In' matches the specified arguments. The function signatures considered are: In(PropertyName Edm.String, PropertyValues Collection(Edm.String)).`);
+      return inExpr(column(property[0]!.text), values.map((v) => v.text));
+    }
     p++;
     const col = column(t.text);
     const opTok = expect("word");
@@ -109,6 +139,32 @@ export function parseFilter(text: string): FilterExpr {
   const expr = parseOr();
   if (p !== tokens.length) throw syntaxError(tokens[p]!.pos, text);
   return expr;
+}
+
+/** The In function's string values read as the column's type (exact platform error text unverified). */
+function inExpr(col: Column, texts: string[]): FilterExpr {
+  const values = texts.map((text): Literal => {
+    const bad = () => queryError(`The value '${text}' in PropertyValues is not valid for the attribute '${col.name}' of type '${EDM[col.type]}'.`);
+    switch (col.type) {
+      case "guid": case "lookup":
+        if (!GUID_RE.test(text)) throw bad();
+        return { t: "guid", v: text.toLowerCase() };
+      case "int": case "bigint":
+        if (!/^-?\d+$/.test(text)) throw bad();
+        return { t: "number", v: Number(text) };
+      case "boolean":
+        if (text !== "true" && text !== "false") throw bad();
+        return { t: "bool", v: text === "true" };
+      case "datetime": {
+        const at = new Date(text);
+        if (Number.isNaN(at.getTime())) throw bad();
+        return { t: "datetime", v: at.toISOString() };
+      }
+      default:
+        return { t: "string", v: text, lower: text.toLowerCase() };
+    }
+  });
+  return { k: "in", col, values, set: new Set(values.map((v) => literalValue(v)!)) };
 }
 
 function column(name: string): Column {
@@ -169,6 +225,10 @@ export function matches(expr: FilterExpr, row: Record<string, unknown>): boolean
       const lv = v.toLowerCase();
       return expr.fn === "startswith" ? lv.startsWith(expr.needle) : expr.fn === "endswith" ? lv.endsWith(expr.needle) : lv.includes(expr.needle);
     }
+    case "in": {
+      const v = norm(row[expr.col.name]);
+      return v !== null && expr.set.has(v);
+    }
     case "cmp": {
       const v = norm(row[expr.col.name]);
       const lit = literalValue(expr.value);
@@ -196,6 +256,16 @@ export function candidates(expr: FilterExpr, lookup: IndexLookup): Set<string> |
       if (expr.op !== "eq" || (expr.value.t !== "string" && expr.value.t !== "guid")) return null;
       const ids = lookup(expr.col.name, expr.value.t === "string" ? expr.value.lower : expr.value.v);
       return ids ? new Set(ids) : null;
+    }
+    case "in": {
+      const ids = new Set<string>();
+      for (const value of expr.values) {
+        if (value.t !== "string" && value.t !== "guid") return null;
+        const found = lookup(expr.col.name, value.t === "string" ? value.lower : value.v);
+        if (!found) return null;
+        for (const id of found) ids.add(id);
+      }
+      return ids;
     }
     case "and": {
       const l = candidates(expr.l, lookup);
