@@ -4,12 +4,7 @@
 // changed at random intervals (0.5–3 s) for BENCH_DURATION seconds (default 60); each change is timed until
 // every org's systemuser shows it. Prints p50/p95/max. Target: p95 < 60 s. BENCH_ORGS (default 2),
 // BENCH_USERS (default 200).
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { installFunctionsCore } from "../dev/local-host/functions-core.js";
-import { ensureSandboxTls } from "../dev/sandbox/tls.js";
-import { restartWithCa } from "../dev/restart-with-ca.js";
+import { prepareBenchProcess } from "./support/bench-process.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 60);
 const ORGS = Number(process.env.BENCH_ORGS ?? 2);
@@ -24,10 +19,8 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  process.env.BENCH_TLS_DIR ??= mkdtempSync(join(tmpdir(), "bench-latency-tls-"));
-  const tls = ensureSandboxTls(process.env.BENCH_TLS_DIR);
-  if (process.env.NODE_EXTRA_CA_CERTS !== tls.caPath) return restartWithCa(tls.caPath, { BENCH_TLS_DIR: process.env.BENCH_TLS_DIR });
-  installFunctionsCore(); // before anything loads @azure/functions
+  const tls = prepareBenchProcess("latency");
+  if (!tls) return;
 
   const { startSandbox } = await import("../dev/sandbox/sandbox.js");
   const { startAzurite } = await import("../dev/sandbox/azurite.js");

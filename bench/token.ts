@@ -5,13 +5,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { installFunctionsCore } from "../dev/local-host/functions-core.js";
-import { ensureSandboxTls } from "../dev/sandbox/tls.js";
-import { restartWithCa } from "../dev/restart-with-ca.js";
+import { prepareBenchProcess } from "./support/bench-process.js";
 
 interface Histogram { average: number; p50: number; p99: number; mean: number }
 interface AutocannonResult { requests: Histogram; latency: Histogram; non2xx: number; errors: number; timeouts: number; "2xx": number }
@@ -29,10 +24,8 @@ async function run(url: string, body: string, headers: Record<string, string>): 
 }
 
 async function main(): Promise<void> {
-  process.env.BENCH_TLS_DIR ??= mkdtempSync(join(tmpdir(), "bench-token-tls-"));
-  const tls = ensureSandboxTls(process.env.BENCH_TLS_DIR);
-  if (process.env.NODE_EXTRA_CA_CERTS !== tls.caPath) return restartWithCa(tls.caPath, { BENCH_TLS_DIR: process.env.BENCH_TLS_DIR });
-  installFunctionsCore(); // before anything loads @azure/functions
+  const tls = prepareBenchProcess("token");
+  if (!tls) return;
 
   const { startSandbox } = await import("../dev/sandbox/sandbox.js");
   const { startAzurite } = await import("../dev/sandbox/azurite.js");

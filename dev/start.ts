@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   for (const [name, value] of Object.entries(localSettings())) process.env[name] ??= value;
   const sandboxMode = !process.env.AZURE_TENANT_ID;
   let sandbox: Sandbox | undefined;
-  let azurite: RunningAzurite | undefined;
+  let storageEmulator: RunningAzurite | undefined;
 
   if (sandboxMode) {
     const tls = ensureSandboxTls(resolve(".sandbox/tls"));
@@ -32,14 +32,14 @@ async function main(): Promise<void> {
       return;
     }
     const { startSandbox } = await import("./sandbox/sandbox.js");
-    [sandbox, azurite] = await Promise.all([startSandbox({ tls }), startAzurite()]);
+    [sandbox, storageEmulator] = await Promise.all([startSandbox({ tls }), startAzurite()]);
     Object.assign(process.env, sandbox.env, {
-      AzureWebJobsStorage: azurite.connectionString,
+      AzureWebJobsStorage: storageEmulator.connectionString,
       // The sandbox Graph posts change notifications to the local host (loopback http is allowed for it).
       NOTIFICATION_URL: `http://127.0.0.1:${PORT}/api/notifications`,
     });
   } else if (/UseDevelopmentStorage=true/i.test(process.env.AzureWebJobsStorage ?? "")) {
-    azurite = await startAzurite({ ports: { blob: 10000, queue: 10001, table: 10002 } });
+    storageEmulator = await startAzurite({ ports: { blob: 10000, queue: 10001, table: 10002 } });
   }
   process.env.SYNC_SCHEDULE ??= "0 */15 * * * *";
 
@@ -49,16 +49,16 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
-      await Promise.all([sandbox?.stop(), azurite?.stop()]);
+      await Promise.all([sandbox?.stop(), storageEmulator?.stop()]);
       process.exit(1);
     }
     throw error;
   }
 
-  const host = await startLocalHost({ port: PORT, storageConnectionString: process.env.AzureWebJobsStorage === "UseDevelopmentStorage=true" ? azurite?.connectionString : process.env.AzureWebJobsStorage });
+  const host = await startLocalHost({ port: PORT, storageConnectionString: process.env.AzureWebJobsStorage === "UseDevelopmentStorage=true" ? storageEmulator?.connectionString : process.env.AzureWebJobsStorage });
   const stop = async () => {
     await host.close();
-    await Promise.all([sandbox?.stop(), azurite?.stop()]);
+    await Promise.all([sandbox?.stop(), storageEmulator?.stop()]);
     process.exit(0);
   };
   process.on("SIGINT", () => void stop());

@@ -8,6 +8,7 @@ import { DataverseClient, type DataverseClientOptions } from "../../shared/datav
 import { isDataverseError } from "../../shared/dataverse/errors.js";
 import { OrgThrottle } from "../../shared/dataverse/limiter.js";
 import type { SystemUserWrite } from "../../shared/dataverse/types.js";
+import { seeded } from "../support/seeded-random.js";
 
 let tenant: Tenant;
 let org: DataverseOrg;
@@ -15,17 +16,6 @@ let service: RunningService;
 let clientId: string;
 const scopes: string[] = [];
 
-/** Deterministic PRNG (mulberry32) so fault injection is reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function client(options: Partial<DataverseClientOptions> = {}): DataverseClient {
   return new DataverseClient({

@@ -6,16 +6,16 @@ import { startAzurite, type RunningAzurite } from "../../dev/sandbox/azurite.js"
 import { SyncDebouncer } from "../../shared/notifications/debounce.js";
 import type { SyncMessage } from "../../shared/notifications/messages.js";
 
-let azurite: RunningAzurite;
+let storageEmulator: RunningAzurite;
 let tableNo = 0;
 
-beforeAll(async () => { azurite = await startAzurite(); });
-afterAll(async () => { await azurite?.stop(); });
+beforeAll(async () => { storageEmulator = await startAzurite(); });
+afterAll(async () => { await storageEmulator?.stop(); });
 
 const ORGS = ["https://org1.crm.dynamics.com", "https://org2.crm.dynamics.com", "https://org3.crm.dynamics.com"];
 
 async function freshTable(): Promise<() => Promise<TableClient>> {
-  const client = TableClient.fromConnectionString(azurite.connectionString, `Debounce${++tableNo}`, { allowInsecureConnection: true });
+  const client = TableClient.fromConnectionString(storageEmulator.connectionString, `Debounce${++tableNo}`, { allowInsecureConnection: true });
   await client.createTable();
   return async () => client;
 }

@@ -6,6 +6,7 @@ import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridg
 import { GraphEmulator } from "../../dev/sandbox/graph.js";
 import type { RecordedRequest } from "../../dev/sandbox/https-service.js";
 import { expectConverged } from "./sync-helpers.js";
+import { seeded } from "../support/seeded-random.js";
 
 const RETRY_AFTER_MS = 2000;
 /** Timer and clock granularity between this process's server and client sides. */
@@ -13,17 +14,6 @@ const SLACK_MS = 50;
 
 let env: BridgeEnvironment;
 
-/** Deterministic fault decisions (mulberry32), so the test sees the same 429s on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 beforeAll(async () => {
   env = await startBridgeEnvironment({ seed: { users: 250, existingShare: 0.3 } });
