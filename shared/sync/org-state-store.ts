@@ -20,6 +20,8 @@ export interface OrgSyncState {
   lastOutcome?: RunState;
   lastFinishedAt?: string;
   haltedRunId?: string;
+  /** The scope-group members saved by the last scoped run: for which groups, and in how many rows. */
+  scopeMembers?: { groups: string; rows: number };
   consecutiveFailures: number;
   backoffUntil?: string;
 }
@@ -32,6 +34,10 @@ export interface PendingDisable {
 }
 
 const STATE_PARTITION = "org";
+// A table string property holds at most 32K UTF-16 characters: 800 GUIDs and commas fit.
+const MEMBERS_PER_ROW = 800;
+const membersPartition = (org: string) => `members-${encodeKey(org)}`;
+const rowKeyOf = (i: number) => String(i).padStart(8, "0");
 
 export class OrgStateStore {
   constructor(private readonly client: () => Promise<TableClient> = () => table(TABLES.cursors)) {}
@@ -102,5 +108,31 @@ export class OrgStateStore {
       for (const id of row.ids.split(",")) if (id) seen.add(id);
     }
     return seen;
+  }
+
+  /**
+   * Writes the scope members in rows 0..n-1 and returns n; rows from `previousRows` on are deleted. The caller
+   * records n (and the groups) in the org state afterwards, so a write cut off midway is never read as whole.
+   */
+  async saveScopeMembers(org: string, ids: readonly string[], previousRows = 0): Promise<number> {
+    const client = await this.client();
+    const partitionKey = membersPartition(org);
+    const rows = Math.ceil(ids.length / MEMBERS_PER_ROW);
+    for (let i = 0; i < rows; i++) {
+      await client.upsertEntity({ partitionKey, rowKey: rowKeyOf(i), ids: ids.slice(i * MEMBERS_PER_ROW, (i + 1) * MEMBERS_PER_ROW).join(",") }, "Replace");
+    }
+    for (let i = rows; i < previousRows; i++) await client.deleteEntity(partitionKey, rowKeyOf(i)).catch(() => undefined);
+    return rows;
+  }
+
+  /** The scope members saved in rows 0..rows-1. */
+  async listScopeMembers(org: string, rows: number): Promise<Set<string>> {
+    const client = await this.client();
+    const members = new Set<string>();
+    const filter = `PartitionKey eq '${membersPartition(org)}' and RowKey lt '${rowKeyOf(rows)}'`;
+    for await (const row of client.listEntities<{ ids: string }>({ queryOptions: { filter } })) {
+      for (const id of row.ids.split(",")) if (id) members.add(id);
+    }
+    return members;
   }
 }

@@ -3,7 +3,8 @@
 // is applied. At the end of the round, disables are checked against the threshold and applied, or the run
 // halts for approval. A run cut off anywhere resumes from the saved cursor with nothing lost.
 // Incremental runs without scope groups read no full index: each page looks up only its own records
-// (page-lookup.ts); full rounds and scoped runs need every record (orphans, out-of-scope users).
+// (page-lookup.ts); full rounds and scoped runs need every record (orphans, out-of-scope users). Scoped runs
+// also fetch the members who joined a scope group since the last scoped run (scope-catch-up.ts).
 import type { DataverseOrgPort } from "../dataverse/types.js";
 import { DeltaResetError, type DirectoryChange, type DirectoryPort } from "../directory/types.js";
 import type { DisableThreshold, SyncIdentity } from "../config/config.js";
@@ -12,6 +13,7 @@ import { graphSelect, type AttributeMap } from "./mapping.js";
 import { applyToIndex, planChange, planOrphans, type PlanOptions, type UserAction } from "./plan.js";
 import { describeDisableThreshold } from "./threshold.js";
 import { countManagedEnabled, PageLookup } from "./page-lookup.js";
+import { fetchUsersAsChanges, scopeCatchUpIds } from "./scope-catch-up.js";
 import { indexSelect, isProtected, objectIdKey, UserIndex } from "./user-index.js";
 import type { OrgStateStore, OrgSyncState, PendingDisable } from "./org-state-store.js";
 import type { RunStore } from "./run-store.js";
@@ -68,6 +70,9 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
   if (report.mode === "incremental" && !inScope) lookup = new PageLookup(deps.dataverse, index, settings.map, settings.identity);
   else index = await readIndex(deps.dataverse, settings.map, abortSignal);
   const seenThisRun = new Set<string>();
+  const scopeKey = [...settings.scopeGroupIds].map(objectIdKey).sort().join(",");
+  // The saved members belong to a scoped run over the same groups; a run without scope voids them.
+  if (!inScope && !report.dryRun) state.scopeMembers = undefined;
   let page = 0;
   let reset = false;
 
@@ -95,11 +100,9 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
     }
     page++;
     await applyPage(delta.changes);
-    if (report.mode === "full") {
-      const ids = delta.changes.map((c) => objectIdKey(c.kind === "upsert" ? c.user.id : c.id));
-      for (const id of ids) seenThisRun.add(id);
-      if (!report.dryRun) await deps.orgState.addSeenIds(state.roundId!, Date.now() * 1000 + page, ids);
-    }
+    const ids = delta.changes.map((c) => objectIdKey(c.kind === "upsert" ? c.user.id : c.id));
+    for (const id of ids) seenThisRun.add(id);
+    if (report.mode === "full" && !report.dryRun) await deps.orgState.addSeenIds(state.roundId!, Date.now() * 1000 + page, ids);
     if (!report.dryRun) {
       state.cursor = delta.nextLink ?? delta.deltaLink;
       state.cursorKind = delta.nextLink ? "next" : "delta";
@@ -112,13 +115,35 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
     link = delta.nextLink;
   }
 
+  let seen: ReadonlySet<string> = seenThisRun;
   if (report.mode === "full") {
-    const seen = report.dryRun ? seenThisRun : new Set([...seenThisRun, ...(await deps.orgState.listSeenIds(state.roundId!))]);
-    const orphans = planOrphans(index, seen, plan);
-    await queueDisables(orphans);
+    if (!report.dryRun) seen = new Set([...seenThisRun, ...(await deps.orgState.listSeenIds(state.roundId!))]);
+    await queueDisables(planOrphans(index, seen, plan));
   }
-  if (inScope) await queueDisables(outOfScope(index, inScope));
+  if (inScope) {
+    await catchUpScope(inScope, seen);
+    await queueDisables(outOfScope(index, inScope));
+  }
   await finishRound();
+
+  /** Plans and applies the members the round did not return who need a record or may need enabling. */
+  async function catchUpScope(members: ReadonlySet<string>, seen: ReadonlySet<string>): Promise<void> {
+    const saved = state.scopeMembers?.groups === scopeKey ? state.scopeMembers : undefined;
+    const previous = saved ? await deps.orgState.listScopeMembers(org, saved.rows) : undefined;
+    const ids = scopeCatchUpIds(index, members, previous, seen);
+    if (ids.length > 0) deps.log(`sync ${org}: fetching ${ids.length} scope member(s) the round did not return`);
+    for (let i = 0; i < ids.length; i += 200) {
+      abortSignal?.throwIfAborted();
+      await applyPage(await fetchUsersAsChanges(deps.directory, ids.slice(i, i + 200), select, { concurrency: 4, abortSignal }));
+    }
+    if (report.dryRun) return;
+    // A member whose write failed is left out, so the next run treats it as new and tries again.
+    const failed = new Set(report.errors.flatMap((e) => (e.objectId ? [objectIdKey(e.objectId)] : [])));
+    const remembered = [...members].filter((id) => !failed.has(id));
+    const rows = await deps.orgState.saveScopeMembers(org, remembered, state.scopeMembers?.rows);
+    state.scopeMembers = { groups: scopeKey, rows };
+    await deps.orgState.save(state);
+  }
 
   async function applyPage(changes: readonly DirectoryChange[]): Promise<void> {
     const writes: UserAction[] = [];
