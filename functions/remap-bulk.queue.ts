@@ -11,8 +11,7 @@ const message = z.discriminatedUnion("kind", [
 ]);
 
 export async function remapBulkWorker(queueItem: unknown, context: InvocationContext): Promise<void> {
-  const raw = typeof queueItem === "string" ? JSON.parse(queueItem) : queueItem;
-  const parsed = message.safeParse(raw);
+  const parsed = message.safeParse(queueItem);
   if (!parsed.success) {
     // A malformed message can never succeed: log it and let it go rather than retry it into the poison queue.
     context.error(`remap bulk: ignored a malformed message: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
