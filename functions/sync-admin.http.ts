@@ -2,6 +2,8 @@ import { app, type HttpRequest } from "@azure/functions";
 import { z } from "zod";
 import { adminRoute, json } from "../shared/http/handlers.js";
 import { readJsonBody } from "../shared/http/json-body.js";
+import { parseQuery, withQuery } from "../shared/http/query.js";
+import { pageOfChanges } from "../shared/sync/run-report.js";
 import { syncRuns } from "../shared/sync/services.js";
 
 const startBody = z.object({
@@ -19,8 +21,17 @@ export const startSync = adminRoute(async (request, _context, principal) => {
   return json(202, { runId: run.runId, statusUrl: statusUrl(request, run.runId), org: run.org, mode: run.mode, dryRun: run.dryRun });
 });
 
-/** GET /api/sync/runs/{runId}: the run's report. */
-export const getSyncRun = adminRoute(async (request) => json(200, await syncRuns().get(request.params.runId ?? "")));
+const changePage = z.object({
+  offset: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
+});
+
+/** GET /api/sync/runs/{runId}[?offset=&limit=]: the run's report, its change list in pages (a dry run lists every user). */
+export const getSyncRun = adminRoute(async (request) => {
+  const page = parseQuery(changePage, request);
+  const report = pageOfChanges(await syncRuns().get(request.params.runId ?? ""), page);
+  return json(200, { ...report, ...(report.changesNext ? { changesNext: withQuery(request, report.changesNext) } : {}) });
+});
 
 /** POST /api/sync/runs/{runId}/approve: let a run halted by the disable threshold go on. */
 export const approveSyncRun = adminRoute(async (request, _context, principal) => {

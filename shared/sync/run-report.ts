@@ -57,3 +57,22 @@ export const emptyCounts = (): RunCounts => ({ scanned: 0, created: 0, updated: 
 /** Non-dry runs list at most this many changes; dry runs list all of them. */
 export const CHANGE_LIST_CAP = 500;
 export const ERROR_LIST_CAP = 200;
+
+export interface PagedRunReport extends RunReport {
+  /** Changes recorded for the run (all pages). */
+  changesTotal: number;
+  /** Query of the next page of changes, when there is one. */
+  changesNext?: { offset: number; limit: number };
+}
+
+/** The report with one page of its change list (a 100k-user dry run does not go out in one response). */
+export function pageOfChanges(report: RunReport, page: { offset: number; limit: number }): PagedRunReport {
+  const total = report.changes.length;
+  const end = Math.min(total, page.offset + page.limit);
+  return {
+    ...report,
+    changes: report.changes.slice(page.offset, end),
+    changesTotal: total,
+    ...(end < total ? { changesNext: { offset: end, limit: page.limit } } : {}),
+  };
+}

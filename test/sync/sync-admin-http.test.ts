@@ -117,6 +117,22 @@ describe("run lifecycle", () => {
     expectProblem(await call(h.getSyncRun, "/api/sync/runs/00000000-0000-4000-8000-000000000000", { params: { runId: "00000000-0000-4000-8000-000000000000" } }), 404);
   });
 
+  it("pages the change list: offset/limit, changesTotal and a link to the next page", async () => {
+    const all = (await call(h.getSyncRun, `/api/sync/runs/${runId}`, { params: { runId } })).body;
+    expect(all.changesTotal).toBe(all.changes.length);
+    expect(all.changesTotal).toBeGreaterThan(3);
+    const first = await call(h.getSyncRun, `/api/sync/runs/${runId}`, { params: { runId }, query: { limit: "3" } });
+    expect(first.body.changes).toEqual(all.changes.slice(0, 3));
+    const next = new URL(first.body.changesNext);
+    expect(next.searchParams.get("offset")).toBe("3");
+    const second = await call(h.getSyncRun, `/api/sync/runs/${runId}`, { params: { runId }, query: Object.fromEntries(next.searchParams) });
+    expect(second.body.changes).toEqual(all.changes.slice(3, 6));
+    const last = await call(h.getSyncRun, `/api/sync/runs/${runId}`, { params: { runId }, query: { offset: String(all.changesTotal - 1) } });
+    expect(last.body.changes).toHaveLength(1);
+    expect(last.body.changesNext).toBeUndefined();
+    expectProblem(await call(h.getSyncRun, `/api/sync/runs/${runId}`, { params: { runId }, query: { limit: "0" } }), 400);
+  });
+
   it("GET status: per org state, last run and outcome, cursor age, next scheduled run", async () => {
     const res = await call(h.syncStatus, "/api/sync/status");
     expect(res.status).toBe(200);
