@@ -7,7 +7,7 @@ import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Cron } from "croner";
-import { installFunctionsCore, registrations, type RegisteredFunction } from "./functions-core.js";
+import { hooks, installFunctionsCore, registrations, type RegisteredFunction } from "./functions-core.js";
 import { invocationContext, triggerOf } from "./invocation.js";
 import { RouteTable } from "./routes.js";
 import { lightRequest } from "./light-request.js";
@@ -48,6 +48,8 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   const files = readdirSync(functionsDir).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith(".d.ts")).sort();
   for (const file of files) await import(pathToFileURL(join(functionsDir, file)).href);
   const functions = [...registrations];
+  // The worker runs appStart hooks once the app's files are loaded.
+  for (const hook of hooks.filter((h) => h.hookName === "appStart")) await hook.callback({ hookData: {}, appHookData: {}, functionAppDirectory: process.cwd(), hostVersion: "4.0.0-local" });
   const lib: HttpModule = await import("@azure/functions");
 
   const routes = new RouteTable<RegisteredFunction>();

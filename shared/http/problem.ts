@@ -33,6 +33,10 @@ export function errorResponse(error: unknown, context: InvocationContext): HttpR
     const headers = error.status === 401 ? { "www-authenticate": wwwAuthenticate(error.code) } : undefined;
     return problem(error.status, error.message, { code: error.code, headers, extra: error.detail });
   }
+  if ((error as Error)?.name === "ConfigError") {
+    context.error((error as Error).message);
+    return problem(503, "The bridge's configuration is invalid; the host log names each setting to fix.", { code: "configuration_invalid" });
+  }
   context.error(`unexpected error: ${(error as Error)?.name ?? "Error"}: ${(error as Error)?.message ?? String(error)}`);
   return problem(500, "The bridge hit an unexpected error; the log has the details.", { code: "internal" });
 }
