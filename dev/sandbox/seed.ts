@@ -1,6 +1,6 @@
 // Seeds the sandbox tenant: the bridge's app registration and credential, an admin caller, S2S callers,
 // a demo directory and each org's existing systemusers (application user, support user, some stale rows).
-import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import type { DataverseOrg } from "./dataverse/index.js";
 import type { AppRegistration, Tenant } from "./tenant.js";
 
@@ -113,4 +113,3 @@ export function seedDemo(tenant: Tenant, orgs: DataverseOrg[], options: SeedOpti
   return { apiAudience, bridgeApp, bridgeCredentialSecretName, adminApp, clientStateSecretName, secretCaller, jwtCaller, entraCaller, tokenCallers };
 }
 
-export const newGuid = randomUUID;

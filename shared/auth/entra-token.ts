@@ -141,7 +141,3 @@ export function apiTokenValidator(): EntraTokenValidator {
   }
   return validator;
 }
-
-export function resetApiTokenValidatorForTests(): void {
-  validator = undefined;
-}

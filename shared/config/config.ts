@@ -1,6 +1,7 @@
 // Typed configuration, read once from the environment and validated as a whole (contract §1).
 import { APP_SETTING_NAMES, SETTING_HINTS, settingsSchema } from "./schema.js";
 import type { TokenCaller } from "./token-callers.js";
+import { normalizeOrgUrl } from "./org-url.js";
 import { AttributeMapError, DEFAULT_ATTRIBUTE_MAP, parseAttributeMap, type AttributeMap } from "../sync/mapping.js";
 
 export type SyncIdentity = "upn" | "sam";
@@ -106,7 +107,7 @@ export function loadConfig(env: Env = process.env): Config {
     isRealVaultDomain: VAULT_DOMAINS.some((d) => vaultHostname.endsWith(d)),
     appCredentialSecretName: s.APP_CREDENTIAL_SECRET_NAME,
     graphBaseUrl: s.GRAPH_BASE_URL,
-    dataverseUrls: [...new Set(s.DATAVERSE_URLS.map((u) => u.toLowerCase()))],
+    dataverseUrls: [...new Set(s.DATAVERSE_URLS.map(normalizeOrgUrl))],
     storage,
     sync: {
       schedule: s.SYNC_SCHEDULE,

@@ -1,5 +1,6 @@
 // TOKEN_CALLERS (contract §5): the S2S callers allowed to get Dataverse tokens, and what each may get.
 import { z } from "zod";
+import { normalizeOrgUrl } from "./org-url.js";
 
 const callerSchema = z.object({
   id: z.string().trim().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/, "letters, digits and . _ : - only"),
@@ -9,7 +10,7 @@ const callerSchema = z.object({
   jwksUri: z.string().url().refine((v) => v.startsWith("https://"), "must use https://").optional(),
   publicKeySecretName: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/).optional(),
   appId: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i).optional(),
-  resources: z.array(z.string().url().transform((v) => v.replace(/\/+$/, "").toLowerCase())).min(1),
+  resources: z.array(z.string().url().transform(normalizeOrgUrl)).min(1),
   ratePerMinute: z.number().int().positive().max(1_000_000).default(60),
   disabled: z.boolean().default(false),
 }).strict().superRefine((c, ctx) => {

@@ -89,7 +89,3 @@ export function appCredential(): AppCredential {
   }
   return appCredentialInstance;
 }
-
-export function resetAppCredentialForTests(): void {
-  appCredentialInstance = undefined;
-}

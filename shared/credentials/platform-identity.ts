@@ -29,7 +29,3 @@ export function describePlatformIdentity(): string {
   }
   return "the signed-in Azure CLI / developer identity";
 }
-
-export function resetPlatformCredentialForTests(): void {
-  credential = undefined;
-}

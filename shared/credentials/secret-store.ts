@@ -105,7 +105,3 @@ export function secretStore(): SecretStore {
   }
   return store;
 }
-
-export function resetSecretStoreForTests(): void {
-  store = undefined;
-}

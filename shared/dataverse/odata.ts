@@ -53,8 +53,6 @@ export const or = (...clauses: string[]): string => clauses.map((c) => `(${c})`)
 export const inValues = (column: string, values: readonly string[]): string =>
   `Microsoft.Dynamics.CRM.In(PropertyName=${stringLiteral(identifier(column))},PropertyValues=[${values.map(stringLiteral).join(",")}])`;
 
-/** `systemusers(<guid>)`-style key segment. */
-export const keySegment = (entitySet: string, id: string): string => `${identifier(entitySet)}(${guidLiteral(id)})`;
 
 /**
  * A query string from system query options. Values are percent-encoded (so `&`, `#`, `+` and `%` in

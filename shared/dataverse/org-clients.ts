@@ -1,14 +1,12 @@
 // One DataverseClient per configured org per process, authenticated with the bridge's app credential.
 import { getConfig } from "../config/config.js";
+import { normalizeOrgUrl } from "../config/org-url.js";
 import { appCredential } from "../credentials/app-credential.js";
 import { AppError } from "../errors/app-error.js";
 import { DataverseClient } from "./client.js";
 
 const clients = new Map<string, DataverseClient>();
 
-export function normalizeOrgUrl(url: string): string {
-  return url.trim().replace(/\/+$/, "").toLowerCase();
-}
 
 /** The client for a configured org; a URL that is not in DATAVERSE_URLS is refused. */
 export function dataverseClient(orgUrl: string): DataverseClient {

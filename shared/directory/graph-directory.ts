@@ -138,8 +138,3 @@ export function graphDirectory(): GraphDirectory {
   directory ??= new GraphDirectory({ baseUrl: getConfig().graphBaseUrl, credential: appCredential() });
   return directory;
 }
-
-export function describeGraphError(error: unknown): string {
-  if (error instanceof GraphError) return `Graph ${error.statusCode} ${error.code ?? ""}`.trim();
-  return (error as Error)?.message ?? String(error);
-}

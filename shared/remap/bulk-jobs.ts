@@ -5,7 +5,7 @@
 // skips what is already done. Progress is read from the rows (no shared counter to contend on).
 import { randomUUID } from "node:crypto";
 import { RestError, odata, type TableClient, type TransactionAction } from "@azure/data-tables";
-import { normalizeOrgUrl } from "../dataverse/org-clients.js";
+import { normalizeOrgUrl } from "../config/org-url.js";
 import { AppError, isAppError } from "../errors/app-error.js";
 import { QUEUES, TABLES, enqueueJson, table } from "../state/storage.js";
 import { planBulk, type BulkSelection } from "./bulk-gather.js";

@@ -1,6 +1,7 @@
 // What the remap use cases run against, built from the configuration (tests override parts).
 import { getConfig, type SyncIdentity } from "../config/config.js";
-import { dataverseClient, normalizeOrgUrl } from "../dataverse/org-clients.js";
+import { normalizeOrgUrl } from "../config/org-url.js";
+import { dataverseClient } from "../dataverse/org-clients.js";
 import type { DataverseOrgPort } from "../dataverse/types.js";
 import { graphDirectory } from "../directory/graph-directory.js";
 import type { DirectoryPort } from "../directory/types.js";

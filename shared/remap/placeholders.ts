@@ -45,10 +45,6 @@ let rotation = 0;
 
 export const placeholderLeaseKey = (org: string, objectId: string): string => `remap:placeholder:${org}:${objectId.toLowerCase()}`;
 
-export function resetPlaceholderCacheForTests(): void {
-  cache.clear();
-}
-
 /** Holds a free temporary account, waiting up to `waitMs` while every one is busy. */
 export async function holdPlaceholder(ctx: PlaceholderContext, holder: string, waitMs = 60_000): Promise<HeldPlaceholder> {
   const deadline = Date.now() + waitMs;

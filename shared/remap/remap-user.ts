@@ -1,7 +1,7 @@
 // Remapping one Dataverse user to a changed directory logon (contract §4): validation, the 404 / 409 / 422
 // answers, idempotent repeats, dry runs, then the journaled two-step procedure under a per-user lease.
 import { randomUUID } from "node:crypto";
-import { normalizeOrgUrl } from "../dataverse/org-clients.js";
+import { normalizeOrgUrl } from "../config/org-url.js";
 import { isGuid } from "../dataverse/odata.js";
 import type { DataverseOrgPort, SystemUser } from "../dataverse/types.js";
 import { AppError, isAppError } from "../errors/app-error.js";

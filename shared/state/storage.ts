@@ -56,11 +56,6 @@ export async function enqueueJson(queueName: string, message: unknown, options: 
   });
 }
 
-export function resetStorageClientsForTests(): void {
-  tables.clear();
-  queues.clear();
-}
-
 /** Table and queue names in one place (table names: letters and digits only). */
 export const TABLES = {
   cursors: "BridgeCursors",

@@ -1,5 +1,6 @@
 // Builds the sync use cases from configuration, once per process.
-import { getConfig } from "../config/config.js";
+import { getConfig, type Config } from "../config/config.js";
+import type { SyncSettings } from "./run-org-sync.js";
 import { dataverseClient } from "../dataverse/org-clients.js";
 import { graphDirectory } from "../directory/graph-directory.js";
 import { LeaseStore } from "../state/leases.js";
@@ -11,17 +12,16 @@ import { SyncRuns } from "./sync-runs.js";
 
 let runs: SyncRuns | undefined;
 
+function syncSettings(config: Config): SyncSettings {
+  return { map: config.sync.attributeMap, identity: config.sync.identity, threshold: config.sync.disableThreshold, scopeGroupIds: config.sync.scopeGroupIds };
+}
+
 export function syncRuns(): SyncRuns {
   if (!runs) {
     const config = getConfig();
     runs = new SyncRuns({
       orgs: config.dataverseUrls,
-      settings: {
-        map: config.sync.attributeMap,
-        identity: config.sync.identity,
-        threshold: config.sync.disableThreshold,
-        scopeGroupIds: config.sync.scopeGroupIds,
-      },
+      settings: syncSettings(config),
       schedule: config.sync.schedule,
       defaultDryRun: config.sync.dryRun,
       leases: new LeaseStore(),
@@ -46,7 +46,7 @@ export function oneUserDependencies(requestedBy: string) {
   return {
     directory: graphDirectory(),
     orgs: config.dataverseUrls.map((org) => ({ org, dataverse: dataverseClient(org) })),
-    settings: { map: config.sync.attributeMap, identity: config.sync.identity, threshold: config.sync.disableThreshold, scopeGroupIds: config.sync.scopeGroupIds },
+    settings: syncSettings(config),
     remap: remapPort(),
     requestedBy,
   };

@@ -10,6 +10,7 @@ import { applyPendingDisables, runOrgSync, type OrgSyncDependencies, type SyncSe
 import { emptyCounts, type RunMode, type RunReport } from "./run-report.js";
 import type { RunStore } from "./run-store.js";
 import { UserIndex } from "./user-index.js";
+import { normalizeOrgUrl } from "../config/org-url.js";
 
 export const LEASE_MS = 90_000;
 const RENEW_MS = 30_000;
@@ -54,7 +55,7 @@ export class SyncRuns {
       if (orgs.length === 1) return orgs[0]!;
       throw new AppError(`Name the org: several are configured (${orgs.join(", ")}).`, 400, "org_required");
     }
-    const key = org.trim().replace(/\/+$/, "").toLowerCase();
+    const key = normalizeOrgUrl(org);
     if (!orgs.includes(key)) throw new AppError(`"${org}" is not one of the configured Dataverse orgs.`, 404, "unknown_org");
     return key;
   }

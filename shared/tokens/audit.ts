@@ -129,7 +129,3 @@ export function tokenAuditSink(): TableAuditSink {
   sink ??= new TableAuditSink(() => table(TABLES.tokenAudit));
   return sink;
 }
-
-export function resetTokenAuditSinkForTests(): void {
-  sink = undefined;
-}

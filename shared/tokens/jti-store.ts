@@ -74,7 +74,3 @@ export function jtiStore(): TableJtiStore {
   store ??= new TableJtiStore(() => table(TABLES.seenJti));
   return store;
 }
-
-export function resetJtiStoreForTests(): void {
-  store = undefined;
-}

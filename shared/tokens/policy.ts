@@ -1,6 +1,7 @@
 // TOKEN_CALLERS lookups and the target check (contract §5): which caller is this, and may it have that org?
 import type { TokenCaller } from "../config/token-callers.js";
 import { OAuthError } from "./oauth-errors.js";
+import { normalizeOrgUrl } from "../config/org-url.js";
 
 export type Grant = "client_credentials" | "token_exchange";
 
@@ -14,7 +15,7 @@ export class CallerPolicy {
       this.byId.set(caller.id, caller);
       if (caller.auth === "entra" && caller.appId) this.byAppId.set(caller.appId.toLowerCase(), caller);
     }
-    this.orgs = new Set(dataverseUrls.map(normalizeOrg));
+    this.orgs = new Set(dataverseUrls.map(normalizeOrgUrl));
   }
 
   callerById(id: string): TokenCaller | undefined {
@@ -39,14 +40,14 @@ export class CallerPolicy {
       if (!isAbsoluteUrl(resource) || resource.includes("#")) {
         throw new OAuthError("invalid_request", "resource must be an absolute URI without a fragment", { reason: "bad_resource" });
       }
-      candidates.add(normalizeOrg(resource));
+      candidates.add(normalizeOrgUrl(resource));
     }
     if (target.scope !== undefined) {
       const scopes = target.scope.split(" ").filter(Boolean);
       if (scopes.length !== 1 || !scopes[0]!.endsWith("/.default")) {
         throw refuse("scope must be exactly one <org URL>/.default", "bad_scope");
       }
-      candidates.add(normalizeOrg(scopes[0]!.slice(0, -"/.default".length)));
+      candidates.add(normalizeOrgUrl(scopes[0]!.slice(0, -"/.default".length)));
     }
     if (candidates.size === 0) throw refuse("name the org with resource=<org URL> or scope=<org URL>/.default", "no_target");
     if (candidates.size > 1) throw refuse("the request names more than one org; ask for one at a time", "many_targets");
@@ -56,10 +57,6 @@ export class CallerPolicy {
   }
 }
 
-/** Org URLs compare case-insensitively and without trailing slashes (as TOKEN_CALLERS stores them). */
-export function normalizeOrg(url: string): string {
-  return url.trim().replace(/\/+$/, "").toLowerCase();
-}
 
 function isAbsoluteUrl(value: string): boolean {
   try {

@@ -4,7 +4,6 @@ installFunctionsCore(); // before anything loads @azure/functions, so functions 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as client from "openid-client";
 import { decodeJwt, importPKCS8 } from "jose";
-import { fileURLToPath } from "node:url";
 import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
 import type { LocalHost } from "../../dev/local-host/host.js";
 import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE } from "./support.js";
@@ -17,8 +16,8 @@ beforeAll(async () => {
   env = await startBridgeEnvironment({ orgs: 1 });
   org1 = env.sandbox.dataverse[0]!.url;
   const { startLocalHost } = await import("../../dev/local-host/host.js");
-  const functionsDir = fileURLToPath(new URL("./host-functions", import.meta.url));
-  host = await startLocalHost({ port: 0, timers: false, functionsDir, storageConnectionString: env.azurite.connectionString, log: () => {} });
+  // The whole app, as `npm start` serves it.
+  host = await startLocalHost({ port: 0, timers: false, storageConnectionString: env.azurite.connectionString, log: () => {} });
 });
 afterAll(async () => {
   await host?.close();
