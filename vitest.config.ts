@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 90_000,
     hookTimeout: 60_000,
     restoreMocks: true,
+    // No console telemetry from the app under test; telemetry tests install in-memory exporters themselves.
+    env: { OTEL_SDK_DISABLED: "true" },
   },
 });

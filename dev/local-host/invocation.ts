@@ -1,6 +1,6 @@
 // Builds the InvocationContext the worker would give a function, with its trigger metadata and a log handler.
 import { randomUUID } from "node:crypto";
-import type { CoreBinding, RegisteredFunction } from "./functions-core.js";
+import { hooks, type CoreBinding, type RegisteredFunction } from "./functions-core.js";
 
 type FunctionsModule = typeof import("@azure/functions");
 
@@ -17,7 +17,12 @@ export function invocationContext(lib: FunctionsModule, fn: RegisteredFunction, 
     invocationId: randomUUID(),
     functionName: fn.name,
     options: { trigger: { ...trigger, name: trigger.name ?? "trigger", type: String(trigger.type) } as never },
-    logHandler: (level, ...args) => log(`[${fn.name}] ${level}: ${args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ")}`),
+    logHandler: (level, ...args) => {
+      const message = args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ");
+      log(`[${fn.name}] ${level}: ${message}`);
+      // As the worker does: log hooks (the Functions OpenTelemetry instrumentation turns them into log records).
+      for (const hook of hooks.filter((h) => h.hookName === "log")) hook.callback({ hookData: {}, level, category: "user", message });
+    },
   });
 }
 

@@ -1,0 +1,162 @@
+// Starts OpenTelemetry once per process, before the functions run:
+// - in Azure (APPLICATIONINSIGHTS_CONNECTION_STRING): the Azure Monitor distro, every span kept (no rate-limited
+//   sampler), ingestion authenticated with the managed identity when APPLICATIONINSIGHTS_AUTHENTICATION_STRING
+//   says Authorization=AAD, plus the Azure Functions instrumentation (invocation trace context, logs);
+// - locally: OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT when set, else the console;
+// - tests: installTelemetry() with in-memory exporters.
+import { createRequire } from "node:module";
+import * as functionsLib from "@azure/functions";
+import { context, metrics, propagation, trace } from "@opentelemetry/api";
+import { logs } from "@opentelemetry/api-logs";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader, type MetricReader } from "@opentelemetry/sdk-metrics";
+import { LoggerProvider, SimpleLogRecordProcessor, type LogRecordExporter } from "@opentelemetry/sdk-logs";
+import { AzureFunctionsInstrumentationESM } from "@azure/functions-opentelemetry-instrumentation";
+import type { TokenCredential } from "@azure/identity";
+import { telemetryTarget, type TelemetryTarget } from "../config/telemetry-settings.js";
+import { BRIDGE_VERSION } from "../version.js";
+
+export interface Telemetry {
+  target: TelemetryTarget["kind"] | "custom";
+  /** Exports what is buffered (tests, benchmarks, before a process exits). */
+  flush(): Promise<void>;
+  /** Flushes, stops the providers and removes the global registrations. */
+  shutdown(): Promise<void>;
+}
+
+export interface TelemetryExporters {
+  spans: SpanExporter;
+  metrics: MetricReader;
+  logs?: LogRecordExporter;
+  /** Export each span as it ends (tests) instead of in batches. */
+  immediate?: boolean;
+}
+
+const SERVICE = { "service.name": "identity-bridge", "service.version": BRIDGE_VERSION };
+
+let current: Telemetry | undefined;
+
+/** The telemetry this process runs with, started on first call (app start calls it first). */
+export async function startTelemetry(env: NodeJS.ProcessEnv = process.env): Promise<Telemetry | undefined> {
+  if (current) return current;
+  const target = telemetryTarget(env);
+  if (target.kind === "off") return undefined;
+  if (target.kind === "azure-monitor") current = await startAzureMonitor(target);
+  else if (target.kind === "otlp") current = await startOtlp(target.endpoint);
+  else current = installTelemetry({ spans: new ConsoleSpanExporter(), metrics: new PeriodicExportingMetricReader({ exporter: new ConsoleMetricExporter(), exportIntervalMillis: 60_000 }) }, "console");
+  return current;
+}
+
+/** Installs the SDK with the given exporters as the global providers (tests: in-memory exporters). */
+export function installTelemetry(exporters: TelemetryExporters, target: Telemetry["target"] = "custom"): Telemetry {
+  if (current) throw new Error("telemetry is already installed; shut it down first");
+  const resource = resourceFromAttributes(SERVICE);
+  const spanProcessor = exporters.immediate ? new SimpleSpanProcessor(exporters.spans) : new BatchSpanProcessor(exporters.spans);
+  const tracerProvider = new NodeTracerProvider({ resource, spanProcessors: [spanProcessor] });
+  tracerProvider.register({ propagator: new W3CTraceContextPropagator() });
+  const meterProvider = new MeterProvider({ resource, readers: [exporters.metrics] });
+  metrics.setGlobalMeterProvider(meterProvider);
+  const loggerProvider = exporters.logs ? new LoggerProvider({ resource, processors: [new SimpleLogRecordProcessor(exporters.logs)] }) : undefined;
+  if (loggerProvider) logs.setGlobalLoggerProvider(loggerProvider);
+  registerFunctionsInstrumentation();
+  const installed: Telemetry = {
+    target,
+    flush: async () => {
+      await Promise.all([tracerProvider.forceFlush(), meterProvider.forceFlush(), loggerProvider?.forceFlush()]);
+    },
+    shutdown: async () => {
+      await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown(), loggerProvider?.shutdown()]);
+      trace.disable();
+      metrics.disable();
+      logs.disable();
+      propagation.disable();
+      context.disable();
+      if (current === installed) current = undefined;
+    },
+  };
+  current = installed;
+  return installed;
+}
+
+async function startOtlp(endpoint: string): Promise<Telemetry> {
+  const [{ OTLPTraceExporter }, { OTLPMetricExporter }] = await Promise.all([
+    import("@opentelemetry/exporter-trace-otlp-http"),
+    import("@opentelemetry/exporter-metrics-otlp-http"),
+  ]);
+  return installTelemetry({
+    spans: new OTLPTraceExporter({ url: `${endpoint}/v1/traces` }),
+    metrics: new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter({ url: `${endpoint}/v1/metrics` }), exportIntervalMillis: 15_000 }),
+  }, "otlp");
+}
+
+async function startAzureMonitor(target: Extract<TelemetryTarget, { kind: "azure-monitor" }>): Promise<Telemetry> {
+  if (!target.publicIngestion) {
+    // An overridden ingestion endpoint means nothing may contact a public Microsoft host (contract §1):
+    // SDK stats (statsbeat) would. The distro reads these from the environment.
+    process.env.APPLICATIONINSIGHTS_STATSBEAT_DISABLED = "true";
+    process.env.APPLICATIONINSIGHTS_SDKSTATS_DISABLED = "true";
+  }
+  const { useAzureMonitor, shutdownAzureMonitor } = await import("@azure/monitor-opentelemetry");
+  const credential = target.aad ? await ingestionCredential(target) : undefined;
+  useAzureMonitor({
+    azureMonitorExporterOptions: { connectionString: target.connectionString, ...(credential ? { credential } : {}) },
+    resource: resourceFromAttributes(SERVICE),
+    // The default rate-limited sampler (5 traces/s) drops spans of short runs; keep every span.
+    samplingRatio: 1,
+    tracesPerSecond: 0,
+    enableLiveMetrics: false,
+    instrumentationOptions: { http: { enabled: true }, azureSdk: { enabled: true } },
+  });
+  registerFunctionsInstrumentation();
+  const installed: Telemetry = {
+    target: "azure-monitor",
+    flush: async () => {
+      await Promise.all([(trace.getTracerProvider() as { forceFlush?: () => Promise<void> }).forceFlush?.(), (metrics.getMeterProvider() as { forceFlush?: () => Promise<void> }).forceFlush?.()]);
+    },
+    shutdown: async () => {
+      await shutdownAzureMonitor();
+      if (current === installed) current = undefined;
+    },
+  };
+  return installed;
+}
+
+/** The managed identity (AAD ingestion); ClientId= in the authentication string names a user-assigned one. */
+async function ingestionCredential(target: Extract<TelemetryTarget, { kind: "azure-monitor" }>): Promise<TokenCredential> {
+  const { ManagedIdentityCredential, DefaultAzureCredential } = await import("@azure/identity");
+  const clientId = target.aadClientId ?? target.managedIdentityClientId;
+  if (clientId) return new ManagedIdentityCredential({ clientId });
+  return new DefaultAzureCredential();
+}
+
+let functionsInstrumentation: AzureFunctionsInstrumentationESM | undefined;
+
+/**
+ * Invocation trace context and context.log → OpenTelemetry logs. The hooks are registered once per process
+ * (setup is locked after app start); a later install only points them at its logger provider. Skipped outside
+ * a Functions worker (plain unit tests), where @azure/functions would only warn about test mode.
+ */
+function registerFunctionsInstrumentation(): void {
+  if (!functionsInstrumentation) {
+    if (!insideFunctionsWorker()) return;
+    functionsInstrumentation = new AzureFunctionsInstrumentationESM();
+    try {
+      functionsInstrumentation.registerAzFunc(functionsLib);
+    } catch {
+      // Setup is locked once the app has started: the hooks cannot be added any more.
+    }
+  }
+  functionsInstrumentation.setLoggerProvider(logs.getLoggerProvider() as never);
+}
+
+function insideFunctionsWorker(): boolean {
+  try {
+    createRequire(import.meta.url)("@azure/functions-core");
+    return true;
+  } catch {
+    return false;
+  }
+}
