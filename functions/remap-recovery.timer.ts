@@ -2,13 +2,14 @@
 // before each run). Incomplete remaps are logged as errors until they settle.
 import { app, type InvocationContext, type Timer } from "@azure/functions";
 import { defaultRemapDeps } from "../shared/remap/deps.js";
-import { recoverRemaps } from "../shared/remap/recovery.js";
+import { invocationLogger } from "../shared/telemetry/logger.js";
+import { recoverRemapsTraced } from "../shared/telemetry/remap.js";
 
 export async function remapRecovery(_timer: Timer, context: InvocationContext): Promise<void> {
   try {
-    const report = await recoverRemaps(defaultRemapDeps({ log: (line) => context.warn(line) }));
+    const report = await recoverRemapsTraced(defaultRemapDeps({ log: (line) => context.warn(line) }));
     if (report.examined > 0) context.log(`remap recovery: ${JSON.stringify({ ...report, problems: report.problems.length })}`);
-    for (const p of report.problems) context.error(`remap ${p.operationId} (${p.org}, user ${p.systemUserId}) is still incomplete: ${p.message}`);
+    for (const p of report.problems) invocationLogger(context).error(`remap is still incomplete: ${p.message}`, { remapId: p.operationId, org: p.org });
   } catch (error) {
     context.error(`remap recovery failed: ${(error as Error)?.message ?? String(error)}`);
     throw error;

@@ -1,15 +1,18 @@
 import { app, type InvocationContext, type Timer } from "@azure/functions";
 import { notificationServices } from "../shared/notifications/services.js";
+import { recordSubscriptionExpiry } from "../shared/telemetry/subscription.js";
+import { LOG_EVENTS } from "../shared/telemetry/names.js";
 
 /** Every 30 minutes: creates, verifies, renews or recreates the Graph `users` subscription (NOTIFICATION_URL). */
 export async function subscriptionsTimer(timer: Timer, context: InvocationContext): Promise<void> {
   try {
     if (timer.isPastDue) context.warn("the subscription timer is running late");
     const outcome = await notificationServices().subscriptions.ensure();
+    recordSubscriptionExpiry(outcome);
     context.log(`notifications: subscription ${outcome.action}${outcome.subscriptionId ? ` ${outcome.subscriptionId}` : ""}` +
       `${outcome.expirationDateTime ? ` until ${outcome.expirationDateTime}` : ""}${outcome.reason ? ` (${outcome.reason})` : ""}`);
   } catch (error) {
-    context.error(`notifications: subscription upkeep failed: ${(error as Error).message}`);
+    context.error(`notifications: ${LOG_EVENTS.subscriptionRenewFailed}: ${(error as Error).message}`);
     throw error;
   }
 }

@@ -2,8 +2,10 @@ import { app, type InvocationContext } from "@azure/functions";
 import { z } from "zod";
 import { QUEUES } from "../shared/state/storage.js";
 import { syncRuns } from "../shared/sync/services.js";
+import { executeTraced } from "../shared/sync/run-telemetry.js";
+import { invocationLogger } from "../shared/telemetry/logger.js";
 
-const message = z.object({ org: z.string().min(1), runId: z.string().uuid(), approved: z.boolean().optional() });
+const message = z.object({ org: z.string().min(1), runId: z.string().uuid(), approved: z.boolean().optional(), traceparent: z.string().max(64).optional(), tracestate: z.string().max(512).optional() });
 
 /** Runs one org's sync from its queue message; rethrows after logging so the host retries and poisons. */
 export async function syncOrgWorker(queueItem: unknown, context: InvocationContext): Promise<void> {
@@ -13,7 +15,7 @@ export async function syncOrgWorker(queueItem: unknown, context: InvocationConte
     return;
   }
   try {
-    const report = await syncRuns().execute(parsed.data);
+    const report = await executeTraced(syncRuns(), parsed.data, invocationLogger(context, { org: parsed.data.org, runId: parsed.data.runId }));
     context.log(`sync ${report.org} run ${report.runId}: ${report.state} ${JSON.stringify(report.counts)}`);
   } catch (error) {
     context.error(`sync ${parsed.data.org} run ${parsed.data.runId} failed: ${(error as Error).message}`);

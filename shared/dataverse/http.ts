@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import axios, { type AxiosAdapter, type AxiosInstance, type AxiosResponse } from "axios";
 import { DataverseError, errorBodyParts } from "./errors.js";
 import { orgThrottle, type OrgThrottle } from "./limiter.js";
+import { dataverseAttempt, dataverseRetryWait, dataverseThrottledPart, tracedDataverseRequest } from "../telemetry/dataverse.js";
 
 export type GetToken = (scope: string, options?: { forceRefresh?: boolean }) => Promise<string>;
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -150,7 +151,11 @@ export class DataverseHttp {
     return absolute.href;
   }
 
-  async send(request: HttpRequest): Promise<HttpResponse> {
+  send(request: HttpRequest): Promise<HttpResponse> {
+    return tracedDataverseRequest(this.orgUrl, request.kind, request.method, () => this.sendWithRetries(request));
+  }
+
+  private async sendWithRetries(request: HttpRequest): Promise<HttpResponse> {
     const { signal } = request;
     const url = this.resolve(request.url);
     const accept = request.accept ?? ((s: number) => s >= 200 && s < 300);
@@ -183,6 +188,7 @@ export class DataverseHttp {
 
       if (!res) {
         const code = (failure as { code?: string }).code;
+        dataverseAttempt(this.orgUrl, request.kind, 0, {});
         this.stats.networkErrors++;
         if (code && RETRYABLE_NETWORK.has(code) && attempt < this.policy.maxAttempts) {
           this.stats.retries++;
@@ -196,6 +202,7 @@ export class DataverseHttp {
 
       const headers = headerRecord(res);
       const text = typeof res.data === "string" ? res.data : res.data === undefined || res.data === null ? "" : String(res.data);
+      dataverseAttempt(this.orgUrl, request.kind, res.status, headers);
       const dop = Number(headers["x-ms-dop-hint"]);
       if (dop > 0) this.throttle.limiter.setDopHint(dop);
 
@@ -212,8 +219,8 @@ export class DataverseHttp {
         if (attempt >= this.policy.maxAttempts) throw this.error(request.method, url, res.status, text, retryAfter);
         this.stats.retries++;
         // Retry-After speaks for the whole org (service protection is per user): nobody sends before it ends.
-        if (retryAfter !== undefined) this.throttle.pauseUntil(this.now() + retryAfter);
-        else await this.sleep(backoffDelay(attempt, this.policy, this.random), signal);
+        if (retryAfter !== undefined) { dataverseRetryWait(this.orgUrl, retryAfter); this.throttle.pauseUntil(this.now() + retryAfter); }
+        else await this.sleep(dataverseRetryWait(this.orgUrl, backoffDelay(attempt, this.policy, this.random)), signal);
         continue;
       }
 
@@ -225,11 +232,11 @@ export class DataverseHttp {
 
   /** Waits before resending writes a `$batch` answered with 429/503 inside its parts. */
   async waitToRetry(attempt: number, status: number, retryAfter: string | undefined, signal?: AbortSignal): Promise<void> {
-    if (status === 429) { this.stats.throttled++; this.throttle.limiter.onThrottled(); } else this.stats.unavailable++;
+    if (status === 429) { this.stats.throttled++; this.throttle.limiter.onThrottled(); dataverseThrottledPart(this.orgUrl); } else this.stats.unavailable++;
     this.stats.retries++;
     const ms = parseRetryAfter(retryAfter, this.now());
-    if (ms !== undefined) this.throttle.pauseUntil(this.now() + ms);
-    else await this.sleep(backoffDelay(attempt, this.policy, this.random), signal);
+    if (ms !== undefined) { dataverseRetryWait(this.orgUrl, ms); this.throttle.pauseUntil(this.now() + ms); }
+    else await this.sleep(dataverseRetryWait(this.orgUrl, backoffDelay(attempt, this.policy, this.random)), signal);
   }
 
   get maxAttempts(): number { return this.policy.maxAttempts; }

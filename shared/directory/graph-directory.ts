@@ -18,6 +18,7 @@ import { appCredential } from "../credentials/app-credential.js";
 import { AppError } from "../errors/app-error.js";
 import { DeltaResetError, type DeltaPage, type DirectoryChange, type DirectoryPort, type DirectoryRequestOptions, type DirectoryUser } from "./types.js";
 import { escapeODataString } from "../odata/literal.js";
+import { GraphTelemetryHandler } from "../telemetry/graph.js";
 
 export interface GraphDirectoryOptions {
   baseUrl: string;
@@ -49,6 +50,7 @@ export class GraphDirectory implements DirectoryPort {
       new RetryHandler(new RetryHandlerOptions(3, options.maxRetries ?? 8)),
       new RedirectHandler(new RedirectHandlerOptions()),
       new TelemetryHandler(),
+      new GraphTelemetryHandler(),
       new HTTPMessageHandler(),
     ];
     this.client = Client.initWithMiddleware({

@@ -10,6 +10,7 @@ import { clientStateMatches } from "./client-state.js";
 import type { LifecycleNotification } from "./parse.js";
 import { parseNotifications } from "./parse.js";
 import type { NotificationServices } from "./services.js";
+import { backgroundLogger } from "../telemetry/logger.js";
 
 /** Graph wants an answer within 3 s; past this, answer 202 and let the scheduling finish on its own. */
 const ANSWER_WITHIN_MS = 2_000;
@@ -29,7 +30,7 @@ export async function receiveNotifications(request: HttpRequest, deps: () => Dep
     return problem(400, "The body could not be read.", { code: "unreadable_body" });
   }
   if (parsed.changes.length === 0 && parsed.lifecycle.length === 0) {
-    if (parsed.malformed > 0) console.warn(`notifications: dropped ${parsed.malformed} malformed item(s)`);
+    if (parsed.malformed > 0) backgroundLogger().warn(`notifications: dropped ${parsed.malformed} malformed item(s)`);
     return accepted();
   }
 
@@ -39,7 +40,7 @@ export async function receiveNotifications(request: HttpRequest, deps: () => Dep
     services = deps();
     work = accept(parsed.changes, parsed.lifecycle, parsed.malformed, services);
   } catch (error) {
-    return unavailable(error, console.error);
+    return unavailable(error, (line) => backgroundLogger().error(line));
   }
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<"late">((resolve) => { timer = setTimeout(() => resolve("late"), ANSWER_WITHIN_MS); });

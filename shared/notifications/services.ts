@@ -10,6 +10,7 @@ import { graphSubscriptions } from "./graph-subscriptions.js";
 import type { NotificationMessage } from "./messages.js";
 import { SubscriptionManager } from "./subscription-manager.js";
 import { SubscriptionStore } from "./subscription-store.js";
+import { backgroundLogger } from "../telemetry/logger.js";
 
 export interface NotificationServices {
   tenantId: string;
@@ -51,9 +52,9 @@ export function notificationServices(): NotificationServices {
           if (!value) throw new Error("NOTIFICATION_CLIENT_STATE_SECRET_NAME is not set");
           return value;
         },
-        log: (message) => console.log(message),
+        log: (message) => backgroundLogger().info(message),
       }),
-      log: (message) => console.log(message),
+      log: (message) => backgroundLogger().info(message),
     };
   }
   return { ...services, ...overrides } as NotificationServices;

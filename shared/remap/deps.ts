@@ -10,6 +10,7 @@ import { TableRemapAudit, type RemapAuditSink } from "./audit.js";
 import { RemapJournal } from "./journal.js";
 import { REMAP_LEASE_MS } from "./leases.js";
 import type { ProcedureHooks } from "./remap-procedure.js";
+import { backgroundLogger } from "../telemetry/logger.js";
 
 export interface RemapDeps {
   /** Configured org URLs, normalised. */
@@ -42,7 +43,7 @@ export function defaultRemapDeps(overrides: Partial<RemapDeps> = {}): RemapDeps 
     audit: new TableRemapAudit(),
     leaseMs: REMAP_LEASE_MS,
     placeholderWaitMs: 60_000,
-    log: (line) => console.warn(line),
+    log: (line) => backgroundLogger().warn(line),
     ...overrides,
   };
 }

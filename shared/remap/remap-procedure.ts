@@ -9,6 +9,8 @@ import type { DataverseOrgPort, SystemUser } from "../dataverse/types.js";
 import { AppError } from "../errors/app-error.js";
 import type { JournalEntry, RemapJournal, StepName } from "./journal.js";
 import { sameId, sameName } from "./names.js";
+import { SPANS } from "../telemetry/names.js";
+import { withSpan } from "../telemetry/tracing.js";
 
 export interface ProcedureHooks {
   /** Called after a step's outcome is journaled (tests pause or inject faults here). */
@@ -43,7 +45,11 @@ export function readRecord(ctx: ProcedureContext, entry: JournalEntry): Promise<
 }
 
 /** Step 1 and on. `etag` guards step 1 against a record changed since it was checked. */
-export async function runRemapSteps(ctx: ProcedureContext, entry: JournalEntry, etag?: string): Promise<JournalEntry> {
+export function runRemapSteps(ctx: ProcedureContext, entry: JournalEntry, etag?: string): Promise<JournalEntry> {
+  return withSpan(SPANS.remapStep, { remapId: entry.operationId, org: entry.org, step: "temporary" }, () => remapSteps(ctx, entry, etag));
+}
+
+async function remapSteps(ctx: ProcedureContext, entry: JournalEntry, etag?: string): Promise<JournalEntry> {
   await mustRenew(ctx);
   // The entry was created in state step1 with this step started: the journal is ahead of the write.
   try {
@@ -69,7 +75,11 @@ export async function runRemapSteps(ctx: ProcedureContext, entry: JournalEntry, 
 }
 
 /** Step 2, read-back, and on failure the rollback (shared with the recovery pass). */
-export async function finishFromTemporary(ctx: ProcedureContext, entry: JournalEntry): Promise<JournalEntry> {
+export function finishFromTemporary(ctx: ProcedureContext, entry: JournalEntry): Promise<JournalEntry> {
+  return withSpan(SPANS.remapStep, { remapId: entry.operationId, org: entry.org, step: "target" }, () => finishStep(ctx, entry));
+}
+
+async function finishStep(ctx: ProcedureContext, entry: JournalEntry): Promise<JournalEntry> {
   await mustRenew(ctx);
   entry = await ctx.journal.step(entry, "step2", { step: "target", domainName: entry.to, outcome: "started" });
   let stepError: unknown;

@@ -9,6 +9,7 @@ import { OrgStateStore } from "./org-state-store.js";
 import { remapPort } from "../remap/sync-port.js";
 import { RunStore } from "./run-store.js";
 import { SyncRuns } from "./sync-runs.js";
+import { backgroundLogger } from "../telemetry/logger.js";
 
 let runs: SyncRuns | undefined;
 
@@ -28,12 +29,12 @@ export function syncRuns(): SyncRuns {
       runs: new RunStore(),
       orgState: new OrgStateStore(),
       enqueue: (message) => enqueueJson(QUEUES.syncOrg, message),
-      log: (message) => console.log(message),
+      log: (message) => backgroundLogger().info(message),
       orgDependencies: (org) => ({
         directory: graphDirectory(),
         dataverse: dataverseClient(org),
         remap: remapPort(),
-        log: (message) => console.log(message),
+        log: (message) => backgroundLogger().info(message, { org }),
       }),
     });
   }

@@ -11,11 +11,12 @@ import { emptyCounts, type RunMode, type RunReport } from "./run-report.js";
 import type { RunStore } from "./run-store.js";
 import { UserIndex } from "./user-index.js";
 import { normalizeOrgUrl } from "../config/org-url.js";
+import { traceCarrier, type TraceCarrier } from "../telemetry/tracing.js";
 
 export const LEASE_MS = 90_000;
 const RENEW_MS = 30_000;
 
-export interface SyncRunMessage {
+export interface SyncRunMessage extends TraceCarrier {
   org: string;
   runId: string;
   /** Continue a halted run after approval. */
@@ -73,7 +74,7 @@ export class SyncRuns {
       throw new AppError(`A run for ${org} is already in progress.`, 409, "run_in_progress", { detail: { runId: lease.current.note } });
     }
     await this.services.runs.save(report);
-    await this.services.enqueue({ org, runId: report.runId });
+    await this.services.enqueue({ org, runId: report.runId, ...traceCarrier() });
     return report;
   }
 
@@ -168,7 +169,7 @@ export class SyncRuns {
     if (!lease.acquired) throw new AppError(`A run for ${report.org} is in progress.`, 409, "run_in_progress", { detail: { runId: lease.current.note } });
     report.halt = { ...report.halt!, approvedBy };
     await this.services.runs.save(report);
-    await this.services.enqueue({ org: report.org, runId, approved: true });
+    await this.services.enqueue({ org: report.org, runId, approved: true, ...traceCarrier() });
     return report;
   }
 

@@ -43,7 +43,11 @@ export function invocationLogger(context: LogSink, base: LogAttributes = {}): Lo
   return { info: write("log"), warn: write("warn"), error: write("error"), with: (more) => invocationLogger(context, { ...base, ...more }) };
 }
 
-/** For work outside any invocation: OpenTelemetry log records with the attributes as properties. */
+/**
+ * Where no InvocationContext reaches (use cases built once per process, background token refresh): OpenTelemetry
+ * log records with the attributes as properties; the SDK stamps them with the active trace context, so a line
+ * written during an invocation still correlates with it.
+ */
 export function backgroundLogger(base: LogAttributes = {}): Logger {
   const emit = (severityNumber: SeverityNumber, severityText: string) => (message: string, attributes: LogAttributes = {}) => {
     logs.getLogger(TELEMETRY_SCOPE).emit({ severityNumber, severityText, body: formatLine(message, {}), attributes: safeAttributes({ ...base, ...attributes }) });

@@ -13,7 +13,7 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader, type MetricReader } from "@opentelemetry/sdk-metrics";
-import { LoggerProvider, SimpleLogRecordProcessor, type LogRecordExporter } from "@opentelemetry/sdk-logs";
+import { ConsoleLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type LogRecordExporter } from "@opentelemetry/sdk-logs";
 import { AzureFunctionsInstrumentationESM } from "@azure/functions-opentelemetry-instrumentation";
 import type { TokenCredential } from "@azure/identity";
 import { telemetryTarget, type TelemetryTarget } from "../config/telemetry-settings.js";
@@ -46,7 +46,7 @@ export async function startTelemetry(env: NodeJS.ProcessEnv = process.env): Prom
   if (target.kind === "off") return undefined;
   if (target.kind === "azure-monitor") current = await startAzureMonitor(target);
   else if (target.kind === "otlp") current = await startOtlp(target.endpoint);
-  else current = installTelemetry({ spans: new ConsoleSpanExporter(), metrics: new PeriodicExportingMetricReader({ exporter: new ConsoleMetricExporter(), exportIntervalMillis: 60_000 }) }, "console");
+  else current = installTelemetry({ spans: new ConsoleSpanExporter(), logs: new ConsoleLogRecordExporter(), metrics: new PeriodicExportingMetricReader({ exporter: new ConsoleMetricExporter(), exportIntervalMillis: 60_000 }) }, "console");
   return current;
 }
 

@@ -11,6 +11,7 @@ import { isOAuthError, OAuthError } from "./oauth-errors.js";
 import type { CallerPolicy, Grant } from "./policy.js";
 import type { RateLimiter } from "./rate-limit.js";
 import { ACCESS_TOKEN_TYPE, authenticateSubject, type SubjectTokenValidator } from "./subject-token.js";
+import { tokenAuditFailed, tokenIssuance, tokenStep } from "../telemetry/tokens.js";
 
 export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
 
@@ -47,15 +48,17 @@ interface Progress {
   target?: string;
 }
 
-export async function issueToken(request: TokenRequest, deps: IssueTokenDeps): Promise<TokenSuccess> {
+export function issueToken(request: TokenRequest, deps: IssueTokenDeps): Promise<TokenSuccess> {
   const progress: Progress = {};
-  try {
-    return await issue(request, deps, progress);
-  } catch (error) {
-    const refusal = asOAuthError(error);
-    if (refusal.reason !== "audit_failed") await auditRefusal(request, deps, progress, refusal);
-    throw refusal;
-  }
+  return tokenIssuance(progress, async () => {
+    try {
+      return await issue(request, deps, progress);
+    } catch (error) {
+      const refusal = asOAuthError(error);
+      if (refusal.reason !== "audit_failed") await auditRefusal(request, deps, progress, refusal);
+      throw refusal;
+    }
+  });
 }
 
 async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Progress): Promise<TokenSuccess> {
@@ -68,7 +71,7 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
   let caller: TokenCaller;
   if (grantType === "client_credentials") {
     grant = "client_credentials";
-    const client = await deps.clientAuth.authenticate(form, request.authorization, request.assertionAudiences);
+    const client = await tokenStep("client_auth", () => deps.clientAuth.authenticate(form, request.authorization, request.assertionAudiences));
     caller = client.caller;
     progress.method = client.method;
   } else if (grantType === TOKEN_EXCHANGE_GRANT) {
@@ -87,7 +90,7 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
     throw new OAuthError("temporarily_unavailable", `rate limit of ${caller.ratePerMinute} tokens per minute exceeded`, { status: 429, retryAfterSeconds: rate.retryAfterSeconds, reason: "rate_limited" });
   }
 
-  const token = await deps.tokens.get(org);
+  const token = await tokenStep("cache", () => deps.tokens.get(org));
   const now = deps.now();
   const record: AuditRecord = {
     outcome: "issued", caller: caller.id, grant: grantType, method: progress.method, target: org,
@@ -95,8 +98,9 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
   };
   request.log?.(auditLogLine(record));
   try {
-    await deps.audit.record(record);
+    await tokenStep("audit", () => deps.audit.record(record));
   } catch (error) {
+    tokenAuditFailed();
     request.log?.(`token-audit write failed; token withheld: ${(error as Error)?.message ?? error}`);
     throw new OAuthError("temporarily_unavailable", "the token service cannot record issuances right now; try again later", { reason: "audit_failed", retryAfterSeconds: 5, cause: error });
   }
@@ -158,6 +162,7 @@ async function auditRefusal(request: TokenRequest, deps: IssueTokenDeps, progres
   try {
     await deps.audit.record(record);
   } catch (auditError) {
+    tokenAuditFailed();
     request.log?.(`token-audit write of a refusal failed: ${(auditError as Error)?.message ?? auditError}`);
   }
 }

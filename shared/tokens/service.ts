@@ -10,6 +10,7 @@ import type { IssueTokenDeps } from "./issue-token.js";
 import { jtiStore } from "./jti-store.js";
 import { CallerPolicy } from "./policy.js";
 import { RateLimiter } from "./rate-limit.js";
+import { backgroundLogger } from "../telemetry/logger.js";
 
 let deps: IssueTokenDeps | undefined;
 let cache: DataverseTokenCache | undefined;
@@ -18,7 +19,7 @@ let cache: DataverseTokenCache | undefined;
 export function dataverseTokenCache(): DataverseTokenCache {
   cache ??= new DataverseTokenCache({
     acquire: (org) => appCredential().getToken(`${org}/.default`),
-    onBackgroundError: (org, error) => console.warn(`[token] background refresh of the ${org} token failed: ${(error as Error)?.message ?? error}`),
+    onBackgroundError: (org, error) => backgroundLogger().warn(`background refresh of the org token failed: ${(error as Error)?.message ?? error}`, { org }),
   });
   return cache;
 }
