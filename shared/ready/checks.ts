@@ -1,0 +1,57 @@
+// The readiness checks' shape and runner (pure apart from the clock): each check is timed, bounded by a
+// timeout, and a failure carries a named cause (`dataverse_unreachable`, `secret_missing`, …) and a detail
+// that never holds a secret or token.
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  durationMs: number;
+  /** Machine-readable cause when failing. */
+  cause?: string;
+  /** What was found or what went wrong, for a person. */
+  detail?: string;
+}
+
+export interface Readiness {
+  ready: boolean;
+  checkedAt: string;
+  checks: CheckResult[];
+}
+
+/** What a check throws to name its cause. */
+export class CheckFailure extends Error {
+  constructor(readonly cause: string, detail: string) {
+    super(detail);
+  }
+}
+
+export type Check = { name: string; run: (signal: AbortSignal) => Promise<string | undefined> };
+
+const MAX_DETAIL = 300;
+
+/** Runs one check with a deadline; any error becomes a failed result with a cause. */
+export async function runCheck(check: Check, timeoutMs: number, now: () => number = Date.now): Promise<CheckResult> {
+  const started = now();
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new CheckFailure("timeout", `no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+  });
+  try {
+    const detail = await Promise.race([check.run(controller.signal), deadline]);
+    return { name: check.name, ok: true, durationMs: now() - started, ...(detail ? { detail: detail.slice(0, MAX_DETAIL) } : {}) };
+  } catch (error) {
+    const cause = error instanceof CheckFailure ? error.cause : "error";
+    const detail = String((error as Error)?.message ?? error).slice(0, MAX_DETAIL);
+    return { name: check.name, ok: false, durationMs: now() - started, cause, detail };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function summarize(checks: CheckResult[], checkedAt: Date): Readiness {
+  return { ready: checks.every((c) => c.ok), checkedAt: checkedAt.toISOString(), checks };
+}
