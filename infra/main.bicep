@@ -82,6 +82,15 @@ param notificationUrl string = ''
 @description('NOTIFICATION_CLIENT_STATE_SECRET_NAME: name (not value) of the vault secret with the webhook clientState.')
 param notificationClientStateSecretName string = ''
 
+// ---- Operations (alerts, workbook) ----
+
+@description('E-mail address alerts are sent to (the action group); empty means the alert rules fire without a receiver.')
+param alertEmail string = ''
+
+@description('Minutes between scheduled sync runs (match SYNC_SCHEDULE); the no-successful-run alert waits 3 times this.')
+@minValue(1)
+param alertSyncIntervalMinutes int = 15
+
 // ---- Sizing and names ----
 
 @description('Node.js version of the Flex Consumption runtime; empty means 22.')
@@ -129,6 +138,17 @@ module monitoring 'modules/monitoring.bicep' = {
     appInsightsName: names.appInsights
     location: effectiveLocation
     tags: tags
+  }
+}
+
+module operations 'modules/operations.bicep' = {
+  name: 'operations'
+  params: {
+    location: effectiveLocation
+    tags: tags
+    appInsightsName: monitoring.outputs.appInsightsName
+    alertEmail: alertEmail
+    syncIntervalMinutes: alertSyncIntervalMinutes
   }
 }
 

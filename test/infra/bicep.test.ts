@@ -40,7 +40,7 @@ describe("infra Bicep", () => {
   it("main.bicep deploys to one resource group and wires every module it declares", () => {
     expect(main.root.namedChildren.find((n) => n.type === "target_scope_assignment")?.text).toBe("targetScope = 'resourceGroup'");
     const modules = main.declarations.filter((d) => d.kind === "module").map((d) => d.target);
-    expect(modules.sort()).toEqual(["modules/function-app.bicep", "modules/identity.bicep", "modules/keyvault.bicep", "modules/monitoring.bicep", "modules/rbac.bicep", "modules/storage.bicep"]);
+    expect(modules.sort()).toEqual(["modules/function-app.bicep", "modules/identity.bicep", "modules/keyvault.bicep", "modules/monitoring.bicep", "modules/operations.bicep", "modules/rbac.bicep", "modules/storage.bicep"]);
     // Each module's params exist in the module and every module param without a default is given.
     for (const mod of main.declarations.filter((d) => d.kind === "module")) {
       const target = file(mod.target!);
