@@ -14,11 +14,11 @@ export async function syncOrgWorker(queueItem: unknown, context: InvocationConte
     context.error(`dropping a malformed sync message: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
     return;
   }
+  const log = invocationLogger(context, { org: parsed.data.org, runId: parsed.data.runId });
   try {
-    const report = await executeTraced(syncRuns(), parsed.data, invocationLogger(context, { org: parsed.data.org, runId: parsed.data.runId }));
-    context.log(`sync ${report.org} run ${report.runId}: ${report.state} ${JSON.stringify(report.counts)}`);
+    await executeTraced(syncRuns(), parsed.data, log);
   } catch (error) {
-    context.error(`sync ${parsed.data.org} run ${parsed.data.runId} failed: ${(error as Error).message}`);
+    log.error(`sync run failed: ${(error as Error).message}`);
     throw error;
   }
 }

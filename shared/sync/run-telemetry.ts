@@ -40,6 +40,7 @@ export function executeTraced(runs: SyncRuns, message: SyncRunMessage & TraceCar
       const report = await runs.execute(message, abortSignal);
       span.setAttribute("bridge.outcome", report.state);
       recordRunMetrics(report, Date.now() - started);
+      log.info(`sync run ${report.state}: ${JSON.stringify(report.counts)}`, { outcome: report.state });
       if (report.state === "halted") log.warn(LOG_EVENTS.runHalted, { org: report.org, runId: report.runId, count: report.halt?.pendingDisables });
       await recordOrgGauges(runs, [report.org]).catch(() => undefined);
       return report;

@@ -22,15 +22,15 @@ function alertDefinitions(): AlertDef[] {
     const queryNode = at(obj, "query")!;
     let query = stringValue(queryNode);
     if (query === undefined) {
-      const firstString = queryNode.descendantsOfType("string")[0]!;
-      query = stringValue(firstString)!;
+      const firstString = (n: typeof queryNode): typeof queryNode | undefined =>
+        n.type === "string" ? n : n.namedChildren.map(firstString).find((c) => c !== undefined);
+      query = stringValue(firstString(queryNode)!)!;
     }
     return { ...(plain as unknown as AlertDef), query };
   });
 }
 
 const metricNames = new Set(Object.values(METRICS).map((m) => m.name));
-const logMessages = new Set<string>(Object.values(LOG_EVENTS));
 
 /** Metric names (`name == "…"`, `name in (…)`) and log messages (`message has "…"`) a query refers to. */
 function referencedNames(query: string): { metrics: string[]; messages: string[] } {
