@@ -81,6 +81,12 @@ async function main(): Promise<void> {
   console.log(`without the audit write: ratio ${(unaudited.requests.average / baseline.requests.average).toFixed(2)}, p99 ${unaudited.latency.p99} ms (shown for diagnosis; the endpoint always audits)`);
   console.log(`ratio ${ratio.toFixed(2)} (target ≥ 0.5: ${ratio >= 0.5 ? "met" : "NOT met"}); p99 ${bridge.latency.p99} ms (target ≤ 10 ms: ${bridge.latency.p99 <= 10 ? "met" : "NOT met"})`);
 
+  // Telemetry off vs on (issue 12), same path, back to back: BENCH_TELEMETRY=0 skips it.
+  if (process.env.BENCH_TELEMETRY !== "0") {
+    const { compareTelemetry } = await import("./support/telemetry-compare.js");
+    await compareTelemetry((name) => run(`${host.url}/api/token`, body, headers).then((r) => { console.log(row(name, r)); return r.requests.average; }));
+  }
+
   bare.close();
   await host.close();
   await Promise.all([sandbox.stop(), azurite.stop()]);

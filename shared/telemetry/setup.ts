@@ -13,8 +13,9 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader, type MetricReader } from "@opentelemetry/sdk-metrics";
-import { ConsoleLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type LogRecordExporter } from "@opentelemetry/sdk-logs";
-import { AzureFunctionsInstrumentationESM } from "@azure/functions-opentelemetry-instrumentation";
+import { BatchLogRecordProcessor, ConsoleLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type LogRecordExporter } from "@opentelemetry/sdk-logs";
+// A webpack-built CommonJS module: Node's ESM loader sees no named exports in it, only the default.
+import functionsInstrumentationModule from "@azure/functions-opentelemetry-instrumentation";
 import type { TokenCredential } from "@azure/identity";
 import { telemetryTarget, type TelemetryTarget } from "../config/telemetry-settings.js";
 import { BRIDGE_VERSION } from "../version.js";
@@ -59,7 +60,8 @@ export function installTelemetry(exporters: TelemetryExporters, target: Telemetr
   tracerProvider.register({ propagator: new W3CTraceContextPropagator() });
   const meterProvider = new MeterProvider({ resource, readers: [exporters.metrics] });
   metrics.setGlobalMeterProvider(meterProvider);
-  const loggerProvider = exporters.logs ? new LoggerProvider({ resource, processors: [new SimpleLogRecordProcessor(exporters.logs)] }) : undefined;
+  const logProcessor = exporters.logs && (exporters.immediate ? new SimpleLogRecordProcessor(exporters.logs) : new BatchLogRecordProcessor(exporters.logs));
+  const loggerProvider = logProcessor ? new LoggerProvider({ resource, processors: [logProcessor] }) : undefined;
   if (loggerProvider) logs.setGlobalLoggerProvider(loggerProvider);
   registerFunctionsInstrumentation();
   const installed: Telemetry = {
@@ -132,7 +134,8 @@ async function ingestionCredential(target: Extract<TelemetryTarget, { kind: "azu
   return new DefaultAzureCredential();
 }
 
-let functionsInstrumentation: AzureFunctionsInstrumentationESM | undefined;
+const { AzureFunctionsInstrumentationESM } = functionsInstrumentationModule;
+let functionsInstrumentation: InstanceType<typeof AzureFunctionsInstrumentationESM> | undefined;
 
 /**
  * Invocation trace context and context.log → OpenTelemetry logs. The hooks are registered once per process

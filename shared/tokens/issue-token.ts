@@ -71,7 +71,7 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
   let caller: TokenCaller;
   if (grantType === "client_credentials") {
     grant = "client_credentials";
-    const client = await tokenStep("client_auth", () => deps.clientAuth.authenticate(form, request.authorization, request.assertionAudiences));
+    const client = await tokenStep(progress, "client_auth", () => deps.clientAuth.authenticate(form, request.authorization, request.assertionAudiences));
     caller = client.caller;
     progress.method = client.method;
   } else if (grantType === TOKEN_EXCHANGE_GRANT) {
@@ -90,7 +90,7 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
     throw new OAuthError("temporarily_unavailable", `rate limit of ${caller.ratePerMinute} tokens per minute exceeded`, { status: 429, retryAfterSeconds: rate.retryAfterSeconds, reason: "rate_limited" });
   }
 
-  const token = await tokenStep("cache", () => deps.tokens.get(org));
+  const token = await tokenStep(progress, "cache", () => deps.tokens.get(org));
   const now = deps.now();
   const record: AuditRecord = {
     outcome: "issued", caller: caller.id, grant: grantType, method: progress.method, target: org,
@@ -98,7 +98,7 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
   };
   request.log?.(auditLogLine(record));
   try {
-    await tokenStep("audit", () => deps.audit.record(record));
+    await tokenStep(progress, "audit", () => deps.audit.record(record));
   } catch (error) {
     tokenAuditFailed();
     request.log?.(`token-audit write failed; token withheld: ${(error as Error)?.message ?? error}`);
