@@ -127,7 +127,7 @@ async function phase(sandbox: Sandbox, env: NodeJS.ProcessEnv, name: PhaseResult
   };
 }
 
-async function benchSize(users: number, changes: number, tlsDir: string): Promise<{ seedMs: number; phases: PhaseResult[]; parentPeakRssMb: number }> {
+async function benchSize(users: number, changes: number, tlsDir: string, telemetry = false): Promise<{ seedMs: number; phases: PhaseResult[]; parentPeakRssMb: number }> {
   const seedStart = performance.now();
   const tls = ensureSandboxTls(tlsDir);
   const [sandbox, azurite] = await Promise.all([startSandbox({ tls, seed: { users, existingShare: 0 } }), startAzurite()]);
@@ -136,7 +136,7 @@ async function benchSize(users: number, changes: number, tlsDir: string): Promis
     sandbox.dataverse[0]!.knobs.latencyMs = 30;
     sandbox.graph.knobs.latencyMs = 50;
     sandbox.graph.emulator.pageSize = 200; // Graph's cap for users/delta
-    const env = { ...process.env, ...sandbox.env, AzureWebJobsStorage: azurite.connectionString, SYNC_DISABLE_THRESHOLD: "5%" };
+    const env = { ...process.env, ...sandbox.env, AzureWebJobsStorage: azurite.connectionString, SYNC_DISABLE_THRESHOLD: "5%", BENCH_TELEMETRY: telemetry ? "1" : "0" };
 
     const initial = await phase(sandbox, env, "initial", users);
     const org = sandbox.dataverse[0]!.org;
@@ -180,11 +180,22 @@ async function main(): Promise<void> {
   const changes = Number(option("changes", "1000"));
   const tlsDir = resolve(".sandbox/tls");
   const results: Array<{ users: number; seedMs: number; parentPeakRssMb: number; phases: PhaseResult[] }> = [];
+  const telemetryRows: Array<{ users: number; phase: string; offMs: number; onMs: number }> = [];
   for (const users of sizes) {
     console.log(`bench:sync ${users} users …`);
     const r = await benchSize(users, Math.min(changes, users), tlsDir);
     results.push({ users, ...r });
     printTable(r.phases);
+    // Telemetry on (issue 12): the same size again with the OpenTelemetry SDK installed in the sync child.
+    if (option("telemetry", "compare") !== "off") {
+      const on = await benchSize(users, Math.min(changes, users), tlsDir, true);
+      console.log("with telemetry on:");
+      printTable(on.phases);
+      telemetryRows.push(...r.phases.map((off, i) => ({ users, phase: off.phase, offMs: off.wallMs, onMs: on.phases[i]!.wallMs })));
+    }
+  }
+  for (const t of telemetryRows) {
+    console.log(`telemetry ${t.users} users ${t.phase}: off ${(t.offMs / 1000).toFixed(1)} s, on ${(t.onMs / 1000).toFixed(1)} s, cost ${((t.onMs / t.offMs - 1) * 100).toFixed(1)} % (target ≤ 10 %)`);
   }
   const rows = results.flatMap((r) => r.phases);
   const big = results.find((r) => r.users === 100_000);
@@ -207,6 +218,7 @@ async function main(): Promise<void> {
     targets: TARGETS,
     verdict,
     results,
+    telemetry: telemetryRows,
   };
   mkdirSync("bench/results", { recursive: true });
   const file = option("out", `bench/results/sync-${out.date.replace(/[:.]/g, "-")}.json`);

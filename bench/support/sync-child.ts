@@ -4,6 +4,9 @@
 import { readFileSync } from "node:fs";
 import { syncRuns } from "../../shared/sync/services.js";
 import { dataverseClient } from "../../shared/dataverse/org-clients.js";
+import { executeTraced } from "../../shared/sync/run-telemetry.js";
+import { silentLogger } from "../../shared/telemetry/logger.js";
+import { installBenchTelemetry } from "./telemetry.js";
 
 function statusKb(field: "VmHWM" | "VmRSS"): number | null {
   try {
@@ -24,11 +27,14 @@ sampler.unref();
 
 async function main(): Promise<void> {
   const mode = process.argv[2] === "full" ? "full" : "incremental";
+  // BENCH_TELEMETRY=1: the SDK installed (exports dropped); the run goes through the worker's traced path either way.
+  const installed = process.env.BENCH_TELEMETRY === "1" ? await installBenchTelemetry() : undefined;
   const runs = syncRuns();
   const started = performance.now();
   const run = await runs.start({ trigger: "bench", mode });
-  const report = await runs.execute({ org: run.org, runId: run.runId });
+  const report = await executeTraced(runs, { org: run.org, runId: run.runId }, silentLogger);
   const runMs = performance.now() - started;
+  await installed?.telemetry.flush();
   const client = dataverseClient(run.org).stats;
   const result = {
     runMs,
@@ -40,6 +46,7 @@ async function main(): Promise<void> {
     clientByKind: client.byKind,
     clientRetries: client.retries,
     peakRssKb: statusKb("VmHWM") ?? process.resourceUsage().maxRSS,
+    telemetry: installed?.counts ?? null,
     peakMemoryMb: Object.fromEntries(Object.entries(peaks).map(([k, v]) => [k, Math.round(v / 2 ** 20)])),
   };
   process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`);
