@@ -13,6 +13,7 @@ import { installTelemetry, type Telemetry } from "../../shared/telemetry/setup.j
 import { traceCarrier, withRemoteParent, withSpan } from "../../shared/telemetry/tracing.js";
 import { recordSubscriptionExpiry } from "../../shared/telemetry/subscription.js";
 import { graphOperation } from "../../shared/telemetry/graph.js";
+import { withRunStartLatency } from "../../shared/telemetry/notifications.js";
 
 const CS = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/;LiveEndpoint=https://westeurope.livediagnostics.monitor.azure.com/";
 
@@ -106,6 +107,17 @@ describe("with the SDK installed", () => {
     const expiry = all.find((m) => m.descriptor.name === METRICS.subscriptionExpiry.name)!.dataPoints[0]!;
     expect(expiry.attributes).toEqual({ renewed: false });
     expect(Number(expiry.value)).toBeGreaterThan(3500);
+  });
+
+  it("notification-to-run latency counts from the message's insertion to the run's start", async () => {
+    install();
+    const services = { syncRuns: { start: async (input: { org?: string }) => ({ org: input.org ?? "o", runId: "r" }) } };
+    const wrapped = withRunStartLatency(services as never, new Date(10_000), () => 12_500) as typeof services;
+    await wrapped.syncRuns.start({ org: "https://org" });
+    expect(withRunStartLatency(services as never, undefined)).toBe(services);
+    await telemetry!.flush();
+    const latency = metrics.getMetrics().at(-1)!.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === METRICS.notificationLatency.name)!;
+    expect(latency.dataPoints[0]).toMatchObject({ attributes: { org: "https://org" }, value: { count: 1, sum: 2_500 } });
   });
 
   it("without an SDK nothing is recorded and nothing fails", async () => {
