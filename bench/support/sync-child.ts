@@ -31,13 +31,16 @@ async function main(): Promise<void> {
   const installed = process.env.BENCH_TELEMETRY === "1" ? await installBenchTelemetry() : undefined;
   const runs = syncRuns();
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const run = await runs.start({ trigger: "bench", mode });
   const report = await executeTraced(runs, { org: run.org, runId: run.runId }, silentLogger);
   const runMs = performance.now() - started;
-  await installed?.telemetry.flush();
+  await installed?.telemetry.flush(); // the export's CPU counts as the run's
+  const cpu = process.cpuUsage(cpuBefore);
   const client = dataverseClient(run.org).stats;
   const result = {
     runMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     state: report.state,
     mode: report.mode,
     counts: report.counts,
