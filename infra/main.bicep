@@ -38,9 +38,14 @@ param appCredentialSecretName string = ''
 @description('GRAPH_BASE_URL: Microsoft Graph root; empty means https://graph.microsoft.com.')
 param graphBaseUrl string = ''
 
-@description('DATAVERSE_URLS: comma-separated org URLs, e.g. https://contoso.crm.dynamics.com.')
-@minLength(1)
-param dataverseUrls string
+@description('DATAVERSE_URLS: comma-separated org URLs, e.g. https://contoso.crm.dynamics.com. Give it or dataverseOrgs.')
+param dataverseUrls string = ''
+
+@description('DATAVERSE_ORGS: optional JSON array describing each org, online or on-premises (docs/on-premises.md); replaces DATAVERSE_URLS.')
+param dataverseOrgs string = ''
+
+@description('Optional: resource id of a subnet delegated to Microsoft.App/environments; the app sends its outbound traffic through it (VNet integration, to reach on-premises orgs and AD FS).')
+param vnetSubnetResourceId string = ''
 
 @description('SYNC_SCHEDULE: six-field NCRONTAB of the sync timer; empty means every 15 minutes.')
 param syncSchedule string = ''
@@ -184,6 +189,7 @@ var appSettings = {
   APP_CREDENTIAL_SECRET_NAME: empty(appCredentialSecretName) ? 'bridge-app-credential' : appCredentialSecretName
   GRAPH_BASE_URL: graphBaseUrl
   DATAVERSE_URLS: dataverseUrls
+  DATAVERSE_ORGS: dataverseOrgs
   SYNC_SCHEDULE: syncSchedule
   SYNC_SCOPE_GROUP_IDS: syncScopeGroupIds
   SYNC_IDENTITY: syncIdentity
@@ -213,6 +219,7 @@ module functionApp 'modules/function-app.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     appSettings: appSettings
+    vnetSubnetResourceId: vnetSubnetResourceId
   }
 }
 

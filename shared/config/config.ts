@@ -2,6 +2,7 @@
 import { APP_SETTING_NAMES, SETTING_HINTS, settingsSchema } from "./schema.js";
 import type { TokenCaller } from "./token-callers.js";
 import { normalizeOrgUrl } from "./org-url.js";
+import { onlineOrgs, type OrgDescriptor } from "./dataverse-orgs.js";
 import { AttributeMapError, DEFAULT_ATTRIBUTE_MAP, parseAttributeMap, type AttributeMap } from "../sync/mapping.js";
 
 export type SyncIdentity = "upn" | "sam";
@@ -24,7 +25,10 @@ export interface Config {
   isRealVaultDomain: boolean;
   appCredentialSecretName: string;
   graphBaseUrl: string;
+  /** Normalized URLs of every org (DATAVERSE_ORGS or DATAVERSE_URLS), in `orgs` order. */
   dataverseUrls: string[];
+  /** One descriptor per org: how to reach it and how its users are named. */
+  orgs: OrgDescriptor[];
   storage: StorageConfig;
   sync: {
     schedule: string;
@@ -86,6 +90,9 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
   const storage = storageFrom(env, problems);
+  if (input.DATAVERSE_URLS === undefined && input.DATAVERSE_ORGS === undefined) {
+    problems.push(`DATAVERSE_URLS: is missing (${SETTING_HINTS.DATAVERSE_URLS}; or DATAVERSE_ORGS, which replaces it)`);
+  }
   let attributeMap = DEFAULT_ATTRIBUTE_MAP;
   try {
     attributeMap = parseAttributeMap(input.SYNC_ATTRIBUTE_MAP);
@@ -97,6 +104,7 @@ export function loadConfig(env: Env = process.env): Config {
   const s = parsed.data;
   const authorityHostname = new URL(s.AZURE_AUTHORITY_HOST).hostname.toLowerCase();
   const vaultHostname = new URL(s.KEY_VAULT_URL).hostname.toLowerCase();
+  const orgs = s.DATAVERSE_ORGS ?? onlineOrgs(s.DATAVERSE_URLS ?? []);
   return {
     tenantId: s.AZURE_TENANT_ID.toLowerCase(),
     appClientId: s.APP_CLIENT_ID.toLowerCase(),
@@ -107,7 +115,8 @@ export function loadConfig(env: Env = process.env): Config {
     isRealVaultDomain: VAULT_DOMAINS.some((d) => vaultHostname.endsWith(d)),
     appCredentialSecretName: s.APP_CREDENTIAL_SECRET_NAME,
     graphBaseUrl: s.GRAPH_BASE_URL,
-    dataverseUrls: [...new Set(s.DATAVERSE_URLS.map(normalizeOrgUrl))],
+    dataverseUrls: orgs.map((o) => o.url),
+    orgs,
     storage,
     sync: {
       schedule: s.SYNC_SCHEDULE,
@@ -125,6 +134,12 @@ export function loadConfig(env: Env = process.env): Config {
 }
 
 let cached: Config | undefined;
+
+/** The descriptor of a configured org (by any spelling of its URL), or undefined. */
+export function orgDescriptor(config: Config, orgUrl: string): OrgDescriptor | undefined {
+  const key = normalizeOrgUrl(orgUrl);
+  return config.orgs.find((o) => o.url === key);
+}
 
 /** The process's configuration, validated on first use. */
 export function getConfig(): Config {

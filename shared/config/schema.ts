@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { parseTokenCallers } from "./token-callers.js";
 import { parseNcrontab } from "./ncrontab.js";
+import { parseDataverseOrgs } from "./dataverse-orgs.js";
 
 const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "must be a GUID");
 const httpsUrl = z.string().url("must be an absolute https URL").refine((v) => v.startsWith("https://"), "must use https://")
@@ -32,7 +33,16 @@ export const settingsSchema = z.object({
   KEY_VAULT_URL: httpsUrl,
   APP_CREDENTIAL_SECRET_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, "must be a Key Vault secret name (letters, digits, dashes)"),
   GRAPH_BASE_URL: httpsUrl.default("https://graph.microsoft.com"),
-  DATAVERSE_URLS: csv(httpsUrl).pipe(z.array(z.string()).min(1, "must list at least one org URL")),
+  DATAVERSE_URLS: csv(httpsUrl).pipe(z.array(z.string()).min(1, "must list at least one org URL")).optional(),
+  DATAVERSE_ORGS: z.string().optional().transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    const result = parseDataverseOrgs(v);
+    if (typeof result === "string") {
+      ctx.addIssue({ code: "custom", message: result });
+      return z.NEVER;
+    }
+    return result;
+  }),
   AzureWebJobsStorage: optionalNonEmpty,
   SYNC_SCHEDULE: z.string().default("0 */15 * * * *").superRefine((v, ctx) => {
     const problem = parseNcrontab(v);
@@ -57,6 +67,10 @@ export const settingsSchema = z.object({
   NOTIFICATION_URL: notificationUrl.optional(),
   NOTIFICATION_CLIENT_STATE_SECRET_NAME: optionalNonEmpty,
 }).superRefine((s, ctx) => {
+  if (s.DATAVERSE_ORGS?.some((o) => o.kind === "onpremises") && s.SYNC_SCOPE_GROUP_IDS.length > 0) {
+    // Scope membership is read as Entra object ids, which on-premises records do not carry (see docs/on-premises.md).
+    ctx.addIssue({ code: "custom", path: ["SYNC_SCOPE_GROUP_IDS"], message: "is not supported yet with an onpremises org in DATAVERSE_ORGS" });
+  }
   if (s.NOTIFICATION_URL && !s.NOTIFICATION_CLIENT_STATE_SECRET_NAME) {
     ctx.addIssue({ code: "custom", path: ["NOTIFICATION_CLIENT_STATE_SECRET_NAME"], message: "is required when NOTIFICATION_URL is set" });
   }
@@ -78,6 +92,7 @@ export const SETTING_HINTS: Partial<Record<keyof typeof settingsSchema.shape, st
   KEY_VAULT_URL: "e.g. https://kv-bridge.vault.azure.net",
   APP_CREDENTIAL_SECRET_NAME: "the vault secret holding the app's client secret or PEM certificate+key",
   DATAVERSE_URLS: "comma-separated org URLs, e.g. https://contoso.crm.dynamics.com",
+  DATAVERSE_ORGS: "a JSON array of org descriptors, e.g. [{\"url\":\"https://crm.contoso.com/org\",\"kind\":\"onpremises\",…}] (see docs/on-premises.md)",
   AzureWebJobsStorage: "a storage connection string, UseDevelopmentStorage=true locally, or identity-based settings",
   SYNC_SCHEDULE: "six-field NCRONTAB, e.g. 0 */15 * * * *",
   SYNC_SCOPE_GROUP_IDS: "comma-separated Entra group object ids",

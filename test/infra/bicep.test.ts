@@ -255,6 +255,19 @@ describe("infra Bicep", () => {
     });
   });
 
+  it("VNet integration: an optional subnet parameter reaches the site's virtualNetworkSubnetId, off when empty", () => {
+    const app = file("modules/function-app.bicep");
+    expect(find(main, "param", "vnetSubnetResourceId").value?.text).toBe("''");
+    expect(find(app, "param", "vnetSubnetResourceId").value?.text).toBe("''");
+    expect(at(find(main, "module", "functionApp").value, "params.vnetSubnetResourceId")?.text).toBe("vnetSubnetResourceId");
+    const site = only(app, "Microsoft.Web/sites");
+    expect(at(site.value, "properties.virtualNetworkSubnetId")?.text).toBe("empty(vnetSubnetResourceId) ? null : vnetSubnetResourceId");
+    // The delegation Flex Consumption needs is named where the operator reads the parameter.
+    expect(find(main, "param", "vnetSubnetResourceId").decorators.join(" ")).toContain("Microsoft.App/environments");
+    const paramFile = JSON.parse(readFileSync(join(infra, "main.parameters.json"), "utf8")) as { parameters: Record<string, { value: string }> };
+    expect(paramFile.parameters.vnetSubnetResourceId?.value).toBe("${VNET_SUBNET_RESOURCE_ID}");
+  });
+
   describe("main.parameters.json and azure.yaml", () => {
     const paramFile = JSON.parse(readFileSync(join(infra, "main.parameters.json"), "utf8")) as { parameters: Record<string, { value: string }> };
     const declared = main.declarations.filter((d) => d.kind === "param");

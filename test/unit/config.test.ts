@@ -40,7 +40,7 @@ describe("configuration", () => {
 
   it("names every missing required setting in one error", () => {
     const problems = problemsOf({});
-    for (const name of [...REQUIRED_SETTING_NAMES, "AzureWebJobsStorage"]) {
+    for (const name of [...REQUIRED_SETTING_NAMES, "AzureWebJobsStorage", "DATAVERSE_URLS"]) {
       expect(problems.some((p) => p.startsWith(`${name}:`)), name).toBe(true);
     }
   });
@@ -99,7 +99,7 @@ describe("configuration", () => {
   it("lists every contract setting", () => {
     expect([...APP_SETTING_NAMES].sort()).toEqual([
       "ADMIN_ROLE", "API_AUDIENCE", "APP_CLIENT_ID", "APP_CREDENTIAL_SECRET_NAME", "AZURE_AUTHORITY_HOST", "AZURE_CLIENT_ID",
-      "AZURE_TENANT_ID", "AzureWebJobsStorage", "DATAVERSE_URLS", "GRAPH_BASE_URL", "KEY_VAULT_URL", "NOTIFICATION_CLIENT_STATE_SECRET_NAME",
+      "AZURE_TENANT_ID", "AzureWebJobsStorage", "DATAVERSE_ORGS", "DATAVERSE_URLS", "GRAPH_BASE_URL", "KEY_VAULT_URL", "NOTIFICATION_CLIENT_STATE_SECRET_NAME",
       "NOTIFICATION_URL", "REMAP_PLACEHOLDER_USERS", "SYNC_ATTRIBUTE_MAP", "SYNC_DISABLE_THRESHOLD", "SYNC_DRY_RUN", "SYNC_IDENTITY",
       "SYNC_SCHEDULE", "SYNC_SCOPE_GROUP_IDS", "TOKEN_CALLERS",
     ].sort());
