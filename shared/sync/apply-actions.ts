@@ -4,6 +4,7 @@ import type { DataverseOrgPort, SystemUserWrite, ColumnValue } from "../datavers
 import { applyToIndex, type ColumnChange, type UserAction } from "./plan.js";
 import type { ChangeEntry, RunCounts, RunError } from "./run-report.js";
 import type { UserIndex } from "./user-index.js";
+import { isOnPremises, type OrgIdentity } from "./identity.js";
 
 export interface AppliedPage {
   entries: ChangeEntry[];
@@ -17,9 +18,11 @@ export const columnsOf = (changes: readonly ColumnChange[]): Record<string, Colu
 
 export const describeColumns = (changes: readonly ColumnChange[]) => changes.map((c) => ({ column: c.column, old: c.from, new: c.to }));
 
-function writeFor(action: UserAction): SystemUserWrite | undefined {
+function writeFor(action: UserAction, identity: OrgIdentity | undefined): SystemUserWrite | undefined {
   switch (action.kind) {
     case "create":
+      // On-premises the platform fills activedirectoryguid from the domainname's AD account; nothing to send.
+      if (identity !== undefined && isOnPremises(identity)) return { kind: "create", columns: { ...action.columns } };
       return { kind: "create", columns: { ...action.columns, azureactivedirectoryobjectid: action.objectId } };
     case "update":
       return { kind: "update", systemUserId: action.systemUserId, columns: columnsOf(action.changes) };
@@ -59,13 +62,13 @@ export async function applyWriteActions(
   index: UserIndex,
   actions: readonly UserAction[],
   counts: RunCounts,
-  options: { dryRun: boolean; abortSignal?: AbortSignal; now?: () => Date },
+  options: { dryRun: boolean; abortSignal?: AbortSignal; now?: () => Date; identity?: OrgIdentity },
 ): Promise<AppliedPage> {
   const entries: ChangeEntry[] = [];
   const errors: RunError[] = [];
   const writes: Array<{ action: UserAction; write: SystemUserWrite }> = [];
   for (const action of actions) {
-    const write = writeFor(action);
+    const write = writeFor(action, options.identity);
     if (write) writes.push({ action, write });
   }
   if (options.dryRun) {

@@ -7,7 +7,8 @@
 // also fetch the members who joined a scope group since the last scoped run (scope-catch-up.ts).
 import type { DataverseOrgPort } from "../dataverse/types.js";
 import { DeltaResetError, type DirectoryChange, type DirectoryPort } from "../directory/types.js";
-import type { DisableThreshold, SyncIdentity } from "../config/config.js";
+import type { DisableThreshold } from "../config/config.js";
+import { anchorColumn, changeKey, isOnPremises, type OrgIdentity } from "./identity.js";
 import { applyWriteActions, columnsOf, entryFor } from "./apply-actions.js";
 import { graphSelect, type AttributeMap } from "./mapping.js";
 import { applyToIndex, planChange, planOrphans, type PlanOptions, type UserAction } from "./plan.js";
@@ -22,7 +23,8 @@ import type { ChangeEntry, RunReport } from "./run-report.js";
 
 export interface SyncSettings {
   map: AttributeMap;
-  identity: SyncIdentity;
+  /** This org's naming and anchoring rule (identity.ts). */
+  identity: OrgIdentity;
   threshold: DisableThreshold;
   scopeGroupIds: readonly string[];
 }
@@ -64,11 +66,13 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
     link = state.cursor;
     report.mode = state.roundMode === "full" && state.cursorKind === "next" ? "full" : "incremental";
   }
-  let index = new UserIndex(settings.map);
-  // Lookup mode until the run turns into a full round.
+  const anchor = anchorColumn(settings.identity);
+  let index = new UserIndex(settings.map, anchor);
+  // Lookup mode until the run turns into a full round. On-premises orgs always read the whole org: their records
+  // are found by AD GUID, which only the directory user (not a removal) carries.
   let lookup: PageLookup | undefined;
-  if (report.mode === "incremental" && !inScope) lookup = new PageLookup(deps.dataverse, index, settings.map, settings.identity);
-  else index = await readIndex(deps.dataverse, settings.map, abortSignal);
+  if (report.mode === "incremental" && !inScope && !isOnPremises(settings.identity)) lookup = new PageLookup(deps.dataverse, index, settings.map, settings.identity);
+  else index = await readIndex(deps.dataverse, settings.map, anchor, abortSignal);
   const seenThisRun = new Set<string>();
   const scopeKey = [...settings.scopeGroupIds].map(objectIdKey).sort().join(",");
   // The saved members belong to a scoped run over the same groups; a run without scope voids them.
@@ -90,7 +94,7 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
       startFullRound(state, report);
       if (lookup) {
         // The round needs every record now; what the run already knows is its newer view and stays.
-        const full = await readIndex(deps.dataverse, settings.map, abortSignal);
+        const full = await readIndex(deps.dataverse, settings.map, anchor, abortSignal);
         for (const record of index.records()) full.insert(record);
         index = full;
         lookup = undefined;
@@ -100,7 +104,7 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
     }
     page++;
     await applyPage(delta.changes);
-    const ids = delta.changes.map((c) => objectIdKey(c.kind === "upsert" ? c.user.id : c.id));
+    const ids = delta.changes.map((c) => changeKey(c, settings.identity));
     for (const id of ids) seenThisRun.add(id);
     if (report.mode === "full" && !report.dryRun) await deps.orgState.addSeenIds(state.roundId!, Date.now() * 1000 + page, ids);
     if (!report.dryRun) {
@@ -172,7 +176,7 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
         }
       }
     }
-    const applied = await applyWriteActions(deps.dataverse, index, writes, report.counts, { dryRun: report.dryRun, abortSignal, now });
+    const applied = await applyWriteActions(deps.dataverse, index, writes, report.counts, { dryRun: report.dryRun, abortSignal, now, identity: settings.identity });
     report.errors.push(...applied.errors);
     for (const action of remaps) applied.entries.push(await applyRemap(action));
     await queueDisables(disables);
@@ -274,9 +278,9 @@ export async function applyPendingDisables(
   }
 }
 
-async function readIndex(dataverse: DataverseOrgPort, map: AttributeMap, abortSignal?: AbortSignal): Promise<UserIndex> {
-  const index = new UserIndex(map);
-  for await (const page of dataverse.listSystemUsers(indexSelect(map), { abortSignal })) index.addPage(page);
+async function readIndex(dataverse: DataverseOrgPort, map: AttributeMap, anchor: string, abortSignal?: AbortSignal): Promise<UserIndex> {
+  const index = new UserIndex(map, anchor);
+  for await (const page of dataverse.listSystemUsers(indexSelect(map, anchor), { abortSignal })) index.addPage(page);
   return index;
 }
 

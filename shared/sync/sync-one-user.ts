@@ -11,6 +11,7 @@ import type { RemapPort } from "./remap-port.js";
 import { emptyCounts, type ChangeEntry } from "./run-report.js";
 import type { SyncSettings } from "./run-org-sync.js";
 import { indexSelect, objectIdKey, UserIndex } from "./user-index.js";
+import { anchorColumn, anchorOf, type OrgIdentity } from "./identity.js";
 
 export interface OneUserResult {
   user: { id: string; userPrincipalName: string | null; found: boolean };
@@ -19,7 +20,8 @@ export interface OneUserResult {
 
 export interface OneUserDependencies {
   directory: DirectoryPort;
-  orgs: Array<{ org: string; dataverse: DataverseOrgPort }>;
+  /** `identity`: the org's rule when it differs from `settings.identity` (on-premises orgs). */
+  orgs: Array<{ org: string; dataverse: DataverseOrgPort; identity?: OrgIdentity }>;
   settings: SyncSettings;
   remap?: RemapPort;
   requestedBy: string;
@@ -27,7 +29,8 @@ export interface OneUserDependencies {
 
 export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, abortSignal?: AbortSignal): Promise<OneUserResult> {
   const { settings } = deps;
-  const user = await deps.directory.getUser(idOrUpn, graphSelect(settings.map, settings.identity), { abortSignal });
+  const select = [...new Set([settings.identity, ...deps.orgs.map((o) => o.identity ?? settings.identity)].flatMap((i) => graphSelect(settings.map, i)))];
+  const user = await deps.directory.getUser(idOrUpn, select, { abortSignal });
   if (!user && !isGuid(idOrUpn)) throw new AppError(`No directory user "${idOrUpn}".`, 404, "user_not_found");
   const change: DirectoryChange = user ? { kind: "upsert", user } : { kind: "removed", id: idOrUpn, reason: "deleted" };
   const objectId = objectIdKey(user?.id ?? idOrUpn);
@@ -42,15 +45,17 @@ export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, ab
   }
 
   const results: OneUserResult["orgs"] = [];
-  for (const { org, dataverse } of deps.orgs) {
-    const index = new UserIndex(settings.map);
-    const select = indexSelect(settings.map);
-    index.addPage(await dataverse.findSystemUsers("azureactivedirectoryobjectid", objectId, select, { abortSignal }));
-    const mapped = user ? mapUser(user, settings.map, settings.identity) : undefined;
+  for (const { org, dataverse, identity = settings.identity } of deps.orgs) {
+    const anchor = anchorColumn(identity) as "azureactivedirectoryobjectid" | "activedirectoryguid";
+    const index = new UserIndex(settings.map, anchor);
+    const select = indexSelect(settings.map, anchor);
+    const anchorId = user ? anchorOf(user, identity) : objectId;
+    if (anchorId) index.addPage(await dataverse.findSystemUsers(anchor, objectIdKey(anchorId), select, { abortSignal }));
+    const mapped = user ? mapUser(user, settings.map, identity) : undefined;
     const name = mapped?.ok ? mapped.columns.domainname : undefined;
     if (name) index.addPage(await dataverse.findSystemUsers("domainname", name, select, { abortSignal }));
 
-    const action = planChange(change, index, { map: settings.map, identity: settings.identity, inScope });
+    const action = planChange(change, index, { map: settings.map, identity, inScope });
     if (action.kind === "unchanged") { results.push({ org, change: { action: "unchanged" } }); continue; }
     if (action.kind === "skip" && !entryFor(action, "planned")) { results.push({ org, change: { action: "none" } }); continue; }
     if (action.kind === "skip") { results.push({ org, change: entryFor(action, "planned")! }); continue; }
@@ -58,7 +63,7 @@ export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, ab
       results.push({ org, change: await remapOne(org, dataverse, action, deps, abortSignal) });
       continue;
     }
-    const applied = await applyWriteActions(dataverse, index, [action], emptyCounts(), { dryRun: false, abortSignal });
+    const applied = await applyWriteActions(dataverse, index, [action], emptyCounts(), { dryRun: false, abortSignal, identity });
     results.push({ org, change: applied.entries[0]! });
   }
   return { user: { id: user?.id ?? idOrUpn, userPrincipalName: user?.userPrincipalName ?? null, found: Boolean(user) }, orgs: results };

@@ -10,6 +10,7 @@ import { applyPendingDisables, runOrgSync, type OrgSyncDependencies, type SyncSe
 import { emptyCounts, type RunMode, type RunReport } from "./run-report.js";
 import type { RunStore } from "./run-store.js";
 import { UserIndex } from "./user-index.js";
+import { anchorColumn } from "./identity.js";
 import { normalizeOrgUrl } from "../config/org-url.js";
 
 export const LEASE_MS = 90_000;
@@ -25,6 +26,8 @@ export interface SyncRunMessage {
 export interface SyncServices {
   orgs: readonly string[];
   settings: SyncSettings;
+  /** Per-org settings when orgs differ (on-premises orgs name users differently); `settings` otherwise. */
+  orgSettings?: (org: string) => SyncSettings;
   schedule: string;
   defaultDryRun: boolean;
   leases: LeaseStore;
@@ -44,6 +47,10 @@ function newReport(org: string, mode: RunMode, dryRun: boolean, trigger: string,
 
 export class SyncRuns {
   constructor(private readonly services: SyncServices) {}
+
+  private settingsOf(org: string): SyncSettings {
+    return this.services.orgSettings?.(org) ?? this.services.settings;
+  }
 
   private get now(): Date {
     return this.services.now?.() ?? new Date();
@@ -110,11 +117,11 @@ export class SyncRuns {
       if (message.approved) {
         const recorded = { count: report.changes.length, chunk: 1_000_000 };
         const pending = await this.services.orgState.listPendingDisables(org);
-        await applyPendingDisables(report, pending, new UserIndex(this.services.settings.map), deps, controller.signal,
+        await applyPendingDisables(report, pending, new UserIndex(this.services.settings.map, anchorColumn(this.settingsOf(org).identity)), deps, controller.signal,
           (entries) => this.services.runs.appendChanges(report, recorded, entries));
         report.state = "succeeded";
       } else {
-        await runOrgSync(report, this.services.settings, deps, controller.signal);
+        await runOrgSync(report, this.settingsOf(org), deps, controller.signal);
       }
       report.finishedAt = this.now.toISOString();
       await this.services.orgState.update(org, (s) => {

@@ -130,7 +130,7 @@ describe("AD FS client credentials (openid-client)", () => {
     const vault2 = new Vault();
     vault2.values.set("adfs-cred", { value: "wrong-value", version: "1" });
     const error = await new AdfsCredential({ authority: `${service.url}/adfs`, clientId: wrong.clientId, credentialSecretName: "adfs-cred" }, vault2)
-      .getToken(ORG).catch((e: unknown) => e as Error);
+      .getToken(ORG).then(() => new Error("no error"), (e: unknown) => e as Error);
     expect(error.message).toMatch(/refused the client credential.*Key Vault secret "adfs-cred".*MSIS9622/);
     expect(error.message).not.toContain("wrong-value");
   });
