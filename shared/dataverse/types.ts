@@ -6,6 +6,8 @@ export type ColumnValue = string | number | boolean | null;
 export interface SystemUser {
   systemuserid: string;
   azureactivedirectoryobjectid?: string | null;
+  /** On-premises: the AD objectGUID of the record's account (platform-filled). */
+  activedirectoryguid?: string | null;
   domainname?: string | null;
   isdisabled?: boolean;
   accessmode?: number;

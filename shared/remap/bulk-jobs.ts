@@ -10,7 +10,7 @@ import { AppError, isAppError } from "../errors/app-error.js";
 import { QUEUES, TABLES, enqueueJson, table } from "../state/storage.js";
 import { planBulk, type BulkSelection } from "./bulk-gather.js";
 import type { BulkRule, PlanConflict, PlanEntry } from "./bulk-plan.js";
-import type { RemapDeps } from "./deps.js";
+import { identityFor, type RemapDeps } from "./deps.js";
 import { describe } from "./remap-procedure.js";
 import { remapUser } from "./remap-user.js";
 
@@ -88,7 +88,7 @@ export async function startBulkJob(request: StartBulkRequest, deps: BulkJobsDeps
     requestedBy: request.requestedBy, createdAt: new Date().toISOString(), selection: JSON.stringify(selection),
   };
   if (request.dryRun) {
-    const plan = await planBulk({ port: deps.port(org), directory: deps.directory, identity: deps.identity }, request.selection);
+    const plan = await planBulk({ port: deps.port(org), directory: deps.directory, identity: identityFor(deps, org) }, request.selection);
     await client.createEntity({ ...job, total: plan.length });
     await writeItems(client, jobId, plan.map((p, index) => ({ ...p, index, outcome: "planned" as const })));
     return { jobId, view: await getBulkJob(jobId, deps) };
@@ -130,7 +130,7 @@ async function planJob(client: TableClient, job: JobRow, deps: BulkJobsDeps): Pr
   }
   let plan: PlanEntry[];
   try {
-    plan = await planBulk({ port: deps.port(job.org), directory: deps.directory, identity: deps.identity }, selection);
+    plan = await planBulk({ port: deps.port(job.org), directory: deps.directory, identity: identityFor(deps, job.org) }, selection);
   } catch (error) {
     if (isAppError(error) && error.status < 500) {
       await client.updateEntity({ partitionKey: JOB_PARTITION, rowKey: jobId, state: "failed", error: error.message, finishedAt: new Date().toISOString() }, "Merge");

@@ -77,6 +77,15 @@ export function belongsToOrg(user: DirectoryUser, identity: OrgIdentity): boolea
   return synced === true;
 }
 
+/**
+ * The directory object a systemuser is linked to, whatever the org's kind: the platform fills
+ * azureactivedirectoryobjectid online and activedirectoryguid on-premises (the other stays empty).
+ */
+export function recordAnchor(row: { azureactivedirectoryobjectid?: unknown; activedirectoryguid?: unknown }): string | null {
+  const value = row.azureactivedirectoryobjectid || row.activedirectoryguid;
+  return typeof value === "string" && value !== "" ? value.toLowerCase() : null;
+}
+
 /** Graph attributes an org's rule reads besides the attribute map. */
 export function identityAttributes(identity: OrgIdentity): string[] {
   if (isOnPremises(identity)) return ["onPremisesSyncEnabled", "onPremisesSamAccountName", "onPremisesDomainName", "onPremisesImmutableId"];

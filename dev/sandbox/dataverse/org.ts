@@ -75,8 +75,16 @@ export class DataverseOrg {
     this.directoryIndex = new DirectoryIndex(tenant.directory);
   }
 
+  /** Web API version in entity URLs (on-premises orgs: 9.1). */
+  apiVersion = "9.2";
+  /**
+   * Replaces the online domainname rule (onpremises.ts installs the on-premises one): checks `next.domainname`
+   * and fills the columns the platform derives from it, or throws a DataverseError.
+   */
+  domainNameRule?: (next: Changes) => void;
+
   get apiBase(): string {
-    return `${this.url}/api/data/v9.2/`;
+    return `${this.url}/api/data/v${this.apiVersion}/`;
   }
 
   entityUrl(id: string): string {
@@ -103,7 +111,7 @@ export class DataverseOrg {
       versionnumber: this.nextVersion(),
     };
     rec.fullname = init.fullname ?? computeFullName(rec.firstname, rec.lastname);
-    for (const k of ["azureactivedirectoryobjectid", "applicationid"] as const) rec[k] = rec[k]?.toLowerCase() ?? null;
+    for (const k of ["azureactivedirectoryobjectid", "activedirectoryguid", "applicationid"] as const) rec[k] = rec[k]?.toLowerCase() ?? null;
     this.users.set(id, rec);
     this.index(rec);
     this.sorted = null;
@@ -252,6 +260,7 @@ export class DataverseOrg {
   private resolveDomainName(next: Changes): void {
     const name = next.domainname as string | null;
     if (name === null || name === "") throw new DataverseError(400, "0x80040203", "Attribute 'domainname' cannot be NULL.");
+    if (this.domainNameRule) return this.domainNameRule(next);
     const user = this.directoryIndex.resolve(name);
     if (!user) {
       const spec = this.directoryNotFoundError;
@@ -282,7 +291,7 @@ export class DataverseOrg {
       systemuserid: id, domainname: null, windowsliveid: null, internalemailaddress: null, firstname: null, lastname: null,
       middlename: null, nickname: null, fullname: null, jobtitle: null, title: null, mobilephone: null, homephone: null,
       employeeid: null, personalemailaddress: null, sharepointemailaddress: null, photourl: null, salutation: null,
-      azureactivedirectoryobjectid: null, applicationid: null, applicationiduri: null, accessmode: 0, isdisabled: false,
+      azureactivedirectoryobjectid: null, activedirectoryguid: null, applicationid: null, applicationiduri: null, accessmode: 0, isdisabled: false,
       issyncwithdirectory: false, islicensed: true, isintegrationuser: false, setupuser: false, azurestate: 0,
       systemmanagedusertype: 0, caltype: 0, disabledreason: null, deletedstate: null,
       _businessunitid_value: this.businessUnitId, _parentsystemuserid_value: null,
