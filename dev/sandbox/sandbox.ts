@@ -132,7 +132,8 @@ async function startOnPremises(tls: SandboxTls, tenant: Tenant, options: Sandbox
     org.url = service.url;
     orgs.push({ ...service, org });
   }
-  const identities = seedOnPremises(tenant, server, orgs.map((o) => o.org));
+  // One map object: the orgs read it on every write, so a test can rename a NetBIOS domain in place.
+  const identities = seedOnPremises(tenant, server, orgs.map((o) => o.org), { netbiosDomains });
   return { orgs, adfs: { ...adfsService, emulator: server }, identities };
 }
 

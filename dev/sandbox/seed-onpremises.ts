@@ -13,20 +13,22 @@ export interface OnPremisesIdentities {
   netbiosDomains: Record<string, string>;
 }
 
-export function seedOnPremises(tenant: Tenant, adfs: AdfsServer, orgs: DataverseOrg[], options: { existingShare?: number } = {}): OnPremisesIdentities {
+export function seedOnPremises(
+  tenant: Tenant, adfs: AdfsServer, orgs: DataverseOrg[], options: { existingShare?: number; netbiosDomains?: Record<string, string> } = {},
+): OnPremisesIdentities {
   const secret = randomBytes(24).toString("base64url");
   const adfsCredentialSecretName = "bridge-adfs-credential";
   tenant.setSecret(adfsCredentialSecretName, secret);
   for (const org of orgs) adfs.addRelyingParty(org.url);
   const adfsClient = adfs.registerClient({ displayName: "Identity Bridge (AD FS server application)", secrets: [secret], permittedResources: orgs.map((o) => o.url) });
-  const netbiosDomains = { "contoso.local": "CONTOSO" };
+  const netbiosDomains: Record<string, string> = options.netbiosDomains ?? { "contoso.local": "CONTOSO" };
 
   const adUsers = [...tenant.directory.users.values()].filter((u) => u.state === "active" && u.onPremisesSyncEnabled === true && adObjectGuid(u));
   const existing = Math.floor(adUsers.length * (options.existingShare ?? 0.6));
   for (const org of orgs) {
     org.addSystemUser({ domainname: "CONTOSO\\svc-identity-bridge", firstname: "#", lastname: "Identity Bridge", applicationid: adfsClient.clientId, accessmode: 4 });
     for (const [i, user] of adUsers.slice(0, existing).entries()) {
-      const netbios = netbiosDomains[user.onPremisesDomainName!.toLowerCase() as keyof typeof netbiosDomains] ?? netBiosName(user.onPremisesDomainName!);
+      const netbios = netbiosDomains[user.onPremisesDomainName!.toLowerCase()] ?? netBiosName(user.onPremisesDomainName!);
       org.addSystemUser({
         activedirectoryguid: adObjectGuid(user),
         domainname: `${netbios}\\${user.onPremisesSamAccountName}`,
