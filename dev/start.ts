@@ -1,6 +1,7 @@
 // `npm start`: the functions on http://127.0.0.1:7071/api/… without Core Tools.
 // No tenant configured → a local sandbox (Azurite + emulated Entra ID, Graph, Dataverse, Key Vault).
 // Tenant configured (environment or local.settings.json) → the same functions against those services.
+// SANDBOX_ONPREMISES_ORGS=1 adds an on-premises org behind an emulated AD FS, side by side with the online one.
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ensureSandboxTls } from "./sandbox/tls.js";
@@ -32,7 +33,9 @@ async function main(): Promise<void> {
       return;
     }
     const { startSandbox } = await import("./sandbox/sandbox.js");
-    [sandbox, storageEmulator] = await Promise.all([startSandbox({ tls }), startAzurite()]);
+    const onPremisesOrgs = Number(process.env.SANDBOX_ONPREMISES_ORGS ?? 0);
+    if (!Number.isInteger(onPremisesOrgs) || onPremisesOrgs < 0 || onPremisesOrgs > 5) throw new Error("SANDBOX_ONPREMISES_ORGS must be a whole number from 0 to 5");
+    [sandbox, storageEmulator] = await Promise.all([startSandbox({ tls, onPremisesOrgs }), startAzurite()]);
     Object.assign(process.env, sandbox.env, {
       AzureWebJobsStorage: storageEmulator.connectionString,
       // The sandbox Graph posts change notifications to the local host (loopback http is allowed for it).
@@ -80,7 +83,9 @@ async function printSandboxGuide(sandbox: Sandbox, url: string): Promise<void> {
 Identity Bridge sandbox is up: ${url}/api  (emulated tenant ${sandbox.tenant.tenantId})
   Entra ID   ${sandbox.entra.url}
   Graph      ${sandbox.graph.url}
-  Dataverse  ${sandbox.dataverse.map((d) => d.url).join(", ")}
+  Dataverse  ${sandbox.dataverse.map((d) => d.url).join(", ")}${sandbox.adfs ? `
+  On-prem    ${sandbox.onPremises.map((d) => `${d.url} (Web API 9.1)`).join(", ")}
+  AD FS      ${sandbox.adfs.url}/adfs` : ""}
   Key Vault  ${sandbox.keyVault.url}
 
 Try it:
