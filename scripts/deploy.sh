@@ -19,8 +19,8 @@ Usage: scripts/deploy.sh -g <resource-group> -l <location> [options]
   -h, --help
 
 Bridge settings come from environment variables named as in infra/main.parameters.json
-(the app settings of contract §1). Required: APP_CLIENT_ID, DATAVERSE_URLS, API_AUDIENCE.
-Optional: AZURE_TENANT_ID, APP_CREDENTIAL_SECRET_NAME, SYNC_SCHEDULE, SYNC_SCOPE_GROUP_IDS, SYNC_IDENTITY,
+(the app settings of contract §1). Required: APP_CLIENT_ID, DATAVERSE_URLS (or DATAVERSE_ORGS), API_AUDIENCE.
+Optional: AZURE_TENANT_ID, APP_CREDENTIAL_SECRET_NAME, DATAVERSE_ORGS, VNET_SUBNET_RESOURCE_ID (docs/on-premises.md), SYNC_SCHEDULE, SYNC_SCOPE_GROUP_IDS, SYNC_IDENTITY,
 SYNC_DISABLE_THRESHOLD, SYNC_DRY_RUN (default true for a new deployment), SYNC_ATTRIBUTE_MAP,
 REMAP_PLACEHOLDER_USERS, ADMIN_ROLE, TOKEN_CALLERS, NOTIFICATION_URL, NOTIFICATION_CLIENT_STATE_SECRET_NAME,
 AZURE_AUTHORITY_HOST, GRAPH_BASE_URL, NODE_VERSION, FUNCTION_APP_NAME, STORAGE_ACCOUNT_NAME, KEY_VAULT_NAME,
@@ -64,9 +64,10 @@ problems=()
 [[ -n "$RESOURCE_GROUP" ]] || problems+=("resource group: pass -g NAME or set RESOURCE_GROUP")
 if [[ "$MODE" != "code" ]]; then
   [[ -n "$LOCATION" ]] || problems+=("location: pass -l REGION or set AZURE_LOCATION (a region offering Flex Consumption)")
-  for name in APP_CLIENT_ID DATAVERSE_URLS API_AUDIENCE; do
+  for name in APP_CLIENT_ID API_AUDIENCE; do
     [[ -n "${!name:-}" ]] || problems+=("$name: set it in the environment (see docs/deployment.md)")
   done
+  [[ -n "${DATAVERSE_URLS:-}${DATAVERSE_ORGS:-}" ]] || problems+=("DATAVERSE_URLS: set it, or DATAVERSE_ORGS, in the environment (see docs/deployment.md)")
 fi
 if [[ -n "$PACKAGE" && ! -f "$PACKAGE" ]]; then problems+=("--package: no file at $PACKAGE"); fi
 command -v az >/dev/null || problems+=("az: install the Azure CLI (https://aka.ms/azure-cli)")
