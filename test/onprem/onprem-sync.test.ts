@@ -126,4 +126,19 @@ describe("online + on-premises orgs", () => {
     expect(byGuid(onPrem(), adObjectGuid(user)!)[0]!.isdisabled).toBe(true);
     expect((await runSync(online())).counts).toMatchObject({ disabled: 0 });
   });
+
+  it("provision on demand creates a new AD user in both orgs, each in its own form; a cloud-only user online only", async () => {
+    const { syncOneUser } = await import("../../shared/sync/sync-one-user.js");
+    const { oneUserDependencies } = await import("../../shared/sync/services.js");
+    const directory = env.sandbox.tenant.directory;
+    const hire = directory.addUser({ userPrincipalName: "new.hire@contoso.com", givenName: "New", surname: "Hire", onPremisesSamAccountName: "nhire", onPremisesDomainName: "contoso.local" });
+    const result = await syncOneUser(hire.id, oneUserDependencies("test"));
+    expect(result.orgs.map((o) => ("action" in o.change ? o.change.action : undefined))).toEqual(["create", "create"]);
+    expect(online().findByObjectId(hire.id)?.domainname).toBe("new.hire@contoso.com");
+    expect(byGuid(onPrem(), adObjectGuid(hire)!).map((r) => r.domainname)).toEqual(["CONTOSO\\nhire"]);
+
+    const cloud = directory.addUser({ userPrincipalName: "cloud.two@contoso.com", givenName: "Cloud", surname: "Two" });
+    const second = await syncOneUser(cloud.id, oneUserDependencies("test"));
+    expect(second.orgs.map((o) => o.change.action)).toEqual(["create", "none"]);
+  });
 });
