@@ -71,6 +71,12 @@ export const settingsSchema = z.object({
     // Scope membership is read as Entra object ids, which on-premises records do not carry (see docs/on-premises.md).
     ctx.addIssue({ code: "custom", path: ["SYNC_SCOPE_GROUP_IDS"], message: "is not supported yet with an onpremises org in DATAVERSE_ORGS" });
   }
+  const onPremises = new Set(s.DATAVERSE_ORGS?.filter((o) => o.kind === "onpremises").map((o) => o.url) ?? []);
+  for (const caller of s.TOKEN_CALLERS) {
+    // The token service issues Entra tokens; an on-premises org needs the caller's own AD FS application (not yet).
+    const target = caller.resources.find((r) => onPremises.has(r));
+    if (target) ctx.addIssue({ code: "custom", path: ["TOKEN_CALLERS"], message: `caller "${caller.id}": tokens for the on-premises org ${target} are not supported yet` });
+  }
   if (s.NOTIFICATION_URL && !s.NOTIFICATION_CLIENT_STATE_SECRET_NAME) {
     ctx.addIssue({ code: "custom", path: ["NOTIFICATION_CLIENT_STATE_SECRET_NAME"], message: "is required when NOTIFICATION_URL is set" });
   }

@@ -78,4 +78,10 @@ describe("DATAVERSE_ORGS", () => {
     const problems = problemsOf({ ...base, DATAVERSE_ORGS: JSON.stringify([onprem]), SYNC_SCOPE_GROUP_IDS: "11111111-2222-3333-4444-555555555555" });
     expect(problems[0]).toMatch(/^SYNC_SCOPE_GROUP_IDS: is not supported yet/);
   });
+
+  it("refuses token callers for an on-premises org (the token service issues Entra tokens only, for now)", () => {
+    const callers = [{ id: "erp", name: "ERP", auth: "secret", secretName: "erp-secret", resources: ["https://crm.contoso.com/contoso"] }];
+    const problems = problemsOf({ ...base, DATAVERSE_ORGS: JSON.stringify([onprem]), TOKEN_CALLERS: JSON.stringify(callers) });
+    expect(problems[0]).toMatch(/^TOKEN_CALLERS: caller "erp": tokens for the on-premises org https:\/\/crm\.contoso\.com\/contoso are not supported yet/);
+  });
 });
