@@ -10,7 +10,7 @@
 // Value semantics: an attribute ABSENT from the Graph object (not returned) leaves the column unknown, so it is
 // left out of `columns` and never written; an attribute returned as null/empty/blank maps to null (clear it).
 import type { DirectoryUser } from "../directory/types.js";
-import { identityAttributes, nameFormOf, netbiosOf, type OrgIdentity } from "./identity.js";
+import { identityAttributes, isOnPremises, nameFormOf, netbiosOf, type OrgIdentity } from "./identity.js";
 
 /** Writable string columns of systemuser and their maximum lengths (dataverse-web-api.md §5). */
 export const COLUMN_MAX_LENGTH: Readonly<Record<string, number>> = Object.freeze({
@@ -211,8 +211,9 @@ function mapDomainName(user: DirectoryUser, identity: OrgIdentity): { value?: st
   }
   const sam = coerce(user.onPremisesSamAccountName);
   const domain = coerce(user.onPremisesDomainName);
-  if (sam === null) return { problem: "has no onPremisesSamAccountName (SYNC_IDENTITY is sam)" };
-  if (domain === null) return { problem: "has no onPremisesDomainName (SYNC_IDENTITY is sam)" };
+  const why = isOnPremises(identity) ? "the org is on-premises" : "SYNC_IDENTITY is sam";
+  if (sam === null) return { problem: `has no onPremisesSamAccountName (${why})` };
+  if (domain === null) return { problem: `has no onPremisesDomainName (${why})` };
   if (sam === undefined || domain === undefined) return {};
   const netbios = netbiosOf(identity, domain);
   if (netbios === "") return { problem: `has an onPremisesDomainName without a first label ("${domain}")` };

@@ -99,8 +99,11 @@ describe("online + on-premises orgs", () => {
     env.sandbox.tenant.directory.updateUser(user.id, { onPremisesSamAccountName: `${user.onPremisesSamAccountName}2` });
     const newName = `CONTOSO\\${user.onPremisesSamAccountName}`;
 
-    // The platform's rule: the new name's AD account is the one the record already holds.
-    expect(() => onPrem().update(record!.systemuserid, { domainname: newName })).toThrow(/already exists as a Dynamics 365 user/);
+    // The platform's rule, over HTTPS with the bridge's own client and AD FS token: the new name's AD account is
+    // the one the record already holds, so the direct rename is refused.
+    const { dataverseClient } = await import("../../shared/dataverse/org-clients.js");
+    await expect(dataverseClient(onPrem().url).updateSystemUser(record!.systemuserid, { domainname: newName }))
+      .rejects.toThrow(/already exists as a Dynamics 365 user/);
     expect(record!.domainname).toBe(oldName);
     domainHistory.clear();
 
