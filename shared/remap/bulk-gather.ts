@@ -24,7 +24,7 @@ export async function planBulk(ctx: GatherContext, selection: BulkSelection): Pr
   const resolved = await resolveNames(ctx.directory, names, ctx);
   const directory = new Map([...resolved].map(([k, v]) => [k, { objectId: v.objectId, name: v.name }]));
   const holdersByName = group(await findUsersByValues(ctx.port, "domainname", names, ctx), (r) => r.domainname);
-  const anchor = anchorColumn(ctx.identity) as "azureactivedirectoryobjectid" | "activedirectoryguid";
+  const anchor = anchorColumn(ctx.identity);
   const holdersByObject = group(await findUsersByValues(ctx.port, anchor, [...resolved.values()].map((r) => r.objectId), ctx), (r) => recordAnchor(r));
   return buildPlan({ requests, holdersByName, holdersByObject, directory, identity: nameFormOf(ctx.identity) });
 }

@@ -124,7 +124,7 @@ async function discover(ctx: PlaceholderContext): Promise<Placeholder[]> {
         .map((u) => toResolved(u, ctx.identity))
         .filter((c): c is NonNullable<typeof c> => !!c && !ctx.exclude.has(c.objectId) && !found.some((f) => f.objectId === c.objectId));
       if (candidates.length > 0) {
-        const heldObjects = new Set((await findUsersByValues(ctx.port, anchorOf(ctx), candidates.map((c) => c.objectId), ctx))
+        const heldObjects = new Set((await findUsersByValues(ctx.port, anchorColumn(ctx.identity), candidates.map((c) => c.objectId), ctx))
           .map((r) => recordAnchor(r) ?? ""));
         const heldNames = new Set((await findUsersByValues(ctx.port, "domainname", candidates.map((c) => c.name), ctx))
           .map((r) => (r.domainname ?? "").toLowerCase()));
@@ -142,14 +142,9 @@ async function discover(ctx: PlaceholderContext): Promise<Placeholder[]> {
 }
 
 async function isHeldInDataverse(ctx: PlaceholderContext, p: Placeholder): Promise<boolean> {
-  const byObject = await ctx.port.findSystemUsers(anchorOf(ctx), p.objectId, ["systemuserid"], ctx);
+  const byObject = await ctx.port.findSystemUsers(anchorColumn(ctx.identity), p.objectId, ["systemuserid"], ctx);
   if (byObject.length > 0) return true;
   return (await ctx.port.findSystemUsers("domainname", p.name, ["systemuserid"], ctx)).length > 0;
-}
-
-/** The column records of this org are linked to their directory object by. */
-function anchorOf(ctx: PlaceholderContext): "azureactivedirectoryobjectid" | "activedirectoryguid" {
-  return anchorColumn(ctx.identity) as "azureactivedirectoryobjectid" | "activedirectoryguid";
 }
 
 function forget(ctx: PlaceholderContext, p: Placeholder): void {

@@ -218,7 +218,7 @@ async function checkConflicts(port: DataverseOrgPort, row: SystemUser, target: R
     const other = describeUser(byName[0]!);
     throw new AppError(`Dataverse user ${other.systemUserId} (${other.fullName ?? other.domainName}) already holds "${target.name}".`, 409, "name_taken", { detail: { conflict: other } });
   }
-  const anchor = anchorColumn(identity) as "azureactivedirectoryobjectid" | "activedirectoryguid";
+  const anchor = anchorColumn(identity);
   const byObject = (await port.findSystemUsers(anchor, target.objectId, USER_COLUMNS, { abortSignal })).filter((r) => r.systemuserid.toLowerCase() !== self);
   if (byObject.length > 0) {
     const other = describeUser(byObject[0]!);

@@ -22,6 +22,7 @@ export type OrgIdentity = SyncIdentity | OnPremisesIdentity;
 
 export const ONLINE_ANCHOR = "azureactivedirectoryobjectid";
 export const ON_PREMISES_ANCHOR = "activedirectoryguid";
+export type AnchorColumn = typeof ONLINE_ANCHOR | typeof ON_PREMISES_ANCHOR;
 
 export function isOnPremises(identity: OrgIdentity): identity is OnPremisesIdentity {
   return typeof identity === "object";
@@ -33,7 +34,7 @@ export function nameFormOf(identity: OrgIdentity): SyncIdentity {
 }
 
 /** The systemuser column that ties a record to its directory object. */
-export function anchorColumn(identity: OrgIdentity): string {
+export function anchorColumn(identity: OrgIdentity): AnchorColumn {
   return isOnPremises(identity) ? ON_PREMISES_ANCHOR : ONLINE_ANCHOR;
 }
 

@@ -46,7 +46,7 @@ export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, ab
 
   const results: OneUserResult["orgs"] = [];
   for (const { org, dataverse, identity = settings.identity } of deps.orgs) {
-    const anchor = anchorColumn(identity) as "azureactivedirectoryobjectid" | "activedirectoryguid";
+    const anchor = anchorColumn(identity);
     const index = new UserIndex(settings.map, anchor);
     const select = indexSelect(settings.map, anchor);
     const anchorId = user ? anchorOf(user, identity) : objectId;
