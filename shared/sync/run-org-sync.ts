@@ -107,8 +107,8 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
       continue;
     }
     page++;
-    await applyPage(delta.changes);
-    const ids = delta.changes.map((c) => changeKey(c, settings.identity));
+    const matchedElsewise = await applyPage(delta.changes);
+    const ids = [...delta.changes.map((c) => changeKey(c, settings.identity)), ...matchedElsewise];
     for (const id of ids) seenThisRun.add(id);
     if (report.mode === "full" && !report.dryRun) await deps.orgState.addSeenIds(state.roundId!, Date.now() * 1000 + page, ids);
     if (!report.dryRun) {
@@ -153,7 +153,12 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
     await deps.orgState.save(state);
   }
 
-  async function applyPage(changes: readonly DirectoryChange[]): Promise<void> {
+  /**
+   * Plans and applies one page. Returns the anchors of records matched under another key than their change's
+   * (on-premises users without a GUID anchor, matched by domainname), so a full round counts them as seen.
+   */
+  async function applyPage(changes: readonly DirectoryChange[]): Promise<string[]> {
+    const matchedElsewise: string[] = [];
     const writes: UserAction[] = [];
     const remaps: Extract<UserAction, { kind: "remap" }>[] = [];
     const disables: UserAction[] = [];
@@ -162,6 +167,8 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
     for (const change of changes) {
       report.counts.scanned++;
       const action = planChange(change, index, plan);
+      const anchor = "systemUserId" in action && action.systemUserId ? index.get(action.systemUserId)?.objectId : undefined;
+      if (anchor && anchor !== changeKey(change, settings.identity)) matchedElsewise.push(anchor);
       if (action.kind !== "disable" && "systemUserId" in action && action.systemUserId && pending.has(action.systemUserId)) {
         // Back (restored, re-enabled, in scope again) before the round ended: the disable is void.
         pending.delete(action.systemUserId);
@@ -185,6 +192,7 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
     for (const action of remaps) applied.entries.push(await applyRemap(action));
     await queueDisables(disables);
     await record([...applied.entries, ...others]);
+    return matchedElsewise;
   }
 
   async function applyRemap(action: Extract<UserAction, { kind: "remap" }>): Promise<ChangeEntry> {

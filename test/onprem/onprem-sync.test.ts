@@ -39,8 +39,8 @@ afterAll(async () => { await env?.stop(); });
 const online = () => env.sandbox.dataverse[0]!.org;
 const onPrem = () => env.sandbox.onPremises[0]!.org;
 
-async function runSync(org: DataverseOrg) {
-  const run = await runs.start({ trigger: "test", org: org.url });
+async function runSync(org: DataverseOrg, mode?: "full" | "incremental") {
+  const run = await runs.start({ trigger: "test", org: org.url, mode });
   const report = await runs.execute({ org: run.org, runId: run.runId });
   return { ...report, changes: (await runs.get(run.runId)).changes };
 }
@@ -143,5 +143,15 @@ describe("online + on-premises orgs", () => {
     const cloud = directory.addUser({ userPrincipalName: "cloud.two@contoso.com", givenName: "Cloud", surname: "Two" });
     const second = await syncOneUser(cloud.id, oneUserDependencies("test"));
     expect(second.orgs.map((o) => o.change.action)).toEqual(["create", "none"]);
+  });
+
+  it("a user whose source anchor is not a GUID is matched by domainname and kept by a full round", async () => {
+    const user = adUsers().find((u) => u.accountEnabled && u.onPremisesSamAccountName !== "remaptemp" && byGuid(onPrem(), adObjectGuid(u)!).length === 1)!;
+    const [record] = byGuid(onPrem(), adObjectGuid(user)!);
+    // A custom source anchor (e.g. employeeID): the immutable id no longer carries the objectGUID.
+    env.sandbox.tenant.directory.updateUser(user.id, { onPremisesImmutableId: Buffer.from("employee-42").toString("base64"), jobTitle: "Moved" });
+    const report = await runSync(onPrem(), "full");
+    expect(report.counts).toMatchObject({ updated: 1, disabled: 0, failed: 0 });
+    expect(onPrem().get(record!.systemuserid)).toMatchObject({ isdisabled: false, jobtitle: "Moved", domainname: record!.domainname });
   });
 });
