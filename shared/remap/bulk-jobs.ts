@@ -221,7 +221,7 @@ export async function getBulkJob(jobId: string, deps: BulkJobsDeps): Promise<Bul
 function chooseOrg(org: string | undefined, deps: RemapDeps): string {
   if (org) {
     const normalized = normalizeOrgUrl(org);
-    if (!deps.orgs.includes(normalized)) throw new AppError(`"org" is not one of the configured Dataverse orgs (DATAVERSE_URLS).`, 400, "unknown_org");
+    if (!deps.orgs.includes(normalized)) throw new AppError(`"org" is not one of the configured Dataverse orgs (DATAVERSE_URLS / DATAVERSE_ORGS).`, 400, "unknown_org");
     return normalized;
   }
   if (deps.orgs.length === 1) return deps.orgs[0]!;

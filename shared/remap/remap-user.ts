@@ -171,7 +171,7 @@ async function findUser(request: RemapUserRequest, deps: RemapDeps, to: string):
   let orgs = deps.orgs;
   if (request.org) {
     const org = normalizeOrgUrl(request.org);
-    if (!deps.orgs.includes(org)) throw new AppError(`"org" is not one of the configured Dataverse orgs (DATAVERSE_URLS).`, 400, "unknown_org");
+    if (!deps.orgs.includes(org)) throw new AppError(`"org" is not one of the configured Dataverse orgs (DATAVERSE_URLS / DATAVERSE_ORGS).`, 400, "unknown_org");
     orgs = [org];
   }
   const hits: Array<{ org: string; row: SystemUser }> = [];
