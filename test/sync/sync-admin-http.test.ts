@@ -61,6 +61,26 @@ describe("authentication", () => {
     expect((await call(h.syncStatus, "/api/sync/status", { token: good.token })).status).toBe(200);
   });
 
+  it("401 for ID-token-shaped tokens carrying the admin role, whatever the audience (access tokens only)", async () => {
+    const { tenant, identities } = env.sandbox;
+    const base = { clientId: identities.adminApp.clientId, audience: identities.apiAudience, roles: ["Bridge.Admin"] };
+    const idToken = { azp: undefined, appid: undefined, azpacr: undefined, idtyp: undefined };
+    const shapes: Array<[string, Record<string, unknown>]> = [
+      ["v2 ID token with nonce", { ...idToken, nonce: "n-0S6_WzA2Mj" }],
+      ["v2 ID token without nonce", idToken],
+      ["v1 ID token", { ...idToken, ver: "1.0" }],
+      ["access-token claims plus a nonce", { nonce: "abc" }],
+    ];
+    for (const [name, claims] of shapes) {
+      const { token } = await tenant.issueAccessToken({ ...base, claims });
+      const res = await call(h.syncStatus, "/api/sync/status", { token });
+      expect(res.status, name).toBe(401);
+      expect(res.body.detail, name).toContain("not an access token");
+    }
+    const v1Access = await tenant.issueAccessToken({ ...base, claims: { azp: undefined, idtyp: undefined, ver: "1.0", scp: undefined } });
+    expect((await call(h.syncStatus, "/api/sync/status", { token: v1Access.token })).status).toBe(200);
+  });
+
   it("403 for a valid token without the admin role", async () => {
     const token = await env.sandbox.adminToken({ roles: [] });
     expectProblem(await call(h.startSync, "/api/sync", { method: "POST", token }), 403);
