@@ -3,6 +3,7 @@
 import type { DataverseOrgPort } from "../dataverse/types.js";
 import { isGuid } from "../dataverse/odata.js";
 import type { DirectoryChange, DirectoryPort } from "../directory/types.js";
+import { isUserKey } from "../directory/user-key.js";
 import { AppError } from "../errors/app-error.js";
 import { applyWriteActions, columnsOf, entryFor } from "./apply-actions.js";
 import { graphSelect, mapUser } from "./mapping.js";
@@ -27,6 +28,9 @@ export interface OneUserDependencies {
 
 export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, abortSignal?: AbortSignal): Promise<OneUserResult> {
   const { settings } = deps;
+  if (!isUserKey(idOrUpn)) {
+    throw new AppError(`"${idOrUpn.slice(0, 80)}" is neither a directory object id (GUID) nor a user principal name.`, 400, "invalid_user_key");
+  }
   const user = await deps.directory.getUser(idOrUpn, graphSelect(settings.map, settings.identity), { abortSignal });
   if (!user && !isGuid(idOrUpn)) throw new AppError(`No directory user "${idOrUpn}".`, 404, "user_not_found");
   const change: DirectoryChange = user ? { kind: "upsert", user } : { kind: "removed", id: idOrUpn, reason: "deleted" };

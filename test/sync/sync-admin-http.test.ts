@@ -188,6 +188,17 @@ describe("POST /api/users/{objectIdOrUpn}/sync", () => {
     expect(again.body.orgs[0].change).toEqual({ action: "unchanged" });
   });
 
+  it("400 for a key that is neither a GUID nor UPN-shaped; Graph is never called", async () => {
+    const graph = env.sandbox.graph.knobs;
+    const before = graph.requests.length;
+    const keys = ["delta()", "me", "x", "../groups", "a@b", "user@contoso.com/manager", "user@contoso.com?x=1", "00000000-0000-4000-8000-00000000000", "@contoso.com", "a b@contoso.com", "x".repeat(300) + "@contoso.com", "\ud800@contoso.com", "CONTOSO\\jdoe"];
+    for (const key of keys) {
+      const res = await call(h.syncUserNow, "/api/users/key/sync", { method: "POST", params: { objectIdOrUpn: key } });
+      expectProblem(res, 400);
+    }
+    expect(graph.requests.slice(before)).toEqual([]);
+  });
+
   it("404 for a UPN the directory does not know", async () => {
     const res = await call(h.syncUserNow, "/api/users/nobody%40contoso.com/sync", { method: "POST", params: { objectIdOrUpn: "nobody@contoso.com" } });
     expectProblem(res, 404);
