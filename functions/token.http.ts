@@ -1,4 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
+import { getConfig } from "../shared/config/config.js";
 import { BodyTooLargeError, readBodyBytes } from "../shared/http/json-body.js";
 import { parseForm } from "../shared/tokens/form.js";
 import { issueToken, recordUnparsedRefusal } from "../shared/tokens/issue-token.js";
@@ -18,7 +19,7 @@ export async function token(request: HttpRequest, context: InvocationContext): P
       await recordUnparsedRefusal(body, deps, log);
       return errorResponse(body);
     }
-    const origin = new URL(request.url).origin;
+    const origin = getConfig().publicBaseUrl; // never the Host header (contract §5)
     const result = await issueToken({
       form: parseForm(body),
       authorization: request.headers.get("authorization") ?? undefined,

@@ -13,6 +13,7 @@ import { RouteTable } from "./routes.js";
 import { lightRequest } from "./light-request.js";
 import { startQueueWorkers, type QueueWorkers } from "./queues.js";
 import { MAX_BODY_BYTES } from "../../shared/http/json-body.js";
+import { resetConfigForTests } from "../../shared/config/config.js";
 
 /**
  * The host's own request-body cap (Azure's host has one too: FUNCTIONS_REQUEST_BODY_SIZE_LIMIT). No route takes
@@ -99,6 +100,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   });
   const address = server.address() as AddressInfo;
   const url = `http://${options.host ?? "127.0.0.1"}:${address.port}`;
+  const restorePublicBaseUrl = adoptLocalAddress(url);
   log(`[local-host] ${functions.length} functions: ${functions.map((f) => `${f.name} (${triggerOf(f).type})`).join(", ")}`);
 
   return {
@@ -114,7 +116,22 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       await queues?.stop();
       server.closeAllConnections();
       await new Promise<void>((ok) => server.close(() => ok()));
+      restorePublicBaseUrl();
     },
+  };
+}
+
+/**
+ * Locally the app's public origin is the host's own address (contract §1): without PUBLIC_BASE_URL, the address
+ * this host listens on becomes it (the port may have been chosen by the system). Returns the undo for close().
+ */
+function adoptLocalAddress(url: string): () => void {
+  if (process.env.PUBLIC_BASE_URL?.trim()) return () => undefined;
+  process.env.PUBLIC_BASE_URL = url;
+  resetConfigForTests();
+  return () => {
+    if (process.env.PUBLIC_BASE_URL === url) delete process.env.PUBLIC_BASE_URL;
+    resetConfigForTests();
   };
 }
 

@@ -141,9 +141,10 @@ describe("run lifecycle", () => {
     const all = (await call(h.getSyncRun, `/api/sync/runs/${runId}`, { params: { runId } })).body;
     expect(all.changesTotal).toBe(all.changes.length);
     expect(all.changesTotal).toBeGreaterThan(3);
-    const first = await call(h.getSyncRun, `/api/sync/runs/${runId}`, { params: { runId }, query: { limit: "3" } });
+    const first = await call(h.getSyncRun, `http://evil.example/api/sync/runs/${runId}`, { params: { runId }, query: { limit: "3" }, headers: { host: "evil.example" } });
     expect(first.body.changes).toEqual(all.changes.slice(0, 3));
     const next = new URL(first.body.changesNext);
+    expect(next.origin).toBe("http://127.0.0.1:7071"); // PUBLIC_BASE_URL (here its local default), never the Host header
     expect(next.searchParams.get("offset")).toBe("3");
     const second = await call(h.getSyncRun, `/api/sync/runs/${runId}`, { params: { runId }, query: Object.fromEntries(next.searchParams) });
     expect(second.body.changes).toEqual(all.changes.slice(3, 6));
