@@ -8,7 +8,7 @@
 import type { DataverseOrgPort } from "../dataverse/types.js";
 import { DeltaResetError, type DirectoryChange, type DirectoryPort } from "../directory/types.js";
 import type { DisableThreshold, SyncIdentity } from "../config/config.js";
-import { applyWriteActions, columnsOf, entryFor } from "./apply-actions.js";
+import { applyWriteActions, columnsLeftAfterRemap, entryFor } from "./apply-actions.js";
 import { graphSelect, type AttributeMap } from "./mapping.js";
 import { applyToIndex, planChange, planOrphans, type PlanOptions, type UserAction } from "./plan.js";
 import { describeDisableThreshold } from "./threshold.js";
@@ -196,7 +196,7 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
       report.errors.push({ objectId: action.objectId, systemUserId: action.systemUserId, code: outcome.code, message: outcome.message, at: now().toISOString() });
       return { ...entry, outcome: "failed", error: { code: outcome.code, message: outcome.message } };
     }
-    const rest = { ...columnsOf(action.changes), ...(action.enable ? { isdisabled: false } : {}) };
+    const rest = await columnsLeftAfterRemap(deps.dataverse, action, abortSignal);
     if (Object.keys(rest).length > 0) await deps.dataverse.updateSystemUser(action.systemUserId, rest, { abortSignal });
     applyToIndex(index, action);
     report.counts.remapped++;

@@ -5,7 +5,7 @@ import { isGuid } from "../dataverse/odata.js";
 import type { DirectoryChange, DirectoryPort } from "../directory/types.js";
 import { isUserKey } from "../directory/user-key.js";
 import { AppError } from "../errors/app-error.js";
-import { applyWriteActions, columnsOf, entryFor } from "./apply-actions.js";
+import { applyWriteActions, columnsLeftAfterRemap, entryFor } from "./apply-actions.js";
 import { graphSelect, mapUser } from "./mapping.js";
 import { planChange } from "./plan.js";
 import type { RemapPort } from "./remap-port.js";
@@ -79,7 +79,7 @@ async function remapOne(
   if (!deps.remap) return { ...entry, action: "remap-needed", outcome: "planned" };
   const outcome = await deps.remap.remap({ org, systemUserId: action.systemUserId, objectId: action.objectId, from: action.from, to: action.to, requestedBy: deps.requestedBy, abortSignal });
   if (!outcome.ok) return { ...entry, outcome: "failed", error: { code: outcome.code, message: outcome.message } };
-  const rest = { ...columnsOf(action.changes), ...(action.enable ? { isdisabled: false } : {}) };
+  const rest = await columnsLeftAfterRemap(dataverse, action, abortSignal);
   if (Object.keys(rest).length > 0) await dataverse.updateSystemUser(action.systemUserId, rest, { abortSignal });
   return entry;
 }

@@ -3,6 +3,7 @@
 // journals for atomic rollback, and the knobs tests turn.
 import { randomUUID } from "node:crypto";
 import type { Tenant } from "../tenant.js";
+import type { DirectoryUser } from "../directory.js";
 import { DirectoryIndex } from "./directory-index.js";
 import { DataverseError, fromSpec, notFound, type ErrorSpec } from "./errors.js";
 import type { Changes } from "./payload.js";
@@ -201,7 +202,7 @@ export class DataverseOrg {
     if ("domainname" in next) {
       if (lower(next.domainname as string | null) === lower(rec.domainname)) delete next.domainname; // unchanged: no-op
       else if (rec.applicationid) throw new DataverseError(400, "0x80041d48", "The domain name of an application user cannot be updated.");
-      else this.resolveDomainName(next);
+      else refreshFromDirectory(next, this.resolveDomainName(next));
     }
     if (rec.applicationid && "accessmode" in next && next.accessmode !== rec.accessmode) {
       throw new DataverseError(400, "0x80040d40", "The access mode of an application user cannot be changed.");
@@ -249,7 +250,7 @@ export class DataverseOrg {
   }
 
   /** The platform rule: a new domainname must name an active directory user that no systemuser holds yet. */
-  private resolveDomainName(next: Changes): void {
+  private resolveDomainName(next: Changes): DirectoryUser {
     const name = next.domainname as string | null;
     if (name === null || name === "") throw new DataverseError(400, "0x80040203", "Attribute 'domainname' cannot be NULL.");
     const user = this.directoryIndex.resolve(name);
@@ -261,6 +262,7 @@ export class DataverseOrg {
     if (this.byObjectId.get(user.id.toLowerCase())?.size) throw fromSpec(this.duplicateDomainError);
     next.azureactivedirectoryobjectid = user.id.toLowerCase();
     next.windowsliveid = user.userPrincipalName;
+    return user;
   }
 
   private checkLookups(next: Changes): void {
@@ -328,4 +330,14 @@ function drop(map: Map<string, Set<string>>, key: string | null, id: string): vo
   if (!set) return;
   set.delete(id);
   if (set.size === 0) map.delete(k);
+}
+
+/**
+ * Once a record's domainname moves to another directory user, the platform refreshes the user's names and
+ * primary email from the directory (issue #11 item 11); values sent in the same request are kept.
+ */
+function refreshFromDirectory(next: Changes, user: DirectoryUser): void {
+  if (!("firstname" in next)) next.firstname = user.givenName;
+  if (!("lastname" in next)) next.lastname = user.surname;
+  if (!("internalemailaddress" in next)) next.internalemailaddress = user.mail ?? user.userPrincipalName;
 }
