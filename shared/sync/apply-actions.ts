@@ -43,7 +43,9 @@ export const describeColumns = (changes: readonly ColumnChange[]) => changes.map
 function writeFor(action: UserAction): SystemUserWrite | undefined {
   switch (action.kind) {
     case "create":
-      return { kind: "create", columns: { ...action.columns, azureactivedirectoryobjectid: action.objectId } };
+      // No azureactivedirectoryobjectid: it is read-only (the platform fills it by resolving domainname against
+      // the directory) and a value sent for it is ignored.
+      return { kind: "create", columns: { ...action.columns } };
     case "update":
       return { kind: "update", systemUserId: action.systemUserId, columns: columnsOf(action.changes) };
     case "enable":

@@ -58,4 +58,8 @@ describe("remap during sync", () => {
     const afterRemap = mine.slice(mine.findIndex((u) => u.changes.domainname === "ann@fabrikam.com") + 1);
     expect(afterRemap.map((u) => u.changes)).toEqual([{ jobtitle: "Manager" }]);
   });
+
+  it("the sync never sends a read-only column (the platform would ignore it)", () => {
+    expect(org.stats.ignoredColumns).toEqual({});
+  });
 });

@@ -31,12 +31,14 @@ export interface DataverseStats {
   writes: number;
   throttled: number;
   unauthorized: number;
+  /** Values received for columns not valid for create/update (ignored, as the platform does), per column. */
+  ignoredColumns: Record<string, number>;
   forbidden: number;
 }
 
 export type JournalEntry = { id: string; before: SystemUserRecord | null };
 
-const newStats = (): DataverseStats => ({ get: 0, post: 0, patch: 0, delete: 0, batch: 0, batchOperations: 0, writes: 0, throttled: 0, unauthorized: 0, forbidden: 0 });
+const newStats = (): DataverseStats => ({ get: 0, post: 0, patch: 0, delete: 0, batch: 0, batchOperations: 0, writes: 0, throttled: 0, unauthorized: 0, forbidden: 0, ignoredColumns: {} });
 export const timestamp = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 const lower = (v: string | null | undefined) => (v ?? "").toLowerCase();
 
