@@ -1,8 +1,8 @@
-import { app, type HttpRequest } from "@azure/functions";
+import { app } from "@azure/functions";
 import { z } from "zod";
 import { adminRoute, json } from "../shared/http/handlers.js";
 import { readJsonBody } from "../shared/http/json-body.js";
-import { parseQuery, withQuery } from "../shared/http/query.js";
+import { parseQuery, publicLink, withQuery } from "../shared/http/query.js";
 import { pageOfChanges } from "../shared/sync/run-report.js";
 import { syncRuns } from "../shared/sync/services.js";
 
@@ -12,13 +12,13 @@ const startBody = z.object({
   dryRun: z.boolean().optional(),
 }).strict();
 
-const statusUrl = (request: HttpRequest, runId: string) => new URL(`/api/sync/runs/${runId}`, request.url).href;
+const statusUrl = (runId: string) => publicLink(`/api/sync/runs/${encodeURIComponent(runId)}`);
 
 /** POST /api/sync: queue a run for one org (409 with the running run id while one runs). */
 export const startSync = adminRoute(async (request, _context, principal) => {
   const body = await readJsonBody(request, startBody, { allowEmpty: true });
   const run = await syncRuns().start({ ...body, trigger: `api:${principal.appId}` });
-  return json(202, { runId: run.runId, statusUrl: statusUrl(request, run.runId), org: run.org, mode: run.mode, dryRun: run.dryRun });
+  return json(202, { runId: run.runId, statusUrl: statusUrl(run.runId), org: run.org, mode: run.mode, dryRun: run.dryRun });
 });
 
 const changePage = z.object({
@@ -36,7 +36,7 @@ export const getSyncRun = adminRoute(async (request) => {
 /** POST /api/sync/runs/{runId}/approve: let a run halted by the disable threshold go on. */
 export const approveSyncRun = adminRoute(async (request, _context, principal) => {
   const run = await syncRuns().approve(request.params.runId ?? "", principal.appId);
-  return json(202, { runId: run.runId, statusUrl: statusUrl(request, run.runId), approvedBy: principal.appId });
+  return json(202, { runId: run.runId, statusUrl: statusUrl(run.runId), approvedBy: principal.appId });
 });
 
 /** GET /api/sync/status: per-org state, last run, cursor age, next scheduled run. */

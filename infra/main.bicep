@@ -81,6 +81,9 @@ param adminRole string = ''
 @secure()
 param tokenCallers string = ''
 
+@description('PUBLIC_BASE_URL: the app\'s public origin (e.g. https://bridge.contoso.com) for links and the client-assertion audience; empty = https://$WEBSITE_HOSTNAME.')
+param publicBaseUrl string = ''
+
 @description('NOTIFICATION_URL: public https URL of /api/notifications; empty turns webhooks off.')
 param notificationUrl string = ''
 
@@ -89,8 +92,8 @@ param notificationClientStateSecretName string = ''
 
 // ---- Sizing and names ----
 
-@description('Node.js version of the Flex Consumption runtime; empty means 22.')
-@allowed(['', '20', '22'])
+@description('Node.js version of the Flex Consumption runtime; empty means 22. Node 20 reached end of support on 2026-04-30.')
+@allowed(['', '22'])
 param nodeVersion string = ''
 
 @minValue(1)
@@ -166,6 +169,9 @@ module rbac 'modules/rbac.bicep' = {
 
 // Every app setting. Platform settings first; then each setting of contract §1. Secrets appear
 // only as Key Vault secret names: the app reads their values with its identity.
+// Integer division: the V8 old-space cap in MB for the chosen instance size.
+var nodeHeapMB = instanceMemoryMB * 3 / 4
+
 var appSettings = {
   // Identity-based host storage: no connection string, no account key.
   AzureWebJobsStorage__credential: 'managedidentity'
@@ -176,9 +182,10 @@ var appSettings = {
   // Telemetry with an Entra token of the app's identity (local auth is disabled).
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
-  // A bounded old space: V8 collects before the process outgrows the smallest (512 MB) instance; a full sync
-  // of 100k users keeps well under it (bench:sync).
-  languageWorkers__node__arguments: '--max-old-space-size=384'
+  // A bounded old space, three quarters of the instance's memory (384 MB on 512, 1536 on 2048, 3072 on 4096): V8
+  // collects before the process outgrows its instance, leaving room for buffers and native memory; a full sync
+  // of 100k users keeps well under the smallest (bench:sync).
+  languageWorkers__node__arguments: '--max-old-space-size=${nodeHeapMB}'
 
   AZURE_TENANT_ID: empty(tenantId) ? tenant().tenantId : tenantId
   APP_CLIENT_ID: appClientId
@@ -201,6 +208,7 @@ var appSettings = {
   ADMIN_ROLE: adminRole
   TOKEN_CALLERS: tokenCallers
   NOTIFICATION_URL: notificationUrl
+  PUBLIC_BASE_URL: publicBaseUrl
   NOTIFICATION_CLIENT_STATE_SECRET_NAME: empty(notificationClientStateSecretName) ? 'bridge-notification-client-state' : notificationClientStateSecretName
 }
 

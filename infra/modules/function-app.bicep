@@ -8,7 +8,7 @@ param tags object
 param identityId string
 param deploymentContainerUrl string
 
-@allowed(['20', '22'])
+@allowed(['22'])
 param nodeVersion string
 
 @minValue(1)

@@ -1,5 +1,5 @@
 // Typed configuration, read once from the environment and validated as a whole (contract §1).
-import { APP_SETTING_NAMES, SETTING_HINTS, settingsSchema } from "./schema.js";
+import { APP_SETTING_NAMES, originProblem, SETTING_HINTS, settingsSchema } from "./schema.js";
 import type { TokenCaller } from "./token-callers.js";
 import { normalizeOrgUrl } from "./org-url.js";
 import { onlineOrgs, type OrgDescriptor } from "./dataverse-orgs.js";
@@ -42,6 +42,8 @@ export interface Config {
   api: { audience: string; adminRole: string };
   tokenCallers: TokenCaller[];
   notifications: { url?: string; clientStateSecretName?: string };
+  /** The app's public origin (no trailing slash): every link in a response and the client-assertion `aud`. */
+  publicBaseUrl: string;
 }
 
 export class ConfigError extends Error {
@@ -72,6 +74,19 @@ function storageFrom(env: Env, problems: string[]): StorageConfig {
   return { kind: "connectionString", connectionString: "" };
 }
 
+/**
+ * PUBLIC_BASE_URL, else `https://$WEBSITE_HOSTNAME` (set by App Service / Functions in Azure), else the local
+ * host's address (BRIDGE_PORT, default 7071). Never a request's Host header, which the sender chooses.
+ */
+function publicBaseUrlFrom(configured: string | undefined, env: Env, problems: string[]): string {
+  if (configured) return configured;
+  const hostname = env.WEBSITE_HOSTNAME?.trim();
+  const fallback = hostname ? `https://${hostname}` : `http://127.0.0.1:${env.BRIDGE_PORT?.trim() || "7071"}`;
+  const problem = originProblem(fallback);
+  if (problem) problems.push(`PUBLIC_BASE_URL: is not set and ${hostname ? "WEBSITE_HOSTNAME" : "BRIDGE_PORT"} does not make a usable origin (${problem})`);
+  return problem ? "" : new URL(fallback).origin;
+}
+
 /** Validates the whole environment; throws one ConfigError naming every bad setting. Never echoes values. */
 export function loadConfig(env: Env = process.env): Config {
   const input: Record<string, string | undefined> = {};
@@ -100,6 +115,7 @@ export function loadConfig(env: Env = process.env): Config {
     if (!(error instanceof AttributeMapError)) throw error;
     problems.push(...error.problems.map((p) => `SYNC_ATTRIBUTE_MAP: ${p}`));
   }
+  const publicBaseUrl = publicBaseUrlFrom(parsed.success ? parsed.data.PUBLIC_BASE_URL : undefined, env, problems);
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const s = parsed.data;
   const authorityHostname = new URL(s.AZURE_AUTHORITY_HOST).hostname.toLowerCase();
@@ -130,6 +146,7 @@ export function loadConfig(env: Env = process.env): Config {
     api: { audience: s.API_AUDIENCE, adminRole: s.ADMIN_ROLE },
     tokenCallers: s.TOKEN_CALLERS,
     notifications: { url: s.NOTIFICATION_URL, clientStateSecretName: s.NOTIFICATION_CLIENT_STATE_SECRET_NAME },
+    publicBaseUrl,
   };
 }
 

@@ -13,6 +13,20 @@ const notificationUrl = z.string().url("must be an absolute https URL").refine((
   const url = new URL(v);
   return url.protocol === "https:" || (url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname));
 }, "must use https:// (plain http only to 127.0.0.1 / localhost)");
+/** An http(s) origin: scheme, host and port only (no path, query, fragment or credentials). */
+export function originProblem(value: string): string | undefined {
+  if (!URL.canParse(value)) return "must be an absolute URL such as https://bridge.contoso.com";
+  const url = new URL(value);
+  if (url.protocol !== "https:" && url.protocol !== "http:") return "must use https:// (or http:// locally)";
+  if (url.username || url.password || url.search || url.hash || (url.pathname !== "/" && url.pathname !== "")) {
+    return "must be an origin only (scheme, host and port: no path, query, fragment or credentials)";
+  }
+  return undefined;
+}
+const publicBaseUrl = z.string().trim().superRefine((v, ctx) => {
+  const problem = originProblem(v);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+}).transform((v) => new URL(v).origin);
 const nonEmpty = z.string().trim().min(1, "must not be empty");
 const optionalNonEmpty = z.string().trim().optional().transform((v) => (v ? v : undefined));
 const bool = z.enum(["true", "false", "TRUE", "FALSE", "True", "False", "1", "0"], { message: "must be true or false" })
@@ -66,6 +80,7 @@ export const settingsSchema = z.object({
   }),
   NOTIFICATION_URL: notificationUrl.optional(),
   NOTIFICATION_CLIENT_STATE_SECRET_NAME: optionalNonEmpty,
+  PUBLIC_BASE_URL: publicBaseUrl.optional(),
 }).superRefine((s, ctx) => {
   if (s.DATAVERSE_ORGS?.some((o) => o.kind === "onpremises") && s.SYNC_SCOPE_GROUP_IDS.length > 0) {
     // Scope membership is read as Entra object ids, which on-premises records do not carry (see docs/on-premises.md).
@@ -104,5 +119,6 @@ export const SETTING_HINTS: Partial<Record<keyof typeof settingsSchema.shape, st
   SYNC_SCOPE_GROUP_IDS: "comma-separated Entra group object ids",
   API_AUDIENCE: "the App ID URI (or client id) callers request tokens for, e.g. api://identity-bridge",
   TOKEN_CALLERS: "a JSON array of caller policies (see README, Token callers)",
+  PUBLIC_BASE_URL: "the app's public origin, e.g. https://bridge.contoso.com (default https://$WEBSITE_HOSTNAME in Azure)",
   NOTIFICATION_URL: "the public https URL of /api/notifications (plain http only on loopback, for the sandbox)",
 };

@@ -9,7 +9,7 @@ import type { DataverseOrgPort } from "../dataverse/types.js";
 import { DeltaResetError, type DeltaPage, type DirectoryChange, type DirectoryPort } from "../directory/types.js";
 import type { DisableThreshold } from "../config/config.js";
 import { anchorColumn, changeKey, isOnPremises, type OrgIdentity } from "./identity.js";
-import { applyWriteActions, columnsOf, entryFor } from "./apply-actions.js";
+import { applyWriteActions, columnsLeftAfterRemap, entryFor } from "./apply-actions.js";
 import { graphSelect, type AttributeMap } from "./mapping.js";
 import { applyToIndex, planChange, planOrphans, type PlanOptions, type UserAction } from "./plan.js";
 import { describeDisableThreshold } from "./threshold.js";
@@ -187,7 +187,7 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
         }
       }
     }
-    const applied = await applyWriteActions(deps.dataverse, index, writes, report.counts, { dryRun: report.dryRun, abortSignal, now, identity: settings.identity });
+    const applied = await applyWriteActions(deps.dataverse, index, writes, report.counts, { dryRun: report.dryRun, abortSignal, now });
     report.errors.push(...applied.errors);
     for (const action of remaps) applied.entries.push(await applyRemap(action));
     await queueDisables(disables);
@@ -212,7 +212,7 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
       report.errors.push({ objectId: action.objectId, systemUserId: action.systemUserId, code: outcome.code, message: outcome.message, at: now().toISOString() });
       return { ...entry, outcome: "failed", error: { code: outcome.code, message: outcome.message } };
     }
-    const rest = { ...columnsOf(action.changes), ...(action.enable ? { isdisabled: false } : {}) };
+    const rest = await columnsLeftAfterRemap(deps.dataverse, action, abortSignal);
     if (Object.keys(rest).length > 0) await deps.dataverse.updateSystemUser(action.systemUserId, rest, { abortSignal });
     applyToIndex(index, action);
     report.counts.remapped++;

@@ -3,8 +3,9 @@
 import type { DataverseOrgPort } from "../dataverse/types.js";
 import { isGuid } from "../dataverse/odata.js";
 import type { DirectoryChange, DirectoryPort } from "../directory/types.js";
+import { isUserKey } from "../directory/user-key.js";
 import { AppError } from "../errors/app-error.js";
-import { applyWriteActions, columnsOf, entryFor } from "./apply-actions.js";
+import { applyWriteActions, columnsLeftAfterRemap, entryFor } from "./apply-actions.js";
 import { graphSelect, mapUser } from "./mapping.js";
 import { planChange } from "./plan.js";
 import type { RemapPort } from "./remap-port.js";
@@ -29,6 +30,9 @@ export interface OneUserDependencies {
 
 export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, abortSignal?: AbortSignal): Promise<OneUserResult> {
   const { settings } = deps;
+  if (!isUserKey(idOrUpn)) {
+    throw new AppError(`"${idOrUpn.slice(0, 80)}" is neither a directory object id (GUID) nor a user principal name.`, 400, "invalid_user_key");
+  }
   const select = [...new Set([settings.identity, ...deps.orgs.map((o) => o.identity ?? settings.identity)].flatMap((i) => graphSelect(settings.map, i)))];
   const user = await deps.directory.getUser(idOrUpn, select, { abortSignal });
   if (!user && !isGuid(idOrUpn)) throw new AppError(`No directory user "${idOrUpn}".`, 404, "user_not_found");
@@ -63,7 +67,7 @@ export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, ab
       results.push({ org, change: await remapOne(org, dataverse, action, deps, abortSignal) });
       continue;
     }
-    const applied = await applyWriteActions(dataverse, index, [action], emptyCounts(), { dryRun: false, abortSignal, identity });
+    const applied = await applyWriteActions(dataverse, index, [action], emptyCounts(), { dryRun: false, abortSignal });
     results.push({ org, change: applied.entries[0]! });
   }
   return { user: { id: user?.id ?? idOrUpn, userPrincipalName: user?.userPrincipalName ?? null, found: Boolean(user) }, orgs: results };
@@ -80,7 +84,7 @@ async function remapOne(
   if (!deps.remap) return { ...entry, action: "remap-needed", outcome: "planned" };
   const outcome = await deps.remap.remap({ org, systemUserId: action.systemUserId, objectId: action.objectId, from: action.from, to: action.to, requestedBy: deps.requestedBy, abortSignal });
   if (!outcome.ok) return { ...entry, outcome: "failed", error: { code: outcome.code, message: outcome.message } };
-  const rest = { ...columnsOf(action.changes), ...(action.enable ? { isdisabled: false } : {}) };
+  const rest = await columnsLeftAfterRemap(dataverse, action, abortSignal);
   if (Object.keys(rest).length > 0) await dataverse.updateSystemUser(action.systemUserId, rest, { abortSignal });
   return entry;
 }

@@ -39,6 +39,7 @@ export function makeOnPremises(org: DataverseOrg, settings: OnPremisesSettings):
     const guid = adObjectGuid(account)!;
     for (const rec of org.users.values()) if (rec.activedirectoryguid === guid) throw fromSpec(org.duplicateDomainError);
     next.activedirectoryguid = guid;
+    return account;
   };
 }
 

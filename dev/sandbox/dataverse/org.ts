@@ -3,6 +3,7 @@
 // journals for atomic rollback, and the knobs tests turn.
 import { randomUUID } from "node:crypto";
 import type { Tenant } from "../tenant.js";
+import type { DirectoryUser } from "../directory.js";
 import { DirectoryIndex } from "./directory-index.js";
 import { DataverseError, fromSpec, notFound, type ErrorSpec } from "./errors.js";
 import type { Changes } from "./payload.js";
@@ -30,12 +31,14 @@ export interface DataverseStats {
   writes: number;
   throttled: number;
   unauthorized: number;
+  /** Values received for columns not valid for create/update (ignored, as the platform does), per column. */
+  ignoredColumns: Record<string, number>;
   forbidden: number;
 }
 
 export type JournalEntry = { id: string; before: SystemUserRecord | null };
 
-const newStats = (): DataverseStats => ({ get: 0, post: 0, patch: 0, delete: 0, batch: 0, batchOperations: 0, writes: 0, throttled: 0, unauthorized: 0, forbidden: 0 });
+const newStats = (): DataverseStats => ({ get: 0, post: 0, patch: 0, delete: 0, batch: 0, batchOperations: 0, writes: 0, throttled: 0, unauthorized: 0, forbidden: 0, ignoredColumns: {} });
 export const timestamp = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 const lower = (v: string | null | undefined) => (v ?? "").toLowerCase();
 
@@ -81,7 +84,8 @@ export class DataverseOrg {
    * Replaces the online domainname rule (onpremises.ts installs the on-premises one): checks `next.domainname`
    * and fills the columns the platform derives from it, or throws a DataverseError.
    */
-  domainNameRule?: (next: Changes) => void;
+  /** Resolves a new domainname to its directory account (and fills the anchor columns), or throws as the platform would. */
+  domainNameRule?: (next: Changes) => DirectoryUser;
 
   get apiBase(): string {
     return `${this.url}/api/data/v${this.apiVersion}/`;
@@ -209,7 +213,7 @@ export class DataverseOrg {
     if ("domainname" in next) {
       if (lower(next.domainname as string | null) === lower(rec.domainname)) delete next.domainname; // unchanged: no-op
       else if (rec.applicationid) throw new DataverseError(400, "0x80041d48", "The domain name of an application user cannot be updated.");
-      else this.resolveDomainName(next);
+      else refreshFromDirectory(next, this.resolveDomainName(next));
     }
     if (rec.applicationid && "accessmode" in next && next.accessmode !== rec.accessmode) {
       throw new DataverseError(400, "0x80040d40", "The access mode of an application user cannot be changed.");
@@ -257,7 +261,7 @@ export class DataverseOrg {
   }
 
   /** The platform rule: a new domainname must name an active directory user that no systemuser holds yet. */
-  private resolveDomainName(next: Changes): void {
+  private resolveDomainName(next: Changes): DirectoryUser {
     const name = next.domainname as string | null;
     if (name === null || name === "") throw new DataverseError(400, "0x80040203", "Attribute 'domainname' cannot be NULL.");
     if (this.domainNameRule) return this.domainNameRule(next);
@@ -270,6 +274,7 @@ export class DataverseOrg {
     if (this.byObjectId.get(user.id.toLowerCase())?.size) throw fromSpec(this.duplicateDomainError);
     next.azureactivedirectoryobjectid = user.id.toLowerCase();
     next.windowsliveid = user.userPrincipalName;
+    return user;
   }
 
   private checkLookups(next: Changes): void {
@@ -337,4 +342,14 @@ function drop(map: Map<string, Set<string>>, key: string | null, id: string): vo
   if (!set) return;
   set.delete(id);
   if (set.size === 0) map.delete(k);
+}
+
+/**
+ * Once a record's domainname moves to another directory user, the platform refreshes the user's names and
+ * primary email from the directory (issue #11 item 11); values sent in the same request are kept.
+ */
+function refreshFromDirectory(next: Changes, user: DirectoryUser): void {
+  if (!("firstname" in next)) next.firstname = user.givenName;
+  if (!("lastname" in next)) next.lastname = user.surname;
+  if (!("internalemailaddress" in next)) next.internalemailaddress = user.mail ?? user.userPrincipalName;
 }
