@@ -76,6 +76,9 @@ param adminRole string = ''
 @secure()
 param tokenCallers string = ''
 
+@description('PUBLIC_BASE_URL: the app\'s public origin (custom domain); empty means https://<WEBSITE_HOSTNAME>.')
+param publicBaseUrl string = ''
+
 @description('NOTIFICATION_URL: public https URL of /api/notifications; empty turns webhooks off.')
 param notificationUrl string = ''
 
@@ -195,6 +198,7 @@ var appSettings = {
   ADMIN_ROLE: adminRole
   TOKEN_CALLERS: tokenCallers
   NOTIFICATION_URL: notificationUrl
+  PUBLIC_BASE_URL: publicBaseUrl
   NOTIFICATION_CLIENT_STATE_SECRET_NAME: empty(notificationClientStateSecretName) ? 'bridge-notification-client-state' : notificationClientStateSecretName
 }
 

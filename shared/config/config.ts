@@ -36,6 +36,8 @@ export interface Config {
   };
   remap: { placeholderUsers: string[] };
   api: { audience: string; adminRole: string };
+  /** The app's public origin: PUBLIC_BASE_URL, else https://$WEBSITE_HOSTNAME in Azure, else the local host's address. */
+  publicBaseUrl: string;
   tokenCallers: TokenCaller[];
   notifications: { url?: string; clientStateSecretName?: string };
 }
@@ -119,6 +121,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     remap: { placeholderUsers: s.REMAP_PLACEHOLDER_USERS },
     api: { audience: s.API_AUDIENCE, adminRole: s.ADMIN_ROLE },
+    publicBaseUrl: s.PUBLIC_BASE_URL ?? (env.WEBSITE_HOSTNAME ? `https://${env.WEBSITE_HOSTNAME}` : `http://127.0.0.1:${env.BRIDGE_PORT ?? 7071}`),
     tokenCallers: s.TOKEN_CALLERS,
     notifications: { url: s.NOTIFICATION_URL, clientStateSecretName: s.NOTIFICATION_CLIENT_STATE_SECRET_NAME },
   };

@@ -56,6 +56,7 @@ export const settingsSchema = z.object({
   }),
   NOTIFICATION_URL: notificationUrl.optional(),
   NOTIFICATION_CLIENT_STATE_SECRET_NAME: optionalNonEmpty,
+  PUBLIC_BASE_URL: notificationUrl.optional().transform((v) => v?.replace(/\/+$/, "")),
 }).superRefine((s, ctx) => {
   if (s.NOTIFICATION_URL && !s.NOTIFICATION_CLIENT_STATE_SECRET_NAME) {
     ctx.addIssue({ code: "custom", path: ["NOTIFICATION_CLIENT_STATE_SECRET_NAME"], message: "is required when NOTIFICATION_URL is set" });
@@ -83,5 +84,6 @@ export const SETTING_HINTS: Partial<Record<keyof typeof settingsSchema.shape, st
   SYNC_SCOPE_GROUP_IDS: "comma-separated Entra group object ids",
   API_AUDIENCE: "the App ID URI (or client id) callers request tokens for, e.g. api://identity-bridge",
   TOKEN_CALLERS: "a JSON array of caller policies (see README, Token callers)",
+  PUBLIC_BASE_URL: "the app's public origin, e.g. https://bridge.contoso.com (plain http only on loopback)",
   NOTIFICATION_URL: "the public https URL of /api/notifications (plain http only on loopback, for the sandbox)",
 };
