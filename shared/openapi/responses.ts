@@ -161,3 +161,16 @@ export const authorizationServerMetadata = z.looseObject({
 }).describe("RFC 8414 authorization server metadata");
 
 export const openApiDoc = z.looseObject({ openapi: z.string(), info: z.looseObject({}), paths: z.looseObject({}) }).describe("an OpenAPI 3.1 document");
+
+export const userLookup = z.object({
+  user: z.object({ id: z.string(), userPrincipalName: nullableString, found: z.boolean(), columns: z.record(z.string(), nullableString).nullable() }),
+  orgs: z.array(z.object({ org: z.string(), records: z.array(z.looseObject({})), planned: z.looseObject({ action: z.string() }) })),
+});
+
+export const subscription = z.object({
+  enabled: z.boolean(),
+  notificationUrl: nullableString,
+  subscription: z.object({
+    subscriptionId: z.string(), resource: z.string(), expirationDateTime: dateTime, expiresInSeconds: z.number().int(), updatedAt: dateTime,
+  }).nullable(),
+});

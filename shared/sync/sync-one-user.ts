@@ -2,7 +2,7 @@
 // Same planning core as the scheduled sync; a single disable is applied at once (no threshold for one user).
 import type { DataverseOrgPort } from "../dataverse/types.js";
 import { isGuid } from "../dataverse/odata.js";
-import type { DirectoryChange, DirectoryPort } from "../directory/types.js";
+import type { DirectoryChange, DirectoryPort, DirectoryUser } from "../directory/types.js";
 import { AppError } from "../errors/app-error.js";
 import { applyWriteActions, columnsOf, entryFor } from "./apply-actions.js";
 import { graphSelect, mapUser } from "./mapping.js";
@@ -43,13 +43,7 @@ export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, ab
 
   const results: OneUserResult["orgs"] = [];
   for (const { org, dataverse } of deps.orgs) {
-    const index = new UserIndex(settings.map);
-    const select = indexSelect(settings.map);
-    index.addPage(await dataverse.findSystemUsers("azureactivedirectoryobjectid", objectId, select, { abortSignal }));
-    const mapped = user ? mapUser(user, settings.map, settings.identity) : undefined;
-    const name = mapped?.ok ? mapped.columns.domainname : undefined;
-    if (name) index.addPage(await dataverse.findSystemUsers("domainname", name, select, { abortSignal }));
-
+    const { index } = await recordsOf(user, objectId, dataverse, settings, abortSignal);
     const action = planChange(change, index, { map: settings.map, identity: settings.identity, inScope });
     if (action.kind === "unchanged") { results.push({ org, change: { action: "unchanged" } }); continue; }
     if (action.kind === "skip" && !entryFor(action, "planned")) { results.push({ org, change: { action: "none" } }); continue; }
@@ -62,6 +56,42 @@ export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, ab
     results.push({ org, change: applied.entries[0]! });
   }
   return { user: { id: user?.id ?? idOrUpn, userPrincipalName: user?.userPrincipalName ?? null, found: Boolean(user) }, orgs: results };
+}
+
+/** The user's Dataverse records in one org (by object id, then by the mapped logon name), indexed for planning. */
+async function recordsOf(user: DirectoryUser | null | undefined, objectId: string, dataverse: DataverseOrgPort, settings: SyncSettings, abortSignal?: AbortSignal) {
+  const index = new UserIndex(settings.map);
+  const select = indexSelect(settings.map);
+  const rows = await dataverse.findSystemUsers("azureactivedirectoryobjectid", objectId, select, { abortSignal });
+  const mapped = user ? mapUser(user, settings.map, settings.identity) : undefined;
+  const name = mapped?.ok ? mapped.columns.domainname : undefined;
+  if (name) rows.push(...(await dataverse.findSystemUsers("domainname", name, select, { abortSignal })).filter((r) => !rows.some((o) => o.systemuserid === r.systemuserid)));
+  index.addPage(rows);
+  return { index, rows, mapped };
+}
+
+export interface UserLookup {
+  user: { id: string; userPrincipalName: string | null; found: boolean; columns: Record<string, string | null> | null };
+  orgs: Array<{ org: string; records: Array<Record<string, unknown>>; planned: ChangeEntry | { action: "unchanged" | "none" } }>;
+}
+
+/** GET /api/users/{objectIdOrUpn}: the directory user as mapped, each org's records, and what a sync would do. Writes nothing. */
+export async function lookUpUser(idOrUpn: string, deps: Omit<OneUserDependencies, "remap" | "requestedBy">, abortSignal?: AbortSignal): Promise<UserLookup> {
+  const { settings } = deps;
+  const user = await deps.directory.getUser(idOrUpn, graphSelect(settings.map, settings.identity), { abortSignal });
+  if (!user && !isGuid(idOrUpn)) throw new AppError(`No directory user "${idOrUpn}".`, 404, "user_not_found");
+  const change: DirectoryChange = user ? { kind: "upsert", user } : { kind: "removed", id: idOrUpn, reason: "deleted" };
+  const objectId = objectIdKey(user?.id ?? idOrUpn);
+  const orgs: UserLookup["orgs"] = [];
+  let columns: Record<string, string | null> | null = null;
+  for (const { org, dataverse } of deps.orgs) {
+    const { index, rows, mapped } = await recordsOf(user, objectId, dataverse, settings, abortSignal);
+    if (mapped?.ok) columns = mapped.columns;
+    const action = planChange(change, index, { map: settings.map, identity: settings.identity });
+    const planned = action.kind === "unchanged" ? { action: "unchanged" as const } : entryFor(action, "planned") ?? { action: "none" as const };
+    orgs.push({ org, records: rows.map((r) => ({ ...r })), planned });
+  }
+  return { user: { id: user?.id ?? idOrUpn, userPrincipalName: user?.userPrincipalName ?? null, found: Boolean(user), columns }, orgs };
 }
 
 async function remapOne(
