@@ -29,7 +29,7 @@ function lookupView(lookup: UserLookup, ctx: PageContext, result: HTMLElement): 
     h("h2", {}, lookup.user.userPrincipalName ?? lookup.user.id, lookup.user.found ? "" : " (not in the directory)"),
     ...lookup.orgs.map((org) => {
       const record = org.records[0] ?? {};
-      const columns = [...new Set([...Object.keys(directory), ...Object.keys(record).filter((k) => !k.startsWith("@") && k !== "systemuserid")])];
+      const columns = [...new Set([...Object.keys(directory), ...Object.keys(record).filter((k) => !k.startsWith("@") && !["systemuserid", "etag"].includes(k))])];
       return h("section", { class: "card", "aria-label": `In ${org.org}` },
         h("h3", {}, h("code", {}, org.org)),
         h("p", {}, "A sync would: ", h("strong", {}, org.planned.action)),
