@@ -1,4 +1,4 @@
-import { ApiError } from "./api.js";
+import { ApiError } from "../../client/admin-api.js";
 
 // A tiny DOM builder: h("p", { class: "x" }, "text", child). No innerHTML anywhere, so no markup injection.
 type Child = Node | string | number | null | undefined | false | Child[];

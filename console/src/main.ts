@@ -1,7 +1,7 @@
 // The admin console: signs the administrator in with Entra (authorization code + PKCE, @azure/msal-browser),
 // then renders one page per section from the admin API, with the user's access token.
 import { InteractionRequiredAuthError, PublicClientApplication, type AccountInfo } from "@azure/msal-browser";
-import { AdminApi } from "./api.js";
+import { AdminApi } from "../../client/admin-api.js";
 import { errorBox, h, replace } from "./dom.js";
 import { PAGES, type PageContext } from "./pages.js";
 

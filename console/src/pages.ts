@@ -1,5 +1,5 @@
 // The console's sections, in navigation order; the first is the home page.
-import type { AdminApi } from "./api.js";
+import type { AdminApi } from "../../client/admin-api.js";
 import { renderCallers } from "./pages/callers.js";
 import { renderNotifications } from "./pages/notifications.js";
 import { renderOverview } from "./pages/overview.js";

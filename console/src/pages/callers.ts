@@ -1,5 +1,5 @@
 // Callers: each S2S caller's status per org (GET /api/callers); a deployment without that route says so.
-import { ApiError } from "../api.js";
+import { ApiError } from "../../../client/admin-api.js";
 import { h, replace, table } from "../dom.js";
 import type { PageContext } from "../pages.js";
 

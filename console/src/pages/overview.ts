@@ -1,6 +1,6 @@
 // Overview: each org's state, last outcome, cursor age, next run and back-off; a halted run's planned disables
 // with an Approve button, then the run followed to its end.
-import type { OrgStatus, RunReport } from "../api.js";
+import type { OrgStatus, RunReport } from "../../../client/admin-api.js";
 import { ago, announce, errorBox, facts, h, replace, stateBadge, table, when } from "../dom.js";
 import { sleep, type PageContext } from "../pages.js";
 

@@ -1,5 +1,5 @@
 // Remap: one user with a preview of both steps, and a bulk suffix change: plan → apply → live progress.
-import type { BulkJob } from "../api.js";
+import type { BulkJob } from "../../../client/admin-api.js";
 import { announce, errorBox, facts, h, replace, stateBadge, table } from "../dom.js";
 import { sleep, type PageContext } from "../pages.js";
 

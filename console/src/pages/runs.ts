@@ -1,6 +1,6 @@
 // Runs: the newest runs, a form to start a run or a dry run, and one run's report — counts, errors with their
 // Dataverse codes and the change list paged, old → new per column.
-import type { RunReport } from "../api.js";
+import type { RunReport } from "../../../client/admin-api.js";
 import { announce, errorBox, facts, h, replace, stateBadge, table, when } from "../dom.js";
 import { sleep, type PageContext } from "../pages.js";
 

@@ -1,5 +1,5 @@
 // Users: look a person up — the directory (as mapped) beside each org's Dataverse record — and sync them now.
-import type { UserLookup } from "../api.js";
+import type { UserLookup } from "../../../client/admin-api.js";
 import { announce, errorBox, h, replace, table } from "../dom.js";
 import type { PageContext } from "../pages.js";
 

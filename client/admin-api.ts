@@ -1,6 +1,7 @@
-// The console's client of the admin API, typed from the same zod schemas the OpenAPI document is generated from.
+// The admin API's client (the console and the `bridge` CLI), typed from the same zod schemas the OpenAPI
+// document is generated from. Runs in the browser and in Node (global fetch).
 import type { z } from "zod";
-import type * as r from "../../shared/openapi/responses.js";
+import type * as r from "../shared/openapi/responses.js";
 
 export type SyncStatus = z.output<typeof r.syncStatus>;
 export type OrgStatus = z.output<typeof r.orgStatus>;
@@ -14,6 +15,7 @@ export type BulkJob = z.output<typeof r.bulkJob>;
 export type BulkAccepted = z.output<typeof r.bulkAccepted>;
 export type Callers = z.output<typeof r.callers>;
 export type Subscription = z.output<typeof r.subscription>;
+export type RunSummary = z.output<typeof r.runSummary>;
 export type Problem = z.output<typeof r.problemDetails>;
 
 export class ApiError extends Error {
@@ -25,15 +27,17 @@ export class ApiError extends Error {
 export type TokenSource = () => Promise<string>;
 
 export class AdminApi {
-  constructor(private readonly token: TokenSource) {}
+  /** `baseUrl`: the bridge's origin ("" in the browser: same origin). */
+  constructor(private readonly token: TokenSource, private readonly baseUrl = "") {}
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${await this.token()}` };
     if (body !== undefined) headers["content-type"] = "application/json";
-    const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const response = await fetch(`${this.baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await response.text();
-    const parsed = text ? JSON.parse(text) : {};
-    if (!response.ok) throw new ApiError(response.status, parsed);
+    let parsed: unknown = {};
+    try { parsed = text ? JSON.parse(text) : {}; } catch { parsed = { title: `HTTP ${response.status}`, detail: text.slice(0, 200) }; }
+    if (!response.ok) throw new ApiError(response.status, parsed as Partial<Problem>);
     return parsed as T;
   }
 
@@ -44,8 +48,8 @@ export class AdminApi {
   approve = (runId: string) => this.call<unknown>("POST", `/api/sync/runs/${encodeURIComponent(runId)}/approve`);
   lookUpUser = (idOrUpn: string) => this.call<UserLookup>("GET", `/api/users/${encodeURIComponent(idOrUpn)}`);
   syncUser = (idOrUpn: string) => this.call<OneUserSync>("POST", `/api/users/${encodeURIComponent(idOrUpn)}/sync`);
-  remap = (body: { user: string; newDomainName: string; dryRun?: boolean }) => this.call<RemapResult>("POST", "/api/users/remap", body);
-  remapBulk = (body: { rule: { fromSuffix: string; toSuffix: string }; dryRun?: boolean }) => this.call<BulkJob | BulkAccepted>("POST", "/api/users/remap/bulk", body);
+  remap = (body: { user: string; newDomainName: string; dryRun?: boolean; org?: string }) => this.call<RemapResult>("POST", "/api/users/remap", body);
+  remapBulk = (body: { rule: { fromSuffix: string; toSuffix: string }; dryRun?: boolean; org?: string }) => this.call<BulkJob | BulkAccepted>("POST", "/api/users/remap/bulk", body);
   bulkJob = (jobId: string) => this.call<BulkJob>("GET", `/api/users/remap/bulk/${encodeURIComponent(jobId)}`);
   callers = () => this.call<Callers>("GET", "/api/callers");
   subscription = () => this.call<Subscription>("GET", "/api/notifications/subscription");
