@@ -80,6 +80,10 @@ describe("every route's answers validate against the document", () => {
     const upn = [...env.sandbox.tenant.directory.users.values()][0]!.userPrincipalName;
     expect((await contractFetch(`${host.url}/api/users/${encodeURIComponent(upn)}/sync`, { method: "POST", headers: auth() })).status).toBe(200);
     expect((await contractFetch(`${host.url}/api/users/nobody@contoso.com/sync`, { method: "POST", headers: auth() })).status).toBe(404);
+    const lookup = await contractFetch(`${host.url}/api/users/${encodeURIComponent(upn)}`, { headers: auth() });
+    expect(lookup.body.orgs[0].records).toHaveLength(1);
+    expect(lookup.body.orgs[0].planned.action).toBe("unchanged");
+    expect((await contractFetch(`${host.url}/api/users/nobody@contoso.com`, { headers: auth() })).status).toBe(404);
     expect((await contractFetch(`${host.url}/api/users/remap`, { method: "POST", headers: auth(), body: JSON.stringify({ user: "nobody@contoso.com", newDomainName: upn }) })).status).toBe(404);
     const plan = await contractFetch(`${host.url}/api/users/remap/bulk`, { method: "POST", headers: auth(), body: JSON.stringify({ rule: { fromSuffix: "@contoso.com", toSuffix: "@fabrikam.com" }, dryRun: true }) });
     expect(plan.status).toBe(200);
@@ -99,7 +103,8 @@ describe("every route's answers validate against the document", () => {
     expect(bad.status).toBe(401);
   });
 
-  it("notifications: validation echo and accepted deliveries", async () => {
+  it("notifications: the subscription view, validation echo and accepted deliveries", async () => {
+    expect((await contractFetch(`${host.url}/api/notifications/subscription`, { headers: auth() })).body).toMatchObject({ enabled: false, subscription: null });
     const echo = await contractFetch(`${host.url}/api/notifications?validationToken=abc`, { method: "POST" });
     expect(echo).toMatchObject({ status: 200, body: "abc" });
     expect((await contractFetch(`${host.url}/api/notifications`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"value":[]}' })).status).toBe(202);

@@ -8,15 +8,19 @@ const doc = openApiDocument() as unknown as Doc;
 const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
 ajv.addSchema({ $id: "bridge", components: doc.components } as object);
 
-/** The document's path template matching a concrete path (`/api/sync/runs/abc` → `/api/sync/runs/{runId}`). */
-export function templateOf(path: string): string | undefined {
-  return Object.keys(doc.paths).find((template) => new RegExp(`^${template.replace(/[.]/g, "\\.").replace(/\{[^}]+\}/g, "[^/]+")}$`).test(path));
+/** The document's path template matching a concrete path (`/api/sync/runs/abc` → `/api/sync/runs/{runId}`); literal segments win, as in routing. */
+export function templateOf(path: string, method?: string): string | undefined {
+  const literals = (t: string) => t.split("/").filter((s) => !s.startsWith("{")).length;
+  return Object.keys(doc.paths)
+    .filter((template) => new RegExp(`^${template.replace(/[.]/g, "\\.").replace(/\{[^}]+\}/g, "[^/]+")}$`).test(path))
+    .filter((template) => !method || doc.paths[template]![method.toLowerCase()])
+    .sort((a, b) => literals(b) - literals(a))[0];
 }
 
 /** Throws, naming what differs, unless the document describes this response. */
 export function assertDescribed(method: string, url: string, status: number, contentType: string | null, body: unknown): void {
   const path = new URL(url, "http://x").pathname;
-  const template = templateOf(path);
+  const template = templateOf(path, method);
   if (!template) throw new Error(`${path} is not in the OpenAPI document`);
   const operation = doc.paths[template]![method.toLowerCase()];
   if (!operation) throw new Error(`${method} ${template} is not in the OpenAPI document`);
