@@ -32,14 +32,7 @@ export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, ab
   const change: DirectoryChange = user ? { kind: "upsert", user } : { kind: "removed", id: idOrUpn, reason: "deleted" };
   const objectId = objectIdKey(user?.id ?? idOrUpn);
 
-  let inScope: ((id: string) => boolean) | undefined;
-  if (settings.scopeGroupIds.length > 0) {
-    let member = false;
-    for (const groupId of settings.scopeGroupIds) {
-      if ((await deps.directory.listGroupMemberIds(groupId, { abortSignal })).has(objectId)) { member = true; break; }
-    }
-    inScope = () => member;
-  }
+  const inScope = await scopeOf(objectId, deps, abortSignal);
 
   const results: OneUserResult["orgs"] = [];
   for (const { org, dataverse } of deps.orgs) {
@@ -56,6 +49,16 @@ export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, ab
     results.push({ org, change: applied.entries[0]! });
   }
   return { user: { id: user?.id ?? idOrUpn, userPrincipalName: user?.userPrincipalName ?? null, found: Boolean(user) }, orgs: results };
+}
+
+/** With SYNC_SCOPE_GROUP_IDS, whether the user is a direct member of one of the groups; undefined = all users in scope. */
+async function scopeOf(objectId: string, deps: Pick<OneUserDependencies, "directory" | "settings">, abortSignal?: AbortSignal): Promise<((id: string) => boolean) | undefined> {
+  if (deps.settings.scopeGroupIds.length === 0) return undefined;
+  let member = false;
+  for (const groupId of deps.settings.scopeGroupIds) {
+    if ((await deps.directory.listGroupMemberIds(groupId, { abortSignal })).has(objectId)) { member = true; break; }
+  }
+  return () => member;
 }
 
 /** The user's Dataverse records in one org (by object id, then by the mapped logon name), indexed for planning. */
@@ -82,12 +85,13 @@ export async function lookUpUser(idOrUpn: string, deps: Omit<OneUserDependencies
   if (!user && !isGuid(idOrUpn)) throw new AppError(`No directory user "${idOrUpn}".`, 404, "user_not_found");
   const change: DirectoryChange = user ? { kind: "upsert", user } : { kind: "removed", id: idOrUpn, reason: "deleted" };
   const objectId = objectIdKey(user?.id ?? idOrUpn);
+  const inScope = await scopeOf(objectId, deps, abortSignal);
   const orgs: UserLookup["orgs"] = [];
   let columns: Record<string, string | null> | null = null;
   for (const { org, dataverse } of deps.orgs) {
     const { index, rows, mapped } = await recordsOf(user, objectId, dataverse, settings, abortSignal);
     if (mapped?.ok) columns = mapped.columns;
-    const action = planChange(change, index, { map: settings.map, identity: settings.identity });
+    const action = planChange(change, index, { map: settings.map, identity: settings.identity, inScope });
     const planned = action.kind === "unchanged" ? { action: "unchanged" as const } : entryFor(action, "planned") ?? { action: "none" as const };
     orgs.push({ org, records: rows.map((r) => ({ ...r })), planned });
   }
