@@ -147,6 +147,39 @@ describe.runIf(existsSync(CHROMIUM))("admin console in Chromium", () => {
     await expectAccessible("08-remap");
   });
 
+  it("plans a bulk suffix remap, applies it and follows its progress", async () => {
+    const directory = h.env.sandbox.tenant.directory;
+    const targets = [...directory.users.values()].filter((u) => u.state === "active" && /09@contoso\.com$/.test(u.userPrincipalName));
+    expect(targets.length).toBeGreaterThan(1);
+    for (const user of targets) directory.updateUser(user.id, { userPrincipalName: user.userPrincipalName.replace("@contoso.com", "@fabrikam.com") });
+    await page.getByLabel("From suffix").fill("09@contoso.com");
+    await page.getByLabel("To suffix").fill("09@fabrikam.com");
+    await page.getByRole("button", { name: "Plan" }).click();
+    await page.getByRole("button", { name: "Apply this plan" }).waitFor();
+    expect(await page.locator("table").last().locator("tbody tr").count()).toBe(targets.length);
+    await screenshot(page, "08b-bulk-plan");
+    await page.getByRole("button", { name: "Apply this plan" }).click();
+    await page.locator("#bulk-progress .state-succeeded").waitFor({ timeout: 60_000 });
+    const progress = page.getByRole("progressbar", { name: "Bulk remap progress" });
+    expect(await progress.getAttribute("value")).toBe(String(targets.length));
+    const names = new Set([...h.env.sandbox.dataverse[0]!.org.users.values()].map((r) => r.domainname));
+    for (const user of targets) expect(names.has(directory.users.get(user.id)!.userPrincipalName)).toBe(true);
+    await expectAccessible("08c-bulk-applied");
+  });
+
+  it("an account without the admin role is told so", async () => {
+    const other = await h.browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 700 } });
+    const reader = await other.newPage();
+    await reader.goto(`${h.base}/api/console/`);
+    await reader.getByRole("button", { name: "Sign in with Microsoft Entra ID" }).click();
+    await reader.getByLabel(/Demo Reader/).check();
+    await reader.getByRole("button", { name: "Sign in" }).click();
+    await reader.getByRole("alert").waitFor();
+    expect(await reader.getByRole("alert").innerText()).toContain("lacks the Bridge.Admin app role");
+    await reader.screenshot({ path: "test-artifacts/console/12-no-admin-role.png" });
+    await other.close();
+  });
+
   it("callers and notifications pages; usable at phone width", async () => {
     await page.getByRole("link", { name: "Callers" }).click();
     await page.getByRole("heading", { name: "Callers" }).waitFor();
