@@ -40,12 +40,15 @@ function startForm(orgs: string[], ctx: PageContext): HTMLElement {
 
 async function renderRun(main: HTMLElement, ctx: PageContext, runId: string): Promise<void> {
   let offset = Math.max(0, Number(new URLSearchParams(location.search).get("offset") ?? 0) || 0);
+  // One loop per page view: turning a page re-renders at once and the poll (while the run is open) follows the new offset.
+  let wake: (() => void) | undefined;
+  const go = (next: number) => { offset = next; history.replaceState(null, "", `?offset=${next}`); wake?.(); };
   for (;;) {
     const report = await ctx.api.run(runId, offset, PAGE_SIZE);
     if (!ctx.alive()) return;
-    replace(main, ...runView(report, offset, (next) => { offset = next; history.replaceState(null, "", `?offset=${next}`); void renderRun(main, ctx, runId); }));
-    if (!["queued", "running"].includes(report.state)) return;
-    await sleep(1000);
+    replace(main, ...runView(report, offset, go));
+    const open = ["queued", "running"].includes(report.state);
+    await new Promise<void>((resolve) => { wake = resolve; if (open) void sleep(1000).then(() => resolve()); });
     if (!ctx.alive()) return;
   }
 }
