@@ -23,6 +23,8 @@ export interface SandboxOptions {
   seed?: SeedOptions;
   /** Fixed ports (npm start keeps them stable between runs); 0 = any free port. */
   ports?: { entra?: number; keyVault?: number; graph?: number; dataverse?: number[]; adfs?: number; onPremises?: number[] };
+  /** The bridge's public origin: sets PUBLIC_BASE_URL and registers `<it>/api/console/` as the app's SPA redirect URI. */
+  publicBaseUrl?: string;
 }
 
 export interface Sandbox {
@@ -67,6 +69,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   const identities = seedDemo(tenant, dataverse.map((d) => d.org), options.seed);
   const onPrem = await startOnPremises(tls, tenant, options);
+  if (options.publicBaseUrl) identities.bridgeApp.spaRedirectUris.push(`${options.publicBaseUrl}/api/console/`);
   const env: Record<string, string> = {
     AZURE_TENANT_ID: tenant.tenantId,
     APP_CLIENT_ID: identities.bridgeApp.clientId,
@@ -82,6 +85,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     IDENTITY_ENDPOINT: `${entra.url}/msi/token`,
     IDENTITY_HEADER: tenant.identityHeader,
     NODE_EXTRA_CA_CERTS: tls.caPath,
+    ...(options.publicBaseUrl ? { PUBLIC_BASE_URL: options.publicBaseUrl } : {}),
   };
 
   return {

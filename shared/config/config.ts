@@ -42,7 +42,8 @@ export interface Config {
   api: { audience: string; adminRole: string };
   tokenCallers: TokenCaller[];
   notifications: { url?: string; clientStateSecretName?: string };
-  /** The app's public origin (no trailing slash): every link in a response and the client-assertion `aud`. */
+  /** The app's public origin (no trailing slash): PUBLIC_BASE_URL, else https://$WEBSITE_HOSTNAME in Azure, else the
+   *  local host's address; every link in a response, the client-assertion `aud` and the console's redirect URI. */
   publicBaseUrl: string;
 }
 

@@ -13,6 +13,9 @@ interface RunEntity {
 }
 
 const RUN_PARTITION = "run";
+/** Newest-first index of runs: row keys sort by inverted creation time (Table storage lists in key order). */
+const INDEX_PARTITION = "index";
+const indexKey = (at: number, runId: string) => `${String(9_999_999_999_999 - at).padStart(13, "0")}-${runId}`;
 /** Table string properties hold 32K UTF-16 characters; stay well under. */
 const CHUNK_CHARS = 30_000;
 
@@ -25,7 +28,36 @@ export class RunStore {
   async save(report: RunReport): Promise<void> {
     const { changes: _, ...head } = report;
     const entity: RunEntity = { partitionKey: RUN_PARTITION, rowKey: report.runId, org: report.org, report: JSON.stringify({ ...head, errors: head.errors.slice(-ERROR_LIST_CAP) }) };
-    await (await this.runs()).upsertEntity(entity, "Replace");
+    const client = await this.runs();
+    await client.upsertEntity(entity, "Replace");
+    // A run is saved "queued" once, when it is created: that is when it enters the index.
+    if (report.state === "queued") {
+      await client.upsertEntity({ partitionKey: INDEX_PARTITION, rowKey: indexKey(Date.now(), report.runId), org: report.org, runId: report.runId }, "Replace");
+    }
+  }
+
+  /** The newest runs (their reports without the change list), optionally of one org. */
+  async listRecent(limit: number, org?: string): Promise<Array<Omit<RunReport, "changes">>> {
+    const client = await this.runs();
+    const filter = `PartitionKey eq '${INDEX_PARTITION}'${org ? ` and org eq ${escapeODataString(org)}` : ""}`;
+    const ids: string[] = [];
+    for await (const page of client.listEntities<{ runId: string }>({ queryOptions: { filter, select: ["runId"] } }).byPage({ maxPageSize: limit })) {
+      for (const row of page) if (ids.length < limit) ids.push(row.runId);
+      if (ids.length >= limit) break;
+    }
+    const heads = await Promise.all(ids.map((id) => this.head(id)));
+    return heads.filter((h): h is Omit<RunReport, "changes"> => h !== undefined);
+  }
+
+  private async head(runId: string): Promise<Omit<RunReport, "changes"> | undefined> {
+    try {
+      const entity = await (await this.runs()).getEntity<RunEntity>(RUN_PARTITION, runId);
+      const { changes: _, ...head } = JSON.parse(entity.report) as RunReport;
+      return head;
+    } catch (error) {
+      if (error instanceof RestError && error.statusCode === 404) return undefined;
+      throw error;
+    }
   }
 
   async get(runId: string): Promise<RunReport | undefined> {

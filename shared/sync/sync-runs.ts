@@ -228,6 +228,11 @@ export class SyncRuns {
     return report;
   }
 
+  /** The newest runs, newest first (reports without their change lists). */
+  async list(query: { org?: string; limit: number }): Promise<Array<Omit<RunReport, "changes">>> {
+    return this.services.runs.listRecent(query.limit, query.org ? this.org(query.org) : undefined);
+  }
+
   async status(): Promise<Array<Record<string, unknown>>> {
     const now = this.now;
     return Promise.all(this.services.orgs.map(async (org) => {
