@@ -5,6 +5,9 @@
 // Incremental runs without scope groups read no full index: each page looks up only its own records
 // (page-lookup.ts); full rounds and scoped runs need every record (orphans, out-of-scope users). Scoped runs
 // also fetch the members who joined a scope group since the last scoped run (scope-catch-up.ts).
+// Nothing is lost to a failed write or a failed save: a page's outcome (changes, report, carried-forward
+// failures) is durable before its cursor moves on, and users whose writes failed are carried forward to the
+// next run (see carryForward below).
 import type { DataverseOrgPort } from "../dataverse/types.js";
 import { DeltaResetError, type DirectoryChange, type DirectoryPort } from "../directory/types.js";
 import type { DisableThreshold, SyncIdentity } from "../config/config.js";
@@ -18,7 +21,7 @@ import { indexSelect, isProtected, objectIdKey, UserIndex } from "./user-index.j
 import type { OrgStateStore, OrgSyncState, PendingDisable } from "./org-state-store.js";
 import type { RunStore } from "./run-store.js";
 import type { RemapPort } from "./remap-port.js";
-import type { ChangeEntry, RunReport } from "./run-report.js";
+import { recordErrors, type ChangeEntry, type RunReport } from "./run-report.js";
 
 export interface SyncSettings {
   map: AttributeMap;
@@ -47,6 +50,10 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
   if (deps.remap && !report.dryRun) await deps.remap.recover(org, { abortSignal });
 
   const state = await deps.orgState.get(org);
+  // Users whose writes failed in earlier runs (carried forward); a dry run neither reads nor changes them.
+  const retrySet = new Set(report.dryRun ? [] : await deps.orgState.listRetries(org));
+  // Users whose write failed in this run (the error list is capped, so it cannot be the source of truth).
+  const failedThisRun = new Set<string>();
   const inScope = await scopeOf(deps.directory, settings.scopeGroupIds, abortSignal);
   const plan: PlanOptions = { map: settings.map, identity: settings.identity, inScope: inScope ? (id) => inScope.has(objectIdKey(id)) : undefined };
   const select = graphSelect(settings.map, settings.identity);
@@ -76,6 +83,8 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
   let page = 0;
   let reset = false;
 
+  await retryCarriedForward();
+
   for (;;) {
     abortSignal?.throwIfAborted();
     let delta;
@@ -99,17 +108,20 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
       continue;
     }
     page++;
-    await applyPage(delta.changes);
+    const failed = await applyPage(delta.changes);
     const ids = delta.changes.map((c) => objectIdKey(c.kind === "upsert" ? c.user.id : c.id));
     for (const id of ids) seenThisRun.add(id);
     if (report.mode === "full" && !report.dryRun) await deps.orgState.addSeenIds(state.roundId!, Date.now() * 1000 + page, ids);
     if (!report.dryRun) {
+      // The page's outcome first (failures carried forward, then the report), the cursor last: a save that
+      // fails leaves the cursor on this page, so the retry re-applies it instead of skipping it.
+      await carryForward(ids, failed);
+      await deps.runs.save(report);
       state.cursor = delta.nextLink ?? delta.deltaLink;
       state.cursorKind = delta.nextLink ? "next" : "delta";
       state.cursorSavedAt = now().toISOString();
       state.roundMode = report.mode;
       await deps.orgState.save(state);
-      await deps.runs.save(report);
     }
     if (!delta.nextLink) break;
     link = delta.nextLink;
@@ -134,18 +146,52 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
     if (ids.length > 0) deps.log(`sync ${org}: fetching ${ids.length} scope member(s) the round did not return`);
     for (let i = 0; i < ids.length; i += 200) {
       abortSignal?.throwIfAborted();
-      await applyPage(await fetchUsersAsChanges(deps.directory, ids.slice(i, i + 200), select, { concurrency: 4, abortSignal }));
+      const batch = ids.slice(i, i + 200);
+      const failed = await applyPage(await fetchUsersAsChanges(deps.directory, batch, select, { concurrency: 4, abortSignal }));
+      if (!report.dryRun) await carryForward(batch, failed);
     }
     if (report.dryRun) return;
     // A member whose write failed is left out, so the next run treats it as new and tries again.
-    const failed = new Set(report.errors.flatMap((e) => (e.objectId ? [objectIdKey(e.objectId)] : [])));
-    const remembered = [...members].filter((id) => !failed.has(id));
+    const remembered = [...members].filter((id) => !failedThisRun.has(id));
     const rows = await deps.orgState.saveScopeMembers(org, remembered, state.scopeMembers?.rows);
     state.scopeMembers = { groups: scopeKey, rows };
     await deps.orgState.save(state);
   }
 
-  async function applyPage(changes: readonly DirectoryChange[]): Promise<void> {
+  /**
+   * Why carry failed users forward rather than hold the cursor: the delta cursor is one position for the whole
+   * org, so holding it for one user whose write keeps failing (a missing licence, a privilege) would stall
+   * every other change behind it, and Graph's delta never returns an unchanged user again once the cursor is
+   * past it. So the cursor moves on, and the failed users' object ids are kept per org (OrgStateStore retries,
+   * written before the cursor); each later run fetches them by id first and plans them again, until their
+   * write succeeds, they need no write, or they left the directory.
+   */
+  async function retryCarriedForward(): Promise<void> {
+    if (retrySet.size === 0) return;
+    const ids = [...retrySet];
+    deps.log(`sync ${org}: retrying ${ids.length} user(s) whose writes failed in an earlier run`);
+    for (let i = 0; i < ids.length; i += 200) {
+      abortSignal?.throwIfAborted();
+      const batch = ids.slice(i, i + 200);
+      const failed = await applyPage(await fetchUsersAsChanges(deps.directory, batch, select, { concurrency: 4, abortSignal }));
+      // Users not found (left the directory) are handled too: the delta reports their removal.
+      await carryForward(batch, failed);
+    }
+    await deps.runs.save(report);
+  }
+
+  /** Records which of the `handled` users still need a retry (`failed`) and which no longer do. */
+  async function carryForward(handled: readonly string[], failed: ReadonlySet<string>): Promise<void> {
+    const added = [...failed].filter((id) => !retrySet.has(id));
+    const settled = handled.filter((id) => retrySet.has(id) && !failed.has(id));
+    await deps.orgState.addRetries(org, added);
+    await deps.orgState.removeRetries(org, settled);
+    for (const id of added) retrySet.add(id);
+    for (const id of settled) retrySet.delete(id);
+  }
+
+  /** Plans and applies one page; returns the object ids (keys) whose write failed. */
+  async function applyPage(changes: readonly DirectoryChange[]): Promise<Set<string>> {
     const writes: UserAction[] = [];
     const remaps: Extract<UserAction, { kind: "remap" }>[] = [];
     const disables: UserAction[] = [];
@@ -173,10 +219,13 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
       }
     }
     const applied = await applyWriteActions(deps.dataverse, index, writes, report.counts, { dryRun: report.dryRun, abortSignal, now });
-    report.errors.push(...applied.errors);
+    recordErrors(report, applied.errors);
     for (const action of remaps) applied.entries.push(await applyRemap(action));
     await queueDisables(disables);
     await record([...applied.entries, ...others]);
+    const failed = new Set(applied.entries.flatMap((e) => (e.outcome === "failed" && e.objectId ? [objectIdKey(e.objectId)] : [])));
+    for (const id of failed) failedThisRun.add(id);
+    return failed;
   }
 
   async function applyRemap(action: Extract<UserAction, { kind: "remap" }>): Promise<ChangeEntry> {
@@ -193,7 +242,7 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
     const outcome = await deps.remap.remap({ org, systemUserId: action.systemUserId, objectId: action.objectId, from: action.from, to: action.to, requestedBy: `sync:${report.runId}`, abortSignal });
     if (!outcome.ok) {
       report.counts.failed++;
-      report.errors.push({ objectId: action.objectId, systemUserId: action.systemUserId, code: outcome.code, message: outcome.message, at: now().toISOString() });
+      recordErrors(report, [{ objectId: action.objectId, systemUserId: action.systemUserId, code: outcome.code, message: outcome.message, at: now().toISOString() }]);
       return { ...entry, outcome: "failed", error: { code: outcome.code, message: outcome.message } };
     }
     const rest = { ...columnsOf(action.changes), ...(action.enable ? { isdisabled: false } : {}) };
@@ -266,7 +315,7 @@ export async function applyPendingDisables(
   if (disables.length === 0) return;
   const actions: UserAction[] = disables.map((d) => ({ kind: "disable", systemUserId: d.systemUserId, objectId: d.objectId, matchedBy: "objectId", reason: d.reason }));
   const applied = await applyWriteActions(deps.dataverse, index, actions, report.counts, { dryRun: report.dryRun, abortSignal, now: deps.now });
-  report.errors.push(...applied.errors);
+  recordErrors(report, applied.errors);
   await record(applied.entries);
   if (!report.dryRun) {
     const done = applied.entries.filter((e) => e.outcome === "applied" || e.error?.code === "0x80040217").map((e) => e.systemUserId!);
