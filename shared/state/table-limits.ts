@@ -119,7 +119,8 @@ export const OMITTED_PROPERTIES = "omittedProperties";
  * units, binaries at most 64 KiB, at most 252 custom properties, and at most 1 MiB in total, cutting the
  * largest strings first. Truncated strings end with a visible marker; dropped properties are counted.
  */
-export function fitEntity<T extends TableEntity>(entity: T, options: { maxStringChars?: number } = {}): T {
+export function fitEntity<T extends { partitionKey: string; rowKey: string }>(input: T, options: { maxStringChars?: number } = {}): T {
+  const entity = input as unknown as TableEntity;
   const maxChars = Math.min(options.maxStringChars ?? MAX_STRING_CHARS, MAX_STRING_CHARS);
   const out: TableEntity = { partitionKey: tableKey(entity.partitionKey), rowKey: tableKey(entity.rowKey) };
   let names = Object.keys(entity).filter((n) => n !== "partitionKey" && n !== "rowKey" && n !== "etag" && entity[n] !== undefined);
