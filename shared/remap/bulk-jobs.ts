@@ -8,7 +8,7 @@ import { RestError, odata, type TableClient, type TransactionAction } from "@azu
 import { normalizeOrgUrl } from "../config/org-url.js";
 import { AppError, isAppError } from "../errors/app-error.js";
 import { QUEUES, TABLES, enqueueJson, table } from "../state/storage.js";
-import { capStrings, fitEntity, joinText, splitText, tableBatches } from "../state/table-limits.js";
+import { capStrings, fitEntity, joinText, packJsonList, tableBatches } from "../state/table-limits.js";
 import { planBulk, type BulkSelection } from "./bulk-gather.js";
 import type { BulkRule, PlanConflict, PlanEntry } from "./bulk-plan.js";
 import type { RemapDeps } from "./deps.js";
@@ -58,7 +58,8 @@ interface JobRow {
 
 const JOB_PARTITION = "job";
 const CHUNK = 20;
-const REQUEST_ROWS = 100;
+/** Request items are stored as JSON arrays of at most this many characters a row. */
+const REQUEST_ROW_CHARS = 30_000;
 const MAX_PARALLEL = 4;
 const itemKey = (i: number) => `item-${String(i).padStart(7, "0")}`;
 const requestKey = (i: number) => `req-${String(i).padStart(7, "0")}`;
@@ -96,12 +97,10 @@ export async function startBulkJob(request: StartBulkRequest, deps: BulkJobsDeps
   }
   if ("items" in request.selection) {
     const items = request.selection.items;
-    const actions: TransactionAction[] = [];
-    for (let i = 0; i < items.length; i += REQUEST_ROWS) {
-      // Split, not cut: the request is read back as JSON.
-      actions.push(["create", { partitionKey: jobId, rowKey: requestKey(i), ...splitText("items", JSON.stringify(items.slice(i, i + REQUEST_ROWS)), 8) }]);
-    }
-    await submit(client, actions);
+    // Packed by size, not cut: the request is read back as JSON. An item over a row alone (never after the API's
+    // 1024-character limit on both names) would stand in with its names capped to that limit.
+    const rows = packJsonList(items, REQUEST_ROW_CHARS, (item) => capStrings(item, 1_024));
+    await submit(client, rows.map((text, i) => ["create", { partitionKey: jobId, rowKey: requestKey(i), items: text }]));
   }
   await client.createEntity(fitEntity(job));
   await send(deps, { kind: "plan", jobId });

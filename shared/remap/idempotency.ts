@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { RestError, type TableClient } from "@azure/data-tables";
 import { AppError } from "../errors/app-error.js";
 import { TABLES, table } from "../state/storage.js";
-import { encodeKey, fitEntity, MAX_STRING_CHARS } from "../state/table-limits.js";
+import { encodeKey, fitEntity, SAFE_STRING_CHARS } from "../state/table-limits.js";
 
 export interface StoredResponse {
   status: number;
@@ -80,7 +80,7 @@ export class IdempotencyStore {
   private async store(client: TableClient, marker: Row, response: StoredResponse): Promise<void> {
     const body = JSON.stringify(response.body);
     // A table property holds at most 32K UTF-16 code units; a larger answer (a big dry-run plan) is not kept.
-    if (body.length > MAX_STRING_CHARS - 1_000) {
+    if (body.length > SAFE_STRING_CHARS) {
       await client.deleteEntity(marker.partitionKey, marker.rowKey).catch(() => undefined);
       return;
     }

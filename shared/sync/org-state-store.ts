@@ -3,7 +3,7 @@
 import { RestError, type TableClient } from "@azure/data-tables";
 import { escapeODataString } from "../odata/literal.js";
 import { TABLES, table } from "../state/storage.js";
-import { encodeKey, fitEntity, joinText, splitText, tableBatches } from "../state/table-limits.js";
+import { capStrings, encodeKey, fitEntity, joinText, splitText, tableBatches } from "../state/table-limits.js";
 import type { RunMode, RunState } from "./run-report.js";
 import type { DisableReason } from "./plan.js";
 
@@ -55,8 +55,10 @@ export class OrgStateStore {
   }
 
   async save(state: OrgSyncState): Promise<void> {
-    // Split, not cut: the state is read back as JSON (a delta link can be long).
-    const entity = { partitionKey: STATE_PARTITION, rowKey: encodeKey(state.org), ...splitText("state", JSON.stringify(state), 8) };
+    // Split, not cut: the state is read back as JSON (a delta link can be long). Strings are capped far above any
+    // real value (a delta link is a few KB) only so that no input can outgrow the entity.
+    const text = JSON.stringify(capStrings(state, 16_000));
+    const entity = { partitionKey: STATE_PARTITION, rowKey: encodeKey(state.org), ...splitText("state", text, 16) };
     await (await this.client()).upsertEntity(fitEntity(entity), "Replace");
   }
 
