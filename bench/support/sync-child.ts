@@ -26,12 +26,15 @@ async function main(): Promise<void> {
   const mode = process.argv[2] === "full" ? "full" : "incremental";
   const runs = syncRuns();
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const run = await runs.start({ trigger: "bench", mode });
   const report = await runs.execute({ org: run.org, runId: run.runId });
   const runMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
   const client = dataverseClient(run.org).stats;
   const result = {
     runMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     state: report.state,
     mode: report.mode,
     counts: report.counts,

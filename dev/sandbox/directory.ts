@@ -52,6 +52,15 @@ export class Directory {
   /** Tokens issued before this version are expired (`syncStateNotFound`), to test resync. */
   oldestValidVersion = 0;
   private readonly listeners = new Set<(change: DirectoryChange) => void>();
+  /** Every user (any state) in id order, for delta paging; users are never removed from the map, so its size dates it. */
+  private sortedById: DirectoryUser[] = [];
+
+  usersSortedById(): readonly DirectoryUser[] {
+    if (this.sortedById.length !== this.users.size) {
+      this.sortedById = [...this.users.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    }
+    return this.sortedById;
+  }
 
   onChange(listener: (change: DirectoryChange) => void): () => void {
     this.listeners.add(listener);

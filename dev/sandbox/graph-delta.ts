@@ -78,6 +78,26 @@ function resetLink(base: string, path: string, sel: string[] | null, f: string[]
 
 const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
+/** Up to `size` users after id `after` (id order) that pass `keep`, and whether more follow: a page costs its own size, not the directory's. */
+function nextUsers(sorted: readonly DirectoryUser[], after: string | null, size: number, keep: (u: DirectoryUser) => boolean): { page: DirectoryUser[]; more: boolean } {
+  let lo = 0;
+  if (after !== null) {
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]!.id <= after) lo = mid + 1;
+      else hi = mid;
+    }
+  }
+  const page: DirectoryUser[] = [];
+  for (let i = lo; i < sorted.length; i++) {
+    if (!keep(sorted[i]!)) continue;
+    if (page.length === size) return { page, more: true };
+    page.push(sorted[i]!);
+  }
+  return { page, more: false };
+}
+
 export function usersDelta(req: IncomingMessage, q: QueryOptions, ctx: DeltaContext): DeltaResult {
   const dir = ctx.directory;
   const skip = q.get("$skiptoken");
@@ -104,13 +124,9 @@ export function usersDelta(req: IncomingMessage, q: QueryOptions, ctx: DeltaCont
 
   const { size, applied } = preferredPageSize(req, ctx.pageSize, MAX_PAGE);
   const wanted = chain.f ? new Set(chain.f.map((id) => id.toLowerCase())) : null;
-  const candidates = [...dir.users.values()]
-    .filter((u) => u.version <= chain.v && (chain.i ? u.state === "active" : u.version > chain.s))
-    .filter((u) => !wanted || wanted.has(u.id.toLowerCase()))
-    .filter((u) => chain.a === null || u.id > chain.a)
-    .sort(byId);
-  const page = candidates.slice(0, size);
-  const next = candidates.length > size ? { ...chain, a: page[page.length - 1]!.id } : null;
+  const inChain = (u: DirectoryUser) => u.version <= chain.v && (chain.i ? u.state === "active" : u.version > chain.s) && (!wanted || wanted.has(u.id.toLowerCase()));
+  const { page, more } = nextUsers(dir.usersSortedById(), chain.a, size, inChain);
+  const next = more ? { ...chain, a: page[page.length - 1]!.id } : null;
   const result = userPage(ctx, chain, page, next);
   if (applied) result.headers["preference-applied"] = applied;
   return result;

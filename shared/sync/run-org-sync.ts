@@ -9,7 +9,7 @@
 // failures) is durable before its cursor moves on, and users whose writes failed are carried forward to the
 // next run (see carryForward below).
 import type { DataverseOrgPort } from "../dataverse/types.js";
-import { DeltaResetError, type DirectoryChange, type DirectoryPort } from "../directory/types.js";
+import { DeltaResetError, type DeltaPage, type DirectoryChange, type DirectoryPort } from "../directory/types.js";
 import type { DisableThreshold, SyncIdentity } from "../config/config.js";
 import { applyWriteActions, columnsOf, entryFor } from "./apply-actions.js";
 import { graphSelect, type AttributeMap } from "./mapping.js";
@@ -82,6 +82,8 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
   if (!inScope && !report.dryRun) state.scopeMembers = undefined;
   let page = 0;
   let reset = false;
+  // Graph's delta chain is sequential: the next page is fetched while this one is applied (read-ahead of one).
+  let ahead: Promise<DeltaPage> | undefined;
 
   await retryCarriedForward();
 
@@ -89,8 +91,10 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
     abortSignal?.throwIfAborted();
     let delta;
     try {
-      delta = await deps.directory.usersDeltaPage(link, select, { abortSignal });
+      delta = await (ahead ?? deps.directory.usersDeltaPage(link, select, { abortSignal }));
+      ahead = delta.nextLink ? readAhead(deps.directory.usersDeltaPage(delta.nextLink, select, { abortSignal })) : undefined;
     } catch (error) {
+      ahead = undefined;
       if (!(error instanceof DeltaResetError) || reset) throw error;
       // Expired or reset cursor: start a full round by itself (contract §3).
       reset = true;
@@ -292,6 +296,12 @@ function outOfScope(index: UserIndex, inScope: ReadonlySet<string>): UserAction[
     actions.push({ kind: "disable", systemUserId: record.systemUserId, objectId: record.objectId, matchedBy: "objectId", reason: "out-of-scope" });
   }
   return actions;
+}
+
+/** A page fetched ahead: its failure surfaces when it is awaited, never as an unhandled rejection meanwhile. */
+function readAhead(page: Promise<DeltaPage>): Promise<DeltaPage> {
+  page.catch(() => undefined);
+  return page;
 }
 
 function startFullRound(state: OrgSyncState, report: RunReport): void {

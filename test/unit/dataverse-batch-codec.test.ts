@@ -110,6 +110,14 @@ describe("decodeBatchResponse", () => {
     }), { numRuns: 2000 });
   });
 
+  it("finds delimiters only at line starts and only when the boundary is the whole token", () => {
+    // `--bb`, `x--b` and `--b` followed by text are content; blanks after a delimiter are allowed (RFC 2046 §5.1.1).
+    const body = "preamble --b\n--b \t\nContent-Type: application/http\n\nHTTP/1.1 200 OK\nContent-Type: text/plain\n\nline --b\n--bb\n--b and more\n--b--\r\nepilogue";
+    const items = decodeBatchResponse("multipart/mixed; boundary=b", body);
+    expect(items).toHaveLength(1);
+    expect(items[0]!.kind === "response" && items[0]!.response.body).toBe("line --b\n--bb\n--b and more");
+  });
+
   it("keeps non-JSON bodies as text and tolerates junk around JSON", () => {
     const body = "--b\nContent-Type: application/http\n\nHTTP/1.1 500 Internal Server Error\nContent-Type: application/json\n\nxx {\"error\":{\"code\":\"0x1\",\"message\":\"m\"}} yy\n--b\nContent-Type: application/http\n\nHTTP/1.1 502 Bad Gateway\n\n<html>bad gateway</html>\n--b--\n";
     const items = decodeBatchResponse("multipart/mixed; boundary=b", body);
