@@ -44,7 +44,9 @@ export interface OrgSyncDependencies {
 export async function runOrgSync(report: RunReport, settings: SyncSettings, deps: OrgSyncDependencies, abortSignal?: AbortSignal): Promise<void> {
   const now = deps.now ?? (() => new Date());
   const org = report.org;
-  const recorded = { count: report.changes.length, chunk: 0 };
+  // A redelivered run appends after what its earlier attempt recorded: that attempt wrote fewer chunk rows than
+  // changes, so numbering from the change count never overwrites one (and keeps the order).
+  const recorded = { count: report.changes.length, chunk: report.changes.length };
   const record = async (entries: ChangeEntry[]) => deps.runs.appendChanges(report, recorded, entries);
 
   if (deps.remap && !report.dryRun) await deps.remap.recover(org, { abortSignal });
