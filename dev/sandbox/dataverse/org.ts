@@ -57,6 +57,11 @@ export class DataverseOrg {
   /** Answer when a domainname matches no active directory user. Code and text unverified; `{0}` is the name. */
   directoryNotFoundError: ErrorSpec = { status: 400, code: "0x80041d4d", message: "The user name {0} was not found in Microsoft Entra ID." };
   throttle: ThrottleKnob | null = null;
+  /**
+   * Privileges the bridge's security role lacks: a create (prvCreateUser) or update (prvWriteUser) of a systemuser
+   * then fails as Dataverse answers a missing privilege, 403 0x80040220 PrivilegeDenied.
+   */
+  readonly deniedPrivileges = new Set<"prvCreateUser" | "prvWriteUser">();
   /** Concurrent requests per caller before 429 0x80072326. */
   concurrencyLimit = 52;
   concurrencyRetryAfterSeconds = 1;
@@ -177,6 +182,7 @@ export class DataverseOrg {
   create(changes: Changes, journal?: JournalEntry[]): SystemUserRecord {
     const id = ((changes.systemuserid as string | undefined) ?? randomUUID()).toLowerCase();
     if (this.users.has(id)) throw new DataverseError(412, "0x80040237", "A record with matching key values already exists.");
+    this.checkPrivilege("prvCreateUser", id, "CreateAccess");
     this.consumeInjected(id);
     const next: Changes = { ...changes };
     delete next.systemuserid;
@@ -207,6 +213,7 @@ export class DataverseOrg {
   update(id: string, changes: Changes, journal?: JournalEntry[]): SystemUserRecord {
     const rec = this.users.get(id);
     if (!rec) throw notFound(id);
+    this.checkPrivilege("prvWriteUser", id, "WriteAccess");
     this.consumeInjected(id);
     const next: Changes = { ...changes };
     delete next.systemuserid;
@@ -282,6 +289,13 @@ export class DataverseOrg {
     if (bu !== undefined && !this.businessUnits.has(bu)) throw new DataverseError(404, "0x80040217", `businessunit With Id = ${bu} Does Not Exist`);
     const parent = next._parentsystemuserid_value as string | null | undefined;
     if (parent && !this.users.has(parent)) throw notFound(parent);
+  }
+
+  private checkPrivilege(privilege: "prvCreateUser" | "prvWriteUser", id: string, rights: string): void {
+    if (!this.deniedPrivileges.has(privilege)) return;
+    // hr -2147220960 is 0x80040220; the text follows the one Dataverse returns for a missing privilege.
+    throw new DataverseError(403, "0x80040220",
+      `SecLib::AccessCheckEx failed. Returned hr = -2147220960, ObjectID: ${id}, OwnerId: ${this.businessUnitId}, OwnerIdType: 10 and CallingUser: ${this.organizationId}. ObjectTypeCode: 8, objectBusinessUnitId: ${this.businessUnitId}, AccessRights: ${rights}`);
   }
 
   private consumeInjected(id: string): void {
