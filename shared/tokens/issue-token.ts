@@ -9,7 +9,7 @@ import type { CachedToken } from "./dataverse-token-cache.js";
 import { many, single, type TokenForm } from "./form.js";
 import { isOAuthError, OAuthError } from "./oauth-errors.js";
 import type { CallerPolicy, Grant } from "./policy.js";
-import type { RateLimiter } from "./rate-limit.js";
+import type { RateLimitPort } from "./rate-limit.js";
 import { ACCESS_TOKEN_TYPE, authenticateSubject, type SubjectTokenValidator } from "./subject-token.js";
 import { tokenAuditFailed, tokenIssuance, tokenStep } from "../telemetry/tokens.js";
 
@@ -36,7 +36,7 @@ export interface IssueTokenDeps {
   clientAuth: ClientAuthenticator;
   subjectValidator: SubjectTokenValidator;
   tokens: { get(org: string): Promise<CachedToken> };
-  rateLimiter: RateLimiter;
+  rateLimiter: RateLimitPort;
   audit: AuditSink;
   now: () => number;
 }
@@ -85,7 +85,7 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
 
   const org = deps.policy.resolveTarget(caller, grant, { resource: many(form, "resource"), scope: single(form, "scope") });
   progress.target = org;
-  const rate = deps.rateLimiter.take(caller.id, caller.ratePerMinute);
+  const rate = await takeRate(deps.rateLimiter, caller);
   if (!rate.allowed) {
     throw new OAuthError("temporarily_unavailable", `rate limit of ${caller.ratePerMinute} tokens per minute exceeded`, { status: 429, retryAfterSeconds: rate.retryAfterSeconds, reason: "rate_limited" });
   }
@@ -111,6 +111,15 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
     expires_in: Math.max(0, Math.floor((token.expiresOnTimestamp - now) / 1000)),
     ...(grant === "token_exchange" ? { issued_token_type: ACCESS_TOKEN_TYPE } : {}),
   };
+}
+
+/** The caller's rate (global across instances); fails closed, like the audit, when it cannot be checked. */
+async function takeRate(limiter: IssueTokenDeps["rateLimiter"], caller: TokenCaller) {
+  try {
+    return await limiter.take(caller.id, caller.ratePerMinute);
+  } catch (error) {
+    throw new OAuthError("temporarily_unavailable", "the token service cannot check the caller's rate right now; try again later", { reason: "rate_limit_unavailable", retryAfterSeconds: 5, cause: error });
+  }
 }
 
 async function authenticateExchange(request: TokenRequest, deps: IssueTokenDeps, progress: Progress): Promise<TokenCaller> {

@@ -9,8 +9,8 @@ import { DataverseTokenCache } from "./dataverse-token-cache.js";
 import type { IssueTokenDeps } from "./issue-token.js";
 import { jtiStore } from "./jti-store.js";
 import { CallerPolicy } from "./policy.js";
-import { RateLimiter } from "./rate-limit.js";
 import { backgroundLogger } from "../telemetry/logger.js";
+import { globalRateLimiter } from "./global-rate-limit.js";
 
 let deps: IssueTokenDeps | undefined;
 let cache: DataverseTokenCache | undefined;
@@ -33,7 +33,7 @@ export function tokenService(): IssueTokenDeps {
       clientAuth: new ClientAuthenticator({ policy, secrets: secretStore(), jti: jtiStore(), now: Date.now }),
       subjectValidator: apiTokenValidator(),
       tokens: dataverseTokenCache(),
-      rateLimiter: new RateLimiter(),
+      rateLimiter: globalRateLimiter(),
       audit: tokenAuditSink(),
       now: Date.now,
     };
