@@ -63,7 +63,7 @@ const OPERATIONS: Operation[] = [
   { method: "get", path: "/api/openapi.json", operationId: "getOpenApi", summary: "This OpenAPI description", tag: "health", auth: "none",
     responses: { 200: { description: "the OpenAPI 3.1 document", schema: "OpenApiDocument" } } },
   { method: "get", path: "/api/ready", operationId: "getReadiness", summary: "Readiness of every dependency, each with timing and a named cause", tag: "health", auth: "admin",
-    responses: { 200: { description: "ready", schema: "Readiness" }, 503: { description: "not ready", schema: "Readiness" } } },
+    responses: { 200: { description: "ready", schema: "Readiness" }, 503: { ...problem("not ready: `detail` names the failing checks; `ready`, `checkedAt` and `checks` as in 200"), headers: ["Retry-After"] } } },
   { method: "post", path: "/api/sync", operationId: "startSync", summary: "Start a sync run (or a dry run) for one org", tag: "sync", auth: "admin",
     body: { schema: "StartSyncRequest", required: false },
     responses: { 202: { description: "queued", schema: "SyncStarted" }, ...BAD_BODY, 404: problem("unknown org"), 409: problem("a run for the org is in progress or halted; names its runId") } },

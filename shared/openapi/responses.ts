@@ -148,9 +148,17 @@ export const provisionBody = z.strictObject({ dryRun: z.boolean().optional() });
 export const provisionResult = z.looseObject({}).describe("what was (or, for a dry run, would be) created for the caller");
 
 export const readiness = z.looseObject({
-  status: z.string(),
-  checks: z.array(z.looseObject({ name: z.string() })).optional(),
-}).describe("configuration, storage, Key Vault, each org's token and WhoAmI, Graph and the subscription");
+  status: z.literal("ready"),
+  ready: z.boolean(),
+  checkedAt: z.string(),
+  checks: z.array(z.looseObject({
+    name: z.string(),
+    ok: z.boolean(),
+    durationMs: z.number(),
+    cause: z.string().optional().describe("named cause when failing (docs/operations.md)"),
+    detail: z.string().optional(),
+  })),
+}).describe("configuration, storage, Key Vault, each org's token and WhoAmI, Graph and the subscription; cached 30 s per instance");
 
 export const authorizationServerMetadata = z.looseObject({
   issuer: z.string(),
