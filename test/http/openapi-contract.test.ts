@@ -35,11 +35,11 @@ async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000)
 }
 
 describe("GET /api/openapi.json", () => {
-  it("serves an OpenAPI 3.1 document without auth, its server the configured public origin", async () => {
+  it("serves an OpenAPI 3.1 document without auth, its server the public origin (the local host's own address when PUBLIC_BASE_URL is unset)", async () => {
     const { status, body } = await contractFetch(`${host.url}/api/openapi.json`);
     expect(status).toBe(200);
     expect(body.openapi).toBe("3.1.0");
-    expect(body.servers[0].url).toBe("http://127.0.0.1:7071");
+    expect(body.servers[0].url).toBe(new URL(host.url).origin);
     expect(body.components.schemas.StartSyncRequest).toMatchObject({ type: "object", additionalProperties: false, properties: { mode: { enum: ["incremental", "full"] } } });
   });
 
