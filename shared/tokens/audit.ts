@@ -122,6 +122,7 @@ function toEntity(record: AuditRecord): Pending["entity"] {
 
 /** Table keys exclude / \ # ? and control characters; claimed ids from the wire may contain anything. */
 function safeKey(value: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what Table keys must not hold
   const cleaned = value.replace(/[/\\#?\u0000-\u001f\u007f-\u009f]/g, "_").slice(0, 200);
   return cleaned || "_";
 }

@@ -60,7 +60,7 @@ describe.runIf(existsSync(CHROMIUM))("admin console in Chromium", () => {
     expect(new URL(page.url()).searchParams.get("code_challenge_method")).toBe("S256");
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "Organizations" }).waitFor();
-    await expect(page.getByText("Demo Admin")).toBeTruthy();
+    await page.getByText("Demo Admin").waitFor();
     expect(await page.locator("article.card").count()).toBe(1);
     await page.getByText("idle").first().waitFor();
     await expectAccessible("01-overview");
