@@ -137,7 +137,7 @@ function cyclesOf(edges, rel) {
 
 /** Checks the project at root; returns the findings (cycles, longFunctions, undeclared fail; moduleState only counts). */
 export function checkShape(root) {
-  const ts = createRequire(path.join(path.resolve(root), "package.json"))("typescript");
+  const ts = createRequire(import.meta.url)("typescript");
   const rel = (p) => path.relative(root, p).split(path.sep).join("/");
   const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
   const declared = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {}), pkg.name]);
