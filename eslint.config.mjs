@@ -3,6 +3,7 @@
 // where a void callback is expected, and type-only imports written as such (verbatimModuleSyntax needs them).
 // Formatting is Prettier's job (npm run format), not the linter's.
 import js from "@eslint/js";
+import { fileURLToPath } from "node:url";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
@@ -14,7 +15,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         projectService: true,
-        tsconfigRootDir: import.meta.dirname,
+        tsconfigRootDir: fileURLToPath(new URL(".", import.meta.url)),
       },
     },
     rules: {
