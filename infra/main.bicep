@@ -82,6 +82,10 @@ param notificationUrl string = ''
 @description('NOTIFICATION_CLIENT_STATE_SECRET_NAME: name (not value) of the vault secret with the webhook clientState.')
 param notificationClientStateSecretName string = ''
 
+@description('CALLER_PROVISIONING: on lets POST /api/callers/{id}/provision create callers\' application users and assign their roles.')
+@allowed(['on', 'off', ''])
+param callerProvisioning string = ''
+
 // ---- Sizing and names ----
 
 @description('Node.js version of the Flex Consumption runtime; empty means 22.')
@@ -196,6 +200,7 @@ var appSettings = {
   TOKEN_CALLERS: tokenCallers
   NOTIFICATION_URL: notificationUrl
   NOTIFICATION_CLIENT_STATE_SECRET_NAME: empty(notificationClientStateSecretName) ? 'bridge-notification-client-state' : notificationClientStateSecretName
+  CALLER_PROVISIONING: empty(callerProvisioning) ? 'off' : callerProvisioning
 }
 
 module functionApp 'modules/function-app.bicep' = {

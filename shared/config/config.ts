@@ -1,6 +1,6 @@
 // Typed configuration, read once from the environment and validated as a whole (contract §1).
 import { APP_SETTING_NAMES, SETTING_HINTS, settingsSchema } from "./schema.js";
-import type { TokenCaller } from "./token-callers.js";
+import { bridgeAppAsCaller, parseTokenCallers, type TokenCaller } from "./token-callers.js";
 import { normalizeOrgUrl } from "./org-url.js";
 import { AttributeMapError, DEFAULT_ATTRIBUTE_MAP, parseAttributeMap, type AttributeMap } from "../sync/mapping.js";
 
@@ -37,6 +37,8 @@ export interface Config {
   remap: { placeholderUsers: string[] };
   api: { audience: string; adminRole: string };
   tokenCallers: TokenCaller[];
+  /** CALLER_PROVISIONING=on: POST /api/callers/{id}/provision may write application users and roles. */
+  callerProvisioning: boolean;
   notifications: { url?: string; clientStateSecretName?: string };
 }
 
@@ -85,6 +87,11 @@ export function loadConfig(env: Env = process.env): Config {
       problems.push(`${name}: ${missing ? "is missing" : issue.message}${hint ? ` (${hint})` : ""}`);
     }
   }
+  const callers = parseTokenCallers(input.TOKEN_CALLERS ?? "[]");
+  // Checked here, not in the schema, so it is reported even when other settings are wrong too.
+  if (typeof callers !== "string" && input.APP_CLIENT_ID) {
+    for (const problem of bridgeAppAsCaller(callers, input.APP_CLIENT_ID)) problems.push(`TOKEN_CALLERS: ${problem}`);
+  }
   const storage = storageFrom(env, problems);
   let attributeMap = DEFAULT_ATTRIBUTE_MAP;
   try {
@@ -120,6 +127,7 @@ export function loadConfig(env: Env = process.env): Config {
     remap: { placeholderUsers: s.REMAP_PLACEHOLDER_USERS },
     api: { audience: s.API_AUDIENCE, adminRole: s.ADMIN_ROLE },
     tokenCallers: s.TOKEN_CALLERS,
+    callerProvisioning: s.CALLER_PROVISIONING === "on",
     notifications: { url: s.NOTIFICATION_URL, clientStateSecretName: s.NOTIFICATION_CLIENT_STATE_SECRET_NAME },
   };
 }
