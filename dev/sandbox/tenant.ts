@@ -14,6 +14,16 @@ export interface AppRegistration {
   certificates: string[];
   /** App roles granted to this app, keyed by the resource's audience (App ID URI or URL). */
   roles: Record<string, string[]>;
+  /** Federated identity credentials: an external token (issuer, subject, audience) it trusts as its credential. */
+  federatedCredentials: FederatedCredential[];
+}
+
+export interface FederatedCredential {
+  name: string;
+  issuer: string;
+  /** Matched case-sensitively; for a managed identity, its object (principal) id. */
+  subject: string;
+  audiences: string[];
 }
 
 export interface SigningKey {
@@ -106,6 +116,7 @@ export class Tenant {
       secrets: init.secrets ?? [],
       certificates: init.certificates ?? [],
       roles: init.roles ?? {},
+      federatedCredentials: init.federatedCredentials ?? [],
     };
     this.apps.set(app.clientId, app);
     return app;
@@ -118,6 +129,13 @@ export class Tenant {
     versions.push(version);
     this.vault.set(name, versions);
     return version;
+  }
+
+  /** A federated identity credential trusting the Function App's managed identity (what `az ad app federated-credential create` adds). */
+  trustManagedIdentity(app: AppRegistration, name = "identity-bridge"): FederatedCredential {
+    const credential = { name, issuer: this.issuer, subject: this.managedIdentity.principalId, audiences: ["api://AzureADTokenExchange"] };
+    app.federatedCredentials.push(credential);
+    return credential;
   }
 
   vaultReadCount(name: string): number {

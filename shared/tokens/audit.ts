@@ -15,6 +15,8 @@ export interface AuditRecord {
   method?: string;
   /** The org the token is (or would have been) for. */
   target?: string;
+  /** The Dataverse app (application user) the issued token is for: the caller's dataverseAppId. */
+  identity?: string;
   /** OAuth error code of a refusal. */
   error?: string;
   /** Internal reason (refusals) or token source (issuance). */
@@ -95,6 +97,7 @@ function toLogFields(record: AuditRecord): Record<string, unknown> {
     grant: record.grant,
     method: record.method,
     target: record.target,
+    identity: record.identity,
     error: record.error,
     reason: record.reason,
     time: record.time.toISOString(),

@@ -34,7 +34,8 @@ export interface IssueTokenDeps {
   policy: CallerPolicy;
   clientAuth: ClientAuthenticator;
   subjectValidator: SubjectTokenValidator;
-  tokens: { get(org: string): Promise<CachedToken> };
+  /** The caller's OWN Dataverse token for an org (never the bridge's). */
+  tokens: { get(caller: TokenCaller, org: string): Promise<CachedToken> };
   rateLimiter: RateLimiter;
   audit: AuditSink;
   now: () => number;
@@ -80,17 +81,19 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
   progress.caller = caller.id;
   if (caller.disabled) throw new OAuthError("unauthorized_client", "this caller is disabled", { reason: "caller_disabled" });
 
-  const org = deps.policy.resolveTarget(caller, grant, { resource: many(form, "resource"), scope: single(form, "scope") });
+  const org = deps.policy.resolveTarget(caller, grant, {
+    resource: many(form, "resource"), scope: single(form, "scope"), audience: grant === "token_exchange" ? many(form, "audience") : undefined,
+  });
   progress.target = org;
   const rate = deps.rateLimiter.take(caller.id, caller.ratePerMinute);
   if (!rate.allowed) {
     throw new OAuthError("temporarily_unavailable", `rate limit of ${caller.ratePerMinute} tokens per minute exceeded`, { status: 429, retryAfterSeconds: rate.retryAfterSeconds, reason: "rate_limited" });
   }
 
-  const token = await deps.tokens.get(org);
+  const token = await deps.tokens.get(caller, org);
   const now = deps.now();
   const record: AuditRecord = {
-    outcome: "issued", caller: caller.id, grant: grantType, method: progress.method, target: org,
+    outcome: "issued", caller: caller.id, grant: grantType, method: progress.method, target: org, identity: caller.dataverseAppId,
     time: new Date(now), expiresOn: new Date(token.expiresOnTimestamp), tokenSha256: token.sha256,
   };
   request.log?.(auditLogLine(record));
@@ -128,7 +131,7 @@ async function authenticateExchange(request: TokenRequest, deps: IssueTokenDeps,
   if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE) {
     throw new OAuthError("invalid_request", `requested_token_type must be ${ACCESS_TOKEN_TYPE}`, { reason: "bad_requested_token_type" });
   }
-  const { caller, appId } = await authenticateSubject(subjectToken, deps.subjectValidator, deps.policy);
+  const { caller, appId } = await authenticateSubject(subjectToken, deps.subjectValidator, deps.policy, deps.now());
   const clientId = single(form, "client_id");
   if (clientId !== undefined && clientId !== caller.id && clientId.toLowerCase() !== appId) {
     throw new OAuthError("invalid_request", "client_id does not match subject_token", { reason: "client_id_mismatch" });

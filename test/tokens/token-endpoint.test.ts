@@ -61,7 +61,7 @@ describe("client_credentials", () => {
     expect(res.body.issued_token_type).toBeUndefined();
     const claims = decodeJwt(res.body.access_token);
     expect(claims.aud).toBe(org1);
-    expect(claims.appid).toBe(ids().bridgeApp.clientId);
+    expect(claims.appid).toBe(ids().callerApps.reporting!.clientId);
     const remaining = (claims.exp as number) - Math.floor(Date.now() / 1000);
     expect(res.body.expires_in).toBeLessThanOrEqual(4000);
     expect(Math.abs(res.body.expires_in - remaining)).toBeLessThanOrEqual(2);

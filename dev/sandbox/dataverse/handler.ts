@@ -77,6 +77,7 @@ export function createDataverseHandler(tenant: Tenant, org: DataverseOrg): Handl
       }
       return;
     }
+    org.recordCall(outcome.user, method, path);
     const key = outcome.user.systemuserid;
     const limited = throttled(key);
     if (limited) {
