@@ -8,7 +8,8 @@ import type { TableClient, TransactionAction } from "@azure/data-tables";
 import { table, TABLES } from "../state/storage.js";
 
 export interface AuditRecord {
-  outcome: "issued" | "refused";
+  /** `provisioned`: an admin's POST /api/callers/{id}/provision changed the caller's application user. */
+  outcome: "issued" | "refused" | "provisioned";
   /** Caller id from TOKEN_CALLERS, or the claimed client id / app id of an unknown caller. */
   caller: string;
   grant?: string;

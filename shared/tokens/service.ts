@@ -5,6 +5,7 @@ import { platformCredential } from "../credentials/platform-identity.js";
 import { secretStore } from "../credentials/secret-store.js";
 import { tokenAuditSink } from "./audit.js";
 import { ClientAuthenticator } from "./client-auth.js";
+import { CallerActivityLog } from "./activity.js";
 import { CallerTokens } from "./caller-tokens.js";
 import type { IssueTokenDeps } from "./issue-token.js";
 import { jtiStore } from "./jti-store.js";
@@ -13,6 +14,13 @@ import { RateLimiter } from "./rate-limit.js";
 
 let deps: IssueTokenDeps | undefined;
 let callerTokenStore: CallerTokens | undefined;
+let activityLog: CallerActivityLog | undefined;
+
+/** Last issuance / refusal per known caller on this instance. */
+export function callerActivity(): CallerActivityLog {
+  activityLog ??= new CallerActivityLog((id) => getConfig().tokenCallers.some((c) => c.id === id));
+  return activityLog;
+}
 
 /**
  * Each caller's own Dataverse tokens. The bridge's own credential (appCredential, APP_CLIENT_ID) is not
@@ -40,7 +48,7 @@ export function tokenService(): IssueTokenDeps {
       subjectValidator: apiTokenValidator(),
       tokens: callerTokens(),
       rateLimiter: new RateLimiter(),
-      audit: tokenAuditSink(),
+      audit: callerActivity().wrap(tokenAuditSink()),
       now: Date.now,
     };
   }
@@ -52,6 +60,7 @@ export function setTokenServiceForTests(next?: Partial<IssueTokenDeps>): void {
   if (!next) {
     deps = undefined;
     callerTokenStore = undefined;
+    activityLog = undefined;
     return;
   }
   deps = { ...tokenService(), ...next };
