@@ -43,6 +43,8 @@ export interface IssueTokenDeps {
 
 interface Progress {
   caller?: string;
+  /** Set once the sender proved who it is; until then `caller` is only its claim. */
+  authenticated?: boolean;
   grant?: string;
   method?: string;
   target?: string;
@@ -61,7 +63,8 @@ export async function issueToken(request: TokenRequest, deps: IssueTokenDeps): P
 
 async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Progress): Promise<TokenSuccess> {
   const { form } = request;
-  progress.caller = claimedClientId(form, request.authorization)?.slice(0, 256);
+  // Raw claims: the audit caps and normalises every field it stores or logs.
+  progress.caller = claimedClientId(form, request.authorization);
   const grantType = single(form, "grant_type");
   if (!grantType) throw new OAuthError("invalid_request", "grant_type is required", { reason: "no_grant_type" });
   progress.grant = grantType;
@@ -79,6 +82,7 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
     throw new OAuthError("unsupported_grant_type", "grant_type must be client_credentials or urn:ietf:params:oauth:grant-type:token-exchange", { reason: "unsupported_grant_type" });
   }
   progress.caller = caller.id;
+  progress.authenticated = true;
   if (caller.disabled) throw new OAuthError("unauthorized_client", "this caller is disabled", { reason: "caller_disabled" });
 
   const org = deps.policy.resolveTarget(caller, grant, {
@@ -154,7 +158,7 @@ export async function recordUnparsedRefusal(error: OAuthError, deps: IssueTokenD
 
 async function auditRefusal(request: TokenRequest, deps: IssueTokenDeps, progress: Progress, error: OAuthError): Promise<void> {
   const record: AuditRecord = {
-    outcome: "refused", caller: progress.caller ?? "unknown", grant: progress.grant, method: progress.method,
+    outcome: "refused", caller: progress.caller ?? "unknown", authenticated: progress.authenticated ?? false, grant: progress.grant, method: progress.method,
     target: progress.target, error: error.code, reason: error.reason, time: new Date(deps.now()),
   };
   request.log?.(auditLogLine(record));
