@@ -1,5 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import { parseForm } from "../shared/tokens/form.js";
+import { requestSource } from "../shared/tokens/auth-failures.js";
 import { issueToken, recordUnparsedRefusal } from "../shared/tokens/issue-token.js";
 import { isOAuthError, NO_STORE_HEADERS, OAuthError, oauthErrorResponse } from "../shared/tokens/oauth-errors.js";
 import { tokenService } from "../shared/tokens/service.js";
@@ -21,6 +22,7 @@ export async function token(request: HttpRequest, context: InvocationContext): P
     const result = await issueToken({
       form: parseForm(body),
       authorization: request.headers.get("authorization") ?? undefined,
+      source: requestSource(request.headers.get("x-forwarded-for")),
       // RFC 7523: the token endpoint URL; RFC 7523bis and openid-client: the issuer identifier (our origin).
       assertionAudiences: [`${origin}/api/token`, origin, `${origin}/`],
       log,

@@ -66,6 +66,7 @@ export const TABLES = {
   remapJobs: "BridgeRemapJobs",
   tokenAudit: "BridgeTokenAudit",
   seenJti: "BridgeSeenJti",
+  authFailures: "BridgeAuthFailures",
   subscriptions: "BridgeSubscriptions",
   idempotency: "BridgeIdempotency",
   notificationDebounce: "BridgeNotifyDebounce",

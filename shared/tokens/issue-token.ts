@@ -4,7 +4,8 @@
 import { isAppError } from "../errors/app-error.js";
 import type { TokenCaller } from "../config/token-callers.js";
 import { auditLogLine, type AuditRecord, type AuditSink } from "./audit.js";
-import { claimedClientId, type ClientAuthenticator } from "./client-auth.js";
+import type { AuthFailureThrottle } from "./auth-failures.js";
+import { claimedClientId, type AuthenticatedClient, type ClientAuthenticator } from "./client-auth.js";
 import type { CachedToken } from "./dataverse-token-cache.js";
 import { many, single, type TokenForm } from "./form.js";
 import { isOAuthError, OAuthError } from "./oauth-errors.js";
@@ -20,6 +21,8 @@ export interface TokenRequest {
   authorization?: string;
   /** URLs a client assertion may carry in `aud` (this endpoint). */
   assertionAudiences: string[];
+  /** The sender's address (requestSource), for throttling failed client authentications. */
+  source?: string;
   log?: (line: string) => void;
 }
 
@@ -37,6 +40,8 @@ export interface IssueTokenDeps {
   /** The caller's OWN Dataverse token for an org (never the bridge's). */
   tokens: { get(caller: TokenCaller, org: string): Promise<CachedToken> };
   rateLimiter: RateLimiter;
+  /** Failed client authentications, throttled per (claimed id, source) and per source across instances. */
+  authFailures?: AuthFailureThrottle;
   audit: AuditSink;
   now: () => number;
 }
@@ -72,7 +77,7 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
   let caller: TokenCaller;
   if (grantType === "client_credentials") {
     grant = "client_credentials";
-    const client = await deps.clientAuth.authenticate(form, request.authorization, request.assertionAudiences);
+    const client = await authenticateClient(request, deps, progress.caller);
     caller = client.caller;
     progress.method = client.method;
   } else if (grantType === TOKEN_EXCHANGE_GRANT) {
@@ -114,6 +119,24 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
     expires_in: Math.max(0, Math.floor((token.expiresOnTimestamp - now) / 1000)),
     ...(grant === "token_exchange" ? { issued_token_type: ACCESS_TOKEN_TYPE } : {}),
   };
+}
+
+/** Client authentication behind the failure throttle: a sender over its failure limit is not even checked. */
+async function authenticateClient(request: TokenRequest, deps: IssueTokenDeps, claimed: string | undefined): Promise<AuthenticatedClient> {
+  const source = request.source ?? "direct";
+  const gate = deps.authFailures?.check(claimed, source);
+  if (gate && !gate.allowed) {
+    throw new OAuthError("temporarily_unavailable", "too many failed client authentications; try again later", { status: 429, retryAfterSeconds: gate.retryAfterSeconds, reason: "auth_failures_throttled" });
+  }
+  try {
+    return await deps.clientAuth.authenticate(request.form, request.authorization, request.assertionAudiences);
+  } catch (error) {
+    if (isOAuthError(error) && error.code === "invalid_client") {
+      await deps.authFailures?.recordFailure(claimed, source).catch((countError: unknown) =>
+        request.log?.(`auth-failure count failed: ${(countError as Error)?.message ?? countError}`));
+    }
+    throw error;
+  }
 }
 
 async function authenticateExchange(request: TokenRequest, deps: IssueTokenDeps, progress: Progress): Promise<TokenCaller> {

@@ -6,6 +6,7 @@ import { secretStore } from "../credentials/secret-store.js";
 import { tokenAuditSink } from "./audit.js";
 import { ClientAuthenticator } from "./client-auth.js";
 import { CallerActivityLog } from "./activity.js";
+import { authFailureThrottle } from "./auth-failures.js";
 import { CallerTokens } from "./caller-tokens.js";
 import type { IssueTokenDeps } from "./issue-token.js";
 import { jtiStore } from "./jti-store.js";
@@ -48,6 +49,7 @@ export function tokenService(): IssueTokenDeps {
       subjectValidator: apiTokenValidator(),
       tokens: callerTokens(),
       rateLimiter: new RateLimiter(),
+      authFailures: authFailureThrottle(),
       audit: callerActivity().wrap(tokenAuditSink()),
       now: Date.now,
     };

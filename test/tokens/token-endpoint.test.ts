@@ -22,6 +22,10 @@ beforeAll(async () => {
   org1 = env.sandbox.dataverse[0]!.url;
   org2 = env.sandbox.dataverse[1]!.url;
   ({ token: handler } = await import("../../functions/token.http.js"));
+  // These conformance checks send many failing requests from one local source; the failure throttle has
+  // its own tests (client-auth-hardening.test.ts).
+  const { setTokenServiceForTests } = await import("../../shared/tokens/service.js");
+  setTokenServiceForTests({ authFailures: undefined });
 });
 afterAll(async () => env?.stop());
 
