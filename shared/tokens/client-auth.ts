@@ -12,7 +12,7 @@ import type { CallerPolicy } from "./policy.js";
 
 export const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /** Asymmetric algorithms only: no `none`, no HMAC (a public key used as an HMAC secret). */
-const ASSERTION_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
+export const ASSERTION_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
 /** Longest accepted assertion lifetime from now (Entra's profile: 5–10 minutes). */
 const MAX_ASSERTION_LIFETIME_S = 600;
 const CLOCK_TOLERANCE_S = 60;
