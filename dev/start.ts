@@ -1,6 +1,7 @@
 // `npm start`: the functions on http://127.0.0.1:7071/api/… without Core Tools.
 // No tenant configured → a local sandbox (Azurite + emulated Entra ID, Graph, Dataverse, Key Vault).
 // Tenant configured (environment or local.settings.json) → the same functions against those services.
+// SANDBOX_ONPREMISES_ORGS=1 adds an on-premises org behind an emulated AD FS, side by side with the online one.
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ensureSandboxTls } from "./sandbox/tls.js";
@@ -8,6 +9,7 @@ import { startAzurite, type RunningAzurite } from "./sandbox/azurite.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
 import { startLocalHost } from "./local-host/host.js";
 import { restartWithCa } from "./restart-with-ca.js";
+import { buildConsole } from "../scripts/build-console.mjs";
 
 const PORT = Number(process.env.BRIDGE_PORT ?? 7071);
 
@@ -32,7 +34,10 @@ async function main(): Promise<void> {
       return;
     }
     const { startSandbox } = await import("./sandbox/sandbox.js");
-    [sandbox, storageEmulator] = await Promise.all([startSandbox({ tls }), startAzurite()]);
+    const onPremisesOrgs = Number(process.env.SANDBOX_ONPREMISES_ORGS ?? 0);
+    if (!Number.isInteger(onPremisesOrgs) || onPremisesOrgs < 0 || onPremisesOrgs > 5) throw new Error("SANDBOX_ONPREMISES_ORGS must be a whole number from 0 to 5");
+    // The sandbox Entra registers <origin>/api/console/ as the bridge app's SPA redirect URI.
+    [sandbox, storageEmulator] = await Promise.all([startSandbox({ tls, onPremisesOrgs, publicBaseUrl: `http://127.0.0.1:${PORT}` }), startAzurite()]);
     Object.assign(process.env, sandbox.env, {
       AzureWebJobsStorage: storageEmulator.connectionString,
       // The sandbox Graph posts change notifications to the local host (loopback http is allowed for it).
@@ -55,6 +60,7 @@ async function main(): Promise<void> {
     throw error;
   }
 
+  await buildConsole();
   const host = await startLocalHost({ port: PORT, storageConnectionString: process.env.AzureWebJobsStorage === "UseDevelopmentStorage=true" ? storageEmulator?.connectionString : process.env.AzureWebJobsStorage });
   const stop = async () => {
     await host.close();
@@ -69,7 +75,11 @@ async function main(): Promise<void> {
     await host.runTimer("graphSubscriptions").catch((error: unknown) => console.error(`subscription setup failed: ${(error as Error).message}`));
     await printSandboxGuide(sandbox, host.url);
   }
-  else console.log(`\nIdentity Bridge serving ${host.url}/api against the configured tenant.\n`);
+  else {
+    console.log(`\nIdentity Bridge serving ${host.url}/api against the configured tenant.`);
+    console.log(`  Admin console: ${host.url}/api/console/ (the app registration needs it as a single-page-application redirect URI)`);
+    console.log(`  CLI: npx bridge --url ${host.url} --scope '<API_AUDIENCE>/.default' status   (signs in with the Azure CLI)\n`);
+  }
 }
 
 async function printSandboxGuide(sandbox: Sandbox, url: string): Promise<void> {
@@ -86,7 +96,9 @@ async function printSandboxGuide(sandbox: Sandbox, url: string): Promise<void> {
 Identity Bridge sandbox is up: ${url}/api  (emulated tenant ${sandbox.tenant.tenantId})
   Entra ID   ${sandbox.entra.url}
   Graph      ${sandbox.graph.url}
-  Dataverse  ${sandbox.dataverse.map((d) => d.url).join(", ")}
+  Dataverse  ${sandbox.dataverse.map((d) => d.url).join(", ")}${sandbox.adfs ? `
+  On-prem    ${sandbox.onPremises.map((d) => `${d.url} (Web API 9.1)`).join(", ")}
+  AD FS      ${sandbox.adfs.url}/adfs` : ""}
   Key Vault  ${sandbox.keyVault.url}
 
 Try it:
@@ -94,6 +106,10 @@ Try it:
   export ADMIN_TOKEN='${admin}'   # sandbox admin token, valid 8 h
   curl -X POST ${url}/api/sync -H "Authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' -d '{"dryRun":true}'
   curl ${url}/api/sync/status -H "Authorization: Bearer $ADMIN_TOKEN"
+  # the admin console: open it and sign in as "${sandbox.identities.consoleUsers.admin.displayName}" (${sandbox.identities.consoleUsers.admin.userPrincipalName}, Bridge.Admin)
+  ${url}/api/console/
+  # the CLI:
+  npx bridge --url ${url} --token "$ADMIN_TOKEN" status
   # a Dataverse token for the S2S caller "${caller.id}" (sandbox credentials); it is the caller's OWN token:
   TOKEN=$(curl -s -X POST ${url}/api/token -u '${caller.clientId}:${caller.secret}' -d 'grant_type=client_credentials&scope=${org}/.default' | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
   node -pe 'JSON.parse(Buffer.from(process.argv[1].split(".")[1], "base64url")).appid' "$TOKEN"   # ${apps.reporting} (${caller.id}'s app), not ${sandbox.identities.bridgeApp.clientId} (the bridge)

@@ -3,13 +3,14 @@ import { app, type HttpRequest, type InvocationContext } from "@azure/functions"
 import type { AdminPrincipal } from "../shared/auth/admin-auth.js";
 import { adminRoute, json } from "../shared/http/handlers.js";
 import { readJsonBody } from "../shared/http/json-body.js";
+import { publicLink } from "../shared/http/query.js";
 import { bulkBody, bulkStatus, remapBody, remapBulk, remapOne, type ApiAnswer, type ApiCall } from "../shared/remap/remap-api.js";
 
 function call(request: HttpRequest, context: InvocationContext, principal: AdminPrincipal): ApiCall {
   return {
     principal,
     idempotencyKey: request.headers.get("idempotency-key") ?? undefined,
-    statusUrl: (jobId) => new URL(`/api/users/remap/bulk/${jobId}`, request.url).href,
+    statusUrl: (jobId) => publicLink(`/api/users/remap/bulk/${encodeURIComponent(jobId)}`),
     log: (line) => context.warn(line),
   };
 }

@@ -1,4 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
+import { getConfig } from "../shared/config/config.js";
+import { BodyTooLargeError, readBodyBytes } from "../shared/http/json-body.js";
 import { parseForm } from "../shared/tokens/form.js";
 import { requestSource } from "../shared/tokens/auth-failures.js";
 import { issueToken, recordUnparsedRefusal } from "../shared/tokens/issue-token.js";
@@ -18,7 +20,7 @@ export async function token(request: HttpRequest, context: InvocationContext): P
       await recordUnparsedRefusal(body, deps, log);
       return errorResponse(body);
     }
-    const origin = new URL(request.url).origin;
+    const origin = getConfig().publicBaseUrl; // never the Host header (contract §5)
     const result = await issueToken({
       form: parseForm(body),
       authorization: request.headers.get("authorization") ?? undefined,
@@ -40,9 +42,12 @@ async function readForm(request: HttpRequest): Promise<string | OAuthError> {
   if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType)) {
     return new OAuthError("invalid_request", "the body must be application/x-www-form-urlencoded", { reason: "bad_content_type" });
   }
-  const body = Buffer.from(await request.arrayBuffer());
-  if (body.length > MAX_BODY_BYTES) return new OAuthError("invalid_request", "the body is too large", { reason: "body_too_large" });
-  return body.toString("utf8");
+  try {
+    return (await readBodyBytes(request, MAX_BODY_BYTES)).toString("utf8");
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) return new OAuthError("invalid_request", "the body is too large", { reason: "body_too_large" });
+    throw error;
+  }
 }
 
 function errorResponse(error: OAuthError): HttpResponseInit {

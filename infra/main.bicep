@@ -38,9 +38,14 @@ param appCredentialSecretName string = ''
 @description('GRAPH_BASE_URL: Microsoft Graph root; empty means https://graph.microsoft.com.')
 param graphBaseUrl string = ''
 
-@description('DATAVERSE_URLS: comma-separated org URLs, e.g. https://contoso.crm.dynamics.com.')
-@minLength(1)
-param dataverseUrls string
+@description('DATAVERSE_URLS: comma-separated org URLs, e.g. https://contoso.crm.dynamics.com. Give it or dataverseOrgs.')
+param dataverseUrls string = ''
+
+@description('DATAVERSE_ORGS: optional JSON array describing each org, online or on-premises (docs/on-premises.md); replaces DATAVERSE_URLS.')
+param dataverseOrgs string = ''
+
+@description('Optional: resource id of a subnet delegated to Microsoft.App/environments; the app sends its outbound traffic through it (VNet integration, to reach on-premises orgs and AD FS).')
+param vnetSubnetResourceId string = ''
 
 @description('SYNC_SCHEDULE: six-field NCRONTAB of the sync timer; empty means every 15 minutes.')
 param syncSchedule string = ''
@@ -76,6 +81,9 @@ param adminRole string = ''
 @secure()
 param tokenCallers string = ''
 
+@description('PUBLIC_BASE_URL: the app\'s public origin (e.g. https://bridge.contoso.com) for links and the client-assertion audience; empty = https://$WEBSITE_HOSTNAME.')
+param publicBaseUrl string = ''
+
 @description('NOTIFICATION_URL: public https URL of /api/notifications; empty turns webhooks off.')
 param notificationUrl string = ''
 
@@ -88,8 +96,8 @@ param callerProvisioning string = ''
 
 // ---- Sizing and names ----
 
-@description('Node.js version of the Flex Consumption runtime; empty means 22.')
-@allowed(['', '20', '22'])
+@description('Node.js version of the Flex Consumption runtime; empty means 22. Node 20 reached end of support on 2026-04-30.')
+@allowed(['', '22'])
 param nodeVersion string = ''
 
 @minValue(1)
@@ -165,6 +173,9 @@ module rbac 'modules/rbac.bicep' = {
 
 // Every app setting. Platform settings first; then each setting of contract §1. Secrets appear
 // only as Key Vault secret names: the app reads their values with its identity.
+// Integer division: the V8 old-space cap in MB for the chosen instance size.
+var nodeHeapMB = instanceMemoryMB * 3 / 4
+
 var appSettings = {
   // Identity-based host storage: no connection string, no account key.
   AzureWebJobsStorage__credential: 'managedidentity'
@@ -175,9 +186,10 @@ var appSettings = {
   // Telemetry with an Entra token of the app's identity (local auth is disabled).
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
-  // A bounded old space: V8 collects before the process outgrows the smallest (512 MB) instance; a full sync
-  // of 100k users keeps well under it (bench:sync).
-  languageWorkers__node__arguments: '--max-old-space-size=384'
+  // A bounded old space, three quarters of the instance's memory (384 MB on 512, 1536 on 2048, 3072 on 4096): V8
+  // collects before the process outgrows its instance, leaving room for buffers and native memory; a full sync
+  // of 100k users keeps well under the smallest (bench:sync).
+  languageWorkers__node__arguments: '--max-old-space-size=${nodeHeapMB}'
 
   AZURE_TENANT_ID: empty(tenantId) ? tenant().tenantId : tenantId
   APP_CLIENT_ID: appClientId
@@ -188,6 +200,7 @@ var appSettings = {
   APP_CREDENTIAL_SECRET_NAME: empty(appCredentialSecretName) ? 'bridge-app-credential' : appCredentialSecretName
   GRAPH_BASE_URL: graphBaseUrl
   DATAVERSE_URLS: dataverseUrls
+  DATAVERSE_ORGS: dataverseOrgs
   SYNC_SCHEDULE: syncSchedule
   SYNC_SCOPE_GROUP_IDS: syncScopeGroupIds
   SYNC_IDENTITY: syncIdentity
@@ -199,6 +212,7 @@ var appSettings = {
   ADMIN_ROLE: adminRole
   TOKEN_CALLERS: tokenCallers
   NOTIFICATION_URL: notificationUrl
+  PUBLIC_BASE_URL: publicBaseUrl
   NOTIFICATION_CLIENT_STATE_SECRET_NAME: empty(notificationClientStateSecretName) ? 'bridge-notification-client-state' : notificationClientStateSecretName
   CALLER_PROVISIONING: empty(callerProvisioning) ? 'off' : callerProvisioning
 }
@@ -218,6 +232,7 @@ module functionApp 'modules/function-app.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     appSettings: appSettings
+    vnetSubnetResourceId: vnetSubnetResourceId
   }
 }
 

@@ -19,13 +19,14 @@ Usage: scripts/deploy.sh -g <resource-group> -l <location> [options]
   -h, --help
 
 Bridge settings come from environment variables named as in infra/main.parameters.json
-(the app settings of contract §1). Required: APP_CLIENT_ID, DATAVERSE_URLS, API_AUDIENCE.
-Optional: AZURE_TENANT_ID, APP_CREDENTIAL_SECRET_NAME, SYNC_SCHEDULE, SYNC_SCOPE_GROUP_IDS, SYNC_IDENTITY,
+(the app settings of contract §1). Required: APP_CLIENT_ID, DATAVERSE_URLS (or DATAVERSE_ORGS), API_AUDIENCE.
+Optional: AZURE_TENANT_ID, APP_CREDENTIAL_SECRET_NAME, DATAVERSE_ORGS, VNET_SUBNET_RESOURCE_ID (docs/on-premises.md), SYNC_SCHEDULE, SYNC_SCOPE_GROUP_IDS, SYNC_IDENTITY,
 SYNC_DISABLE_THRESHOLD, SYNC_DRY_RUN (default true for a new deployment), SYNC_ATTRIBUTE_MAP,
 REMAP_PLACEHOLDER_USERS, ADMIN_ROLE, TOKEN_CALLERS, NOTIFICATION_URL, NOTIFICATION_CLIENT_STATE_SECRET_NAME,
 CALLER_PROVISIONING,
 AZURE_AUTHORITY_HOST, GRAPH_BASE_URL, NODE_VERSION, FUNCTION_APP_NAME, STORAGE_ACCOUNT_NAME, KEY_VAULT_NAME,
 AZURE_PRINCIPAL_ID (operator given Key Vault Secrets Officer; default: the signed-in user).
+Code upload: CODE_DEPLOY_TIMEOUT (seconds per attempt, 900), CODE_DEPLOY_ATTEMPTS (5), CODE_DEPLOY_RETRY_DELAY (60).
 EOF
 }
 
@@ -55,6 +56,47 @@ while [[ $# -gt 0 ]]; do
 done
 
 step() { printf '\n==> %s\n' "$*"; }
+
+# The code upload is bounded and retried. Azure CLI releases before the fix of their Flex Consumption polling
+# loop (azure-cli #30870, #31394) can wait forever in config-zip; and right after the first provisioning the
+# identity's storage role assignments may not have propagated yet (Azure: up to ~10 minutes), so the first
+# upload can be refused. Each attempt gets CODE_DEPLOY_TIMEOUT seconds; failures are retried
+# CODE_DEPLOY_ATTEMPTS times in all, CODE_DEPLOY_RETRY_DELAY seconds apart.
+CODE_DEPLOY_TIMEOUT="${CODE_DEPLOY_TIMEOUT:-900}"
+CODE_DEPLOY_ATTEMPTS="${CODE_DEPLOY_ATTEMPTS:-5}"
+CODE_DEPLOY_RETRY_DELAY="${CODE_DEPLOY_RETRY_DELAY:-60}"
+
+# Runs "$@" for at most $1 seconds (exit 124 when stopped), with coreutils timeout when present.
+with_timeout() {
+  local seconds="$1"; shift
+  if command -v timeout >/dev/null 2>&1; then timeout --kill-after=10 "$seconds" "$@"; return; fi
+  "$@" &
+  local pid=$!
+  ( sleep "$seconds"; kill -TERM "$pid" 2>/dev/null ) &
+  local watcher=$! status=0
+  wait "$pid" || status=$?
+  if kill "$watcher" 2>/dev/null; then wait "$watcher" 2>/dev/null || true; elif (( status != 0 )); then status=124; fi
+  return "$status"
+}
+
+deploy_code() {
+  local attempt status sub=()
+  [[ -n "$SUBSCRIPTION" ]] && sub=(--subscription "$SUBSCRIPTION")
+  for (( attempt = 1; ; attempt++ )); do
+    status=0
+    with_timeout "$CODE_DEPLOY_TIMEOUT" az functionapp deployment source config-zip --resource-group "$RESOURCE_GROUP" \
+      --name "$APP_NAME" --src "$PACKAGE" --timeout "$CODE_DEPLOY_TIMEOUT" --output none ${sub[@]+"${sub[@]}"} || status=$?
+    (( status == 0 )) && return 0
+    if (( status == 124 )); then echo "code deployment: no answer within ${CODE_DEPLOY_TIMEOUT}s (attempt $attempt of $CODE_DEPLOY_ATTEMPTS)" >&2
+    else echo "code deployment failed with exit code $status (attempt $attempt of $CODE_DEPLOY_ATTEMPTS)" >&2; fi
+    if (( attempt >= CODE_DEPLOY_ATTEMPTS )); then
+      echo "error: the code package was not deployed; rerun with --code-only once the cause above is fixed" >&2
+      return 1
+    fi
+    echo "retrying in ${CODE_DEPLOY_RETRY_DELAY}s (role assignments can take minutes to propagate after a first deployment)" >&2
+    sleep "$CODE_DEPLOY_RETRY_DELAY"
+  done
+}
 # Every az call goes through here, so --subscription applies everywhere without changing the CLI's default.
 az_() {
   if [[ -n "$SUBSCRIPTION" ]]; then az "$@" --subscription "$SUBSCRIPTION"; else az "$@"; fi
@@ -65,9 +107,10 @@ problems=()
 [[ -n "$RESOURCE_GROUP" ]] || problems+=("resource group: pass -g NAME or set RESOURCE_GROUP")
 if [[ "$MODE" != "code" ]]; then
   [[ -n "$LOCATION" ]] || problems+=("location: pass -l REGION or set AZURE_LOCATION (a region offering Flex Consumption)")
-  for name in APP_CLIENT_ID DATAVERSE_URLS API_AUDIENCE; do
+  for name in APP_CLIENT_ID API_AUDIENCE; do
     [[ -n "${!name:-}" ]] || problems+=("$name: set it in the environment (see docs/deployment.md)")
   done
+  [[ -n "${DATAVERSE_URLS:-}${DATAVERSE_ORGS:-}" ]] || problems+=("DATAVERSE_URLS: set it, or DATAVERSE_ORGS, in the environment (see docs/deployment.md)")
 fi
 if [[ -n "$PACKAGE" && ! -f "$PACKAGE" ]]; then problems+=("--package: no file at $PACKAGE"); fi
 command -v az >/dev/null || problems+=("az: install the Azure CLI (https://aka.ms/azure-cli)")
@@ -161,8 +204,7 @@ if [[ "$MODE" != "infra" ]]; then
     PACKAGE="$ROOT/dist/identity-bridge.zip"
   fi
   step "Code: $(basename "$PACKAGE") -> $APP_NAME"
-  az_ functionapp deployment source config-zip --resource-group "$RESOURCE_GROUP" --name "$APP_NAME" \
-    --src "$PACKAGE" --output none
+  deploy_code
   echo "deployed"
 fi
 

@@ -10,6 +10,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeZip } from "./zip.mjs";
+import { buildConsole } from "./build-console.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -76,7 +77,9 @@ const runtimePackage = {
 writeFileSync(join(stageDir, "package.json"), `${JSON.stringify(runtimePackage, null, 2)}\n`);
 writeFileSync(join(stageDir, "host.json"), readFileSync(join(root, "host.json")));
 
-const files = readdirSync(stageDir).sort();
+// The admin console's static files, served by functions/console.http.ts from console-dist/ beside the bundle.
+await buildConsole(join(stageDir, "console-dist"));
+const files = [...readdirSync(stageDir).filter((f) => f !== "console-dist"), ...readdirSync(join(stageDir, "console-dist")).map((f) => `console-dist/${f}`)].sort();
 const { bytes } = writeZip(zipPath, files.map((name) => ({ name, data: readFileSync(join(stageDir, name)) })));
 
 // What went into the bundle, for the package test (no test, dev or sandbox code).

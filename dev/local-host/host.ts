@@ -12,6 +12,14 @@ import { invocationContext, triggerOf } from "./invocation.js";
 import { RouteTable } from "./routes.js";
 import { lightRequest } from "./light-request.js";
 import { startQueueWorkers, type QueueWorkers } from "./queues.js";
+import { MAX_BODY_BYTES } from "../../shared/http/json-body.js";
+import { resetConfigForTests } from "../../shared/config/config.js";
+
+/**
+ * The host's own request-body cap (Azure's host has one too: FUNCTIONS_REQUEST_BODY_SIZE_LIMIT). No route takes
+ * more than 1 MiB, so a larger body is refused here while reading instead of being buffered whole first.
+ */
+const HOST_MAX_BODY_BYTES = MAX_BODY_BYTES;
 
 export interface LocalHostOptions {
   port?: number;
@@ -92,6 +100,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   });
   const address = server.address() as AddressInfo;
   const url = `http://${options.host ?? "127.0.0.1"}:${address.port}`;
+  const restorePublicBaseUrl = adoptLocalAddress(url);
   log(`[local-host] ${functions.length} functions: ${functions.map((f) => `${f.name} (${triggerOf(f).type})`).join(", ")}`);
 
   return {
@@ -107,7 +116,22 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       await queues?.stop();
       server.closeAllConnections();
       await new Promise<void>((ok) => server.close(() => ok()));
+      restorePublicBaseUrl();
     },
+  };
+}
+
+/**
+ * Locally the app's public origin is the host's own address (contract §1): without PUBLIC_BASE_URL, the address
+ * this host listens on becomes it (the port may have been chosen by the system). Returns the undo for close().
+ */
+function adoptLocalAddress(url: string): () => void {
+  if (process.env.PUBLIC_BASE_URL?.trim()) return () => undefined;
+  process.env.PUBLIC_BASE_URL = url;
+  resetConfigForTests();
+  return () => {
+    if (process.env.PUBLIC_BASE_URL === url) delete process.env.PUBLIC_BASE_URL;
+    resetConfigForTests();
   };
 }
 
@@ -121,6 +145,32 @@ async function invokeTimer(lib: HttpModule, fn: RegisteredFunction, log: (line: 
   }
 }
 
+/** The body, or undefined once it passes `limit` (declared or while reading: the rest is never read). */
+async function readCappedBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  if (Number(req.headers["content-length"] ?? "0") > limit) return undefined;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const onData = (chunk: Buffer) => {
+      total += chunk.length;
+      if (total <= limit) return void chunks.push(chunk);
+      // Stop reading (not `destroy`: the 413 still has to go out on this socket).
+      req.off("data", onData).off("end", onEnd).pause();
+      resolve(undefined);
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks, total));
+    req.on("data", onData).on("end", onEnd).once("error", reject);
+  });
+}
+
+/** 413, then the connection is closed: the unread rest of the body is dropped, not drained. */
+function refuseOversizedBody(req: IncomingMessage, res: ServerResponse, pathname: string): void {
+  const body = JSON.stringify({ type: "about:blank", title: "Payload Too Large", status: 413, detail: `${req.method} ${pathname}: the body is larger than ${HOST_MAX_BODY_BYTES} bytes` });
+  res.writeHead(413, { "content-type": "application/problem+json", connection: "close", "content-length": Buffer.byteLength(body) });
+  const socket = req.socket;
+  res.end(body, () => socket.destroySoon());
+}
+
 async function serveHttp(lib: HttpModule, routes: RouteTable<RegisteredFunction>, req: IncomingMessage, res: ServerResponse, log: (line: string) => void): Promise<void> {
   const url = new URL(req.url ?? "/", `http://${req.headers.host ?? "127.0.0.1"}`);
   const problem = (status: number, title: string) => {
@@ -131,9 +181,8 @@ async function serveHttp(lib: HttpModule, routes: RouteTable<RegisteredFunction>
   const { match, pathMatched } = routes.match(req.method ?? "GET", url.pathname.slice("/api/".length));
   if (!match) return problem(pathMatched ? 405 : 404, pathMatched ? "Method Not Allowed" : "Not Found");
 
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const body = Buffer.concat(chunks);
+  const body = await readCappedBody(req, HOST_MAX_BODY_BYTES);
+  if (!body) return refuseOversizedBody(req, res, url.pathname);
   const requestHeaders = new Headers();
   for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) requestHeaders.set(name, Array.isArray(value) ? value.join(", ") : value);
   const method = req.method ?? "GET";

@@ -8,7 +8,7 @@ export interface RouteMatch<T> {
 interface CompiledRoute<T> {
   target: T;
   methods: Set<string>;
-  segments: Array<{ literal: string } | { param: string; optional: boolean }>;
+  segments: Array<{ literal: string } | { param: string; optional: boolean; catchAll?: boolean }>;
   literalCount: number;
 }
 
@@ -17,6 +17,8 @@ export class RouteTable<T> {
 
   add(template: string, methods: string[], target: T): void {
     const segments = template.replace(/^\/+|\/+$/g, "").split("/").filter(Boolean).map((segment) => {
+      const catchAll = /^\{\*([A-Za-z0-9_]+)\}$/.exec(segment);
+      if (catchAll) return { param: catchAll[1]!, optional: true, catchAll: true };
       const param = /^\{([A-Za-z0-9_]+)(?::[^}?]+)?(\?)?\}$/.exec(segment);
       return param ? { param: param[1]!, optional: Boolean(param[2]) } : { literal: segment.toLowerCase() };
     });
@@ -45,6 +47,10 @@ function matchSegments(segments: CompiledRoute<unknown>["segments"], parts: stri
     const part = parts[i];
     if ("literal" in segment) {
       if (part?.toLowerCase() !== segment.literal) return undefined;
+    } else if (segment.catchAll) {
+      // `{*path}` takes the rest of the path, which may be empty.
+      params[segment.param] = parts.slice(i).join("/");
+      return params;
     } else if (part === undefined) {
       if (!segment.optional) return undefined;
     } else {

@@ -18,6 +18,10 @@ export interface DirectoryUser {
   onPremisesSamAccountName: string | null;
   /** FQDN of the on-premises domain (`contoso.local`); its first label, upper-cased, is the NetBIOS name. */
   onPremisesDomainName: string | null;
+  /** Synced from AD by Entra Connect: true for users created with an on-premises account (unless told). */
+  onPremisesSyncEnabled: boolean | null;
+  /** Entra Connect's source anchor: base64 of the AD objectGUID in .NET byte order (see adObjectGuid). */
+  onPremisesImmutableId: string | null;
   state: UserState;
   /** Change-log version of the last change to this user. */
   version: number;
@@ -84,6 +88,9 @@ export class Directory {
       accountEnabled: init.accountEnabled ?? true,
       onPremisesSamAccountName: init.onPremisesSamAccountName ?? null,
       onPremisesDomainName: init.onPremisesDomainName ?? null,
+      onPremisesSyncEnabled: init.onPremisesSyncEnabled !== undefined ? init.onPremisesSyncEnabled : init.onPremisesSamAccountName ? true : null,
+      onPremisesImmutableId: init.onPremisesImmutableId !== undefined ? init.onPremisesImmutableId
+        : init.onPremisesSamAccountName ? anchorFromGuid(randomUUID()) : null,
       state: "active",
       version: ++this.version,
     };
@@ -169,6 +176,27 @@ export class Directory {
     if (!user || user.state === "hardDeleted") throw new Error(`no user ${id}`);
     return user;
   }
+}
+
+/** Guid.ToByteArray(): the first three fields little-endian, then the last eight bytes as written. */
+export function anchorFromGuid(guid: string): string {
+  const hex = guid.replace(/-/g, "");
+  const bytes = Buffer.alloc(16);
+  bytes.writeUInt32LE(parseInt(hex.slice(0, 8), 16), 0);
+  bytes.writeUInt16LE(parseInt(hex.slice(8, 12), 16), 4);
+  bytes.writeUInt16LE(parseInt(hex.slice(12, 16), 16), 6);
+  Buffer.from(hex.slice(16), "hex").copy(bytes, 8);
+  return bytes.toString("base64");
+}
+
+/** The AD objectGUID an on-premises user's immutable id holds (null for a cloud-only user or another anchor). */
+export function adObjectGuid(user: DirectoryUser): string | null {
+  if (!user.onPremisesImmutableId) return null;
+  const bytes = Buffer.from(user.onPremisesImmutableId, "base64");
+  if (bytes.length !== 16) return null;
+  const head = [bytes.readUInt32LE(0).toString(16).padStart(8, "0"), bytes.readUInt16LE(4).toString(16).padStart(4, "0"), bytes.readUInt16LE(6).toString(16).padStart(4, "0")];
+  const tail = bytes.subarray(8).toString("hex");
+  return `${head.join("-")}-${tail.slice(0, 4)}-${tail.slice(4)}`;
 }
 
 export function netBiosName(domainFqdn: string): string {

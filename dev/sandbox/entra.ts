@@ -6,6 +6,7 @@ import { sendJson, type Handler } from "./https-service.js";
 import { entraErrors, headerValue, sendEntraError, type EntraError } from "./entra-errors.js";
 import { isFederatedAssertion, verifyClientAssertion, verifyFederatedAssertion } from "./entra-assertion.js";
 import { handleManagedIdentityToken } from "./entra-msi.js";
+import { answerPreflight, corsHeaders, handleAuthorize, handleLogout, redeemUserGrant } from "./entra-authorize.js";
 import type { AppRegistration, Tenant } from "./tenant.js";
 
 const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -26,16 +27,24 @@ export function createEntraHandler(tenant: Tenant): Handler {
     const route = rest.join("/");
     const tid = tidRaw.toLowerCase() === tenant.tenantId.toLowerCase() ? tenant.tenantId : tidRaw.toLowerCase();
     const known = tid === tenant.tenantId || MULTI_TENANT.has(tid);
+    // Browsers (single-page apps) read discovery and redeem codes cross-origin.
+    if (req.method === "OPTIONS") return answerPreflight(req, res);
+    const cors = corsHeaders(req);
 
     switch (route) {
       case "v2.0/.well-known/openid-configuration":
       case ".well-known/openid-configuration":
         if (!known) return sendEntraError(req, res, authority, entraErrors.tenantNotFound(tidRaw));
-        return sendJson(res, 200, openIdConfiguration(tenant, tid, route.startsWith("v2.0")));
+        return sendJson(res, 200, openIdConfiguration(tenant, tid, route.startsWith("v2.0")), cors);
       case "discovery/v2.0/keys":
       case "discovery/keys":
         if (!known) return sendEntraError(req, res, authority, entraErrors.tenantNotFound(tidRaw));
-        return sendJson(res, 200, { keys: tenant.signingKeys.map((k) => ({ ...k.publicJwk, issuer: tenant.issuer })) });
+        return sendJson(res, 200, { keys: tenant.signingKeys.map((k) => ({ ...k.publicJwk, issuer: tenant.issuer })) }, cors);
+      case "oauth2/v2.0/authorize":
+        if (tid !== tenant.tenantId) return sendEntraError(req, res, authority, entraErrors.tenantNotFound(tidRaw));
+        return handleAuthorize(tenant, req, res, url, body);
+      case "oauth2/v2.0/logout":
+        return handleLogout(res, url);
       case "oauth2/v2.0/token":
       case "oauth2/token":
         if (tid !== tenant.tenantId) return sendEntraError(req, res, authority, entraErrors.tenantNotFound(tidRaw));
@@ -108,6 +117,7 @@ async function tokenEndpoint(tenant: Tenant, req: IncomingMessage, res: ServerRe
   const form = new URLSearchParams(body.toString("utf8"));
   const grant = form.get("grant_type");
   if (!grant) return fail(entraErrors.missingParameter("grant_type"));
+  if (!v1 && await redeemUserGrant(tenant, req, res, form)) return;
   if (grant !== "client_credentials") return fail(entraErrors.unsupportedGrant(grant));
 
   const basic = basicAuth(req);

@@ -67,15 +67,13 @@ const USER_DEFAULTS: Record<string, unknown> = {
   employeeId: null,
   companyName: null,
   userType: "Member",
-  onPremisesImmutableId: null,
   onPremisesUserPrincipalName: null,
-  onPremisesSyncEnabled: null,
   otherMails: [],
   proxyAddresses: [],
   usageLocation: null,
 };
 const MODELLED = ["id", "userPrincipalName", "displayName", "givenName", "surname", "mail", "jobTitle", "mobilePhone",
-  "accountEnabled", "onPremisesSamAccountName", "onPremisesDomainName"] as const;
+  "accountEnabled", "onPremisesSamAccountName", "onPremisesDomainName", "onPremisesSyncEnabled", "onPremisesImmutableId"] as const;
 export const USER_PROPERTIES = new Set<string>([...MODELLED, ...Object.keys(USER_DEFAULTS)]);
 /** What `GET /users` answers without `$select`. */
 export const DEFAULT_USER_SELECT = ["businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",

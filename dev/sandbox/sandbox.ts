@@ -8,6 +8,9 @@ import { startHttpsService, type RunningService } from "./https-service.js";
 import { Tenant } from "./tenant.js";
 import { ensureSandboxTls, type SandboxTls } from "./tls.js";
 import { seedDemo, type SeedOptions, type SeededIdentities } from "./seed.js";
+import { AdfsServer, createAdfsHandler } from "./adfs.js";
+import { createOnPremisesDataverseHandler, makeOnPremises } from "./dataverse/onpremises.js";
+import { seedOnPremises, type OnPremisesIdentities } from "./seed-onpremises.js";
 
 export interface SandboxOptions {
   tls?: SandboxTls;
@@ -15,9 +18,13 @@ export interface SandboxOptions {
   tlsDir?: string;
   /** How many Dataverse orgs to start. */
   orgs?: number;
+  /** How many on-premises (AD FS) orgs to start besides them (default 0; with any, AD FS starts too). */
+  onPremisesOrgs?: number;
   seed?: SeedOptions;
   /** Fixed ports (npm start keeps them stable between runs); 0 = any free port. */
-  ports?: { entra?: number; keyVault?: number; graph?: number; dataverse?: number[] };
+  ports?: { entra?: number; keyVault?: number; graph?: number; dataverse?: number[]; adfs?: number; onPremises?: number[] };
+  /** The bridge's public origin: sets PUBLIC_BASE_URL and registers `<it>/api/console/` as the app's SPA redirect URI. */
+  publicBaseUrl?: string;
 }
 
 export interface Sandbox {
@@ -27,6 +34,10 @@ export interface Sandbox {
   keyVault: RunningService;
   graph: RunningService & { emulator: GraphEmulator };
   dataverse: Array<RunningService & { org: DataverseOrg }>;
+  /** On-premises orgs (DATAVERSE_ORGS kind onpremises) and their AD FS, when asked for. */
+  onPremises: Array<RunningService & { org: DataverseOrg }>;
+  adfs?: RunningService & { emulator: AdfsServer };
+  onPremisesIdentities?: OnPremisesIdentities;
   identities: SeededIdentities;
   /** App settings (contract §1) that point the bridge at this sandbox. */
   env: Record<string, string>;
@@ -57,6 +68,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   }
 
   const identities = seedDemo(tenant, dataverse.map((d) => d.org), options.seed);
+  const onPrem = await startOnPremises(tls, tenant, options);
+  if (options.publicBaseUrl) identities.bridgeApp.spaRedirectUris.push(`${options.publicBaseUrl}/api/console/`);
   const env: Record<string, string> = {
     AZURE_TENANT_ID: tenant.tenantId,
     APP_CLIENT_ID: identities.bridgeApp.clientId,
@@ -65,12 +78,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     APP_CREDENTIAL_SECRET_NAME: identities.bridgeCredentialSecretName,
     GRAPH_BASE_URL: graphService.url,
     DATAVERSE_URLS: dataverse.map((d) => d.url).join(","),
+    ...(onPrem.identities ? { DATAVERSE_ORGS: dataverseOrgs(dataverse, onPrem.orgs, onPrem.adfs!.emulator, onPrem.identities) } : {}),
     API_AUDIENCE: identities.apiAudience,
     TOKEN_CALLERS: JSON.stringify(identities.tokenCallers),
     NOTIFICATION_CLIENT_STATE_SECRET_NAME: identities.clientStateSecretName,
     IDENTITY_ENDPOINT: `${entra.url}/msi/token`,
     IDENTITY_HEADER: tenant.identityHeader,
     NODE_EXTRA_CA_CERTS: tls.caPath,
+    ...(options.publicBaseUrl ? { PUBLIC_BASE_URL: options.publicBaseUrl } : {}),
   };
 
   return {
@@ -80,6 +95,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     keyVault,
     graph: { ...graphService, emulator },
     dataverse,
+    onPremises: onPrem.orgs,
+    adfs: onPrem.adfs,
+    onPremisesIdentities: onPrem.identities,
     identities,
     env,
     adminToken: async (o = {}) =>
@@ -90,7 +108,46 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         lifetimeSeconds: o.lifetimeSeconds,
       })).token,
     stop: async () => {
-      await Promise.all([entra.close(), keyVault.close(), graphService.close(), ...dataverse.map((d) => d.close())]);
+      await Promise.all([entra.close(), keyVault.close(), graphService.close(), ...dataverse.map((d) => d.close()),
+        ...onPrem.orgs.map((d) => d.close()), ...(onPrem.adfs ? [onPrem.adfs.close()] : [])]);
     },
   };
+}
+
+interface OnPremisesPart {
+  orgs: Array<RunningService & { org: DataverseOrg }>;
+  adfs?: RunningService & { emulator: AdfsServer };
+  identities?: OnPremisesIdentities;
+}
+
+/** AD FS and the on-premises orgs behind it, seeded from the directory's AD-synced users. */
+async function startOnPremises(tls: SandboxTls, tenant: Tenant, options: SandboxOptions): Promise<OnPremisesPart> {
+  const count = options.onPremisesOrgs ?? 0;
+  if (count === 0) return { orgs: [] };
+  const server = await AdfsServer.create();
+  const adfsService = await startHttpsService(tls, "adfs", createAdfsHandler(server), { port: options.ports?.adfs });
+  server.url = adfsService.url;
+  const orgs: Array<RunningService & { org: DataverseOrg }> = [];
+  const netbiosDomains = { "contoso.local": "CONTOSO" };
+  for (let i = 0; i < count; i++) {
+    const org = new DataverseOrg(tenant, `onprem${i + 1}`);
+    makeOnPremises(org, { adfs: server, netbiosDomains });
+    const service = await startHttpsService(tls, `dataverse-${org.name}`, createOnPremisesDataverseHandler(tenant, org, server), { port: options.ports?.onPremises?.[i] });
+    org.url = service.url;
+    orgs.push({ ...service, org });
+  }
+  // One map object: the orgs read it on every write, so a test can rename a NetBIOS domain in place.
+  const identities = seedOnPremises(tenant, server, orgs.map((o) => o.org), { netbiosDomains });
+  return { orgs, adfs: { ...adfsService, emulator: server }, identities };
+}
+
+/** DATAVERSE_ORGS (contract §1) for the online and on-premises orgs. */
+function dataverseOrgs(online: RunningService[], onPremises: RunningService[], adfs: AdfsServer, ids: OnPremisesIdentities): string {
+  return JSON.stringify([
+    ...online.map((d) => ({ url: d.url, kind: "online" })),
+    ...onPremises.map((d) => ({
+      url: d.url, kind: "onpremises", authority: adfs.issuer, clientId: ids.adfsClient.clientId,
+      credentialSecretName: ids.adfsCredentialSecretName, netbiosDomains: ids.netbiosDomains,
+    })),
+  ]);
 }

@@ -2,7 +2,7 @@
 // a demo directory and each org's existing systemusers (application user, support user, some stale rows).
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import type { DataverseOrg } from "./dataverse/index.js";
-import type { AppRegistration, Tenant } from "./tenant.js";
+import type { AppRegistration, SignInUser, Tenant } from "./tenant.js";
 
 export interface SeedOptions {
   /** Directory users to create (default 25). */
@@ -25,6 +25,8 @@ export interface SeededIdentities {
   /** Each caller's own Dataverse app (its `dataverseAppId`), by caller id. */
   callerApps: Record<string, AppRegistration>;
   tokenCallers: Array<Record<string, unknown>>;
+  /** People who sign in to the console: an admin (Bridge.Admin assigned) and a reader without the role. */
+  consoleUsers: { admin: SignInUser; reader: SignInUser };
 }
 
 /**
@@ -61,6 +63,11 @@ export function seedDemo(tenant: Tenant, orgs: DataverseOrg[], options: SeedOpti
   const bridgeApp = tenant.registerApp({ displayName: "Identity Bridge", secrets: [bridgeSecret] });
   const bridgeCredentialSecretName = "bridge-app-credential";
   tenant.setSecret(bridgeCredentialSecretName, bridgeSecret);
+
+  const consoleUsers = {
+    admin: tenant.addSignInUser({ userPrincipalName: `admin@${domain}`, displayName: "Demo Admin", appRoles: { [apiAudience]: ["Bridge.Admin"] } }),
+    reader: tenant.addSignInUser({ userPrincipalName: `reader@${domain}`, displayName: "Demo Reader", appRoles: {} }),
+  };
 
   const adminApp = tenant.registerApp({ displayName: "Bridge admin console", roles: { [apiAudience]: ["Bridge.Admin"] } });
 
@@ -142,6 +149,6 @@ export function seedDemo(tenant: Tenant, orgs: DataverseOrg[], options: SeedOpti
     }
   }
 
-  return { apiAudience, bridgeApp, bridgeCredentialSecretName, adminApp, clientStateSecretName, secretCaller, jwtCaller, entraCaller, callerApps, tokenCallers };
+  return { consoleUsers, apiAudience, bridgeApp, bridgeCredentialSecretName, adminApp, clientStateSecretName, secretCaller, jwtCaller, entraCaller, callerApps, tokenCallers };
 }
 

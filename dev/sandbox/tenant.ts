@@ -14,6 +14,8 @@ export interface AppRegistration {
   certificates: string[];
   /** App roles granted to this app, keyed by the resource's audience (App ID URI or URL). */
   roles: Record<string, string[]>;
+  /** Redirect URIs of the "Single-page application" platform (auth code + PKCE, CORS at the token endpoint). */
+  spaRedirectUris: string[];
   /** Federated identity credentials: an external token (issuer, subject, audience) it trusts as its credential. */
   federatedCredentials: FederatedCredential[];
 }
@@ -24,6 +26,14 @@ export interface FederatedCredential {
   /** Matched case-sensitively; for a managed identity, its object (principal) id. */
   subject: string;
   audiences: string[];
+}
+
+/** A person who can sign in interactively (the browser flow), with app roles assigned per resource audience. */
+export interface SignInUser {
+  objectId: string;
+  userPrincipalName: string;
+  displayName: string;
+  appRoles: Record<string, string[]>;
 }
 
 export interface SigningKey {
@@ -63,6 +73,8 @@ export class Tenant {
   readonly directory = new Directory();
   readonly apps = new Map<string, AppRegistration>();
   readonly vault = new Map<string, VaultSecretVersion[]>();
+  /** Accounts offered on the sign-in page (kept apart from the synced directory). */
+  readonly signInUsers = new Map<string, SignInUser>();
   /** Keys published in JWKS; the first signs new tokens. */
   signingKeys: SigningKey[] = [];
   /** Set by the Entra emulator once it listens: `https://127.0.0.1:port`. */
@@ -117,6 +129,7 @@ export class Tenant {
       certificates: init.certificates ?? [],
       roles: init.roles ?? {},
       federatedCredentials: init.federatedCredentials ?? [],
+      spaRedirectUris: init.spaRedirectUris ?? [],
     };
     this.apps.set(app.clientId, app);
     return app;
@@ -146,6 +159,40 @@ export class Tenant {
   latestSecret(name: string): VaultSecretVersion | undefined {
     const versions = this.vault.get(name);
     return versions?.[versions.length - 1];
+  }
+
+  addSignInUser(init: Omit<SignInUser, "objectId"> & { objectId?: string }): SignInUser {
+    const user = { ...init, objectId: init.objectId ?? randomUUID() };
+    this.signInUsers.set(user.objectId, user);
+    return user;
+  }
+
+  /** A delegated (user) access token: `scp`, the user's app roles on the audience, no `idtyp: "app"`. */
+  async issueUserAccessToken(request: { clientId: string; audience: string; user: SignInUser; scp: string; lifetimeSeconds?: number }): Promise<{ token: string; expiresOn: number }> {
+    const trimmed = request.audience.replace(/\/+$/, "");
+    const roles = request.user.appRoles[request.audience] ?? request.user.appRoles[trimmed] ?? [];
+    return this.issueAccessToken({
+      clientId: request.clientId,
+      audience: request.audience,
+      roles,
+      lifetimeSeconds: request.lifetimeSeconds,
+      claims: {
+        oid: request.user.objectId, sub: request.user.objectId, idtyp: undefined, appid: undefined, azpacr: "0",
+        scp: request.scp, name: request.user.displayName, preferred_username: request.user.userPrincipalName, upn: request.user.userPrincipalName,
+      },
+    });
+  }
+
+  /** An OpenID Connect ID token for a signed-in user (audience: the client). */
+  async issueIdToken(request: { clientId: string; user: SignInUser; nonce?: string }): Promise<string> {
+    const key = this.signingKeys[0]!;
+    const now = Math.floor(Date.now() / 1000);
+    const claims = {
+      aud: request.clientId, iss: this.issuer, iat: now, nbf: now, exp: now + 3600, tid: this.tenantId,
+      oid: request.user.objectId, sub: request.user.objectId, name: request.user.displayName,
+      preferred_username: request.user.userPrincipalName, ver: "2.0", ...(request.nonce ? { nonce: request.nonce } : {}),
+    };
+    return new SignJWT(claims).setProtectedHeader({ alg: "RS256", typ: "JWT", kid: key.kid }).sign(key.privateKey);
   }
 
   /** An app-only access token as Entra's v2 endpoint issues it. */

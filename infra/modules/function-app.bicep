@@ -8,7 +8,7 @@ param tags object
 param identityId string
 param deploymentContainerUrl string
 
-@allowed(['20', '22'])
+@allowed(['22'])
 param nodeVersion string
 
 @minValue(1)
@@ -17,6 +17,9 @@ param maximumInstanceCount int
 
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int
+
+@description('Optional: subnet (delegated to Microsoft.App/environments) for VNet integration; empty = none.')
+param vnetSubnetResourceId string = ''
 
 @description('Every app setting, name to value. Secure: it holds TOKEN_CALLERS, kept out of deployment history.')
 @secure()
@@ -43,6 +46,9 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Flex Consumption VNet integration: with a subnet, the app's outbound traffic (on-premises orgs, AD FS,
+    // private DNS) leaves through it; the subnet must be delegated to Microsoft.App/environments.
+    virtualNetworkSubnetId: empty(vnetSubnetResourceId) ? null : vnetSubnetResourceId
     siteConfig: {
       minTlsVersion: '1.2'
       appSettings: [for setting in items(appSettings): { name: setting.key, value: setting.value }]

@@ -12,6 +12,8 @@ export interface EntraClaims extends JWTPayload {
   idtyp?: string;
   roles?: string[];
   ver?: string;
+  scp?: string;
+  nonce?: string;
 }
 
 export class TokenValidationError extends Error {
@@ -67,6 +69,7 @@ export class EntraTokenValidator {
     if (payload.tid?.toLowerCase() !== this.options.tenantId.toLowerCase()) {
       throw new TokenValidationError("the token was issued for another tenant", "wrong_tenant");
     }
+    if (!isAccessTokenShaped(payload)) throw new TokenValidationError("the token is an ID token, not an access token", "not_access_token");
     return payload;
   }
 
@@ -97,6 +100,21 @@ export class EntraTokenValidator {
     });
     return { issuer, jwks };
   }
+}
+
+/**
+ * Entra ID tokens and access tokens share issuer, keys and (when API_AUDIENCE is the client id) audience, so the
+ * signature proves nothing about the kind. Access tokens always name the client app — `appid` on v1, `azp` on
+ * v2 — and ID tokens never carry `appid`, carry `nonce` when the sign-in asked for one, and have no `idtyp` of
+ * `app`/`user` (reference tokens-and-key-vault.md §2).
+ */
+export function isAccessTokenShaped(claims: EntraClaims): boolean {
+  if (claims.nonce !== undefined) return false;
+  if (claims.idtyp !== undefined && claims.idtyp !== "app" && claims.idtyp !== "user") return false;
+  const hasClient = (value: unknown) => typeof value === "string" && value.length > 0;
+  if (claims.ver === "1.0") return hasClient(claims.appid);
+  if (claims.ver === "2.0") return hasClient(claims.azp);
+  return hasClient(claims.appid) || hasClient(claims.azp);
 }
 
 /** `api://x` and `api://x/` are the same audience to Entra (v1 tokens may carry either). */

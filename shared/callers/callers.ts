@@ -82,7 +82,7 @@ export interface ProvisionResult {
 
 export async function provisionCaller(id: string, options: { dryRun: boolean; by: string }, deps: CallersDeps): Promise<ProvisionResult> {
   if (!deps.provisioningEnabled) {
-    throw new AppError("Caller provisioning is off. Set CALLER_PROVISIONING=on, or create the application user by hand (docs/callers.md).", 403, "caller_provisioning_off");
+    throw new AppError("Caller provisioning is off. Set CALLER_PROVISIONING=on, or create the application user by hand (docs/callers.md).", 409, "caller_provisioning_off");
   }
   const caller = deps.callers.find((c) => c.id === id);
   if (!caller) throw new AppError(`No caller "${id.slice(0, 128)}" in TOKEN_CALLERS.`, 404, "unknown_caller");

@@ -1,7 +1,8 @@
 // Typed configuration, read once from the environment and validated as a whole (contract §1).
-import { APP_SETTING_NAMES, SETTING_HINTS, settingsSchema } from "./schema.js";
+import { APP_SETTING_NAMES, originProblem, SETTING_HINTS, settingsSchema } from "./schema.js";
 import { bridgeAppAsCaller, parseTokenCallers, type TokenCaller } from "./token-callers.js";
 import { normalizeOrgUrl } from "./org-url.js";
+import { onlineOrgs, type OrgDescriptor } from "./dataverse-orgs.js";
 import { AttributeMapError, DEFAULT_ATTRIBUTE_MAP, parseAttributeMap, type AttributeMap } from "../sync/mapping.js";
 
 export type SyncIdentity = "upn" | "sam";
@@ -24,7 +25,10 @@ export interface Config {
   isRealVaultDomain: boolean;
   appCredentialSecretName: string;
   graphBaseUrl: string;
+  /** Normalized URLs of every org (DATAVERSE_ORGS or DATAVERSE_URLS), in `orgs` order. */
   dataverseUrls: string[];
+  /** One descriptor per org: how to reach it and how its users are named. */
+  orgs: OrgDescriptor[];
   storage: StorageConfig;
   sync: {
     schedule: string;
@@ -40,6 +44,9 @@ export interface Config {
   /** CALLER_PROVISIONING=on: POST /api/callers/{id}/provision may write application users and roles. */
   callerProvisioning: boolean;
   notifications: { url?: string; clientStateSecretName?: string };
+  /** The app's public origin (no trailing slash): PUBLIC_BASE_URL, else https://$WEBSITE_HOSTNAME in Azure, else the
+   *  local host's address; every link in a response, the client-assertion `aud` and the console's redirect URI. */
+  publicBaseUrl: string;
 }
 
 export class ConfigError extends Error {
@@ -70,6 +77,19 @@ function storageFrom(env: Env, problems: string[]): StorageConfig {
   return { kind: "connectionString", connectionString: "" };
 }
 
+/**
+ * PUBLIC_BASE_URL, else `https://$WEBSITE_HOSTNAME` (set by App Service / Functions in Azure), else the local
+ * host's address (BRIDGE_PORT, default 7071). Never a request's Host header, which the sender chooses.
+ */
+function publicBaseUrlFrom(configured: string | undefined, env: Env, problems: string[]): string {
+  if (configured) return configured;
+  const hostname = env.WEBSITE_HOSTNAME?.trim();
+  const fallback = hostname ? `https://${hostname}` : `http://127.0.0.1:${env.BRIDGE_PORT?.trim() || "7071"}`;
+  const problem = originProblem(fallback);
+  if (problem) problems.push(`PUBLIC_BASE_URL: is not set and ${hostname ? "WEBSITE_HOSTNAME" : "BRIDGE_PORT"} does not make a usable origin (${problem})`);
+  return problem ? "" : new URL(fallback).origin;
+}
+
 /** Validates the whole environment; throws one ConfigError naming every bad setting. Never echoes values. */
 export function loadConfig(env: Env = process.env): Config {
   const input: Record<string, string | undefined> = {};
@@ -93,6 +113,9 @@ export function loadConfig(env: Env = process.env): Config {
     for (const problem of bridgeAppAsCaller(callers, input.APP_CLIENT_ID)) problems.push(`TOKEN_CALLERS: ${problem}`);
   }
   const storage = storageFrom(env, problems);
+  if (input.DATAVERSE_URLS === undefined && input.DATAVERSE_ORGS === undefined) {
+    problems.push(`DATAVERSE_URLS: is missing (${SETTING_HINTS.DATAVERSE_URLS}; or DATAVERSE_ORGS, which replaces it)`);
+  }
   let attributeMap = DEFAULT_ATTRIBUTE_MAP;
   try {
     attributeMap = parseAttributeMap(input.SYNC_ATTRIBUTE_MAP);
@@ -100,10 +123,12 @@ export function loadConfig(env: Env = process.env): Config {
     if (!(error instanceof AttributeMapError)) throw error;
     problems.push(...error.problems.map((p) => `SYNC_ATTRIBUTE_MAP: ${p}`));
   }
+  const publicBaseUrl = publicBaseUrlFrom(parsed.success ? parsed.data.PUBLIC_BASE_URL : undefined, env, problems);
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const s = parsed.data;
   const authorityHostname = new URL(s.AZURE_AUTHORITY_HOST).hostname.toLowerCase();
   const vaultHostname = new URL(s.KEY_VAULT_URL).hostname.toLowerCase();
+  const orgs = s.DATAVERSE_ORGS ?? onlineOrgs(s.DATAVERSE_URLS ?? []);
   return {
     tenantId: s.AZURE_TENANT_ID.toLowerCase(),
     appClientId: s.APP_CLIENT_ID.toLowerCase(),
@@ -114,7 +139,8 @@ export function loadConfig(env: Env = process.env): Config {
     isRealVaultDomain: VAULT_DOMAINS.some((d) => vaultHostname.endsWith(d)),
     appCredentialSecretName: s.APP_CREDENTIAL_SECRET_NAME,
     graphBaseUrl: s.GRAPH_BASE_URL,
-    dataverseUrls: [...new Set(s.DATAVERSE_URLS.map(normalizeOrgUrl))],
+    dataverseUrls: orgs.map((o) => o.url),
+    orgs,
     storage,
     sync: {
       schedule: s.SYNC_SCHEDULE,
@@ -129,10 +155,17 @@ export function loadConfig(env: Env = process.env): Config {
     tokenCallers: s.TOKEN_CALLERS,
     callerProvisioning: s.CALLER_PROVISIONING === "on",
     notifications: { url: s.NOTIFICATION_URL, clientStateSecretName: s.NOTIFICATION_CLIENT_STATE_SECRET_NAME },
+    publicBaseUrl,
   };
 }
 
 let cached: Config | undefined;
+
+/** The descriptor of a configured org (by any spelling of its URL), or undefined. */
+export function orgDescriptor(config: Config, orgUrl: string): OrgDescriptor | undefined {
+  const key = normalizeOrgUrl(orgUrl);
+  return config.orgs.find((o) => o.url === key);
+}
 
 /** The process's configuration, validated on first use. */
 export function getConfig(): Config {

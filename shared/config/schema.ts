@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { parseTokenCallers } from "./token-callers.js";
 import { parseNcrontab } from "./ncrontab.js";
+import { parseDataverseOrgs } from "./dataverse-orgs.js";
 
 const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "must be a GUID");
 const httpsUrl = z.string().url("must be an absolute https URL").refine((v) => v.startsWith("https://"), "must use https://")
@@ -12,6 +13,20 @@ const notificationUrl = z.string().url("must be an absolute https URL").refine((
   const url = new URL(v);
   return url.protocol === "https:" || (url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname));
 }, "must use https:// (plain http only to 127.0.0.1 / localhost)");
+/** An http(s) origin: scheme, host and port only (no path, query, fragment or credentials). */
+export function originProblem(value: string): string | undefined {
+  if (!URL.canParse(value)) return "must be an absolute URL such as https://bridge.contoso.com";
+  const url = new URL(value);
+  if (url.protocol !== "https:" && url.protocol !== "http:") return "must use https:// (or http:// locally)";
+  if (url.username || url.password || url.search || url.hash || (url.pathname !== "/" && url.pathname !== "")) {
+    return "must be an origin only (scheme, host and port: no path, query, fragment or credentials)";
+  }
+  return undefined;
+}
+const publicBaseUrl = z.string().trim().superRefine((v, ctx) => {
+  const problem = originProblem(v);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+}).transform((v) => new URL(v).origin);
 const nonEmpty = z.string().trim().min(1, "must not be empty");
 const optionalNonEmpty = z.string().trim().optional().transform((v) => (v ? v : undefined));
 const bool = z.enum(["true", "false", "TRUE", "FALSE", "True", "False", "1", "0"], { message: "must be true or false" })
@@ -32,7 +47,16 @@ export const settingsSchema = z.object({
   KEY_VAULT_URL: httpsUrl,
   APP_CREDENTIAL_SECRET_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, "must be a Key Vault secret name (letters, digits, dashes)"),
   GRAPH_BASE_URL: httpsUrl.default("https://graph.microsoft.com"),
-  DATAVERSE_URLS: csv(httpsUrl).pipe(z.array(z.string()).min(1, "must list at least one org URL")),
+  DATAVERSE_URLS: csv(httpsUrl).pipe(z.array(z.string()).min(1, "must list at least one org URL")).optional(),
+  DATAVERSE_ORGS: z.string().optional().transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    const result = parseDataverseOrgs(v);
+    if (typeof result === "string") {
+      ctx.addIssue({ code: "custom", message: result });
+      return z.NEVER;
+    }
+    return result;
+  }),
   AzureWebJobsStorage: optionalNonEmpty,
   SYNC_SCHEDULE: z.string().default("0 */15 * * * *").superRefine((v, ctx) => {
     const problem = parseNcrontab(v);
@@ -57,7 +81,18 @@ export const settingsSchema = z.object({
   CALLER_PROVISIONING: z.enum(["on", "off"], { message: "must be on or off" }).default("off"),
   NOTIFICATION_URL: notificationUrl.optional(),
   NOTIFICATION_CLIENT_STATE_SECRET_NAME: optionalNonEmpty,
+  PUBLIC_BASE_URL: publicBaseUrl.optional(),
 }).superRefine((s, ctx) => {
+  if (s.DATAVERSE_ORGS?.some((o) => o.kind === "onpremises") && s.SYNC_SCOPE_GROUP_IDS.length > 0) {
+    // Scope membership is read as Entra object ids, which on-premises records do not carry (see docs/on-premises.md).
+    ctx.addIssue({ code: "custom", path: ["SYNC_SCOPE_GROUP_IDS"], message: "is not supported yet with an onpremises org in DATAVERSE_ORGS" });
+  }
+  const onPremises = new Set(s.DATAVERSE_ORGS?.filter((o) => o.kind === "onpremises").map((o) => o.url) ?? []);
+  for (const caller of s.TOKEN_CALLERS) {
+    // The token service issues Entra tokens; an on-premises org needs the caller's own AD FS application (not yet).
+    const target = caller.resources.find((r) => onPremises.has(r));
+    if (target) ctx.addIssue({ code: "custom", path: ["TOKEN_CALLERS"], message: `caller "${caller.id}": tokens for the on-premises org ${target} are not supported yet` });
+  }
   if (s.NOTIFICATION_URL && !s.NOTIFICATION_CLIENT_STATE_SECRET_NAME) {
     ctx.addIssue({ code: "custom", path: ["NOTIFICATION_CLIENT_STATE_SECRET_NAME"], message: "is required when NOTIFICATION_URL is set" });
   }
@@ -79,11 +114,13 @@ export const SETTING_HINTS: Partial<Record<keyof typeof settingsSchema.shape, st
   KEY_VAULT_URL: "e.g. https://kv-bridge.vault.azure.net",
   APP_CREDENTIAL_SECRET_NAME: "the vault secret holding the app's client secret or PEM certificate+key",
   DATAVERSE_URLS: "comma-separated org URLs, e.g. https://contoso.crm.dynamics.com",
+  DATAVERSE_ORGS: "a JSON array of org descriptors, e.g. [{\"url\":\"https://crm.contoso.com/org\",\"kind\":\"onpremises\",…}] (see docs/on-premises.md)",
   AzureWebJobsStorage: "a storage connection string, UseDevelopmentStorage=true locally, or identity-based settings",
   SYNC_SCHEDULE: "six-field NCRONTAB, e.g. 0 */15 * * * *",
   SYNC_SCOPE_GROUP_IDS: "comma-separated Entra group object ids",
   API_AUDIENCE: "the App ID URI (or client id) callers request tokens for, e.g. api://identity-bridge",
   TOKEN_CALLERS: "a JSON array of caller policies (see README, Token callers, and docs/callers.md)",
   CALLER_PROVISIONING: "on lets POST /api/callers/{id}/provision create application users and assign roles",
+  PUBLIC_BASE_URL: "the app's public origin, e.g. https://bridge.contoso.com (default https://$WEBSITE_HOSTNAME in Azure)",
   NOTIFICATION_URL: "the public https URL of /api/notifications (plain http only on loopback, for the sandbox)",
 };

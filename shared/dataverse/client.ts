@@ -11,6 +11,8 @@ import type { ColumnValue, DataverseOrgPort, DataverseRequestOptions, SystemUser
 export interface DataverseClientOptions {
   orgUrl: string;
   getToken: GetToken;
+  /** Web API version (default 9.2; on-premises orgs serve 9.0 / 9.1). */
+  apiVersion?: string;
   /** Writes per `$batch` request (1..1000, default 100). */
   batchSize?: number;
   /** Most requests in flight to this org (the server's x-ms-dop-hint caps it further). */
@@ -57,6 +59,7 @@ export class DataverseClient implements DataverseOrgPort {
     this.http = new DataverseHttp({
       orgUrl: options.orgUrl,
       getToken: options.getToken,
+      apiVersion: options.apiVersion,
       throttle: options.throttle,
       maxConcurrency: options.maxConcurrency,
       retry: options.retry,
@@ -95,9 +98,9 @@ export class DataverseClient implements DataverseOrgPort {
     return toSystemUser(this.json(res, "GET", url));
   }
 
-  async findSystemUsers(column: "domainname" | "azureactivedirectoryobjectid", value: string, select: readonly string[], options: DataverseRequestOptions = {}): Promise<SystemUser[]> {
+  async findSystemUsers(column: "domainname" | "azureactivedirectoryobjectid" | "activedirectoryguid", value: string, select: readonly string[], options: DataverseRequestOptions = {}): Promise<SystemUser[]> {
     let filter: string;
-    if (column === "azureactivedirectoryobjectid") {
+    if (column !== "domainname") {
       // No row can hold a non-GUID object id; asking would only earn a 400.
       if (!isGuid(value)) return [];
       filter = eq(column, { guid: value });

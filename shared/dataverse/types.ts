@@ -6,6 +6,8 @@ export type ColumnValue = string | number | boolean | null;
 export interface SystemUser {
   systemuserid: string;
   azureactivedirectoryobjectid?: string | null;
+  /** On-premises: the AD objectGUID of the record's account (platform-filled). */
+  activedirectoryguid?: string | null;
   domainname?: string | null;
   isdisabled?: boolean;
   accessmode?: number;
@@ -44,7 +46,7 @@ export interface DataverseOrgPort {
   listSystemUsers(select: readonly string[], options?: DataverseRequestOptions & { filter?: string; pageSize?: number }): AsyncIterable<SystemUser[]>;
   getSystemUser(systemUserId: string, select: readonly string[], options?: DataverseRequestOptions): Promise<SystemUser | null>;
   /** Users whose column equals the value (the literal is escaped). */
-  findSystemUsers(column: "domainname" | "azureactivedirectoryobjectid", value: string, select: readonly string[], options?: DataverseRequestOptions): Promise<SystemUser[]>;
+  findSystemUsers(column: "domainname" | "azureactivedirectoryobjectid" | "activedirectoryguid", value: string, select: readonly string[], options?: DataverseRequestOptions): Promise<SystemUser[]>;
   /**
    * Users whose object id is one of `objectIds` OR whose domainname is one of `domainNames` (case-insensitively),
    * via `Microsoft.Dynamics.CRM.In` in as few GETs as the URL length allows. Non-GUID object ids are dropped.

@@ -12,6 +12,10 @@ export interface DirectoryUser {
   mobilePhone?: string | null;
   onPremisesSamAccountName?: string | null;
   onPremisesDomainName?: string | null;
+  /** Synced from Active Directory by Entra Connect. */
+  onPremisesSyncEnabled?: boolean | null;
+  /** Entra Connect's source anchor: base64 of the AD objectGUID (see immutable-id.ts). */
+  onPremisesImmutableId?: string | null;
   [attribute: string]: unknown;
 }
 

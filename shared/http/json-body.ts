@@ -5,13 +5,39 @@ import { AppError } from "../errors/app-error.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-/** Reads the raw body, refusing more than `limit` bytes (413) whatever Content-Length claims. */
+export class BodyTooLargeError extends AppError {
+  constructor(readonly limit: number) {
+    super(`The body is larger than ${limit} bytes.`, 413, "body_too_large");
+  }
+}
+
+/**
+ * Reads the raw body, refusing more than `limit` bytes (413): a declared Content-Length over the limit is refused
+ * before reading, and a chunked (or lying) body stops being read once the limit is passed — never buffered whole.
+ */
 export async function readBodyBytes(request: HttpRequest, limit = MAX_BODY_BYTES): Promise<Buffer> {
   const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > limit) throw new AppError(`The body is larger than ${limit} bytes.`, 413, "body_too_large");
-  const bytes = Buffer.from(await request.arrayBuffer());
-  if (bytes.length > limit) throw new AppError(`The body is larger than ${limit} bytes.`, 413, "body_too_large");
-  return bytes;
+  if (declared > limit) throw new BodyTooLargeError(limit);
+  const stream = request.body;
+  if (!stream) return Buffer.alloc(0);
+  return readCapped(stream, limit);
+}
+
+async function readCapped(stream: ReadableStream<Uint8Array>, limit: number): Promise<Buffer> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new BodyTooLargeError(limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, total);
 }
 
 export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {

@@ -3,7 +3,7 @@
 // visible at T. Every notification before T is covered by that run, so a burst of 1,000 notifications
 // costs one run per org. In-process memory spares the table reads during a burst.
 import { RestError, type TableClient } from "@azure/data-tables";
-import { encodeKey } from "../state/leases.js";
+import { encodeKey, fitEntity } from "../state/table-limits.js";
 import { QUEUES, TABLES, enqueueJson, table } from "../state/storage.js";
 import type { SyncMessage } from "./messages.js";
 
@@ -102,7 +102,7 @@ export class SyncDebouncer {
 }
 
 function entity(org: string, pendingUntil: number): DebounceEntity {
-  return { partitionKey: PARTITION, rowKey: encodeKey(org), org, pendingUntil };
+  return fitEntity({ partitionKey: PARTITION, rowKey: encodeKey(org), org, pendingUntil });
 }
 
 async function getRow(client: TableClient, org: string): Promise<(DebounceEntity & { etag: string }) | undefined> {

@@ -7,8 +7,7 @@ import { isAppError } from "../errors/app-error.js";
 import { readBodyBytes } from "../http/json-body.js";
 import { problem } from "../http/problem.js";
 import { clientStateMatches } from "./client-state.js";
-import type { LifecycleNotification } from "./parse.js";
-import { parseNotifications } from "./parse.js";
+import { classifyNotifications, parseNotificationCollection } from "./parse.js";
 import type { NotificationServices } from "./services.js";
 
 /** Graph wants an answer within 3 s; past this, answer 202 and let the scheduling finish on its own. */
@@ -21,23 +20,20 @@ export async function receiveNotifications(request: HttpRequest, deps: () => Dep
   const validationToken = request.query.get("validationToken");
   if (validationToken !== null) return echoValidationToken(validationToken);
 
-  let parsed;
+  let items: unknown[];
   try {
-    parsed = parseNotifications(await readBodyBytes(request));
+    items = parseNotificationCollection(await readBodyBytes(request));
   } catch (error) {
     if (isAppError(error) && error.status < 500) return problem(error.status, error.message, { code: error.code });
     return problem(400, "The body could not be read.", { code: "unreadable_body" });
   }
-  if (parsed.changes.length === 0 && parsed.lifecycle.length === 0) {
-    if (parsed.malformed > 0) console.warn(`notifications: dropped ${parsed.malformed} malformed item(s)`);
-    return accepted();
-  }
+  if (items.length === 0) return accepted();
 
   let services: Deps;
   let work: Promise<void>;
   try {
     services = deps();
-    work = accept(parsed.changes, parsed.lifecycle, parsed.malformed, services);
+    work = accept(items, services);
   } catch (error) {
     return unavailable(error, console.error);
   }
@@ -66,24 +62,16 @@ function echoValidationToken(token: string): HttpResponseInit {
   };
 }
 
-async function accept(
-  changes: Array<{ clientState?: string | null; tenantId?: string }>,
-  lifecycle: LifecycleNotification[],
-  malformed: number,
-  deps: Deps,
-): Promise<void> {
+async function accept(items: readonly unknown[], deps: Deps): Promise<void> {
   const secret = await deps.clientState();
-  const trusted = (n: { clientState?: string | null; tenantId?: string }) =>
-    secret !== undefined && clientStateMatches(secret, n.clientState) && (n.tenantId === undefined || n.tenantId.toLowerCase() === deps.tenantId);
-  const goodChanges = changes.filter(trusted);
-  const goodLifecycle = lifecycle.filter(trusted);
-  const dropped = changes.length - goodChanges.length + lifecycle.length - goodLifecycle.length;
-  if (dropped > 0 || malformed > 0) {
-    deps.log(`notifications: dropped ${dropped} with a wrong clientState or tenant, ${malformed} malformed`);
+  const parsed = classifyNotifications(items, (clientState, tenantId) =>
+    secret !== undefined && clientStateMatches(secret, clientState) && (tenantId === undefined || (typeof tenantId === "string" && tenantId.toLowerCase() === deps.tenantId)));
+  if (parsed.untrusted > 0 || parsed.malformed > 0) {
+    deps.log(`notifications: dropped ${parsed.untrusted} with a wrong clientState or tenant, ${parsed.malformed} malformed`);
   }
-  const events = new Map(goodLifecycle.map((n) => [`${n.lifecycleEvent}:${n.subscriptionId}`, n]));
+  const events = new Map(parsed.lifecycle.map((n) => [`${n.lifecycleEvent}:${n.subscriptionId}`, n]));
   await Promise.all([
-    ...(goodChanges.length > 0 ? deps.orgs.map((org) => deps.debouncer.request(org)) : []),
+    ...(parsed.changes.length > 0 ? deps.orgs.map((org) => deps.debouncer.request(org)) : []),
     ...[...events.values()].map((n) => deps.enqueue({ kind: "lifecycle", event: n.lifecycleEvent, subscriptionId: n.subscriptionId })),
   ]);
 }

@@ -32,22 +32,44 @@ export interface ParsedNotifications {
   malformed: number;
 }
 
-const collection = z.object({ value: z.array(z.unknown()) });
+/**
+ * Graph delivers notifications in small batches; a collection past this is not Graph's and is refused before any
+ * item is looked at (a 1 MiB body holds ~350k `{}` items, which per-item validation would chew on for a second).
+ */
+export const MAX_NOTIFICATIONS_PER_REQUEST = 1_000;
 
-/** Parses the raw body; throws a 400 AppError when it is not Graph's notification collection. */
-export function parseNotifications(body: Buffer | string): ParsedNotifications {
+/** Parses the raw body into its items; throws a 400/413 AppError when it is not Graph's notification collection. */
+export function parseNotificationCollection(body: Buffer | string): unknown[] {
   let raw: unknown;
   try {
     raw = JSON.parse(typeof body === "string" ? body : body.toString("utf8"));
   } catch {
     throw new AppError("The body is not valid JSON.", 400, "malformed_json");
   }
-  const parsed = collection.safeParse(raw);
-  if (!parsed.success) throw new AppError('The body must be a notification collection: {"value":[…]}.', 400, "invalid_body");
-  const result: ParsedNotifications = { changes: [], lifecycle: [], malformed: 0 };
-  for (const item of parsed.data.value) {
-    const isLifecycle = typeof item === "object" && item !== null && "lifecycleEvent" in item;
-    if (isLifecycle) {
+  const value = typeof raw === "object" && raw !== null && !Array.isArray(raw) ? (raw as { value?: unknown }).value : undefined;
+  if (!Array.isArray(value)) throw new AppError('The body must be a notification collection: {"value":[…]}.', 400, "invalid_body");
+  if (value.length > MAX_NOTIFICATIONS_PER_REQUEST) {
+    throw new AppError(`A notification collection holds at most ${MAX_NOTIFICATIONS_PER_REQUEST} items.`, 413, "too_many_notifications");
+  }
+  return value;
+}
+
+export interface ClassifiedNotifications extends ParsedNotifications {
+  /** Items dropped for a wrong or missing clientState or another tenant, before any other check. */
+  untrusted: number;
+}
+
+/**
+ * Sorts items into trusted changes and lifecycle events. The cheap check comes first: only an item whose
+ * clientState (and tenant) `isTrusted` accepts is validated further, so forged items cost one comparison each.
+ */
+export function classifyNotifications(items: readonly unknown[], isTrusted: (clientState: string, tenantId: unknown) => boolean): ClassifiedNotifications {
+  const result: ClassifiedNotifications = { changes: [], lifecycle: [], malformed: 0, untrusted: 0 };
+  for (const item of items) {
+    if (typeof item !== "object" || item === null) { result.malformed++; continue; }
+    const { clientState, tenantId } = item as { clientState?: unknown; tenantId?: unknown };
+    if (typeof clientState !== "string" || !isTrusted(clientState, tenantId)) { result.untrusted++; continue; }
+    if ("lifecycleEvent" in item) {
       const lifecycle = lifecycleItem.safeParse(item);
       if (lifecycle.success) result.lifecycle.push(lifecycle.data);
       else result.malformed++;

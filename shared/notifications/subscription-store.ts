@@ -2,6 +2,7 @@
 // the clientState it was created with, so a moved endpoint or a rotated secret leads to a new subscription).
 import { RestError, type TableClient } from "@azure/data-tables";
 import { TABLES, table } from "../state/storage.js";
+import { fitEntity } from "../state/table-limits.js";
 
 export interface StoredSubscription {
   subscriptionId: string;
@@ -38,7 +39,7 @@ export class SubscriptionStore implements SubscriptionStorePort {
   }
 
   async save(subscription: StoredSubscription): Promise<void> {
-    await (await this.client()).upsertEntity({ partitionKey: PARTITION, rowKey: ROW, ...subscription }, "Replace");
+    await (await this.client()).upsertEntity(fitEntity({ partitionKey: PARTITION, rowKey: ROW, ...subscription }), "Replace");
   }
 
   async delete(): Promise<void> {

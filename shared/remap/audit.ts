@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { TableClient } from "@azure/data-tables";
 import { TABLES, table } from "../state/storage.js";
+import { capStrings, fitEntity } from "../state/table-limits.js";
 import type { JournalStep } from "./journal.js";
 
 export interface RemapAuditRecord {
@@ -42,7 +43,7 @@ export class TableRemapAudit implements RemapAuditSink {
     // Inverted time keeps the newest rows first in a partition scan.
     const rowKey = `${String(MAX_TICKS - at.getTime()).padStart(13, "0")}-${randomUUID()}`;
     this.log(`remap audit: ${JSON.stringify({ at: at.toISOString(), ...entry, steps: entry.steps.length })}`);
-    await (await this.client()).createEntity({
+    await (await this.client()).createEntity(fitEntity({
       partitionKey: AUDIT_PARTITION,
       rowKey,
       at: at.toISOString(),
@@ -53,13 +54,13 @@ export class TableRemapAudit implements RemapAuditSink {
       systemUserId: entry.systemUserId ?? "",
       from: entry.from ?? "",
       to: entry.to.slice(0, 1024),
-      steps: JSON.stringify(entry.steps),
+      steps: JSON.stringify(capStrings(entry.steps, 1_000)),
       outcome: entry.outcome,
       status: entry.status,
       code: entry.code ?? "",
       message: (entry.message ?? "").slice(0, 2000),
       operationId: entry.operationId ?? "",
-    });
+    }));
   }
 
   /** Newest first (tests, support). */

@@ -1,6 +1,6 @@
 // Collects what a bulk plan needs with set queries: the users (by rule or by item), the directory objects
 // of the new names, and who already holds those names or objects. Then plans (bulk-plan.ts).
-import type { SyncIdentity } from "../config/config.js";
+import { anchorColumn, nameFormOf, recordAnchor, type OrgIdentity } from "../sync/identity.js";
 import { isGuid, stringLiteral } from "../dataverse/odata.js";
 import type { DataverseOrgPort, SystemUser } from "../dataverse/types.js";
 import type { DirectoryPort } from "../directory/types.js";
@@ -14,18 +14,19 @@ export type BulkSelection = { items: ReadonlyArray<{ user: string; newDomainName
 export interface GatherContext {
   port: DataverseOrgPort;
   directory: DirectoryPort;
-  identity: SyncIdentity;
+  identity: OrgIdentity;
   abortSignal?: AbortSignal;
 }
 
 export async function planBulk(ctx: GatherContext, selection: BulkSelection): Promise<PlanEntry[]> {
   const requests = "rule" in selection ? await byRule(ctx, selection.rule) : await byItems(ctx, selection.items);
-  const names = requests.map((r) => r.to).filter((n) => !nameProblem(n, ctx.identity));
+  const names = requests.map((r) => r.to).filter((n) => !nameProblem(n, nameFormOf(ctx.identity)));
   const resolved = await resolveNames(ctx.directory, names, ctx);
   const directory = new Map([...resolved].map(([k, v]) => [k, { objectId: v.objectId, name: v.name }]));
   const holdersByName = group(await findUsersByValues(ctx.port, "domainname", names, ctx), (r) => r.domainname);
-  const holdersByObject = group(await findUsersByValues(ctx.port, "azureactivedirectoryobjectid", [...resolved.values()].map((r) => r.objectId), ctx), (r) => r.azureactivedirectoryobjectid);
-  return buildPlan({ requests, holdersByName, holdersByObject, directory, identity: ctx.identity });
+  const anchor = anchorColumn(ctx.identity);
+  const holdersByObject = group(await findUsersByValues(ctx.port, anchor, [...resolved.values()].map((r) => r.objectId), ctx), (r) => recordAnchor(r));
+  return buildPlan({ requests, holdersByName, holdersByObject, directory, identity: nameFormOf(ctx.identity) });
 }
 
 async function byRule(ctx: GatherContext, rule: BulkRule): Promise<PlanRequest[]> {
@@ -64,7 +65,7 @@ function toRow(row: SystemUser): UserRow {
   return {
     systemUserId: row.systemuserid,
     domainName: row.domainname ?? null,
-    objectId: row.azureactivedirectoryobjectid?.toLowerCase() ?? null,
+    objectId: recordAnchor(row),
     fullName: typeof row.fullname === "string" ? row.fullname : null,
     ...(reason ? { notRemappable: reason } : {}),
   };

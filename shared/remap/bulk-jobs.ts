@@ -8,9 +8,10 @@ import { RestError, odata, type TableClient, type TransactionAction } from "@azu
 import { normalizeOrgUrl } from "../config/org-url.js";
 import { AppError, isAppError } from "../errors/app-error.js";
 import { QUEUES, TABLES, enqueueJson, table } from "../state/storage.js";
+import { capStrings, fitEntity, joinText, packJsonList, tableBatches } from "../state/table-limits.js";
 import { planBulk, type BulkSelection } from "./bulk-gather.js";
 import type { BulkRule, PlanConflict, PlanEntry } from "./bulk-plan.js";
-import type { RemapDeps } from "./deps.js";
+import { identityFor, type RemapDeps } from "./deps.js";
 import { describe } from "./remap-procedure.js";
 import { remapUser } from "./remap-user.js";
 
@@ -57,7 +58,8 @@ interface JobRow {
 
 const JOB_PARTITION = "job";
 const CHUNK = 20;
-const REQUEST_ROWS = 100;
+/** Request items are stored as JSON arrays of at most this many characters a row. */
+const REQUEST_ROW_CHARS = 30_000;
 const MAX_PARALLEL = 4;
 const itemKey = (i: number) => `item-${String(i).padStart(7, "0")}`;
 const requestKey = (i: number) => `req-${String(i).padStart(7, "0")}`;
@@ -85,23 +87,22 @@ export async function startBulkJob(request: StartBulkRequest, deps: BulkJobsDeps
   const selection = "rule" in request.selection ? { rule: request.selection.rule } : { items: request.selection.items.length };
   const job: JobRow = {
     partitionKey: JOB_PARTITION, rowKey: jobId, org, dryRun: request.dryRun, state: request.dryRun ? "planned" : "planning",
-    requestedBy: request.requestedBy, createdAt: new Date().toISOString(), selection: JSON.stringify(selection),
+    requestedBy: request.requestedBy, createdAt: new Date().toISOString(), selection: JSON.stringify(capStrings(selection, 1_000)),
   };
   if (request.dryRun) {
-    const plan = await planBulk({ port: deps.port(org), directory: deps.directory, identity: deps.identity }, request.selection);
-    await client.createEntity({ ...job, total: plan.length });
+    const plan = await planBulk({ port: deps.port(org), directory: deps.directory, identity: identityFor(deps, org) }, request.selection);
+    await client.createEntity(fitEntity({ ...job, total: plan.length }));
     await writeItems(client, jobId, plan.map((p, index) => ({ ...p, index, outcome: "planned" as const })));
     return { jobId, view: await getBulkJob(jobId, deps) };
   }
   if ("items" in request.selection) {
     const items = request.selection.items;
-    const actions: TransactionAction[] = [];
-    for (let i = 0; i < items.length; i += REQUEST_ROWS) {
-      actions.push(["create", { partitionKey: jobId, rowKey: requestKey(i), items: JSON.stringify(items.slice(i, i + REQUEST_ROWS)) }]);
-    }
-    await submit(client, actions);
+    // Packed by size, not cut: the request is read back as JSON. An item over a row alone (never after the API's
+    // 1024-character limit on both names) would stand in with its names capped to that limit.
+    const rows = packJsonList(items, REQUEST_ROW_CHARS, (item) => capStrings(item, 1_024));
+    await submit(client, rows.map((text, i) => ["create", { partitionKey: jobId, rowKey: requestKey(i), items: text }]));
   }
-  await client.createEntity(job);
+  await client.createEntity(fitEntity(job));
   await send(deps, { kind: "plan", jobId });
   return { jobId };
 }
@@ -124,16 +125,16 @@ async function planJob(client: TableClient, job: JobRow, deps: BulkJobsDeps): Pr
   else {
     const items: Array<{ user: string; newDomainName: string }> = [];
     for await (const row of client.listEntities<{ items: string }>({ queryOptions: { filter: odata`PartitionKey eq ${jobId} and RowKey ge 'req-' and RowKey lt 'req.'` } })) {
-      items.push(...(JSON.parse(row.items) as typeof items));
+      items.push(...(JSON.parse(joinText(row, "items")) as typeof items));
     }
     selection = { items };
   }
   let plan: PlanEntry[];
   try {
-    plan = await planBulk({ port: deps.port(job.org), directory: deps.directory, identity: deps.identity }, selection);
+    plan = await planBulk({ port: deps.port(job.org), directory: deps.directory, identity: identityFor(deps, job.org) }, selection);
   } catch (error) {
     if (isAppError(error) && error.status < 500) {
-      await client.updateEntity({ partitionKey: JOB_PARTITION, rowKey: jobId, state: "failed", error: error.message, finishedAt: new Date().toISOString() }, "Merge");
+      await client.updateEntity(fitEntity({ partitionKey: JOB_PARTITION, rowKey: jobId, state: "failed", error: error.message, finishedAt: new Date().toISOString() }), "Merge");
       return;
     }
     throw error;
@@ -144,7 +145,7 @@ async function planJob(client: TableClient, job: JobRow, deps: BulkJobsDeps): Pr
   })), true);
   const remapIndexes = plan.flatMap((p, i) => (p.action === "remap" ? [i] : []));
   const done = remapIndexes.length === 0;
-  await client.updateEntity({ partitionKey: JOB_PARTITION, rowKey: jobId, state: done ? "done" : "running", total: plan.length, ...(done ? { finishedAt: new Date().toISOString() } : {}) }, "Merge");
+  await client.updateEntity(fitEntity({ partitionKey: JOB_PARTITION, rowKey: jobId, state: done ? "done" : "running", total: plan.length, ...(done ? { finishedAt: new Date().toISOString() } : {}) }), "Merge");
   for (let i = 0; i < remapIndexes.length; i += CHUNK) {
     await send(deps, { kind: "apply", jobId, start: remapIndexes[i]!, end: remapIndexes[Math.min(i + CHUNK, remapIndexes.length) - 1]! + 1 });
   }
@@ -174,12 +175,12 @@ async function applyChunk(client: TableClient, job: JobRow, start: number, end: 
           operationId: isAppError(error) && typeof error.detail?.operationId === "string" ? error.detail.operationId : "",
         });
       }
-      await client.updateEntity({ partitionKey: jobId, rowKey: itemKey(item.index), ...patch }, "Merge");
+      await client.updateEntity(fitEntity({ partitionKey: jobId, rowKey: itemKey(item.index), ...patch }), "Merge");
     }
   }));
   const view = await getBulkJob(jobId, deps);
   if (view && view.counts.pending === 0 && !view.finishedAt) {
-    await client.updateEntity({ partitionKey: JOB_PARTITION, rowKey: jobId, state: "done", finishedAt: new Date().toISOString() }, "Merge");
+    await client.updateEntity(fitEntity({ partitionKey: JOB_PARTITION, rowKey: jobId, state: "done", finishedAt: new Date().toISOString() }), "Merge");
   }
 }
 
@@ -221,7 +222,7 @@ export async function getBulkJob(jobId: string, deps: BulkJobsDeps): Promise<Bul
 function chooseOrg(org: string | undefined, deps: RemapDeps): string {
   if (org) {
     const normalized = normalizeOrgUrl(org);
-    if (!deps.orgs.includes(normalized)) throw new AppError(`"org" is not one of the configured Dataverse orgs (DATAVERSE_URLS).`, 400, "unknown_org");
+    if (!deps.orgs.includes(normalized)) throw new AppError(`"org" is not one of the configured Dataverse orgs (DATAVERSE_URLS / DATAVERSE_ORGS).`, 400, "unknown_org");
     return normalized;
   }
   if (deps.orgs.length === 1) return deps.orgs[0]!;
@@ -242,9 +243,9 @@ async function writeItems(client: TableClient, jobId: string, items: BulkJobItem
   await submit(client, actions);
 }
 
-/** Entity group transactions hold at most 100 operations of one partition. */
+/** Entity group transactions: one partition, at most 100 operations and 4 MiB (table-limits.ts). */
 async function submit(client: TableClient, actions: TransactionAction[]): Promise<void> {
-  for (let i = 0; i < actions.length; i += 100) await client.submitTransaction(actions.slice(i, i + 100));
+  for (const batch of tableBatches(actions)) await client.submitTransaction(batch);
 }
 
 function toItemRow(jobId: string, item: BulkJobItem): Record<string, unknown> & { partitionKey: string; rowKey: string } {
@@ -258,7 +259,7 @@ function toItemRow(jobId: string, item: BulkJobItem): Record<string, unknown> & 
     to: item.to,
     objectId: item.objectId ?? "",
     action: item.action,
-    conflicts: JSON.stringify(item.conflicts),
+    conflicts: JSON.stringify(capStrings(item.conflicts, 1_000)),
     outcome: item.outcome,
   };
 }

@@ -4,13 +4,13 @@ import { eq, or } from "../dataverse/odata.js";
 import { isGuid } from "../dataverse/odata.js";
 import type { DataverseOrgPort, SystemUser } from "../dataverse/types.js";
 
-export const USER_COLUMNS = ["systemuserid", "domainname", "azureactivedirectoryobjectid", "applicationid", "accessmode", "fullname", "isdisabled"] as const;
+export const USER_COLUMNS = ["systemuserid", "domainname", "azureactivedirectoryobjectid", "activedirectoryguid", "applicationid", "accessmode", "fullname", "isdisabled"] as const;
 const CHUNK = 40;
 
 /** Rows whose column equals any of the values. */
 export async function findUsersByValues(
   port: DataverseOrgPort,
-  column: "domainname" | "azureactivedirectoryobjectid" | "systemuserid",
+  column: "domainname" | "azureactivedirectoryobjectid" | "activedirectoryguid" | "systemuserid",
   values: readonly string[],
   options: { abortSignal?: AbortSignal } = {},
 ): Promise<SystemUser[]> {

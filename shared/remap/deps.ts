@@ -10,11 +10,15 @@ import { TableRemapAudit, type RemapAuditSink } from "./audit.js";
 import { RemapJournal } from "./journal.js";
 import { REMAP_LEASE_MS } from "./leases.js";
 import type { ProcedureHooks } from "./remap-procedure.js";
+import { orgIdentity, type OrgIdentity } from "../sync/identity.js";
 
 export interface RemapDeps {
   /** Configured org URLs, normalised. */
   orgs: readonly string[];
+  /** SYNC_IDENTITY: the online orgs' name form. */
   identity: SyncIdentity;
+  /** An org's naming and anchoring rule (on-premises orgs differ); absent = `identity` for every org. */
+  identityOf?: (org: string) => OrgIdentity;
   /** REMAP_PLACEHOLDER_USERS. */
   placeholders: readonly string[];
   port(org: string): DataverseOrgPort;
@@ -34,6 +38,7 @@ export function defaultRemapDeps(overrides: Partial<RemapDeps> = {}): RemapDeps 
   return {
     orgs: config.dataverseUrls.map(normalizeOrgUrl),
     identity: config.sync.identity,
+    identityOf: (org) => orgIdentity(config, org),
     placeholders: config.remap.placeholderUsers,
     port: (org) => dataverseClient(org),
     directory: graphDirectory(),
@@ -45,4 +50,9 @@ export function defaultRemapDeps(overrides: Partial<RemapDeps> = {}): RemapDeps 
     log: (line) => console.warn(line),
     ...overrides,
   };
+}
+
+/** The rule of `org` (undefined: the online form). */
+export function identityFor(deps: Pick<RemapDeps, "identity" | "identityOf">, org: string | undefined): OrgIdentity {
+  return org !== undefined && deps.identityOf ? deps.identityOf(org) : deps.identity;
 }

@@ -5,8 +5,8 @@
 import { createHash } from "node:crypto";
 import { RestError, type TableClient } from "@azure/data-tables";
 import { AppError } from "../errors/app-error.js";
-import { encodeKey } from "../state/leases.js";
 import { TABLES, table } from "../state/storage.js";
+import { encodeKey, fitEntity, SAFE_STRING_CHARS } from "../state/table-limits.js";
 
 export interface StoredResponse {
   status: number;
@@ -43,7 +43,7 @@ export class IdempotencyStore {
     const requestHash = createHash("sha256").update(JSON.stringify(requestBody ?? null)).digest("base64url");
     const marker: Row = { partitionKey, rowKey, requestHash, state: "running", status: 0, body: "", expiresAt: this.now() + RUNNING_STALE_MS };
     try {
-      await client.createEntity(marker);
+      await client.createEntity(fitEntity(marker));
     } catch (error) {
       if (!(error instanceof RestError && error.statusCode === 409)) throw error;
       const existing = (await client.getEntity<Row>(partitionKey, rowKey)) as Row & { etag: string };
@@ -55,7 +55,7 @@ export class IdempotencyStore {
       if (live) throw new AppError("A request with this Idempotency-Key is still being processed.", 409, "idempotency_in_progress");
       // Expired (or a dead run's marker): take it over; a concurrent taker loses on the ETag.
       try {
-        await client.updateEntity(marker, "Replace", { etag: existing.etag });
+        await client.updateEntity(fitEntity(marker), "Replace", { etag: existing.etag });
       } catch (takeover) {
         if (takeover instanceof RestError && takeover.statusCode === 412) throw new AppError("A request with this Idempotency-Key is still being processed.", 409, "idempotency_in_progress");
         throw takeover;
@@ -79,12 +79,12 @@ export class IdempotencyStore {
 
   private async store(client: TableClient, marker: Row, response: StoredResponse): Promise<void> {
     const body = JSON.stringify(response.body);
-    // A table property holds at most 64 KiB; a larger answer (a big dry-run plan) is simply not kept.
-    if (body.length > 30_000) {
+    // A table property holds at most 32K UTF-16 code units; a larger answer (a big dry-run plan) is not kept.
+    if (body.length > SAFE_STRING_CHARS) {
       await client.deleteEntity(marker.partitionKey, marker.rowKey).catch(() => undefined);
       return;
     }
-    await client.updateEntity({ ...marker, state: "done", status: response.status, body, expiresAt: this.now() + TTL_MS }, "Replace");
+    await client.updateEntity(fitEntity({ ...marker, state: "done", status: response.status, body, expiresAt: this.now() + TTL_MS }), "Replace");
   }
 }
 

@@ -3,6 +3,7 @@
 import { RestError, odata, type TableClient } from "@azure/data-tables";
 import { encodeKey } from "../state/leases.js";
 import { TABLES, table } from "../state/storage.js";
+import { capStrings, fitEntity } from "../state/table-limits.js";
 
 export type JournalState =
   | "step1" // about to point the record at the temporary account (or doing it)
@@ -82,14 +83,14 @@ export class RemapJournal {
   async create(entry: Omit<JournalEntry, "createdAt" | "updatedAt" | "etag" | "attempts">): Promise<JournalEntry> {
     const at = this.now().toISOString();
     const full: JournalEntry = { ...entry, createdAt: at, updatedAt: at, attempts: 0 };
-    const res = await (await this.client()).createEntity(toRow(full));
+    const res = await (await this.client()).createEntity(fitEntity(toRow(full)));
     return { ...full, etag: res.etag };
   }
 
   /** Writes the entry's new state; fails (412) if anyone else wrote it since it was read. */
   async update(entry: JournalEntry, patch: Partial<Omit<JournalEntry, "operationId" | "org" | "etag">>): Promise<JournalEntry> {
     const next: JournalEntry = { ...entry, ...patch, updatedAt: this.now().toISOString() };
-    const res = await (await this.client()).updateEntity(toRow(next), "Replace", { etag: entry.etag ?? "*" });
+    const res = await (await this.client()).updateEntity(fitEntity(toRow(next)), "Replace", { etag: entry.etag ?? "*" });
     return { ...next, etag: res.etag };
   }
 
@@ -157,7 +158,8 @@ function toRow(e: JournalEntry): Row & { toLower: string } {
     requestedBy: e.requestedBy,
     source: e.source,
     state: e.state,
-    steps: JSON.stringify(e.steps),
+    // Each step's strings capped so the list stays parseable JSON within one property.
+    steps: JSON.stringify(capStrings(e.steps, 1_000)),
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
     lastError: (e.lastError ?? "").slice(0, 2000),

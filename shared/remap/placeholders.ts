@@ -2,7 +2,7 @@
 // holds (found a page at a time, disabled accounts first: they cannot sign in while a record points at
 // them). Each is held through a lease, so one remap at a time uses it per org; a pool lets bulk jobs run
 // several remaps in parallel. Whatever the lease says, an account some record holds is never used.
-import type { SyncIdentity } from "../config/config.js";
+import { anchorColumn, nameFormOf, recordAnchor, type OrgIdentity } from "../sync/identity.js";
 import type { DataverseOrgPort } from "../dataverse/types.js";
 import type { DirectoryPort } from "../directory/types.js";
 import { AppError } from "../errors/app-error.js";
@@ -25,7 +25,8 @@ export interface PlaceholderContext {
   org: string;
   port: DataverseOrgPort;
   directory: DirectoryPort;
-  identity: SyncIdentity;
+  /** The org's rule: its name form, and for on-premises orgs AD accounts anchored by objectGUID. */
+  identity: OrgIdentity;
   /** REMAP_PLACEHOLDER_USERS. */
   configured: readonly string[];
   leases: LeaseStore;
@@ -85,7 +86,7 @@ export async function peekPlaceholder(ctx: PlaceholderContext): Promise<Placehol
 }
 
 async function usableCandidates(ctx: PlaceholderContext): Promise<Placeholder[]> {
-  const key = `${ctx.org}|${ctx.identity}|${ctx.configured.join(",")}`;
+  const key = `${ctx.org}|${JSON.stringify(ctx.identity)}|${ctx.configured.join(",")}`;
   let entry = cache.get(key);
   if (!entry || Date.now() - entry.at > CACHE_MS || entry.list.filter((p) => !ctx.exclude.has(p.objectId)).length === 0) {
     entry = { at: Date.now(), list: ctx.configured.length > 0 ? await fromConfiguration(ctx) : await discover(ctx) };
@@ -98,11 +99,11 @@ async function usableCandidates(ctx: PlaceholderContext): Promise<Placeholder[]>
 
 async function fromConfiguration(ctx: PlaceholderContext): Promise<Placeholder[]> {
   const usable = ctx.configured.filter((name) => {
-    if (nameForm(name) === ctx.identity) return true;
-    ctx.log?.(`REMAP_PLACEHOLDER_USERS: "${name}" is not in the ${ctx.identity} form SYNC_IDENTITY asks for; skipped`);
+    if (nameForm(name) === nameFormOf(ctx.identity)) return true;
+    ctx.log?.(`REMAP_PLACEHOLDER_USERS: "${name}" is not in the ${nameFormOf(ctx.identity)} form this org's users take; skipped`);
     return false;
   });
-  const resolved = await resolveNames(ctx.directory, usable, { abortSignal: ctx.abortSignal });
+  const resolved = await resolveNames(ctx.directory, usable, { abortSignal: ctx.abortSignal, identity: ctx.identity });
   const out: Placeholder[] = [];
   for (const name of usable) {
     const r = resolved.get(name.toLowerCase());
@@ -123,8 +124,8 @@ async function discover(ctx: PlaceholderContext): Promise<Placeholder[]> {
         .map((u) => toResolved(u, ctx.identity))
         .filter((c): c is NonNullable<typeof c> => !!c && !ctx.exclude.has(c.objectId) && !found.some((f) => f.objectId === c.objectId));
       if (candidates.length > 0) {
-        const heldObjects = new Set((await findUsersByValues(ctx.port, "azureactivedirectoryobjectid", candidates.map((c) => c.objectId), ctx))
-          .map((r) => (r.azureactivedirectoryobjectid ?? "").toLowerCase()));
+        const heldObjects = new Set((await findUsersByValues(ctx.port, anchorColumn(ctx.identity), candidates.map((c) => c.objectId), ctx))
+          .map((r) => recordAnchor(r) ?? ""));
         const heldNames = new Set((await findUsersByValues(ctx.port, "domainname", candidates.map((c) => c.name), ctx))
           .map((r) => (r.domainname ?? "").toLowerCase()));
         for (const c of candidates) {
@@ -141,7 +142,7 @@ async function discover(ctx: PlaceholderContext): Promise<Placeholder[]> {
 }
 
 async function isHeldInDataverse(ctx: PlaceholderContext, p: Placeholder): Promise<boolean> {
-  const byObject = await ctx.port.findSystemUsers("azureactivedirectoryobjectid", p.objectId, ["systemuserid"], ctx);
+  const byObject = await ctx.port.findSystemUsers(anchorColumn(ctx.identity), p.objectId, ["systemuserid"], ctx);
   if (byObject.length > 0) return true;
   return (await ctx.port.findSystemUsers("domainname", p.name, ["systemuserid"], ctx)).length > 0;
 }

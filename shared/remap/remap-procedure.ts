@@ -9,6 +9,7 @@ import type { DataverseOrgPort, SystemUser } from "../dataverse/types.js";
 import { AppError } from "../errors/app-error.js";
 import type { JournalEntry, RemapJournal, StepName } from "./journal.js";
 import { sameId, sameName } from "./names.js";
+import { recordAnchor } from "../sync/identity.js";
 
 export interface ProcedureHooks {
   /** Called after a step's outcome is journaled (tests pause or inject faults here). */
@@ -24,14 +25,14 @@ export interface ProcedureContext {
   abortSignal?: AbortSignal;
 }
 
-const READ = ["systemuserid", "domainname", "azureactivedirectoryobjectid"] as const;
+const READ = ["systemuserid", "domainname", "azureactivedirectoryobjectid", "activedirectoryguid"] as const;
 
 export type RecordPosition = "target" | "temporary" | "original" | "elsewhere" | "missing";
 
 /** Where the record stands relative to the remap. */
 export function positionOf(entry: JournalEntry, row: SystemUser | null): RecordPosition {
   if (!row) return "missing";
-  const oid = row.azureactivedirectoryobjectid ?? null;
+  const oid = recordAnchor(row);
   if (sameName(row.domainname, entry.to) && sameId(oid, entry.targetObjectId)) return "target";
   if (sameId(oid, entry.placeholderObjectId) || sameName(row.domainname, entry.placeholder)) return "temporary";
   if (entry.from !== null && sameName(row.domainname, entry.from) && (entry.originalObjectId === null || sameId(oid, entry.originalObjectId))) return "original";
@@ -91,7 +92,7 @@ export async function finishFromTemporary(ctx: ProcedureContext, entry: JournalE
     return rollback(ctx, entry, stepError);
   }
   // Neither: step 2 wrote but the platform linked another object, or someone else changed the record.
-  const seen = row ? `${row.domainname ?? "(none)"} / ${row.azureactivedirectoryobjectid ?? "(no object)"}` : "(record deleted)";
+  const seen = row ? `${row.domainname ?? "(none)"} / ${recordAnchor(row) ?? "(no object)"}` : "(record deleted)";
   entry = await ctx.journal.settle(entry, stepError ? "failed" : "ok", position === "missing" ? "abandoned" : "verify-failed", describe(stepError ?? `read back ${seen}`));
   entry = await ctx.journal.step(entry, entry.state, { step: "verify", domainName: row?.domainname ?? null, outcome: "failed", error: `read back ${seen}` });
   throw new AppError(`The remap could not be confirmed: the record now reads ${seen}.`, 502, "remap_unverified", {

@@ -6,7 +6,8 @@ import { isGuid } from "../dataverse/odata.js";
 import type { DataverseOrgPort, SystemUser } from "../dataverse/types.js";
 import { AppError, isAppError } from "../errors/app-error.js";
 import { USER_COLUMNS, describeUser, notRemappableReason } from "./dataverse-lookup.js";
-import type { RemapDeps } from "./deps.js";
+import { identityFor, type RemapDeps } from "./deps.js";
+import { anchorColumn, nameFormOf, recordAnchor, type OrgIdentity } from "../sync/identity.js";
 import { resolveName, type ResolvedName } from "./directory-names.js";
 import type { JournalEntry, JournalStep } from "./journal.js";
 import { userLeaseKey } from "./leases.js";
@@ -69,12 +70,15 @@ export async function remapUser(request: RemapUserRequest, deps: RemapDeps): Pro
 
 async function remap(request: RemapUserRequest, deps: RemapDeps, known: Known): Promise<RemapUserResult> {
   const to = request.newDomainName.trim();
-  const problem = nameProblem(to, deps.identity);
-  if (problem) throw new AppError(`"newDomainName" ${problem}.`, 400, "invalid_name");
+  // Checked before any lookup when the org is known (named, or the only one); else again once it is found.
+  const single = request.org ? normalizeOrgUrl(request.org) : deps.orgs.length === 1 ? deps.orgs[0] : undefined;
+  checkName(to, identityFor(deps, single));
 
   const found = await findUser(request, deps, to);
   if ("done" in found) return found.done;
   const { org, row } = found;
+  const identity = identityFor(deps, org);
+  checkName(to, identity);
   const port = deps.port(org);
   Object.assign(known, { org, systemUserId: row.systemuserid, from: row.domainname ?? null });
 
@@ -89,23 +93,23 @@ async function remap(request: RemapUserRequest, deps: RemapDeps, known: Known): 
     );
   }
 
-  const target = await resolveName(deps.directory, to, { abortSignal: request.abortSignal });
+  const target = await resolveName(deps.directory, to, { abortSignal: request.abortSignal, identity });
   if (!target) throw new AppError(`"${to}" is not a user in the directory.`, 422, "not_in_directory", { detail: { newDomainName: to } });
   if (request.expectedObjectId && !sameId(request.expectedObjectId, target.objectId)) {
     throw new AppError(`"${to}" belongs to directory object ${target.objectId}, not ${request.expectedObjectId}.`, 409, "directory_mismatch");
   }
 
-  if (sameName(row.domainname, target.name) && sameId(row.azureactivedirectoryobjectid, target.objectId)) {
+  if (sameName(row.domainname, target.name) && sameId(recordAnchor(row), target.objectId)) {
     return { org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: target.name, objectId: target.objectId, changed: false, dryRun: !!request.dryRun, steps: [] };
   }
 
-  await checkConflicts(port, row, target, request.abortSignal);
+  await checkConflicts(port, row, target, identity, request.abortSignal);
 
   const placeholderCtx = (exclude: string[]): PlaceholderContext => ({
-    org, port, directory: deps.directory, identity: deps.identity, configured: deps.placeholders, leases: deps.leases,
+    org, port, directory: deps.directory, identity, configured: deps.placeholders, leases: deps.leases,
     leaseMs: deps.leaseMs, exclude: new Set(exclude.filter(Boolean).map((x) => x.toLowerCase())), abortSignal: request.abortSignal, log: deps.log,
   });
-  const exclude = [target.objectId, row.azureactivedirectoryobjectid ?? ""];
+  const exclude = [target.objectId, recordAnchor(row) ?? ""];
 
   if (request.dryRun) {
     const placeholder = await peekPlaceholder(placeholderCtx(exclude));
@@ -132,7 +136,7 @@ async function remap(request: RemapUserRequest, deps: RemapDeps, known: Known): 
     placeholder = await holdPlaceholder(placeholderCtx(exclude), operationId, deps.placeholderWaitMs);
     entry = await deps.journal.create({
       operationId, org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: target.name,
-      originalObjectId: row.azureactivedirectoryobjectid ?? null, targetObjectId: target.objectId,
+      originalObjectId: recordAnchor(row), targetObjectId: target.objectId,
       placeholder: placeholder.name, placeholderObjectId: placeholder.objectId,
       requestedBy: request.requestedBy, source: request.source, state: "step1",
       steps: [{ step: "temporary", domainName: placeholder.name, outcome: "started", at: new Date().toISOString() }],
@@ -167,7 +171,7 @@ async function findUser(request: RemapUserRequest, deps: RemapDeps, to: string):
   let orgs = deps.orgs;
   if (request.org) {
     const org = normalizeOrgUrl(request.org);
-    if (!deps.orgs.includes(org)) throw new AppError(`"org" is not one of the configured Dataverse orgs (DATAVERSE_URLS).`, 400, "unknown_org");
+    if (!deps.orgs.includes(org)) throw new AppError(`"org" is not one of the configured Dataverse orgs (DATAVERSE_URLS / DATAVERSE_ORGS).`, 400, "unknown_org");
     orgs = [org];
   }
   const hits: Array<{ org: string; row: SystemUser }> = [];
@@ -184,7 +188,7 @@ async function findUser(request: RemapUserRequest, deps: RemapDeps, to: string):
     for (const org of orgs) {
       for (const entry of (await deps.journal.succeeded(org, request.user.trim(), to)).reverse()) {
         const row = await deps.port(org).getSystemUser(entry.systemUserId, USER_COLUMNS, { abortSignal: request.abortSignal });
-        if (row && sameName(row.domainname, entry.to) && sameId(row.azureactivedirectoryobjectid, entry.targetObjectId)) {
+        if (row && sameName(row.domainname, entry.to) && sameId(recordAnchor(row), entry.targetObjectId)) {
           return { done: { org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: entry.to, objectId: entry.targetObjectId, changed: false, dryRun: !!request.dryRun, steps: [] } };
         }
       }
@@ -202,14 +206,20 @@ async function lookup(port: DataverseOrgPort, user: string, abortSignal?: AbortS
   return rows[0] ?? null;
 }
 
-async function checkConflicts(port: DataverseOrgPort, row: SystemUser, target: ResolvedName, abortSignal?: AbortSignal): Promise<void> {
+function checkName(to: string, identity: OrgIdentity): void {
+  const problem = nameProblem(to, nameFormOf(identity));
+  if (problem) throw new AppError(`"newDomainName" ${problem}.`, 400, "invalid_name");
+}
+
+async function checkConflicts(port: DataverseOrgPort, row: SystemUser, target: ResolvedName, identity: OrgIdentity, abortSignal?: AbortSignal): Promise<void> {
   const self = row.systemuserid.toLowerCase();
   const byName = (await port.findSystemUsers("domainname", target.name, USER_COLUMNS, { abortSignal })).filter((r) => r.systemuserid.toLowerCase() !== self);
   if (byName.length > 0) {
     const other = describeUser(byName[0]!);
     throw new AppError(`Dataverse user ${other.systemUserId} (${other.fullName ?? other.domainName}) already holds "${target.name}".`, 409, "name_taken", { detail: { conflict: other } });
   }
-  const byObject = (await port.findSystemUsers("azureactivedirectoryobjectid", target.objectId, USER_COLUMNS, { abortSignal })).filter((r) => r.systemuserid.toLowerCase() !== self);
+  const anchor = anchorColumn(identity);
+  const byObject = (await port.findSystemUsers(anchor, target.objectId, USER_COLUMNS, { abortSignal })).filter((r) => r.systemuserid.toLowerCase() !== self);
   if (byObject.length > 0) {
     const other = describeUser(byObject[0]!);
     throw new AppError(

@@ -2,6 +2,7 @@
 // that dies stops renewing and its lease lapses (so a crashed run frees its org within the lease time).
 import { RestError, type TableClient } from "@azure/data-tables";
 import { TABLES, table } from "./storage.js";
+import { encodeKey, fitEntity } from "./table-limits.js";
 
 export interface Lease {
   key: string;
@@ -32,7 +33,7 @@ export class LeaseStore {
   async acquire(key: string, holder: string, durationMs: number, note = ""): Promise<AcquireResult> {
     const client = await this.client();
     const rowKey = encodeKey(key);
-    const entity: LeaseEntity = { partitionKey: PARTITION, rowKey, holder, expiresAt: this.now() + durationMs, note };
+    const entity: LeaseEntity = fitEntity({ partitionKey: PARTITION, rowKey, holder, expiresAt: this.now() + durationMs, note });
     const existing = await getEntity(client, rowKey);
     try {
       if (!existing) {
@@ -59,7 +60,7 @@ export class LeaseStore {
     const existing = await getEntity(client, encodeKey(key));
     if (!existing || existing.holder !== holder) return false;
     try {
-      await client.updateEntity({ ...stripMeta(existing), expiresAt: this.now() + durationMs }, "Replace", { etag: existing.etag });
+      await client.updateEntity(fitEntity({ ...stripMeta(existing), expiresAt: this.now() + durationMs }), "Replace", { etag: existing.etag });
       return true;
     } catch (error) {
       if (error instanceof RestError && error.statusCode === 412) return false;
@@ -82,10 +83,8 @@ export class LeaseStore {
   }
 }
 
-/** Table keys may not contain / \ # ? or control characters: base64url keeps any key safe. */
-export function encodeKey(key: string): string {
-  return Buffer.from(key, "utf8").toString("base64url");
-}
+// Table keys may not contain / \ # ? or control characters: base64url keeps any key safe (hashed when long).
+export { encodeKey } from "./table-limits.js";
 
 async function getEntity(client: TableClient, rowKey: string): Promise<(LeaseEntity & { etag: string }) | undefined> {
   try {

@@ -67,6 +67,7 @@ export const TABLES = {
   tokenAudit: "BridgeTokenAudit",
   seenJti: "BridgeSeenJti",
   authFailures: "BridgeAuthFailures",
+  rateBuckets: "BridgeRateBuckets",
   subscriptions: "BridgeSubscriptions",
   idempotency: "BridgeIdempotency",
   notificationDebounce: "BridgeNotifyDebounce",

@@ -1,7 +1,7 @@
 // Turns planned actions into Dataverse writes and the run report's entries. Writes go in one applyWrites
 // call per page ($batch, bounded concurrency); each result updates the index and the counts.
 import type { DataverseOrgPort, SystemUserWrite, ColumnValue } from "../dataverse/types.js";
-import { applyToIndex, type ColumnChange, type UserAction } from "./plan.js";
+import { applyToIndex, sameValue, type ColumnChange, type UserAction } from "./plan.js";
 import type { ChangeEntry, RunCounts, RunError } from "./run-report.js";
 import type { UserIndex } from "./user-index.js";
 
@@ -15,12 +15,37 @@ const QUIET_SKIPS = new Set(["removed-no-record", "disabled-no-record", "out-of-
 export const columnsOf = (changes: readonly ColumnChange[]): Record<string, ColumnValue> =>
   Object.fromEntries(changes.map((c) => [c.column, c.to]));
 
+/**
+ * The columns still to write once a remap has moved the record to its new domainname. The platform refreshes
+ * names and mail from the directory when a domainname changes, so the values planned from the record as it was
+ * are checked against the record as it now is: PATCHing what the platform already set is a wasted write.
+ */
+export async function columnsLeftAfterRemap(
+  dataverse: Pick<DataverseOrgPort, "getSystemUser">,
+  action: Extract<UserAction, { kind: "remap" }>,
+  abortSignal?: AbortSignal,
+): Promise<Record<string, ColumnValue>> {
+  const wanted: Record<string, ColumnValue> = { ...columnsOf(action.changes), ...(action.enable ? { isdisabled: false } : {}) };
+  const columns = Object.keys(wanted);
+  if (columns.length === 0) return wanted;
+  const current = await dataverse.getSystemUser(action.systemUserId, columns, { abortSignal });
+  if (!current) return wanted;
+  return Object.fromEntries(Object.entries(wanted).filter(([column, value]) => !sameColumn(column, current[column], value)));
+}
+
+function sameColumn(column: string, current: ColumnValue | undefined, wanted: ColumnValue): boolean {
+  if (typeof wanted === "string" || wanted === null) return (typeof current === "string" || current == null) && sameValue(column, current, wanted);
+  return current === wanted;
+}
+
 export const describeColumns = (changes: readonly ColumnChange[]) => changes.map((c) => ({ column: c.column, old: c.from, new: c.to }));
 
 function writeFor(action: UserAction): SystemUserWrite | undefined {
   switch (action.kind) {
     case "create":
-      return { kind: "create", columns: { ...action.columns, azureactivedirectoryobjectid: action.objectId } };
+      // No azureactivedirectoryobjectid (nor activedirectoryguid on-premises): read-only, the platform fills it by
+      // resolving domainname against the directory, and a value sent for it is ignored.
+      return { kind: "create", columns: { ...action.columns } };
     case "update":
       return { kind: "update", systemUserId: action.systemUserId, columns: columnsOf(action.changes) };
     case "enable":

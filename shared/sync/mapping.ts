@@ -9,8 +9,8 @@
 //
 // Value semantics: an attribute ABSENT from the Graph object (not returned) leaves the column unknown, so it is
 // left out of `columns` and never written; an attribute returned as null/empty/blank maps to null (clear it).
-import type { SyncIdentity } from "../config/config.js";
 import type { DirectoryUser } from "../directory/types.js";
+import { identityAttributes, isOnPremises, nameFormOf, netbiosOf, type OrgIdentity } from "./identity.js";
 
 /** Writable string columns of systemuser and their maximum lengths (dataverse-web-api.md §5). */
 export const COLUMN_MAX_LENGTH: Readonly<Record<string, number>> = Object.freeze({
@@ -149,12 +149,8 @@ export function parseAttributeMap(json: string | undefined): AttributeMap {
 }
 
 /** The Graph `$select` for the map and identity: id, accountEnabled, userPrincipalName, every mapped source. */
-export function graphSelect(map: AttributeMap, identity: SyncIdentity): string[] {
-  const select = new Set(["id", "accountEnabled", "userPrincipalName"]);
-  if (identity === "sam") {
-    select.add("onPremisesSamAccountName");
-    select.add("onPremisesDomainName");
-  }
+export function graphSelect(map: AttributeMap, identity: OrgIdentity): string[] {
+  const select = new Set(["id", "accountEnabled", "userPrincipalName", ...identityAttributes(identity)]);
   for (const entry of map.entries) for (const source of entry.sources) select.add(source.top);
   return [...select];
 }
@@ -207,24 +203,25 @@ export type MappedUser =
 const NO_WARNINGS: readonly string[] = Object.freeze([]);
 
 /** The domain name per identity: a string, undefined (sources not returned) or a reason it cannot be built. */
-function mapDomainName(user: DirectoryUser, identity: SyncIdentity): { value?: string; problem?: string } {
-  if (identity === "upn") {
+function mapDomainName(user: DirectoryUser, identity: OrgIdentity): { value?: string; problem?: string } {
+  if (nameFormOf(identity) === "upn") {
     const upn = coerce(user.userPrincipalName);
     if (upn === null) return { problem: "has no userPrincipalName" };
     return upn === undefined ? {} : { value: upn };
   }
   const sam = coerce(user.onPremisesSamAccountName);
   const domain = coerce(user.onPremisesDomainName);
-  if (sam === null) return { problem: "has no onPremisesSamAccountName (SYNC_IDENTITY is sam)" };
-  if (domain === null) return { problem: "has no onPremisesDomainName (SYNC_IDENTITY is sam)" };
+  const why = isOnPremises(identity) ? "the org is on-premises" : "SYNC_IDENTITY is sam";
+  if (sam === null) return { problem: `has no onPremisesSamAccountName (${why})` };
+  if (domain === null) return { problem: `has no onPremisesDomainName (${why})` };
   if (sam === undefined || domain === undefined) return {};
-  const netbios = domain.split(".")[0]!.toUpperCase();
+  const netbios = netbiosOf(identity, domain);
   if (netbios === "") return { problem: `has an onPremisesDomainName without a first label ("${domain}")` };
   return { value: `${netbios}\\${sam}` };
 }
 
 /** Maps one directory user to systemuser columns (domainname included when known). */
-export function mapUser(user: DirectoryUser, map: AttributeMap, identity: SyncIdentity): MappedUser {
+export function mapUser(user: DirectoryUser, map: AttributeMap, identity: OrgIdentity): MappedUser {
   let warnings: string[] | undefined;
   const domain = mapDomainName(user, identity);
   if (domain.problem !== undefined) return { ok: false, reason: `user ${user.id} ${domain.problem}`, warnings: NO_WARNINGS };

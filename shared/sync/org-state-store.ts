@@ -1,8 +1,9 @@
 // Per-org sync state in Table storage: the delta cursor (saved after every applied page), the round's
 // mode, the last run, failure back-off, and disables waiting for the end of the round or for approval.
 import { RestError, type TableClient } from "@azure/data-tables";
-import { encodeKey } from "../state/leases.js";
+import { escapeODataString } from "../odata/literal.js";
 import { TABLES, table } from "../state/storage.js";
+import { capStrings, encodeKey, fitEntity, joinText, splitText, tableBatches } from "../state/table-limits.js";
 import type { RunMode, RunState } from "./run-report.js";
 import type { DisableReason } from "./plan.js";
 
@@ -37,6 +38,7 @@ const STATE_PARTITION = "org";
 // A table string property holds at most 32K UTF-16 characters: 800 GUIDs and commas fit.
 const MEMBERS_PER_ROW = 800;
 const membersPartition = (org: string) => `members-${encodeKey(org)}`;
+const retryPartition = (org: string) => `retry-${encodeKey(org)}`;
 const rowKeyOf = (i: number) => String(i).padStart(8, "0");
 
 export class OrgStateStore {
@@ -44,8 +46,8 @@ export class OrgStateStore {
 
   async get(org: string): Promise<OrgSyncState> {
     try {
-      const entity = await (await this.client()).getEntity<{ state: string }>(STATE_PARTITION, encodeKey(org));
-      return JSON.parse(entity.state) as OrgSyncState;
+      const entity = await (await this.client()).getEntity<Record<string, unknown>>(STATE_PARTITION, encodeKey(org));
+      return JSON.parse(joinText(entity, "state")) as OrgSyncState;
     } catch (error) {
       if (error instanceof RestError && error.statusCode === 404) return { org, consecutiveFailures: 0 };
       throw error;
@@ -53,7 +55,11 @@ export class OrgStateStore {
   }
 
   async save(state: OrgSyncState): Promise<void> {
-    await (await this.client()).upsertEntity({ partitionKey: STATE_PARTITION, rowKey: encodeKey(state.org), state: JSON.stringify(state) }, "Replace");
+    // Split, not cut: the state is read back as JSON (a delta link can be long). Strings are capped far above any
+    // real value (a delta link is a few KB) only so that no input can outgrow the entity.
+    const text = JSON.stringify(capStrings(state, 16_000));
+    const entity = { partitionKey: STATE_PARTITION, rowKey: encodeKey(state.org), ...splitText("state", text, 16) };
+    await (await this.client()).upsertEntity(fitEntity(entity), "Replace");
   }
 
   async update(org: string, change: (state: OrgSyncState) => void): Promise<OrgSyncState> {
@@ -67,8 +73,8 @@ export class OrgStateStore {
     if (disables.length === 0) return;
     const client = await this.client();
     const partitionKey = `pending-${encodeKey(org)}`;
-    for (let i = 0; i < disables.length; i += 100) {
-      await client.submitTransaction(disables.slice(i, i + 100).map((d) => ["upsert", { partitionKey, rowKey: d.systemUserId, objectId: d.objectId, reason: d.reason, runId: d.runId }, "Replace"]));
+    for (const batch of tableBatches(disables.map((d) => ["upsert", { partitionKey, rowKey: d.systemUserId, objectId: d.objectId, reason: d.reason, runId: d.runId }, "Replace"]))) {
+      await client.submitTransaction(batch);
     }
   }
 
@@ -81,31 +87,22 @@ export class OrgStateStore {
   }
 
   async removePendingDisables(org: string, systemUserIds: string[]): Promise<void> {
-    if (systemUserIds.length === 0) return;
-    const client = await this.client();
-    const partitionKey = `pending-${encodeKey(org)}`;
-    for (let i = 0; i < systemUserIds.length; i += 100) {
-      await client.submitTransaction(systemUserIds.slice(i, i + 100).map((id) => ["delete", { partitionKey, rowKey: id }]))
-        .catch(async (error: unknown) => {
-          // A transaction fails whole on one missing row: fall back to one by one.
-          if (!(error instanceof RestError)) throw error;
-          for (const id of systemUserIds.slice(i, i + 100)) await client.deleteEntity(partitionKey, id).catch(() => undefined);
-        });
-    }
+    await this.deleteRows(`pending-${encodeKey(org)}`, systemUserIds);
   }
 
   /** Object ids a full round has seen, one row per applied page (a cut-off round resumes with them). */
   async addSeenIds(roundId: string, page: number, ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     const client = await this.client();
-    await client.upsertEntity({ partitionKey: `seen-${roundId}`, rowKey: String(page).padStart(8, "0"), ids: ids.join(",") }, "Replace");
+    // A page holds at most a few hundred ids (≤ 37 chars each with the comma): split, not cut, all the same.
+    await client.upsertEntity(fitEntity({ partitionKey: `seen-${roundId}`, rowKey: String(page).padStart(8, "0"), ...splitText("ids", ids.join(","), 32) }), "Replace");
   }
 
   async listSeenIds(roundId: string): Promise<Set<string>> {
     const client = await this.client();
     const seen = new Set<string>();
-    for await (const row of client.listEntities<{ ids: string }>({ queryOptions: { filter: `PartitionKey eq 'seen-${roundId}'` } })) {
-      for (const id of row.ids.split(",")) if (id) seen.add(id);
+    for await (const row of client.listEntities<Record<string, unknown>>({ queryOptions: { filter: `PartitionKey eq 'seen-${roundId}'` } })) {
+      for (const id of joinText(row, "ids").split(",")) if (id) seen.add(id);
     }
     return seen;
   }
@@ -119,10 +116,45 @@ export class OrgStateStore {
     const partitionKey = membersPartition(org);
     const rows = Math.ceil(ids.length / MEMBERS_PER_ROW);
     for (let i = 0; i < rows; i++) {
-      await client.upsertEntity({ partitionKey, rowKey: rowKeyOf(i), ids: ids.slice(i * MEMBERS_PER_ROW, (i + 1) * MEMBERS_PER_ROW).join(",") }, "Replace");
+      await client.upsertEntity(fitEntity({ partitionKey, rowKey: rowKeyOf(i), ids: ids.slice(i * MEMBERS_PER_ROW, (i + 1) * MEMBERS_PER_ROW).join(",") }), "Replace");
     }
     for (let i = rows; i < previousRows; i++) await client.deleteEntity(partitionKey, rowKeyOf(i)).catch(() => undefined);
     return rows;
+  }
+
+  /** Object ids (keys) of users whose write failed: the next run fetches and plans them again (run-org-sync.ts). */
+  async addRetries(org: string, objectIds: readonly string[]): Promise<void> {
+    if (objectIds.length === 0) return;
+    const client = await this.client();
+    const partitionKey = retryPartition(org);
+    const at = new Date().toISOString();
+    for (const batch of tableBatches(objectIds.map((id) => ["upsert", { partitionKey, rowKey: id, objectId: id, at }, "Replace"]))) {
+      await client.submitTransaction(batch);
+    }
+  }
+
+  async listRetries(org: string): Promise<string[]> {
+    const client = await this.client();
+    const out: string[] = [];
+    const rows = client.listEntities<{ objectId: string }>({ queryOptions: { filter: `PartitionKey eq ${escapeODataString(retryPartition(org))}` } });
+    for await (const row of rows) out.push(String(row.objectId));
+    return out;
+  }
+
+  async removeRetries(org: string, objectIds: readonly string[]): Promise<void> {
+    await this.deleteRows(retryPartition(org), objectIds);
+  }
+
+  private async deleteRows(partitionKey: string, rowKeys: readonly string[]): Promise<void> {
+    if (rowKeys.length === 0) return;
+    const client = await this.client();
+    for (const batch of tableBatches(rowKeys.map((id) => ["delete", { partitionKey, rowKey: id }]))) {
+      await client.submitTransaction(batch).catch(async (error: unknown) => {
+        // A transaction fails whole on one missing row: fall back to one by one.
+        if (!(error instanceof RestError)) throw error;
+        for (const [, entity] of batch) await client.deleteEntity(entity.partitionKey, entity.rowKey).catch(() => undefined);
+      });
+    }
   }
 
   /** The scope members saved in rows 0..rows-1. */

@@ -12,8 +12,8 @@
 // - enabled and in scope → create when unmatched, else update only differing columns, enable a disabled record, or
 //   remap when the domainname changed (columns other than domainname ride along in `changes`);
 // - accountEnabled not returned (partial change) never flips a record's state and never creates one.
-import type { SyncIdentity } from "../config/config.js";
 import type { DirectoryChange, DirectoryUser } from "../directory/types.js";
+import { anchorOf, belongsToOrg, type OrgIdentity } from "./identity.js";
 import { DOMAIN_NAME_COLUMN, mapUser, type AttributeMap } from "./mapping.js";
 import { isProtected, objectIdKey, type IndexedUser, type UserIndex } from "./user-index.js";
 
@@ -72,7 +72,8 @@ export type UserActionKind = UserAction["kind"];
 
 export interface PlanOptions {
   map: AttributeMap;
-  identity: SyncIdentity;
+  /** The org's naming and anchoring rule (identity.ts). */
+  identity: OrgIdentity;
   /** Scoping; absent, or answering undefined, means the user is in scope. */
   inScope?: (userId: string) => boolean | undefined;
 }
@@ -84,7 +85,8 @@ type Match =
 
 const NONE: Match = { kind: "none" };
 
-function matchRecord(index: UserIndex, objectId: string, domainName: string | null | undefined): Match {
+/** `anchorKnown` false: the user's directory object id in this org is unknown (an on-premises user without a GUID anchor). */
+function matchRecord(index: UserIndex, objectId: string, domainName: string | null | undefined, anchorKnown = true): Match {
   const byId = index.byObjectId(objectId);
   if (byId) return { kind: "matched", user: byId, by: "objectId" };
   if (!domainName) return NONE;
@@ -94,7 +96,7 @@ function matchRecord(index: UserIndex, objectId: string, domainName: string | nu
   if (holders.length > 1) {
     return { kind: "conflict", holder, detail: `${holders.length} records hold domainname "${domainName}"` };
   }
-  if (holder.objectId !== null) {
+  if (holder.objectId !== null && anchorKnown) {
     return { kind: "conflict", holder, detail: `domainname "${domainName}" is held by record ${holder.systemUserId} of another directory object (${holder.objectId})` };
   }
   return { kind: "matched", user: holder, by: "domainname" };
@@ -151,17 +153,19 @@ function planRemoved(change: { id: string; reason: "changed" | "deleted" }, inde
 }
 
 function planUpsert(user: DirectoryUser, index: UserIndex, options: PlanOptions): UserAction {
-  const objectId = user.id;
+  const anchor = anchorOf(user, options.identity);
+  const objectId = anchor ?? user.id;
   const mapped = mapUser(user, options.map, options.identity);
   const domainName = mapped.ok ? mapped.columns[DOMAIN_NAME_COLUMN] : undefined;
-  const match = matchRecord(index, objectId, domainName);
+  const match = matchRecord(index, objectId, domainName, anchor !== null);
   if (match.kind === "conflict") return skip(objectId, "conflict", match.detail, undefined, match.holder.systemUserId);
   const record = match.kind === "matched" ? match.user : undefined;
   const by: MatchedBy = match.kind === "matched" ? match.by : "objectId";
   if (record && isProtected(record)) return protectedSkip(objectId, record);
 
   const enabled = user.accountEnabled; // true, false, or not returned / null = unknown
-  const inScope = options.inScope?.(objectId) !== false;
+  // Scope groups list Entra ids; an on-premises org holds only users synced from AD.
+  const inScope = options.inScope?.(user.id) !== false && belongsToOrg(user, options.identity) !== false;
   if (enabled === false || !inScope) {
     const reason: DisableReason = enabled === false ? "account-disabled" : "out-of-scope";
     if (!record) {

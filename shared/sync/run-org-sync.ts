@@ -5,10 +5,14 @@
 // Incremental runs without scope groups read no full index: each page looks up only its own records
 // (page-lookup.ts); full rounds and scoped runs need every record (orphans, out-of-scope users). Scoped runs
 // also fetch the members who joined a scope group since the last scoped run (scope-catch-up.ts).
+// Nothing is lost to a failed write or a failed save: a page's outcome (changes, report, carried-forward
+// failures) is durable before its cursor moves on, and users whose writes failed are carried forward to the
+// next run (see carryForward below).
 import type { DataverseOrgPort } from "../dataverse/types.js";
 import { DeltaResetError, type DeltaPage, type DirectoryChange, type DirectoryPort } from "../directory/types.js";
-import type { DisableThreshold, SyncIdentity } from "../config/config.js";
-import { applyWriteActions, columnsOf, entryFor } from "./apply-actions.js";
+import type { DisableThreshold } from "../config/config.js";
+import { anchorColumn, changeKey, isOnPremises, type OrgIdentity } from "./identity.js";
+import { applyWriteActions, columnsLeftAfterRemap, entryFor } from "./apply-actions.js";
 import { graphSelect, type AttributeMap } from "./mapping.js";
 import { applyToIndex, planChange, planOrphans, type PlanOptions, type UserAction } from "./plan.js";
 import { describeDisableThreshold } from "./threshold.js";
@@ -18,11 +22,12 @@ import { indexSelect, isProtected, objectIdKey, UserIndex } from "./user-index.j
 import type { OrgStateStore, OrgSyncState, PendingDisable } from "./org-state-store.js";
 import type { RunStore } from "./run-store.js";
 import type { RemapPort } from "./remap-port.js";
-import type { ChangeEntry, RunReport } from "./run-report.js";
+import { recordErrors, type ChangeEntry, type RunReport } from "./run-report.js";
 
 export interface SyncSettings {
   map: AttributeMap;
-  identity: SyncIdentity;
+  /** This org's naming and anchoring rule (identity.ts). */
+  identity: OrgIdentity;
   threshold: DisableThreshold;
   scopeGroupIds: readonly string[];
 }
@@ -41,12 +46,18 @@ export interface OrgSyncDependencies {
 export async function runOrgSync(report: RunReport, settings: SyncSettings, deps: OrgSyncDependencies, abortSignal?: AbortSignal): Promise<void> {
   const now = deps.now ?? (() => new Date());
   const org = report.org;
-  const recorded = { count: report.changes.length, chunk: 0 };
+  // A redelivered run appends after what its earlier attempt recorded: that attempt wrote fewer chunk rows than
+  // changes, so numbering from the change count never overwrites one (and keeps the order).
+  const recorded = { count: report.changes.length, chunk: report.changes.length };
   const record = async (entries: ChangeEntry[]) => deps.runs.appendChanges(report, recorded, entries);
 
   if (deps.remap && !report.dryRun) await deps.remap.recover(org, { abortSignal });
 
   const state = await deps.orgState.get(org);
+  // Users whose writes failed in earlier runs (carried forward); a dry run neither reads nor changes them.
+  const retrySet = new Set(report.dryRun ? [] : await deps.orgState.listRetries(org));
+  // Users whose write failed in this run (the error list is capped, so it cannot be the source of truth).
+  const failedThisRun = new Set<string>();
   const inScope = await scopeOf(deps.directory, settings.scopeGroupIds, abortSignal);
   const plan: PlanOptions = { map: settings.map, identity: settings.identity, inScope: inScope ? (id) => inScope.has(objectIdKey(id)) : undefined };
   const select = graphSelect(settings.map, settings.identity);
@@ -64,11 +75,13 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
     link = state.cursor;
     report.mode = state.roundMode === "full" && state.cursorKind === "next" ? "full" : "incremental";
   }
-  let index = new UserIndex(settings.map);
-  // Lookup mode until the run turns into a full round.
+  const anchor = anchorColumn(settings.identity);
+  let index = new UserIndex(settings.map, anchor);
+  // Lookup mode until the run turns into a full round. On-premises orgs always read the whole org: their records
+  // are found by AD GUID, which only the directory user (not a removal) carries.
   let lookup: PageLookup | undefined;
-  if (report.mode === "incremental" && !inScope) lookup = new PageLookup(deps.dataverse, index, settings.map, settings.identity);
-  else index = await readIndex(deps.dataverse, settings.map, abortSignal);
+  if (report.mode === "incremental" && !inScope && !isOnPremises(settings.identity)) lookup = new PageLookup(deps.dataverse, index, settings.map, settings.identity);
+  else index = await readIndex(deps.dataverse, settings.map, anchor, abortSignal);
   const seenThisRun = new Set<string>();
   const scopeKey = [...settings.scopeGroupIds].map(objectIdKey).sort().join(",");
   // The saved members belong to a scoped run over the same groups; a run without scope voids them.
@@ -77,6 +90,8 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
   let reset = false;
   // Graph's delta chain is sequential: the next page is fetched while this one is applied (read-ahead of one).
   let ahead: Promise<DeltaPage> | undefined;
+
+  await retryCarriedForward();
 
   for (;;) {
     abortSignal?.throwIfAborted();
@@ -94,7 +109,7 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
       startFullRound(state, report);
       if (lookup) {
         // The round needs every record now; what the run already knows is its newer view and stays.
-        const full = await readIndex(deps.dataverse, settings.map, abortSignal);
+        const full = await readIndex(deps.dataverse, settings.map, anchor, abortSignal);
         for (const record of index.records()) full.insert(record);
         index = full;
         lookup = undefined;
@@ -103,17 +118,21 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
       continue;
     }
     page++;
-    await applyPage(delta.changes);
-    const ids = delta.changes.map((c) => objectIdKey(c.kind === "upsert" ? c.user.id : c.id));
+    const { matchedElsewise, failed } = await applyPage(delta.changes);
+    const ids = [...delta.changes.map((c) => changeKey(c, settings.identity)), ...matchedElsewise];
+    const handled = delta.changes.map(directoryKey);
     for (const id of ids) seenThisRun.add(id);
     if (report.mode === "full" && !report.dryRun) await deps.orgState.addSeenIds(state.roundId!, Date.now() * 1000 + page, ids);
     if (!report.dryRun) {
+      // The page's outcome first (failures carried forward, then the report), the cursor last: a save that
+      // fails leaves the cursor on this page, so the retry re-applies it instead of skipping it.
+      await carryForward(handled, failed);
+      await deps.runs.save(report);
       state.cursor = delta.nextLink ?? delta.deltaLink;
       state.cursorKind = delta.nextLink ? "next" : "delta";
       state.cursorSavedAt = now().toISOString();
       state.roundMode = report.mode;
       await deps.orgState.save(state);
-      await deps.runs.save(report);
     }
     if (!delta.nextLink) break;
     link = delta.nextLink;
@@ -138,18 +157,57 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
     if (ids.length > 0) deps.log(`sync ${org}: fetching ${ids.length} scope member(s) the round did not return`);
     for (let i = 0; i < ids.length; i += 200) {
       abortSignal?.throwIfAborted();
-      await applyPage(await fetchUsersAsChanges(deps.directory, ids.slice(i, i + 200), select, { concurrency: 4, abortSignal }));
+      const batch = ids.slice(i, i + 200);
+      const { failed } = await applyPage(await fetchUsersAsChanges(deps.directory, batch, select, { concurrency: 4, abortSignal }));
+      if (!report.dryRun) await carryForward(batch, failed);
     }
     if (report.dryRun) return;
     // A member whose write failed is left out, so the next run treats it as new and tries again.
-    const failed = new Set(report.errors.flatMap((e) => (e.objectId ? [objectIdKey(e.objectId)] : [])));
-    const remembered = [...members].filter((id) => !failed.has(id));
+    const remembered = [...members].filter((id) => !failedThisRun.has(id));
     const rows = await deps.orgState.saveScopeMembers(org, remembered, state.scopeMembers?.rows);
     state.scopeMembers = { groups: scopeKey, rows };
     await deps.orgState.save(state);
   }
 
-  async function applyPage(changes: readonly DirectoryChange[]): Promise<void> {
+  /**
+   * Why carry failed users forward rather than hold the cursor: the delta cursor is one position for the whole
+   * org, so holding it for one user whose write keeps failing (a missing licence, a privilege) would stall
+   * every other change behind it, and Graph's delta never returns an unchanged user again once the cursor is
+   * past it. So the cursor moves on, and the failed users' object ids are kept per org (OrgStateStore retries,
+   * written before the cursor); each later run fetches them by id first and plans them again, until their
+   * write succeeds, they need no write, or they left the directory.
+   */
+  async function retryCarriedForward(): Promise<void> {
+    if (retrySet.size === 0) return;
+    const ids = [...retrySet];
+    deps.log(`sync ${org}: retrying ${ids.length} user(s) whose writes failed in an earlier run`);
+    for (let i = 0; i < ids.length; i += 200) {
+      abortSignal?.throwIfAborted();
+      const batch = ids.slice(i, i + 200);
+      const { failed } = await applyPage(await fetchUsersAsChanges(deps.directory, batch, select, { concurrency: 4, abortSignal }));
+      // Users not found (left the directory) are handled too: the delta reports their removal.
+      await carryForward(batch, failed);
+    }
+    await deps.runs.save(report);
+  }
+
+  /** Records which of the `handled` users still need a retry (`failed`) and which no longer do. */
+  async function carryForward(handled: readonly string[], failed: ReadonlySet<string>): Promise<void> {
+    const added = [...failed].filter((id) => !retrySet.has(id));
+    const settled = handled.filter((id) => retrySet.has(id) && !failed.has(id));
+    await deps.orgState.addRetries(org, added);
+    await deps.orgState.removeRetries(org, settled);
+    for (const id of added) retrySet.add(id);
+    for (const id of settled) retrySet.delete(id);
+  }
+
+  /**
+   * Plans and applies one page. Returns the directory object ids (keys) whose write failed, and the anchors of
+   * records matched under another key than their change's (on-premises users without a GUID anchor, matched by
+   * domainname), so a full round counts them as seen.
+   */
+  async function applyPage(changes: readonly DirectoryChange[]): Promise<{ failed: Set<string>; matchedElsewise: string[] }> {
+    const matchedElsewise: string[] = [];
     const writes: UserAction[] = [];
     const remaps: Extract<UserAction, { kind: "remap" }>[] = [];
     const disables: UserAction[] = [];
@@ -158,6 +216,8 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
     for (const change of changes) {
       report.counts.scanned++;
       const action = planChange(change, index, plan);
+      const anchor = "systemUserId" in action && action.systemUserId ? index.get(action.systemUserId)?.objectId : undefined;
+      if (anchor && anchor !== changeKey(change, settings.identity)) matchedElsewise.push(anchor);
       if (action.kind !== "disable" && "systemUserId" in action && action.systemUserId && pending.has(action.systemUserId)) {
         // Back (restored, re-enabled, in scope again) before the round ended: the disable is void.
         pending.delete(action.systemUserId);
@@ -177,10 +237,15 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
       }
     }
     const applied = await applyWriteActions(deps.dataverse, index, writes, report.counts, { dryRun: report.dryRun, abortSignal, now });
-    report.errors.push(...applied.errors);
+    recordErrors(report, applied.errors);
     for (const action of remaps) applied.entries.push(await applyRemap(action));
     await queueDisables(disables);
     await record([...applied.entries, ...others]);
+    // Entries name the org's anchor (the AD GUID on-premises); retries fetch by directory object id.
+    const directoryIdOf = new Map(changes.map((c) => [changeKey(c, settings.identity), directoryKey(c)]));
+    const failed = new Set(applied.entries.flatMap((e) => (e.outcome === "failed" && e.objectId ? [directoryIdOf.get(objectIdKey(e.objectId)) ?? objectIdKey(e.objectId)] : [])));
+    for (const id of failed) failedThisRun.add(id);
+    return { failed, matchedElsewise };
   }
 
   async function applyRemap(action: Extract<UserAction, { kind: "remap" }>): Promise<ChangeEntry> {
@@ -197,10 +262,10 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
     const outcome = await deps.remap.remap({ org, systemUserId: action.systemUserId, objectId: action.objectId, from: action.from, to: action.to, requestedBy: `sync:${report.runId}`, abortSignal });
     if (!outcome.ok) {
       report.counts.failed++;
-      report.errors.push({ objectId: action.objectId, systemUserId: action.systemUserId, code: outcome.code, message: outcome.message, at: now().toISOString() });
+      recordErrors(report, [{ objectId: action.objectId, systemUserId: action.systemUserId, code: outcome.code, message: outcome.message, at: now().toISOString() }]);
       return { ...entry, outcome: "failed", error: { code: outcome.code, message: outcome.message } };
     }
-    const rest = { ...columnsOf(action.changes), ...(action.enable ? { isdisabled: false } : {}) };
+    const rest = await columnsLeftAfterRemap(deps.dataverse, action, abortSignal);
     if (Object.keys(rest).length > 0) await deps.dataverse.updateSystemUser(action.systemUserId, rest, { abortSignal });
     applyToIndex(index, action);
     report.counts.remapped++;
@@ -249,6 +314,9 @@ function outOfScope(index: UserIndex, inScope: ReadonlySet<string>): UserAction[
   return actions;
 }
 
+/** The directory object id a change is about, as a key. */
+const directoryKey = (change: DirectoryChange) => objectIdKey(change.kind === "upsert" ? change.user.id : change.id);
+
 /** A page fetched ahead: its failure surfaces when it is awaited, never as an unhandled rejection meanwhile. */
 function readAhead(page: Promise<DeltaPage>): Promise<DeltaPage> {
   page.catch(() => undefined);
@@ -276,7 +344,7 @@ export async function applyPendingDisables(
   if (disables.length === 0) return;
   const actions: UserAction[] = disables.map((d) => ({ kind: "disable", systemUserId: d.systemUserId, objectId: d.objectId, matchedBy: "objectId", reason: d.reason }));
   const applied = await applyWriteActions(deps.dataverse, index, actions, report.counts, { dryRun: report.dryRun, abortSignal, now: deps.now });
-  report.errors.push(...applied.errors);
+  recordErrors(report, applied.errors);
   await record(applied.entries);
   if (!report.dryRun) {
     const done = applied.entries.filter((e) => e.outcome === "applied" || e.error?.code === "0x80040217").map((e) => e.systemUserId!);
@@ -284,9 +352,9 @@ export async function applyPendingDisables(
   }
 }
 
-async function readIndex(dataverse: DataverseOrgPort, map: AttributeMap, abortSignal?: AbortSignal): Promise<UserIndex> {
-  const index = new UserIndex(map);
-  for await (const page of dataverse.listSystemUsers(indexSelect(map), { abortSignal })) index.addPage(page);
+async function readIndex(dataverse: DataverseOrgPort, map: AttributeMap, anchor: string, abortSignal?: AbortSignal): Promise<UserIndex> {
+  const index = new UserIndex(map, anchor);
+  for await (const page of dataverse.listSystemUsers(indexSelect(map, anchor), { abortSignal })) index.addPage(page);
   return index;
 }
 

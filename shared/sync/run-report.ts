@@ -1,4 +1,5 @@
 // The run report of contract §3, as stored and as answered by GET /api/sync/runs/{runId}.
+import { capStrings } from "../state/table-limits.js";
 
 export type RunState = "queued" | "running" | "succeeded" | "failed" | "halted";
 export type RunMode = "incremental" | "full";
@@ -47,6 +48,8 @@ export interface RunReport {
   /** Changes recorded beyond those listed (non-dry runs keep a capped list). */
   changesOmitted: number;
   errors: RunError[];
+  /** Errors recorded beyond those listed (the list is capped so the stored report stays within Table limits). */
+  errorsOmitted?: number;
   halt?: { pendingDisables: number; limit: number; threshold: string; approvedBy?: string };
   /** Set when a full round was forced by an expired or reset delta cursor. */
   resync?: string;
@@ -57,6 +60,19 @@ export const emptyCounts = (): RunCounts => ({ scanned: 0, created: 0, updated: 
 /** Non-dry runs list at most this many changes; dry runs list all of them. */
 export const CHANGE_LIST_CAP = 500;
 export const ERROR_LIST_CAP = 200;
+/** Each string of a listed error or change (messages, names, column values) is cut to this, with a marker. */
+export const ENTRY_TEXT_CAP = 1_000;
+
+/**
+ * Adds per-user errors to the report: at most ERROR_LIST_CAP are listed (the first ones: they name the cause
+ * while later ones tend to repeat it), each string capped; the rest are counted in errorsOmitted.
+ */
+export function recordErrors(report: RunReport, errors: readonly RunError[]): void {
+  for (const error of errors) {
+    if (report.errors.length < ERROR_LIST_CAP) report.errors.push(capStrings(error, ENTRY_TEXT_CAP));
+    else report.errorsOmitted = (report.errorsOmitted ?? 0) + 1;
+  }
+}
 
 export interface PagedRunReport extends RunReport {
   /** Changes recorded for the run (all pages). */

@@ -9,11 +9,14 @@ import { OrgStateStore } from "./org-state-store.js";
 import { remapPort } from "../remap/sync-port.js";
 import { RunStore } from "./run-store.js";
 import { SyncRuns } from "./sync-runs.js";
+import { orgIdentity } from "./identity.js";
 
 let runs: SyncRuns | undefined;
 
-function syncSettings(config: Config): SyncSettings {
-  return { map: config.sync.attributeMap, identity: config.sync.identity, threshold: config.sync.disableThreshold, scopeGroupIds: config.sync.scopeGroupIds };
+/** The sync settings of one org (`org` absent: the online defaults). */
+function syncSettings(config: Config, org?: string): SyncSettings {
+  const identity = org === undefined ? config.sync.identity : orgIdentity(config, org);
+  return { map: config.sync.attributeMap, identity, threshold: config.sync.disableThreshold, scopeGroupIds: config.sync.scopeGroupIds };
 }
 
 export function syncRuns(): SyncRuns {
@@ -22,6 +25,7 @@ export function syncRuns(): SyncRuns {
     runs = new SyncRuns({
       orgs: config.dataverseUrls,
       settings: syncSettings(config),
+      orgSettings: (org) => syncSettings(config, org),
       schedule: config.sync.schedule,
       defaultDryRun: config.sync.dryRun,
       leases: new LeaseStore(),
@@ -45,7 +49,7 @@ export function oneUserDependencies(requestedBy: string) {
   const config = getConfig();
   return {
     directory: graphDirectory(),
-    orgs: config.dataverseUrls.map((org) => ({ org, dataverse: dataverseClient(org) })),
+    orgs: config.dataverseUrls.map((org) => ({ org, dataverse: dataverseClient(org), identity: orgIdentity(config, org) })),
     settings: syncSettings(config),
     remap: remapPort(),
     requestedBy,

@@ -2,15 +2,17 @@
 // Same planning core as the scheduled sync; a single disable is applied at once (no threshold for one user).
 import type { DataverseOrgPort } from "../dataverse/types.js";
 import { isGuid } from "../dataverse/odata.js";
-import type { DirectoryChange, DirectoryPort } from "../directory/types.js";
+import type { DirectoryChange, DirectoryPort, DirectoryUser } from "../directory/types.js";
+import { isUserKey } from "../directory/user-key.js";
 import { AppError } from "../errors/app-error.js";
-import { applyWriteActions, columnsOf, entryFor } from "./apply-actions.js";
+import { applyWriteActions, columnsLeftAfterRemap, entryFor } from "./apply-actions.js";
 import { graphSelect, mapUser } from "./mapping.js";
 import { planChange } from "./plan.js";
 import type { RemapPort } from "./remap-port.js";
 import { emptyCounts, type ChangeEntry } from "./run-report.js";
 import type { SyncSettings } from "./run-org-sync.js";
 import { indexSelect, objectIdKey, UserIndex } from "./user-index.js";
+import { anchorColumn, anchorOf, type OrgIdentity } from "./identity.js";
 
 export interface OneUserResult {
   user: { id: string; userPrincipalName: string | null; found: boolean };
@@ -19,7 +21,8 @@ export interface OneUserResult {
 
 export interface OneUserDependencies {
   directory: DirectoryPort;
-  orgs: Array<{ org: string; dataverse: DataverseOrgPort }>;
+  /** `identity`: the org's rule when it differs from `settings.identity` (on-premises orgs). */
+  orgs: Array<{ org: string; dataverse: DataverseOrgPort; identity?: OrgIdentity }>;
   settings: SyncSettings;
   remap?: RemapPort;
   requestedBy: string;
@@ -27,30 +30,18 @@ export interface OneUserDependencies {
 
 export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, abortSignal?: AbortSignal): Promise<OneUserResult> {
   const { settings } = deps;
-  const user = await deps.directory.getUser(idOrUpn, graphSelect(settings.map, settings.identity), { abortSignal });
+  if (!isUserKey(idOrUpn)) throw invalidUserKey(idOrUpn);
+  const user = await deps.directory.getUser(idOrUpn, directorySelect(deps), { abortSignal });
   if (!user && !isGuid(idOrUpn)) throw new AppError(`No directory user "${idOrUpn}".`, 404, "user_not_found");
   const change: DirectoryChange = user ? { kind: "upsert", user } : { kind: "removed", id: idOrUpn, reason: "deleted" };
   const objectId = objectIdKey(user?.id ?? idOrUpn);
 
-  let inScope: ((id: string) => boolean) | undefined;
-  if (settings.scopeGroupIds.length > 0) {
-    let member = false;
-    for (const groupId of settings.scopeGroupIds) {
-      if ((await deps.directory.listGroupMemberIds(groupId, { abortSignal })).has(objectId)) { member = true; break; }
-    }
-    inScope = () => member;
-  }
+  const inScope = await scopeOf(objectId, deps, abortSignal);
 
   const results: OneUserResult["orgs"] = [];
-  for (const { org, dataverse } of deps.orgs) {
-    const index = new UserIndex(settings.map);
-    const select = indexSelect(settings.map);
-    index.addPage(await dataverse.findSystemUsers("azureactivedirectoryobjectid", objectId, select, { abortSignal }));
-    const mapped = user ? mapUser(user, settings.map, settings.identity) : undefined;
-    const name = mapped?.ok ? mapped.columns.domainname : undefined;
-    if (name) index.addPage(await dataverse.findSystemUsers("domainname", name, select, { abortSignal }));
-
-    const action = planChange(change, index, { map: settings.map, identity: settings.identity, inScope });
+  for (const { org, dataverse, identity = settings.identity } of deps.orgs) {
+    const { index } = await recordsOf(user, objectId, dataverse, settings, identity, abortSignal);
+    const action = planChange(change, index, { map: settings.map, identity, inScope });
     if (action.kind === "unchanged") { results.push({ org, change: { action: "unchanged" } }); continue; }
     if (action.kind === "skip" && !entryFor(action, "planned")) { results.push({ org, change: { action: "none" } }); continue; }
     if (action.kind === "skip") { results.push({ org, change: entryFor(action, "planned")! }); continue; }
@@ -64,6 +55,65 @@ export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, ab
   return { user: { id: user?.id ?? idOrUpn, userPrincipalName: user?.userPrincipalName ?? null, found: Boolean(user) }, orgs: results };
 }
 
+const invalidUserKey = (key: string) =>
+  new AppError(`"${key.slice(0, 80)}" is neither a directory object id (GUID) nor a user principal name.`, 400, "invalid_user_key");
+
+/** The Graph attributes every org's rule needs. */
+function directorySelect(deps: Pick<OneUserDependencies, "orgs" | "settings">): string[] {
+  const { settings } = deps;
+  return [...new Set([settings.identity, ...deps.orgs.map((o) => o.identity ?? settings.identity)].flatMap((i) => graphSelect(settings.map, i)))];
+}
+
+/** With SYNC_SCOPE_GROUP_IDS, whether the user is a direct member of one of the groups; undefined = all users in scope. */
+async function scopeOf(objectId: string, deps: Pick<OneUserDependencies, "directory" | "settings">, abortSignal?: AbortSignal): Promise<((id: string) => boolean) | undefined> {
+  if (deps.settings.scopeGroupIds.length === 0) return undefined;
+  let member = false;
+  for (const groupId of deps.settings.scopeGroupIds) {
+    if ((await deps.directory.listGroupMemberIds(groupId, { abortSignal })).has(objectId)) { member = true; break; }
+  }
+  return () => member;
+}
+
+/** The user's Dataverse records in one org (by the org's anchor, then by the mapped logon name), indexed for planning. */
+async function recordsOf(user: DirectoryUser | null | undefined, objectId: string, dataverse: DataverseOrgPort, settings: SyncSettings, identity: OrgIdentity, abortSignal?: AbortSignal) {
+  const anchor = anchorColumn(identity);
+  const index = new UserIndex(settings.map, anchor);
+  const select = indexSelect(settings.map, anchor);
+  const anchorId = user ? anchorOf(user, identity) : objectId;
+  const rows = anchorId ? await dataverse.findSystemUsers(anchor, objectIdKey(anchorId), select, { abortSignal }) : [];
+  const mapped = user ? mapUser(user, settings.map, identity) : undefined;
+  const name = mapped?.ok ? mapped.columns.domainname : undefined;
+  if (name) rows.push(...(await dataverse.findSystemUsers("domainname", name, select, { abortSignal })).filter((r) => !rows.some((o) => o.systemuserid === r.systemuserid)));
+  index.addPage(rows);
+  return { index, rows, mapped };
+}
+
+export interface UserLookup {
+  user: { id: string; userPrincipalName: string | null; found: boolean; columns: Record<string, string | null> | null };
+  orgs: Array<{ org: string; records: Array<Record<string, unknown>>; planned: ChangeEntry | { action: "unchanged" | "none" } }>;
+}
+
+/** GET /api/users/{objectIdOrUpn}: the directory user as mapped, each org's records, and what a sync would do. Writes nothing. */
+export async function lookUpUser(idOrUpn: string, deps: Omit<OneUserDependencies, "remap" | "requestedBy">, abortSignal?: AbortSignal): Promise<UserLookup> {
+  const { settings } = deps;
+  if (!isUserKey(idOrUpn)) throw invalidUserKey(idOrUpn);
+  const user = await deps.directory.getUser(idOrUpn, directorySelect(deps), { abortSignal });
+  if (!user && !isGuid(idOrUpn)) throw new AppError(`No directory user "${idOrUpn}".`, 404, "user_not_found");
+  const change: DirectoryChange = user ? { kind: "upsert", user } : { kind: "removed", id: idOrUpn, reason: "deleted" };
+  const objectId = objectIdKey(user?.id ?? idOrUpn);
+  const inScope = await scopeOf(objectId, deps, abortSignal);
+  const orgs: UserLookup["orgs"] = [];
+  let columns: Record<string, string | null> | null = null;
+  for (const { org, dataverse, identity = settings.identity } of deps.orgs) {
+    const { index, rows, mapped } = await recordsOf(user, objectId, dataverse, settings, identity, abortSignal);
+    if (mapped?.ok) columns ??= mapped.columns;
+    const action = planChange(change, index, { map: settings.map, identity, inScope });
+    const planned = action.kind === "unchanged" ? { action: "unchanged" as const } : entryFor(action, "planned") ?? { action: "none" as const };
+    orgs.push({ org, records: rows.map((r) => ({ ...r })), planned });
+  }
+  return { user: { id: user?.id ?? idOrUpn, userPrincipalName: user?.userPrincipalName ?? null, found: Boolean(user), columns }, orgs };
+}
+
 async function remapOne(
   org: string,
   dataverse: DataverseOrgPort,
@@ -75,7 +125,7 @@ async function remapOne(
   if (!deps.remap) return { ...entry, action: "remap-needed", outcome: "planned" };
   const outcome = await deps.remap.remap({ org, systemUserId: action.systemUserId, objectId: action.objectId, from: action.from, to: action.to, requestedBy: deps.requestedBy, abortSignal });
   if (!outcome.ok) return { ...entry, outcome: "failed", error: { code: outcome.code, message: outcome.message } };
-  const rest = { ...columnsOf(action.changes), ...(action.enable ? { isdisabled: false } : {}) };
+  const rest = await columnsLeftAfterRemap(dataverse, action, abortSignal);
   if (Object.keys(rest).length > 0) await dataverse.updateSystemUser(action.systemUserId, rest, { abortSignal });
   return entry;
 }

@@ -10,10 +10,46 @@ import { applyPendingDisables, runOrgSync, type OrgSyncDependencies, type SyncSe
 import { emptyCounts, type RunMode, type RunReport } from "./run-report.js";
 import type { RunStore } from "./run-store.js";
 import { UserIndex } from "./user-index.js";
+import { anchorColumn } from "./identity.js";
 import { normalizeOrgUrl } from "../config/org-url.js";
 
 export const LEASE_MS = 90_000;
 const RENEW_MS = 30_000;
+
+/** The run stopped because its lease could not be kept: another instance may hold the org by now. */
+export class LeaseLostError extends Error {
+  override name = "LeaseLostError" as const;
+  readonly code = "lease_lost";
+}
+
+/**
+ * Renews a lease every `renewMs` until stopped. A renewal that answers "not held" loses the lease at once; one
+ * that throws (a storage blip) is retried at the next tick, but once the failures since the last success leave
+ * no room for another attempt before the lease lapses, the lease counts as lost too — the work must stop rather
+ * than go on unguarded while another instance takes the org over.
+ */
+export function keepLease(renew: () => Promise<boolean>, timing: { leaseMs: number; renewMs: number }, onLost: (error: LeaseLostError) => void): () => void {
+  const allowedFailures = Math.max(0, Math.floor(timing.leaseMs / timing.renewMs) - 2);
+  let failures = 0;
+  let lost = false;
+  const lose = (why: string) => {
+    if (lost) return;
+    lost = true;
+    clearInterval(timer);
+    onLost(new LeaseLostError(why));
+  };
+  const timer = setInterval(() => {
+    renew().then((held) => {
+      failures = 0;
+      if (!held) lose("the lease was taken over");
+    }, (error: unknown) => {
+      failures += 1;
+      if (failures > allowedFailures) lose(`${failures} lease renewals failed in a row (${String((error as Error)?.message ?? error).slice(0, 200)})`);
+    });
+  }, timing.renewMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
 
 export interface SyncRunMessage {
   org: string;
@@ -25,6 +61,8 @@ export interface SyncRunMessage {
 export interface SyncServices {
   orgs: readonly string[];
   settings: SyncSettings;
+  /** Per-org settings when orgs differ (on-premises orgs name users differently); `settings` otherwise. */
+  orgSettings?: (org: string) => SyncSettings;
   schedule: string;
   defaultDryRun: boolean;
   leases: LeaseStore;
@@ -34,6 +72,8 @@ export interface SyncServices {
   orgDependencies: (org: string) => Omit<OrgSyncDependencies, "orgState" | "runs">;
   log: (message: string) => void;
   now?: () => Date;
+  /** Lease length and renewal period (tests shorten them). */
+  leaseTiming?: { leaseMs: number; renewMs: number };
 }
 
 const leaseKey = (org: string) => `sync:${org}`;
@@ -44,6 +84,10 @@ function newReport(org: string, mode: RunMode, dryRun: boolean, trigger: string,
 
 export class SyncRuns {
   constructor(private readonly services: SyncServices) {}
+
+  private settingsOf(org: string): SyncSettings {
+    return this.services.orgSettings?.(org) ?? this.services.settings;
+  }
 
   private get now(): Date {
     return this.services.now?.() ?? new Date();
@@ -93,12 +137,11 @@ export class SyncRuns {
     const controller = new AbortController();
     const onAbort = () => controller.abort(abortSignal?.reason);
     abortSignal?.addEventListener("abort", onAbort);
-    const heartbeat = setInterval(() => {
-      void this.services.leases.renew(leaseKey(org), runId, LEASE_MS).then((held) => {
-        if (!held) controller.abort(new Error(`lost the lease on ${org}`));
-      }, () => undefined);
-    }, RENEW_MS);
-    heartbeat.unref();
+    const timing = this.services.leaseTiming ?? { leaseMs: LEASE_MS, renewMs: RENEW_MS };
+    const stopRenewing = keepLease(() => this.services.leases.renew(leaseKey(org), runId, timing.leaseMs), timing, (lost) => {
+      lost.message = `lost the lease on ${org}: ${lost.message}`;
+      controller.abort(lost);
+    });
 
     const deps: OrgSyncDependencies = { ...this.services.orgDependencies(org), orgState: this.services.orgState, runs: this.services.runs, now: this.services.now };
     try {
@@ -110,11 +153,11 @@ export class SyncRuns {
       if (message.approved) {
         const recorded = { count: report.changes.length, chunk: 1_000_000 };
         const pending = await this.services.orgState.listPendingDisables(org);
-        await applyPendingDisables(report, pending, new UserIndex(this.services.settings.map), deps, controller.signal,
+        await applyPendingDisables(report, pending, new UserIndex(this.services.settings.map, anchorColumn(this.settingsOf(org).identity)), deps, controller.signal,
           (entries) => this.services.runs.appendChanges(report, recorded, entries));
         report.state = "succeeded";
       } else {
-        await runOrgSync(report, this.services.settings, deps, controller.signal);
+        await runOrgSync(report, this.settingsOf(org), deps, controller.signal);
       }
       report.finishedAt = this.now.toISOString();
       await this.services.orgState.update(org, (s) => {
@@ -127,11 +170,18 @@ export class SyncRuns {
       await this.services.runs.save(report);
       this.services.log(`sync ${org} run ${runId} ${report.state}: ${JSON.stringify(report.counts)}`);
       return report;
-    } catch (error) {
+    } catch (thrown) {
+      // Whatever the abort surfaced as, a lost lease is the cause to report.
+      const error = controller.signal.reason instanceof LeaseLostError ? controller.signal.reason : thrown;
       report.state = "failed";
       report.finishedAt = this.now.toISOString();
       report.errors.push({ code: (error as { code?: string }).code, message: (error as Error).message, at: report.finishedAt });
       await this.services.runs.save(report).catch(() => undefined);
+      if (error instanceof LeaseLostError) {
+        // The org's state now belongs to whoever holds the lease: no outcome or back-off written over theirs.
+        this.services.log(`sync ${org} run ${runId} stopped: ${error.message}`);
+        throw error;
+      }
       await this.services.orgState.update(org, (s) => {
         s.lastOutcome = "failed";
         s.lastFinishedAt = report.finishedAt!;
@@ -142,7 +192,7 @@ export class SyncRuns {
       this.services.log(`sync ${org} run ${runId} failed: ${(error as Error).message}`);
       throw error;
     } finally {
-      clearInterval(heartbeat);
+      stopRenewing();
       abortSignal?.removeEventListener("abort", onAbort);
       await this.services.leases.release(leaseKey(org), runId).catch(() => undefined);
     }
@@ -176,6 +226,11 @@ export class SyncRuns {
     const report = /^[0-9a-f-]{36}$/i.test(runId) ? await this.services.runs.get(runId) : undefined;
     if (!report) throw new AppError(`No sync run ${runId}.`, 404, "run_not_found");
     return report;
+  }
+
+  /** The newest runs, newest first (reports without their change lists). */
+  async list(query: { org?: string; limit: number }): Promise<Array<Omit<RunReport, "changes">>> {
+    return this.services.runs.listRecent(query.limit, query.org ? this.org(query.org) : undefined);
   }
 
   async status(): Promise<Array<Record<string, unknown>>> {

@@ -2,11 +2,15 @@
 // Lean for ~100k rows: one small object per record holding only what planning needs, mapped values in an
 // array aligned to the map's columns, and lookups by id, object id and lower-cased domainname.
 import type { ColumnValue, SystemUser } from "../dataverse/types.js";
+import { ONLINE_ANCHOR } from "./identity.js";
 import { DOMAIN_NAME_COLUMN, type AttributeMap } from "./mapping.js";
 
 export interface IndexedUser {
   readonly systemUserId: string;
-  /** Lower-cased; null when the record has none (or the empty GUID). */
+  /**
+   * The directory object the record is anchored to, lower-cased; null when it has none (or the empty GUID):
+   * azureactivedirectoryobjectid online, activedirectoryguid on-premises (see identity.ts).
+   */
   objectId: string | null;
   domainName: string | null;
   disabled: boolean;
@@ -62,8 +66,8 @@ export function isProtectedRow(row: SystemUser): boolean {
 }
 
 /** The systemuser columns to `$select` when reading an org for the index. */
-export function indexSelect(map: AttributeMap): string[] {
-  const select = new Set(["systemuserid", "azureactivedirectoryobjectid", DOMAIN_NAME_COLUMN, "isdisabled", "accessmode", "applicationid"]);
+export function indexSelect(map: AttributeMap, anchor: string = ONLINE_ANCHOR): string[] {
+  const select = new Set(["systemuserid", anchor, DOMAIN_NAME_COLUMN, "isdisabled", "accessmode", "applicationid"]);
   for (const entry of map.entries) select.add(entry.column);
   return [...select];
 }
@@ -76,7 +80,8 @@ export class UserIndex {
   // One holder in the common case; an array only when several records share a name.
   private readonly byName = new Map<string, IndexedUser | IndexedUser[]>();
 
-  constructor(map: AttributeMap) {
+  /** `anchor`: the column holding the record's directory object id (identity.ts `anchorColumn`). */
+  constructor(map: AttributeMap, private readonly anchor: string = ONLINE_ANCHOR) {
     this.columns = map.entries.map((e) => e.column);
     this.columns.forEach((c, i) => this.position.set(c, i));
   }
@@ -104,7 +109,7 @@ export class UserIndex {
     const accessMode = typeof row.accessmode === "number" ? row.accessmode : null;
     return this.insert({
       systemUserId: row.systemuserid.toLowerCase(),
-      objectId: guidOrNull(row.azureactivedirectoryobjectid),
+      objectId: guidOrNull(row[this.anchor]),
       domainName: stringOrNull(row.domainname),
       disabled: row.isdisabled === true,
       accessMode,
@@ -212,8 +217,8 @@ export class UserIndex {
 }
 
 /** Builds an index from pages (e.g. `for await (const page of org.listSystemUsers(indexSelect(map)))`). */
-export function buildUserIndex(map: AttributeMap, pages: Iterable<readonly SystemUser[]>): UserIndex {
-  const index = new UserIndex(map);
+export function buildUserIndex(map: AttributeMap, pages: Iterable<readonly SystemUser[]>, anchor: string = ONLINE_ANCHOR): UserIndex {
+  const index = new UserIndex(map, anchor);
   for (const page of pages) index.addPage(page);
   return index;
 }

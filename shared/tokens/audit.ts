@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import type { TableClient, TransactionAction } from "@azure/data-tables";
 import { table, TABLES } from "../state/storage.js";
+import { fitEntity } from "../state/table-limits.js";
 
 export interface AuditRecord {
   /** `provisioned`: an admin's POST /api/callers/{id}/provision changed the caller's application user. */
@@ -40,6 +41,8 @@ export interface AuditSink {
 
 /** Entity-group transactions take at most 100 operations, all in one partition. */
 const MAX_BATCH = 100;
+/** 10 fields of 1,024 UTF-16 code units: about 21 KB a row, so a full batch stays far under 4 MiB. */
+const AUDIT_STRING_CHARS = 1_024;
 
 interface Pending {
   entity: Record<string, unknown> & { partitionKey: string; rowKey: string };
@@ -54,7 +57,8 @@ export class TableAuditSink implements AuditSink {
   constructor(private readonly client: () => Promise<Pick<TableClient, "submitTransaction">>) {}
 
   record(record: AuditRecord): Promise<void> {
-    const entity = toEntity(record);
+    // Within Table limits by construction (table-limits.ts); short strings keep 100 rows under 4 MiB.
+    const entity = fitEntity(toEntity(record), { maxStringChars: AUDIT_STRING_CHARS });
     return new Promise<void>((resolve, reject) => {
       const list = this.queued.get(entity.partitionKey) ?? [];
       list.push({ entity, done: (error) => (error === undefined ? resolve() : reject(error)) });

@@ -10,7 +10,7 @@ import type { CachedToken } from "./dataverse-token-cache.js";
 import { many, single, type TokenForm } from "./form.js";
 import { isOAuthError, OAuthError } from "./oauth-errors.js";
 import type { CallerPolicy, Grant } from "./policy.js";
-import type { RateLimiter } from "./rate-limit.js";
+import type { RateLimitPort } from "./rate-limit.js";
 import { ACCESS_TOKEN_TYPE, authenticateSubject, type SubjectTokenValidator } from "./subject-token.js";
 
 export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -39,7 +39,7 @@ export interface IssueTokenDeps {
   subjectValidator: SubjectTokenValidator;
   /** The caller's OWN Dataverse token for an org (never the bridge's). */
   tokens: { get(caller: TokenCaller, org: string): Promise<CachedToken> };
-  rateLimiter: RateLimiter;
+  rateLimiter: RateLimitPort;
   /** Failed client authentications, throttled per (claimed id, source) and per source across instances. */
   authFailures?: AuthFailureThrottle;
   audit: AuditSink;
@@ -94,7 +94,7 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
     resource: many(form, "resource"), scope: single(form, "scope"), audience: grant === "token_exchange" ? many(form, "audience") : undefined,
   });
   progress.target = org;
-  const rate = deps.rateLimiter.take(caller.id, caller.ratePerMinute);
+  const rate = await takeRate(deps.rateLimiter, caller);
   if (!rate.allowed) {
     throw new OAuthError("temporarily_unavailable", `rate limit of ${caller.ratePerMinute} tokens per minute exceeded`, { status: 429, retryAfterSeconds: rate.retryAfterSeconds, reason: "rate_limited" });
   }
@@ -136,6 +136,15 @@ async function authenticateClient(request: TokenRequest, deps: IssueTokenDeps, c
         request.log?.(`auth-failure count failed: ${(countError as Error)?.message ?? countError}`));
     }
     throw error;
+  }
+}
+
+/** The caller's rate (global across instances); fails closed, like the audit, when it cannot be checked. */
+async function takeRate(limiter: IssueTokenDeps["rateLimiter"], caller: TokenCaller) {
+  try {
+    return await limiter.take(caller.id, caller.ratePerMinute);
+  } catch (error) {
+    throw new OAuthError("temporarily_unavailable", "the token service cannot check the caller's rate right now; try again later", { reason: "rate_limit_unavailable", retryAfterSeconds: 5, cause: error });
   }
 }
 

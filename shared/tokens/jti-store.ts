@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import type { TableClient } from "@azure/data-tables";
 import { table, TABLES } from "../state/storage.js";
+import { fitEntity } from "../state/table-limits.js";
 
 export interface JtiStore {
   /** True if this is the first use of `jti` by the caller; false if it was seen and hasn't expired. */
@@ -30,7 +31,7 @@ export class TableJtiStore implements JtiStore {
   async markUsed(callerId: string, jti: string, expiresAt: Date): Promise<boolean> {
     const client = await this.client();
     // jti is free text; the row key is its hash (table keys exclude / \ # ?).
-    const entity: SeenJti = { partitionKey: callerId, rowKey: createHash("sha256").update(jti).digest("hex"), expiresAt };
+    const entity: SeenJti = fitEntity({ partitionKey: callerId, rowKey: createHash("sha256").update(jti).digest("hex"), expiresAt });
     this.maybePurge(client);
     try {
       await client.createEntity(entity);

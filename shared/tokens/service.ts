@@ -11,7 +11,7 @@ import { CallerTokens } from "./caller-tokens.js";
 import type { IssueTokenDeps } from "./issue-token.js";
 import { jtiStore } from "./jti-store.js";
 import { CallerPolicy } from "./policy.js";
-import { RateLimiter } from "./rate-limit.js";
+import { globalRateLimiter } from "./global-rate-limit.js";
 
 let deps: IssueTokenDeps | undefined;
 let callerTokenStore: CallerTokens | undefined;
@@ -48,7 +48,7 @@ export function tokenService(): IssueTokenDeps {
       clientAuth: new ClientAuthenticator({ policy, secrets: secretStore(), jti: jtiStore(), now: Date.now }),
       subjectValidator: apiTokenValidator(),
       tokens: callerTokens(),
-      rateLimiter: new RateLimiter(),
+      rateLimiter: globalRateLimiter(),
       authFailures: authFailureThrottle(),
       audit: callerActivity().wrap(tokenAuditSink()),
       now: Date.now,

@@ -133,6 +133,6 @@ describe("POST /api/callers/{id}/provision", () => {
     const { provisionCaller } = await import("../../shared/callers/callers.js");
     const { callersService } = await import("../../shared/callers/service.js");
     await expect(provisionCaller("fresh", { dryRun: true, by: "t" }, { ...callersService(), provisioningEnabled: false }))
-      .rejects.toMatchObject({ status: 403, code: "caller_provisioning_off" });
+      .rejects.toMatchObject({ status: 409, code: "caller_provisioning_off" });
   });
 });

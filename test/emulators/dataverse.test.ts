@@ -317,6 +317,59 @@ describe("raw HTTPS", () => {
     }
   });
 
+  it("fidelity: a quoted GUID compared with an Edm.Guid column is 400 0x80060888 with Dataverse's text", async () => {
+    const rec = person().rec!;
+    for (const column of ["azureactivedirectoryobjectid", "systemuserid", "applicationid", "_businessunitid_value"]) {
+      const res = await call("GET", `systemusers?$filter=${encodeURIComponent(`${column} eq '${rec.azureactivedirectoryobjectid}'`)}`);
+      expect(res.status, column).toBe(400);
+      expect(await json(res), column).toEqual({ error: { code: "0x80060888",
+        message: "A binary operator with incompatible types was detected. Found operand types 'Edm.Guid' and 'Edm.String' for operator kind 'Equal'." } });
+    }
+  });
+
+  it("fidelity: values for read-only columns are ignored on create and update, never stored", async () => {
+    const before = { ...org.stats.ignoredColumns };
+    const p = person({}, false);
+    const stranger = randomUUID();
+    const readOnly = {
+      azureactivedirectoryobjectid: stranger, fullname: "Forged Name", applicationiduri: "api://forged", disabledreason: "forged",
+      deletedstate: 1, versionnumber: 7, createdon: "2000-01-01T00:00:00Z", modifiedon: "2000-01-01T00:00:00Z",
+    };
+    const created = await call("POST", "systemusers", { body: { domainname: p.upn, firstname: "Real", lastname: "Name", ...readOnly }, headers: { Prefer: "return=representation" } });
+    expect(created.status).toBe(201);
+    const row = await json(created);
+    expect(row).toMatchObject({ azureactivedirectoryobjectid: p.id, fullname: "Real Name", applicationiduri: null, disabledreason: null, deletedstate: null });
+    expect(row.versionnumber).not.toBe(7);
+    expect(row.createdon).not.toBe("2000-01-01T00:00:00Z");
+    const updated = await call("PATCH", `systemusers(${row.systemuserid})`, { body: { jobtitle: "Kept", ...readOnly }, headers: { "If-Match": "*", Prefer: "return=representation" } });
+    expect(updated.status).toBe(200);
+    expect(await json(updated)).toMatchObject({ jobtitle: "Kept", azureactivedirectoryobjectid: p.id, fullname: "Real Name", applicationiduri: null, disabledreason: null });
+    expect(org.get(row.systemuserid)).toMatchObject({ azureactivedirectoryobjectid: p.id, fullname: "Real Name" });
+    for (const column of Object.keys(readOnly)) expect(org.stats.ignoredColumns[column], column).toBe((before[column] ?? 0) + 2);
+  });
+
+  it("fidelity: Microsoft.Dynamics.CRM.In takes string values for every column type", async () => {
+    const rec = person({ jobTitle: "In typed" }).rec!;
+    const cases: Array<[string, string]> = [
+      ["systemuserid", `'${rec.systemuserid.toUpperCase()}'`],
+      ["azureactivedirectoryobjectid", `'${rec.azureactivedirectoryobjectid}'`],
+      ["_businessunitid_value", `'${rec._businessunitid_value}'`],
+      ["accessmode", "'0'"],
+      ["isdisabled", "'false'"],
+      ["jobtitle", "'in TYPED'"],
+    ];
+    for (const [column, values] of cases) {
+      const filter = `Microsoft.Dynamics.CRM.In(PropertyName='${column}',PropertyValues=[${values}]) and systemuserid eq ${rec.systemuserid}`;
+      const res = await call("GET", `systemusers?$select=domainname&$filter=${encodeURIComponent(filter)}`);
+      expect(res.status, column).toBe(200);
+      expect((await json(res)).value.map((r: { systemuserid: string }) => r.systemuserid), column).toEqual([rec.systemuserid]);
+    }
+    for (const [column, values] of [["accessmode", "0"], ["isdisabled", "false"], ["systemuserid", rec.systemuserid]]) {
+      const res = await call("GET", `systemusers?$filter=${encodeURIComponent(`Microsoft.Dynamics.CRM.In(PropertyName='${column}',PropertyValues=[${values}])`)}`);
+      expect(res.status, `${column} unquoted`).toBe(400);
+    }
+  });
+
   it("pages with a paging-cookie skiptoken and echoes the page size", async () => {
     for (let i = 0; i < 4; i++) person({ jobTitle: "Cookie Tester" });
     const res = await call("GET", "systemusers?$select=fullname&$filter=jobtitle eq 'Cookie Tester'&$count=true", { headers: { Prefer: "odata.maxpagesize=3" } });

@@ -3,6 +3,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callHandler, startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
+import { oddBody, oddString } from "../support/odd-values.js";
 
 let env: BridgeEnvironment;
 let token: string;
@@ -43,4 +44,44 @@ describe("admin endpoints never answer 5xx to a bad body", () => {
     const res = await callHandler(startSync, "/api/sync", { method: "POST", body: big, headers: { authorization: `Bearer ${token}`, "content-length": "10" } });
     expect(res.status).toBe(413);
   });
+
+  it("every HTTP route with odd values in its body, path, query and headers: no 5xx, no stack trace", async () => {
+    const sync = await import("../../functions/sync-admin.http.js");
+    const remap = await import("../../functions/remap.http.js");
+    const { syncUserNow } = await import("../../functions/user-sync.http.js");
+    const { notifications } = await import("../../functions/notifications.http.js");
+    const { health } = await import("../../functions/health.http.js");
+    type Route = { name: string; handler: Parameters<typeof callHandler>[0]; method: string; fields: string[]; param?: string; query?: string[] };
+    const routes: Route[] = [
+      { name: "startSync", handler: sync.startSync, method: "POST", fields: ["org", "mode", "dryRun"] },
+      { name: "getSyncRun", handler: sync.getSyncRun, method: "GET", fields: [], param: "runId", query: ["offset", "limit"] },
+      { name: "approveSyncRun", handler: sync.approveSyncRun, method: "POST", fields: [], param: "runId" },
+      { name: "syncStatus", handler: sync.syncStatus, method: "GET", fields: [] },
+      { name: "syncUserNow", handler: syncUserNow, method: "POST", fields: [], param: "objectIdOrUpn" },
+      { name: "remapUser", handler: remap.remapUserHandler, method: "POST", fields: ["user", "newDomainName", "dryRun", "org"] },
+      { name: "remapBulk", handler: remap.remapBulkHandler, method: "POST", fields: ["items", "rule", "dryRun", "org"] },
+      { name: "remapBulkStatus", handler: remap.remapBulkStatusHandler, method: "GET", fields: [], param: "jobId" },
+      { name: "notifications", handler: notifications, method: "POST", fields: ["value"], query: ["validationToken"] },
+      { name: "health", handler: health, method: "GET", fields: [] },
+    ];
+    const seen: string[] = [];
+    await fc.assert(fc.asyncProperty(
+      fc.constantFrom(...routes), oddString, oddString, oddString, fc.option(oddString, { nil: undefined }),
+      fc.constantFrom(...routes).chain((r) => oddBody(r.fields.length > 0 ? r.fields : ["x"])),
+      async (route, param, queryValue, key, idempotencyKey, body) => {
+        const headers: Record<string, string> = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+        // Header values must be ByteStrings (the host refuses others before any function runs).
+        if (idempotencyKey !== undefined && /^[\x20-\x7e]*$/.test(idempotencyKey) && idempotencyKey.length < 8_000) headers["idempotency-key"] = idempotencyKey;
+        const query = Object.fromEntries((route.query ?? []).map((q) => [q, queryValue]));
+        const res = await callHandler(route.handler, `/api/${route.name}`, {
+          method: route.method, headers, query, params: route.param ? { [route.param]: param } : {},
+          ...(route.method === "POST" ? { body } : {}),
+        });
+        seen.push(route.name);
+        expect(res.status, `${route.name} ${String(body).slice(0, 60)} ${key.slice(0, 20)}`).toBeLessThan(500);
+        expect(res.text).not.toMatch(/\n\s+at |node:internal|\.[jt]s:\d+:\d+/);
+        if (res.status >= 400 && route.name !== "notifications") expect(res.headers["content-type"]).toContain("application/problem+json");
+      }), { numRuns: 250 });
+    expect(new Set(seen).size).toBe(routes.length);
+  }, 300_000);
 });

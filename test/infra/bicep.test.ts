@@ -51,7 +51,7 @@ describe("infra Bicep", () => {
     }
   });
 
-  it("Function App: Flex Consumption (FC1), Linux, Node 20/22, user-assigned identity, deployment blob with identity auth", () => {
+  it("Function App: Flex Consumption (FC1), Linux, Node 22, user-assigned identity, deployment blob with identity auth", () => {
     const app = file("modules/function-app.bicep");
     const plan = literal(only(app, "Microsoft.Web/serverfarms").value) as Record<string, any>;
     expect(plan.sku).toEqual({ name: "FC1", tier: "FlexConsumption" });
@@ -67,9 +67,11 @@ describe("infra Bicep", () => {
     expect(config.deployment.storage.authentication.type).toBe("UserAssignedIdentity");
     expect(config.scaleAndConcurrency).toHaveProperty("maximumInstanceCount");
     expect(config.scaleAndConcurrency).toHaveProperty("instanceMemoryMB");
-    // The runtime version is a parameter allowed only 20 or 22, and main passes 22 unless told otherwise.
+    // The runtime version is a parameter allowed only 22 (Node 20 reached end of support on 2026-04-30), and
+    // main passes 22 unless told otherwise.
     expect(config.runtime.version).toBe("nodeVersion");
-    expect(find(app, "param", "nodeVersion").decorators).toContain("@allowed(['20', '22'])");
+    expect(find(app, "param", "nodeVersion").decorators).toContain("@allowed(['22'])");
+    expect(find(main, "param", "nodeVersion").decorators).toContain("@allowed(['', '22'])");
     expect(at(find(main, "module", "functionApp").value, "params.nodeVersion")?.text).toBe("empty(nodeVersion) ? '22' : nodeVersion");
     // Site settings come from the secure appSettings object, one { name, value } per key.
     expect(at(site.value, "properties.siteConfig.appSettings")?.text).toBe("[for setting in items(appSettings): { name: setting.key, value: setting.value }]");
@@ -121,6 +123,16 @@ describe("infra Bicep", () => {
     const appSettings = find(main, "var", "appSettings");
     const names = [...properties(appSettings.value).keys()];
     const PLATFORM = [/^APPLICATIONINSIGHTS_(CONNECTION_STRING|AUTHENTICATION_STRING)$/, /^AzureWebJobsStorage__(credential|clientId|accountName|blobServiceUri|queueServiceUri|tableServiceUri)$/, /^languageWorkers__node__arguments$/];
+
+    it("the Node heap cap follows instanceMemoryMB: three quarters of each allowed instance size", () => {
+      expect(properties(appSettings.value).get("languageWorkers__node__arguments")?.text).toBe("'--max-old-space-size=${nodeHeapMB}'");
+      const formula = find(main, "var", "nodeHeapMB").value?.text ?? "";
+      expect(formula).toBe("instanceMemoryMB * 3 / 4");
+      const sizes = find(main, "param", "instanceMemoryMB").decorators.join(" ").match(/\d+/g)!.map(Number);
+      const heapFor = (mb: number) => Math.trunc(Function("instanceMemoryMB", `return Math.trunc(${formula})`)(mb) as number);
+      expect(sizes.map(heapFor)).toEqual(sizes.map((mb) => (mb * 3) / 4));
+      expect(sizes.map(heapFor)).toEqual([384, 1536, 3072]);
+    });
 
     it("the function app module receives this object as its app settings", () => {
       expect(at(find(main, "module", "functionApp").value, "params.appSettings")?.text).toBe("appSettings");
@@ -253,6 +265,19 @@ describe("infra Bicep", () => {
     it("the function app is deployed after the role assignments", () => {
       expect(at(find(main, "module", "functionApp").value, "dependsOn")?.text).toBe("[rbac]");
     });
+  });
+
+  it("VNet integration: an optional subnet parameter reaches the site's virtualNetworkSubnetId, off when empty", () => {
+    const app = file("modules/function-app.bicep");
+    expect(find(main, "param", "vnetSubnetResourceId").value?.text).toBe("''");
+    expect(find(app, "param", "vnetSubnetResourceId").value?.text).toBe("''");
+    expect(at(find(main, "module", "functionApp").value, "params.vnetSubnetResourceId")?.text).toBe("vnetSubnetResourceId");
+    const site = only(app, "Microsoft.Web/sites");
+    expect(at(site.value, "properties.virtualNetworkSubnetId")?.text).toBe("empty(vnetSubnetResourceId) ? null : vnetSubnetResourceId");
+    // The delegation Flex Consumption needs is named where the operator reads the parameter.
+    expect(find(main, "param", "vnetSubnetResourceId").decorators.join(" ")).toContain("Microsoft.App/environments");
+    const paramFile = JSON.parse(readFileSync(join(infra, "main.parameters.json"), "utf8")) as { parameters: Record<string, { value: string }> };
+    expect(paramFile.parameters.vnetSubnetResourceId?.value).toBe("${VNET_SUBNET_RESOURCE_ID}");
   });
 
   describe("main.parameters.json and azure.yaml", () => {

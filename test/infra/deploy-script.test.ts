@@ -142,6 +142,31 @@ describe("scripts/deploy.sh", () => {
     expect(flag(r.calls[2]!, "--name")).toBe("func-bridge-abc");
   });
 
+  it("retries the code upload while the first deployment's role assignments propagate", () => {
+    const r = run(["-g", "rg-bridge", "-l", "swedencentral", "--package", zip], { ...baseEnv, FAKE_AZ_ZIP_FAILS: "2", CODE_DEPLOY_RETRY_DELAY: "0" });
+    expect(r.status, r.output).toBe(0);
+    expect(r.calls.filter((c) => verb(c) === "functionapp deployment source config-zip")).toHaveLength(3);
+    expect(r.stderr).toContain("attempt 2 of 5");
+    expect(r.stdout).toContain("deployed");
+  });
+
+  it("gives up after CODE_DEPLOY_ATTEMPTS failed uploads with a non-zero exit and the way forward", () => {
+    const r = run(["-g", "rg-bridge", "-l", "swedencentral", "--package", zip], { ...baseEnv, FAKE_AZ_ZIP_FAILS: "9", CODE_DEPLOY_ATTEMPTS: "3", CODE_DEPLOY_RETRY_DELAY: "0" });
+    expect(r.status).not.toBe(0);
+    expect(r.calls.filter((c) => verb(c) === "functionapp deployment source config-zip")).toHaveLength(3);
+    expect(r.stderr).toContain("--code-only");
+    expect(r.stdout).not.toContain("deployed");
+  });
+
+  it("bounds a config-zip that never answers (azure-cli Flex polling loop) and retries it", () => {
+    const r = run(["-g", "rg-bridge", "--code-only", "--package", zip], { FAKE_AZ_ZIP_HANGS: "1", CODE_DEPLOY_TIMEOUT: "2", CODE_DEPLOY_RETRY_DELAY: "0" });
+    expect(r.status, r.output).toBe(0);
+    const uploads = r.calls.filter((c) => verb(c) === "functionapp deployment source config-zip");
+    expect(uploads).toHaveLength(2);
+    expect(flag(uploads[0]!, "--timeout")).toBe("2");
+    expect(r.stderr).toContain("no answer within 2s");
+  });
+
   it("--what-if previews and changes nothing", () => {
     const r = run(["-g", "rg-bridge", "-l", "swedencentral", "--what-if"]);
     expect(r.status, r.output).toBe(0);

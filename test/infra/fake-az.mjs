@@ -27,5 +27,15 @@ else if (command.startsWith("ad signed-in-user show")) {
 else if (command.startsWith("group create")) { /* --output none */ }
 else if (command.startsWith("deployment group create") || command.startsWith("deployment group show")) console.log(JSON.stringify(outputs));
 else if (command.startsWith("deployment group what-if")) console.log("Resource changes: 12 to create.");
-else if (command.startsWith("functionapp deployment source")) { /* --output none */ }
+else if (command.startsWith("functionapp deployment source")) {
+  // FAKE_AZ_ZIP_FAILS=n: the first n uploads fail (role assignments not yet propagated);
+  // FAKE_AZ_ZIP_HANGS=n: the first n never answer (the CLI's Flex polling loop).
+  const { readFileSync } = await import("node:fs");
+  const attempt = readFileSync(log, "utf8").split("\n").filter((l) => l.includes("config-zip")).length;
+  if (attempt <= Number(process.env.FAKE_AZ_ZIP_HANGS ?? 0)) await new Promise(() => setInterval(() => undefined, 1000));
+  if (attempt <= Number(process.env.FAKE_AZ_ZIP_FAILS ?? 0)) {
+    console.error("ERROR: Failed to deploy: (403) This request is not authorized to perform this operation using this permission.");
+    process.exit(1);
+  }
+}
 else { console.error(`fake az: unexpected command: ${args.join(" ")}`); process.exit(3); }

@@ -7,6 +7,7 @@ import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridg
 
 let env: BridgeEnvironment;
 let host: LocalHost;
+let lastRunId = "";
 
 beforeAll(async () => {
   installFunctionsCore();
@@ -61,6 +62,24 @@ describe("local host", () => {
     });
     expect(report.state).toBe("succeeded");
     expect(report.counts.created).toBeGreaterThan(0);
+    lastRunId = runId;
+  });
+
+  it("links in answers use the public origin, whatever the Host header says", async () => {
+    const { request } = await import("node:http");
+    const token = await env.sandbox.adminToken();
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${host.url}/api/sync/runs/${lastRunId}?limit=1`, { headers: { host: "evil.example", authorization: `Bearer ${token}` } }, (res) => {
+        let body = "";
+        res.on("data", (d: Buffer) => { body += d.toString(); });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(answer.status).toBe(200);
+    const { changesNext } = JSON.parse(answer.body) as { changesNext: string };
+    expect(changesNext).toBe(`${host.url}/api/sync/runs/${lastRunId}?limit=1&offset=1`);
   });
 
   it("invokes the directory-sync timer, which fans out one run per org", async () => {

@@ -6,7 +6,7 @@ import { AppError } from "../../shared/errors/app-error.js";
 import { ConfigError, loadConfig } from "../../shared/config/config.js";
 import { clientStateFingerprint, clientStateMatches } from "../../shared/notifications/client-state.js";
 import { receiveNotifications } from "../../shared/notifications/endpoint.js";
-import { parseNotifications } from "../../shared/notifications/parse.js";
+import { classifyNotifications, MAX_NOTIFICATIONS_PER_REQUEST, parseNotificationCollection } from "../../shared/notifications/parse.js";
 import type { NotificationServices } from "../../shared/notifications/services.js";
 import { handleNotificationMessage } from "../../shared/notifications/worker.js";
 import { SubscriptionManager } from "../../shared/notifications/subscription-manager.js";
@@ -75,22 +75,45 @@ describe("NOTIFICATION_URL", () => {
   });
 });
 
-describe("parseNotifications", () => {
-  it("keeps good items and drops malformed or unknown ones", () => {
-    const parsed = parseNotifications(JSON.stringify({ value: [
+describe("parsing notifications", () => {
+  const trusted = (clientState: string) => clientState === SECRET;
+
+  it("keeps good items and drops malformed, unknown or untrusted ones", () => {
+    const parsed = classifyNotifications(parseNotificationCollection(JSON.stringify({ value: [
       change(SECRET), { nonsense: true }, 7, null,
       { subscriptionId: "sub-1", lifecycleEvent: "missed", clientState: SECRET },
       { subscriptionId: "sub-1", lifecycleEvent: "somethingNew", clientState: SECRET },
-    ] }));
+      { subscriptionId: 42, changeType: "updated", resource: "Users/x", clientState: SECRET },
+    ] })), trusted);
     expect(parsed.changes).toHaveLength(1);
     expect(parsed.lifecycle).toEqual([expect.objectContaining({ lifecycleEvent: "missed" })]);
-    expect(parsed.malformed).toBe(4);
+    expect(parsed).toMatchObject({ malformed: 4, untrusted: 1 });
   });
 
   it("refuses a body that is not a notification collection with a 400", () => {
-    for (const body of ["", "{", "[]", "null", '{"value":{}}', '"x"']) {
-      expect(() => parseNotifications(body)).toThrow(expect.objectContaining({ status: 400 }));
+    for (const body of ["", "{", "[]", "null", '{"value":{}}', '"x"', '[{"value":[]}]']) {
+      expect(() => parseNotificationCollection(body)).toThrow(expect.objectContaining({ status: 400 }));
     }
+  });
+
+  it("refuses a collection of more items than Graph sends, before looking at any item", () => {
+    const body = JSON.stringify({ value: Array.from({ length: MAX_NOTIFICATIONS_PER_REQUEST + 1 }, () => ({})) });
+    expect(() => parseNotificationCollection(body)).toThrow(expect.objectContaining({ status: 413, code: "too_many_notifications" }));
+    expect(parseNotificationCollection(JSON.stringify({ value: Array.from({ length: MAX_NOTIFICATIONS_PER_REQUEST }, () => ({})) }))).toHaveLength(MAX_NOTIFICATIONS_PER_REQUEST);
+  });
+
+  it("checks clientState before anything else of an item: a forged item's other fields are never read", () => {
+    const touched: string[] = [];
+    const forged = (clientState: unknown) => {
+      const item = { clientState };
+      for (const field of ["subscriptionId", "changeType", "resource", "lifecycleEvent"]) {
+        Object.defineProperty(item, field, { enumerable: true, get: () => { touched.push(field); return "x"; } });
+      }
+      return item;
+    };
+    const parsed = classifyNotifications([forged("wrong"), forged(undefined), forged(12), forged(`${SECRET} `)], trusted);
+    expect(parsed).toMatchObject({ changes: [], lifecycle: [], untrusted: 4, malformed: 0 });
+    expect(touched).toEqual([]);
   });
 });
 
@@ -150,6 +173,16 @@ describe("POST /api/notifications", () => {
     const { deps } = fakeDeps();
     const response = await post(deps, JSON.stringify({ value: [], pad: "x".repeat(1024 * 1024) }), { headers: { "content-type": "application/json" } });
     expect(response.status).toBe(413);
+  });
+
+  it("answers 413 to a 1 MiB body of ~350k {} items without reading the clientState secret", async () => {
+    const { deps } = fakeDeps({ clientState: async () => { throw new Error("must not be reached"); } });
+    const items = Math.floor((1024 * 1024 - 12) / 3);
+    const body = `{"value":[${Array(items).fill("{}").join(",")}]}`;
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(1024 * 1024);
+    const response = await post(deps, body, { headers: { "content-type": "application/json" } });
+    expect(response.status).toBe(413);
+    expect(response.body).toMatchObject({ type: "urn:identity-bridge:problem:too_many_notifications" });
   });
 
   it("never answers 5xx to malformed bodies", async () => {

@@ -61,6 +61,26 @@ describe("authentication", () => {
     expect((await call(h.syncStatus, "/api/sync/status", { token: good.token })).status).toBe(200);
   });
 
+  it("401 for ID-token-shaped tokens carrying the admin role, whatever the audience (access tokens only)", async () => {
+    const { tenant, identities } = env.sandbox;
+    const base = { clientId: identities.adminApp.clientId, audience: identities.apiAudience, roles: ["Bridge.Admin"] };
+    const idToken = { azp: undefined, appid: undefined, azpacr: undefined, idtyp: undefined };
+    const shapes: Array<[string, Record<string, unknown>]> = [
+      ["v2 ID token with nonce", { ...idToken, nonce: "n-0S6_WzA2Mj" }],
+      ["v2 ID token without nonce", idToken],
+      ["v1 ID token", { ...idToken, ver: "1.0" }],
+      ["access-token claims plus a nonce", { nonce: "abc" }],
+    ];
+    for (const [name, claims] of shapes) {
+      const { token } = await tenant.issueAccessToken({ ...base, claims });
+      const res = await call(h.syncStatus, "/api/sync/status", { token });
+      expect(res.status, name).toBe(401);
+      expect(res.body.detail, name).toContain("not an access token");
+    }
+    const v1Access = await tenant.issueAccessToken({ ...base, claims: { azp: undefined, idtyp: undefined, ver: "1.0", scp: undefined } });
+    expect((await call(h.syncStatus, "/api/sync/status", { token: v1Access.token })).status).toBe(200);
+  });
+
   it("403 for a valid token without the admin role", async () => {
     const token = await env.sandbox.adminToken({ roles: [] });
     expectProblem(await call(h.startSync, "/api/sync", { method: "POST", token }), 403);
@@ -121,9 +141,10 @@ describe("run lifecycle", () => {
     const all = (await call(h.getSyncRun, `/api/sync/runs/${runId}`, { params: { runId } })).body;
     expect(all.changesTotal).toBe(all.changes.length);
     expect(all.changesTotal).toBeGreaterThan(3);
-    const first = await call(h.getSyncRun, `/api/sync/runs/${runId}`, { params: { runId }, query: { limit: "3" } });
+    const first = await call(h.getSyncRun, `http://evil.example/api/sync/runs/${runId}`, { params: { runId }, query: { limit: "3" }, headers: { host: "evil.example" } });
     expect(first.body.changes).toEqual(all.changes.slice(0, 3));
     const next = new URL(first.body.changesNext);
+    expect(next.origin).toBe("http://127.0.0.1:7071"); // PUBLIC_BASE_URL (here its local default), never the Host header
     expect(next.searchParams.get("offset")).toBe("3");
     const second = await call(h.getSyncRun, `/api/sync/runs/${runId}`, { params: { runId }, query: Object.fromEntries(next.searchParams) });
     expect(second.body.changes).toEqual(all.changes.slice(3, 6));
@@ -166,6 +187,17 @@ describe("POST /api/users/{objectIdOrUpn}/sync", () => {
 
     const again = await call(h.syncUserNow, `/api/users/${user.id}/sync`, { method: "POST", params: { objectIdOrUpn: user.id } });
     expect(again.body.orgs[0].change).toEqual({ action: "unchanged" });
+  });
+
+  it("400 for a key that is neither a GUID nor UPN-shaped; Graph is never called", async () => {
+    const graph = env.sandbox.graph.knobs;
+    const before = graph.requests.length;
+    const keys = ["delta()", "me", "x", "../groups", "a@b", "user@contoso.com/manager", "user@contoso.com?x=1", "00000000-0000-4000-8000-00000000000", "@contoso.com", "a b@contoso.com", "x".repeat(300) + "@contoso.com", "\ud800@contoso.com", "CONTOSO\\jdoe"];
+    for (const key of keys) {
+      const res = await call(h.syncUserNow, "/api/users/key/sync", { method: "POST", params: { objectIdOrUpn: key } });
+      expectProblem(res, 400);
+    }
+    expect(graph.requests.slice(before)).toEqual([]);
   });
 
   it("404 for a UPN the directory does not know", async () => {

@@ -121,6 +121,21 @@ describe("client_credentials", () => {
     expectOAuthError(await postForm(handler, { grant_type: "client_credentials", client_assertion_type: "urn:other", client_assertion: good, scope: scope(org1) }), 401, "invalid_client");
   });
 
+  it("private_key_jwt: the assertion audience comes from PUBLIC_BASE_URL, never the request's Host", async () => {
+    const pem = jwtCaller().privateKeyPem;
+    const id = jwtCaller().clientId;
+    const { callHandler } = await import("../support/bridge-env.js");
+    const post = (assertion: string, url: string) => callHandler(handler, url, {
+      method: "POST",
+      body: new URLSearchParams({ grant_type: "client_credentials", client_id: id, client_assertion_type: JWT_BEARER, client_assertion: assertion, scope: scope(org1) }).toString(),
+      headers: { "content-type": "application/x-www-form-urlencoded", host: "evil.example" },
+    });
+    const forged = await clientAssertion(pem, id, { aud: "http://evil.example/api/token" });
+    expectOAuthError(await post(forged, "http://evil.example/api/token"), 401, "invalid_client");
+    const real = await clientAssertion(pem, id, { aud: "http://127.0.0.1:7071/api/token" });
+    expect((await post(real, "http://evil.example/api/token")).status).toBe(200);
+  });
+
   it("private_key_jwt: alg none, HS256 keyed with the public key, and an unknown key are refused", async () => {
     const id = jwtCaller().clientId;
     const now = Math.floor(Date.now() / 1000);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
 import { addTestCallers, basic, JWT_BEARER, postForm, TOKEN_EXCHANGE, ACCESS_TOKEN_TYPE } from "./support.js";
+import { deepJson, oddString } from "../support/odd-values.js";
 
 let env: BridgeEnvironment;
 let handler: typeof import("../../functions/token.http.js").token;
@@ -44,4 +45,23 @@ describe("form body fuzz", () => {
       else expect(ERRORS.has(res.body.error)).toBe(true);
     }), { numRuns: 400 });
   }, 120_000);
+
+  it("odd values (long, lone surrogates, control characters, deep JSON, many parameters) never yield a 5xx", async () => {
+    const { secretCaller } = env.sandbox.identities;
+    const names = fc.constantFrom("grant_type", "client_id", "client_secret", "client_assertion", "client_assertion_type", "scope", "resource", "subject_token", "x");
+    // Raw form text: percent-encoding is skipped on purpose so lone surrogates and controls arrive as they are.
+    const pair = fc.tuple(names, fc.oneof(oddString, deepJson)).map(([k, v]) => `${k}=${v}`);
+    const manyParams = fc.constantFrom(1_000, 10_000).map((n) => Array.from({ length: n }, (_, i) => `resource=${i}`).join("&"));
+    const body = fc.oneof(fc.array(pair, { maxLength: 6 }).map((p) => p.join("&")), manyParams, oddString);
+    const authorization = fc.option(fc.oneof(
+      fc.constant(basic(secretCaller.clientId, secretCaller.secret)),
+      oddString.filter((s) => /^[\x20-\x7e]*$/.test(s)).map((s) => `Basic ${Buffer.from(`${s}:${s}`).toString("base64")}`),
+    ), { nil: undefined });
+    await fc.assert(fc.asyncProperty(body, authorization, async (form, auth) => {
+      const res = await postForm(handler, form, auth === undefined ? {} : { authorization: auth });
+      expect(res.status, form.slice(0, 80)).toBeLessThan(500);
+      expect(res.text).not.toMatch(/\n\s+at |node:internal/);
+      if (res.status !== 200) expect(ERRORS.has(res.body.error)).toBe(true);
+    }), { numRuns: 200 });
+  }, 180_000);
 });

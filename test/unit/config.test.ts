@@ -40,7 +40,7 @@ describe("configuration", () => {
 
   it("names every missing required setting in one error", () => {
     const problems = problemsOf({});
-    for (const name of [...REQUIRED_SETTING_NAMES, "AzureWebJobsStorage"]) {
+    for (const name of [...REQUIRED_SETTING_NAMES, "AzureWebJobsStorage", "DATAVERSE_URLS"]) {
       expect(problems.some((p) => p.startsWith(`${name}:`)), name).toBe(true);
     }
   });
@@ -114,13 +114,31 @@ describe("configuration", () => {
   it("lists every contract setting", () => {
     expect([...APP_SETTING_NAMES].sort()).toEqual([
       "ADMIN_ROLE", "API_AUDIENCE", "APP_CLIENT_ID", "CALLER_PROVISIONING", "APP_CREDENTIAL_SECRET_NAME", "AZURE_AUTHORITY_HOST", "AZURE_CLIENT_ID",
-      "AZURE_TENANT_ID", "AzureWebJobsStorage", "DATAVERSE_URLS", "GRAPH_BASE_URL", "KEY_VAULT_URL", "NOTIFICATION_CLIENT_STATE_SECRET_NAME",
-      "NOTIFICATION_URL", "REMAP_PLACEHOLDER_USERS", "SYNC_ATTRIBUTE_MAP", "SYNC_DISABLE_THRESHOLD", "SYNC_DRY_RUN", "SYNC_IDENTITY",
+      "AZURE_TENANT_ID", "AzureWebJobsStorage", "DATAVERSE_ORGS", "DATAVERSE_URLS", "GRAPH_BASE_URL", "KEY_VAULT_URL", "NOTIFICATION_CLIENT_STATE_SECRET_NAME",
+      "NOTIFICATION_URL", "PUBLIC_BASE_URL", "REMAP_PLACEHOLDER_USERS", "SYNC_ATTRIBUTE_MAP", "SYNC_DISABLE_THRESHOLD", "SYNC_DRY_RUN", "SYNC_IDENTITY",
       "SYNC_SCHEDULE", "SYNC_SCOPE_GROUP_IDS", "TOKEN_CALLERS",
     ].sort());
   });
 
   it("keeps the reported version in step with package.json", () => {
     expect(BRIDGE_VERSION).toBe(JSON.parse(readFileSync("package.json", "utf8")).version);
+  });
+});
+
+describe("PUBLIC_BASE_URL", () => {
+  const baseOf = (env: Record<string, string | undefined>) => loadConfig({ ...valid, ...env }).publicBaseUrl;
+
+  it("is the configured origin, else https://$WEBSITE_HOSTNAME, else the local address (BRIDGE_PORT)", () => {
+    expect(baseOf({ PUBLIC_BASE_URL: "https://Bridge.Contoso.com/", WEBSITE_HOSTNAME: "app.azurewebsites.net" })).toBe("https://bridge.contoso.com");
+    expect(baseOf({ WEBSITE_HOSTNAME: "app-x1.westeurope-01.azurewebsites.net" })).toBe("https://app-x1.westeurope-01.azurewebsites.net");
+    expect(baseOf({})).toBe("http://127.0.0.1:7071");
+    expect(baseOf({ BRIDGE_PORT: "7072" })).toBe("http://127.0.0.1:7072");
+  });
+
+  it("must be an http(s) origin only", () => {
+    for (const bad of ["bridge.contoso.com", "ftp://bridge.contoso.com", "https://bridge.contoso.com/api", "https://u:p@bridge.contoso.com", "https://bridge.contoso.com/?x=1", "https://bridge.contoso.com/#x"]) {
+      expect(problemsOf({ ...valid, PUBLIC_BASE_URL: bad })[0], bad).toMatch(/^PUBLIC_BASE_URL/);
+    }
+    expect(problemsOf({ ...valid, WEBSITE_HOSTNAME: "bad host/x" })[0]).toMatch(/^PUBLIC_BASE_URL/);
   });
 });

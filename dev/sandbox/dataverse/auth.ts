@@ -12,7 +12,13 @@ export type AuthOutcome =
   | { ok: false; status: 401; reason: string }
   | { ok: false; status: 403; error: DataverseError };
 
-export class Authenticator {
+/** What the HTTP front needs of an org's token check (Entra online, AD FS on-premises). */
+export interface OrgAuthenticator {
+  challenge(): string;
+  authenticate(authorization: string | undefined): Promise<AuthOutcome>;
+}
+
+export class Authenticator implements OrgAuthenticator {
   private kids = "";
   /** Verified tokens (the benchmark sends the same token thousands of times); cleared on key change. */
   private readonly verified = new Map<string, JWTPayload>();

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Handler } from "../https-service.js";
 import type { Tenant } from "../tenant.js";
-import { Authenticator } from "./auth.js";
+import { Authenticator, type OrgAuthenticator } from "./auth.js";
 import { parseBatch, renderBatch, type BatchRequestPart, type BatchResponseItem, type OpResponse } from "./batch-codec.js";
 import { DataverseError } from "./errors.js";
 import { errorResponse, execute, parsePrefer, type OpContext, type Operation } from "./operations.js";
@@ -15,8 +15,9 @@ const API_PATH = /^\/api\/data\/v9\.\d\/(.*)$/;
 const MAX_BATCH_OPERATIONS = 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function createDataverseHandler(tenant: Tenant, org: DataverseOrg): Handler {
-  const auth = new Authenticator(tenant, org);
+/** `authenticator`: who may call (default: Entra tokens of the tenant; onpremises.ts passes AD FS's). */
+export function createDataverseHandler(tenant: Tenant, org: DataverseOrg, options: { authenticator?: OrgAuthenticator } = {}): Handler {
+  const auth = options.authenticator ?? new Authenticator(tenant, org);
   const inFlight = new Map<string, number>();
   const windows = new Map<string, number[]>();
 

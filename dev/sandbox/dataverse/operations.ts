@@ -197,8 +197,14 @@ function written(rec: SystemUserRecord, status: 200 | 201 | 204, op: Operation, 
   return { status, headers: { "Content-Type": JSON_TYPE, ...headers, "Preference-Applied": "return=representation" }, body: JSON.stringify(body) };
 }
 
+/** Counts values sent for columns the platform ignores (read-only ones), per column, in the org's stats. */
+const noteIgnored = (ctx: OpContext) => (column: string) => {
+  const ignored = ctx.org.stats.ignoredColumns;
+  ignored[column] = (ignored[column] ?? 0) + 1;
+};
+
 function create(op: Operation, ctx: OpContext): OpResponse {
-  const changes = parseChanges(parseJsonBody(op.body), "create", resolveRef(ctx));
+  const changes = parseChanges(parseJsonBody(op.body), "create", resolveRef(ctx), noteIgnored(ctx));
   const rec = ctx.org.create(changes, ctx.journal);
   ctx.created?.(rec.systemuserid);
   return written(rec, parsePrefer(op.headers.prefer).representation ? 201 : 204, op, ctx);
@@ -222,11 +228,11 @@ function patch(id: string, op: Operation, ctx: OpContext): OpResponse {
   }
   if (!existing) {
     // Upsert (no If-Match) or create-only (If-None-Match: *): the key in the URL is the new row's id.
-    const rec = org.create({ ...parseChanges(body, "create", resolveRef(ctx)), systemuserid: id }, ctx.journal);
+    const rec = org.create({ ...parseChanges(body, "create", resolveRef(ctx), noteIgnored(ctx)), systemuserid: id }, ctx.journal);
     ctx.created?.(rec.systemuserid);
     return written(rec, representation ? 201 : 204, op, ctx);
   }
-  const rec = org.update(id, parseChanges(body, "update", resolveRef(ctx)), ctx.journal);
+  const rec = org.update(id, parseChanges(body, "update", resolveRef(ctx), noteIgnored(ctx)), ctx.journal);
   return written(rec, representation ? 200 : 204, op, ctx);
 }
 

@@ -3,6 +3,7 @@
 // journals for atomic rollback, and the knobs tests turn.
 import { randomUUID } from "node:crypto";
 import type { Tenant } from "../tenant.js";
+import type { DirectoryUser } from "../directory.js";
 import { DirectoryIndex } from "./directory-index.js";
 import { DataverseError, fromSpec, notFound, type ErrorSpec } from "./errors.js";
 import type { Changes } from "./payload.js";
@@ -31,6 +32,8 @@ export interface DataverseStats {
   writes: number;
   throttled: number;
   unauthorized: number;
+  /** Values received for columns not valid for create/update (ignored, as the platform does), per column. */
+  ignoredColumns: Record<string, number>;
   forbidden: number;
 }
 
@@ -48,7 +51,7 @@ export interface CallRecord {
 /** Calls kept in `org.calls` (oldest dropped first). */
 const MAX_CALLS = 10_000;
 
-const newStats = (): DataverseStats => ({ get: 0, post: 0, patch: 0, delete: 0, batch: 0, batchOperations: 0, writes: 0, throttled: 0, unauthorized: 0, forbidden: 0 });
+const newStats = (): DataverseStats => ({ get: 0, post: 0, patch: 0, delete: 0, batch: 0, batchOperations: 0, writes: 0, throttled: 0, unauthorized: 0, forbidden: 0, ignoredColumns: {} });
 export const timestamp = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 const lower = (v: string | null | undefined) => (v ?? "").toLowerCase();
 
@@ -72,6 +75,11 @@ export class DataverseOrg {
   /** Answer when a domainname matches no active directory user. Code and text unverified; `{0}` is the name. */
   directoryNotFoundError: ErrorSpec = { status: 400, code: "0x80041d4d", message: "The user name {0} was not found in Microsoft Entra ID." };
   throttle: ThrottleKnob | null = null;
+  /**
+   * Privileges the bridge's security role lacks: a create (prvCreateUser) or update (prvWriteUser) of a systemuser
+   * then fails as Dataverse answers a missing privilege, 403 0x80040220 PrivilegeDenied.
+   */
+  readonly deniedPrivileges = new Set<"prvCreateUser" | "prvWriteUser">();
   /** Concurrent requests per caller before 429 0x80072326. */
   concurrencyLimit = 52;
   concurrencyRetryAfterSeconds = 1;
@@ -93,8 +101,17 @@ export class DataverseOrg {
     this.directoryIndex = new DirectoryIndex(tenant.directory);
   }
 
+  /** Web API version in entity URLs (on-premises orgs: 9.1). */
+  apiVersion = "9.2";
+  /**
+   * Replaces the online domainname rule (onpremises.ts installs the on-premises one): checks `next.domainname`
+   * and fills the columns the platform derives from it, or throws a DataverseError.
+   */
+  /** Resolves a new domainname to its directory account (and fills the anchor columns), or throws as the platform would. */
+  domainNameRule?: (next: Changes) => DirectoryUser;
+
   get apiBase(): string {
-    return `${this.url}/api/data/v9.2/`;
+    return `${this.url}/api/data/v${this.apiVersion}/`;
   }
 
   entityUrl(id: string): string {
@@ -121,7 +138,7 @@ export class DataverseOrg {
       versionnumber: this.nextVersion(),
     };
     rec.fullname = init.fullname ?? computeFullName(rec.firstname, rec.lastname);
-    for (const k of ["azureactivedirectoryobjectid", "applicationid"] as const) rec[k] = rec[k]?.toLowerCase() ?? null;
+    for (const k of ["azureactivedirectoryobjectid", "activedirectoryguid", "applicationid"] as const) rec[k] = rec[k]?.toLowerCase() ?? null;
     this.users.set(id, rec);
     this.index(rec);
     this.sorted = null;
@@ -211,6 +228,7 @@ export class DataverseOrg {
   create(changes: Changes, journal?: JournalEntry[]): SystemUserRecord {
     const id = ((changes.systemuserid as string | undefined) ?? randomUUID()).toLowerCase();
     if (this.users.has(id)) throw new DataverseError(412, "0x80040237", "A record with matching key values already exists.");
+    this.checkPrivilege("prvCreateUser", id, "CreateAccess");
     this.consumeInjected(id);
     const next: Changes = { ...changes };
     delete next.systemuserid;
@@ -241,13 +259,14 @@ export class DataverseOrg {
   update(id: string, changes: Changes, journal?: JournalEntry[]): SystemUserRecord {
     const rec = this.users.get(id);
     if (!rec) throw notFound(id);
+    this.checkPrivilege("prvWriteUser", id, "WriteAccess");
     this.consumeInjected(id);
     const next: Changes = { ...changes };
     delete next.systemuserid;
     if ("domainname" in next) {
       if (lower(next.domainname as string | null) === lower(rec.domainname)) delete next.domainname; // unchanged: no-op
       else if (rec.applicationid) throw new DataverseError(400, "0x80041d48", "The domain name of an application user cannot be updated.");
-      else this.resolveDomainName(next);
+      else refreshFromDirectory(next, this.resolveDomainName(next));
     }
     if (rec.applicationid && "accessmode" in next && next.accessmode !== rec.accessmode) {
       throw new DataverseError(400, "0x80040d40", "The access mode of an application user cannot be changed.");
@@ -295,9 +314,10 @@ export class DataverseOrg {
   }
 
   /** The platform rule: a new domainname must name an active directory user that no systemuser holds yet. */
-  private resolveDomainName(next: Changes): void {
+  private resolveDomainName(next: Changes): DirectoryUser {
     const name = next.domainname as string | null;
     if (name === null || name === "") throw new DataverseError(400, "0x80040203", "Attribute 'domainname' cannot be NULL.");
+    if (this.domainNameRule) return this.domainNameRule(next);
     const user = this.directoryIndex.resolve(name);
     if (!user) {
       const spec = this.directoryNotFoundError;
@@ -307,6 +327,7 @@ export class DataverseOrg {
     if (this.byObjectId.get(user.id.toLowerCase())?.size) throw fromSpec(this.duplicateDomainError);
     next.azureactivedirectoryobjectid = user.id.toLowerCase();
     next.windowsliveid = user.userPrincipalName;
+    return user;
   }
 
   private checkLookups(next: Changes): void {
@@ -314,6 +335,13 @@ export class DataverseOrg {
     if (bu !== undefined && !this.businessUnits.has(bu)) throw new DataverseError(404, "0x80040217", `businessunit With Id = ${bu} Does Not Exist`);
     const parent = next._parentsystemuserid_value as string | null | undefined;
     if (parent && !this.users.has(parent)) throw notFound(parent);
+  }
+
+  private checkPrivilege(privilege: "prvCreateUser" | "prvWriteUser", id: string, rights: string): void {
+    if (!this.deniedPrivileges.has(privilege)) return;
+    // hr -2147220960 is 0x80040220; the text follows the one Dataverse returns for a missing privilege.
+    throw new DataverseError(403, "0x80040220",
+      `SecLib::AccessCheckEx failed. Returned hr = -2147220960, ObjectID: ${id}, OwnerId: ${this.businessUnitId}, OwnerIdType: 10 and CallingUser: ${this.organizationId}. ObjectTypeCode: 8, objectBusinessUnitId: ${this.businessUnitId}, AccessRights: ${rights}`);
   }
 
   private consumeInjected(id: string): void {
@@ -328,7 +356,7 @@ export class DataverseOrg {
       systemuserid: id, domainname: null, windowsliveid: null, internalemailaddress: null, firstname: null, lastname: null,
       middlename: null, nickname: null, fullname: null, jobtitle: null, title: null, mobilephone: null, homephone: null,
       employeeid: null, personalemailaddress: null, sharepointemailaddress: null, photourl: null, salutation: null,
-      azureactivedirectoryobjectid: null, applicationid: null, applicationiduri: null, accessmode: 0, isdisabled: false,
+      azureactivedirectoryobjectid: null, activedirectoryguid: null, applicationid: null, applicationiduri: null, accessmode: 0, isdisabled: false,
       issyncwithdirectory: false, islicensed: true, isintegrationuser: false, setupuser: false, azurestate: 0,
       systemmanagedusertype: 0, caltype: 0, disabledreason: null, deletedstate: null,
       _businessunitid_value: this.businessUnitId, _parentsystemuserid_value: null,
@@ -374,4 +402,14 @@ function drop(map: Map<string, Set<string>>, key: string | null, id: string): vo
   if (!set) return;
   set.delete(id);
   if (set.size === 0) map.delete(k);
+}
+
+/**
+ * Once a record's domainname moves to another directory user, the platform refreshes the user's names and
+ * primary email from the directory (issue #11 item 11); values sent in the same request are kept.
+ */
+function refreshFromDirectory(next: Changes, user: DirectoryUser): void {
+  if (!("firstname" in next)) next.firstname = user.givenName;
+  if (!("lastname" in next)) next.lastname = user.surname;
+  if (!("internalemailaddress" in next)) next.internalemailaddress = user.mail ?? user.userPrincipalName;
 }

@@ -34,7 +34,13 @@ export function parseJsonBody(text: string): Record<string, unknown> {
  * @param resolveRef turns a `$n` Content-ID reference into the entity URL it stands for (batch change sets).
  * @returns the column changes; on create also the client-chosen `systemuserid`.
  */
-export function parseChanges(body: Record<string, unknown>, mode: "create" | "update", resolveRef: (ref: string) => string = (r) => r): Changes {
+export function parseChanges(
+  body: Record<string, unknown>,
+  mode: "create" | "update",
+  resolveRef: (ref: string) => string = (r) => r,
+  /** Told each column the platform ignores (not valid for this mode), so tests can see who sends them. */
+  onIgnored: (column: string) => void = () => undefined,
+): Changes {
   const changes: Changes = {};
   for (const [key, value] of Object.entries(body)) {
     if (key.startsWith("@")) continue; // instance annotations (@odata.etag, @odata.context) are ignored
@@ -47,7 +53,7 @@ export function parseChanges(body: Record<string, unknown>, mode: "create" | "up
       }
       const col = COLUMN_BY_NAV.get(property);
       if (!col) throw undeclared(property);
-      if (mode === "create" ? !col.create : !col.update) continue;
+      if (mode === "create" ? !col.create : !col.update) { onIgnored(col.name); continue; }
       changes[col.name] = value === null ? null : bindTarget(col, resolveRef(String(value)));
       continue;
     }
@@ -56,7 +62,7 @@ export function parseChanges(body: Record<string, unknown>, mode: "create" | "up
       throw new DataverseError(400, PAYLOAD_ERROR,
         `The property '${key}' does not exist on type 'Microsoft.Dynamics.CRM.systemuser'. Make sure to only use property names that are defined by the type or mark the type as open type.`);
     }
-    if (mode === "create" ? !col.create : !col.update) continue;
+    if (mode === "create" ? !col.create : !col.update) { onIgnored(col.name); continue; }
     changes[col.name] = checkValue(col, value);
   }
   return changes;

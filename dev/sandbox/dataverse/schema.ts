@@ -32,6 +32,8 @@ export interface SystemUserRecord {
   photourl: string | null;
   salutation: string | null;
   azureactivedirectoryobjectid: string | null;
+  /** On-premises: the AD objectGUID of the domainname's account, filled by the platform. */
+  activedirectoryguid: string | null;
   applicationid: string | null;
   applicationiduri: string | null;
   accessmode: number;
@@ -77,6 +79,7 @@ export const COLUMNS: readonly Column[] = [
   s("photourl", 200),
   s("salutation", 20),
   ro("azureactivedirectoryobjectid", "guid"),
+  ro("activedirectoryguid", "guid"),
   w("applicationid", "guid"),
   s("applicationiduri", 1024, false),
   w("accessmode", "int"),

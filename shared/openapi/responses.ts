@@ -1,0 +1,176 @@
+// Response shapes of the HTTP API, in zod so the OpenAPI document is generated like the request schemas.
+// Objects stay open (extra fields allowed) where the contract lets a route add fields; the documented
+// ones are typed so clients (the console, the CLI) and the contract tests rely on them.
+import { z } from "zod";
+
+const nullableString = z.string().nullable();
+const dateTime = z.string().describe("ISO 8601 date-time");
+
+export const problemDetails = z.looseObject({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string(),
+}).describe("RFC 9457 problem details");
+
+export const health = z.object({ status: z.literal("ok"), version: z.string() });
+
+export const runCounts = z.object({
+  scanned: z.number().int(), created: z.number().int(), updated: z.number().int(), disabled: z.number().int(),
+  enabled: z.number().int(), remapped: z.number().int(), unchanged: z.number().int(), skipped: z.number().int(), failed: z.number().int(),
+});
+
+const runState = z.enum(["queued", "running", "succeeded", "failed", "halted"]);
+
+export const changeEntry = z.looseObject({
+  objectId: z.string().optional(),
+  systemUserId: z.string().optional(),
+  action: z.string(),
+  columns: z.array(z.object({ column: z.string(), old: nullableString, new: nullableString })).optional(),
+  reason: z.string().optional(),
+  outcome: z.enum(["applied", "planned", "failed", "pending-approval"]).optional(),
+  error: z.object({ code: z.string().optional(), message: z.string() }).optional(),
+});
+
+export const runError = z.looseObject({
+  objectId: z.string().optional(), systemUserId: z.string().optional(), code: z.string().optional(), message: z.string(), at: dateTime,
+});
+
+const runHead = {
+  runId: z.string(),
+  org: z.string(),
+  mode: z.enum(["incremental", "full"]),
+  dryRun: z.boolean(),
+  state: runState,
+  trigger: z.string(),
+  startedAt: dateTime.nullable(),
+  finishedAt: dateTime.nullable(),
+  counts: runCounts,
+  changesOmitted: z.number().int(),
+  errors: z.array(runError),
+  halt: z.looseObject({ pendingDisables: z.number().int(), limit: z.number().int(), threshold: z.string(), approvedBy: z.string().optional() }).optional(),
+  resync: z.string().optional(),
+};
+
+export const runSummary = z.looseObject(runHead);
+
+export const runReport = z.looseObject({
+  ...runHead,
+  changes: z.array(changeEntry),
+  changesTotal: z.number().int().describe("changes recorded for the run, over all pages"),
+  changesNext: z.string().optional().describe("URL of the next page of changes"),
+});
+
+export const runList = z.object({ runs: z.array(runSummary) });
+
+export const syncStarted = z.looseObject({ runId: z.string(), statusUrl: z.string() });
+
+export const syncApproved = z.looseObject({ runId: z.string(), statusUrl: z.string(), approvedBy: z.string() });
+
+export const orgStatus = z.looseObject({
+  org: z.string(),
+  state: z.enum(["idle", "running", "halted", "backing-off"]),
+  runningRunId: z.string().optional(),
+  lastRunId: nullableString,
+  lastOutcome: runState.nullable(),
+  lastFinishedAt: dateTime.nullable(),
+  haltedRunId: nullableString,
+  cursorAgeSeconds: z.number().int().nullable(),
+  backoffUntil: dateTime.nullable(),
+  consecutiveFailures: z.number().int(),
+  nextScheduledRun: dateTime.nullable(),
+});
+
+export const syncStatus = z.object({ orgs: z.array(orgStatus) });
+
+export const oneUserSync = z.object({
+  user: z.object({ id: z.string(), userPrincipalName: nullableString, found: z.boolean() }),
+  orgs: z.array(z.object({ org: z.string(), change: z.looseObject({ action: z.string() }) })),
+});
+
+export const remapResult = z.looseObject({
+  systemUserId: z.string(), from: nullableString, to: z.string(), steps: z.array(z.looseObject({})),
+  org: z.string(), objectId: z.string(), changed: z.boolean(), dryRun: z.boolean(), operationId: z.string().optional(),
+});
+
+const bulkItem = z.looseObject({
+  user: z.string(), systemUserId: z.string().nullable().optional(), from: nullableString.optional(), to: nullableString.optional(),
+  action: z.string(), conflicts: z.array(z.unknown()).optional(), outcome: z.string().optional(),
+  code: z.string().optional(), message: z.string().optional(),
+});
+
+export const bulkJob = z.looseObject({
+  jobId: z.string(),
+  statusUrl: z.string(),
+  org: z.string(),
+  dryRun: z.boolean(),
+  state: z.enum(["planning", "planned", "running", "succeeded", "completed-with-errors", "failed"]),
+  requestedBy: z.string(),
+  createdAt: dateTime,
+  finishedAt: dateTime.optional(),
+  error: z.string().optional(),
+  selection: z.looseObject({}),
+  counts: z.record(z.string(), z.number().int()),
+  plan: z.array(bulkItem),
+});
+
+export const bulkAccepted = z.object({ jobId: z.string(), statusUrl: z.string() });
+
+export const tokenRequest = z.looseObject({
+  grant_type: z.enum(["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"]),
+  client_id: z.string().optional(),
+  client_secret: z.string().optional(),
+  client_assertion_type: z.literal("urn:ietf:params:oauth:client-assertion-type:jwt-bearer").optional(),
+  client_assertion: z.string().optional(),
+  scope: z.string().optional().describe("<org URL>/.default"),
+  resource: z.string().optional().describe("the org URL"),
+  audience: z.string().optional(),
+  subject_token: z.string().optional(),
+  subject_token_type: z.literal("urn:ietf:params:oauth:token-type:access_token").optional(),
+}).describe("RFC 6749 / RFC 7523 / RFC 8693 token request");
+
+export const tokenResponse = z.looseObject({
+  access_token: z.string(), token_type: z.literal("Bearer"), expires_in: z.number().int(), issued_token_type: z.string().optional(),
+});
+
+export const oauthError = z.looseObject({ error: z.string(), error_description: z.string().optional() });
+
+export const callerStatus = z.looseObject({
+  id: z.string(),
+  name: z.string().optional(),
+  orgs: z.array(z.looseObject({ org: z.string() })).optional(),
+}).describe("one S2S caller's status per org it may reach (contract §2, §5)");
+
+export const callers = z.looseObject({ callers: z.array(callerStatus) });
+
+export const provisionBody = z.strictObject({ dryRun: z.boolean().optional() });
+
+export const provisionResult = z.looseObject({}).describe("what was (or, for a dry run, would be) created for the caller");
+
+export const readiness = z.looseObject({
+  status: z.string(),
+  checks: z.array(z.looseObject({ name: z.string() })).optional(),
+}).describe("configuration, storage, Key Vault, each org's token and WhoAmI, Graph and the subscription");
+
+export const authorizationServerMetadata = z.looseObject({
+  issuer: z.string(),
+  token_endpoint: z.string(),
+  grant_types_supported: z.array(z.string()),
+  token_endpoint_auth_methods_supported: z.array(z.string()),
+  token_endpoint_auth_signing_alg_values_supported: z.array(z.string()).optional(),
+}).describe("RFC 8414 authorization server metadata");
+
+export const openApiDoc = z.looseObject({ openapi: z.string(), info: z.looseObject({}), paths: z.looseObject({}) }).describe("an OpenAPI 3.1 document");
+
+export const userLookup = z.object({
+  user: z.object({ id: z.string(), userPrincipalName: nullableString, found: z.boolean(), columns: z.record(z.string(), nullableString).nullable() }),
+  orgs: z.array(z.object({ org: z.string(), records: z.array(z.looseObject({})), planned: z.looseObject({ action: z.string() }) })),
+});
+
+export const subscription = z.object({
+  enabled: z.boolean(),
+  notificationUrl: nullableString,
+  subscription: z.object({
+    subscriptionId: z.string(), resource: z.string(), expirationDateTime: dateTime, expiresInSeconds: z.number().int(), updatedAt: dateTime,
+  }).nullable(),
+});
