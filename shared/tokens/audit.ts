@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import type { TableClient, TransactionAction } from "@azure/data-tables";
 import { table, TABLES } from "../state/storage.js";
+import { truncateText, wellFormed } from "../state/table-limits.js";
 import { fitEntity } from "../state/table-limits.js";
 
 export interface AuditRecord {
@@ -151,18 +152,15 @@ const UNAUTHENTICATED_PARTITION = "~unauthenticated";
 /** Longest wire-derived string kept in an audit field (ids, grant types, targets are far shorter). */
 const MAX_FIELD = 256;
 const MAX_REASON = 512;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
  * Caps and normalises a value that may have come off the wire before it reaches storage or a log line: at
- * most `max` characters (with a visible marker of what was cut), control characters and lone surrogates
- * replaced. Local on purpose: swap for the shared Azure-Table-limits helper (shared/state) when it exists.
+ * most `max` characters with a visible marker of what was cut (shared/state/table-limits), lone surrogates and
+ * control characters replaced (a log line stays one line).
  */
 export function capWireValue(value: string | undefined, max = MAX_FIELD): string | undefined {
   if (value === undefined) return undefined;
-  const cut = value.length > max;
-  const kept = value.slice(0, max).replace(LONE_SURROGATE, "\ufffd").replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "\ufffd");
-  return cut ? `${kept}…[+${value.length - max} chars]` : kept;
+  return truncateText(wellFormed(value), max).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "\ufffd");
 }
 
 let sink: TableAuditSink | undefined;

@@ -38,8 +38,8 @@ describe("audit poisoning", () => {
       expect(String(row.partitionKey)).toMatch(/^~unauthenticated_\d{4}-\d{2}-\d{2}$/);
       expect(row.caller).toBe(clientId); // the claim is kept, as a claim
       expect(row.authenticated).toBe(false);
-      expect(String(row.grant).length).toBeLessThan(300);
-      expect(String(row.grant)).toMatch(/…\[\+39744 chars\]$/);
+      expect(String(row.grant).length).toBeLessThanOrEqual(256);
+      expect(String(row.grant)).toMatch(/^x+…\[truncated \d+ chars\]$/);
     }
     expect(rows.filter((r) => String(r.partitionKey).startsWith(`${clientId}_`) && r.outcome === "issued")).toHaveLength(21);
   });
@@ -69,7 +69,9 @@ describe("TableAuditSink", () => {
   it("caps and normalises wire values before they reach a row or a log line", async () => {
     const { auditLogLine, capWireValue } = await import("../../shared/tokens/audit.js");
     expect(capWireValue("a\u0000b\nc\ud800d")).toBe("a\ufffdb\ufffdc\ufffdd");
-    expect(capWireValue("é".repeat(300))).toBe(`${"é".repeat(256)}…[+44 chars]`);
+    const capped = capWireValue("é".repeat(300))!;
+    expect(capped.length).toBeLessThanOrEqual(256);
+    expect(capped).toMatch(/^é+…\[truncated \d+ chars\]$/);
     const line = auditLogLine({ outcome: "refused", caller: "x\n".repeat(5000), authenticated: false, grant: "g".repeat(10_000), time: new Date() });
     expect(line).not.toContain("\n");
     expect(line.length).toBeLessThan(1200);
