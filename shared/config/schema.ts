@@ -78,6 +78,7 @@ export const settingsSchema = z.object({
     }
     return result;
   }),
+  CALLER_PROVISIONING: z.enum(["on", "off"], { message: "must be on or off" }).default("off"),
   NOTIFICATION_URL: notificationUrl.optional(),
   NOTIFICATION_CLIENT_STATE_SECRET_NAME: optionalNonEmpty,
   PUBLIC_BASE_URL: publicBaseUrl.optional(),
@@ -118,7 +119,8 @@ export const SETTING_HINTS: Partial<Record<keyof typeof settingsSchema.shape, st
   SYNC_SCHEDULE: "six-field NCRONTAB, e.g. 0 */15 * * * *",
   SYNC_SCOPE_GROUP_IDS: "comma-separated Entra group object ids",
   API_AUDIENCE: "the App ID URI (or client id) callers request tokens for, e.g. api://identity-bridge",
-  TOKEN_CALLERS: "a JSON array of caller policies (see README, Token callers)",
+  TOKEN_CALLERS: "a JSON array of caller policies (see README, Token callers, and docs/callers.md)",
+  CALLER_PROVISIONING: "on lets POST /api/callers/{id}/provision create application users and assign roles",
   PUBLIC_BASE_URL: "the app's public origin, e.g. https://bridge.contoso.com (default https://$WEBSITE_HOSTNAME in Azure)",
   NOTIFICATION_URL: "the public https URL of /api/notifications (plain http only on loopback, for the sandbox)",
 };

@@ -80,7 +80,7 @@ describe("DATAVERSE_ORGS", () => {
   });
 
   it("refuses token callers for an on-premises org (the token service issues Entra tokens only, for now)", () => {
-    const callers = [{ id: "erp", name: "ERP", auth: "secret", secretName: "erp-secret", resources: ["https://crm.contoso.com/contoso"] }];
+    const callers = [{ id: "erp", name: "ERP", auth: "secret", secretName: "erp-secret", dataverseAppId: "5a5a5a5a-0000-4000-8000-00000000000b", resources: ["https://crm.contoso.com/contoso"] }];
     const problems = problemsOf({ ...base, DATAVERSE_ORGS: JSON.stringify([onprem]), TOKEN_CALLERS: JSON.stringify(callers) });
     expect(problems[0]).toMatch(/^TOKEN_CALLERS: caller "erp": tokens for the on-premises org https:\/\/crm\.contoso\.com\/contoso are not supported yet/);
   });
