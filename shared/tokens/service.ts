@@ -1,5 +1,5 @@
 // Wires the token use case to the process's singletons (configuration, Key Vault, Entra, storage).
-import { getConfig } from "../config/config.js";
+import { getConfig, orgDescriptor } from "../config/config.js";
 import { apiTokenValidator } from "../auth/entra-token.js";
 import { platformCredential } from "../credentials/platform-identity.js";
 import { secretStore } from "../credentials/secret-store.js";
@@ -31,7 +31,10 @@ export function callerTokens(): CallerTokens {
   if (!callerTokenStore) {
     const config = getConfig();
     callerTokenStore = new CallerTokens({
-      settings: { tenantId: config.tenantId, authorityHost: config.authorityHost, disableInstanceDiscovery: !config.isMicrosoftAuthority, bridgeAppId: config.appClientId },
+      settings: {
+        tenantId: config.tenantId, authorityHost: config.authorityHost, disableInstanceDiscovery: !config.isMicrosoftAuthority, bridgeAppId: config.appClientId,
+        adfsAuthority: (org) => orgDescriptor(config, org)?.adfs?.authority,
+      },
       platform: platformCredential(),
       secrets: secretStore(),
     });
