@@ -13,6 +13,7 @@ import { AdfsCredential } from "../credentials/adfs-credential.js";
 import { AppCredential } from "../credentials/app-credential.js";
 import type { SecretReader } from "../credentials/secret-store.js";
 import { AppError } from "../errors/app-error.js";
+import { backgroundLogger } from "../telemetry/logger.js";
 import { DataverseTokenCache, jwtClaims, type CachedToken } from "./dataverse-token-cache.js";
 
 /** The audience Entra expects on a federated credential's assertion (workload identity federation). */
@@ -45,7 +46,8 @@ export class CallerTokens {
 
   constructor(private readonly deps: CallerTokenDeps) {
     this.cache = deps.cache ?? new DataverseTokenCache({
-      onBackgroundError: (key, error) => console.warn(`[token] background refresh of ${key} failed: ${(error as Error)?.message ?? error}`),
+      // The key names the caller's identity and the org, never a secret.
+      onBackgroundError: (key, error) => backgroundLogger().warn(`background refresh of a caller token failed (${key}): ${String((error as Error)?.message ?? error).slice(0, 300)}`),
     });
   }
 
