@@ -66,6 +66,7 @@ export const TABLES = {
   remapJobs: "BridgeRemapJobs",
   tokenAudit: "BridgeTokenAudit",
   seenJti: "BridgeSeenJti",
+  authFailures: "BridgeAuthFailures",
   rateBuckets: "BridgeRateBuckets",
   subscriptions: "BridgeSubscriptions",
   idempotency: "BridgeIdempotency",
