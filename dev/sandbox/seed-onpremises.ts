@@ -24,7 +24,7 @@ export function seedOnPremisesCaller(tenant: Tenant, adfs: AdfsServer, orgs: Dat
   tenant.setSecret(init.secretName, secret);
   const client = adfs.registerClient({ displayName: init.displayName, secrets: [secret], permittedResources: orgs.map((o) => o.url) });
   for (const org of orgs) {
-    const user = org.addSystemUser({ domainname: `CONTOSO\svc-${client.clientId.slice(0, 8)}`, firstname: "#", lastname: init.displayName, applicationid: client.clientId, accessmode: 4 });
+    const user = org.addSystemUser({ domainname: `CONTOSO\\svc-${client.clientId.slice(0, 8)}`, firstname: "#", lastname: init.displayName, applicationid: client.clientId, accessmode: 4 });
     org.assignRoles(user.systemuserid, init.roles);
   }
   return client;

@@ -161,6 +161,7 @@ const MAX_REASON = 512;
  */
 export function capWireValue(value: string | undefined, max = MAX_FIELD): string | undefined {
   if (value === undefined) return undefined;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what a log line must not hold
   return truncateText(wellFormed(value), max).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "\ufffd");
 }
 
