@@ -3,10 +3,10 @@ import { APP_SETTING_NAMES, originProblem, SETTING_HINTS, settingsSchema } from 
 import type { TokenCaller } from "./token-callers.js";
 import { normalizeOrgUrl } from "./org-url.js";
 import { onlineOrgs, type OrgDescriptor } from "./dataverse-orgs.js";
-import { AttributeMapError, DEFAULT_ATTRIBUTE_MAP, parseAttributeMap, type AttributeMap } from "../sync/mapping.js";
+import { AttributeMapError, DEFAULT_ATTRIBUTE_MAP, parseAttributeMap, type AttributeMap } from "../sync/attribute-map.js";
+import type { DisableThreshold, SyncIdentity } from "../sync/domain.js";
 
-export type SyncIdentity = "upn" | "sam";
-export type DisableThreshold = { count: number } | { percent: number };
+export type { DisableThreshold, SyncIdentity } from "../sync/domain.js";
 
 export type StorageConfig =
   | { kind: "connectionString"; connectionString: string }

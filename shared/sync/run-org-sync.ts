@@ -10,7 +10,7 @@
 // next run (see carryForward below).
 import type { DataverseOrgPort } from "../dataverse/types.js";
 import { DeltaResetError, type DeltaPage, type DirectoryChange, type DirectoryPort } from "../directory/types.js";
-import type { DisableThreshold } from "../config/config.js";
+import type { DisableThreshold } from "./domain.js";
 import { anchorColumn, changeKey, isOnPremises, type OrgIdentity } from "./identity.js";
 import { applyWriteActions, columnsLeftAfterRemap, entryFor } from "./apply-actions.js";
 import { graphSelect, type AttributeMap } from "./mapping.js";
