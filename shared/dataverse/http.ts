@@ -99,6 +99,9 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
 
 const RETRYABLE_NETWORK = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "ECONNABORTED", "EAI_AGAIN", "ERR_SOCKET_CONNECTION_TIMEOUT", "UND_ERR_SOCKET"]);
 
+/** One attempt's outcome: a response, or the network failure. */
+type Sent = { res: AxiosResponse<string>; failure?: undefined } | { res?: undefined; failure: unknown };
+
 function headerRecord(res: AxiosResponse): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(res.headers ?? {})) {
@@ -166,7 +169,16 @@ export class DataverseHttp {
     const clientRequestId = randomUUID();
     for (;;) {
       attempt++;
-      const sent = await this.sendOnce(request, url, clientRequestId, forceRefresh);
+      await this.waitNotBefore(request.signal);
+      const release = await this.throttle.limiter.acquire(request.signal);
+      let sent: Sent;
+      try {
+        sent = await this.sendOnce(request, url, clientRequestId, forceRefresh);
+      } finally {
+        // Released here, not inside sendOnce: what follows up to a Retry-After pause runs in this same tick, so no
+        // request waiting for the limiter is sent before the pause is set.
+        release();
+      }
       forceRefresh = false;
       if (!sent.res) {
         await this.retryAfterNetworkError(sent.failure, attempt, request, url);
@@ -191,24 +203,18 @@ export class DataverseHttp {
     }
   }
 
-  /** One attempt within the org's limiter: the response, or the network failure (an abort is rethrown). */
-  private async sendOnce(request: HttpRequest, url: string, clientRequestId: string, forceRefresh: boolean): Promise<{ res?: AxiosResponse<string>; failure?: unknown }> {
+  /** One attempt, holding the org's limiter: the response, or the network failure (an abort is rethrown). */
+  private async sendOnce(request: HttpRequest, url: string, clientRequestId: string, forceRefresh: boolean): Promise<Sent> {
     const { signal } = request;
     await this.waitNotBefore(signal);
-    const release = await this.throttle.limiter.acquire(signal);
+    // A credential failure is the credential's error, not a Dataverse one: it propagates as is.
+    const token = await this.getToken(this.scope, forceRefresh ? { forceRefresh: true } : undefined);
+    this.count(request.kind);
     try {
-      await this.waitNotBefore(signal);
-      // A credential failure is the credential's error, not a Dataverse one: it propagates as is.
-      const token = await this.getToken(this.scope, forceRefresh ? { forceRefresh: true } : undefined);
-      this.count(request.kind);
-      try {
-        return { res: await this.axios.request<string>({ method: request.method, url, headers: this.headers(request, token, clientRequestId), data: this.body(request.body), signal }) };
-      } catch (err) {
-        if (signal?.aborted) throw signal.reason;
-        return { failure: err };
-      }
-    } finally {
-      release();
+      return { res: await this.axios.request<string>({ method: request.method, url, headers: this.headers(request, token, clientRequestId), data: this.body(request.body), signal }) };
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      return { failure: err };
     }
   }
 
