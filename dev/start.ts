@@ -86,6 +86,12 @@ async function printSandboxGuide(sandbox: Sandbox, url: string): Promise<void> {
   const admin = await sandbox.adminToken({ lifetimeSeconds: 8 * 3600 });
   const caller = sandbox.identities.secretCaller;
   const org = sandbox.dataverse[0]!.url;
+  const apps = Object.fromEntries(Object.entries(sandbox.identities.callerApps).map(([id, app]) => [id, app.clientId]));
+  const firstOrg = sandbox.dataverse[0]!.org;
+  const callerLines = Object.entries(apps).map(([id, appId]) => {
+    const user = firstOrg.findByApplicationId(appId);
+    return `  ${id.padEnd(10)} app ${appId} → systemuser ${user?.systemuserid ?? "(none in org1)"}  roles ${JSON.stringify(user ? firstOrg.roleNamesOf(user.systemuserid) : [])}`;
+  }).join("\n");
   console.log(`
 Identity Bridge sandbox is up: ${url}/api  (emulated tenant ${sandbox.tenant.tenantId})
   Entra ID   ${sandbox.entra.url}
@@ -104,8 +110,14 @@ Try it:
   ${url}/api/console/
   # the CLI:
   npx bridge --url ${url} --token "$ADMIN_TOKEN" status
-  # a Dataverse token for the S2S caller "${caller.id}" (sandbox credentials):
-  curl -X POST ${url}/api/token -u '${caller.clientId}:${caller.secret}' -d 'grant_type=client_credentials&scope=${org}/.default'
+  # a Dataverse token for the S2S caller "${caller.id}" (sandbox credentials); it is the caller's OWN token:
+  TOKEN=$(curl -s -X POST ${url}/api/token -u '${caller.clientId}:${caller.secret}' -d 'grant_type=client_credentials&scope=${org}/.default' | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
+  node -pe 'JSON.parse(Buffer.from(process.argv[1].split(".")[1], "base64url")).appid' "$TOKEN"   # ${apps.reporting} (${caller.id}'s app), not ${sandbox.identities.bridgeApp.clientId} (the bridge)
+  curl -s --cacert ${sandbox.tls.caPath} ${org}/api/data/v9.2/WhoAmI -H "Authorization: Bearer $TOKEN"   # UserId = ${caller.id}'s application user, not the bridge's
+  # each caller, its application user and roles per org, and any misconfiguration with its fix:
+  curl -s ${url}/api/callers -H "Authorization: Bearer $ADMIN_TOKEN"
+Callers and their own Dataverse identities (app → application user, roles):
+${callerLines}
 Stop with Ctrl+C.
 `);
 }

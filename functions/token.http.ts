@@ -2,6 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { getConfig } from "../shared/config/config.js";
 import { BodyTooLargeError, readBodyBytes } from "../shared/http/json-body.js";
 import { parseForm } from "../shared/tokens/form.js";
+import { requestSource } from "../shared/tokens/auth-failures.js";
 import { issueToken, recordUnparsedRefusal } from "../shared/tokens/issue-token.js";
 import { isOAuthError, NO_STORE_HEADERS, OAuthError, oauthErrorResponse } from "../shared/tokens/oauth-errors.js";
 import { tokenService } from "../shared/tokens/service.js";
@@ -23,6 +24,7 @@ export async function token(request: HttpRequest, context: InvocationContext): P
     const result = await issueToken({
       form: parseForm(body),
       authorization: request.headers.get("authorization") ?? undefined,
+      source: requestSource(request.headers.get("x-forwarded-for")),
       // RFC 7523: the token endpoint URL; RFC 7523bis and openid-client: the issuer identifier (our origin).
       assertionAudiences: [`${origin}/api/token`, origin, `${origin}/`],
       log,

@@ -99,6 +99,10 @@ param alertEmail string = ''
 @minValue(1)
 param alertSyncIntervalMinutes int = 15
 
+@description('CALLER_PROVISIONING: on lets POST /api/callers/{id}/provision create callers\' application users and assign their roles.')
+@allowed(['on', 'off', ''])
+param callerProvisioning string = ''
+
 // ---- Sizing and names ----
 
 @description('Node.js version of the Flex Consumption runtime; empty means 22. Node 20 reached end of support on 2026-04-30.')
@@ -230,6 +234,7 @@ var appSettings = {
   NOTIFICATION_URL: notificationUrl
   PUBLIC_BASE_URL: publicBaseUrl
   NOTIFICATION_CLIENT_STATE_SECRET_NAME: empty(notificationClientStateSecretName) ? 'bridge-notification-client-state' : notificationClientStateSecretName
+  CALLER_PROVISIONING: empty(callerProvisioning) ? 'off' : callerProvisioning
 }
 
 module functionApp 'modules/function-app.bicep' = {

@@ -79,5 +79,13 @@ export const entraErrors = {
   }),
   badAssertionSignature: (): EntraError => ({ status: 401, error: "invalid_client", code: 700027, message: "Client assertion failed signature validation." }),
   assertionTime: (): EntraError => ({ status: 401, error: "invalid_client", code: 700024, message: "Client assertion is not within its valid time range." }),
+  noFederatedRecord: (iss: string, sub: string, aud: string): EntraError => ({
+    status: 401, error: "invalid_client", code: 70021,
+    message: `No matching federated identity record found for presented assertion. Assertion Issuer: '${iss}'. Assertion Subject: '${sub}'. Assertion Audience: '${aud}'. https://learn.microsoft.com/entra/workload-id/workload-identity-federation`,
+  }),
+  noFederatedSubject: (sub: string): EntraError => ({
+    status: 401, error: "invalid_client", code: 700213,
+    message: `No matching federated identity record found for presented assertion subject '${sub}'. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation`,
+  }),
   assertionClaims: (detail: string): EntraError => ({ status: 401, error: "invalid_client", code: 50027, message: `JWT token is invalid or is malformed. ${detail}` }),
 };

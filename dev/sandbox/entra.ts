@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { sendJson, type Handler } from "./https-service.js";
 import { entraErrors, headerValue, sendEntraError, type EntraError } from "./entra-errors.js";
-import { verifyClientAssertion } from "./entra-assertion.js";
+import { isFederatedAssertion, verifyClientAssertion, verifyFederatedAssertion } from "./entra-assertion.js";
 import { handleManagedIdentityToken } from "./entra-msi.js";
 import { answerPreflight, corsHeaders, handleAuthorize, handleLogout, redeemUserGrant } from "./entra-authorize.js";
 import type { AppRegistration, Tenant } from "./tenant.js";
@@ -150,7 +150,9 @@ async function tokenEndpoint(tenant: Tenant, req: IncomingMessage, res: ServerRe
   if (assertion !== null) {
     if (form.get("client_assertion_type") !== JWT_BEARER) return fail(entraErrors.badAssertionType());
     const tokenUrl = `${authority}/${tenant.tenantId}/oauth2/${v1 ? "" : "v2.0/"}token`;
-    const problem = await verifyClientAssertion(app, assertion, [tokenUrl, `${authority}/${tenant.tenantId}/oauth2/v2.0/token`, `${authority}/${tenant.tenantId}/oauth2/token`]);
+    const problem = isFederatedAssertion(app, assertion)
+      ? await verifyFederatedAssertion(tenant, app, assertion)
+      : await verifyClientAssertion(app, assertion, [tokenUrl, `${authority}/${tenant.tenantId}/oauth2/v2.0/token`, `${authority}/${tenant.tenantId}/oauth2/token`]);
     if (problem) return fail(problem);
     usedCertificate = true;
   } else if (secret !== undefined && secret !== null) {

@@ -22,9 +22,33 @@ export interface SeededIdentities {
   secretCaller: { id: string; clientId: string; secret: string; secretName: string };
   jwtCaller: { id: string; clientId: string; privateKeyPem: string; publicKeyPem: string; publicKeySecretName: string };
   entraCaller: { id: string; app: AppRegistration };
+  /** Each caller's own Dataverse app (its `dataverseAppId`), by caller id. */
+  callerApps: Record<string, AppRegistration>;
   tokenCallers: Array<Record<string, unknown>>;
   /** People who sign in to the console: an admin (Bridge.Admin assigned) and a reader without the role. */
   consoleUsers: { admin: SignInUser; reader: SignInUser };
+}
+
+/**
+ * A caller's own Dataverse identity, set up the way docs/callers.md describes: an app registration with a
+ * federated identity credential trusting the bridge's managed identity (or a client secret in the vault),
+ * and an application user holding `roles` in each of `orgs`.
+ */
+export function seedCallerIdentity(tenant: Tenant, orgs: DataverseOrg[], init: {
+  displayName: string; roles: string[]; app?: AppRegistration; secretName?: string; federated?: boolean;
+}): AppRegistration {
+  const app = init.app ?? tenant.registerApp({ displayName: init.displayName });
+  if (init.federated !== false) tenant.trustManagedIdentity(app);
+  if (init.secretName) {
+    const secret = randomBytes(24).toString("base64url");
+    app.secrets.push(secret);
+    tenant.setSecret(init.secretName, secret);
+  }
+  for (const org of orgs) {
+    const user = org.addSystemUser({ firstname: "#", lastname: init.displayName, applicationid: app.clientId, accessmode: 4, domainname: `${app.clientId}@${org.name}` });
+    org.assignRoles(user.systemuserid, init.roles);
+  }
+  return app;
 }
 
 const GIVEN = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Tim", "Margaret", "Linus", "Sophie", "Niklaus", "Shafi"];
@@ -68,10 +92,18 @@ export function seedDemo(tenant: Tenant, orgs: DataverseOrg[], options: SeedOpti
   const entraCaller = { id: "worker", app: entraApp };
 
   const allOrgs = orgs.map((o) => o.url);
+  // Each caller acts as its own application user with its own least-privilege role, never as the bridge.
+  const callerApps: Record<string, AppRegistration> = {
+    [secretCaller.id]: seedCallerIdentity(tenant, orgs, { displayName: "Reporting service", roles: ["Reporting Reader"] }),
+    // Without federation: the app's own client secret in the vault.
+    [jwtCaller.id]: seedCallerIdentity(tenant, orgs.slice(0, 1), { displayName: "ERP connector", roles: ["ERP Integration"], secretName: "caller-erp-dataverse-credential", federated: false }),
+    // An Entra caller may act as its own app registration.
+    [entraCaller.id]: seedCallerIdentity(tenant, orgs, { displayName: "Integration worker", roles: ["Integration Worker"], app: entraApp }),
+  };
   const tokenCallers = [
-    { id: secretCaller.id, name: "Reporting service", auth: "secret", secretName: secretCaller.secretName, resources: allOrgs, ratePerMinute: 600 },
-    { id: jwtCaller.id, name: "ERP connector", auth: "private_key_jwt", publicKeySecretName: jwtCaller.publicKeySecretName, resources: allOrgs.slice(0, 1), ratePerMinute: 600 },
-    { id: entraCaller.id, name: "Integration worker", auth: "entra", appId: entraApp.clientId, resources: allOrgs, ratePerMinute: 600 },
+    { id: secretCaller.id, name: "Reporting service", auth: "secret", secretName: secretCaller.secretName, dataverseAppId: callerApps[secretCaller.id]!.clientId, roles: ["Reporting Reader"], resources: allOrgs, ratePerMinute: 600 },
+    { id: jwtCaller.id, name: "ERP connector", auth: "private_key_jwt", publicKeySecretName: jwtCaller.publicKeySecretName, dataverseAppId: callerApps[jwtCaller.id]!.clientId, credential: { secretName: "caller-erp-dataverse-credential" }, roles: ["ERP Integration"], resources: allOrgs.slice(0, 1), ratePerMinute: 600 },
+    { id: entraCaller.id, name: "Integration worker", auth: "entra", appId: entraApp.clientId, dataverseAppId: entraApp.clientId, roles: ["Integration Worker"], resources: allOrgs, ratePerMinute: 600 },
   ];
   // The private_key_jwt caller authenticates with its policy id as client_id.
   jwtCaller.clientId = jwtCaller.id;
@@ -117,6 +149,6 @@ export function seedDemo(tenant: Tenant, orgs: DataverseOrg[], options: SeedOpti
     }
   }
 
-  return { consoleUsers, apiAudience, bridgeApp, bridgeCredentialSecretName, adminApp, clientStateSecretName, secretCaller, jwtCaller, entraCaller, tokenCallers };
+  return { consoleUsers, apiAudience, bridgeApp, bridgeCredentialSecretName, adminApp, clientStateSecretName, secretCaller, jwtCaller, entraCaller, callerApps, tokenCallers };
 }
 

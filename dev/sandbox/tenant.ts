@@ -16,6 +16,16 @@ export interface AppRegistration {
   roles: Record<string, string[]>;
   /** Redirect URIs of the "Single-page application" platform (auth code + PKCE, CORS at the token endpoint). */
   spaRedirectUris: string[];
+  /** Federated identity credentials: an external token (issuer, subject, audience) it trusts as its credential. */
+  federatedCredentials: FederatedCredential[];
+}
+
+export interface FederatedCredential {
+  name: string;
+  issuer: string;
+  /** Matched case-sensitively; for a managed identity, its object (principal) id. */
+  subject: string;
+  audiences: string[];
 }
 
 /** A person who can sign in interactively (the browser flow), with app roles assigned per resource audience. */
@@ -118,6 +128,7 @@ export class Tenant {
       secrets: init.secrets ?? [],
       certificates: init.certificates ?? [],
       roles: init.roles ?? {},
+      federatedCredentials: init.federatedCredentials ?? [],
       spaRedirectUris: init.spaRedirectUris ?? [],
     };
     this.apps.set(app.clientId, app);
@@ -131,6 +142,13 @@ export class Tenant {
     versions.push(version);
     this.vault.set(name, versions);
     return version;
+  }
+
+  /** A federated identity credential trusting the Function App's managed identity (what `az ad app federated-credential create` adds). */
+  trustManagedIdentity(app: AppRegistration, name = "identity-bridge"): FederatedCredential {
+    const credential = { name, issuer: this.issuer, subject: this.managedIdentity.principalId, audiences: ["api://AzureADTokenExchange"] };
+    app.federatedCredentials.push(credential);
+    return credential;
   }
 
   vaultReadCount(name: string): number {

@@ -1,6 +1,6 @@
 // Typed configuration, read once from the environment and validated as a whole (contract §1).
 import { APP_SETTING_NAMES, originProblem, SETTING_HINTS, settingsSchema } from "./schema.js";
-import type { TokenCaller } from "./token-callers.js";
+import { bridgeAppAsCaller, parseTokenCallers, type TokenCaller } from "./token-callers.js";
 import { normalizeOrgUrl } from "./org-url.js";
 import { onlineOrgs, type OrgDescriptor } from "./dataverse-orgs.js";
 import { AttributeMapError, DEFAULT_ATTRIBUTE_MAP, parseAttributeMap, type AttributeMap } from "../sync/attribute-map.js";
@@ -41,6 +41,8 @@ export interface Config {
   remap: { placeholderUsers: string[] };
   api: { audience: string; adminRole: string };
   tokenCallers: TokenCaller[];
+  /** CALLER_PROVISIONING=on: POST /api/callers/{id}/provision may write application users and roles. */
+  callerProvisioning: boolean;
   notifications: { url?: string; clientStateSecretName?: string };
   /** The app's public origin (no trailing slash): PUBLIC_BASE_URL, else https://$WEBSITE_HOSTNAME in Azure, else the
    *  local host's address; every link in a response, the client-assertion `aud` and the console's redirect URI. */
@@ -96,6 +98,13 @@ function settingProblem(issue: { path: PropertyKey[]; message: string }, input: 
   return `${name}: ${missing ? "is missing" : issue.message}${hint ? ` (${hint})` : ""}`;
 }
 
+/** Checked here, not in the schema, so it is reported even when other settings are wrong too. */
+function callerProblems(input: Record<string, string | undefined>): string[] {
+  const callers = parseTokenCallers(input.TOKEN_CALLERS ?? "[]");
+  if (typeof callers === "string" || !input.APP_CLIENT_ID) return [];
+  return bridgeAppAsCaller(callers, input.APP_CLIENT_ID).map((problem) => `TOKEN_CALLERS: ${problem}`);
+}
+
 function attributeMapFrom(json: string | undefined, problems: string[]): AttributeMap {
   try {
     return parseAttributeMap(json);
@@ -116,6 +125,7 @@ export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
   const parsed = settingsSchema.safeParse(input);
   if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => settingProblem(issue, input)));
+  problems.push(...callerProblems(input));
   const storage = storageFrom(env, problems);
   if (input.DATAVERSE_URLS === undefined && input.DATAVERSE_ORGS === undefined) {
     problems.push(`DATAVERSE_URLS: is missing (${SETTING_HINTS.DATAVERSE_URLS}; or DATAVERSE_ORGS, which replaces it)`);
@@ -151,6 +161,7 @@ export function loadConfig(env: Env = process.env): Config {
     remap: { placeholderUsers: s.REMAP_PLACEHOLDER_USERS },
     api: { audience: s.API_AUDIENCE, adminRole: s.ADMIN_ROLE },
     tokenCallers: s.TOKEN_CALLERS,
+    callerProvisioning: s.CALLER_PROVISIONING === "on",
     notifications: { url: s.NOTIFICATION_URL, clientStateSecretName: s.NOTIFICATION_CLIENT_STATE_SECRET_NAME },
     publicBaseUrl,
   };

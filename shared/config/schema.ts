@@ -78,6 +78,7 @@ export const settingsSchema = z.object({
     }
     return result;
   }),
+  CALLER_PROVISIONING: z.enum(["on", "off"], { message: "must be on or off" }).default("off"),
   NOTIFICATION_URL: notificationUrl.optional(),
   NOTIFICATION_CLIENT_STATE_SECRET_NAME: optionalNonEmpty,
   PUBLIC_BASE_URL: publicBaseUrl.optional(),
@@ -88,9 +89,12 @@ export const settingsSchema = z.object({
   }
   const onPremises = new Set(s.DATAVERSE_ORGS?.filter((o) => o.kind === "onpremises").map((o) => o.url) ?? []);
   for (const caller of s.TOKEN_CALLERS) {
-    // The token service issues Entra tokens; an on-premises org needs the caller's own AD FS application (not yet).
+    // At an on-premises org the caller's identity is its own AD FS application (client id = dataverseAppId), which
+    // signs in with a secret or certificate: AD FS cannot trust the bridge's managed identity (no federation).
     const target = caller.resources.find((r) => onPremises.has(r));
-    if (target) ctx.addIssue({ code: "custom", path: ["TOKEN_CALLERS"], message: `caller "${caller.id}": tokens for the on-premises org ${target} are not supported yet` });
+    if (target && caller.credential === "federated") {
+      ctx.addIssue({ code: "custom", path: ["TOKEN_CALLERS"], message: `caller "${caller.id}": the on-premises org ${target} needs "credential": {"secretName": …} (its AD FS application's secret or certificate); AD FS cannot accept a federated credential` });
+    }
   }
   if (s.NOTIFICATION_URL && !s.NOTIFICATION_CLIENT_STATE_SECRET_NAME) {
     ctx.addIssue({ code: "custom", path: ["NOTIFICATION_CLIENT_STATE_SECRET_NAME"], message: "is required when NOTIFICATION_URL is set" });
@@ -118,7 +122,8 @@ export const SETTING_HINTS: Partial<Record<keyof typeof settingsSchema.shape, st
   SYNC_SCHEDULE: "six-field NCRONTAB, e.g. 0 */15 * * * *",
   SYNC_SCOPE_GROUP_IDS: "comma-separated Entra group object ids",
   API_AUDIENCE: "the App ID URI (or client id) callers request tokens for, e.g. api://identity-bridge",
-  TOKEN_CALLERS: "a JSON array of caller policies (see README, Token callers)",
+  TOKEN_CALLERS: "a JSON array of caller policies (see README, Token callers, and docs/callers.md)",
+  CALLER_PROVISIONING: "on lets POST /api/callers/{id}/provision create application users and assign roles",
   PUBLIC_BASE_URL: "the app's public origin, e.g. https://bridge.contoso.com (default https://$WEBSITE_HOSTNAME in Azure)",
   NOTIFICATION_URL: "the public https URL of /api/notifications (plain http only on loopback, for the sandbox)",
 };

@@ -2,6 +2,21 @@
 import { z } from "zod";
 import { normalizeOrgUrl } from "./org-url.js";
 
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const secretName = z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, "must be a Key Vault secret name (letters, digits, dashes)");
+
+/**
+ * How the bridge signs in as a caller's own Dataverse app (contract §5): "federated" (a federated identity
+ * credential on that app trusts the bridge's managed identity; no secret anywhere) or that app's client
+ * secret / PEM certificate + key in Key Vault.
+ */
+const credentialSchema = z.union([
+  z.literal("federated"),
+  z.object({ secretName }).strict(),
+], { message: "must be \"federated\" or {\"secretName\": \"<Key Vault secret>\"}" });
+
+export type CallerCredential = z.output<typeof credentialSchema>;
+
 const callerSchema = z.object({
   id: z.string().trim().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/, "letters, digits and . _ : - only"),
   name: z.string().trim().min(1).max(256),
@@ -9,7 +24,13 @@ const callerSchema = z.object({
   secretName: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/).optional(),
   jwksUri: z.string().url().refine((v) => v.startsWith("https://"), "must use https://").optional(),
   publicKeySecretName: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/).optional(),
-  appId: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i).optional(),
+  appId: z.string().regex(GUID, "must be a GUID").transform((v) => v.toLowerCase()).optional(),
+  /** The Entra app registration whose Dataverse application user this caller acts as. */
+  dataverseAppId: z.string({ message: "is required: the client id of the caller's own Dataverse app registration" })
+    .regex(GUID, "must be a GUID (the client id of the caller's own Dataverse app registration)").transform((v) => v.toLowerCase()),
+  credential: credentialSchema.default("federated"),
+  /** Security roles (by name) its application user holds; provisioning assigns exactly these. */
+  roles: z.array(z.string().trim().min(1).max(100)).max(50).default([]),
   resources: z.array(z.string().url().transform(normalizeOrgUrl)).min(1),
   ratePerMinute: z.number().int().positive().max(1_000_000).default(60),
   disabled: z.boolean().default(false),
@@ -22,6 +43,17 @@ const callerSchema = z.object({
 });
 
 export type TokenCaller = z.output<typeof callerSchema>;
+
+/** The identity a caller's tokens are issued to: its app and how the bridge signs in as it. */
+export function callerIdentityKey(caller: Pick<TokenCaller, "dataverseAppId" | "credential">): string {
+  return caller.credential === "federated" ? `${caller.dataverseAppId}|federated` : `${caller.dataverseAppId}|secret:${caller.credential.secretName}`;
+}
+
+/** The bridge's own app (APP_CLIENT_ID) is never a caller identity: its token must not be reachable. */
+export function bridgeAppAsCaller(callers: TokenCaller[], bridgeAppId: string): string[] {
+  return callers.filter((c) => c.dataverseAppId === bridgeAppId.trim().toLowerCase()).map((c) =>
+    `caller "${c.id}": dataverseAppId is APP_CLIENT_ID, the bridge's own app; give the caller its own app registration and application user (see docs/callers.md)`);
+}
 
 /** Parses the JSON policy; returns the callers or one message naming every problem. */
 export function parseTokenCallers(json: string): TokenCaller[] | string {

@@ -66,7 +66,10 @@ export class SecretStore implements SecretReader {
   private async fetch(name: string, abortSignal?: AbortSignalLike): Promise<SecretValue> {
     try {
       const secret = await this.options.client.getSecret(name, { abortSignal });
-      if (secret.value === undefined) throw new AppError(`Key Vault secret "${name}" has no value`, 500, "secret_empty");
+      // A blank credential would match a blank password: refuse it at load, whoever reads it.
+      if (secret.value === undefined || secret.value.trim() === "") {
+        throw new AppError(`Key Vault secret "${name}" is empty or blank; store the real credential`, 503, "secret_blank");
+      }
       return { value: secret.value, version: secret.properties.version ?? "", contentType: secret.properties.contentType };
     } catch (error) {
       throw this.explain(name, error);

@@ -1,7 +1,7 @@
 // Table and queue clients on AzureWebJobsStorage: a connection string (Azurite locally) or, in Azure,
 // identity-based endpoints read with the platform identity. Built lazily, once per name per process.
 import { TableClient } from "@azure/data-tables";
-import { QueueClient, QueueServiceClient } from "@azure/storage-queue";
+import { type QueueClient, QueueServiceClient } from "@azure/storage-queue";
 import { ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
 import { getConfig, type StorageConfig } from "../config/config.js";
 import { platformCredential } from "../credentials/platform-identity.js";
@@ -66,6 +66,7 @@ export const TABLES = {
   remapJobs: "BridgeRemapJobs",
   tokenAudit: "BridgeTokenAudit",
   seenJti: "BridgeSeenJti",
+  authFailures: "BridgeAuthFailures",
   rateBuckets: "BridgeRateBuckets",
   subscriptions: "BridgeSubscriptions",
   idempotency: "BridgeIdempotency",

@@ -2,20 +2,29 @@
 // line (auditLogLine, written to the invocation log) each, carrying the SHA-256 of an issued token, never
 // the token or a secret. Issuance waits for its row: if the write fails the caller gets no token (fail
 // closed). Rows written in the same tick go in one entity-group transaction per partition (group commit),
-// so a busy endpoint costs one storage call per batch, not per token.
+// so a busy endpoint costs one storage call per batch, not per token; a failed batch is retried row by row,
+// so one bad row cannot withhold the others' tokens. Every field that came off the wire is capped and
+// normalised first, and refusals of senders that never authenticated go to their own partition, never to
+// the caller they claim to be (issue #11, audit poisoning).
 import { randomUUID } from "node:crypto";
 import type { TableClient, TransactionAction } from "@azure/data-tables";
 import { table, TABLES } from "../state/storage.js";
+import { truncateText, wellFormed } from "../state/table-limits.js";
 import { fitEntity } from "../state/table-limits.js";
 
 export interface AuditRecord {
-  outcome: "issued" | "refused";
+  /** `provisioned`: an admin's POST /api/callers/{id}/provision changed the caller's application user. */
+  outcome: "issued" | "refused" | "provisioned";
   /** Caller id from TOKEN_CALLERS, or the claimed client id / app id of an unknown caller. */
   caller: string;
+  /** False for a refusal before the sender authenticated: `caller` is only a claim then. */
+  authenticated?: boolean;
   grant?: string;
   method?: string;
   /** The org the token is (or would have been) for. */
   target?: string;
+  /** The Dataverse app (application user) the issued token is for: the caller's dataverseAppId. */
+  identity?: string;
   /** OAuth error code of a refusal. */
   error?: string;
   /** Internal reason (refusals) or token source (issuance). */
@@ -76,14 +85,22 @@ export class TableAuditSink implements AuditSink {
 
   private async commit(batch: Pending[]): Promise<void> {
     try {
-      const client = await this.client();
-      const actions: TransactionAction[] = batch.map((p) => ["create", p.entity]);
-      const response = await client.submitTransaction(actions);
-      if (response.status >= 300) throw new Error(`audit transaction answered ${response.status}`);
+      await this.submit(batch);
       for (const p of batch) p.done();
     } catch (error) {
-      for (const p of batch) p.done(error ?? new Error("audit write failed"));
+      if (batch.length === 1) return batch[0]!.done(error ?? new Error("audit write failed"));
+      // A transaction fails as a whole: retry each row alone so only a row that really can't be stored fails.
+      for (const p of batch) {
+        await this.submit([p]).then(() => p.done(), (rowError: unknown) => p.done(rowError ?? new Error("audit write failed")));
+      }
     }
+  }
+
+  private async submit(batch: Pending[]): Promise<void> {
+    const client = await this.client();
+    const actions: TransactionAction[] = batch.map((p) => ["create", p.entity]);
+    const response = await client.submitTransaction(actions);
+    if (response.status >= 300) throw new Error(`audit transaction answered ${response.status}`);
   }
 }
 
@@ -95,12 +112,14 @@ export function auditLogLine(record: AuditRecord): string {
 function toLogFields(record: AuditRecord): Record<string, unknown> {
   return {
     outcome: record.outcome,
-    caller: record.caller,
-    grant: record.grant,
-    method: record.method,
-    target: record.target,
-    error: record.error,
-    reason: record.reason,
+    caller: capWireValue(record.caller),
+    authenticated: record.authenticated,
+    grant: capWireValue(record.grant),
+    method: capWireValue(record.method),
+    target: capWireValue(record.target),
+    identity: record.identity,
+    error: capWireValue(record.error),
+    reason: capWireValue(record.reason, MAX_REASON),
     time: record.time.toISOString(),
     expiresOn: record.expiresOn?.toISOString(),
     tokenSha256: record.tokenSha256,
@@ -110,9 +129,11 @@ function toLogFields(record: AuditRecord): Record<string, unknown> {
 function toEntity(record: AuditRecord): Pending["entity"] {
   const day = record.time.toISOString().slice(0, 10);
   const fields = toLogFields(record);
+  // Only a sender that authenticated writes into its caller's partition; a claim alone goes apart.
+  const owner = record.outcome === "refused" && record.authenticated === false ? UNAUTHENTICATED_PARTITION : safeKey(record.caller);
   const entity: Pending["entity"] = {
     // One partition per caller per day: "what did caller X get on day D" is one partition scan.
-    partitionKey: `${safeKey(record.caller)}_${day}`,
+    partitionKey: `${owner}_${day}`,
     // Time-ordered, unique.
     rowKey: `${record.time.toISOString()}_${randomUUID()}`,
   };
@@ -122,8 +143,26 @@ function toEntity(record: AuditRecord): Pending["entity"] {
 
 /** Table keys exclude / \ # ? and control characters; claimed ids from the wire may contain anything. */
 function safeKey(value: string): string {
-  const cleaned = value.replace(/[/\\#?\u0000-\u001f\u007f-\u009f]/g, "_").slice(0, 200);
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what Table keys must not hold
+  const cleaned = capWireValue(value, 200)!.replace(/[/\\#?\u0000-\u001f\u007f-\u009f\ufffd]/g, "_");
   return cleaned || "_";
+}
+
+/** Partition (per day) of refusals whose sender never authenticated. Caller ids are [A-Za-z0-9._:-], so no clash. */
+const UNAUTHENTICATED_PARTITION = "~unauthenticated";
+/** Longest wire-derived string kept in an audit field (ids, grant types, targets are far shorter). */
+const MAX_FIELD = 256;
+const MAX_REASON = 512;
+
+/**
+ * Caps and normalises a value that may have come off the wire before it reaches storage or a log line: at
+ * most `max` characters with a visible marker of what was cut (shared/state/table-limits), lone surrogates and
+ * control characters replaced (a log line stays one line).
+ */
+export function capWireValue(value: string | undefined, max = MAX_FIELD): string | undefined {
+  if (value === undefined) return undefined;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what a log line must not hold
+  return truncateText(wellFormed(value), max).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "\ufffd");
 }
 
 let sink: TableAuditSink | undefined;

@@ -1,7 +1,7 @@
 // Client authentication for client_credentials (RFC 6749 §2.3, RFC 7523 §2.2): client_secret_basic,
 // client_secret_post (secrets in Key Vault, compared in constant time) and private_key_jwt (signature by the
 // caller's registered PEM key or JWKS, iss = sub = client id, aud = this endpoint, short exp, one-time jti).
-import { createHash, createPublicKey, timingSafeEqual, type KeyObject } from "node:crypto";
+import { createHash, createPublicKey, randomBytes, timingSafeEqual, type KeyObject } from "node:crypto";
 import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTVerifyGetKey } from "jose";
 import type { TokenCaller } from "../config/token-callers.js";
 import type { SecretReader } from "../credentials/secret-store.js";
@@ -12,12 +12,15 @@ import type { CallerPolicy } from "./policy.js";
 
 export const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /** Asymmetric algorithms only: no `none`, no HMAC (a public key used as an HMAC secret). */
-const ASSERTION_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
+export const ASSERTION_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
 /** Longest accepted assertion lifetime from now (Entra's profile: 5–10 minutes). */
 const MAX_ASSERTION_LIFETIME_S = 600;
 const CLOCK_TOLERANCE_S = 60;
-/** A wrong secret may mean it rotated: re-read it from the vault, but at most this often. */
-const SECRET_REREAD_MS = 60_000;
+/**
+ * Compared against when the id is unknown or may not use a secret, so every secret failure does the same
+ * work (no vault read, one hash compare) and an unknown id cannot be told from a wrong secret by timing.
+ */
+const DECOY_SECRET = randomBytes(32).toString("base64url");
 
 export type ClientAuthMethod = "client_secret_basic" | "client_secret_post" | "private_key_jwt";
 
@@ -71,7 +74,6 @@ export function claimedClientId(form: TokenForm, authorization: string | undefin
 }
 
 export class ClientAuthenticator {
-  private readonly rereadAt = new Map<string, number>();
   private readonly pemKeys = new Map<string, { version: string; key: KeyObject }>();
   private readonly jwksSets = new Map<string, JWTVerifyGetKey>();
 
@@ -103,17 +105,12 @@ export class ClientAuthenticator {
   private async checkSecret(clientId: string, presented: string, viaAuthorizationHeader: boolean): Promise<TokenCaller> {
     const refuse = (reason: string) => new OAuthError("invalid_client", "client authentication failed", { reason, viaAuthorizationHeader });
     const caller = this.deps.policy.callerById(clientId);
-    if (!caller) throw refuse("unknown_client");
-    if (caller.auth !== "secret" || !caller.secretName) throw refuse("auth_method_not_allowed");
-    const name = caller.secretName;
-    if (sameSecret((await this.deps.secrets.getSecret(name)).value, presented)) return caller;
-    const now = this.deps.now();
-    if (now - (this.rereadAt.get(name) ?? -Infinity) >= SECRET_REREAD_MS) {
-      this.rereadAt.set(name, now);
-      this.deps.secrets.invalidate(name);
-      if (sameSecret((await this.deps.secrets.getSecret(name)).value, presented)) return caller;
-    }
-    throw refuse("wrong_secret");
+    const usable = caller?.auth === "secret" && caller.secretName ? caller : undefined;
+    // The stored secret comes from the vault cache (its TTL bounds how long a rotated secret takes to apply);
+    // a wrong secret never triggers an extra vault read, so both failure paths cost the same.
+    const expected = usable ? (await this.deps.secrets.getSecret(usable.secretName!)).value : DECOY_SECRET;
+    if (sameSecret(expected, presented) && usable) return usable;
+    throw refuse(!caller ? "unknown_client" : usable ? "wrong_secret" : "auth_method_not_allowed");
   }
 
   private async checkAssertion(form: TokenForm, formId: string | undefined, assertion: string, audiences: string[]): Promise<TokenCaller> {
@@ -177,9 +174,9 @@ export class ClientAuthenticator {
   }
 }
 
-/** Constant-time comparison; hashing first hides the length too. */
+/** Constant-time comparison of the exact bytes; hashing first hides the length too. */
 function sameSecret(expected: string, presented: string): boolean {
-  const a = createHash("sha256").update(expected.trim(), "utf8").digest();
+  const a = createHash("sha256").update(expected, "utf8").digest();
   const b = createHash("sha256").update(presented, "utf8").digest();
   return timingSafeEqual(a, b);
 }

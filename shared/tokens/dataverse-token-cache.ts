@@ -1,4 +1,5 @@
-// Dataverse tokens per org, acquired with the bridge's own credential (contract §5). Like core's tokenCycler:
+// Dataverse tokens per key (the token service keys them by caller identity and org, contract §5). Like
+// core's tokenCycler:
 // - cold or too close to expiry to be useful to a caller → callers wait for one shared acquisition;
 // - inside the refresh-ahead window → callers get the cached token and one background refresh starts;
 // - concurrent misses share one acquisition (single flight), so a cold org costs one request to Entra.
@@ -14,8 +15,8 @@ export interface CachedToken {
 }
 
 export interface DataverseTokenCacheOptions {
-  /** Gets a token for `<org>/.default`, e.g. appCredential().getToken. */
-  acquire: (org: string) => Promise<AccessToken>;
+  /** Gets the token for a key when `get` is not given its own acquisition. */
+  acquire?: (key: string) => Promise<AccessToken>;
   now?: () => number;
   /** Start a background refresh when less than this remains (default 5 min). */
   refreshAheadMs?: number;
@@ -23,7 +24,7 @@ export interface DataverseTokenCacheOptions {
   minRemainingMs?: number;
   /** After a failed background refresh, wait this long before trying again (default 30 s). */
   retryAfterFailureMs?: number;
-  onBackgroundError?: (org: string, error: unknown) => void;
+  onBackgroundError?: (key: string, error: unknown) => void;
 }
 
 interface Entry {
@@ -46,29 +47,34 @@ export class DataverseTokenCache {
     this.retryAfterFailureMs = options.retryAfterFailureMs ?? 30_000;
   }
 
-  get(org: string): Promise<CachedToken> {
-    let entry = this.entries.get(org);
+  /** `acquire`: how to get this key's token (defaults to the constructor's). */
+  get(key: string, acquire?: () => Promise<AccessToken>): Promise<CachedToken> {
+    let entry = this.entries.get(key);
     if (!entry) {
       entry = { refreshAt: 0 };
-      this.entries.set(org, entry);
+      this.entries.set(key, entry);
     }
+    const fetch = acquire ?? (() => {
+      if (!this.options.acquire) throw new Error("DataverseTokenCache: no acquire function");
+      return this.options.acquire(key);
+    });
     const now = this.now();
     const current = entry.current;
-    if (!current || current.expiresOnTimestamp - now < this.minRemainingMs) return this.refresh(org, entry);
+    if (!current || current.expiresOnTimestamp - now < this.minRemainingMs) return this.refresh(key, entry, fetch);
     if (now >= entry.refreshAt && !entry.inflight) {
-      this.refresh(org, entry).catch((error: unknown) => {
+      this.refresh(key, entry, fetch).catch((error: unknown) => {
         entry.refreshAt = this.now() + this.retryAfterFailureMs;
-        this.options.onBackgroundError?.(org, error);
+        this.options.onBackgroundError?.(key, error);
       });
     }
     return Promise.resolve(current);
   }
 
-  private refresh(org: string, entry: Entry): Promise<CachedToken> {
-    entry.inflight ??= this.options.acquire(org).then(
+  private refresh(key: string, entry: Entry, acquire: () => Promise<AccessToken>): Promise<CachedToken> {
+    entry.inflight ??= Promise.resolve().then(acquire).then(
       (token) => {
         entry.inflight = undefined;
-        if (!token?.token || !Number.isFinite(token.expiresOnTimestamp)) throw new Error(`the credential returned no usable token for ${org}`);
+        if (!token?.token || !Number.isFinite(token.expiresOnTimestamp)) throw new Error(`the credential returned no usable token for ${key}`);
         const fresh: CachedToken = entry.current?.token === token.token
           ? entry.current
           : { token: token.token, expiresOnTimestamp: jwtExpiry(token.token) ?? token.expiresOnTimestamp, sha256: sha256Hex(token.token) };
@@ -93,11 +99,17 @@ export function sha256Hex(value: string): string {
 
 /** The token's own `exp` (MSAL derives expiresOn from `expires_in` and its clock, which can be a second off). */
 function jwtExpiry(token: string): number | undefined {
+  const exp = jwtClaims(token)?.exp;
+  return typeof exp === "number" && Number.isFinite(exp) ? exp * 1000 : undefined;
+}
+
+/** The unverified payload of a JWT we just received from Entra (for its own claims, never for trust). */
+export function jwtClaims(token: string): Record<string, unknown> | undefined {
   const payload = token.split(".")[1];
   if (!payload) return undefined;
   try {
-    const exp = (JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { exp?: unknown }).exp;
-    return typeof exp === "number" && Number.isFinite(exp) ? exp * 1000 : undefined;
+    const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as unknown;
+    return claims && typeof claims === "object" ? claims as Record<string, unknown> : undefined;
   } catch {
     return undefined;
   }

@@ -4,7 +4,8 @@
 import { isAppError } from "../errors/app-error.js";
 import type { TokenCaller } from "../config/token-callers.js";
 import { auditLogLine, type AuditRecord, type AuditSink } from "./audit.js";
-import { claimedClientId, type ClientAuthenticator } from "./client-auth.js";
+import type { AuthFailureThrottle } from "./auth-failures.js";
+import { claimedClientId, type AuthenticatedClient, type ClientAuthenticator } from "./client-auth.js";
 import type { CachedToken } from "./dataverse-token-cache.js";
 import { many, single, type TokenForm } from "./form.js";
 import { isOAuthError, OAuthError } from "./oauth-errors.js";
@@ -21,6 +22,8 @@ export interface TokenRequest {
   authorization?: string;
   /** URLs a client assertion may carry in `aud` (this endpoint). */
   assertionAudiences: string[];
+  /** The sender's address (requestSource), for throttling failed client authentications. */
+  source?: string;
   log?: (line: string) => void;
 }
 
@@ -35,14 +38,19 @@ export interface IssueTokenDeps {
   policy: CallerPolicy;
   clientAuth: ClientAuthenticator;
   subjectValidator: SubjectTokenValidator;
-  tokens: { get(org: string): Promise<CachedToken> };
+  /** The caller's OWN Dataverse token for an org (never the bridge's). */
+  tokens: { get(caller: TokenCaller, org: string): Promise<CachedToken> };
   rateLimiter: RateLimitPort;
+  /** Failed client authentications, throttled per (claimed id, source) and per source across instances. */
+  authFailures?: AuthFailureThrottle;
   audit: AuditSink;
   now: () => number;
 }
 
 interface Progress {
   caller?: string;
+  /** Set once the sender proved who it is; until then `caller` is only its claim. */
+  authenticated?: boolean;
   grant?: string;
   method?: string;
   target?: string;
@@ -63,7 +71,8 @@ export function issueToken(request: TokenRequest, deps: IssueTokenDeps): Promise
 
 async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Progress): Promise<TokenSuccess> {
   const { form } = request;
-  progress.caller = claimedClientId(form, request.authorization)?.slice(0, 256);
+  // Raw claims: the audit caps and normalises every field it stores or logs.
+  progress.caller = claimedClientId(form, request.authorization);
   const grantType = single(form, "grant_type");
   if (!grantType) throw new OAuthError("invalid_request", "grant_type is required", { reason: "no_grant_type" });
   progress.grant = grantType;
@@ -71,7 +80,7 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
   let caller: TokenCaller;
   if (grantType === "client_credentials") {
     grant = "client_credentials";
-    const client = await tokenStep(progress, "client_auth", () => deps.clientAuth.authenticate(form, request.authorization, request.assertionAudiences));
+    const client = await tokenStep(progress, "client_auth", () => authenticateClient(request, deps, progress.caller));
     caller = client.caller;
     progress.method = client.method;
   } else if (grantType === TOKEN_EXCHANGE_GRANT) {
@@ -81,19 +90,22 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
     throw new OAuthError("unsupported_grant_type", "grant_type must be client_credentials or urn:ietf:params:oauth:grant-type:token-exchange", { reason: "unsupported_grant_type" });
   }
   progress.caller = caller.id;
+  progress.authenticated = true;
   if (caller.disabled) throw new OAuthError("unauthorized_client", "this caller is disabled", { reason: "caller_disabled" });
 
-  const org = deps.policy.resolveTarget(caller, grant, { resource: many(form, "resource"), scope: single(form, "scope") });
+  const org = deps.policy.resolveTarget(caller, grant, {
+    resource: many(form, "resource"), scope: single(form, "scope"), audience: grant === "token_exchange" ? many(form, "audience") : undefined,
+  });
   progress.target = org;
   const rate = await takeRate(deps.rateLimiter, caller);
   if (!rate.allowed) {
     throw new OAuthError("temporarily_unavailable", `rate limit of ${caller.ratePerMinute} tokens per minute exceeded`, { status: 429, retryAfterSeconds: rate.retryAfterSeconds, reason: "rate_limited" });
   }
 
-  const token = await tokenStep(progress, "cache", () => deps.tokens.get(org));
+  const token = await tokenStep(progress, "cache", () => deps.tokens.get(caller, org));
   const now = deps.now();
   const record: AuditRecord = {
-    outcome: "issued", caller: caller.id, grant: grantType, method: progress.method, target: org,
+    outcome: "issued", caller: caller.id, grant: grantType, method: progress.method, target: org, identity: caller.dataverseAppId,
     time: new Date(now), expiresOn: new Date(token.expiresOnTimestamp), tokenSha256: token.sha256,
   };
   request.log?.(auditLogLine(record));
@@ -111,6 +123,24 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
     expires_in: Math.max(0, Math.floor((token.expiresOnTimestamp - now) / 1000)),
     ...(grant === "token_exchange" ? { issued_token_type: ACCESS_TOKEN_TYPE } : {}),
   };
+}
+
+/** Client authentication behind the failure throttle: a sender over its failure limit is not even checked. */
+async function authenticateClient(request: TokenRequest, deps: IssueTokenDeps, claimed: string | undefined): Promise<AuthenticatedClient> {
+  const source = request.source ?? "direct";
+  const gate = deps.authFailures?.check(claimed, source);
+  if (gate && !gate.allowed) {
+    throw new OAuthError("temporarily_unavailable", "too many failed client authentications; try again later", { status: 429, retryAfterSeconds: gate.retryAfterSeconds, reason: "auth_failures_throttled" });
+  }
+  try {
+    return await deps.clientAuth.authenticate(request.form, request.authorization, request.assertionAudiences);
+  } catch (error) {
+    if (isOAuthError(error) && error.code === "invalid_client") {
+      await deps.authFailures?.recordFailure(claimed, source).catch((countError: unknown) =>
+        request.log?.(`auth-failure count failed: ${(countError as Error)?.message ?? countError}`));
+    }
+    throw error;
+  }
 }
 
 /** The caller's rate (global across instances); fails closed, like the audit, when it cannot be checked. */
@@ -141,7 +171,7 @@ async function authenticateExchange(request: TokenRequest, deps: IssueTokenDeps,
   if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE) {
     throw new OAuthError("invalid_request", `requested_token_type must be ${ACCESS_TOKEN_TYPE}`, { reason: "bad_requested_token_type" });
   }
-  const { caller, appId } = await authenticateSubject(subjectToken, deps.subjectValidator, deps.policy);
+  const { caller, appId } = await authenticateSubject(subjectToken, deps.subjectValidator, deps.policy, deps.now());
   const clientId = single(form, "client_id");
   if (clientId !== undefined && clientId !== caller.id && clientId.toLowerCase() !== appId) {
     throw new OAuthError("invalid_request", "client_id does not match subject_token", { reason: "client_id_mismatch" });
@@ -164,7 +194,7 @@ export async function recordUnparsedRefusal(error: OAuthError, deps: IssueTokenD
 
 async function auditRefusal(request: TokenRequest, deps: IssueTokenDeps, progress: Progress, error: OAuthError): Promise<void> {
   const record: AuditRecord = {
-    outcome: "refused", caller: progress.caller ?? "unknown", grant: progress.grant, method: progress.method,
+    outcome: "refused", caller: progress.caller ?? "unknown", authenticated: progress.authenticated ?? false, grant: progress.grant, method: progress.method,
     target: progress.target, error: error.code, reason: error.reason, time: new Date(deps.now()),
   };
   request.log?.(auditLogLine(record));

@@ -32,7 +32,7 @@ export class CallerPolicy {
    * caller's `resources` and the configured orgs. Refusals are `invalid_scope` (client credentials) or
    * `invalid_target` (token exchange, RFC 8693 §2.2.2).
    */
-  resolveTarget(caller: TokenCaller, grant: Grant, target: { resource: string[]; scope?: string }): string {
+  resolveTarget(caller: TokenCaller, grant: Grant, target: { resource: string[]; scope?: string; audience?: string[] }): string {
     const code = grant === "token_exchange" ? "invalid_target" : "invalid_scope";
     const refuse = (description: string, reason: string) => new OAuthError(code, description, { reason });
     const candidates = new Set<string>();
@@ -48,6 +48,14 @@ export class CallerPolicy {
         throw refuse("scope must be exactly one <org URL>/.default", "bad_scope");
       }
       candidates.add(normalizeOrgUrl(scopes[0]!.slice(0, -"/.default".length)));
+    }
+    // RFC 8693 `audience`: each must name an org this caller may reach; never ignored.
+    for (const audience of target.audience ?? []) {
+      const org = isAbsoluteUrl(audience) ? normalizeOrgUrl(audience) : undefined;
+      if (!org || !this.orgs.has(org) || !caller.resources.includes(org)) {
+        throw new OAuthError("invalid_target", "audience must name an org this caller may have a token for", { reason: "audience_not_allowed" });
+      }
+      candidates.add(org);
     }
     if (candidates.size === 0) throw refuse("name the org with resource=<org URL> or scope=<org URL>/.default", "no_target");
     if (candidates.size > 1) throw refuse("the request names more than one org; ask for one at a time", "many_targets");

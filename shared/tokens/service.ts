@@ -1,27 +1,45 @@
 // Wires the token use case to the process's singletons (configuration, Key Vault, Entra, storage).
-import { getConfig } from "../config/config.js";
+import { getConfig, orgDescriptor } from "../config/config.js";
 import { apiTokenValidator } from "../auth/entra-token.js";
-import { appCredential } from "../credentials/app-credential.js";
+import { platformCredential } from "../credentials/platform-identity.js";
 import { secretStore } from "../credentials/secret-store.js";
 import { tokenAuditSink } from "./audit.js";
 import { ClientAuthenticator } from "./client-auth.js";
-import { DataverseTokenCache } from "./dataverse-token-cache.js";
+import { CallerActivityLog } from "./activity.js";
+import { authFailureThrottle } from "./auth-failures.js";
+import { CallerTokens } from "./caller-tokens.js";
 import type { IssueTokenDeps } from "./issue-token.js";
 import { jtiStore } from "./jti-store.js";
 import { CallerPolicy } from "./policy.js";
-import { backgroundLogger } from "../telemetry/logger.js";
 import { globalRateLimiter } from "./global-rate-limit.js";
 
 let deps: IssueTokenDeps | undefined;
-let cache: DataverseTokenCache | undefined;
+let callerTokenStore: CallerTokens | undefined;
+let activityLog: CallerActivityLog | undefined;
 
-/** The org token cache over the bridge's own credential. */
-export function dataverseTokenCache(): DataverseTokenCache {
-  cache ??= new DataverseTokenCache({
-    acquire: (org) => appCredential().getToken(`${org}/.default`),
-    onBackgroundError: (org, error) => backgroundLogger().warn(`background refresh of the org token failed: ${(error as Error)?.message ?? error}`, { org }),
-  });
-  return cache;
+/** Last issuance / refusal per known caller on this instance. */
+export function callerActivity(): CallerActivityLog {
+  activityLog ??= new CallerActivityLog((id) => getConfig().tokenCallers.some((c) => c.id === id));
+  return activityLog;
+}
+
+/**
+ * Each caller's own Dataverse tokens. The bridge's own credential (appCredential, APP_CLIENT_ID) is not
+ * reachable from here: the token service has no path to it.
+ */
+export function callerTokens(): CallerTokens {
+  if (!callerTokenStore) {
+    const config = getConfig();
+    callerTokenStore = new CallerTokens({
+      settings: {
+        tenantId: config.tenantId, authorityHost: config.authorityHost, disableInstanceDiscovery: !config.isMicrosoftAuthority, bridgeAppId: config.appClientId,
+        adfsAuthority: (org) => orgDescriptor(config, org)?.adfs?.authority,
+      },
+      platform: platformCredential(),
+      secrets: secretStore(),
+    });
+  }
+  return callerTokenStore;
 }
 
 export function tokenService(): IssueTokenDeps {
@@ -32,9 +50,10 @@ export function tokenService(): IssueTokenDeps {
       policy,
       clientAuth: new ClientAuthenticator({ policy, secrets: secretStore(), jti: jtiStore(), now: Date.now }),
       subjectValidator: apiTokenValidator(),
-      tokens: dataverseTokenCache(),
+      tokens: callerTokens(),
       rateLimiter: globalRateLimiter(),
-      audit: tokenAuditSink(),
+      authFailures: authFailureThrottle(),
+      audit: callerActivity().wrap(tokenAuditSink()),
       now: Date.now,
     };
   }
@@ -45,7 +64,8 @@ export function tokenService(): IssueTokenDeps {
 export function setTokenServiceForTests(next?: Partial<IssueTokenDeps>): void {
   if (!next) {
     deps = undefined;
-    cache = undefined;
+    callerTokenStore = undefined;
+    activityLog = undefined;
     return;
   }
   deps = { ...tokenService(), ...next };

@@ -8,6 +8,8 @@ import { OAuthError } from "./oauth-errors.js";
 import type { CallerPolicy } from "./policy.js";
 
 export const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
+/** A subject token with less time left than this is refused: the issued token would outlive it. */
+export const MIN_SUBJECT_REMAINING_MS = 5 * 60_000;
 
 export interface SubjectTokenValidator {
   validate(token: string): Promise<EntraClaims>;
@@ -17,6 +19,7 @@ export async function authenticateSubject(
   subjectToken: string,
   validator: SubjectTokenValidator,
   policy: CallerPolicy,
+  now: number,
 ): Promise<{ caller: TokenCaller; appId: string }> {
   let claims: EntraClaims;
   try {
@@ -29,6 +32,11 @@ export async function authenticateSubject(
       throw new OAuthError("invalid_request", `subject_token was refused: ${error.message}`, { reason: `subject_${error.reason}`, cause: error });
     }
     throw error;
+  }
+  // No clock tolerance on exp (the validator's applies to nbf and exp alike): the subject token must be
+  // valid now and for five more minutes, else it is refused like any invalid one (RFC 8693 §2.2.2).
+  if (typeof claims.exp !== "number" || claims.exp * 1000 - now < MIN_SUBJECT_REMAINING_MS) {
+    throw new OAuthError("invalid_request", "subject_token is expired or expires within 5 minutes; get a fresh one", { reason: "subject_expiring" });
   }
   // Entra: "the most accurate way for an API to determine if a token is an app token"; required when
   // authorizing by appid/azp (the API must enable the idtyp optional claim).

@@ -42,7 +42,9 @@ describe("npm start", () => {
     const run = npmStart({ BRIDGE_PORT: String(port) });
     const token = (await waitForOutput(run.output, /export ADMIN_TOKEN='([^']+)'/, 60_000))[1]!;
     expect(run.output()).toContain(`curl http://127.0.0.1:${port}/api/health`);
-    expect(run.output()).toMatch(/curl -X POST http:\/\/127\.0\.0\.1:\d+\/api\/token -u '[^:]+:[^']+'/);
+    expect(run.output()).toMatch(/curl (-s )?-X POST http:\/\/127\.0\.0\.1:\d+\/api\/token -u '[^:]+:[^']+'/);
+    // Each seeded caller is shown with its own app and application user (issue #10).
+    expect(run.output()).toMatch(/reporting\s+app [0-9a-f-]{36} → systemuser [0-9a-f-]{36}\s+roles \["Reporting Reader"\]/);
     const health = await fetch(`http://127.0.0.1:${port}/api/health`);
     expect(health.status).toBe(200);
     const status = await fetch(`http://127.0.0.1:${port}/api/sync/status`, { headers: { authorization: `Bearer ${token}` } });

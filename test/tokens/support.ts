@@ -2,6 +2,9 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { importPKCS8, SignJWT } from "jose";
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
+import { decodeJwt } from "jose";
+import { expect } from "vitest";
+import { seedCallerIdentity } from "../../dev/sandbox/seed.js";
 import type { BridgeEnvironment } from "../support/bridge-env.js";
 import { callHandler } from "../support/bridge-env.js";
 
@@ -25,11 +28,13 @@ export function addTestCallers(env: BridgeEnvironment, options: { reportingRate?
   tenant.setSecret("caller-retired-secret", disabled.secret);
   tenant.setSecret("caller-slow-secret", slow.secret);
   const limited = tenant.registerApp({ displayName: "Limited worker" });
+  const orgs1 = [dataverse[0]!.org];
+  const own = (displayName: string, app?: typeof limited) => seedCallerIdentity(tenant, orgs1, { displayName, roles: [`${displayName} role`], app }).clientId;
   const callers = identities.tokenCallers.map((c) => (c.id === "reporting" && options.reportingRate ? { ...c, ratePerMinute: options.reportingRate } : c));
   callers.push(
-    { id: disabled.id, name: "Retired", auth: "secret", secretName: "caller-retired-secret", resources: [org1], disabled: true },
-    { id: slow.id, name: "Slow", auth: "secret", secretName: "caller-slow-secret", resources: [org1], ratePerMinute: 2 },
-    { id: "limited", name: "Limited", auth: "entra", appId: limited.clientId, resources: [org1] },
+    { id: disabled.id, name: "Retired", auth: "secret", secretName: "caller-retired-secret", dataverseAppId: own("Retired"), resources: [org1], disabled: true },
+    { id: slow.id, name: "Slow", auth: "secret", secretName: "caller-slow-secret", dataverseAppId: own("Slow"), resources: [org1], ratePerMinute: 2 },
+    { id: "limited", name: "Limited", auth: "entra", appId: limited.clientId, dataverseAppId: own("Limited", limited), resources: [org1] },
   );
   process.env.TOKEN_CALLERS = JSON.stringify(callers);
   return { disabled, slow, limitedApp: { id: "limited", clientId: limited.clientId } };
@@ -37,12 +42,25 @@ export function addTestCallers(env: BridgeEnvironment, options: { reportingRate?
 
 type Handler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
 
-export function postForm(handler: Handler, form: Record<string, string> | string, headers: Record<string, string> = {}) {
-  return callHandler(handler, TOKEN_URL, {
+/**
+ * POSTs a token request. Every issuance seen here is checked: the token is never the bridge's own
+ * (appid = APP_CLIENT_ID), whatever the test asserts besides.
+ */
+export async function postForm(handler: Handler, form: Record<string, string> | string, headers: Record<string, string> = {}) {
+  const res = await callHandler(handler, TOKEN_URL, {
     method: "POST",
     body: typeof form === "string" ? form : new URLSearchParams(form).toString(),
     headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
   });
+  if (typeof res.body?.access_token === "string") expectNotBridgeToken(res.body.access_token);
+  return res;
+}
+
+export function expectNotBridgeToken(accessToken: string): void {
+  const claims = decodeJwt(accessToken);
+  const bridge = process.env.APP_CLIENT_ID?.toLowerCase();
+  expect(bridge, "APP_CLIENT_ID is set").toBeTruthy();
+  expect(String(claims.appid ?? claims.azp).toLowerCase(), "an issued token is never the bridge's own").not.toBe(bridge);
 }
 
 export function basic(id: string, secret: string): string {

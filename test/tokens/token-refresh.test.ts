@@ -15,10 +15,19 @@ beforeAll(async () => {
   env.sandbox.tenant.tokenLifetimeSeconds = 240;
   ({ token: handler } = await import("../../functions/token.http.js"));
   const { DataverseTokenCache } = await import("../../shared/tokens/dataverse-token-cache.js");
-  const { appCredential } = await import("../../shared/credentials/app-credential.js");
+  const { CallerTokens } = await import("../../shared/tokens/caller-tokens.js");
+  const { platformCredential } = await import("../../shared/credentials/platform-identity.js");
+  const { secretStore } = await import("../../shared/credentials/secret-store.js");
+  const { getConfig } = await import("../../shared/config/config.js");
   const { setTokenServiceForTests } = await import("../../shared/tokens/service.js");
+  const config = getConfig();
   setTokenServiceForTests({
-    tokens: new DataverseTokenCache({ acquire: (org) => appCredential().getToken(`${org}/.default`), now: () => Date.now() + skewMs }),
+    tokens: new CallerTokens({
+      settings: { tenantId: config.tenantId, authorityHost: config.authorityHost, disableInstanceDiscovery: true, bridgeAppId: config.appClientId },
+      platform: platformCredential(),
+      secrets: secretStore(),
+      cache: new DataverseTokenCache({ now: () => Date.now() + skewMs }),
+    }),
   });
 });
 afterAll(async () => env?.stop());

@@ -84,11 +84,26 @@ describe("configuration", () => {
 
   it("validates TOKEN_CALLERS entries per auth method", () => {
     const callers = (v: unknown[]) => ({ ...valid, TOKEN_CALLERS: JSON.stringify(v) });
-    const ok = loadConfig(callers([{ id: "erp", name: "ERP", auth: "private_key_jwt", publicKeySecretName: "erp-key", resources: ["https://Contoso.crm.dynamics.com/"] }]));
-    expect(ok.tokenCallers[0]).toMatchObject({ ratePerMinute: 60, disabled: false, resources: ["https://contoso.crm.dynamics.com"] });
-    expect(problemsOf(callers([{ id: "a", name: "A", auth: "secret", resources: ["https://x.crm.dynamics.com"] }]))[0]).toMatch(/secretName/);
-    expect(problemsOf(callers([{ id: "a", name: "A", auth: "entra", resources: ["https://x.crm.dynamics.com"] }]))[0]).toMatch(/appId/);
-    expect(problemsOf(callers([{ id: "a", name: "A", auth: "private_key_jwt", resources: ["https://x.crm.dynamics.com"] }]))[0]).toMatch(/exactly one of jwksUri or publicKeySecretName/);
+    const dv = "5a5a5a5a-0000-4000-8000-00000000000a";
+    const ok = loadConfig(callers([{ id: "erp", name: "ERP", auth: "private_key_jwt", publicKeySecretName: "erp-key", dataverseAppId: dv.toUpperCase(), resources: ["https://Contoso.crm.dynamics.com/"] }]));
+    expect(ok.tokenCallers[0]).toMatchObject({ ratePerMinute: 60, disabled: false, resources: ["https://contoso.crm.dynamics.com"], dataverseAppId: dv, credential: "federated", roles: [] });
+    expect(problemsOf(callers([{ id: "a", name: "A", auth: "secret", dataverseAppId: dv, resources: ["https://x.crm.dynamics.com"] }]))[0]).toMatch(/secretName/);
+    expect(problemsOf(callers([{ id: "a", name: "A", auth: "entra", dataverseAppId: dv, resources: ["https://x.crm.dynamics.com"] }]))[0]).toMatch(/appId/);
+    expect(problemsOf(callers([{ id: "a", name: "A", auth: "private_key_jwt", dataverseAppId: dv, resources: ["https://x.crm.dynamics.com"] }]))[0]).toMatch(/exactly one of jwksUri or publicKeySecretName/);
+    expect(problemsOf(callers([{ id: "a", name: "A", auth: "secret", secretName: "s", resources: ["https://x.crm.dynamics.com"] }]))[0]).toMatch(/dataverseAppId\] is required/);
+    expect(problemsOf(callers([{ id: "a", name: "A", auth: "secret", secretName: "s", dataverseAppId: dv, credential: "secret", resources: ["https://x.crm.dynamics.com"] }]))[0]).toMatch(/credential\] must be "federated" or \{"secretName"/);
+    const withSecret = loadConfig(callers([{ id: "a", name: "A", auth: "secret", secretName: "s", dataverseAppId: dv, credential: { secretName: "a-dv" }, roles: ["Reader"], resources: ["https://x.crm.dynamics.com"] }]));
+    expect(withSecret.tokenCallers[0]).toMatchObject({ credential: { secretName: "a-dv" }, roles: ["Reader"] });
+  });
+
+  it("refuses a caller whose Dataverse identity is the bridge's own app, alongside the other problems", () => {
+    const problems = problemsOf({ ...valid, API_AUDIENCE: "", TOKEN_CALLERS: JSON.stringify([
+      { id: "sneaky", name: "S", auth: "secret", secretName: "s", dataverseAppId: valid.APP_CLIENT_ID.toUpperCase(), resources: ["https://x.crm.dynamics.com"] },
+    ]) });
+    expect(problems).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^API_AUDIENCE: is missing/),
+      expect.stringMatching(/^TOKEN_CALLERS: caller "sneaky": dataverseAppId is APP_CLIENT_ID, the bridge's own app; give the caller its own app registration/),
+    ]));
     expect(problemsOf({ ...valid, TOKEN_CALLERS: "{not json" })[0]).toMatch(/TOKEN_CALLERS: is not valid JSON/);
   });
 
@@ -98,7 +113,7 @@ describe("configuration", () => {
 
   it("lists every contract setting", () => {
     expect([...APP_SETTING_NAMES].sort()).toEqual([
-      "ADMIN_ROLE", "API_AUDIENCE", "APP_CLIENT_ID", "APP_CREDENTIAL_SECRET_NAME", "AZURE_AUTHORITY_HOST", "AZURE_CLIENT_ID",
+      "ADMIN_ROLE", "API_AUDIENCE", "APP_CLIENT_ID", "CALLER_PROVISIONING", "APP_CREDENTIAL_SECRET_NAME", "AZURE_AUTHORITY_HOST", "AZURE_CLIENT_ID",
       "AZURE_TENANT_ID", "AzureWebJobsStorage", "DATAVERSE_ORGS", "DATAVERSE_URLS", "GRAPH_BASE_URL", "KEY_VAULT_URL", "NOTIFICATION_CLIENT_STATE_SECRET_NAME",
       "NOTIFICATION_URL", "PUBLIC_BASE_URL", "REMAP_PLACEHOLDER_USERS", "SYNC_ATTRIBUTE_MAP", "SYNC_DISABLE_THRESHOLD", "SYNC_DRY_RUN", "SYNC_IDENTITY",
       "SYNC_SCHEDULE", "SYNC_SCOPE_GROUP_IDS", "TOKEN_CALLERS",

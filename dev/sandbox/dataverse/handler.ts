@@ -78,6 +78,7 @@ export function createDataverseHandler(tenant: Tenant, org: DataverseOrg, option
       }
       return;
     }
+    org.recordCall(outcome.user, method, path);
     const key = outcome.user.systemuserid;
     const limited = throttled(key);
     if (limited) {

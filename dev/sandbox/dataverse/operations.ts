@@ -6,6 +6,7 @@ import { DataverseError, notFound, queryError } from "./errors.js";
 import type { DataverseOrg, JournalEntry } from "./org.js";
 import { parseChanges, parseJsonBody } from "./payload.js";
 import { encodeCookie, MAX_PAGE_SIZE, parseQuery, parseQueryString, projection, runQuery } from "./query.js";
+import { associateRole, listRoles, userRoles } from "./roles.js";
 import { GUID_RE, type Column, type SystemUserRecord } from "./schema.js";
 
 export interface Operation {
@@ -95,6 +96,17 @@ function route(op: Operation, ctx: OpContext): OpResponse {
   if (/^businessunits$/i.test(op.path)) {
     if (op.method !== "GET") throw methodNotAllowed(op.method);
     return listBusinessUnits(op, ctx);
+  }
+  if (/^roles$/i.test(op.path)) {
+    if (op.method !== "GET") throw methodNotAllowed(op.method);
+    return listRoles(ctx.org, op.query);
+  }
+  const assoc = /^systemusers\(\{?([0-9a-f-]{36})\}?\)\/systemuserroles_association(\/\$ref)?$/i.exec(op.path);
+  if (assoc) {
+    const userId = assoc[1]!.toLowerCase();
+    if (op.method === "GET" && !assoc[2]) return userRoles(ctx.org, userId);
+    if (op.method === "POST" && assoc[2]) return associateRole(ctx.org, userId, op.body);
+    throw methodNotAllowed(op.method);
   }
   const m = /^systemusers(?:\((.*)\))?$/.exec(op.path);
   if (!m) throw new DataverseError(404, "0x80060888", `Resource not found for the segment '${op.path.split(/[/(]/)[0]}'.`);

@@ -7,6 +7,7 @@ import type { DirectoryUser } from "../directory.js";
 import { DirectoryIndex } from "./directory-index.js";
 import { DataverseError, fromSpec, notFound, type ErrorSpec } from "./errors.js";
 import type { Changes } from "./payload.js";
+import type { RoleRecord } from "./roles.js";
 import { computeFullName, type SystemUserRecord } from "./schema.js";
 
 export interface ThrottleKnob {
@@ -38,6 +39,18 @@ export interface DataverseStats {
 
 export type JournalEntry = { id: string; before: SystemUserRecord | null };
 
+/** One authenticated request: who made it (the systemuser its token maps to) and what it asked. */
+export interface CallRecord {
+  systemuserid: string;
+  /** The application user's app, or null for a person. */
+  applicationid: string | null;
+  method: string;
+  path: string;
+}
+
+/** Calls kept in `org.calls` (oldest dropped first). */
+const MAX_CALLS = 10_000;
+
 const newStats = (): DataverseStats => ({ get: 0, post: 0, patch: 0, delete: 0, batch: 0, batchOperations: 0, writes: 0, throttled: 0, unauthorized: 0, forbidden: 0, ignoredColumns: {} });
 export const timestamp = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 const lower = (v: string | null | undefined) => (v ?? "").toLowerCase();
@@ -49,6 +62,11 @@ export class DataverseOrg {
   readonly businessUnitId = randomUUID();
   readonly businessUnits = new Map<string, string>();
   readonly users = new Map<string, SystemUserRecord>();
+  /** Security roles by roleid, and each systemuser's assigned roles (systemuserroles_association). */
+  readonly roles = new Map<string, RoleRecord>();
+  readonly userRoles = new Map<string, Set<string>>();
+  /** Who made each authenticated call, newest last (tests assert calls were made as a caller's app user). */
+  readonly calls: CallRecord[] = [];
 
   /** `x-ms-dop-hint` sent on every response. */
   dopHint = 4;
@@ -125,6 +143,34 @@ export class DataverseOrg {
     this.index(rec);
     this.sorted = null;
     return rec;
+  }
+
+  /** Adds a security role to a business unit (default: the root unit), as a customizer would. */
+  addRole(name: string, businessunitid: string = this.businessUnitId): RoleRecord {
+    const role = { roleid: randomUUID(), name, businessunitid };
+    this.roles.set(role.roleid, role);
+    return role;
+  }
+
+  /** Assigns roles by name directly (seeding). */
+  assignRoles(systemuserid: string, names: string[]): void {
+    const user = this.get(systemuserid);
+    if (!user) throw new Error(`no systemuser ${systemuserid}`);
+    const set = this.userRoles.get(user.systemuserid) ?? new Set<string>();
+    for (const name of names) {
+      const role = [...this.roles.values()].find((r) => r.name === name && r.businessunitid === user._businessunitid_value) ?? this.addRole(name, user._businessunitid_value);
+      set.add(role.roleid);
+    }
+    this.userRoles.set(user.systemuserid, set);
+  }
+
+  roleNamesOf(systemuserid: string): string[] {
+    return [...(this.userRoles.get(systemuserid.toLowerCase()) ?? [])].map((id) => this.roles.get(id)?.name ?? id).sort();
+  }
+
+  recordCall(user: SystemUserRecord, method: string, path: string): void {
+    if (this.calls.length >= MAX_CALLS) this.calls.splice(0, this.calls.length - MAX_CALLS + 1);
+    this.calls.push({ systemuserid: user.systemuserid, applicationid: user.applicationid, method, path });
   }
 
   /** Test helper: sets columns directly (no platform rules, no version bump) and keeps the indexes right. */

@@ -1,0 +1,111 @@
+// Each S2S caller's OWN Dataverse token (contract §5): the bridge signs in as the caller's `dataverseAppId`,
+// never as itself, so Dataverse sees (and audits) the caller's application user with its own security roles.
+// - "federated" (default): a managed-identity token for `api://AzureADTokenExchange` is the client assertion
+//   of a client-credentials request for that app (workload identity federation; no secret anywhere);
+// - {"secretName"}: that app's client secret or PEM certificate + key from Key Vault.
+// At an on-premises org the caller's identity is its own AD FS application (client id = `dataverseAppId`, same
+// vault secret), signing in at that org's AD FS authority with `resource` = the org URL — never the bridge's.
+// Tokens are cached per (identity, org), single-flight, refreshed ahead (DataverseTokenCache). A token whose
+// `appid` is not the caller's app (or is the bridge's own) is never handed out.
+import { ClientAssertionCredential, type AccessToken, type TokenCredential } from "@azure/identity";
+import { callerIdentityKey, type TokenCaller } from "../config/token-callers.js";
+import { AdfsCredential } from "../credentials/adfs-credential.js";
+import { AppCredential } from "../credentials/app-credential.js";
+import type { SecretReader } from "../credentials/secret-store.js";
+import { AppError } from "../errors/app-error.js";
+import { backgroundLogger } from "../telemetry/logger.js";
+import { DataverseTokenCache, jwtClaims, type CachedToken } from "./dataverse-token-cache.js";
+
+/** The audience Entra expects on a federated credential's assertion (workload identity federation). */
+export const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
+
+export interface CallerTokenSettings {
+  tenantId: string;
+  authorityHost: string;
+  disableInstanceDiscovery: boolean;
+  /** APP_CLIENT_ID: its token must never come out of here. */
+  bridgeAppId: string;
+  /** The AD FS authority of an on-premises org; undefined for an online org (Entra). */
+  adfsAuthority?: (org: string) => string | undefined;
+}
+
+export type CallerIdentity = Pick<TokenCaller, "id" | "dataverseAppId" | "credential">;
+
+export interface CallerTokenDeps {
+  settings: CallerTokenSettings;
+  /** The Function App's managed identity (the same one that reads Key Vault). */
+  platform: TokenCredential;
+  secrets: SecretReader;
+  cache?: DataverseTokenCache;
+}
+
+export class CallerTokens {
+  private readonly credentials = new Map<string, TokenCredential>();
+  private readonly adfsCredentials = new Map<string, AdfsCredential>();
+  private readonly cache: DataverseTokenCache;
+
+  constructor(private readonly deps: CallerTokenDeps) {
+    this.cache = deps.cache ?? new DataverseTokenCache({
+      // The key names the caller's identity and the org, never a secret.
+      onBackgroundError: (key, error) => backgroundLogger().warn(`background refresh of a caller token failed (${key}): ${String((error as Error)?.message ?? error).slice(0, 300)}`),
+    });
+  }
+
+  /** The caller's own token for `org`: cached per (identity, org), one acquisition at a time. */
+  get(caller: CallerIdentity, org: string): Promise<CachedToken> {
+    return this.cache.get(`${callerIdentityKey(caller)} ${org}`, () => this.acquire(caller, org));
+  }
+
+  /** A fresh token, bypassing the cache (caller status checks). */
+  acquire = async (caller: CallerIdentity, org: string, abortSignal?: AbortSignal): Promise<AccessToken> => {
+    const authority = this.deps.settings.adfsAuthority?.(org);
+    const token = authority
+      ? await this.adfsCredentialFor(caller, authority).getToken(org, { abortSignal })
+      : await this.credentialFor(caller).getToken(`${org}/.default`, { abortSignal });
+    if (!token?.token) throw new AppError(`${authority ? "AD FS" : "Entra"} returned no token for caller "${caller.id}"`, 503, "caller_token_missing");
+    const appId = String(jwtClaims(token.token)?.appid ?? jwtClaims(token.token)?.azp ?? jwtClaims(token.token)?.client_id ?? "").toLowerCase();
+    if (appId === this.deps.settings.bridgeAppId.toLowerCase() || appId !== caller.dataverseAppId.toLowerCase()) {
+      throw new AppError(`the token obtained for caller "${caller.id}" is not for its own app (${caller.dataverseAppId}); refusing to issue it`, 503, "caller_token_wrong_app");
+    }
+    return token;
+  };
+
+  private credentialFor(caller: CallerIdentity): TokenCredential {
+    const key = callerIdentityKey(caller);
+    let credential = this.credentials.get(key);
+    if (!credential) {
+      credential = this.build(caller);
+      this.credentials.set(key, credential);
+    }
+    return credential;
+  }
+
+  /** The caller's AD FS application at one authority (config refuses a federated caller for an on-premises org). */
+  private adfsCredentialFor(caller: CallerIdentity, authority: string): AdfsCredential {
+    if (caller.credential === "federated") {
+      throw new AppError(`caller "${caller.id}" has no AD FS credential (an on-premises org needs "credential": {"secretName"})`, 503, "caller_no_adfs_credential");
+    }
+    const key = `${callerIdentityKey(caller)} ${authority}`;
+    let credential = this.adfsCredentials.get(key);
+    if (!credential) {
+      credential = new AdfsCredential({ authority, clientId: caller.dataverseAppId, credentialSecretName: caller.credential.secretName }, this.deps.secrets);
+      this.adfsCredentials.set(key, credential);
+    }
+    return credential;
+  }
+
+  private build(caller: CallerIdentity): TokenCredential {
+    const { tenantId, authorityHost, disableInstanceDiscovery } = this.deps.settings;
+    const options = { authorityHost, disableInstanceDiscovery };
+    if (caller.credential === "federated") {
+      const platform = this.deps.platform;
+      // MSAL calls this for every token request, so the assertion is always a fresh managed-identity token.
+      return new ClientAssertionCredential(tenantId, caller.dataverseAppId, async () => {
+        const assertion = await platform.getToken(`${TOKEN_EXCHANGE_AUDIENCE}/.default`);
+        if (!assertion?.token) throw new AppError("the managed identity returned no token for api://AzureADTokenExchange", 503, "managed_identity_no_token");
+        return assertion.token;
+      }, options);
+    }
+    return new AppCredential({ tenantId, clientId: caller.dataverseAppId, authorityHost, disableInstanceDiscovery, secretName: caller.credential.secretName }, this.deps.secrets);
+  }
+}

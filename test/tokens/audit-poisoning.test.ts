@@ -1,0 +1,79 @@
+// Issue #11 item 1: an unauthenticated request that claims a real caller's client_id with an oversized
+// grant_type must not withhold that caller's tokens (the oversized row used to fail the caller's whole
+// group-commit transaction). Values are capped, such refusals go to their own partition, and a failed batch
+// is retried row by row.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
+import { basic, postForm } from "./support.js";
+
+let env: BridgeEnvironment;
+let handler: typeof import("../../functions/token.http.js").token;
+let org1: string;
+
+beforeAll(async () => {
+  env = await startBridgeEnvironment({ orgs: 1 });
+  org1 = env.sandbox.dataverse[0]!.url;
+  ({ token: handler } = await import("../../functions/token.http.js"));
+});
+afterAll(async () => env?.stop());
+
+describe("audit poisoning", () => {
+  it("a 40,000-character grant_type claiming a real client_id does not stop that caller's issuances", async () => {
+    const { clientId, secret } = env.sandbox.identities.secretCaller;
+    const legit = () => postForm(handler, { grant_type: "client_credentials", scope: `${org1}/.default` }, { authorization: basic(clientId, secret) });
+    const poison = () => postForm(handler, { grant_type: "x".repeat(40_000), client_id: clientId, scope: `${org1}/.default` });
+    await legit(); // warm: the next requests are audited in the same tick, in one batch per partition
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? poison() : legit())));
+    const legitStatuses = results.filter((_, i) => i % 3 !== 0).map((r) => r.status);
+    const poisonStatuses = results.filter((_, i) => i % 3 === 0).map((r) => r.status);
+    expect(legitStatuses).toEqual(Array(20).fill(200));
+    expect(poisonStatuses).toEqual(Array(10).fill(400));
+
+    const { table, TABLES } = await import("../../shared/state/storage.js");
+    const rows: Array<Record<string, unknown>> = [];
+    for await (const row of (await table(TABLES.tokenAudit)).listEntities()) rows.push(row);
+    const poisonRows = rows.filter((r) => r.outcome === "refused" && r.error === "unsupported_grant_type");
+    expect(poisonRows).toHaveLength(10);
+    for (const row of poisonRows) {
+      expect(String(row.partitionKey)).toMatch(/^~unauthenticated_\d{4}-\d{2}-\d{2}$/);
+      expect(row.caller).toBe(clientId); // the claim is kept, as a claim
+      expect(row.authenticated).toBe(false);
+      expect(String(row.grant).length).toBeLessThanOrEqual(256);
+      expect(String(row.grant)).toMatch(/^x+…\[truncated \d+ chars\]$/);
+    }
+    expect(rows.filter((r) => String(r.partitionKey).startsWith(`${clientId}_`) && r.outcome === "issued")).toHaveLength(21);
+  });
+});
+
+describe("TableAuditSink", () => {
+  it("retries a failed batch row by row: only the row that cannot be stored fails", async () => {
+    const { TableAuditSink } = await import("../../shared/tokens/audit.js");
+    const transactions: number[] = [];
+    const sink = new TableAuditSink(async () => ({
+      submitTransaction: async (actions: any[]) => {
+        transactions.push(actions.length);
+        if (actions.some(([, entity]: [string, Record<string, unknown>]) => entity.reason === "unstorable")) throw new Error("PropertyValueTooLarge");
+        return { status: 202 } as any;
+      },
+    }));
+    const time = new Date();
+    const outcomes = await Promise.allSettled([
+      sink.record({ outcome: "issued", caller: "a", time }),
+      sink.record({ outcome: "refused", caller: "a", authenticated: true, reason: "unstorable", time }),
+      sink.record({ outcome: "issued", caller: "a", time }),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(transactions).toEqual([3, 1, 1, 1]);
+  });
+
+  it("caps and normalises wire values before they reach a row or a log line", async () => {
+    const { auditLogLine, capWireValue } = await import("../../shared/tokens/audit.js");
+    expect(capWireValue("a\u0000b\nc\ud800d")).toBe("a\ufffdb\ufffdc\ufffdd");
+    const capped = capWireValue("é".repeat(300))!;
+    expect(capped.length).toBeLessThanOrEqual(256);
+    expect(capped).toMatch(/^é+…\[truncated \d+ chars\]$/);
+    const line = auditLogLine({ outcome: "refused", caller: "x\n".repeat(5000), authenticated: false, grant: "g".repeat(10_000), time: new Date() });
+    expect(line).not.toContain("\n");
+    expect(line.length).toBeLessThan(1200);
+  });
+});

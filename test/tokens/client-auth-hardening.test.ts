@@ -1,0 +1,100 @@
+// Issue #11 items 7 and 8: blank stored secrets are refused and secrets compare as exact bytes; failed client
+// authentications are throttled per (claimed id, source) and per source across instances; an unknown id and
+// a wrong secret for a known id take the same path (no vault re-read on one of them).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
+import { basic, postForm } from "./support.js";
+import { seedCallerIdentity } from "../../dev/sandbox/seed.js";
+
+let env: BridgeEnvironment;
+let handler: typeof import("../../functions/token.http.js").token;
+let org1: string;
+
+beforeAll(async () => {
+  env = await startBridgeEnvironment({ orgs: 1 });
+  const { tenant, dataverse, identities } = env.sandbox;
+  org1 = dataverse[0]!.url;
+  tenant.setSecret("caller-blank-secret", "   ");
+  tenant.setSecret("caller-padded-secret", "s3cret-value ");
+  const own = (name: string) => seedCallerIdentity(tenant, [dataverse[0]!.org], { displayName: name, roles: [] }).clientId;
+  process.env.TOKEN_CALLERS = JSON.stringify([
+    ...identities.tokenCallers,
+    { id: "blank", name: "Blank", auth: "secret", secretName: "caller-blank-secret", dataverseAppId: own("Blank"), resources: [org1] },
+    { id: "padded", name: "Padded", auth: "secret", secretName: "caller-padded-secret", dataverseAppId: own("Padded"), resources: [org1] },
+  ]);
+  ({ token: handler } = await import("../../functions/token.http.js"));
+});
+afterAll(async () => env?.stop());
+
+const request = (id: string, secret: string, source: string) =>
+  postForm(handler, { grant_type: "client_credentials", scope: `${org1}/.default` }, { authorization: basic(id, secret), "x-forwarded-for": `198.51.100.7, ${source}` });
+
+describe("stored secrets", () => {
+  it("a blank stored secret never lets an empty password in", async () => {
+    const res = await request("blank", "", "192.0.2.1");
+    expect(res.status).not.toBe(200);
+    expect(res.body.access_token).toBeUndefined();
+    expect(res.body.error).toBe("temporarily_unavailable");
+  });
+
+  it("compares exact bytes: no trimming of the stored value", async () => {
+    expect((await request("padded", "s3cret-value", "192.0.2.2")).status).toBe(401);
+    expect((await request("padded", "s3cret-value ", "192.0.2.2")).status).toBe(200);
+  });
+});
+
+describe("failed client authentications", () => {
+  beforeAll(async () => {
+    // A fixed clock keeps every failure of a test in one counting window (no minute rollover mid-test).
+    const { AuthFailureThrottle, TableFailureCounter } = await import("../../shared/tokens/auth-failures.js");
+    const { table, TABLES } = await import("../../shared/state/storage.js");
+    const { setTokenServiceForTests } = await import("../../shared/tokens/service.js");
+    const frozen = Date.now();
+    setTokenServiceForTests({ authFailures: new AuthFailureThrottle(new TableFailureCounter(() => table(TABLES.authFailures)), () => frozen) });
+  });
+
+  it("an unknown id and a wrong secret for a known id cost the same: no vault read on either", async () => {
+    const { clientId, secret } = env.sandbox.identities.secretCaller;
+    expect((await request(clientId, secret, "192.0.2.3")).status).toBe(200); // warm the vault cache
+    const name = env.sandbox.identities.secretCaller.secretName;
+    const reads = env.sandbox.tenant.vaultReadCount(name);
+    const wrong = await request(clientId, "wrong", "192.0.2.3");
+    const unknown = await request("no-such-caller", "wrong", "192.0.2.3");
+    expect([wrong.status, wrong.body.error]).toEqual([401, "invalid_client"]);
+    expect([unknown.status, unknown.body.error, unknown.body.error_description]).toEqual([401, "invalid_client", wrong.body.error_description]);
+    expect(env.sandbox.tenant.vaultReadCount(name)).toBe(reads);
+  });
+
+  it("throttles failures per claimed id and source: then even the right secret waits; other sources are unaffected", async () => {
+    const { clientId, secret } = env.sandbox.identities.secretCaller;
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await request(clientId, `guess-${i}`, "203.0.113.9")).status);
+    expect(statuses).toEqual(Array(10).fill(401));
+    const blocked = await request(clientId, secret, "203.0.113.9");
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+    expect(blocked.body.access_token).toBeUndefined();
+    expect((await request(clientId, secret, "203.0.113.10")).status).toBe(200);
+  });
+
+  it("throttles a source that probes many ids", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 31; i++) statuses.push((await request(`probe-${i}`, "x", "203.0.113.20")).status);
+    expect(statuses.slice(0, 30)).toEqual(Array(30).fill(401));
+    expect(statuses[30]).toBe(429);
+  });
+
+  it("counts across instances: a second instance refuses after its first failure once the global count is over", async () => {
+    const { AuthFailureThrottle, TableFailureCounter } = await import("../../shared/tokens/auth-failures.js");
+    const { table, TABLES } = await import("../../shared/state/storage.js");
+    const counter = () => new TableFailureCounter(() => table(TABLES.authFailures));
+    const frozen = Date.now();
+    const a = new AuthFailureThrottle(counter(), () => frozen);
+    const b = new AuthFailureThrottle(counter(), () => frozen);
+    for (let i = 0; i < 10; i++) await a.recordFailure("erp", "198.51.100.50");
+    expect(a.check("erp", "198.51.100.50").allowed).toBe(false);
+    expect(b.check("erp", "198.51.100.50").allowed).toBe(true); // b has not seen a failure yet
+    await b.recordFailure("erp", "198.51.100.50");
+    expect(b.check("erp", "198.51.100.50").allowed).toBe(false);
+  });
+});
