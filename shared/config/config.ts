@@ -3,10 +3,10 @@ import { APP_SETTING_NAMES, originProblem, SETTING_HINTS, settingsSchema } from 
 import { bridgeAppAsCaller, parseTokenCallers, type TokenCaller } from "./token-callers.js";
 import { normalizeOrgUrl } from "./org-url.js";
 import { onlineOrgs, type OrgDescriptor } from "./dataverse-orgs.js";
-import { AttributeMapError, DEFAULT_ATTRIBUTE_MAP, parseAttributeMap, type AttributeMap } from "../sync/mapping.js";
+import { AttributeMapError, DEFAULT_ATTRIBUTE_MAP, parseAttributeMap, type AttributeMap } from "../sync/attribute-map.js";
+import type { DisableThreshold, SyncIdentity } from "../sync/domain.js";
 
-export type SyncIdentity = "upn" | "sam";
-export type DisableThreshold = { count: number } | { percent: number };
+export type { DisableThreshold, SyncIdentity } from "../sync/domain.js";
 
 export type StorageConfig =
   | { kind: "connectionString"; connectionString: string }
@@ -90,6 +90,31 @@ function publicBaseUrlFrom(configured: string | undefined, env: Env, problems: s
   return problem ? "" : new URL(fallback).origin;
 }
 
+/** One schema issue as a problem line: the setting's name, what is wrong (never its value) and a hint. */
+function settingProblem(issue: { path: PropertyKey[]; message: string }, input: Record<string, string | undefined>): string {
+  const name = String(issue.path[0] ?? "configuration") as keyof typeof SETTING_HINTS;
+  const missing = input[name] === undefined;
+  const hint = SETTING_HINTS[name];
+  return `${name}: ${missing ? "is missing" : issue.message}${hint ? ` (${hint})` : ""}`;
+}
+
+/** Checked here, not in the schema, so it is reported even when other settings are wrong too. */
+function callerProblems(input: Record<string, string | undefined>): string[] {
+  const callers = parseTokenCallers(input.TOKEN_CALLERS ?? "[]");
+  if (typeof callers === "string" || !input.APP_CLIENT_ID) return [];
+  return bridgeAppAsCaller(callers, input.APP_CLIENT_ID).map((problem) => `TOKEN_CALLERS: ${problem}`);
+}
+
+function attributeMapFrom(json: string | undefined, problems: string[]): AttributeMap {
+  try {
+    return parseAttributeMap(json);
+  } catch (error) {
+    if (!(error instanceof AttributeMapError)) throw error;
+    problems.push(...error.problems.map((p) => `SYNC_ATTRIBUTE_MAP: ${p}`));
+    return DEFAULT_ATTRIBUTE_MAP;
+  }
+}
+
 /** Validates the whole environment; throws one ConfigError naming every bad setting. Never echoes values. */
 export function loadConfig(env: Env = process.env): Config {
   const input: Record<string, string | undefined> = {};
@@ -99,30 +124,13 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const problems: string[] = [];
   const parsed = settingsSchema.safeParse(input);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const name = String(issue.path[0] ?? "configuration") as keyof typeof SETTING_HINTS;
-      const missing = input[name] === undefined;
-      const hint = SETTING_HINTS[name];
-      problems.push(`${name}: ${missing ? "is missing" : issue.message}${hint ? ` (${hint})` : ""}`);
-    }
-  }
-  const callers = parseTokenCallers(input.TOKEN_CALLERS ?? "[]");
-  // Checked here, not in the schema, so it is reported even when other settings are wrong too.
-  if (typeof callers !== "string" && input.APP_CLIENT_ID) {
-    for (const problem of bridgeAppAsCaller(callers, input.APP_CLIENT_ID)) problems.push(`TOKEN_CALLERS: ${problem}`);
-  }
+  if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => settingProblem(issue, input)));
+  problems.push(...callerProblems(input));
   const storage = storageFrom(env, problems);
   if (input.DATAVERSE_URLS === undefined && input.DATAVERSE_ORGS === undefined) {
     problems.push(`DATAVERSE_URLS: is missing (${SETTING_HINTS.DATAVERSE_URLS}; or DATAVERSE_ORGS, which replaces it)`);
   }
-  let attributeMap = DEFAULT_ATTRIBUTE_MAP;
-  try {
-    attributeMap = parseAttributeMap(input.SYNC_ATTRIBUTE_MAP);
-  } catch (error) {
-    if (!(error instanceof AttributeMapError)) throw error;
-    problems.push(...error.problems.map((p) => `SYNC_ATTRIBUTE_MAP: ${p}`));
-  }
+  const attributeMap = attributeMapFrom(input.SYNC_ATTRIBUTE_MAP, problems);
   const publicBaseUrl = publicBaseUrlFrom(parsed.success ? parsed.data.PUBLIC_BASE_URL : undefined, env, problems);
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const s = parsed.data;

@@ -99,6 +99,9 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
 
 const RETRYABLE_NETWORK = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "ECONNABORTED", "EAI_AGAIN", "ERR_SOCKET_CONNECTION_TIMEOUT", "UND_ERR_SOCKET"]);
 
+/** One attempt's outcome: a response, or the network failure. */
+type Sent = { res: AxiosResponse<string>; failure?: undefined } | { res?: undefined; failure: unknown };
+
 function headerRecord(res: AxiosResponse): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(res.headers ?? {})) {
@@ -155,8 +158,8 @@ export class DataverseHttp {
     return tracedDataverseRequest(this.orgUrl, request.kind, request.method, () => this.sendWithRetries(request));
   }
 
+  /** The retry loop: network errors and 429/503 are retried with back-off (Retry-After honoured), a 401 once with a fresh token. */
   private async sendWithRetries(request: HttpRequest): Promise<HttpResponse> {
-    const { signal } = request;
     const url = this.resolve(request.url);
     const accept = request.accept ?? ((s: number) => s >= 200 && s < 300);
     let attempt = 0;
@@ -166,68 +169,89 @@ export class DataverseHttp {
     const clientRequestId = randomUUID();
     for (;;) {
       attempt++;
-      await this.waitNotBefore(signal);
-      const release = await this.throttle.limiter.acquire(signal);
-      let res: AxiosResponse<string> | undefined;
-      let failure: unknown;
+      await this.waitNotBefore(request.signal);
+      const release = await this.throttle.limiter.acquire(request.signal);
+      let sent: Sent;
       try {
-        await this.waitNotBefore(signal);
-        // A credential failure is the credential's error, not a Dataverse one: it propagates as is.
-        const token = await this.getToken(this.scope, forceRefresh ? { forceRefresh: true } : undefined);
-        forceRefresh = false;
-        this.count(request.kind);
-        try {
-          res = await this.axios.request<string>({ method: request.method, url, headers: this.headers(request, token, clientRequestId), data: this.body(request.body), signal });
-        } catch (err) {
-          if (signal?.aborted) throw signal.reason;
-          failure = err;
-        }
+        sent = await this.sendOnce(request, url, clientRequestId, forceRefresh);
       } finally {
+        // Released here, not inside sendOnce: what follows up to a Retry-After pause runs in this same tick, so no
+        // request waiting for the limiter is sent before the pause is set.
         release();
       }
-
-      if (!res) {
-        const code = (failure as { code?: string }).code;
-        dataverseAttempt(this.orgUrl, request.kind, 0, {});
-        this.stats.networkErrors++;
-        if (code && RETRYABLE_NETWORK.has(code) && attempt < this.policy.maxAttempts) {
-          this.stats.retries++;
-          await this.sleep(backoffDelay(attempt, this.policy, this.random), signal);
-          continue;
-        }
-        // The axios error holds the request config (and so the bearer token): keep only its message and code.
-        const message = String((failure as Error).message ?? failure);
-        throw new DataverseError({ statusCode: 0, code: code ?? "", method: request.method, url, serverMessage: message, cause: Object.assign(new Error(message), { code }) });
+      forceRefresh = false;
+      if (!sent.res) {
+        await this.retryAfterNetworkError(sent.failure, attempt, request, url);
+        continue;
       }
+      const { status } = sent.res;
+      const { headers, text } = this.received(request, sent.res);
 
-      const headers = headerRecord(res);
-      const text = typeof res.data === "string" ? res.data : res.data === undefined || res.data === null ? "" : String(res.data);
-      dataverseAttempt(this.orgUrl, request.kind, res.status, headers);
-      const dop = Number(headers["x-ms-dop-hint"]);
-      if (dop > 0) this.throttle.limiter.setDopHint(dop);
-
-      if (res.status === 401 && !refreshed) {
+      if (status === 401 && !refreshed) {
         refreshed = true;
         forceRefresh = true;
         this.stats.retries++;
         continue;
       }
-
-      if (res.status === 429 || res.status === 503) {
-        if (res.status === 429) { this.stats.throttled++; this.throttle.limiter.onThrottled(); } else this.stats.unavailable++;
-        const retryAfter = parseRetryAfter(headers["retry-after"], this.now());
-        if (attempt >= this.policy.maxAttempts) throw this.error(request.method, url, res.status, text, retryAfter);
-        this.stats.retries++;
-        // Retry-After speaks for the whole org (service protection is per user): nobody sends before it ends.
-        if (retryAfter !== undefined) { dataverseRetryWait(this.orgUrl, retryAfter); this.throttle.pauseUntil(this.now() + retryAfter); }
-        else await this.sleep(dataverseRetryWait(this.orgUrl, backoffDelay(attempt, this.policy, this.random)), signal);
+      if (status === 429 || status === 503) {
+        await this.retryWhenThrottled(attempt, request, url, status, headers, text);
         continue;
       }
-
       this.throttle.limiter.onSuccess();
-      if (accept(res.status)) return { status: res.status, headers, text, json: <T>() => (text.trim() === "" ? undefined : JSON.parse(text)) as T };
-      throw this.error(request.method, url, res.status, text);
+      if (accept(status)) return { status, headers, text, json: <T>() => (text.trim() === "" ? undefined : JSON.parse(text)) as T };
+      throw this.error(request.method, url, status, text);
     }
+  }
+
+  /** One attempt, holding the org's limiter: the response, or the network failure (an abort is rethrown). */
+  private async sendOnce(request: HttpRequest, url: string, clientRequestId: string, forceRefresh: boolean): Promise<Sent> {
+    const { signal } = request;
+    await this.waitNotBefore(signal);
+    // A credential failure is the credential's error, not a Dataverse one: it propagates as is.
+    const token = await this.getToken(this.scope, forceRefresh ? { forceRefresh: true } : undefined);
+    this.count(request.kind);
+    try {
+      return { res: await this.axios.request<string>({ method: request.method, url, headers: this.headers(request, token, clientRequestId), data: this.body(request.body), signal }) };
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      return { failure: err };
+    }
+  }
+
+  /** Waits to retry a retryable network error, else throws it as a DataverseError. */
+  private async retryAfterNetworkError(failure: unknown, attempt: number, request: HttpRequest, url: string): Promise<void> {
+    const code = (failure as { code?: string }).code;
+    dataverseAttempt(this.orgUrl, request.kind, 0, {});
+    this.stats.networkErrors++;
+    if (code && RETRYABLE_NETWORK.has(code) && attempt < this.policy.maxAttempts) {
+      this.stats.retries++;
+      await this.sleep(backoffDelay(attempt, this.policy, this.random), request.signal);
+      return;
+    }
+    // The axios error holds the request config (and so the bearer token): keep only its message and code.
+    const message = String((failure as Error).message ?? failure);
+    throw new DataverseError({ statusCode: 0, code: code ?? "", method: request.method, url, serverMessage: message, cause: Object.assign(new Error(message), { code }) });
+  }
+
+  /** A response's headers and text, recorded (attempt telemetry, the server's degree-of-parallelism hint). */
+  private received(request: HttpRequest, res: AxiosResponse<string>): { headers: Record<string, string>; text: string } {
+    const headers = headerRecord(res);
+    const text = typeof res.data === "string" ? res.data : res.data === undefined || res.data === null ? "" : String(res.data);
+    dataverseAttempt(this.orgUrl, request.kind, res.status, headers);
+    const dop = Number(headers["x-ms-dop-hint"]);
+    if (dop > 0) this.throttle.limiter.setDopHint(dop);
+    return { headers, text };
+  }
+
+  /** 429/503: waits out Retry-After (or backs off) before the next attempt; throws once attempts run out. */
+  private async retryWhenThrottled(attempt: number, request: HttpRequest, url: string, status: number, headers: Record<string, string>, text: string): Promise<void> {
+    if (status === 429) { this.stats.throttled++; this.throttle.limiter.onThrottled(); } else this.stats.unavailable++;
+    const retryAfter = parseRetryAfter(headers["retry-after"], this.now());
+    if (attempt >= this.policy.maxAttempts) throw this.error(request.method, url, status, text, retryAfter);
+    this.stats.retries++;
+    // Retry-After speaks for the whole org (service protection is per user): nobody sends before it ends.
+    if (retryAfter !== undefined) { dataverseRetryWait(this.orgUrl, retryAfter); this.throttle.pauseUntil(this.now() + retryAfter); }
+    else await this.sleep(dataverseRetryWait(this.orgUrl, backoffDelay(attempt, this.policy, this.random)), request.signal);
   }
 
   /** Waits before resending writes a `$batch` answered with 429/503 inside its parts. */

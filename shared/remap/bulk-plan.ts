@@ -1,6 +1,6 @@
 // Pure planning of a bulk remap: each requested user, its old and new name, the directory object the new
 // name belongs to, and every conflict that would stop it. No I/O: bulk-gather.ts collects the facts.
-import type { SyncIdentity } from "../config/config.js";
+import type { SyncIdentity } from "../sync/domain.js";
 import { nameProblem, sameId, sameName } from "./names.js";
 
 export type BulkRule = { fromSuffix: string; toSuffix: string } | { fromPrefix: string; toPrefix: string };

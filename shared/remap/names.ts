@@ -1,6 +1,6 @@
 // The two forms a systemuser's domainname takes (contract §1 SYNC_IDENTITY): `user@domain` online,
 // `DOMAIN\sam` on-premises / IFD. Names compare case-insensitively, as Dataverse and Entra do.
-import type { SyncIdentity } from "../config/config.js";
+import type { SyncIdentity } from "../sync/domain.js";
 
 const UPN_RE = /^[^@\s\\]+@[^@\s\\]+$/;
 const SAM_RE = /^[^@\s\\]+\\[^\s\\]+$/;

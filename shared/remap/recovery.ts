@@ -39,78 +39,102 @@ export async function recoverRemaps(deps: RecoveryDeps, options: { org?: string;
   for (const listed of await deps.journal.listOpen(options.org)) {
     options.abortSignal?.throwIfAborted();
     report.examined++;
-    const holder = `recovery:${randomUUID()}`;
-    const userKey = userLeaseKey(listed.org, listed.systemUserId);
-    const lease = await deps.leases.acquire(userKey, holder, deps.leaseMs, holder);
-    if (!lease.acquired) { report.skipped++; continue; }
-    const placeholderKey = placeholderLeaseKey(listed.org, listed.placeholderObjectId);
-    let heldPlaceholder = false;
-    try {
-      // Re-read under the lease: the remap may have settled since the listing.
-      let entry = await deps.journal.get(listed.org, listed.operationId);
-      if (!entry || !["step1", "step2", "rollback", "stuck"].includes(entry.state)) continue;
-      entry = await deps.journal.update(entry, { attempts: entry.attempts + 1 });
-      const ctx: ProcedureContext = {
-        port: deps.port(entry.org),
-        journal: deps.journal,
-        hooks: deps.hooks,
-        abortSignal: options.abortSignal,
-        renew: async () => (await deps.leases.renew(userKey, holder, deps.leaseMs)) && (!heldPlaceholder || deps.leases.renew(placeholderKey, holder, deps.leaseMs)),
-      };
-      const row = await readRecord(ctx, entry);
-      const position = positionOf(entry, row);
-      if (position === "target") {
-        entry = await deps.journal.step(entry, "succeeded", { step: "verify", domainName: row?.domainname ?? null, outcome: "ok" });
-        report.succeeded++;
-      } else if (position === "temporary") {
-        // The record holds the temporary account, so no other remap can be using it; take its lease anyway.
-        heldPlaceholder = (await deps.leases.acquire(placeholderKey, holder, deps.leaseMs, holder)).acquired;
-        try {
-          entry = await finishFromTemporary(ctx, entry);
-          report.succeeded++;
-        } catch (error) {
-          const settled = await deps.journal.get(entry.org, entry.operationId);
-          if (settled) entry = settled;
-          if (entry.state === "rolled-back") report.rolledBack++;
-          else if (entry.state === "stuck" || entry.state === "step2" || entry.state === "rollback") {
-            report.stillOpen++;
-            report.problems.push(problem(entry, describe(error)));
-          } else report.closed++;
-          if (!isAppError(error)) deps.log?.(`remap recovery ${entry.operationId}: ${describe(error)}`);
-        }
-      } else {
-        const state = position === "original" && entry.state === "step1" ? "not-started" : "abandoned";
-        const note = position === "missing" ? "the record no longer exists" : `the record reads ${row?.domainname ?? "(none)"}`;
-        entry = await deps.journal.update(entry, { state, lastError: `recovery: ${note}` });
-        report.closed++;
-      }
-      await deps.audit.record({
-        requestedBy: "recovery",
-        source: `recovery:${entry.source}`,
-        org: entry.org,
-        user: entry.systemUserId,
-        systemUserId: entry.systemUserId,
-        from: entry.from,
-        to: entry.to,
-        steps: entry.steps,
-        outcome: entry.state,
-        status: entry.state === "succeeded" ? 200 : 502,
-        operationId: entry.operationId,
-        ...(entry.lastError ? { message: entry.lastError } : {}),
-      }).catch((error: unknown) => deps.log?.(`remap audit failed: ${describe(error)}`));
-    } catch (error) {
-      report.stillOpen++;
-      report.problems.push(problem(listed, describe(error)));
-      deps.log?.(`remap recovery ${listed.operationId}: ${describe(error)}`);
-    } finally {
-      if (heldPlaceholder) await deps.leases.release(placeholderKey, holder).catch(() => undefined);
-      await deps.leases.release(userKey, holder).catch(() => undefined);
-    }
+    await recoverOne(listed, deps, report, options.abortSignal);
   }
   for (const p of report.problems) {
     deps.log?.(`remap ${p.operationId} in ${p.org}: user ${p.systemUserId} is still on the temporary account (${p.state}): ${p.message}`);
   }
   return report;
+}
+
+/** One open entry, under its user's lease (skipped while another holder has it); leases released at the end. */
+async function recoverOne(listed: JournalEntry, deps: RecoveryDeps, report: RecoveryReport, abortSignal?: AbortSignal): Promise<void> {
+  const holder = `recovery:${randomUUID()}`;
+  const userKey = userLeaseKey(listed.org, listed.systemUserId);
+  const lease = await deps.leases.acquire(userKey, holder, deps.leaseMs, holder);
+  if (!lease.acquired) { report.skipped++; return; }
+  const placeholderKey = placeholderLeaseKey(listed.org, listed.placeholderObjectId);
+  const held = { placeholder: false };
+  try {
+    // Re-read under the lease: the remap may have settled since the listing.
+    let entry = await deps.journal.get(listed.org, listed.operationId);
+    if (!entry || !["step1", "step2", "rollback", "stuck"].includes(entry.state)) return;
+    entry = await deps.journal.update(entry, { attempts: entry.attempts + 1 });
+    const ctx: ProcedureContext = {
+      port: deps.port(entry.org),
+      journal: deps.journal,
+      hooks: deps.hooks,
+      abortSignal,
+      renew: async () => (await deps.leases.renew(userKey, holder, deps.leaseMs)) && (!held.placeholder || deps.leases.renew(placeholderKey, holder, deps.leaseMs)),
+    };
+    entry = await settle(entry, ctx, deps, report, async () => {
+      // The record holds the temporary account, so no other remap can be using it; take its lease anyway.
+      held.placeholder = (await deps.leases.acquire(placeholderKey, holder, deps.leaseMs, holder)).acquired;
+    });
+    await auditRecovery(entry, deps);
+  } catch (error) {
+    report.stillOpen++;
+    report.problems.push(problem(listed, describe(error)));
+    deps.log?.(`remap recovery ${listed.operationId}: ${describe(error)}`);
+  } finally {
+    if (held.placeholder) await deps.leases.release(placeholderKey, holder).catch(() => undefined);
+    await deps.leases.release(userKey, holder).catch(() => undefined);
+  }
+}
+
+/** Finishes the entry forward from where its record stands (see the top of the file), counting the outcome. */
+async function settle(entry: JournalEntry, ctx: ProcedureContext, deps: RecoveryDeps, report: RecoveryReport, holdPlaceholder: () => Promise<void>): Promise<JournalEntry> {
+  const row = await readRecord(ctx, entry);
+  const position = positionOf(entry, row);
+  if (position === "target") {
+    const verified = await deps.journal.step(entry, "succeeded", { step: "verify", domainName: row?.domainname ?? null, outcome: "ok" });
+    report.succeeded++;
+    return verified;
+  }
+  if (position === "temporary") {
+    await holdPlaceholder();
+    return finishOrRollBack(entry, ctx, deps, report);
+  }
+  const state = position === "original" && entry.state === "step1" ? "not-started" : "abandoned";
+  const note = position === "missing" ? "the record no longer exists" : `the record reads ${row?.domainname ?? "(none)"}`;
+  const closed = await deps.journal.update(entry, { state, lastError: `recovery: ${note}` });
+  report.closed++;
+  return closed;
+}
+
+/** Step 2 from the temporary account; when it fails, the procedure rolled back, closed, or left the entry open. */
+async function finishOrRollBack(entry: JournalEntry, ctx: ProcedureContext, deps: RecoveryDeps, report: RecoveryReport): Promise<JournalEntry> {
+  try {
+    const finished = await finishFromTemporary(ctx, entry);
+    report.succeeded++;
+    return finished;
+  } catch (error) {
+    const settled = (await deps.journal.get(entry.org, entry.operationId)) ?? entry;
+    if (settled.state === "rolled-back") report.rolledBack++;
+    else if (settled.state === "stuck" || settled.state === "step2" || settled.state === "rollback") {
+      report.stillOpen++;
+      report.problems.push(problem(settled, describe(error)));
+    } else report.closed++;
+    if (!isAppError(error)) deps.log?.(`remap recovery ${settled.operationId}: ${describe(error)}`);
+    return settled;
+  }
+}
+
+async function auditRecovery(entry: JournalEntry, deps: RecoveryDeps): Promise<void> {
+  await deps.audit.record({
+    requestedBy: "recovery",
+    source: `recovery:${entry.source}`,
+    org: entry.org,
+    user: entry.systemUserId,
+    systemUserId: entry.systemUserId,
+    from: entry.from,
+    to: entry.to,
+    steps: entry.steps,
+    outcome: entry.state,
+    status: entry.state === "succeeded" ? 200 : 502,
+    operationId: entry.operationId,
+    ...(entry.lastError ? { message: entry.lastError } : {}),
+  }).catch((error: unknown) => deps.log?.(`remap audit failed: ${describe(error)}`));
 }
 
 function problem(entry: JournalEntry, message: string) {

@@ -82,9 +82,31 @@ async function remap(request: RemapUserRequest, deps: RemapDeps, known: Known): 
   const port = deps.port(org);
   Object.assign(known, { org, systemUserId: row.systemuserid, from: row.domainname ?? null });
 
+  await checkRemappable(org, row, deps);
+  const target = await resolveTarget(request, deps, to, identity);
+  if (sameName(row.domainname, target.name) && sameId(recordAnchor(row), target.objectId)) {
+    return { org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: target.name, objectId: target.objectId, changed: false, dryRun: !!request.dryRun, steps: [] };
+  }
+  await checkConflicts(port, row, target, identity, request.abortSignal);
+
+  const remapCase: RemapCase = { org, row, target, port, placeholders: placeholderContext(request, deps, org, port, identity, [target.objectId, recordAnchor(row) ?? ""]) };
+  if (request.dryRun) return planRemap(remapCase);
+  return runJournaledRemap(request, deps, known, remapCase);
+}
+
+/** One user's remap once it is known to be due: the org, its record, the target name and how to get a placeholder. */
+interface RemapCase {
+  org: string;
+  row: SystemUser;
+  target: ResolvedName;
+  port: DataverseOrgPort;
+  placeholders: PlaceholderContext;
+}
+
+/** 409 when the record cannot be remapped (protected, …) or an earlier remap of it is not settled yet. */
+async function checkRemappable(org: string, row: SystemUser, deps: RemapDeps): Promise<void> {
   const why = notRemappableReason(row);
   if (why) throw new AppError(`User ${row.systemuserid} cannot be remapped: ${why}.`, 409, "not_remappable", { detail: { conflict: describeUser(row) } });
-
   const open = await deps.journal.openForUser(org, row.systemuserid);
   if (open.length > 0) {
     throw new AppError(
@@ -92,37 +114,41 @@ async function remap(request: RemapUserRequest, deps: RemapDeps, known: Known): 
       409, "remap_pending", { detail: { operationId: open[0]!.operationId, state: open[0]!.state } },
     );
   }
+}
 
+/** The directory user the new name belongs to: 422 when none, 409 when not the one the caller expects. */
+async function resolveTarget(request: RemapUserRequest, deps: RemapDeps, to: string, identity: OrgIdentity): Promise<ResolvedName> {
   const target = await resolveName(deps.directory, to, { abortSignal: request.abortSignal, identity });
   if (!target) throw new AppError(`"${to}" is not a user in the directory.`, 422, "not_in_directory", { detail: { newDomainName: to } });
   if (request.expectedObjectId && !sameId(request.expectedObjectId, target.objectId)) {
     throw new AppError(`"${to}" belongs to directory object ${target.objectId}, not ${request.expectedObjectId}.`, 409, "directory_mismatch");
   }
+  return target;
+}
 
-  if (sameName(row.domainname, target.name) && sameId(recordAnchor(row), target.objectId)) {
-    return { org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: target.name, objectId: target.objectId, changed: false, dryRun: !!request.dryRun, steps: [] };
-  }
-
-  await checkConflicts(port, row, target, identity, request.abortSignal);
-
-  const placeholderCtx = (exclude: string[]): PlaceholderContext => ({
+function placeholderContext(request: RemapUserRequest, deps: RemapDeps, org: string, port: DataverseOrgPort, identity: OrgIdentity, exclude: string[]): PlaceholderContext {
+  return {
     org, port, directory: deps.directory, identity, configured: deps.placeholders, leases: deps.leases,
     leaseMs: deps.leaseMs, exclude: new Set(exclude.filter(Boolean).map((x) => x.toLowerCase())), abortSignal: request.abortSignal, log: deps.log,
-  });
-  const exclude = [target.objectId, recordAnchor(row) ?? ""];
+  };
+}
 
-  if (request.dryRun) {
-    const placeholder = await peekPlaceholder(placeholderCtx(exclude));
-    return {
-      org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: target.name, objectId: target.objectId, changed: false, dryRun: true,
-      steps: [
-        { step: "temporary", domainName: placeholder.name, outcome: "planned" },
-        { step: "target", domainName: target.name, outcome: "planned" },
-        { step: "verify", domainName: target.name, outcome: "planned" },
-      ],
-    };
-  }
+/** A dry run: the steps the remap would take, with the placeholder it would borrow now. */
+async function planRemap({ org, row, target, placeholders }: RemapCase): Promise<RemapUserResult> {
+  const placeholder = await peekPlaceholder(placeholders);
+  return {
+    org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: target.name, objectId: target.objectId, changed: false, dryRun: true,
+    steps: [
+      { step: "temporary", domainName: placeholder.name, outcome: "planned" },
+      { step: "target", domainName: target.name, outcome: "planned" },
+      { step: "verify", domainName: target.name, outcome: "planned" },
+    ],
+  };
+}
 
+/** The journaled two-step procedure under the user's lease, holding a placeholder; both are released at the end. */
+async function runJournaledRemap(request: RemapUserRequest, deps: RemapDeps, known: Known, remapCase: RemapCase): Promise<RemapUserResult> {
+  const { org, row } = remapCase;
   const operationId = randomUUID();
   known.operationId = operationId;
   const userKey = userLeaseKey(org, row.systemuserid);
@@ -130,38 +156,48 @@ async function remap(request: RemapUserRequest, deps: RemapDeps, known: Known): 
   if (!lease.acquired) {
     throw new AppError("Another remap of this user is running.", 409, "remap_in_progress", { detail: { operationId: lease.current.note } });
   }
-  let placeholder: HeldPlaceholder | undefined;
-  let entry: JournalEntry | undefined;
+  const held: { placeholder?: HeldPlaceholder; entry?: JournalEntry } = {};
   try {
-    placeholder = await holdPlaceholder(placeholderCtx(exclude), operationId, deps.placeholderWaitMs);
-    entry = await deps.journal.create({
-      operationId, org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: target.name,
-      originalObjectId: recordAnchor(row), targetObjectId: target.objectId,
-      placeholder: placeholder.name, placeholderObjectId: placeholder.objectId,
-      requestedBy: request.requestedBy, source: request.source, state: "step1",
-      steps: [{ step: "temporary", domainName: placeholder.name, outcome: "started", at: new Date().toISOString() }],
-    });
-    known.steps = entry.steps;
-    const held = placeholder;
-    entry = await runRemapSteps({
-      port, journal: deps.journal, hooks: deps.hooks, abortSignal: request.abortSignal,
-      renew: async () => (await deps.leases.renew(userKey, operationId, deps.leaseMs)) && held.renew(),
-    }, entry, row.etag);
-    known.steps = entry.steps;
-    return { org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: target.name, objectId: target.objectId, changed: true, dryRun: false, steps: entry.steps.map(report), operationId };
+    return await journalAndRun(request, deps, known, remapCase, operationId, held);
   } catch (error) {
-    if (entry) {
+    if (held.entry) {
       const latest = await deps.journal.get(org, operationId).catch(() => undefined);
       if (latest) known.steps = latest.steps;
     }
-    if (isAppError(error) || !entry) throw error;
+    if (isAppError(error) || !held.entry) throw error;
     throw new AppError(`The remap stopped unexpectedly (${describe(error)}); the recovery pass settles it (operation ${operationId}).`, 502, "remap_incomplete", {
       cause: error, detail: { operationId, state: "open" },
     });
   } finally {
-    await placeholder?.release().catch(() => undefined);
+    await held.placeholder?.release().catch(() => undefined);
     await deps.leases.release(userKey, operationId).catch(() => undefined);
   }
+}
+
+/** Holds a placeholder, journals the operation, then runs its steps; `held` tells the caller what to undo. */
+async function journalAndRun(
+  request: RemapUserRequest, deps: RemapDeps, known: Known, { org, row, target, port, placeholders }: RemapCase,
+  operationId: string, held: { placeholder?: HeldPlaceholder; entry?: JournalEntry },
+): Promise<RemapUserResult> {
+  const placeholder = await holdPlaceholder(placeholders, operationId, deps.placeholderWaitMs);
+  held.placeholder = placeholder;
+  let entry = await deps.journal.create({
+    operationId, org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: target.name,
+    originalObjectId: recordAnchor(row), targetObjectId: target.objectId,
+    placeholder: placeholder.name, placeholderObjectId: placeholder.objectId,
+    requestedBy: request.requestedBy, source: request.source, state: "step1",
+    steps: [{ step: "temporary", domainName: placeholder.name, outcome: "started", at: new Date().toISOString() }],
+  });
+  held.entry = entry;
+  known.steps = entry.steps;
+  const userKey = userLeaseKey(org, row.systemuserid);
+  entry = await runRemapSteps({
+    port, journal: deps.journal, hooks: deps.hooks, abortSignal: request.abortSignal,
+    renew: async () => (await deps.leases.renew(userKey, operationId, deps.leaseMs)) && placeholder.renew(),
+  }, entry, row.etag);
+  held.entry = entry;
+  known.steps = entry.steps;
+  return { org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: target.name, objectId: target.objectId, changed: true, dryRun: false, steps: entry.steps.map(report), operationId };
 }
 
 type Found = { org: string; row: SystemUser } | { done: RemapUserResult };

@@ -5,11 +5,11 @@
 //   netbiosDomains, else the DNS name's first label), record anchored by `activedirectoryguid` = the AD
 //   objectGUID recovered from onPremisesImmutableId. For such an org the "object id" of a directory user (in
 //   plans, reports and the run's seen set) is that AD GUID.
-import type { Config, SyncIdentity } from "../config/config.js";
 import type { OrgDescriptor } from "../config/dataverse-orgs.js";
 import { normalizeOrgUrl } from "../config/org-url.js";
 import { guidFromImmutableId } from "../directory/immutable-id.js";
 import type { DirectoryChange, DirectoryUser } from "../directory/types.js";
+import type { SyncIdentity } from "./domain.js";
 
 export interface OnPremisesIdentity {
   kind: "onpremises";
@@ -44,7 +44,7 @@ export function identityOf(org: OrgDescriptor | undefined, onlineForm: SyncIdent
 }
 
 /** The identity rule of an org by URL, from the configuration. */
-export function orgIdentity(config: Pick<Config, "orgs" | "sync">, orgUrl: string): OrgIdentity {
+export function orgIdentity(config: { orgs: readonly OrgDescriptor[]; sync: { identity: SyncIdentity } }, orgUrl: string): OrgIdentity {
   const key = normalizeOrgUrl(orgUrl);
   return identityOf(config.orgs.find((o) => o.url === key), config.sync.identity);
 }

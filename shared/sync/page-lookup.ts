@@ -5,7 +5,7 @@
 // conflict) and users whose domainname changed (a remap needs to know who else holds the new name).
 import type { DataverseOrgPort, DataverseRequestOptions } from "../dataverse/types.js";
 import type { DirectoryChange } from "../directory/types.js";
-import type { SyncIdentity } from "../config/config.js";
+import type { SyncIdentity } from "./domain.js";
 import { DOMAIN_NAME_COLUMN, mapUser, type AttributeMap } from "./mapping.js";
 import { sameValue } from "./plan.js";
 import { domainNameKey, indexSelect, isProtectedRow, objectIdKey, type UserIndex } from "./user-index.js";

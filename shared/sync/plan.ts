@@ -227,6 +227,20 @@ export function planOrphans(index: UserIndex, seenObjectIds: ReadonlySet<string>
   return actions;
 }
 
+/**
+ * After a scoped run: users removed from every scope group do not show in the users delta, so enabled,
+ * non-protected records whose object id is not among the groups' members (`inScope`, as keys) → disable
+ * ("out-of-scope").
+ */
+export function planOutOfScope(index: UserIndex, inScope: ReadonlySet<string>): UserAction[] {
+  const actions: UserAction[] = [];
+  for (const record of index.records()) {
+    if (record.objectId === null || record.disabled || isProtected(record) || inScope.has(record.objectId)) continue;
+    actions.push({ kind: "disable", systemUserId: record.systemUserId, objectId: record.objectId, matchedBy: "objectId", reason: "out-of-scope" });
+  }
+  return actions;
+}
+
 export interface ApplyResult {
   /** false: the write failed, the index stays as it was. */
   ok?: boolean;

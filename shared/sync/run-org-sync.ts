@@ -7,18 +7,25 @@
 // also fetch the members who joined a scope group since the last scoped run (scope-catch-up.ts).
 // Nothing is lost to a failed write or a failed save: a page's outcome (changes, report, carried-forward
 // failures) is durable before its cursor moves on, and users whose writes failed are carried forward to the
-// next run (see carryForward below).
+// next run (carried-forward.ts).
+// The steps: OrgSyncRun.open (recover remaps, load state, choose the index source: index-source.ts), retry the
+// carried-forward users, follow the delta chain (DeltaReader reads one page ahead) applying each page, then
+// queue orphans and out-of-scope users (pure planner) with the pending disables (pending-disables.ts) and finish
+// the round against the threshold.
 import type { DataverseOrgPort } from "../dataverse/types.js";
 import { DeltaResetError, type DeltaPage, type DirectoryChange, type DirectoryPort } from "../directory/types.js";
-import type { DisableThreshold } from "../config/config.js";
-import { anchorColumn, changeKey, isOnPremises, type OrgIdentity } from "./identity.js";
-import { applyWriteActions, columnsLeftAfterRemap, entryFor } from "./apply-actions.js";
+import type { DisableThreshold } from "./domain.js";
+import { changeKey, type OrgIdentity } from "./identity.js";
+import { applyWriteActions, entryFor } from "./apply-actions.js";
+import { applyRemap, type RemapAction } from "./apply-remap.js";
+import { CarriedForward } from "./carried-forward.js";
+import { IndexSource } from "./index-source.js";
 import { graphSelect, type AttributeMap } from "./mapping.js";
-import { applyToIndex, planChange, planOrphans, type PlanOptions, type UserAction } from "./plan.js";
+import { PendingDisables } from "./pending-disables.js";
+import { applyToIndex, planChange, planOrphans, planOutOfScope, type PlanOptions, type UserAction } from "./plan.js";
 import { describeDisableThreshold } from "./threshold.js";
-import { countManagedEnabled, PageLookup } from "./page-lookup.js";
 import { fetchUsersAsChanges, scopeCatchUpIds } from "./scope-catch-up.js";
-import { indexSelect, isProtected, objectIdKey, UserIndex } from "./user-index.js";
+import { objectIdKey, type UserIndex } from "./user-index.js";
 import type { OrgStateStore, OrgSyncState, PendingDisable } from "./org-state-store.js";
 import type { RunStore } from "./run-store.js";
 import type { RemapPort } from "./remap-port.js";
@@ -44,161 +51,162 @@ export interface OrgSyncDependencies {
 
 /** Runs (or continues) the round for `report.org`, updating `report` as it goes. Throws on failure. */
 export async function runOrgSync(report: RunReport, settings: SyncSettings, deps: OrgSyncDependencies, abortSignal?: AbortSignal): Promise<void> {
-  const now = deps.now ?? (() => new Date());
-  const org = report.org;
-  // A redelivered run appends after what its earlier attempt recorded: that attempt wrote fewer chunk rows than
-  // changes, so numbering from the change count never overwrites one (and keeps the order).
-  const recorded = { count: report.changes.length, chunk: report.changes.length };
-  const record = async (entries: ChangeEntry[]) => deps.runs.appendChanges(report, recorded, entries);
+  const run = await OrgSyncRun.open(report, settings, deps, abortSignal);
+  await run.run();
+}
 
-  if (deps.remap && !report.dryRun) await deps.remap.recover(org, { abortSignal });
+interface OrgSyncRunState {
+  /** The org's saved state (cursor, round, scope members), saved as the run goes. */
+  state: OrgSyncState;
+  retries: CarriedForward;
+  pending: PendingDisables;
+  source: IndexSource;
+  /** With scope groups: the members' object ids (keys). */
+  inScope: ReadonlySet<string> | undefined;
+  /** Where the delta chain continues; undefined = a new round from its start. */
+  link: string | undefined;
+}
 
-  const state = await deps.orgState.get(org);
-  // Users whose writes failed in earlier runs (carried forward); a dry run neither reads nor changes them.
-  const retrySet = new Set(report.dryRun ? [] : await deps.orgState.listRetries(org));
-  // Users whose write failed in this run (the error list is capped, so it cannot be the source of truth).
-  const failedThisRun = new Set<string>();
-  const inScope = await scopeOf(deps.directory, settings.scopeGroupIds, abortSignal);
-  const plan: PlanOptions = { map: settings.map, identity: settings.identity, inScope: inScope ? (id) => inScope.has(objectIdKey(id)) : undefined };
-  const select = graphSelect(settings.map, settings.identity);
+/** One org's run: what it knows lives here, and each step is a method. */
+class OrgSyncRun {
+  private readonly org: string;
+  private readonly now: () => Date;
+  /**
+   * A redelivered run appends after what its earlier attempt recorded: that attempt wrote fewer chunk rows than
+   * changes, so numbering from the change count never overwrites one (and keeps the order).
+   */
+  private readonly recorded: { count: number; chunk: number };
+  private readonly plan: PlanOptions;
+  private readonly select: string[];
+  private readonly scopeKey: string;
+  /** Users whose write failed in this run (the error list is capped, so it cannot be the source of truth). */
+  private readonly failedThisRun = new Set<string>();
+  private readonly seenThisRun = new Set<string>();
+  private page = 0;
 
-  // Disables wait (durably) until the round ends; a later change in the round may cancel them.
-  const pending = new Map<string, PendingDisable>();
-  for (const p of await deps.orgState.listPendingDisables(org)) pending.set(p.systemUserId, p);
-
-  let link: string | undefined;
-  // This run's own full round cut off mid-chain (its message redelivered): continue it, don't start over.
-  const resumingOwnRound = state.roundId === report.runId && state.cursorKind === "next" && state.cursor !== undefined;
-  if (!resumingOwnRound && (report.mode === "full" || !state.cursor)) {
-    startFullRound(state, report);
-  } else {
-    link = state.cursor;
-    report.mode = state.roundMode === "full" && state.cursorKind === "next" ? "full" : "incremental";
+  private constructor(
+    private readonly report: RunReport,
+    private readonly settings: SyncSettings,
+    private readonly deps: OrgSyncDependencies,
+    private readonly abortSignal: AbortSignal | undefined,
+    private readonly its: OrgSyncRunState,
+  ) {
+    this.org = report.org;
+    this.now = deps.now ?? (() => new Date());
+    this.recorded = { count: report.changes.length, chunk: report.changes.length };
+    const inScope = its.inScope;
+    this.plan = { map: settings.map, identity: settings.identity, inScope: inScope ? (id) => inScope.has(objectIdKey(id)) : undefined };
+    this.select = graphSelect(settings.map, settings.identity);
+    this.scopeKey = [...settings.scopeGroupIds].map(objectIdKey).sort().join(",");
   }
-  const anchor = anchorColumn(settings.identity);
-  let index = new UserIndex(settings.map, anchor);
-  // Lookup mode until the run turns into a full round. On-premises orgs always read the whole org: their records
-  // are found by AD GUID, which only the directory user (not a removal) carries.
-  let lookup: PageLookup | undefined;
-  if (report.mode === "incremental" && !inScope && !isOnPremises(settings.identity)) lookup = new PageLookup(deps.dataverse, index, settings.map, settings.identity);
-  else index = await readIndex(deps.dataverse, settings.map, anchor, abortSignal);
-  const seenThisRun = new Set<string>();
-  const scopeKey = [...settings.scopeGroupIds].map(objectIdKey).sort().join(",");
-  // The saved members belong to a scoped run over the same groups; a run without scope voids them.
-  if (!inScope && !report.dryRun) state.scopeMembers = undefined;
-  let page = 0;
-  let reset = false;
-  // Graph's delta chain is sequential: the next page is fetched while this one is applied (read-ahead of one).
-  let ahead: Promise<DeltaPage> | undefined;
 
-  await retryCarriedForward();
+  /** Recovers cut-off remaps, loads the org's state, and starts a full round or continues the saved one. */
+  static async open(report: RunReport, settings: SyncSettings, deps: OrgSyncDependencies, abortSignal?: AbortSignal): Promise<OrgSyncRun> {
+    const org = report.org;
+    if (deps.remap && !report.dryRun) await deps.remap.recover(org, { abortSignal });
+    const state = await deps.orgState.get(org);
+    const retries = await CarriedForward.load(deps.orgState, org, report.dryRun);
+    const inScope = await scopeOf(deps.directory, settings.scopeGroupIds, abortSignal);
+    const pending = await PendingDisables.load(deps.orgState, report);
+    const link = startOrContinueRound(state, report);
+    const wholeOrg = report.mode !== "incremental" || inScope !== undefined;
+    const source = await IndexSource.open(deps.dataverse, settings.map, settings.identity, wholeOrg, abortSignal);
+    // The saved members belong to a scoped run over the same groups; a run without scope voids them.
+    if (!inScope && !report.dryRun) state.scopeMembers = undefined;
+    return new OrgSyncRun(report, settings, deps, abortSignal, { state, retries, pending, source, inScope, link });
+  }
 
-  for (;;) {
-    abortSignal?.throwIfAborted();
-    let delta;
-    try {
-      delta = await (ahead ?? deps.directory.usersDeltaPage(link, select, { abortSignal }));
-      ahead = delta.nextLink ? readAhead(deps.directory.usersDeltaPage(delta.nextLink, select, { abortSignal })) : undefined;
-    } catch (error) {
-      ahead = undefined;
-      if (!(error instanceof DeltaResetError) || reset) throw error;
-      // Expired or reset cursor: start a full round by itself (contract §3).
-      reset = true;
-      report.resync = error.code;
-      deps.log(`sync ${org}: delta cursor reset (${error.code}); starting a full round`);
-      startFullRound(state, report);
-      if (lookup) {
-        // The round needs every record now; what the run already knows is its newer view and stays.
-        const full = await readIndex(deps.dataverse, settings.map, anchor, abortSignal);
-        for (const record of index.records()) full.insert(record);
-        index = full;
-        lookup = undefined;
+  async run(): Promise<void> {
+    await this.retryCarriedForward();
+    await this.followDelta(this.its.link);
+    const seen = await this.seenInRound();
+    const { inScope, pending, source } = this.its;
+    if (this.report.mode === "full") await pending.queue(planOrphans(source.index, seen, this.plan));
+    if (inScope) {
+      await this.catchUpScope(inScope, seen);
+      await pending.queue(planOutOfScope(source.index, inScope));
+    }
+    await this.finishRound();
+  }
+
+  private record(entries: ChangeEntry[]): Promise<void> {
+    return this.deps.runs.appendChanges(this.report, this.recorded, entries);
+  }
+
+  /** Users whose writes failed in an earlier run are fetched by id and planned again first (carried-forward.ts). */
+  private async retryCarriedForward(): Promise<void> {
+    const ids = this.its.retries.list();
+    if (ids.length === 0) return;
+    this.deps.log(`sync ${this.org}: retrying ${ids.length} user(s) whose writes failed in an earlier run`);
+    // Users not found (left the directory) are handled too: the delta reports their removal.
+    await this.applyUsersById(ids);
+    await this.deps.runs.save(this.report);
+  }
+
+  /** Follows the delta chain from `link` to its end, one page at a time; an expired cursor restarts it once. */
+  private async followDelta(link: string | undefined): Promise<void> {
+    const reader = new DeltaReader(this.deps.directory, this.select, this.abortSignal);
+    let reset = false;
+    for (;;) {
+      this.abortSignal?.throwIfAborted();
+      let delta: DeltaPage;
+      try {
+        delta = await reader.read(link);
+      } catch (error) {
+        if (!(error instanceof DeltaResetError) || reset) throw error;
+        reset = true;
+        await this.restartAsFullRound(error);
+        link = undefined;
+        continue;
       }
-      link = undefined;
-      continue;
+      await this.applyDeltaPage(delta);
+      if (!delta.nextLink) return;
+      link = delta.nextLink;
     }
-    page++;
-    const { matchedElsewise, failed } = await applyPage(delta.changes);
+  }
+
+  /** Expired or reset cursor: start a full round by itself (contract §3). */
+  private async restartAsFullRound(error: DeltaResetError): Promise<void> {
+    this.report.resync = error.code;
+    this.deps.log(`sync ${this.org}: delta cursor reset (${error.code}); starting a full round`);
+    startFullRound(this.its.state, this.report);
+    await this.its.source.readWholeOrg(this.abortSignal);
+  }
+
+  private async applyDeltaPage(delta: DeltaPage): Promise<void> {
+    const { report, settings } = this;
+    this.page++;
+    const { matchedElsewise, failed } = await this.applyPage(delta.changes);
     const ids = [...delta.changes.map((c) => changeKey(c, settings.identity)), ...matchedElsewise];
-    const handled = delta.changes.map(directoryKey);
-    for (const id of ids) seenThisRun.add(id);
-    if (report.mode === "full" && !report.dryRun) await deps.orgState.addSeenIds(state.roundId!, Date.now() * 1000 + page, ids);
-    if (!report.dryRun) {
-      // The page's outcome first (failures carried forward, then the report), the cursor last: a save that
-      // fails leaves the cursor on this page, so the retry re-applies it instead of skipping it.
-      await carryForward(handled, failed);
-      await deps.runs.save(report);
-      state.cursor = delta.nextLink ?? delta.deltaLink;
-      state.cursorKind = delta.nextLink ? "next" : "delta";
-      state.cursorSavedAt = now().toISOString();
-      state.roundMode = report.mode;
-      await deps.orgState.save(state);
-    }
-    if (!delta.nextLink) break;
-    link = delta.nextLink;
-  }
-
-  let seen: ReadonlySet<string> = seenThisRun;
-  if (report.mode === "full") {
-    if (!report.dryRun) seen = new Set([...seenThisRun, ...(await deps.orgState.listSeenIds(state.roundId!))]);
-    await queueDisables(planOrphans(index, seen, plan));
-  }
-  if (inScope) {
-    await catchUpScope(inScope, seen);
-    await queueDisables(outOfScope(index, inScope));
-  }
-  await finishRound();
-
-  /** Plans and applies the members the round did not return who need a record or may need enabling. */
-  async function catchUpScope(members: ReadonlySet<string>, seen: ReadonlySet<string>): Promise<void> {
-    const saved = state.scopeMembers?.groups === scopeKey ? state.scopeMembers : undefined;
-    const previous = saved ? await deps.orgState.listScopeMembers(org, saved.rows) : undefined;
-    const ids = scopeCatchUpIds(index, members, previous, seen);
-    if (ids.length > 0) deps.log(`sync ${org}: fetching ${ids.length} scope member(s) the round did not return`);
-    for (let i = 0; i < ids.length; i += 200) {
-      abortSignal?.throwIfAborted();
-      const batch = ids.slice(i, i + 200);
-      const { failed } = await applyPage(await fetchUsersAsChanges(deps.directory, batch, select, { concurrency: 4, abortSignal }));
-      if (!report.dryRun) await carryForward(batch, failed);
-    }
-    if (report.dryRun) return;
-    // A member whose write failed is left out, so the next run treats it as new and tries again.
-    const remembered = [...members].filter((id) => !failedThisRun.has(id));
-    const rows = await deps.orgState.saveScopeMembers(org, remembered, state.scopeMembers?.rows);
-    state.scopeMembers = { groups: scopeKey, rows };
-    await deps.orgState.save(state);
+    for (const id of ids) this.seenThisRun.add(id);
+    if (report.mode === "full" && !report.dryRun) await this.deps.orgState.addSeenIds(this.its.state.roundId!, Date.now() * 1000 + this.page, ids);
+    if (!report.dryRun) await this.savePage(delta, delta.changes.map(directoryKey), failed);
   }
 
   /**
-   * Why carry failed users forward rather than hold the cursor: the delta cursor is one position for the whole
-   * org, so holding it for one user whose write keeps failing (a missing licence, a privilege) would stall
-   * every other change behind it, and Graph's delta never returns an unchanged user again once the cursor is
-   * past it. So the cursor moves on, and the failed users' object ids are kept per org (OrgStateStore retries,
-   * written before the cursor); each later run fetches them by id first and plans them again, until their
-   * write succeeds, they need no write, or they left the directory.
+   * The page's outcome first (failures carried forward, then the report), the cursor last: a save that fails
+   * leaves the cursor on this page, so the retry re-applies it instead of skipping it.
    */
-  async function retryCarriedForward(): Promise<void> {
-    if (retrySet.size === 0) return;
-    const ids = [...retrySet];
-    deps.log(`sync ${org}: retrying ${ids.length} user(s) whose writes failed in an earlier run`);
-    for (let i = 0; i < ids.length; i += 200) {
-      abortSignal?.throwIfAborted();
-      const batch = ids.slice(i, i + 200);
-      const { failed } = await applyPage(await fetchUsersAsChanges(deps.directory, batch, select, { concurrency: 4, abortSignal }));
-      // Users not found (left the directory) are handled too: the delta reports their removal.
-      await carryForward(batch, failed);
-    }
-    await deps.runs.save(report);
+  private async savePage(delta: DeltaPage, handled: readonly string[], failed: ReadonlySet<string>): Promise<void> {
+    const { state } = this.its;
+    await this.its.retries.record(handled, failed);
+    await this.deps.runs.save(this.report);
+    state.cursor = delta.nextLink ?? delta.deltaLink;
+    state.cursorKind = delta.nextLink ? "next" : "delta";
+    state.cursorSavedAt = this.now().toISOString();
+    state.roundMode = this.report.mode;
+    await this.deps.orgState.save(state);
   }
 
-  /** Records which of the `handled` users still need a retry (`failed`) and which no longer do. */
-  async function carryForward(handled: readonly string[], failed: ReadonlySet<string>): Promise<void> {
-    const added = [...failed].filter((id) => !retrySet.has(id));
-    const settled = handled.filter((id) => retrySet.has(id) && !failed.has(id));
-    await deps.orgState.addRetries(org, added);
-    await deps.orgState.removeRetries(org, settled);
-    for (const id of added) retrySet.add(id);
-    for (const id of settled) retrySet.delete(id);
+  /** Fetches users by directory object id (batches of 200) and applies them like a delta page. */
+  private async applyUsersById(ids: readonly string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += 200) {
+      this.abortSignal?.throwIfAborted();
+      const batch = ids.slice(i, i + 200);
+      const changes = await fetchUsersAsChanges(this.deps.directory, batch, this.select, { concurrency: 4, abortSignal: this.abortSignal });
+      const { failed } = await this.applyPage(changes);
+      if (!this.report.dryRun) await this.its.retries.record(batch, failed);
+    }
   }
 
   /**
@@ -206,112 +214,159 @@ export async function runOrgSync(report: RunReport, settings: SyncSettings, deps
    * records matched under another key than their change's (on-premises users without a GUID anchor, matched by
    * domainname), so a full round counts them as seen.
    */
-  async function applyPage(changes: readonly DirectoryChange[]): Promise<{ failed: Set<string>; matchedElsewise: string[] }> {
-    const matchedElsewise: string[] = [];
-    const writes: UserAction[] = [];
-    const remaps: Extract<UserAction, { kind: "remap" }>[] = [];
-    const disables: UserAction[] = [];
-    const others: ChangeEntry[] = [];
-    if (lookup) await lookup.load(changes, { abortSignal });
-    for (const change of changes) {
-      report.counts.scanned++;
-      const action = planChange(change, index, plan);
-      const anchor = "systemUserId" in action && action.systemUserId ? index.get(action.systemUserId)?.objectId : undefined;
-      if (anchor && anchor !== changeKey(change, settings.identity)) matchedElsewise.push(anchor);
-      if (action.kind !== "disable" && "systemUserId" in action && action.systemUserId && pending.has(action.systemUserId)) {
-        // Back (restored, re-enabled, in scope again) before the round ended: the disable is void.
-        pending.delete(action.systemUserId);
-        if (!report.dryRun) await deps.orgState.removePendingDisables(org, [action.systemUserId]);
-      }
-      switch (action.kind) {
-        case "create": case "update": case "enable": writes.push(action); break;
-        case "remap": remaps.push(action); break;
-        case "disable": disables.push(action); break;
-        case "unchanged": report.counts.unchanged++; break;
-        case "skip": {
-          report.counts.skipped++;
-          const entry = entryFor(action, "planned");
-          if (entry) others.push(entry);
-          break;
-        }
-      }
-    }
-    const applied = await applyWriteActions(deps.dataverse, index, writes, report.counts, { dryRun: report.dryRun, abortSignal, now });
+  private async applyPage(changes: readonly DirectoryChange[]): Promise<{ failed: Set<string>; matchedElsewise: string[] }> {
+    const { report, deps } = this;
+    await this.its.source.load(changes, this.abortSignal);
+    const planned = await this.planPage(changes);
+    const applied = await applyWriteActions(deps.dataverse, this.its.source.index, planned.writes, report.counts, { dryRun: report.dryRun, abortSignal: this.abortSignal, now: this.now });
     recordErrors(report, applied.errors);
-    for (const action of remaps) applied.entries.push(await applyRemap(action));
-    await queueDisables(disables);
-    await record([...applied.entries, ...others]);
-    // Entries name the org's anchor (the AD GUID on-premises); retries fetch by directory object id.
-    const directoryIdOf = new Map(changes.map((c) => [changeKey(c, settings.identity), directoryKey(c)]));
-    const failed = new Set(applied.entries.flatMap((e) => (e.outcome === "failed" && e.objectId ? [directoryIdOf.get(objectIdKey(e.objectId)) ?? objectIdKey(e.objectId)] : [])));
-    for (const id of failed) failedThisRun.add(id);
-    return { failed, matchedElsewise };
+    for (const action of planned.remaps) applied.entries.push(await this.applyRemap(action));
+    await this.its.pending.queue(planned.disables);
+    await this.record([...applied.entries, ...planned.others]);
+    return { failed: this.failedOf(changes, applied.entries), matchedElsewise: planned.matchedElsewise };
   }
 
-  async function applyRemap(action: Extract<UserAction, { kind: "remap" }>): Promise<ChangeEntry> {
-    const entry = entryFor(action, report.dryRun ? "planned" : "applied")!;
+  /** Plans every change of a page (pure core) and sorts the actions by how they are applied. */
+  private async planPage(changes: readonly DirectoryChange[]): Promise<PlannedPage> {
+    const { report } = this;
+    const index = this.its.source.index;
+    const page: PlannedPage = { writes: [], remaps: [], disables: [], others: [], matchedElsewise: [] };
+    for (const change of changes) {
+      report.counts.scanned++;
+      const action = planChange(change, index, this.plan);
+      const systemUserId = "systemUserId" in action ? action.systemUserId : undefined;
+      const anchor = systemUserId ? index.get(systemUserId)?.objectId : undefined;
+      if (anchor && anchor !== changeKey(change, this.settings.identity)) page.matchedElsewise.push(anchor);
+      if (action.kind !== "disable" && systemUserId) await this.its.pending.cancel(systemUserId);
+      sortAction(action, page, report.counts);
+    }
+    return page;
+  }
+
+  /** The directory object ids (keys) whose write failed; entries name the org's anchor (the AD GUID on-premises). */
+  private failedOf(changes: readonly DirectoryChange[], entries: readonly ChangeEntry[]): Set<string> {
+    const directoryIdOf = new Map(changes.map((c) => [changeKey(c, this.settings.identity), directoryKey(c)]));
+    const failed = new Set(entries.flatMap((e) => (e.outcome === "failed" && e.objectId ? [directoryIdOf.get(objectIdKey(e.objectId)) ?? objectIdKey(e.objectId)] : [])));
+    for (const id of failed) this.failedThisRun.add(id);
+    return failed;
+  }
+
+  private async applyRemap(action: RemapAction): Promise<ChangeEntry> {
+    const { report } = this;
+    const index = this.its.source.index;
     if (report.dryRun) {
       applyToIndex(index, action);
       report.counts.remapped++;
-      return entry;
+      return entryFor(action, "planned")!;
     }
-    if (!deps.remap) {
-      report.counts.skipped++;
-      return { ...entry, action: "remap-needed", outcome: "planned", reason: "the remap procedure is not available" };
-    }
-    const outcome = await deps.remap.remap({ org, systemUserId: action.systemUserId, objectId: action.objectId, from: action.from, to: action.to, requestedBy: `sync:${report.runId}`, abortSignal });
-    if (!outcome.ok) {
+    const target = { org: this.org, dataverse: this.deps.dataverse, remap: this.deps.remap, requestedBy: `sync:${report.runId}` };
+    const { entry, result, error } = await applyRemap(action, target, this.abortSignal);
+    if (result === "unavailable") report.counts.skipped++;
+    if (result === "failed") {
       report.counts.failed++;
-      recordErrors(report, [{ objectId: action.objectId, systemUserId: action.systemUserId, code: outcome.code, message: outcome.message, at: now().toISOString() }]);
-      return { ...entry, outcome: "failed", error: { code: outcome.code, message: outcome.message } };
+      recordErrors(report, [{ objectId: action.objectId, systemUserId: action.systemUserId, ...error!, at: this.now().toISOString() }]);
     }
-    const rest = await columnsLeftAfterRemap(deps.dataverse, action, abortSignal);
-    if (Object.keys(rest).length > 0) await deps.dataverse.updateSystemUser(action.systemUserId, rest, { abortSignal });
-    applyToIndex(index, action);
-    report.counts.remapped++;
+    if (result === "applied") {
+      applyToIndex(index, action);
+      report.counts.remapped++;
+    }
     return entry;
   }
 
-  async function queueDisables(actions: readonly UserAction[]): Promise<void> {
-    const added: PendingDisable[] = [];
-    for (const action of actions) {
-      if (action.kind !== "disable" || pending.has(action.systemUserId)) continue;
-      const item = { systemUserId: action.systemUserId, objectId: action.objectId, reason: action.reason, runId: report.runId };
-      pending.set(action.systemUserId, item);
-      added.push(item);
-    }
-    if (!report.dryRun) await deps.orgState.addPendingDisables(org, added);
+  /** The object ids the round returned: this run's, and in a full round those of its earlier runs too. */
+  private async seenInRound(): Promise<ReadonlySet<string>> {
+    if (this.report.mode !== "full" || this.report.dryRun) return this.seenThisRun;
+    return new Set([...this.seenThisRun, ...(await this.deps.orgState.listSeenIds(this.its.state.roundId!))]);
   }
 
-  async function finishRound(): Promise<void> {
-    const check = describeDisableThreshold(pending.size, await managedEnabled(), settings.threshold);
+  /** Plans and applies the members the round did not return who need a record or may need enabling. */
+  private async catchUpScope(members: ReadonlySet<string>, seen: ReadonlySet<string>): Promise<void> {
+    const { deps, org } = this;
+    const { state } = this.its;
+    const saved = state.scopeMembers?.groups === this.scopeKey ? state.scopeMembers : undefined;
+    const previous = saved ? await deps.orgState.listScopeMembers(org, saved.rows) : undefined;
+    const ids = scopeCatchUpIds(this.its.source.index, members, previous, seen);
+    if (ids.length > 0) deps.log(`sync ${org}: fetching ${ids.length} scope member(s) the round did not return`);
+    await this.applyUsersById(ids);
+    if (this.report.dryRun) return;
+    // A member whose write failed is left out, so the next run treats it as new and tries again.
+    const remembered = [...members].filter((id) => !this.failedThisRun.has(id));
+    const rows = await deps.orgState.saveScopeMembers(org, remembered, state.scopeMembers?.rows);
+    state.scopeMembers = { groups: this.scopeKey, rows };
+    await deps.orgState.save(state);
+  }
+
+  /** The round's disables against the threshold: applied, or the run halts for approval. */
+  private async finishRound(): Promise<void> {
+    const { report, settings, deps } = this;
+    const { pending, source } = this.its;
+    const managed = await source.managedEnabled(pending.size, settings.threshold, this.abortSignal);
+    const check = describeDisableThreshold(pending.size, managed, settings.threshold);
     if (check.exceeded && report.halt?.approvedBy === undefined) {
       report.halt = { pendingDisables: pending.size, limit: check.limit, threshold: check.threshold };
       report.state = "halted";
-      deps.log(`sync ${org}: ${check.message}`);
-      await record([...pending.values()].map((p) => ({ objectId: p.objectId, systemUserId: p.systemUserId, action: "disable", reason: p.reason, outcome: "pending-approval" as const })));
+      deps.log(`sync ${this.org}: ${check.message}`);
+      await this.record(pending.values().map((p) => ({ objectId: p.objectId, systemUserId: p.systemUserId, action: "disable", reason: p.reason, outcome: "pending-approval" as const })));
       return;
     }
-    await applyPendingDisables(report, [...pending.values()], index, deps, abortSignal, record);
+    await applyPendingDisables(report, pending.values(), source.index, deps, this.abortSignal, (entries) => this.record(entries));
     report.state = "succeeded";
-  }
-
-  /** The base of a percentage threshold; counted from Dataverse only when a lookup-mode run has disables to weigh. */
-  async function managedEnabled(): Promise<number> {
-    if (!lookup) return index.stats().managedEnabled;
-    if (pending.size === 0 || !("percent" in settings.threshold)) return 0;
-    return countManagedEnabled(deps.dataverse, { abortSignal });
   }
 }
 
-/** Users removed from every scope group do not show in the users delta: disable them from the membership read. */
-function outOfScope(index: UserIndex, inScope: ReadonlySet<string>): UserAction[] {
-  const actions: UserAction[] = [];
-  for (const record of index.records()) {
-    if (record.objectId === null || record.disabled || isProtected(record) || inScope.has(record.objectId)) continue;
-    actions.push({ kind: "disable", systemUserId: record.systemUserId, objectId: record.objectId, matchedBy: "objectId", reason: "out-of-scope" });
+interface PlannedPage {
+  writes: UserAction[];
+  remaps: RemapAction[];
+  disables: UserAction[];
+  /** Entries of planned actions that write nothing (skips worth reporting). */
+  others: ChangeEntry[];
+  matchedElsewise: string[];
+}
+
+/** Puts an action where it is applied from (writes in bulk, remaps one by one, disables at the round's end). */
+function sortAction(action: UserAction, page: PlannedPage, counts: RunReport["counts"]): void {
+  switch (action.kind) {
+    case "create": case "update": case "enable": page.writes.push(action); break;
+    case "remap": page.remaps.push(action); break;
+    case "disable": page.disables.push(action); break;
+    case "unchanged": counts.unchanged++; break;
+    case "skip": {
+      counts.skipped++;
+      const entry = entryFor(action, "planned");
+      if (entry) page.others.push(entry);
+      break;
+    }
   }
-  return actions;
+}
+
+/**
+ * Graph's delta chain is sequential: the next page is fetched while this one is applied (a read-ahead of one),
+ * which overlaps Graph's latency with the Dataverse writes.
+ */
+class DeltaReader {
+  private ahead: Promise<DeltaPage> | undefined;
+
+  constructor(
+    private readonly directory: DirectoryPort,
+    private readonly select: string[],
+    private readonly abortSignal: AbortSignal | undefined,
+  ) {}
+
+  /** The page at `link` (undefined = the chain's start), fetched ahead when it follows the last page read. */
+  async read(link: string | undefined): Promise<DeltaPage> {
+    try {
+      const page = await (this.ahead ?? this.fetch(link));
+      this.ahead = page.nextLink ? readAhead(this.fetch(page.nextLink)) : undefined;
+      return page;
+    } catch (error) {
+      this.ahead = undefined;
+      throw error;
+    }
+  }
+
+  private fetch(link: string | undefined): Promise<DeltaPage> {
+    return this.directory.usersDeltaPage(link, this.select, { abortSignal: this.abortSignal });
+  }
 }
 
 /** The directory object id a change is about, as a key. */
@@ -321,6 +376,18 @@ const directoryKey = (change: DirectoryChange) => objectIdKey(change.kind === "u
 function readAhead(page: Promise<DeltaPage>): Promise<DeltaPage> {
   page.catch(() => undefined);
   return page;
+}
+
+/** Starts a full round, or continues the saved one; returns where the delta chain continues. */
+function startOrContinueRound(state: OrgSyncState, report: RunReport): string | undefined {
+  // This run's own full round cut off mid-chain (its message redelivered): continue it, don't start over.
+  const resumingOwnRound = state.roundId === report.runId && state.cursorKind === "next" && state.cursor !== undefined;
+  if (!resumingOwnRound && (report.mode === "full" || !state.cursor)) {
+    startFullRound(state, report);
+    return undefined;
+  }
+  report.mode = state.roundMode === "full" && state.cursorKind === "next" ? "full" : "incremental";
+  return state.cursor;
 }
 
 function startFullRound(state: OrgSyncState, report: RunReport): void {
@@ -350,12 +417,6 @@ export async function applyPendingDisables(
     const done = applied.entries.filter((e) => e.outcome === "applied" || e.error?.code === "0x80040217").map((e) => e.systemUserId!);
     await deps.orgState.removePendingDisables(report.org, done);
   }
-}
-
-async function readIndex(dataverse: DataverseOrgPort, map: AttributeMap, anchor: string, abortSignal?: AbortSignal): Promise<UserIndex> {
-  const index = new UserIndex(map, anchor);
-  for await (const page of dataverse.listSystemUsers(indexSelect(map, anchor), { abortSignal })) index.addPage(page);
-  return index;
 }
 
 async function scopeOf(directory: DirectoryPort, groupIds: readonly string[], abortSignal?: AbortSignal): Promise<Set<string> | undefined> {

@@ -5,7 +5,8 @@ import { isGuid } from "../dataverse/odata.js";
 import type { DirectoryChange, DirectoryPort, DirectoryUser } from "../directory/types.js";
 import { isUserKey } from "../directory/user-key.js";
 import { AppError } from "../errors/app-error.js";
-import { applyWriteActions, columnsLeftAfterRemap, entryFor } from "./apply-actions.js";
+import { applyWriteActions, entryFor } from "./apply-actions.js";
+import { applyRemap } from "./apply-remap.js";
 import { graphSelect, mapUser } from "./mapping.js";
 import { planChange } from "./plan.js";
 import type { RemapPort } from "./remap-port.js";
@@ -46,7 +47,8 @@ export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, ab
     if (action.kind === "skip" && !entryFor(action, "planned")) { results.push({ org, change: { action: "none" } }); continue; }
     if (action.kind === "skip") { results.push({ org, change: entryFor(action, "planned")! }); continue; }
     if (action.kind === "remap") {
-      results.push({ org, change: await remapOne(org, dataverse, action, deps, abortSignal) });
+      const { entry } = await applyRemap(action, { org, dataverse, remap: deps.remap, requestedBy: deps.requestedBy }, abortSignal);
+      results.push({ org, change: entry });
       continue;
     }
     const applied = await applyWriteActions(dataverse, index, [action], emptyCounts(), { dryRun: false, abortSignal });
@@ -112,20 +114,4 @@ export async function lookUpUser(idOrUpn: string, deps: Omit<OneUserDependencies
     orgs.push({ org, records: rows.map((r) => ({ ...r })), planned });
   }
   return { user: { id: user?.id ?? idOrUpn, userPrincipalName: user?.userPrincipalName ?? null, found: Boolean(user), columns }, orgs };
-}
-
-async function remapOne(
-  org: string,
-  dataverse: DataverseOrgPort,
-  action: Extract<ReturnType<typeof planChange>, { kind: "remap" }>,
-  deps: OneUserDependencies,
-  abortSignal?: AbortSignal,
-): Promise<ChangeEntry> {
-  const entry = entryFor(action, "applied")!;
-  if (!deps.remap) return { ...entry, action: "remap-needed", outcome: "planned" };
-  const outcome = await deps.remap.remap({ org, systemUserId: action.systemUserId, objectId: action.objectId, from: action.from, to: action.to, requestedBy: deps.requestedBy, abortSignal });
-  if (!outcome.ok) return { ...entry, outcome: "failed", error: { code: outcome.code, message: outcome.message } };
-  const rest = await columnsLeftAfterRemap(dataverse, action, abortSignal);
-  if (Object.keys(rest).length > 0) await dataverse.updateSystemUser(action.systemUserId, rest, { abortSignal });
-  return entry;
 }

@@ -135,6 +135,12 @@ export class SyncRuns {
       await this.services.runs.save(report);
       return report;
     }
+    return this.executeHoldingLease(report, message, abortSignal);
+  }
+
+  /** Runs with the org's lease held: renewed meanwhile (a lost lease aborts the run), released at the end. */
+  private async executeHoldingLease(report: RunReport, message: SyncRunMessage, abortSignal?: AbortSignal): Promise<RunReport> {
+    const { org, runId } = message;
     const controller = new AbortController();
     const onAbort = () => controller.abort(abortSignal?.reason);
     abortSignal?.addEventListener("abort", onAbort);
@@ -146,57 +152,69 @@ export class SyncRuns {
 
     const deps: OrgSyncDependencies = { ...this.services.orgDependencies(org), orgState: this.services.orgState, runs: this.services.runs, now: this.services.now };
     try {
-      await this.markInterrupted(org, runId);
-      report.state = "running";
-      report.startedAt ??= this.now.toISOString();
-      await this.services.runs.save(report);
-      await this.services.orgState.update(org, (s) => { s.lastRunId = runId; });
-      if (message.approved) {
-        const recorded = { count: report.changes.length, chunk: 1_000_000 };
-        const pending = await this.services.orgState.listPendingDisables(org);
-        await applyPendingDisables(report, pending, new UserIndex(this.services.settings.map, anchorColumn(this.settingsOf(org).identity)), deps, controller.signal,
-          (entries) => this.services.runs.appendChanges(report, recorded, entries));
-        report.state = "succeeded";
-      } else {
-        await runOrgSync(report, this.settingsOf(org), deps, controller.signal);
-      }
-      report.finishedAt = this.now.toISOString();
-      await this.services.orgState.update(org, (s) => {
-        s.lastOutcome = report.state;
-        s.lastFinishedAt = report.finishedAt!;
-        s.consecutiveFailures = 0;
-        s.backoffUntil = undefined;
-        s.haltedRunId = report.state === "halted" ? runId : undefined;
-      });
-      await this.services.runs.save(report);
-      this.services.log(`sync ${org} run ${runId} ${report.state}: ${JSON.stringify(report.counts)}`);
+      await this.perform(report, message, deps, controller.signal);
       return report;
     } catch (thrown) {
       // Whatever the abort surfaced as, a lost lease is the cause to report.
       const error = controller.signal.reason instanceof LeaseLostError ? controller.signal.reason : thrown;
-      report.state = "failed";
-      report.finishedAt = this.now.toISOString();
-      report.errors.push({ code: (error as { code?: string }).code, message: (error as Error).message, at: report.finishedAt });
-      await this.services.runs.save(report).catch(() => undefined);
-      if (error instanceof LeaseLostError) {
-        // The org's state now belongs to whoever holds the lease: no outcome or back-off written over theirs.
-        this.services.log(`sync ${org} run ${runId} stopped: ${error.message}`);
-        throw error;
-      }
-      await this.services.orgState.update(org, (s) => {
-        s.lastOutcome = "failed";
-        s.lastFinishedAt = report.finishedAt!;
-        s.consecutiveFailures += 1;
-        // Repeated failures back off: 1, 2, 4 … 60 minutes (the timer skips the org meanwhile).
-        s.backoffUntil = new Date(this.now.getTime() + Math.min(60, 2 ** (s.consecutiveFailures - 1)) * 60_000).toISOString();
-      }).catch(() => undefined);
-      this.services.log(`sync ${org} run ${runId} failed: ${(error as Error).message}`);
+      await this.recordFailure(report, message, error);
       throw error;
     } finally {
       stopRenewing();
       abortSignal?.removeEventListener("abort", onAbort);
       await this.services.leases.release(leaseKey(org), runId).catch(() => undefined);
     }
+  }
+
+  /** The run itself (a sync round, or the approved disables), then its outcome on the org's state and report. */
+  private async perform(report: RunReport, message: SyncRunMessage, deps: OrgSyncDependencies, abortSignal: AbortSignal): Promise<void> {
+    const { org, runId } = message;
+    await this.markInterrupted(org, runId);
+    report.state = "running";
+    report.startedAt ??= this.now.toISOString();
+    await this.services.runs.save(report);
+    await this.services.orgState.update(org, (s) => { s.lastRunId = runId; });
+    if (message.approved) {
+      const recorded = { count: report.changes.length, chunk: 1_000_000 };
+      const pending = await this.services.orgState.listPendingDisables(org);
+      await applyPendingDisables(report, pending, new UserIndex(this.services.settings.map, anchorColumn(this.settingsOf(org).identity)), deps, abortSignal,
+        (entries) => this.services.runs.appendChanges(report, recorded, entries));
+      report.state = "succeeded";
+    } else {
+      await runOrgSync(report, this.settingsOf(org), deps, abortSignal);
+    }
+    report.finishedAt = this.now.toISOString();
+    await this.services.orgState.update(org, (s) => {
+      s.lastOutcome = report.state;
+      s.lastFinishedAt = report.finishedAt!;
+      s.consecutiveFailures = 0;
+      s.backoffUntil = undefined;
+      s.haltedRunId = report.state === "halted" ? runId : undefined;
+    });
+    await this.services.runs.save(report);
+    this.services.log(`sync ${org} run ${runId} ${report.state}: ${JSON.stringify(report.counts)}`);
+  }
+
+  /** Records a failed run on its report and (unless the lease was lost) on the org's state, with a back-off. */
+  private async recordFailure(report: RunReport, message: SyncRunMessage, error: unknown): Promise<void> {
+    const { org, runId } = message;
+    report.state = "failed";
+    report.finishedAt = this.now.toISOString();
+    report.errors.push({ code: (error as { code?: string }).code, message: (error as Error).message, at: report.finishedAt });
+    await this.services.runs.save(report).catch(() => undefined);
+    if (error instanceof LeaseLostError) {
+      // The org's state now belongs to whoever holds the lease: no outcome or back-off written over theirs.
+      this.services.log(`sync ${org} run ${runId} stopped: ${error.message}`);
+      return;
+    }
+    await this.services.orgState.update(org, (s) => {
+      s.lastOutcome = "failed";
+      s.lastFinishedAt = report.finishedAt!;
+      s.consecutiveFailures += 1;
+      // Repeated failures back off: 1, 2, 4 … 60 minutes (the timer skips the org meanwhile).
+      s.backoffUntil = new Date(this.now.getTime() + Math.min(60, 2 ** (s.consecutiveFailures - 1)) * 60_000).toISOString();
+    }).catch(() => undefined);
+    this.services.log(`sync ${org} run ${runId} failed: ${(error as Error).message}`);
   }
 
   /** A run whose process died stays "running" in its report: mark it so once its org is taken over. */

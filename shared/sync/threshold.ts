@@ -2,7 +2,7 @@
 // `{count: 500}` allows up to 500; `{percent: 5}` allows up to 5% of the org's managed users, rounded down
 // (so 5% of 10 users allows none). The caller picks the base; we recommend enabled, non-protected records
 // (`UserIndex.stats().managedEnabled`): the users a disable can actually affect.
-import type { DisableThreshold } from "../config/config.js";
+import type { DisableThreshold } from "./domain.js";
 
 /** The most disables one run may apply without approval. */
 export function disableLimit(threshold: DisableThreshold, totalManagedUsers: number): number {
