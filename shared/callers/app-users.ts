@@ -1,6 +1,6 @@
 // Application users and their security roles in one org (Web API; federation-adfs-telemetry.md §2), read and
 // written AS THE BRIDGE (its own application user manages systemusers). Every literal goes through odata.ts.
-import { appCredential } from "../credentials/app-credential.js";
+import type { GetToken } from "../dataverse/http.js";
 import { DataverseHttp, type HttpResponse } from "../dataverse/http.js";
 import { guidLiteral, isGuid, queryString, stringLiteral } from "../dataverse/odata.js";
 
@@ -36,12 +36,8 @@ export class DataverseAppUsers implements AppUserPort {
   readonly orgUrl: string;
   private readonly http: DataverseHttp;
 
-  constructor(orgUrl: string, http?: DataverseHttp) {
-    this.http = http ?? new DataverseHttp({
-      orgUrl,
-      getToken: async (scope, options) => (await appCredential().getToken(scope, { forceRefresh: options?.forceRefresh })).token,
-      retry: { maxAttempts: 3 },
-    });
+  constructor(orgUrl: string, http: DataverseHttp | GetToken) {
+    this.http = typeof http !== "function" ? http : new DataverseHttp({ orgUrl, getToken: http, retry: { maxAttempts: 3 } });
     this.orgUrl = this.http.orgUrl;
   }
 

@@ -1,9 +1,8 @@
 // What the remap use cases run against, built from the configuration (tests override parts).
-import { getConfig, type SyncIdentity } from "../config/config.js";
+import type { Config, SyncIdentity } from "../config/config.js";
 import { normalizeOrgUrl } from "../config/org-url.js";
-import { dataverseClient } from "../dataverse/org-clients.js";
+import type { OrgClients } from "../dataverse/org-clients.js";
 import type { DataverseOrgPort } from "../dataverse/types.js";
-import { graphDirectory } from "../directory/graph-directory.js";
 import type { DirectoryPort } from "../directory/types.js";
 import { LeaseStore } from "../state/leases.js";
 import { TableRemapAudit, type RemapAuditSink } from "./audit.js";
@@ -34,15 +33,19 @@ export interface RemapDeps {
   log?: (line: string) => void;
 }
 
-export function defaultRemapDeps(overrides: Partial<RemapDeps> = {}): RemapDeps {
-  const config = getConfig();
+/** The remap dependencies over the composition root's clients (shared/bridge.ts); `overrides` replace parts. */
+export function createRemapDeps(
+  config: Config,
+  parts: { dataverse: Pick<OrgClients, "get">; directory: DirectoryPort },
+  overrides: Partial<RemapDeps> = {},
+): RemapDeps {
   return {
     orgs: config.dataverseUrls.map(normalizeOrgUrl),
     identity: config.sync.identity,
     identityOf: (org) => orgIdentity(config, org),
     placeholders: config.remap.placeholderUsers,
-    port: (org) => dataverseClient(org),
-    directory: graphDirectory(),
+    port: (org) => parts.dataverse.get(org),
+    directory: parts.directory,
     journal: new RemapJournal(),
     leases: new LeaseStore(),
     audit: new TableRemapAudit(),

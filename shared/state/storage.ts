@@ -3,14 +3,14 @@
 import { TableClient } from "@azure/data-tables";
 import { QueueClient, QueueServiceClient } from "@azure/storage-queue";
 import { ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
-import { getConfig, type StorageConfig } from "../config/config.js";
-import { platformCredential } from "../credentials/platform-identity.js";
+import { loadConfig, type StorageConfig } from "../config/config.js";
+import { createPlatformCredential } from "../credentials/platform-identity.js";
 
 const tables = new Map<string, Promise<TableClient>>();
 const queues = new Map<string, Promise<QueueClient>>();
 
 function storageCredential(storage: Extract<StorageConfig, { kind: "identity" }>): TokenCredential {
-  return storage.managedIdentityClientId ? new ManagedIdentityCredential({ clientId: storage.managedIdentityClientId }) : platformCredential();
+  return storage.managedIdentityClientId ? new ManagedIdentityCredential({ clientId: storage.managedIdentityClientId }) : createPlatformCredential(loadConfig());
 }
 
 function isInsecure(connectionString: string): boolean {
@@ -21,7 +21,7 @@ function isInsecure(connectionString: string): boolean {
 export function table(name: string): Promise<TableClient> {
   let client = tables.get(name);
   if (!client) {
-    const storage = getConfig().storage;
+    const storage = loadConfig().storage;
     const instance = storage.kind === "connectionString"
       ? TableClient.fromConnectionString(storage.connectionString, name, { allowInsecureConnection: isInsecure(storage.connectionString) })
       : new TableClient(storage.tableServiceUri, name, storageCredential(storage));
@@ -36,7 +36,7 @@ export function table(name: string): Promise<TableClient> {
 export function queue(name: string): Promise<QueueClient> {
   let client = queues.get(name);
   if (!client) {
-    const storage = getConfig().storage;
+    const storage = loadConfig().storage;
     const service = storage.kind === "connectionString"
       ? QueueServiceClient.fromConnectionString(storage.connectionString)
       : new QueueServiceClient(storage.queueServiceUri, storageCredential(storage));

@@ -108,9 +108,3 @@ function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number })?.statusCode;
 }
 
-let limiter: TableRateLimiter | undefined;
-
-export function globalRateLimiter(): TableRateLimiter {
-  limiter ??= new TableRateLimiter();
-  return limiter;
-}

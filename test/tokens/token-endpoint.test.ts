@@ -21,11 +21,11 @@ beforeAll(async () => {
   env.sandbox.tenant.tokenLifetimeSeconds = 4000;
   org1 = env.sandbox.dataverse[0]!.url;
   org2 = env.sandbox.dataverse[1]!.url;
-  ({ token: handler } = await import("../../functions/token.http.js"));
   // These conformance checks send many failing requests from one local source; the failure throttle has
   // its own tests (client-auth-hardening.test.ts).
-  const { setTokenServiceForTests } = await import("../../shared/tokens/service.js");
-  setTokenServiceForTests({ authFailures: undefined });
+  const { tokenHandler } = await import("../../functions/token.http.js");
+  const root = (await import("../support/test-bridge.js")).testBridge({ tokens: { authFailures: false } });
+  handler = tokenHandler(() => root);
 });
 afterAll(async () => env?.stop());
 
