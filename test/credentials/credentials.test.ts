@@ -70,8 +70,11 @@ describe("Key Vault secrets", () => {
 });
 
 describe("the app credential", () => {
+  // One bridge for these tests: rotation is seen by a credential that holds the old secret from the first.
+  let root: import("../../shared/bridge.js").Bridge;
+  beforeAll(async () => { root = (await import("../support/test-bridge.js")).testBridge(); });
+
   it("gets tokens for Graph and each org with the secret from the vault", async () => {
-    const root = (await import("../support/test-bridge.js")).testBridge();
     const token = await root.appCredential.getToken(`${env.sandbox.graph.url}/.default`);
     const claims = JSON.parse(Buffer.from(token.token.split(".")[1]!, "base64url").toString());
     expect(claims).toMatchObject({ aud: env.sandbox.graph.url, appid: env.sandbox.identities.bridgeApp.clientId, tid: tenant().tenantId });
@@ -79,7 +82,6 @@ describe("the app credential", () => {
   });
 
   it("survives rotation: a rejected secret is re-read from the vault and the token request retried", async () => {
-    const root = (await import("../support/test-bridge.js")).testBridge();
     const { bridgeApp, bridgeCredentialSecretName } = env.sandbox.identities;
     const rotated = randomBytes(24).toString("base64url");
     // The admin rotates: a new secret on the app, the vault updated, the old secret removed.
