@@ -22,6 +22,7 @@ import { SubscriptionStore } from "./notifications/subscription-store.js";
 import { ReadinessProbe } from "./ready/readiness.js";
 import { createRemapDeps, type RemapDeps } from "./remap/deps.js";
 import { IdempotencyStore } from "./remap/idempotency.js";
+import { PlaceholderPool } from "./remap/placeholders.js";
 import type { RemapApi } from "./remap/remap-api.js";
 import { remapPort } from "./remap/sync-port.js";
 import { createSyncRuns, oneUserDependencies, type SyncParts } from "./sync/services.js";
@@ -70,7 +71,8 @@ export function createBridge(config: Config, options: BridgeOptions = {}): Bridg
   const graphSubscriptions = new GraphSubscriptions({ baseUrl: config.graphBaseUrl, credential: appCredential });
   const dataverse = new OrgClients(config, appCredential, secrets);
   const validator = createApiTokenValidator(config);
-  const remapDeps = (overrides: Partial<RemapDeps> = {}) => createRemapDeps(config, { dataverse, directory }, overrides);
+  const placeholderPool = new PlaceholderPool();
+  const remapDeps = (overrides: Partial<RemapDeps> = {}) => createRemapDeps(config, { dataverse, directory, placeholderPool }, overrides);
   const syncParts: SyncParts = { directory, dataverse, remap: remapPort(() => remapDeps()) };
   const syncRuns = createSyncRuns(config, syncParts);
   const tokens = createTokenServices(config, { platform: platformCredential, secrets, subjectValidator: validator }, options.tokens);
@@ -81,8 +83,8 @@ export function createBridge(config: Config, options: BridgeOptions = {}): Bridg
     remapDeps,
     remapApi: { deps: remapDeps, idempotency: new IdempotencyStore() },
     notifications: createNotificationServices(config, { secrets, graph: graphSubscriptions, syncRuns }, options.debounce),
-    callers: createCallersService(config, { platform: platformCredential, bridgeToken: credentialToken(appCredential), tokens }),
-    readiness: new ReadinessProbe({ config, secrets, appCredential, directory, subscriptions: new SubscriptionStore() }),
+    callers: createCallersService(config, { platform: platformCredential, bridgeToken: credentialToken(appCredential), throttle: (org) => dataverse.throttle(org), tokens }),
+    readiness: new ReadinessProbe({ config, secrets, appCredential, directory, throttle: (org) => dataverse.throttle(org), subscriptions: new SubscriptionStore() }),
     link: (pathAndQuery) => publicLink(config.publicBaseUrl, pathAndQuery),
   };
 }

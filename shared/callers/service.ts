@@ -3,6 +3,7 @@
 import type { TokenCredential } from "@azure/identity";
 import type { Config } from "../config/config.js";
 import type { GetToken } from "../dataverse/http.js";
+import type { OrgThrottle } from "../dataverse/limiter.js";
 import { TOKEN_EXCHANGE_AUDIENCE } from "../tokens/caller-tokens.js";
 import { jwtClaims } from "../tokens/dataverse-token-cache.js";
 import type { TokenServices } from "../tokens/service.js";
@@ -11,14 +12,14 @@ import type { CallersDeps } from "./callers.js";
 
 export function createCallersService(
   config: Config,
-  parts: { platform: TokenCredential; bridgeToken: GetToken; tokens: TokenServices },
+  parts: { platform: TokenCredential; bridgeToken: GetToken; throttle: (org: string) => OrgThrottle; tokens: TokenServices },
 ): CallersDeps {
   const ports = new Map<string, AppUserPort>();
   return {
     callers: config.tokenCallers,
     appUsers: (org) => {
       let port = ports.get(org);
-      if (!port) ports.set(org, (port = new DataverseAppUsers(org, parts.bridgeToken)));
+      if (!port) ports.set(org, (port = new DataverseAppUsers(org, { getToken: parts.bridgeToken, throttle: parts.throttle(org) })));
       return port;
     },
     checkIdentity: async (caller, org) => { await parts.tokens.callerTokens.acquire(caller, org); },

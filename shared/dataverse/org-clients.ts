@@ -3,12 +3,14 @@
 // The composition root (shared/bridge.ts) holds one OrgClients, so each org's client (and its limiter) is built once.
 import type { AppCredential } from "../credentials/app-credential.js";
 import { orgDescriptor, type Config } from "../config/config.js";
+import { normalizeOrgUrl } from "../config/org-url.js";
 import type { OrgDescriptor } from "../config/dataverse-orgs.js";
 import { AdfsCredential } from "../credentials/adfs-credential.js";
 import type { SecretReader } from "../credentials/secret-store.js";
 import { AppError } from "../errors/app-error.js";
 import { DataverseClient } from "./client.js";
 import type { GetToken } from "./http.js";
+import { OrgThrottle } from "./limiter.js";
 
 /** A GetToken over the bridge's app credential (online orgs). */
 export function credentialToken(credential: Pick<AppCredential, "getToken">): GetToken {
@@ -17,6 +19,7 @@ export function credentialToken(credential: Pick<AppCredential, "getToken">): Ge
 
 export class OrgClients {
   private readonly clients = new Map<string, DataverseClient>();
+  private readonly throttles = new Map<string, OrgThrottle>();
 
   constructor(private readonly config: Config, private readonly appCredential: Pick<AppCredential, "getToken">, private readonly secrets: SecretReader) {}
 
@@ -28,10 +31,21 @@ export class OrgClients {
     }
     let client = this.clients.get(descriptor.url);
     if (!client) {
-      client = new DataverseClient({ orgUrl: descriptor.url, apiVersion: descriptor.apiVersion, getToken: this.tokenProvider(descriptor) });
+      client = new DataverseClient({ orgUrl: descriptor.url, apiVersion: descriptor.apiVersion, getToken: this.tokenProvider(descriptor), throttle: this.throttle(descriptor.url) });
       this.clients.set(descriptor.url, client);
     }
     return client;
+  }
+
+  /**
+   * The org's throttle: its limiter and Retry-After pause, shared by every request the bridge sends to the org
+   * (the sync's client, the readiness probe, the caller provisioning port).
+   */
+  throttle(orgUrl: string): OrgThrottle {
+    const key = normalizeOrgUrl(orgUrl);
+    let throttle = this.throttles.get(key);
+    if (!throttle) this.throttles.set(key, (throttle = new OrgThrottle()));
+    return throttle;
   }
 
   /** How the bridge gets its own token for an org. */

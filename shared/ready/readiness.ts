@@ -7,6 +7,7 @@ import type { AppCredential } from "../credentials/app-credential.js";
 import type { SecretStore } from "../credentials/secret-store.js";
 import { DataverseHttp } from "../dataverse/http.js";
 import { DataverseError } from "../dataverse/errors.js";
+import type { OrgThrottle } from "../dataverse/limiter.js";
 import { credentialToken } from "../dataverse/org-clients.js";
 import type { DirectoryPort } from "../directory/types.js";
 import { isAppError } from "../errors/app-error.js";
@@ -26,6 +27,8 @@ export interface ReadinessDeps {
   config: Config;
   secrets: Pick<SecretStore, "getSecret" | "invalidate">;
   appCredential: Pick<AppCredential, "getToken">;
+  /** Each org's throttle, shared with the bridge's other requests to it. */
+  throttle(org: string): OrgThrottle;
   directory: Pick<DirectoryPort, "getUser">;
   subscriptions: Pick<SubscriptionStorePort, "get">;
 }
@@ -115,6 +118,7 @@ async function whoAmICheck(deps: ReadinessDeps, org: string, signal: AbortSignal
     orgUrl: org,
     retry: { maxAttempts: 1 },
     getToken: credentialToken(deps.appCredential),
+    throttle: deps.throttle(org),
   });
   try {
     const res = await http.send({ kind: "whoami", method: "GET", url: "WhoAmI", signal });

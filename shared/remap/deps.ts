@@ -8,6 +8,7 @@ import { LeaseStore } from "../state/leases.js";
 import { TableRemapAudit, type RemapAuditSink } from "./audit.js";
 import { RemapJournal } from "./journal.js";
 import { REMAP_LEASE_MS } from "./leases.js";
+import type { PlaceholderPool } from "./placeholders.js";
 import type { ProcedureHooks } from "./remap-procedure.js";
 import { backgroundLogger } from "../telemetry/logger.js";
 import { orgIdentity, type OrgIdentity } from "../sync/identity.js";
@@ -21,6 +22,8 @@ export interface RemapDeps {
   identityOf?: (org: string) => OrgIdentity;
   /** REMAP_PLACEHOLDER_USERS. */
   placeholders: readonly string[];
+  /** The temporary accounts found so far and the rotation (shared by every remap of one bridge). */
+  placeholderPool: PlaceholderPool;
   port(org: string): DataverseOrgPort;
   directory: DirectoryPort;
   journal: RemapJournal;
@@ -36,7 +39,7 @@ export interface RemapDeps {
 /** The remap dependencies over the composition root's clients (shared/bridge.ts); `overrides` replace parts. */
 export function createRemapDeps(
   config: Config,
-  parts: { dataverse: Pick<OrgClients, "get">; directory: DirectoryPort },
+  parts: { dataverse: Pick<OrgClients, "get">; directory: DirectoryPort; placeholderPool: PlaceholderPool },
   overrides: Partial<RemapDeps> = {},
 ): RemapDeps {
   return {
@@ -44,6 +47,7 @@ export function createRemapDeps(
     identity: config.sync.identity,
     identityOf: (org) => orgIdentity(config, org),
     placeholders: config.remap.placeholderUsers,
+    placeholderPool: parts.placeholderPool,
     port: (org) => parts.dataverse.get(org),
     directory: parts.directory,
     journal: new RemapJournal(),

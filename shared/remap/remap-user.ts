@@ -106,7 +106,7 @@ async function remap(request: RemapUserRequest, deps: RemapDeps, known: Known): 
   await checkConflicts(port, row, target, identity, request.abortSignal);
 
   const placeholderCtx = (exclude: string[]): PlaceholderContext => ({
-    org, port, directory: deps.directory, identity, configured: deps.placeholders, leases: deps.leases,
+    pool: deps.placeholderPool, org, port, directory: deps.directory, identity, configured: deps.placeholders, leases: deps.leases,
     leaseMs: deps.leaseMs, exclude: new Set(exclude.filter(Boolean).map((x) => x.toLowerCase())), abortSignal: request.abortSignal, log: deps.log,
   });
   const exclude = [target.objectId, recordAnchor(row) ?? ""];

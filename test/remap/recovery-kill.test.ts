@@ -8,6 +8,10 @@ import { recoverRemaps } from "../../shared/remap/recovery.js";
 import { LeaseStore } from "../../shared/state/leases.js";
 import { testBridge } from "../support/test-bridge.js";
 
+/** This file's bridge, built after beforeAll set the environment up. */
+let bridge: import("../../shared/bridge.js").Bridge | undefined;
+const root = () => (bridge ??= testBridge());
+
 let env: BridgeEnvironment;
 let child: ChildProcess | undefined;
 
@@ -56,13 +60,13 @@ it("finishes a remap cut off between its steps", async () => {
   expect(org.get(rec.systemuserid)!.domainname).toBe(open[0]!.placeholder);
 
   // While the dead process's lease has not lapsed, the pass leaves the entry alone.
-  const early = await recoverRemaps(testBridge().remapDeps());
+  const early = await recoverRemaps(root().remapDeps());
   expect(early).toMatchObject({ examined: 1, skipped: 1, succeeded: 0 });
   expect(org.get(rec.systemuserid)!.azureactivedirectoryobjectid).toBe(placeholderObjectId);
 
   // Once it has lapsed (a clock two lease-lengths ahead), the pass finishes step 2.
   const later = new LeaseStore(undefined, () => Date.now() + 5 * 60_000);
-  const report = await recoverRemaps(testBridge().remapDeps({ leases: later }));
+  const report = await recoverRemaps(root().remapDeps({ leases: later }));
   expect(report).toMatchObject({ examined: 1, succeeded: 1, stillOpen: 0 });
   const after = org.get(rec.systemuserid)!;
   expect(after.domainname).toBe("renamed.user@contoso.com");
@@ -86,7 +90,7 @@ it("closes an entry cut off before step 1 took effect without touching the recor
     requestedBy: "test", source: "test", state: "step1", steps: [{ step: "temporary", domainName: "p@contoso.com", outcome: "started", at: new Date().toISOString() }],
   });
   const writes = org.stats.writes;
-  const report = await recoverRemaps(testBridge().remapDeps());
+  const report = await recoverRemaps(root().remapDeps());
   expect(report).toMatchObject({ examined: 1, closed: 1 });
   expect((await journal.get(orgUrl, entry.operationId))?.state).toBe("not-started");
   expect(org.stats.writes).toBe(writes);

@@ -13,6 +13,10 @@ import { TableRemapAudit } from "../../shared/remap/audit.js";
 import { isAppError } from "../../shared/errors/app-error.js";
 import { testBridge } from "../support/test-bridge.js";
 
+/** This file's bridge, built after beforeAll set the environment up. */
+let bridge: import("../../shared/bridge.js").Bridge | undefined;
+const root = () => (bridge ??= testBridge());
+
 let env: BridgeEnvironment;
 let org: DataverseOrg;
 let token: string;
@@ -46,7 +50,7 @@ describe("POST /api/users/remap", () => {
     env.sandbox.tenant.directory.updateUser(user.id, { userPrincipalName: "ada.king@contoso.com" });
 
     // The platform rule: the record itself holds the directory object, so the direct PATCH is refused.
-    const direct = await testBridge().dataverse.get(org.url).updateSystemUser(rec.systemuserid, { domainname: "ada.king@contoso.com" }).then(() => null, (e: unknown) => e);
+    const direct = await root().dataverse.get(org.url).updateSystemUser(rec.systemuserid, { domainname: "ada.king@contoso.com" }).then(() => null, (e: unknown) => e);
     expect(isDataverseError(direct) && direct.statusCode).toBe(400);
     expect(org.get(rec.systemuserid)!.domainname).toBe(oldUpn);
 
@@ -161,7 +165,7 @@ describe("POST /api/users/remap", () => {
     const user = users[6]!;
     const rec = recordOf(user);
     const target = users[21]!; // has no record
-    const deps = testBridge().remapDeps({ hooks: { afterStep: (step) => { if (step === "temporary") org.failNextWrites(rec.systemuserid, 1); } } });
+    const deps = root().remapDeps({ hooks: { afterStep: (step) => { if (step === "temporary") org.failNextWrites(rec.systemuserid, 1); } } });
     const error = await remapUser({ user: rec.systemuserid, newDomainName: target.userPrincipalName, requestedBy: "test", source: "test" }, deps).then(() => null, (e: unknown) => e);
     expect(isAppError(error) && error.code).toBe("remap_rolled_back");
     const after = org.get(rec.systemuserid)!;
@@ -179,7 +183,7 @@ describe("POST /api/users/remap", () => {
     const user = users[7]!;
     const rec = recordOf(user);
     env.sandbox.tenant.directory.updateUser(user.id, { userPrincipalName: "donald.k@contoso.com" });
-    const deps = testBridge().remapDeps({ hooks: { afterStep: (step) => { if (step === "temporary") org.failNextWrites(rec.systemuserid, 1); } } });
+    const deps = root().remapDeps({ hooks: { afterStep: (step) => { if (step === "temporary") org.failNextWrites(rec.systemuserid, 1); } } });
     const error = await remapUser({ user: rec.systemuserid, newDomainName: "donald.k@contoso.com", requestedBy: "test", source: "test" }, deps).then(() => null, (e: unknown) => e);
     expect(isAppError(error) && error.code).toBe("remap_incomplete");
     // Reported, not silent: the record is on the temporary account and the entry stays open.
@@ -189,7 +193,7 @@ describe("POST /api/users/remap", () => {
     // A new remap of the same user waits for the recovery.
     expect((await remap({ user: rec.systemuserid, newDomainName: "donald.k@contoso.com" })).status).toBe(409);
 
-    const report = await recoverRemaps(testBridge().remapDeps());
+    const report = await recoverRemaps(root().remapDeps());
     expect(report).toMatchObject({ succeeded: 1, stillOpen: 0 });
     const after = org.get(rec.systemuserid)!;
     expect(after.domainname).toBe("donald.k@contoso.com");
