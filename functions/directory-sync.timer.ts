@@ -8,7 +8,7 @@ export async function directorySyncTimer(timer: Timer, context: InvocationContex
   try {
     if (timer.isPastDue) context.warn("the directory sync timer is running late");
     const result = await fanOutTraced(bridge().syncRuns, "timer");
-    await recordPoisonDepth().catch((error: unknown) => context.warn(`poison-queue depth unavailable: ${(error as Error).message}`));
+    await recordPoisonDepth(bridge().storage).catch((error: unknown) => context.warn(`poison-queue depth unavailable: ${(error as Error).message}`));
     context.log(`directory sync: started ${result.started.length} run(s); skipped ${JSON.stringify(result.skipped)}`);
   } catch (error) {
     context.error(`directory sync fan-out failed: ${(error as Error).message}`);

@@ -25,14 +25,15 @@ import { IdempotencyStore } from "./remap/idempotency.js";
 import { PlaceholderPool } from "./remap/placeholders.js";
 import type { RemapApi } from "./remap/remap-api.js";
 import { remapPort } from "./remap/sync-port.js";
+import { Storage, TABLES } from "./state/storage.js";
 import { createSyncRuns, oneUserDependencies, type SyncParts } from "./sync/services.js";
 import type { SyncRuns } from "./sync/sync-runs.js";
 import { createTokenServices, type TokenServiceOptions, type TokenServices } from "./tokens/service.js";
 
 /** What tests (and benchmarks) may change; production builds the bridge without options. */
 export interface BridgeOptions {
-  /** The notification sync debouncer (tests shorten its window). */
-  debounce?: SyncDebouncerOptions;
+  /** The notification sync debouncer's window and clock (tests shorten the window). */
+  debounce?: Pick<SyncDebouncerOptions, "delaySeconds" | "now">;
   /** Token service parts: the caller-token cache, the failure throttle's clock or `false` (off). */
   tokens?: TokenServiceOptions;
 }
@@ -41,6 +42,8 @@ export interface Bridge {
   readonly config: Config;
   /** The Function App's own identity (Key Vault, identity-based storage, caller token exchange). */
   readonly platformCredential: TokenCredential;
+  /** AzureWebJobsStorage: tables and queues. */
+  readonly storage: Storage;
   readonly secrets: SecretStore;
   /** The bridge's app registration (APP_CLIENT_ID): Graph and online Dataverse. */
   readonly appCredential: AppCredential;
@@ -65,6 +68,7 @@ export interface Bridge {
 
 export function createBridge(config: Config, options: BridgeOptions = {}): Bridge {
   const platformCredential = createPlatformCredential(config);
+  const storage = new Storage(config.storage, platformCredential);
   const secrets = createSecretStore(config, platformCredential);
   const appCredential = createAppCredential(config, secrets);
   const directory = new GraphDirectory({ baseUrl: config.graphBaseUrl, credential: appCredential });
@@ -72,19 +76,19 @@ export function createBridge(config: Config, options: BridgeOptions = {}): Bridg
   const dataverse = new OrgClients(config, appCredential, secrets);
   const validator = createApiTokenValidator(config);
   const placeholderPool = new PlaceholderPool();
-  const remapDeps = (overrides: Partial<RemapDeps> = {}) => createRemapDeps(config, { dataverse, directory, placeholderPool }, overrides);
-  const syncParts: SyncParts = { directory, dataverse, remap: remapPort(() => remapDeps()) };
+  const remapDeps = (overrides: Partial<RemapDeps> = {}) => createRemapDeps(config, { storage, dataverse, directory, placeholderPool }, overrides);
+  const syncParts: SyncParts = { storage, directory, dataverse, remap: remapPort(() => remapDeps()) };
   const syncRuns = createSyncRuns(config, syncParts);
-  const tokens = createTokenServices(config, { platform: platformCredential, secrets, subjectValidator: validator }, options.tokens);
+  const tokens = createTokenServices(config, { storage, platform: platformCredential, secrets, subjectValidator: validator }, options.tokens);
   return {
-    config, platformCredential, secrets, appCredential, directory, graphSubscriptions, dataverse, syncRuns, tokens,
+    config, platformCredential, storage, secrets, appCredential, directory, graphSubscriptions, dataverse, syncRuns, tokens,
     adminAuth: { validator, adminRole: config.api.adminRole },
     oneUser: (requestedBy) => oneUserDependencies(config, syncParts, requestedBy),
     remapDeps,
-    remapApi: { deps: remapDeps, idempotency: new IdempotencyStore() },
-    notifications: createNotificationServices(config, { secrets, graph: graphSubscriptions, syncRuns }, options.debounce),
+    remapApi: { deps: remapDeps, idempotency: new IdempotencyStore(storage.tableOf(TABLES.idempotency)) },
+    notifications: createNotificationServices(config, { storage, secrets, graph: graphSubscriptions, syncRuns }, options.debounce),
     callers: createCallersService(config, { platform: platformCredential, bridgeToken: credentialToken(appCredential), throttle: (org) => dataverse.throttle(org), tokens }),
-    readiness: new ReadinessProbe({ config, secrets, appCredential, directory, throttle: (org) => dataverse.throttle(org), subscriptions: new SubscriptionStore() }),
+    readiness: new ReadinessProbe({ config, storage, secrets, appCredential, directory, throttle: (org) => dataverse.throttle(org), subscriptions: new SubscriptionStore(storage.tableOf(TABLES.subscriptions)) }),
     link: (pathAndQuery) => publicLink(config.publicBaseUrl, pathAndQuery),
   };
 }

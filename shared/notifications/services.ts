@@ -2,7 +2,7 @@
 import type { Config } from "../config/config.js";
 import type { SecretReader } from "../credentials/secret-store.js";
 import { LeaseStore } from "../state/leases.js";
-import { QUEUES, enqueueJson } from "../state/storage.js";
+import { QUEUES, TABLES, type Storage } from "../state/storage.js";
 import type { SyncRuns } from "../sync/sync-runs.js";
 import { SyncDebouncer, type SyncDebouncerOptions } from "./debounce.js";
 import type { GraphSubscriptions } from "./graph-subscriptions.js";
@@ -26,8 +26,8 @@ export interface NotificationServices {
 /** `debouncer`: options of the sync debouncer (tests shorten its window). */
 export function createNotificationServices(
   config: Config,
-  parts: { secrets: SecretReader; graph: GraphSubscriptions; syncRuns: Pick<SyncRuns, "start"> },
-  debouncer: SyncDebouncerOptions = {},
+  parts: { storage: Storage; secrets: SecretReader; graph: GraphSubscriptions; syncRuns: Pick<SyncRuns, "start"> },
+  debouncer: Pick<SyncDebouncerOptions, "delaySeconds" | "now"> = {},
 ): NotificationServices {
   const name = config.notifications.clientStateSecretName;
   const readClientState = async (): Promise<string | undefined> => (name ? (await parts.secrets.getSecret(name)).value : undefined);
@@ -35,13 +35,17 @@ export function createNotificationServices(
     tenantId: config.tenantId,
     orgs: config.dataverseUrls,
     clientState: readClientState,
-    debouncer: new SyncDebouncer(debouncer),
-    enqueue: (message) => enqueueJson(QUEUES.notifications, message),
+    debouncer: new SyncDebouncer({
+      client: parts.storage.tableOf(TABLES.notificationDebounce),
+      enqueue: (message, seconds) => parts.storage.enqueueJson(QUEUES.notifications, message, { visibilityTimeoutSeconds: seconds }),
+      ...debouncer,
+    }),
+    enqueue: (message) => parts.storage.enqueueJson(QUEUES.notifications, message),
     syncRuns: parts.syncRuns,
     subscriptions: new SubscriptionManager({
       graph: parts.graph,
-      store: new SubscriptionStore(),
-      leases: new LeaseStore(),
+      store: new SubscriptionStore(parts.storage.tableOf(TABLES.subscriptions)),
+      leases: new LeaseStore(parts.storage.tableOf(TABLES.leases)),
       notificationUrl: config.notifications.url,
       clientState: async () => {
         const value = await readClientState();

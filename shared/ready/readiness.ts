@@ -12,7 +12,7 @@ import { credentialToken } from "../dataverse/org-clients.js";
 import type { DirectoryPort } from "../directory/types.js";
 import { isAppError } from "../errors/app-error.js";
 import type { SubscriptionStorePort } from "../notifications/subscription-store.js";
-import { QUEUES, TABLES, queue, table } from "../state/storage.js";
+import { QUEUES, TABLES, type Storage } from "../state/storage.js";
 import { recordMetric } from "../telemetry/metrics.js";
 import { SPANS } from "../telemetry/names.js";
 import { withSpan } from "../telemetry/tracing.js";
@@ -25,6 +25,7 @@ const DAY_MS = 86_400_000;
 /** What the checks read: the composition root's clients (shared/bridge.ts). */
 export interface ReadinessDeps {
   config: Config;
+  storage: Pick<Storage, "table" | "queue">;
   secrets: Pick<SecretStore, "getSecret" | "invalidate">;
   appCredential: Pick<AppCredential, "getToken">;
   /** Each org's throttle, shared with the bridge's other requests to it. */
@@ -62,8 +63,8 @@ async function checkEverything(deps: ReadinessDeps, now: () => number): Promise<
 function dependencyChecks(deps: ReadinessDeps): Check[] {
   const { config } = deps;
   return [
-    { name: "storage:table", run: tableCheck },
-    { name: "storage:queue", run: queueCheck },
+    { name: "storage:table", run: () => tableCheck(deps.storage) },
+    { name: "storage:queue", run: () => queueCheck(deps.storage) },
     { name: "keyvault", run: (signal) => keyVaultCheck(deps, signal) },
     ...config.dataverseUrls.flatMap((org) => [
       { name: `dataverse-token:${org}`, run: () => dataverseTokenCheck(deps, org) },
@@ -74,18 +75,18 @@ function dependencyChecks(deps: ReadinessDeps): Check[] {
   ];
 }
 
-async function tableCheck(): Promise<string> {
+async function tableCheck(storage: ReadinessDeps["storage"]): Promise<string> {
   try {
-    await (await table(TABLES.leases)).getEntity("ready", "probe");
+    await (await storage.table(TABLES.leases)).getEntity("ready", "probe");
   } catch (error) {
     if (!(error instanceof RestError && error.statusCode === 404)) throw new CheckFailure("storage_unavailable", `table ${TABLES.leases}: ${describe(error)}`);
   }
   return `table ${TABLES.leases} reachable`;
 }
 
-async function queueCheck(): Promise<string> {
+async function queueCheck(storage: ReadinessDeps["storage"]): Promise<string> {
   try {
-    const properties = await (await queue(QUEUES.syncOrg)).getProperties();
+    const properties = await (await storage.queue(QUEUES.syncOrg)).getProperties();
     return `queue ${QUEUES.syncOrg}: ${properties.approximateMessagesCount ?? 0} message(s)`;
   } catch (error) {
     throw new CheckFailure("storage_unavailable", `queue ${QUEUES.syncOrg}: ${describe(error)}`);

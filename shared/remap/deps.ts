@@ -5,6 +5,7 @@ import type { OrgClients } from "../dataverse/org-clients.js";
 import type { DataverseOrgPort } from "../dataverse/types.js";
 import type { DirectoryPort } from "../directory/types.js";
 import { LeaseStore } from "../state/leases.js";
+import { TABLES, type Storage } from "../state/storage.js";
 import { TableRemapAudit, type RemapAuditSink } from "./audit.js";
 import { RemapJournal } from "./journal.js";
 import { REMAP_LEASE_MS } from "./leases.js";
@@ -14,6 +15,8 @@ import { backgroundLogger } from "../telemetry/logger.js";
 import { orgIdentity, type OrgIdentity } from "../sync/identity.js";
 
 export interface RemapDeps {
+  /** The bridge's tables and queues (bulk jobs and their queue). */
+  storage: Storage;
   /** Configured org URLs, normalised. */
   orgs: readonly string[];
   /** SYNC_IDENTITY: the online orgs' name form. */
@@ -39,7 +42,7 @@ export interface RemapDeps {
 /** The remap dependencies over the composition root's clients (shared/bridge.ts); `overrides` replace parts. */
 export function createRemapDeps(
   config: Config,
-  parts: { dataverse: Pick<OrgClients, "get">; directory: DirectoryPort; placeholderPool: PlaceholderPool },
+  parts: { storage: Storage; dataverse: Pick<OrgClients, "get">; directory: DirectoryPort; placeholderPool: PlaceholderPool },
   overrides: Partial<RemapDeps> = {},
 ): RemapDeps {
   return {
@@ -50,9 +53,10 @@ export function createRemapDeps(
     placeholderPool: parts.placeholderPool,
     port: (org) => parts.dataverse.get(org),
     directory: parts.directory,
-    journal: new RemapJournal(),
-    leases: new LeaseStore(),
-    audit: new TableRemapAudit(),
+    storage: parts.storage,
+    journal: new RemapJournal(parts.storage.tableOf(TABLES.remapJournal)),
+    leases: new LeaseStore(parts.storage.tableOf(TABLES.leases)),
+    audit: new TableRemapAudit(parts.storage.tableOf(TABLES.remapJournal)),
     leaseMs: REMAP_LEASE_MS,
     placeholderWaitMs: 60_000,
     log: (line) => backgroundLogger().warn(line),

@@ -4,7 +4,7 @@ import type { SyncSettings } from "./run-org-sync.js";
 import type { OrgClients } from "../dataverse/org-clients.js";
 import type { DirectoryPort } from "../directory/types.js";
 import { LeaseStore } from "../state/leases.js";
-import { QUEUES, enqueueJson } from "../state/storage.js";
+import { QUEUES, TABLES, type Storage } from "../state/storage.js";
 import { OrgStateStore } from "./org-state-store.js";
 import type { RemapPort } from "./remap-port.js";
 import { RunStore } from "./run-store.js";
@@ -14,6 +14,7 @@ import { orgIdentity } from "./identity.js";
 
 /** What the sync use cases run against. */
 export interface SyncParts {
+  storage: Storage;
   directory: DirectoryPort;
   dataverse: Pick<OrgClients, "get">;
   remap: RemapPort;
@@ -32,10 +33,10 @@ export function createSyncRuns(config: Config, parts: SyncParts): SyncRuns {
     orgSettings: (org) => syncSettings(config, org),
     schedule: config.sync.schedule,
     defaultDryRun: config.sync.dryRun,
-    leases: new LeaseStore(),
-    runs: new RunStore(),
-    orgState: new OrgStateStore(),
-    enqueue: (message) => enqueueJson(QUEUES.syncOrg, message),
+    leases: new LeaseStore(parts.storage.tableOf(TABLES.leases)),
+    runs: new RunStore(parts.storage.tableOf(TABLES.runs), parts.storage.tableOf(TABLES.runItems)),
+    orgState: new OrgStateStore(parts.storage.tableOf(TABLES.cursors)),
+    enqueue: (message) => parts.storage.enqueueJson(QUEUES.syncOrg, message),
     log: (message) => backgroundLogger().info(message),
     orgDependencies: (org) => ({
       directory: parts.directory,

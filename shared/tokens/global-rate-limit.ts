@@ -5,7 +5,6 @@
 // Storage cost: one conditional write per such round while this instance's copy of the entity is current (the
 // ETag it got back from its own last write), plus one read (and a retry) when another instance wrote between.
 import type { TableClient } from "@azure/data-tables";
-import { table, TABLES } from "../state/storage.js";
 import { spend, type RateDecision } from "./rate-limit.js";
 
 type Client = Pick<TableClient, "getEntity" | "createEntity" | "updateEntity">;
@@ -26,7 +25,7 @@ export class TableRateLimiter {
   private readonly known = new Map<string, BucketRow>();
 
   constructor(
-    private readonly client: () => Promise<Client> = () => table(TABLES.rateBuckets),
+    private readonly client: () => Promise<Client>,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -4,7 +4,7 @@ import type { TokenCredential } from "@azure/identity";
 import type { Config } from "../config/config.js";
 import type { SubjectTokenValidator } from "./subject-token.js";
 import type { SecretReader } from "../credentials/secret-store.js";
-import { table, TABLES } from "../state/storage.js";
+import { TABLES, type Storage } from "../state/storage.js";
 import { TableAuditSink } from "./audit.js";
 import { ClientAuthenticator } from "./client-auth.js";
 import { CallerActivityLog } from "./activity.js";
@@ -36,7 +36,7 @@ export interface TokenServices {
 
 export function createTokenServices(
   config: Config,
-  parts: { platform: TokenCredential; secrets: SecretReader; subjectValidator: SubjectTokenValidator },
+  parts: { storage: Storage; platform: TokenCredential; secrets: SecretReader; subjectValidator: SubjectTokenValidator },
   options: TokenServiceOptions = {},
 ): TokenServices {
   const callerTokens = new CallerTokens({
@@ -46,16 +46,16 @@ export function createTokenServices(
     cache: options.callerTokenCache,
   });
   const activity = new CallerActivityLog((id) => config.tokenCallers.some((c) => c.id === id));
-  const audit = new TableAuditSink(() => table(TABLES.tokenAudit));
+  const audit = new TableAuditSink(parts.storage.tableOf(TABLES.tokenAudit));
   const policy = new CallerPolicy(config.tokenCallers, config.dataverseUrls);
   const failures = options.authFailures === false ? undefined
-    : new AuthFailureThrottle(new TableFailureCounter(() => table(TABLES.authFailures)), options.authFailures?.now);
+    : new AuthFailureThrottle(new TableFailureCounter(parts.storage.tableOf(TABLES.authFailures)), options.authFailures?.now);
   const service: IssueTokenDeps = {
     policy,
-    clientAuth: new ClientAuthenticator({ policy, secrets: parts.secrets, jti: new TableJtiStore(() => table(TABLES.seenJti)), now: Date.now }),
+    clientAuth: new ClientAuthenticator({ policy, secrets: parts.secrets, jti: new TableJtiStore(parts.storage.tableOf(TABLES.seenJti)), now: Date.now }),
     subjectValidator: parts.subjectValidator,
     tokens: callerTokens,
-    rateLimiter: new TableRateLimiter(),
+    rateLimiter: new TableRateLimiter(parts.storage.tableOf(TABLES.rateBuckets)),
     authFailures: failures,
     audit: activity.wrap(audit),
     now: Date.now,

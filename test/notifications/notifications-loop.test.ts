@@ -24,7 +24,7 @@ beforeAll(async () => {
   url = `${host.url}/api/notifications`;
   process.env.NOTIFICATION_URL = url; // http to loopback: the only plain-http NOTIFICATION_URL config accepts
   const { SubscriptionStore } = await import("../../shared/notifications/subscription-store.js");
-  store = new SubscriptionStore();
+  store = new SubscriptionStore((await import("../support/test-bridge.js")).testBridge().storage.tableOf((await import("../../shared/state/storage.js")).TABLES.subscriptions));
 });
 afterAll(async () => {
   await host?.close();

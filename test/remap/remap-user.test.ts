@@ -8,7 +8,7 @@ import { remapUserHandler } from "../../functions/remap.http.js";
 import { isDataverseError } from "../../shared/dataverse/errors.js";
 import { remapUser } from "../../shared/remap/remap-user.js";
 import { recoverRemaps } from "../../shared/remap/recovery.js";
-import { RemapJournal } from "../../shared/remap/journal.js";
+import { TABLES } from "../../shared/state/storage.js";
 import { TableRemapAudit } from "../../shared/remap/audit.js";
 import { isAppError } from "../../shared/errors/app-error.js";
 import { testBridge } from "../support/test-bridge.js";
@@ -69,11 +69,11 @@ describe("POST /api/users/remap", () => {
     expect(org.findByObjectId(tempUser.id)).toBeUndefined();
     expect(holdsAnyUnheldAccount()).toEqual([]);
 
-    const journal = await new RemapJournal().get(org.url.toLowerCase(), res.body.operationId);
+    const journal = await root().remapDeps().journal.get(org.url.toLowerCase(), res.body.operationId);
     expect(journal?.state).toBe("succeeded");
     expect(journal?.steps.map((s) => `${s.step}:${s.outcome}`)).toEqual(["temporary:ok", "target:ok", "verify:ok"]);
 
-    const audit = (await new TableRemapAudit().list()).find((a) => a.operationId === res.body.operationId);
+    const audit = (await new TableRemapAudit(root().storage.tableOf(TABLES.remapJournal)).list()).find((a) => a.operationId === res.body.operationId);
     expect(audit).toMatchObject({ outcome: "succeeded", systemUserId: rec.systemuserid, from: oldUpn, to: "ada.king@contoso.com", source: "api" });
     expect(audit?.requestedBy).toContain(env.sandbox.identities.adminApp.clientId);
     expect(audit?.steps).toHaveLength(3);
@@ -149,15 +149,15 @@ describe("POST /api/users/remap", () => {
     const rec = recordOf(user);
     env.sandbox.tenant.directory.updateUser(user.id, { userPrincipalName: "barbara.l@contoso.com" });
     const writes = org.stats.writes;
-    const auditBefore = (await new TableRemapAudit().list(1000)).length;
+    const auditBefore = (await new TableRemapAudit(root().storage.tableOf(TABLES.remapJournal)).list(1000)).length;
     const res = await remap({ user: rec.systemuserid, newDomainName: "barbara.l@contoso.com", dryRun: true });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ dryRun: true, changed: false, from: rec.domainname, to: "barbara.l@contoso.com" });
     expect(res.body.steps.map((s: { step: string; outcome: string }) => `${s.step}:${s.outcome}`)).toEqual(["temporary:planned", "target:planned", "verify:planned"]);
     expect(org.stats.writes).toBe(writes);
     expect(org.get(rec.systemuserid)!.domainname).not.toBe("barbara.l@contoso.com");
-    expect(await new RemapJournal().openForUser(org.url.toLowerCase(), rec.systemuserid)).toEqual([]);
-    expect((await new TableRemapAudit().list(1000)).length).toBe(auditBefore);
+    expect(await root().remapDeps().journal.openForUser(org.url.toLowerCase(), rec.systemuserid)).toEqual([]);
+    expect((await new TableRemapAudit(root().storage.tableOf(TABLES.remapJournal)).list(1000)).length).toBe(auditBefore);
   });
 
   it("restores the original name when step 2 fails", async () => {
@@ -171,11 +171,11 @@ describe("POST /api/users/remap", () => {
     const after = org.get(rec.systemuserid)!;
     expect(after.domainname).toBe(user.userPrincipalName);
     expect(after.azureactivedirectoryobjectid).toBe(user.id);
-    const entry = await new RemapJournal().get(org.url.toLowerCase(), (error as { detail: { operationId: string } }).detail.operationId);
+    const entry = await root().remapDeps().journal.get(org.url.toLowerCase(), (error as { detail: { operationId: string } }).detail.operationId);
     expect(entry?.state).toBe("rolled-back");
     expect(entry?.steps.map((s) => `${s.step}:${s.outcome}`)).toEqual(["temporary:ok", "target:failed", "rollback:ok"]);
     expect(holdsAnyUnheldAccount()).toEqual([]);
-    const audit = (await new TableRemapAudit().list()).find((a) => a.operationId === entry?.operationId);
+    const audit = (await new TableRemapAudit(root().storage.tableOf(TABLES.remapJournal)).list()).find((a) => a.operationId === entry?.operationId);
     expect(audit?.outcome).toBe("rolled-back");
   });
 
@@ -187,7 +187,7 @@ describe("POST /api/users/remap", () => {
     const error = await remapUser({ user: rec.systemuserid, newDomainName: "donald.k@contoso.com", requestedBy: "test", source: "test" }, deps).then(() => null, (e: unknown) => e);
     expect(isAppError(error) && error.code).toBe("remap_incomplete");
     // Reported, not silent: the record is on the temporary account and the entry stays open.
-    const open = await new RemapJournal().openForUser(org.url.toLowerCase(), rec.systemuserid);
+    const open = await root().remapDeps().journal.openForUser(org.url.toLowerCase(), rec.systemuserid);
     expect(open.map((e) => e.state)).toEqual(["stuck"]);
     expect(org.get(rec.systemuserid)!.azureactivedirectoryobjectid).toBe(open[0]!.placeholderObjectId);
     // A new remap of the same user waits for the recovery.
@@ -198,7 +198,7 @@ describe("POST /api/users/remap", () => {
     const after = org.get(rec.systemuserid)!;
     expect(after.domainname).toBe("donald.k@contoso.com");
     expect(after.azureactivedirectoryobjectid).toBe(user.id);
-    expect((await new RemapJournal().get(org.url.toLowerCase(), open[0]!.operationId))?.state).toBe("succeeded");
+    expect((await root().remapDeps().journal.get(org.url.toLowerCase(), open[0]!.operationId))?.state).toBe("succeeded");
     expect(holdsAnyUnheldAccount()).toEqual([]);
   });
 });

@@ -68,7 +68,7 @@ it("a run killed mid-page resumes from its cursor with no duplicate and no lost 
   const root = (await import("../support/test-bridge.js")).testBridge();
   const syncRuns = () => root.syncRuns;
   const runs = syncRuns();
-  const cut = await new OrgStateStore().get(org.url.toLowerCase());
+  const cut = await new OrgStateStore(root.storage.tableOf((await import("../../shared/state/storage.js")).TABLES.cursors)).get(org.url.toLowerCase());
   expect(cut).toMatchObject({ cursorKind: "next", roundMode: "full", lastRunId: started.runId });
   expect((await runs.get(started.runId)).state).toBe("running");
 

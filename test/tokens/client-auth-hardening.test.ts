@@ -86,8 +86,9 @@ describe("failed client authentications", () => {
 
   it("counts across instances: a second instance refuses after its first failure once the global count is over", async () => {
     const { AuthFailureThrottle, TableFailureCounter } = await import("../../shared/tokens/auth-failures.js");
-    const { table, TABLES } = await import("../../shared/state/storage.js");
-    const counter = () => new TableFailureCounter(() => table(TABLES.authFailures));
+    const { TABLES } = await import("../../shared/state/storage.js");
+    const { storage } = (await import("../support/test-bridge.js")).testBridge();
+    const counter = () => new TableFailureCounter(() => storage.table(TABLES.authFailures));
     const frozen = Date.now();
     const a = new AuthFailureThrottle(counter(), () => frozen);
     const b = new AuthFailureThrottle(counter(), () => frozen);
