@@ -2,6 +2,9 @@
 // size, at saturation; (2) POST /api/token on the local Functions host at a steady 200 requests/s (a realistic
 // peak: p50/p99); (3) POST /api/token at saturation (req/s and its ratio to bare). Cached path: the caller's own
 // Dataverse token is cached after the warm-up. Targets: p99 ≤ 10 ms at 200 req/s; saturation ≥ 0.25 × bare.
+// (4) Under attack (issue 11): the same steady legitimate load while an attacker from another source floods the
+// endpoint with audit-poisoning requests (unauthenticated, claiming the real caller's client_id, a 40,000-char
+// grant_type) and secret guesses for the real id; target: ≥ 99 % of legitimate issuances succeed.
 // Everything runs in this process: sandbox tenant, Azurite (in memory), the local host, the load generator.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -21,6 +24,7 @@ const CONNECTIONS = 50;
 const STEADY_RATE = 200;
 const P99_TARGET_MS = 10;
 const RATIO_TARGET = 0.25;
+const UNDER_ATTACK_TARGET = 0.99;
 
 async function run(url: string, body: string, headers: Record<string, string>, rate?: number): Promise<AutocannonResult> {
   // A steady rate uses few connections (overallRate paces them); saturation uses many.
@@ -81,6 +85,12 @@ async function main(): Promise<void> {
   console.log(`steady ${STEADY_RATE} req/s: p50 ${steady.latency.p50} ms, p99 ${steady.latency.p99} ms (target p99 ≤ ${P99_TARGET_MS} ms: ${verdict(steady.latency.p99 <= P99_TARGET_MS)})`);
   console.log(`saturation: ${saturated.requests.average.toFixed(0)} req/s = ${ratio.toFixed(2)} × bare (target ≥ ${RATIO_TARGET}: ${verdict(ratio >= RATIO_TARGET)})`);
 
+  const attacked = await underAttack(`${host.url}/api/token`, body, headers, clientId);
+  console.log(row(`legitimate @ ${STEADY_RATE} req/s, under attack`, attacked.legit));
+  console.log(row("attacker (poison + guesses)", attacked.attack));
+  const served = attacked.legit["2xx"] / Math.max(1, attacked.legit["2xx"] + attacked.legit.non2xx + attacked.legit.errors + attacked.legit.timeouts);
+  console.log(`under attack: ${(100 * served).toFixed(2)} % of legitimate issuances succeeded (target ≥ ${100 * UNDER_ATTACK_TARGET} %: ${verdict(served >= UNDER_ATTACK_TARGET)})`);
+
   // Telemetry off vs on (issue 12), same path, back to back: BENCH_TELEMETRY=0 skips it.
   if (process.env.BENCH_TELEMETRY !== "0") {
     const { compareTelemetry } = await import("./support/telemetry-compare.js");
@@ -91,6 +101,22 @@ async function main(): Promise<void> {
   await host.close();
   await Promise.all([sandbox.stop(), azurite.stop()]);
   process.exit(steady.non2xx + saturated.non2xx > 0 ? 1 : 0);
+}
+
+/** The steady legitimate load and, at the same time, an attacker's poisoning and guessing from another source. */
+async function underAttack(url: string, body: string, headers: Record<string, string>, clientId: string) {
+  const attackerSource = { "x-forwarded-for": "198.51.100.23" }; // a documentation address: only a header, never a target
+  const poison = new URLSearchParams({ grant_type: "x".repeat(40_000), client_id: clientId, client_secret: "guess" }).toString();
+  const guess = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:wrong-secret`).toString("base64")}`;
+  const requests = [
+    { method: "POST", body: poison, headers: { "content-type": "application/x-www-form-urlencoded", ...attackerSource } },
+    { method: "POST", body, headers: { "content-type": "application/x-www-form-urlencoded", authorization: guess, ...attackerSource } },
+  ];
+  const [legit, attack] = await Promise.all([
+    run(url, body, headers, STEADY_RATE),
+    autocannon({ url, requests, connections: 10, duration: DURATION_S, workers: WORKERS, overallRate: STEADY_RATE }),
+  ]);
+  return { legit, attack };
 }
 
 main().catch((error: unknown) => {

@@ -80,7 +80,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     DATAVERSE_URLS: dataverse.map((d) => d.url).join(","),
     ...(onPrem.identities ? { DATAVERSE_ORGS: dataverseOrgs(dataverse, onPrem.orgs, onPrem.adfs!.emulator, onPrem.identities) } : {}),
     API_AUDIENCE: identities.apiAudience,
-    TOKEN_CALLERS: JSON.stringify(identities.tokenCallers),
+    TOKEN_CALLERS: JSON.stringify([...identities.tokenCallers, ...(onPrem.identities ? [onPrem.identities.plantCaller.tokenCaller] : [])]),
     NOTIFICATION_CLIENT_STATE_SECRET_NAME: identities.clientStateSecretName,
     IDENTITY_ENDPOINT: `${entra.url}/msi/token`,
     IDENTITY_HEADER: tenant.identityHeader,

@@ -11,6 +11,34 @@ export interface OnPremisesIdentities {
   adfsClient: AdfsClient;
   adfsCredentialSecretName: string;
   netbiosDomains: Record<string, string>;
+  /** An S2S caller of the on-premises orgs: its own AD FS application and application user (never the bridge's). */
+  plantCaller: { id: string; secret: string; adfsClient: AdfsClient; tokenCaller: Record<string, unknown> };
+}
+
+/**
+ * A caller's own AD FS server application (secret in the vault under `secretName`, permission on each org's relying
+ * party) and its application user with `roles` in each on-premises org.
+ */
+export function seedOnPremisesCaller(tenant: Tenant, adfs: AdfsServer, orgs: DataverseOrg[], init: { displayName: string; roles: string[]; secretName: string }): AdfsClient {
+  const secret = randomBytes(24).toString("base64url");
+  tenant.setSecret(init.secretName, secret);
+  const client = adfs.registerClient({ displayName: init.displayName, secrets: [secret], permittedResources: orgs.map((o) => o.url) });
+  for (const org of orgs) {
+    const user = org.addSystemUser({ domainname: `CONTOSO\\svc-${client.clientId.slice(0, 8)}`, firstname: "#", lastname: init.displayName, applicationid: client.clientId, accessmode: 4 });
+    org.assignRoles(user.systemuserid, init.roles);
+  }
+  return client;
+}
+
+function seedPlantCaller(tenant: Tenant, adfs: AdfsServer, orgs: DataverseOrg[]): OnPremisesIdentities["plantCaller"] {
+  const adfsClient = seedOnPremisesCaller(tenant, adfs, orgs, { displayName: "Plant floor service", roles: ["Plant Operator"], secretName: "caller-plant-adfs-credential" });
+  const secret = randomBytes(24).toString("base64url");
+  tenant.setSecret("caller-plant-secret", secret);
+  const tokenCaller = {
+    id: "plant", name: "Plant floor service", auth: "secret", secretName: "caller-plant-secret", dataverseAppId: adfsClient.clientId,
+    credential: { secretName: "caller-plant-adfs-credential" }, roles: ["Plant Operator"], resources: orgs.map((o) => o.url), ratePerMinute: 600,
+  };
+  return { id: "plant", secret, adfsClient, tokenCaller };
 }
 
 export function seedOnPremises(
@@ -41,5 +69,5 @@ export function seedOnPremises(
       });
     }
   }
-  return { adfsClient, adfsCredentialSecretName, netbiosDomains };
+  return { adfsClient, adfsCredentialSecretName, netbiosDomains, plantCaller: seedPlantCaller(tenant, adfs, orgs) };
 }

@@ -64,6 +64,15 @@ function makeServerCertificate(ca: { cert: forge.pki.Certificate; key: KeyPair }
   return { certPem: forge.pki.certificateToPem(cert), keyPem: key.pem };
 }
 
+/** A self-signed certificate and its key (a client credential's certificate in tests), made in-process. */
+export function selfSignedCertificate(commonName: string): { certPem: string; keyPem: string } {
+  const key = rsaKeyPair();
+  const name = [{ name: "commonName", value: commonName }];
+  const cert = newCertificate(key.publicKey, name, name);
+  cert.sign(key.privateKey, forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: key.pem };
+}
+
 /** Creates (or reuses, when already present in `dir`) the CA and a 127.0.0.1/localhost server certificate. */
 export function ensureSandboxTls(dir: string): SandboxTls {
   mkdirSync(dir, { recursive: true });

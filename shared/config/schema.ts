@@ -89,9 +89,12 @@ export const settingsSchema = z.object({
   }
   const onPremises = new Set(s.DATAVERSE_ORGS?.filter((o) => o.kind === "onpremises").map((o) => o.url) ?? []);
   for (const caller of s.TOKEN_CALLERS) {
-    // The token service issues Entra tokens; an on-premises org needs the caller's own AD FS application (not yet).
+    // At an on-premises org the caller's identity is its own AD FS application (client id = dataverseAppId), which
+    // signs in with a secret or certificate: AD FS cannot trust the bridge's managed identity (no federation).
     const target = caller.resources.find((r) => onPremises.has(r));
-    if (target) ctx.addIssue({ code: "custom", path: ["TOKEN_CALLERS"], message: `caller "${caller.id}": tokens for the on-premises org ${target} are not supported yet` });
+    if (target && caller.credential === "federated") {
+      ctx.addIssue({ code: "custom", path: ["TOKEN_CALLERS"], message: `caller "${caller.id}": the on-premises org ${target} needs "credential": {"secretName": …} (its AD FS application's secret or certificate); AD FS cannot accept a federated credential` });
+    }
   }
   if (s.NOTIFICATION_URL && !s.NOTIFICATION_CLIENT_STATE_SECRET_NAME) {
     ctx.addIssue({ code: "custom", path: ["NOTIFICATION_CLIENT_STATE_SECRET_NAME"], message: "is required when NOTIFICATION_URL is set" });

@@ -103,7 +103,7 @@ export class GraphSubscriptions implements SubscriptionsPort {
     }
   }
 
-  private async call(method: string, url: string, work: () => Promise<unknown>): Promise<any> {
+  private async call<T>(method: string, url: string, work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (error) {

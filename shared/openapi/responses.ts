@@ -135,10 +135,24 @@ export const tokenResponse = z.looseObject({
 
 export const oauthError = z.looseObject({ error: z.string(), error_description: z.string().optional() });
 
+const misconfiguration = z.looseObject({ cause: z.string(), detail: z.string(), fix: z.string() });
+
+const callerOrgStatus = z.looseObject({
+  org: z.string(),
+  identity: z.enum(["ok", "failed"]).describe("whether the bridge could sign in as the caller's own app for this org"),
+  applicationUser: z.looseObject({ present: z.boolean(), enabled: z.boolean().optional(), systemuserid: z.string().optional(), roles: z.array(z.string()).optional() }),
+  problems: z.array(misconfiguration),
+});
+
 export const callerStatus = z.looseObject({
   id: z.string(),
   name: z.string().optional(),
-  orgs: z.array(z.looseObject({ org: z.string() })).optional(),
+  dataverseAppId: z.string().optional(),
+  credential: z.enum(["federated", "secret"]).optional(),
+  lastIssuance: z.looseObject({ at: z.string(), org: z.string() }).optional(),
+  lastRefusal: z.looseObject({ at: z.string(), error: z.string(), reason: z.string().optional() }).optional(),
+  healthy: z.boolean().optional(),
+  orgs: z.array(callerOrgStatus).optional(),
 }).describe("one S2S caller's status per org it may reach (contract §2, §5)");
 
 export const callers = z.looseObject({ callers: z.array(callerStatus) });

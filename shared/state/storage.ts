@@ -1,7 +1,7 @@
 // Table and queue clients on AzureWebJobsStorage: a connection string (Azurite locally) or, in Azure,
 // identity-based endpoints read with the platform identity. Built lazily, once per name per Storage.
 import { TableClient } from "@azure/data-tables";
-import { QueueClient, QueueServiceClient } from "@azure/storage-queue";
+import { type QueueClient, QueueServiceClient } from "@azure/storage-queue";
 import { ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
 import type { StorageConfig } from "../config/config.js";
 

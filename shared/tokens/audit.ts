@@ -142,6 +142,7 @@ function toEntity(record: AuditRecord): Pending["entity"] {
 
 /** Table keys exclude / \ # ? and control characters; claimed ids from the wire may contain anything. */
 function safeKey(value: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what Table keys must not hold
   const cleaned = capWireValue(value, 200)!.replace(/[/\\#?\u0000-\u001f\u007f-\u009f\ufffd]/g, "_");
   return cleaned || "_";
 }
@@ -159,6 +160,7 @@ const MAX_REASON = 512;
  */
 export function capWireValue(value: string | undefined, max = MAX_FIELD): string | undefined {
   if (value === undefined) return undefined;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what a log line must not hold
   return truncateText(wellFormed(value), max).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "\ufffd");
 }
 

@@ -3,13 +3,17 @@
 // - "federated" (default): a managed-identity token for `api://AzureADTokenExchange` is the client assertion
 //   of a client-credentials request for that app (workload identity federation; no secret anywhere);
 // - {"secretName"}: that app's client secret or PEM certificate + key from Key Vault.
+// At an on-premises org the caller's identity is its own AD FS application (client id = `dataverseAppId`, same
+// vault secret), signing in at that org's AD FS authority with `resource` = the org URL — never the bridge's.
 // Tokens are cached per (identity, org), single-flight, refreshed ahead (DataverseTokenCache). A token whose
 // `appid` is not the caller's app (or is the bridge's own) is never handed out.
 import { ClientAssertionCredential, type AccessToken, type TokenCredential } from "@azure/identity";
 import { callerIdentityKey, type TokenCaller } from "../config/token-callers.js";
+import { AdfsCredential } from "../credentials/adfs-credential.js";
 import { AppCredential } from "../credentials/app-credential.js";
 import type { SecretReader } from "../credentials/secret-store.js";
 import { AppError } from "../errors/app-error.js";
+import { backgroundLogger } from "../telemetry/logger.js";
 import { DataverseTokenCache, jwtClaims, type CachedToken } from "./dataverse-token-cache.js";
 
 /** The audience Entra expects on a federated credential's assertion (workload identity federation). */
@@ -21,6 +25,8 @@ export interface CallerTokenSettings {
   disableInstanceDiscovery: boolean;
   /** APP_CLIENT_ID: its token must never come out of here. */
   bridgeAppId: string;
+  /** The AD FS authority of an on-premises org; undefined for an online org (Entra). */
+  adfsAuthority?: (org: string) => string | undefined;
 }
 
 export type CallerIdentity = Pick<TokenCaller, "id" | "dataverseAppId" | "credential">;
@@ -35,11 +41,13 @@ export interface CallerTokenDeps {
 
 export class CallerTokens {
   private readonly credentials = new Map<string, TokenCredential>();
+  private readonly adfsCredentials = new Map<string, AdfsCredential>();
   private readonly cache: DataverseTokenCache;
 
   constructor(private readonly deps: CallerTokenDeps) {
     this.cache = deps.cache ?? new DataverseTokenCache({
-      onBackgroundError: (key, error) => console.warn(`[token] background refresh of ${key} failed: ${(error as Error)?.message ?? error}`),
+      // The key names the caller's identity and the org, never a secret.
+      onBackgroundError: (key, error) => backgroundLogger().warn(`background refresh of a caller token failed (${key}): ${String((error as Error)?.message ?? error).slice(0, 300)}`),
     });
   }
 
@@ -50,9 +58,12 @@ export class CallerTokens {
 
   /** A fresh token, bypassing the cache (caller status checks). */
   acquire = async (caller: CallerIdentity, org: string, abortSignal?: AbortSignal): Promise<AccessToken> => {
-    const token = await this.credentialFor(caller).getToken(`${org}/.default`, { abortSignal });
-    if (!token?.token) throw new AppError(`Entra returned no token for caller "${caller.id}"`, 503, "caller_token_missing");
-    const appId = String(jwtClaims(token.token)?.appid ?? jwtClaims(token.token)?.azp ?? "").toLowerCase();
+    const authority = this.deps.settings.adfsAuthority?.(org);
+    const token = authority
+      ? await this.adfsCredentialFor(caller, authority).getToken(org, { abortSignal })
+      : await this.credentialFor(caller).getToken(`${org}/.default`, { abortSignal });
+    if (!token?.token) throw new AppError(`${authority ? "AD FS" : "Entra"} returned no token for caller "${caller.id}"`, 503, "caller_token_missing");
+    const appId = String(jwtClaims(token.token)?.appid ?? jwtClaims(token.token)?.azp ?? jwtClaims(token.token)?.client_id ?? "").toLowerCase();
     if (appId === this.deps.settings.bridgeAppId.toLowerCase() || appId !== caller.dataverseAppId.toLowerCase()) {
       throw new AppError(`the token obtained for caller "${caller.id}" is not for its own app (${caller.dataverseAppId}); refusing to issue it`, 503, "caller_token_wrong_app");
     }
@@ -65,6 +76,20 @@ export class CallerTokens {
     if (!credential) {
       credential = this.build(caller);
       this.credentials.set(key, credential);
+    }
+    return credential;
+  }
+
+  /** The caller's AD FS application at one authority (config refuses a federated caller for an on-premises org). */
+  private adfsCredentialFor(caller: CallerIdentity, authority: string): AdfsCredential {
+    if (caller.credential === "federated") {
+      throw new AppError(`caller "${caller.id}" has no AD FS credential (an on-premises org needs "credential": {"secretName"})`, 503, "caller_no_adfs_credential");
+    }
+    const key = `${callerIdentityKey(caller)} ${authority}`;
+    let credential = this.adfsCredentials.get(key);
+    if (!credential) {
+      credential = new AdfsCredential({ authority, clientId: caller.dataverseAppId, credentialSecretName: caller.credential.secretName }, this.deps.secrets);
+      this.adfsCredentials.set(key, credential);
     }
     return credential;
   }

@@ -4,6 +4,12 @@
 // Within an instance, concurrent takes for one caller are coalesced: one read-modify-write decides all of them.
 // Storage cost: one conditional write per such round while this instance's copy of the entity is current (the
 // ETag it got back from its own last write), plus one read (and a retry) when another instance wrote between.
+// A busy caller's round also reserves what this instance used of that caller's rate in the last second (at most
+// one second's allowance, `ratePerMinute / 60`): later takes spend the reservation locally, without a storage
+// round trip, for up to RESERVATION_MS. What a reservation leaves unspent goes back into the bucket (capped at its
+// capacity) on this instance's next write. So the promise holds across instances — tokens leave the shared bucket
+// before they are spent — and a caller at a steady rate costs about one write per second per instance, not one
+// per issuance. A caller under 60 a minute never gets a reservation: every take is decided in storage.
 import type { TableClient } from "@azure/data-tables";
 import { spend, type RateDecision } from "./rate-limit.js";
 
@@ -19,6 +25,16 @@ interface BucketRow {
 /** Concurrent takes retry on a lost race; past this, the take is refused (a 429 the caller retries). */
 const MAX_ATTEMPTS = 8;
 const PARTITION = "rate";
+/** How long reserved tokens may be spent locally; also the demand window that sizes the next reservation. */
+const RESERVATION_MS = 1_000;
+
+interface Reservation {
+  tokens: number;
+  expiresAt: number;
+  /** Takes for this caller on this instance in the current window (sizes the next reservation). */
+  demand: number;
+  windowStart: number;
+}
 
 export class TableRateLimiter {
   /** The last bucket this instance read or wrote per caller, with its ETag (a hint only: the ETag decides). */
@@ -32,8 +48,12 @@ export class TableRateLimiter {
   /** Takes waiting for this instance's round on each caller's bucket. */
   private readonly waiting = new Map<string, Array<{ resolve: (d: RateDecision) => void; reject: (e: unknown) => void }>>();
 
+  /** Tokens this instance took from each caller's bucket ahead of use, and its recent demand. */
+  private readonly reservations = new Map<string, Reservation>();
+
   take(callerId: string, ratePerMinute: number): Promise<RateDecision> {
     const rowKey = rowKeyOf(callerId);
+    if (this.spendReserved(rowKey)) return Promise.resolve({ allowed: true, retryAfterSeconds: 0 });
     return new Promise((resolve, reject) => {
       const queue = this.waiting.get(rowKey);
       if (queue) return void queue.push({ resolve, reject });
@@ -57,17 +77,37 @@ export class TableRateLimiter {
     this.waiting.delete(rowKey);
   }
 
+  /** Counts the take in the caller's demand window and spends a reserved token when one is left and fresh. */
+  private spendReserved(rowKey: string): boolean {
+    const now = this.now();
+    const r = this.reservations.get(rowKey) ?? { tokens: 0, expiresAt: 0, demand: 0, windowStart: now };
+    this.reservations.set(rowKey, r);
+    if (now - r.windowStart >= RESERVATION_MS) Object.assign(r, { demand: 0, windowStart: now });
+    r.demand++;
+    if (r.tokens < 1 || now >= r.expiresAt) return false;
+    r.tokens--;
+    return true;
+  }
+
   private async spendMany(rowKey: string, ratePerMinute: number, count: number): Promise<RateDecision[]> {
     const client = await this.client();
+    const reservation = this.reservations.get(rowKey);
+    // Unspent reserved tokens go back (the bucket caps them); a busy caller reserves about a second's demand.
+    const returned = reservation && this.now() >= reservation.expiresAt ? reservation.tokens : 0;
+    const extra = Math.min(Math.floor(ratePerMinute / 60), reservation?.demand ?? 0);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const current = this.known.get(rowKey) ?? (await read(client, rowKey));
       const now = this.now();
-      const bucket = current && current.ratePerMinute === ratePerMinute ? current : { tokens: ratePerMinute, updatedAt: now };
-      const { tokens, decisions } = spend(bucket, ratePerMinute, now, count);
+      const stored = current && current.ratePerMinute === ratePerMinute ? current : { tokens: ratePerMinute, updatedAt: now };
+      const { tokens, decisions } = spend({ ...stored, tokens: stored.tokens + returned }, ratePerMinute, now, count + extra);
       const written = await write(client, rowKey, { tokens, updatedAt: now, ratePerMinute }, current?.etag);
       if (written) {
         this.known.set(rowKey, { tokens, updatedAt: now, ratePerMinute, etag: written });
-        return decisions;
+        if (reservation) {
+          const reserved = decisions.slice(count).filter((d) => d.allowed).length;
+          Object.assign(reservation, { tokens: reserved + (returned ? 0 : reservation.tokens), expiresAt: now + RESERVATION_MS });
+        }
+        return decisions.slice(0, count);
       }
       this.known.delete(rowKey); // another instance wrote first: read theirs and decide again
     }

@@ -60,7 +60,7 @@ describe.runIf(existsSync(CHROMIUM))("admin console in Chromium", () => {
     expect(new URL(page.url()).searchParams.get("code_challenge_method")).toBe("S256");
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "Organizations" }).waitFor();
-    await expect(page.getByText("Demo Admin")).toBeTruthy();
+    await page.getByText("Demo Admin").waitFor();
     expect(await page.locator("article.card").count()).toBe(1);
     await page.getByText("idle").first().waitFor();
     await expectAccessible("01-overview");
@@ -184,6 +184,9 @@ describe.runIf(existsSync(CHROMIUM))("admin console in Chromium", () => {
     await page.getByRole("link", { name: "Callers" }).click();
     await page.getByRole("heading", { name: "Callers" }).waitFor();
     await page.waitForFunction(() => !(globalThis as any).document.body.innerText.includes("Loading…"));
+    // Each seeded caller acts as its own application user, shown with its roles from the sandbox Dataverse.
+    await page.getByRole("cell", { name: "Reporting Reader" }).first().waitFor();
+    expect(await page.getByRole("cell", { name: "present, enabled" }).count()).toBeGreaterThan(0);
     await expectAccessible("09-callers");
     await page.getByRole("link", { name: "Notifications" }).click();
     await page.getByText("Webhooks").waitFor();

@@ -2,6 +2,7 @@
 // identity (App Service endpoint), the app credential built from the vault secret, rotation, 403 and coalescing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
+import { selfSignedCertificate } from "../../dev/sandbox/tls.js";
 import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
 
 let env: BridgeEnvironment;
@@ -96,14 +97,7 @@ describe("the app credential", () => {
 
   it("uses a PEM certificate + key from the vault as a certificate credential", async () => {
     const { AppCredential } = await import("../../shared/credentials/app-credential.js");
-    const { execFileSync } = await import("node:child_process");
-    const { mkdtempSync, readFileSync } = await import("node:fs");
-    const { tmpdir } = await import("node:os");
-    const { join } = await import("node:path");
-    const dir = mkdtempSync(join(tmpdir(), "bridge-cert-"));
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "cert.pem", "-days", "2", "-subj", "/CN=bridge"], { cwd: dir, stdio: "pipe" });
-    const cert = readFileSync(join(dir, "cert.pem"), "utf8");
-    const key = readFileSync(join(dir, "key.pem"), "utf8");
+    const { certPem: cert, keyPem: key } = selfSignedCertificate("bridge");
     const app = tenant().registerApp({ displayName: "cert app", certificates: [cert] });
     tenant().setSecret("cert-app-credential", `${cert}\n${key}`, "application/x-pem-file");
     const root = (await import("../support/test-bridge.js")).testBridge();

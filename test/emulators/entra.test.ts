@@ -1,7 +1,6 @@
 // Fidelity of the Entra ID emulator: real clients (@azure/identity / MSAL Node, jose) must get, accept and
 // verify tokens exactly as against login.microsoftonline.com, and see Entra's errors.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPrivateKey, X509Certificate } from "node:crypto";
@@ -11,7 +10,7 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify, SignJWT } from "jose";
 import { createEntraHandler } from "../../dev/sandbox/entra.js";
 import { startHttpsService, type RunningService } from "../../dev/sandbox/https-service.js";
 import { Tenant, type AppRegistration } from "../../dev/sandbox/tenant.js";
-import { ensureSandboxTls } from "../../dev/sandbox/tls.js";
+import { ensureSandboxTls, selfSignedCertificate } from "../../dev/sandbox/tls.js";
 
 // Same as testTls() in test/support/sandbox.ts, without importing the whole sandbox (and every other emulator).
 const testTls = () => ensureSandboxTls(process.env.SANDBOX_TLS_DIR ?? "");
@@ -25,9 +24,8 @@ let certDir: string;
 let certPem: string;
 let keyPem: string;
 
-function makeCert(dir: string, name: string): { certPem: string; keyPem: string } {
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.pem`, "-days", "2", "-subj", `/CN=${name}`], { cwd: dir, stdio: "pipe" });
-  return { certPem: readFileSync(join(dir, `${name}.pem`), "utf8"), keyPem: readFileSync(join(dir, `${name}.key`), "utf8") };
+function makeCert(_dir: string, name: string): { certPem: string; keyPem: string } {
+  return selfSignedCertificate(name);
 }
 
 // MSAL adds ?client-request-id=… to the token URL, so match the path only.

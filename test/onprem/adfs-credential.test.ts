@@ -1,15 +1,12 @@
 // AD FS client credentials with the real client library (openid-client) over HTTPS against the AD FS emulator:
 // secret and private_key_jwt, the token's AD FS shape, caching, refresh, rotation and the MSIS error paths.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AdfsServer, createAdfsHandler } from "../../dev/sandbox/adfs.js";
 import { startHttpsService, type RunningService } from "../../dev/sandbox/https-service.js";
 import { AdfsCredential, AdfsTokenError } from "../../shared/credentials/adfs-credential.js";
 import type { SecretReader, SecretValue } from "../../shared/credentials/secret-store.js";
+import { selfSignedCertificate } from "../../dev/sandbox/tls.js";
 import { testTls } from "../support/tls.js";
 
 const ORG = "https://crm.contoso.test/contoso";
@@ -41,11 +38,7 @@ beforeAll(async () => {
   adfs.url = service.url;
   adfs.addRelyingParty(ORG);
   adfs.addRelyingParty("https://other.contoso.test/");
-  const dir = mkdtempSync(join(tmpdir(), "adfs-cert-"));
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "cert.pem", "-days", "2", "-subj", "/CN=bridge-adfs"], { cwd: dir, stdio: "pipe" });
-  certPem = readFileSync(join(dir, "cert.pem"), "utf8");
-  keyPem = readFileSync(join(dir, "key.pem"), "utf8");
-  rmSync(dir, { recursive: true, force: true });
+  ({ certPem, keyPem } = selfSignedCertificate("bridge-adfs"));
 });
 
 afterAll(async () => {

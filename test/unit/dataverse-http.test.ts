@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { AxiosAdapter, AxiosRequestConfig, AxiosResponse } from "axios";
 import { backoffDelay, DataverseHttp, DEFAULT_RETRY, parseRetryAfter, type GetToken } from "../../shared/dataverse/http.js";
 import { AdaptiveLimiter, OrgThrottle } from "../../shared/dataverse/limiter.js";
-import { DataverseError, isDataverseError } from "../../shared/dataverse/errors.js";
+import { type DataverseError, isDataverseError } from "../../shared/dataverse/errors.js";
 
 const ORG = "https://contoso.crm.dynamics.com";
 const TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.secret-part.sig";

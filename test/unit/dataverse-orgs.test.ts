@@ -79,9 +79,11 @@ describe("DATAVERSE_ORGS", () => {
     expect(problems[0]).toMatch(/^SYNC_SCOPE_GROUP_IDS: is not supported yet/);
   });
 
-  it("refuses token callers for an on-premises org (the token service issues Entra tokens only, for now)", () => {
-    const callers = [{ id: "erp", name: "ERP", auth: "secret", secretName: "erp-secret", dataverseAppId: "5a5a5a5a-0000-4000-8000-00000000000b", resources: ["https://crm.contoso.com/contoso"] }];
-    const problems = problemsOf({ ...base, DATAVERSE_ORGS: JSON.stringify([onprem]), TOKEN_CALLERS: JSON.stringify(callers) });
-    expect(problems[0]).toMatch(/^TOKEN_CALLERS: caller "erp": tokens for the on-premises org https:\/\/crm\.contoso\.com\/contoso are not supported yet/);
+  it("a token caller of an on-premises org needs its AD FS application's credential in the vault, not a federated one", () => {
+    const caller = { id: "erp", name: "ERP", auth: "secret", secretName: "erp-secret", dataverseAppId: "5a5a5a5a-0000-4000-8000-00000000000b", resources: ["https://crm.contoso.com/contoso"] };
+    const federated = problemsOf({ ...base, DATAVERSE_ORGS: JSON.stringify([onprem]), TOKEN_CALLERS: JSON.stringify([caller]) });
+    expect(federated[0]).toMatch(/^TOKEN_CALLERS: caller "erp": the on-premises org https:\/\/crm\.contoso\.com\/contoso needs "credential": \{"secretName"/);
+    const withSecret = loadConfig({ ...base, DATAVERSE_ORGS: JSON.stringify([onprem]), TOKEN_CALLERS: JSON.stringify([{ ...caller, credential: { secretName: "erp-adfs" } }]) });
+    expect(withSecret.tokenCallers[0]!.credential).toEqual({ secretName: "erp-adfs" });
   });
 });

@@ -53,7 +53,7 @@ function tokenize(text: string): Token[] {
       tokens.push({ kind: "str", text: value, pos: start });
       continue;
     }
-    const m = /^[A-Za-z0-9_.:+\-]+/.exec(text.slice(i));
+    const m = /^[A-Za-z0-9_.:+-]+/.exec(text.slice(i));
     if (!m) throw syntaxError(i, text);
     tokens.push({ kind: "word", text: m[0], pos: i });
     i += m[0].length;
