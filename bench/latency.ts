@@ -29,10 +29,9 @@ async function main(): Promise<void> {
   Object.assign(process.env, sandbox.env, { AzureWebJobsStorage: azurite.connectionString, SYNC_DISABLE_THRESHOLD: "100%" });
   const host = await startLocalHost({ port: 0, timers: false, log: () => {}, storageConnectionString: azurite.connectionString });
   process.env.NOTIFICATION_URL = `${host.url}/api/notifications`;
-  const { resetConfigForTests } = await import("../shared/config/config.js");
-  resetConfigForTests();
-
-  const { syncRuns } = await import("../shared/sync/services.js");
+  // The host's bridge is built at its first invocation (below), so it sees NOTIFICATION_URL.
+  const { bridge } = await import("../functions/bridge.js");
+  const syncRuns = () => bridge().syncRuns;
   const { DEFAULT_DEBOUNCE_SECONDS } = await import("../shared/notifications/debounce.js");
   await host.runTimer("graphSubscriptions");
   if (sandbox.graph.emulator.subscriptions.length !== 1) throw new Error("the subscription was not created");

@@ -1,19 +1,19 @@
 import { app } from "@azure/functions";
 import { z } from "zod";
 import { callerStatuses, provisionCaller } from "../shared/callers/callers.js";
-import { callersService } from "../shared/callers/service.js";
-import { adminRoute, json } from "../shared/http/handlers.js";
+import { json } from "../shared/http/handlers.js";
+import { adminRoute, bridge } from "./bridge.js";
 import { readJsonBody } from "../shared/http/json-body.js";
 
 const provisionBody = z.object({ dryRun: z.boolean().optional() }).strict();
 
 /** GET /api/callers: each S2S caller's status per org, misconfigurations named with their fix. */
-export const listCallers = adminRoute(async () => json(200, { callers: await callerStatuses(callersService()) }));
+export const listCallers = adminRoute(async () => json(200, { callers: await callerStatuses(bridge().callers) }));
 
 /** POST /api/callers/{id}/provision: create what is missing of the caller's application users and roles. */
 export const provisionCallerRoute = adminRoute(async (request, context, principal) => {
   const body = await readJsonBody(request, provisionBody, { allowEmpty: true });
-  const result = await provisionCaller(request.params.id ?? "", { dryRun: body.dryRun ?? false, by: principal.appId }, callersService());
+  const result = await provisionCaller(request.params.id ?? "", { dryRun: body.dryRun ?? false, by: principal.appId }, bridge().callers);
   if (result.changed) context.log(`caller-provisioned ${JSON.stringify({ caller: result.caller, by: principal.appId, actions: result.actions })}`);
   return json(200, result);
 });

@@ -1,9 +1,9 @@
 import { app, type InvocationContext } from "@azure/functions";
 import { notificationMessage } from "../shared/notifications/messages.js";
-import { notificationServices } from "../shared/notifications/services.js";
 import { handleNotificationMessage } from "../shared/notifications/worker.js";
 import { QUEUES } from "../shared/state/storage.js";
 import { withRunStartLatency } from "../shared/telemetry/notifications.js";
+import { bridge } from "./bridge.js";
 
 /** Debounced notification syncs and lifecycle events; rethrows after logging so the host retries and poisons. */
 export async function notificationSyncWorker(queueItem: unknown, context: InvocationContext): Promise<void> {
@@ -13,7 +13,7 @@ export async function notificationSyncWorker(queueItem: unknown, context: Invoca
     return;
   }
   try {
-    const services = withRunStartLatency(notificationServices(), context.triggerMetadata?.insertionTime);
+    const services = withRunStartLatency(bridge().notifications, context.triggerMetadata?.insertionTime);
     context.log(`notifications: ${await handleNotificationMessage(parsed.data, services)}`);
   } catch (error) {
     context.error(`notifications: ${parsed.data.kind} message failed: ${(error as Error).message}`);

@@ -1,9 +1,9 @@
 import { app } from "@azure/functions";
-import { getConfig } from "../shared/config/config.js";
 import { json, withProblemResponses } from "../shared/http/handlers.js";
 import { openApiDocument } from "../shared/openapi/document.js";
+import { bridge } from "./bridge.js";
 
 /** GET /api/openapi.json: the OpenAPI 3.1 description of every route (no auth). */
-export const openApi = withProblemResponses(async () => json(200, openApiDocument(getConfig().publicBaseUrl), { "cache-control": "public, max-age=300" }));
+export const openApi = withProblemResponses(async () => json(200, openApiDocument(bridge().config.publicBaseUrl), { "cache-control": "public, max-age=300" }));
 
 app.http("openApi", { methods: ["GET"], route: "openapi.json", authLevel: "anonymous", handler: openApi });

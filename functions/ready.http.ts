@@ -1,11 +1,12 @@
 import { app } from "@azure/functions";
-import { adminRoute, json } from "../shared/http/handlers.js";
+import { json } from "../shared/http/handlers.js";
+import { adminRoute, bridge } from "./bridge.js";
 import { problem } from "../shared/http/problem.js";
-import { readiness, READY_CACHE_MS } from "../shared/ready/readiness.js";
+import { READY_CACHE_MS } from "../shared/ready/readiness.js";
 
 /** GET /api/ready (admin): 200 with every check, or 503 problem+json naming the failing ones (cached 30 s per instance). */
 export const ready = adminRoute(async () => {
-  const result = await readiness();
+  const result = await bridge().readiness.get();
   const maxAge = { "x-ready-cache-seconds": String(READY_CACHE_MS / 1000) };
   if (result.ready) return json(200, { status: "ready", ...result }, maxAge);
   const failing = result.checks.filter((c) => !c.ok).map((c) => `${c.name} (${c.cause})`);

@@ -2,7 +2,7 @@
 import { app, type InvocationContext } from "@azure/functions";
 import { z } from "zod";
 import { processBulkMessage, type BulkMessage } from "../shared/remap/bulk-jobs.js";
-import { defaultRemapDeps } from "../shared/remap/deps.js";
+import { bridge } from "./bridge.js";
 import { QUEUES } from "../shared/state/storage.js";
 
 const message = z.discriminatedUnion("kind", [
@@ -18,7 +18,7 @@ export async function remapBulkWorker(queueItem: unknown, context: InvocationCon
     return;
   }
   try {
-    await processBulkMessage(parsed.data as BulkMessage, defaultRemapDeps({ log: (line) => context.warn(line) }));
+    await processBulkMessage(parsed.data as BulkMessage, bridge().remapDeps({ log: (line) => context.warn(line) }));
   } catch (error) {
     context.error(`remap bulk ${parsed.data.kind} ${parsed.data.jobId} failed: ${(error as Error)?.message ?? String(error)}`);
     throw error;

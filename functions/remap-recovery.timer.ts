@@ -1,13 +1,13 @@
 // Every 5 minutes: finishes or rolls back remaps cut off between their steps (the sync also runs this pass
 // before each run). Incomplete remaps are logged as errors until they settle.
 import { app, type InvocationContext, type Timer } from "@azure/functions";
-import { defaultRemapDeps } from "../shared/remap/deps.js";
 import { invocationLogger } from "../shared/telemetry/logger.js";
 import { recoverRemapsTraced } from "../shared/telemetry/remap.js";
+import { bridge } from "./bridge.js";
 
 export async function remapRecovery(_timer: Timer, context: InvocationContext): Promise<void> {
   try {
-    const report = await recoverRemapsTraced(defaultRemapDeps({ log: (line) => context.warn(line) }));
+    const report = await recoverRemapsTraced(bridge().remapDeps({ log: (line) => context.warn(line) }));
     if (report.examined > 0) context.log(`remap recovery: ${JSON.stringify({ ...report, problems: report.problems.length })}`);
     for (const p of report.problems) invocationLogger(context).error(`remap is still incomplete: ${p.message}`, { remapId: p.operationId, org: p.org });
   } catch (error) {

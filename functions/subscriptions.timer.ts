@@ -1,13 +1,13 @@
 import { app, type InvocationContext, type Timer } from "@azure/functions";
-import { notificationServices } from "../shared/notifications/services.js";
 import { recordSubscriptionExpiry } from "../shared/telemetry/subscription.js";
 import { LOG_EVENTS } from "../shared/telemetry/names.js";
+import { bridge } from "./bridge.js";
 
 /** Every 30 minutes: creates, verifies, renews or recreates the Graph `users` subscription (NOTIFICATION_URL). */
 export async function subscriptionsTimer(timer: Timer, context: InvocationContext): Promise<void> {
   try {
     if (timer.isPastDue) context.warn("the subscription timer is running late");
-    const outcome = await notificationServices().subscriptions.ensure();
+    const outcome = await bridge().notifications.subscriptions.ensure();
     recordSubscriptionExpiry(outcome);
     context.log(`notifications: subscription ${outcome.action}${outcome.subscriptionId ? ` ${outcome.subscriptionId}` : ""}` +
       `${outcome.expirationDateTime ? ` until ${outcome.expirationDateTime}` : ""}${outcome.reason ? ` (${outcome.reason})` : ""}`);

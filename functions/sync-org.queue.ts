@@ -1,9 +1,9 @@
 import { app, type InvocationContext } from "@azure/functions";
 import { z } from "zod";
 import { QUEUES } from "../shared/state/storage.js";
-import { syncRuns } from "../shared/sync/services.js";
 import { executeTraced } from "../shared/sync/run-telemetry.js";
 import { invocationLogger } from "../shared/telemetry/logger.js";
+import { bridge } from "./bridge.js";
 
 const message = z.object({ org: z.string().min(1), runId: z.string().uuid(), approved: z.boolean().optional(), traceparent: z.string().max(64).optional(), tracestate: z.string().max(512).optional() });
 
@@ -16,7 +16,7 @@ export async function syncOrgWorker(queueItem: unknown, context: InvocationConte
   }
   const log = invocationLogger(context, { org: parsed.data.org, runId: parsed.data.runId });
   try {
-    await executeTraced(syncRuns(), parsed.data, log);
+    await executeTraced(bridge().syncRuns, parsed.data, log);
   } catch (error) {
     log.error(`sync run failed: ${(error as Error).message}`);
     throw error;

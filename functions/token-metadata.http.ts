@@ -1,11 +1,11 @@
 import { app, type HttpResponseInit } from "@azure/functions";
-import { getConfig } from "../shared/config/config.js";
 import { authorizationServerMetadata, METADATA_ROUTE } from "../shared/tokens/metadata.js";
+import { bridge } from "./bridge.js";
 
 /** GET /api/.well-known/oauth-authorization-server: RFC 8414 metadata of the token endpoint. */
 export async function tokenMetadata(): Promise<HttpResponseInit> {
   // The configured public origin, as the token endpoint uses for client assertions; never the Host header.
-  const origin = getConfig().publicBaseUrl;
+  const origin = bridge().config.publicBaseUrl;
   return { status: 200, jsonBody: authorizationServerMetadata(origin), headers: { "cache-control": "public, max-age=3600", "content-type": "application/json" } };
 }
 

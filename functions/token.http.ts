@@ -1,26 +1,32 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
-import { getConfig } from "../shared/config/config.js";
+import type { Bridge } from "../shared/bridge.js";
 import { BodyTooLargeError, readBodyBytes } from "../shared/http/json-body.js";
 import { parseForm } from "../shared/tokens/form.js";
 import { requestSource } from "../shared/tokens/auth-failures.js";
 import { issueToken, recordUnparsedRefusal } from "../shared/tokens/issue-token.js";
 import { isOAuthError, NO_STORE_HEADERS, OAuthError, oauthErrorResponse } from "../shared/tokens/oauth-errors.js";
-import { tokenService } from "../shared/tokens/service.js";
+import { bridge } from "./bridge.js";
 
 const MAX_BODY_BYTES = 64 * 1024;
 const JSON_UTF8 = "application/json;charset=UTF-8";
 
-/** POST /api/token: OAuth 2.0 token endpoint for S2S callers (contract §5). */
-export async function token(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+/** POST /api/token: OAuth 2.0 token endpoint for S2S callers (contract §5), over `source`'s token service. */
+export function tokenHandler(source: () => Bridge) {
+  return (request: HttpRequest, context: InvocationContext) => issue(source(), request, context);
+}
+
+export const token = tokenHandler(bridge);
+
+async function issue(root: Bridge, request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const log = (line: string) => context.log(line);
   try {
-    const deps = tokenService();
+    const deps = root.tokens.service;
     const body = await readForm(request);
     if (isOAuthError(body)) {
       await recordUnparsedRefusal(body, deps, log);
       return errorResponse(body);
     }
-    const origin = getConfig().publicBaseUrl; // never the Host header (contract §5)
+    const origin = root.config.publicBaseUrl; // never the Host header (contract §5)
     const result = await issueToken({
       form: parseForm(body),
       authorization: request.headers.get("authorization") ?? undefined,

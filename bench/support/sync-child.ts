@@ -2,8 +2,8 @@
 // live in the parent). Starts a run for the only org, executes it, and prints one `BENCH_RESULT {json}` line.
 // Args: <mode: full|incremental>. Environment: the sandbox's app settings + AzureWebJobsStorage.
 import { readFileSync } from "node:fs";
-import { syncRuns } from "../../shared/sync/services.js";
-import { dataverseClient } from "../../shared/dataverse/org-clients.js";
+import { createBridge } from "../../shared/bridge.js";
+import { loadConfig } from "../../shared/config/config.js";
 import { executeTraced } from "../../shared/sync/run-telemetry.js";
 import { silentLogger } from "../../shared/telemetry/logger.js";
 import { installBenchTelemetry } from "./telemetry.js";
@@ -29,7 +29,8 @@ async function main(): Promise<void> {
   const mode = process.argv[2] === "full" ? "full" : "incremental";
   // BENCH_TELEMETRY=1: the SDK installed (exports dropped); the run goes through the worker's traced path either way.
   const installed = process.env.BENCH_TELEMETRY === "1" ? await installBenchTelemetry() : undefined;
-  const runs = syncRuns();
+  const root = createBridge(loadConfig());
+  const runs = root.syncRuns;
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   const run = await runs.start({ trigger: "bench", mode });
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
   const runMs = performance.now() - started;
   await installed?.telemetry.flush(); // the export's CPU counts as the run's
   const cpu = process.cpuUsage(cpuBefore);
-  const client = dataverseClient(run.org).stats;
+  const client = root.dataverse.get(run.org).stats;
   const result = {
     runMs,
     cpuMs: (cpu.user + cpu.system) / 1000,

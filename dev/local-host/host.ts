@@ -13,7 +13,6 @@ import { RouteTable } from "./routes.js";
 import { lightRequest } from "./light-request.js";
 import { startQueueWorkers, type QueueWorkers } from "./queues.js";
 import { MAX_BODY_BYTES } from "../../shared/http/json-body.js";
-import { resetConfigForTests } from "../../shared/config/config.js";
 
 /**
  * The host's own request-body cap (Azure's host has one too: FUNCTIONS_REQUEST_BODY_SIZE_LIMIT). No route takes
@@ -127,11 +126,10 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
  */
 function adoptLocalAddress(url: string): () => void {
   if (process.env.PUBLIC_BASE_URL?.trim()) return () => undefined;
+  // Before any invocation: the adapters' bridge (functions/bridge.ts) reads the environment at its first use.
   process.env.PUBLIC_BASE_URL = url;
-  resetConfigForTests();
   return () => {
     if (process.env.PUBLIC_BASE_URL === url) delete process.env.PUBLIC_BASE_URL;
-    resetConfigForTests();
   };
 }
 

@@ -1,8 +1,7 @@
 // Admin endpoints (contract §2): a valid Entra bearer token for API_AUDIENCE carrying ADMIN_ROLE.
 import type { HttpRequest } from "@azure/functions";
-import { getConfig } from "../config/config.js";
 import { AppError } from "../errors/app-error.js";
-import { apiTokenValidator, EntraTokenValidator, TokenValidationError, type EntraClaims } from "./entra-token.js";
+import { EntraTokenValidator, TokenValidationError, type EntraClaims } from "./entra-token.js";
 
 export interface AdminPrincipal {
   /** The caller application (`azp`/`appid`). */
@@ -18,7 +17,13 @@ export function bearerToken(request: HttpRequest): string | undefined {
   return match?.[1];
 }
 
-export async function authenticateAdmin(request: HttpRequest, validator: EntraTokenValidator = apiTokenValidator()): Promise<AdminPrincipal> {
+/** What admin authentication needs: the API_AUDIENCE validator and ADMIN_ROLE. */
+export interface AdminAuth {
+  validator: Pick<EntraTokenValidator, "validate">;
+  adminRole: string;
+}
+
+export async function authenticateAdmin(request: HttpRequest, { validator, adminRole: role }: AdminAuth): Promise<AdminPrincipal> {
   const token = bearerToken(request);
   if (!token) throw new AppError("This endpoint needs an Entra access token: Authorization: Bearer <token>.", 401, "missing_token");
   let claims: EntraClaims;
@@ -31,7 +36,6 @@ export async function authenticateAdmin(request: HttpRequest, validator: EntraTo
     }
     throw error;
   }
-  const role = getConfig().api.adminRole;
   if (!Array.isArray(claims.roles) || !claims.roles.includes(role)) {
     throw new AppError(`The caller lacks the "${role}" app role.`, 403, "missing_role");
   }

@@ -2,7 +2,7 @@
 // RS256 signature against the tenant's JWKS (jose: cached, refetched on an unknown kid), `iss`, `tid`,
 // `aud` = API_AUDIENCE, `exp`/`nbf` with a small clock tolerance.
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from "jose";
-import { getConfig } from "../config/config.js";
+import type { Config } from "../config/config.js";
 
 export interface EntraClaims extends JWTPayload {
   tid?: string;
@@ -144,18 +144,12 @@ function describeJoseError(error: unknown): string {
   return "the token is not valid";
 }
 
-let validator: EntraTokenValidator | undefined;
-
-/** The process's validator for tokens whose audience is API_AUDIENCE. */
-export function apiTokenValidator(): EntraTokenValidator {
-  if (!validator) {
-    const config = getConfig();
-    validator = new EntraTokenValidator({
-      tenantId: config.tenantId,
-      authorityHost: config.authorityHost,
-      audience: config.api.audience,
-      isMicrosoftAuthority: config.isMicrosoftAuthority,
-    });
-  }
-  return validator;
+/** A validator for tokens whose audience is API_AUDIENCE (it caches the tenant's signing keys). */
+export function createApiTokenValidator(config: Config): EntraTokenValidator {
+  return new EntraTokenValidator({
+    tenantId: config.tenantId,
+    authorityHost: config.authorityHost,
+    audience: config.api.audience,
+    isMicrosoftAuthority: config.isMicrosoftAuthority,
+  });
 }

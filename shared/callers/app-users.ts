@@ -1,6 +1,7 @@
 // Application users and their security roles in one org (Web API; federation-adfs-telemetry.md §2), read and
 // written AS THE BRIDGE (its own application user manages systemusers). Every literal goes through odata.ts.
-import { appCredential } from "../credentials/app-credential.js";
+import type { GetToken } from "../dataverse/http.js";
+import type { OrgThrottle } from "../dataverse/limiter.js";
 import { DataverseHttp, type HttpResponse } from "../dataverse/http.js";
 import { guidLiteral, isGuid, queryString, stringLiteral } from "../dataverse/odata.js";
 
@@ -36,12 +37,9 @@ export class DataverseAppUsers implements AppUserPort {
   readonly orgUrl: string;
   private readonly http: DataverseHttp;
 
-  constructor(orgUrl: string, http?: DataverseHttp) {
-    this.http = http ?? new DataverseHttp({
-      orgUrl,
-      getToken: async (scope, options) => (await appCredential().getToken(scope, { forceRefresh: options?.forceRefresh })).token,
-      retry: { maxAttempts: 3 },
-    });
+  /** `http`: a client, or the bridge's token and the org's throttle to build one with. */
+  constructor(orgUrl: string, http: DataverseHttp | { getToken: GetToken; throttle: OrgThrottle }) {
+    this.http = http instanceof DataverseHttp ? http : new DataverseHttp({ orgUrl, ...http, retry: { maxAttempts: 3 } });
     this.orgUrl = this.http.orgUrl;
   }
 

@@ -167,21 +167,9 @@ export function loadConfig(env: Env = process.env): Config {
   };
 }
 
-let cached: Config | undefined;
-
 /** The descriptor of a configured org (by any spelling of its URL), or undefined. */
 export function orgDescriptor(config: Config, orgUrl: string): OrgDescriptor | undefined {
   const key = normalizeOrgUrl(orgUrl);
   return config.orgs.find((o) => o.url === key);
 }
 
-/** The process's configuration, validated on first use. */
-export function getConfig(): Config {
-  cached ??= loadConfig();
-  return cached;
-}
-
-/** Tests and the local host reset it after changing the environment. */
-export function resetConfigForTests(): void {
-  cached = undefined;
-}

@@ -1,10 +1,10 @@
 // Validates the whole configuration when the Functions host starts the app, so a bad setting shows in the
 // log (and Application Insights) at once, with every problem named, rather than at the first request.
-import { getConfig } from "./config.js";
+import { loadConfig } from "./config.js";
 
 export function checkConfigurationAtStart(log: { error(message: string): void; info(message: string): void }): void {
   try {
-    const config = getConfig();
+    const config = loadConfig();
     log.info(`configuration valid: ${config.dataverseUrls.length} org(s), ${config.tokenCallers.length} token caller(s), sync ${config.sync.dryRun ? "dry run" : "live"}`);
   } catch (error) {
     log.error((error as Error).message);

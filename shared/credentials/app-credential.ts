@@ -8,9 +8,8 @@ import {
   type GetTokenOptions,
   type TokenCredential,
 } from "@azure/identity";
-import { getConfig } from "../config/config.js";
+import type { Config } from "../config/config.js";
 import type { SecretReader, SecretValue } from "./secret-store.js";
-import { secretStore } from "./secret-store.js";
 
 export interface AppCredentialSettings {
   tenantId: string;
@@ -74,18 +73,13 @@ function buildCredential(settings: AppCredentialSettings, secret: SecretValue): 
   return new ClientSecretCredential(settings.tenantId, settings.clientId, secret.value.trim(), options);
 }
 
-let appCredentialInstance: AppCredential | undefined;
-
-export function appCredential(): AppCredential {
-  if (!appCredentialInstance) {
-    const config = getConfig();
-    appCredentialInstance = new AppCredential({
-      tenantId: config.tenantId,
-      clientId: config.appClientId,
-      authorityHost: config.authorityHost,
-      disableInstanceDiscovery: !config.isMicrosoftAuthority,
-      secretName: config.appCredentialSecretName,
-    }, secretStore());
-  }
-  return appCredentialInstance;
+/** The bridge's own app credential (APP_CLIENT_ID) over the secret store. */
+export function createAppCredential(config: Config, secrets: SecretReader): AppCredential {
+  return new AppCredential({
+    tenantId: config.tenantId,
+    clientId: config.appClientId,
+    authorityHost: config.authorityHost,
+    disableInstanceDiscovery: !config.isMicrosoftAuthority,
+    secretName: config.appCredentialSecretName,
+  }, secrets);
 }

@@ -4,9 +4,10 @@
 import type { AbortSignalLike } from "@azure/abort-controller";
 import { SecretClient } from "@azure/keyvault-secrets";
 import { isRestError } from "@azure/core-rest-pipeline";
-import { getConfig } from "../config/config.js";
+import type { TokenCredential } from "@azure/identity";
+import type { Config } from "../config/config.js";
 import { AppError } from "../errors/app-error.js";
-import { describePlatformIdentity, platformCredential } from "./platform-identity.js";
+import { describePlatformIdentity } from "./platform-identity.js";
 
 export interface SecretValue {
   value: string;
@@ -94,17 +95,11 @@ export class SecretStore implements SecretReader {
   }
 }
 
-let store: SecretStore | undefined;
-
-/** The process's secret store over the configured vault, read with the platform identity. */
-export function secretStore(): SecretStore {
-  if (!store) {
-    const config = getConfig();
-    const client = new SecretClient(config.keyVaultUrl, platformCredential(), {
-      // A loopback emulator cannot lie under the challenge's resource host; a real vault can and must.
-      disableChallengeResourceVerification: !config.isRealVaultDomain,
-    });
-    store = new SecretStore({ client, vaultUrl: config.keyVaultUrl, describeIdentity: describePlatformIdentity });
-  }
-  return store;
+/** A secret store over the configured vault, read with the platform identity. */
+export function createSecretStore(config: Config, platform: TokenCredential): SecretStore {
+  const client = new SecretClient(config.keyVaultUrl, platform, {
+    // A loopback emulator cannot lie under the challenge's resource host; a real vault can and must.
+    disableChallengeResourceVerification: !config.isRealVaultDomain,
+  });
+  return new SecretStore({ client, vaultUrl: config.keyVaultUrl, describeIdentity: () => describePlatformIdentity(config) });
 }

@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import axios, { type AxiosAdapter, type AxiosInstance, type AxiosResponse } from "axios";
 import { DataverseError, errorBodyParts } from "./errors.js";
-import { orgThrottle, type OrgThrottle } from "./limiter.js";
+import { OrgThrottle } from "./limiter.js";
 import { dataverseAttempt, dataverseRetryWait, dataverseThrottledPart, tracedDataverseRequest } from "../telemetry/dataverse.js";
 
 export type GetToken = (scope: string, options?: { forceRefresh?: boolean }) => Promise<string>;
@@ -129,7 +129,7 @@ export class DataverseHttp {
     this.apiBase = `${this.orgUrl}/api/data/v${options.apiVersion ?? "9.2"}/`;
     this.scope = `${this.orgUrl}/.default`;
     this.getToken = options.getToken;
-    this.throttle = options.throttle ?? orgThrottle(this.orgUrl, { max: options.maxConcurrency, initial: options.initialConcurrency });
+    this.throttle = options.throttle ?? new OrgThrottle({ max: options.maxConcurrency, initial: options.initialConcurrency });
     this.policy = { ...DEFAULT_RETRY, ...options.retry };
     this.sleep = options.sleep ?? defaultSleep;
     this.random = options.random ?? Math.random;

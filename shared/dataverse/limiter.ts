@@ -1,7 +1,6 @@
 // Concurrency per org (dataverse-web-api.md §7): start low, add one slot after a window of successes, halve on
 // 429, never above the server's `x-ms-dop-hint`. Shared by every client of one org in this process, with the
 // org-wide "not before" instant a 429's Retry-After sets.
-import { normalizeOrgUrl } from "../config/org-url.js";
 
 export interface LimiterOptions {
   initial?: number;
@@ -103,12 +102,3 @@ export class OrgThrottle {
   }
 }
 
-const shared = new Map<string, OrgThrottle>();
-
-/** The process-wide throttle for an org URL (first caller's options win). */
-export function orgThrottle(orgUrl: string, options: LimiterOptions = {}): OrgThrottle {
-  const key = normalizeOrgUrl(orgUrl);
-  let t = shared.get(key);
-  if (!t) { t = new OrgThrottle(options); shared.set(key, t); }
-  return t;
-}

@@ -1,36 +1,60 @@
-// One DataverseClient per configured org per process: online orgs with the bridge's Entra app credential,
+// One DataverseClient per configured org: online orgs with the bridge's Entra app credential,
 // on-premises orgs with the bridge's AD FS application (DATAVERSE_ORGS), each on its Web API version.
-import { getConfig, orgDescriptor } from "../config/config.js";
+// The composition root (shared/bridge.ts) holds one OrgClients, so each org's client (and its limiter) is built once.
+import type { AppCredential } from "../credentials/app-credential.js";
+import { orgDescriptor, type Config } from "../config/config.js";
+import { normalizeOrgUrl } from "../config/org-url.js";
 import type { OrgDescriptor } from "../config/dataverse-orgs.js";
 import { AdfsCredential } from "../credentials/adfs-credential.js";
-import { appCredential } from "../credentials/app-credential.js";
-import { secretStore } from "../credentials/secret-store.js";
+import type { SecretReader } from "../credentials/secret-store.js";
 import { AppError } from "../errors/app-error.js";
 import { DataverseClient } from "./client.js";
 import type { GetToken } from "./http.js";
+import { OrgThrottle } from "./limiter.js";
 
-const clients = new Map<string, DataverseClient>();
-
-/** How the bridge gets its own token for an org. */
-function tokenProvider(org: OrgDescriptor): GetToken {
-  if (org.kind === "onpremises") {
-    const adfs = new AdfsCredential(org.adfs!, secretStore());
-    // AD FS names the target by resource: the org URL is the CRM relying party's identifier.
-    return async (_scope, options) => (await adfs.getToken(org.url, { forceRefresh: options?.forceRefresh })).token;
-  }
-  return async (scope, options) => (await appCredential().getToken(scope, { forceRefresh: options?.forceRefresh })).token;
+/** A GetToken over the bridge's app credential (online orgs). */
+export function credentialToken(credential: Pick<AppCredential, "getToken">): GetToken {
+  return async (scope, options) => (await credential.getToken(scope, { forceRefresh: options?.forceRefresh })).token;
 }
 
-/** The client for a configured org; a URL that is not configured is refused. */
-export function dataverseClient(orgUrl: string): DataverseClient {
-  const descriptor = orgDescriptor(getConfig(), orgUrl);
-  if (!descriptor) {
-    throw new AppError(`"${orgUrl}" is not one of the configured Dataverse orgs (DATAVERSE_URLS / DATAVERSE_ORGS).`, 404, "unknown_org");
+export class OrgClients {
+  private readonly clients = new Map<string, DataverseClient>();
+  private readonly throttles = new Map<string, OrgThrottle>();
+
+  constructor(private readonly config: Config, private readonly appCredential: Pick<AppCredential, "getToken">, private readonly secrets: SecretReader) {}
+
+  /** The client for a configured org; a URL that is not configured is refused. */
+  get(orgUrl: string): DataverseClient {
+    const descriptor = orgDescriptor(this.config, orgUrl);
+    if (!descriptor) {
+      throw new AppError(`"${orgUrl}" is not one of the configured Dataverse orgs (DATAVERSE_URLS / DATAVERSE_ORGS).`, 404, "unknown_org");
+    }
+    let client = this.clients.get(descriptor.url);
+    if (!client) {
+      client = new DataverseClient({ orgUrl: descriptor.url, apiVersion: descriptor.apiVersion, getToken: this.tokenProvider(descriptor), throttle: this.throttle(descriptor.url) });
+      this.clients.set(descriptor.url, client);
+    }
+    return client;
   }
-  let client = clients.get(descriptor.url);
-  if (!client) {
-    client = new DataverseClient({ orgUrl: descriptor.url, apiVersion: descriptor.apiVersion, getToken: tokenProvider(descriptor) });
-    clients.set(descriptor.url, client);
+
+  /**
+   * The org's throttle: its limiter and Retry-After pause, shared by every request the bridge sends to the org
+   * (the sync's client, the readiness probe, the caller provisioning port).
+   */
+  throttle(orgUrl: string): OrgThrottle {
+    const key = normalizeOrgUrl(orgUrl);
+    let throttle = this.throttles.get(key);
+    if (!throttle) this.throttles.set(key, (throttle = new OrgThrottle()));
+    return throttle;
   }
-  return client;
+
+  /** How the bridge gets its own token for an org. */
+  private tokenProvider(org: OrgDescriptor): GetToken {
+    if (org.kind === "onpremises") {
+      const adfs = new AdfsCredential(org.adfs!, this.secrets);
+      // AD FS names the target by resource: the org URL is the CRM relying party's identifier.
+      return async (_scope, options) => (await adfs.getToken(org.url, { forceRefresh: options?.forceRefresh })).token;
+    }
+    return credentialToken(this.appCredential);
+  }
 }

@@ -13,8 +13,6 @@ import {
 } from "@microsoft/microsoft-graph-client";
 import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
 import type { TokenCredential } from "@azure/identity";
-import { getConfig } from "../config/config.js";
-import { appCredential } from "../credentials/app-credential.js";
 import { AppError } from "../errors/app-error.js";
 import { DeltaResetError, type DeltaPage, type DirectoryChange, type DirectoryPort, type DirectoryRequestOptions, type DirectoryUser } from "./types.js";
 import { escapeODataString } from "../odata/literal.js";
@@ -132,11 +130,4 @@ export class GraphDirectory implements DirectoryPort {
       throw new AppError(`Microsoft Graph request failed: GET ${new URL(url).pathname}`, 502, "graph_unavailable", { cause: error });
     }
   }
-}
-
-let directory: GraphDirectory | undefined;
-
-export function graphDirectory(): GraphDirectory {
-  directory ??= new GraphDirectory({ baseUrl: getConfig().graphBaseUrl, credential: appCredential() });
-  return directory;
 }

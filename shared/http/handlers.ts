@@ -1,6 +1,6 @@
 // Wrappers the HTTP adapters share: every error becomes problem+json; admin routes authenticate first.
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
-import { authenticateAdmin, type AdminPrincipal } from "../auth/admin-auth.js";
+import { authenticateAdmin, type AdminAuth, type AdminPrincipal } from "../auth/admin-auth.js";
 import { errorResponse } from "./problem.js";
 
 type Handler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
@@ -15,8 +15,9 @@ export function withProblemResponses(handler: Handler): Handler {
   };
 }
 
-export function adminRoute(handler: (request: HttpRequest, context: InvocationContext, principal: AdminPrincipal) => Promise<HttpResponseInit>): Handler {
-  return withProblemResponses(async (request, context) => handler(request, context, await authenticateAdmin(request)));
+/** `auth` is read per request (the adapters pass the composition root's, built at first use). */
+export function adminRoute(auth: () => AdminAuth, handler: (request: HttpRequest, context: InvocationContext, principal: AdminPrincipal) => Promise<HttpResponseInit>): Handler {
+  return withProblemResponses(async (request, context) => handler(request, context, await authenticateAdmin(request, auth())));
 }
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {

@@ -4,7 +4,6 @@
 // costs one run per org. In-process memory spares the table reads during a burst.
 import { RestError, type TableClient } from "@azure/data-tables";
 import { encodeKey, fitEntity } from "../state/table-limits.js";
-import { QUEUES, TABLES, enqueueJson, table } from "../state/storage.js";
 import type { SyncMessage } from "./messages.js";
 
 /** Default debounce: long enough to coalesce Graph's batches, short enough for a p95 well under 60 s. */
@@ -21,8 +20,8 @@ interface DebounceEntity {
 
 export interface SyncDebouncerOptions {
   delaySeconds?: number;
-  client?: () => Promise<TableClient>;
-  enqueue?: (message: SyncMessage, visibilityTimeoutSeconds: number) => Promise<void>;
+  client: () => Promise<TableClient>;
+  enqueue: (message: SyncMessage, visibilityTimeoutSeconds: number) => Promise<void>;
   now?: () => number;
 }
 
@@ -37,10 +36,10 @@ export class SyncDebouncer {
   private readonly known = new Map<string, number>();
   private readonly inflight = new Map<string, Promise<"scheduled" | "coalesced">>();
 
-  constructor(options: SyncDebouncerOptions = {}) {
+  constructor(options: SyncDebouncerOptions) {
     this.delaySeconds = Math.max(1, Math.ceil(options.delaySeconds ?? DEFAULT_DEBOUNCE_SECONDS));
-    this.client = options.client ?? (() => table(TABLES.notificationDebounce));
-    this.enqueue = options.enqueue ?? ((message, seconds) => enqueueJson(QUEUES.notifications, message, { visibilityTimeoutSeconds: seconds }));
+    this.client = options.client;
+    this.enqueue = options.enqueue;
     this.now = options.now ?? Date.now;
   }
 

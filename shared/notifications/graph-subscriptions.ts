@@ -11,8 +11,6 @@ import {
 } from "@microsoft/microsoft-graph-client";
 import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
 import type { TokenCredential } from "@azure/identity";
-import { getConfig } from "../config/config.js";
-import { appCredential } from "../credentials/app-credential.js";
 import { AppError } from "../errors/app-error.js";
 
 export interface GraphSubscriptionInfo {
@@ -113,11 +111,4 @@ export class GraphSubscriptions implements SubscriptionsPort {
       throw new AppError(`Microsoft Graph request failed: ${method} ${new URL(url).pathname}`, 502, "graph_unavailable", { cause: error });
     }
   }
-}
-
-let instance: GraphSubscriptions | undefined;
-
-export function graphSubscriptions(): GraphSubscriptions {
-  instance ??= new GraphSubscriptions({ baseUrl: getConfig().graphBaseUrl, credential: appCredential() });
-  return instance;
 }

@@ -1,12 +1,11 @@
-// Wires the notification use cases from configuration, once per process (tests may replace parts).
-import { getConfig } from "../config/config.js";
-import { secretStore } from "../credentials/secret-store.js";
+// Wires the notification use cases from configuration; the composition root (shared/bridge.ts) builds them once.
+import type { Config } from "../config/config.js";
+import type { SecretReader } from "../credentials/secret-store.js";
 import { LeaseStore } from "../state/leases.js";
-import { QUEUES, enqueueJson } from "../state/storage.js";
-import { syncRuns } from "../sync/services.js";
+import { QUEUES, TABLES, type Storage } from "../state/storage.js";
 import type { SyncRuns } from "../sync/sync-runs.js";
-import { SyncDebouncer } from "./debounce.js";
-import { graphSubscriptions } from "./graph-subscriptions.js";
+import { SyncDebouncer, type SyncDebouncerOptions } from "./debounce.js";
+import type { GraphSubscriptions } from "./graph-subscriptions.js";
 import type { NotificationMessage } from "./messages.js";
 import { SubscriptionManager } from "./subscription-manager.js";
 import { SubscriptionStore } from "./subscription-store.js";
@@ -24,44 +23,37 @@ export interface NotificationServices {
   log(message: string): void;
 }
 
-let services: NotificationServices | undefined;
-let overrides: Partial<NotificationServices> = {};
-
-async function readClientState(): Promise<string | undefined> {
-  const name = getConfig().notifications.clientStateSecretName;
-  return name ? (await secretStore().getSecret(name)).value : undefined;
-}
-
-export function notificationServices(): NotificationServices {
-  if (!services) {
-    const config = getConfig();
-    services = {
-      tenantId: config.tenantId,
-      orgs: config.dataverseUrls,
-      clientState: readClientState,
-      debouncer: new SyncDebouncer(),
-      enqueue: (message) => enqueueJson(QUEUES.notifications, message),
-      get syncRuns() { return syncRuns(); },
-      subscriptions: new SubscriptionManager({
-        graph: graphSubscriptions(),
-        store: new SubscriptionStore(),
-        leases: new LeaseStore(),
-        notificationUrl: config.notifications.url,
-        clientState: async () => {
-          const value = await readClientState();
-          if (!value) throw new Error("NOTIFICATION_CLIENT_STATE_SECRET_NAME is not set");
-          return value;
-        },
-        log: (message) => backgroundLogger().info(message),
-      }),
+/** `debouncer`: options of the sync debouncer (tests shorten its window). */
+export function createNotificationServices(
+  config: Config,
+  parts: { storage: Storage; secrets: SecretReader; graph: GraphSubscriptions; syncRuns: Pick<SyncRuns, "start"> },
+  debouncer: Pick<SyncDebouncerOptions, "delaySeconds" | "now"> = {},
+): NotificationServices {
+  const name = config.notifications.clientStateSecretName;
+  const readClientState = async (): Promise<string | undefined> => (name ? (await parts.secrets.getSecret(name)).value : undefined);
+  return {
+    tenantId: config.tenantId,
+    orgs: config.dataverseUrls,
+    clientState: readClientState,
+    debouncer: new SyncDebouncer({
+      client: parts.storage.tableOf(TABLES.notificationDebounce),
+      enqueue: (message, seconds) => parts.storage.enqueueJson(QUEUES.notifications, message, { visibilityTimeoutSeconds: seconds }),
+      ...debouncer,
+    }),
+    enqueue: (message) => parts.storage.enqueueJson(QUEUES.notifications, message),
+    syncRuns: parts.syncRuns,
+    subscriptions: new SubscriptionManager({
+      graph: parts.graph,
+      store: new SubscriptionStore(parts.storage.tableOf(TABLES.subscriptions)),
+      leases: new LeaseStore(parts.storage.tableOf(TABLES.leases)),
+      notificationUrl: config.notifications.url,
+      clientState: async () => {
+        const value = await readClientState();
+        if (!value) throw new Error("NOTIFICATION_CLIENT_STATE_SECRET_NAME is not set");
+        return value;
+      },
       log: (message) => backgroundLogger().info(message),
-    };
-  }
-  return { ...services, ...overrides } as NotificationServices;
-}
-
-/** Tests swap parts (e.g. a debouncer with a shorter delay); `undefined` resets. */
-export function setNotificationServicesForTests(parts: Partial<NotificationServices> | undefined): void {
-  overrides = parts ?? {};
-  if (!parts) services = undefined;
+    }),
+    log: (message) => backgroundLogger().info(message),
+  };
 }

@@ -1,7 +1,6 @@
 // Where the bridge remembers its Graph subscription: one Table row (id, expiry, the URL and a fingerprint of
 // the clientState it was created with, so a moved endpoint or a rotated secret leads to a new subscription).
 import { RestError, type TableClient } from "@azure/data-tables";
-import { TABLES, table } from "../state/storage.js";
 import { fitEntity } from "../state/table-limits.js";
 
 export interface StoredSubscription {
@@ -23,7 +22,7 @@ const PARTITION = "graph";
 const ROW = "users";
 
 export class SubscriptionStore implements SubscriptionStorePort {
-  constructor(private readonly client: () => Promise<TableClient> = () => table(TABLES.subscriptions)) {}
+  constructor(private readonly client: () => Promise<TableClient>) {}
 
   async get(): Promise<StoredSubscription | undefined> {
     try {

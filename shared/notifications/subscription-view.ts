@@ -1,7 +1,6 @@
 // GET /api/notifications/subscription: whether webhooks are on, and the Graph subscription the bridge keeps
 // (id, resource, expiry), without the clientState fingerprint.
-import { getConfig } from "../config/config.js";
-import { SubscriptionStore, type SubscriptionStorePort } from "./subscription-store.js";
+import type { SubscriptionStorePort } from "./subscription-store.js";
 
 export interface SubscriptionView {
   enabled: boolean;
@@ -9,8 +8,9 @@ export interface SubscriptionView {
   subscription: { subscriptionId: string; resource: string; expirationDateTime: string; expiresInSeconds: number; updatedAt: string } | null;
 }
 
-export async function subscriptionView(store: SubscriptionStorePort = new SubscriptionStore(), now = new Date()): Promise<SubscriptionView> {
-  const url = getConfig().notifications.url ?? null;
+/** `notificationUrl`: NOTIFICATION_URL (undefined: webhooks off). */
+export async function subscriptionView(notificationUrl: string | undefined, store: SubscriptionStorePort, now = new Date()): Promise<SubscriptionView> {
+  const url = notificationUrl ?? null;
   const stored = await store.get();
   return {
     enabled: url !== null,

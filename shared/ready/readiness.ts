@@ -2,15 +2,17 @@
 // each org's Dataverse token and WhoAmI, Graph reachability and the change-notification subscription. The
 // answer is cached for 30 s per instance (each Function App instance checks on its own), so it can be polled.
 import { RestError } from "@azure/data-tables";
-import { getConfig, type Config } from "../config/config.js";
-import { appCredential } from "../credentials/app-credential.js";
-import { secretStore } from "../credentials/secret-store.js";
+import type { Config } from "../config/config.js";
+import type { AppCredential } from "../credentials/app-credential.js";
+import type { SecretStore } from "../credentials/secret-store.js";
 import { DataverseHttp } from "../dataverse/http.js";
 import { DataverseError } from "../dataverse/errors.js";
-import { graphDirectory } from "../directory/graph-directory.js";
+import type { OrgThrottle } from "../dataverse/limiter.js";
+import { credentialToken } from "../dataverse/org-clients.js";
+import type { DirectoryPort } from "../directory/types.js";
 import { isAppError } from "../errors/app-error.js";
-import { SubscriptionStore } from "../notifications/subscription-store.js";
-import { QUEUES, TABLES, queue, table } from "../state/storage.js";
+import type { SubscriptionStorePort } from "../notifications/subscription-store.js";
+import { QUEUES, TABLES, type Storage } from "../state/storage.js";
 import { recordMetric } from "../telemetry/metrics.js";
 import { SPANS } from "../telemetry/names.js";
 import { withSpan } from "../telemetry/tracing.js";
@@ -20,68 +22,78 @@ export const READY_CACHE_MS = 30_000;
 const CHECK_TIMEOUT_MS = 10_000;
 const DAY_MS = 86_400_000;
 
-let cached: { at: number; result: Promise<Readiness> } | undefined;
-
-/** The readiness answer, from the cache when younger than 30 s (`cachedAt` tells its age). */
-export function readiness(now: () => number = Date.now): Promise<Readiness> {
-  if (cached && now() - cached.at < READY_CACHE_MS) return cached.result;
-  const result = withSpan(SPANS.ready, {}, () => checkEverything(now));
-  cached = { at: now(), result };
-  result.catch(() => { cached = undefined; });
-  return result;
+/** What the checks read: the composition root's clients (shared/bridge.ts). */
+export interface ReadinessDeps {
+  config: Config;
+  storage: Pick<Storage, "table" | "queue">;
+  secrets: Pick<SecretStore, "getSecret" | "invalidate">;
+  appCredential: Pick<AppCredential, "getToken">;
+  /** Each org's throttle, shared with the bridge's other requests to it. */
+  throttle(org: string): OrgThrottle;
+  directory: Pick<DirectoryPort, "getUser">;
+  subscriptions: Pick<SubscriptionStorePort, "get">;
 }
 
-async function checkEverything(now: () => number): Promise<Readiness> {
-  const configuration = await runCheck({ name: "configuration", run: async () => { configOrFail(); return undefined; } }, CHECK_TIMEOUT_MS, now);
+/** The readiness answer, cached 30 s per instance (this object holds the cache). */
+export class ReadinessProbe {
+  private cached: { at: number; result: Promise<Readiness> } | undefined;
+
+  constructor(private readonly deps: ReadinessDeps) {}
+
+  /** The answer, from the cache when younger than 30 s (`cachedAt` tells its age). */
+  get(now: () => number = Date.now): Promise<Readiness> {
+    if (this.cached && now() - this.cached.at < READY_CACHE_MS) return this.cached.result;
+    const result = withSpan(SPANS.ready, {}, () => checkEverything(this.deps, now));
+    const entry = { at: now(), result };
+    this.cached = entry;
+    result.catch(() => { if (this.cached === entry) this.cached = undefined; });
+    return result;
+  }
+}
+
+async function checkEverything(deps: ReadinessDeps, now: () => number): Promise<Readiness> {
+  // The configuration was validated when the bridge was built: an invalid one never reaches here.
+  const configuration = await runCheck({ name: "configuration", run: async () => undefined }, CHECK_TIMEOUT_MS, now);
   const checks: CheckResult[] = [configuration];
-  if (configuration.ok) checks.push(...await Promise.all(dependencyChecks(getConfig()).map((c) => runCheck(c, CHECK_TIMEOUT_MS, now))));
+  checks.push(...await Promise.all(dependencyChecks(deps).map((c) => runCheck(c, CHECK_TIMEOUT_MS, now))));
   for (const failed of checks.filter((c) => !c.ok)) recordMetric("readyChecks", 1, { check: failed.name.split(":")[0], cause: failed.cause });
   return summarize(checks, new Date(now()));
 }
 
-function configOrFail(): Config {
-  try {
-    return getConfig();
-  } catch (error) {
-    // The configuration error names each wrong setting and never prints a value.
-    throw new CheckFailure("configuration_invalid", (error as Error).message);
-  }
-}
-
-function dependencyChecks(config: Config): Check[] {
+function dependencyChecks(deps: ReadinessDeps): Check[] {
+  const { config } = deps;
   return [
-    { name: "storage:table", run: tableCheck },
-    { name: "storage:queue", run: queueCheck },
-    { name: "keyvault", run: (signal) => keyVaultCheck(config, signal) },
+    { name: "storage:table", run: () => tableCheck(deps.storage) },
+    { name: "storage:queue", run: () => queueCheck(deps.storage) },
+    { name: "keyvault", run: (signal) => keyVaultCheck(deps, signal) },
     ...config.dataverseUrls.flatMap((org) => [
-      { name: `dataverse-token:${org}`, run: () => dataverseTokenCheck(org) },
-      { name: `dataverse-whoami:${org}`, run: (signal: AbortSignal) => whoAmICheck(org, signal) },
+      { name: `dataverse-token:${org}`, run: () => dataverseTokenCheck(deps, org) },
+      { name: `dataverse-whoami:${org}`, run: (signal: AbortSignal) => whoAmICheck(deps, org, signal) },
     ]),
-    { name: "graph", run: graphCheck },
-    { name: "graph-subscription", run: () => subscriptionCheck(config) },
+    { name: "graph", run: () => graphCheck(deps) },
+    { name: "graph-subscription", run: () => subscriptionCheck(deps) },
   ];
 }
 
-async function tableCheck(): Promise<string> {
+async function tableCheck(storage: ReadinessDeps["storage"]): Promise<string> {
   try {
-    await (await table(TABLES.leases)).getEntity("ready", "probe");
+    await (await storage.table(TABLES.leases)).getEntity("ready", "probe");
   } catch (error) {
     if (!(error instanceof RestError && error.statusCode === 404)) throw new CheckFailure("storage_unavailable", `table ${TABLES.leases}: ${describe(error)}`);
   }
   return `table ${TABLES.leases} reachable`;
 }
 
-async function queueCheck(): Promise<string> {
+async function queueCheck(storage: ReadinessDeps["storage"]): Promise<string> {
   try {
-    const properties = await (await queue(QUEUES.syncOrg)).getProperties();
+    const properties = await (await storage.queue(QUEUES.syncOrg)).getProperties();
     return `queue ${QUEUES.syncOrg}: ${properties.approximateMessagesCount ?? 0} message(s)`;
   } catch (error) {
     throw new CheckFailure("storage_unavailable", `queue ${QUEUES.syncOrg}: ${describe(error)}`);
   }
 }
 
-async function keyVaultCheck(config: Config, signal: AbortSignal): Promise<string> {
-  const store = secretStore();
+async function keyVaultCheck({ config, secrets: store }: ReadinessDeps, signal: AbortSignal): Promise<string> {
   // A live read, not the 10-minute cache: the next credential use then reads it again too.
   store.invalidate(config.appCredentialSecretName);
   try {
@@ -92,21 +104,22 @@ async function keyVaultCheck(config: Config, signal: AbortSignal): Promise<strin
   }
 }
 
-async function dataverseTokenCheck(org: string): Promise<string> {
+async function dataverseTokenCheck(deps: ReadinessDeps, org: string): Promise<string> {
   try {
-    const token = await appCredential().getToken(`${org}/.default`);
+    const token = await deps.appCredential.getToken(`${org}/.default`);
     return `token valid for ${Math.max(0, Math.round((token.expiresOnTimestamp - Date.now()) / 60_000))} min`;
   } catch (error) {
     throw new CheckFailure("dataverse_token_failed", describe(error));
   }
 }
 
-async function whoAmICheck(org: string, signal: AbortSignal): Promise<string> {
+async function whoAmICheck(deps: ReadinessDeps, org: string, signal: AbortSignal): Promise<string> {
   // One attempt, no retries: readiness reports the state now, and a stopped org must not take minutes.
   const http = new DataverseHttp({
     orgUrl: org,
     retry: { maxAttempts: 1 },
-    getToken: async (scope, options) => (await appCredential().getToken(scope, { forceRefresh: options?.forceRefresh })).token,
+    getToken: credentialToken(deps.appCredential),
+    throttle: deps.throttle(org),
   });
   try {
     const res = await http.send({ kind: "whoami", method: "GET", url: "WhoAmI", signal });
@@ -121,10 +134,10 @@ async function whoAmICheck(org: string, signal: AbortSignal): Promise<string> {
   }
 }
 
-async function graphCheck(): Promise<string> {
+async function graphCheck(deps: ReadinessDeps): Promise<string> {
   try {
     // A user that cannot exist: 404 (null) proves Graph answers and accepts the bridge's token.
-    await graphDirectory().getUser("00000000-0000-0000-0000-000000000000", ["id"]);
+    await deps.directory.getUser("00000000-0000-0000-0000-000000000000", ["id"]);
     return "Graph answered";
   } catch (error) {
     const status = (error as { statusCode?: number }).statusCode;
@@ -132,11 +145,11 @@ async function graphCheck(): Promise<string> {
   }
 }
 
-async function subscriptionCheck(config: Config): Promise<string> {
+async function subscriptionCheck({ config, subscriptions }: ReadinessDeps): Promise<string> {
   if (!config.notifications.url) return "change notifications off (NOTIFICATION_URL not set)";
   let stored;
   try {
-    stored = await new SubscriptionStore().get();
+    stored = await subscriptions.get();
   } catch (error) {
     throw new CheckFailure("storage_unavailable", describe(error));
   }

@@ -2,7 +2,6 @@
 // outcome. Rows live in the journal table under their own partition, newest first.
 import { randomUUID } from "node:crypto";
 import type { TableClient } from "@azure/data-tables";
-import { TABLES, table } from "../state/storage.js";
 import { capStrings, fitEntity } from "../state/table-limits.js";
 import type { JournalStep } from "./journal.js";
 
@@ -33,7 +32,7 @@ export interface RemapAuditSink {
 
 export class TableRemapAudit implements RemapAuditSink {
   constructor(
-    private readonly client: () => Promise<TableClient> = () => table(TABLES.remapJournal),
+    private readonly client: () => Promise<TableClient>,
     private readonly log: (line: string) => void = () => undefined,
     private readonly now: () => Date = () => new Date(),
   ) {}

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { RestError, odata, type TableClient, type TransactionAction } from "@azure/data-tables";
 import { normalizeOrgUrl } from "../config/org-url.js";
 import { AppError, isAppError } from "../errors/app-error.js";
-import { QUEUES, TABLES, enqueueJson, table } from "../state/storage.js";
+import { QUEUES, TABLES } from "../state/storage.js";
 import { capStrings, fitEntity, joinText, packJsonList, tableBatches } from "../state/table-limits.js";
 import { planBulk, type BulkSelection } from "./bulk-gather.js";
 import type { BulkRule, PlanConflict, PlanEntry } from "./bulk-plan.js";
@@ -69,8 +69,8 @@ export interface BulkJobsDeps extends RemapDeps {
   enqueue?: (message: BulkMessage) => Promise<void>;
 }
 
-const jobsTable = (deps: BulkJobsDeps) => (deps.jobs ?? (() => table(TABLES.remapJobs)))();
-const send = (deps: BulkJobsDeps, message: BulkMessage) => (deps.enqueue ?? ((m) => enqueueJson(QUEUES.remapBulk, m)))(message);
+const jobsTable = (deps: BulkJobsDeps) => (deps.jobs ?? (() => deps.storage.table(TABLES.remapJobs)))();
+const send = (deps: BulkJobsDeps, message: BulkMessage) => (deps.enqueue ?? ((m) => deps.storage.enqueueJson(QUEUES.remapBulk, m)))(message);
 
 export interface StartBulkRequest {
   selection: BulkSelection;

@@ -1,19 +1,22 @@
 // What the remap use cases run against, built from the configuration (tests override parts).
-import { getConfig, type SyncIdentity } from "../config/config.js";
+import type { Config, SyncIdentity } from "../config/config.js";
 import { normalizeOrgUrl } from "../config/org-url.js";
-import { dataverseClient } from "../dataverse/org-clients.js";
+import type { OrgClients } from "../dataverse/org-clients.js";
 import type { DataverseOrgPort } from "../dataverse/types.js";
-import { graphDirectory } from "../directory/graph-directory.js";
 import type { DirectoryPort } from "../directory/types.js";
 import { LeaseStore } from "../state/leases.js";
+import { TABLES, type Storage } from "../state/storage.js";
 import { TableRemapAudit, type RemapAuditSink } from "./audit.js";
 import { RemapJournal } from "./journal.js";
 import { REMAP_LEASE_MS } from "./leases.js";
+import type { PlaceholderPool } from "./placeholders.js";
 import type { ProcedureHooks } from "./remap-procedure.js";
 import { backgroundLogger } from "../telemetry/logger.js";
 import { orgIdentity, type OrgIdentity } from "../sync/identity.js";
 
 export interface RemapDeps {
+  /** The bridge's tables and queues (bulk jobs and their queue). */
+  storage: Storage;
   /** Configured org URLs, normalised. */
   orgs: readonly string[];
   /** SYNC_IDENTITY: the online orgs' name form. */
@@ -22,6 +25,8 @@ export interface RemapDeps {
   identityOf?: (org: string) => OrgIdentity;
   /** REMAP_PLACEHOLDER_USERS. */
   placeholders: readonly string[];
+  /** The temporary accounts found so far and the rotation (shared by every remap of one bridge). */
+  placeholderPool: PlaceholderPool;
   port(org: string): DataverseOrgPort;
   directory: DirectoryPort;
   journal: RemapJournal;
@@ -34,18 +39,24 @@ export interface RemapDeps {
   log?: (line: string) => void;
 }
 
-export function defaultRemapDeps(overrides: Partial<RemapDeps> = {}): RemapDeps {
-  const config = getConfig();
+/** The remap dependencies over the composition root's clients (shared/bridge.ts); `overrides` replace parts. */
+export function createRemapDeps(
+  config: Config,
+  parts: { storage: Storage; dataverse: Pick<OrgClients, "get">; directory: DirectoryPort; placeholderPool: PlaceholderPool },
+  overrides: Partial<RemapDeps> = {},
+): RemapDeps {
   return {
     orgs: config.dataverseUrls.map(normalizeOrgUrl),
     identity: config.sync.identity,
     identityOf: (org) => orgIdentity(config, org),
     placeholders: config.remap.placeholderUsers,
-    port: (org) => dataverseClient(org),
-    directory: graphDirectory(),
-    journal: new RemapJournal(),
-    leases: new LeaseStore(),
-    audit: new TableRemapAudit(),
+    placeholderPool: parts.placeholderPool,
+    port: (org) => parts.dataverse.get(org),
+    directory: parts.directory,
+    storage: parts.storage,
+    journal: new RemapJournal(parts.storage.tableOf(TABLES.remapJournal)),
+    leases: new LeaseStore(parts.storage.tableOf(TABLES.leases)),
+    audit: new TableRemapAudit(parts.storage.tableOf(TABLES.remapJournal)),
     leaseMs: REMAP_LEASE_MS,
     placeholderWaitMs: 60_000,
     log: (line) => backgroundLogger().warn(line),

@@ -5,7 +5,6 @@
 import { createHash } from "node:crypto";
 import { RestError, type TableClient } from "@azure/data-tables";
 import { AppError } from "../errors/app-error.js";
-import { TABLES, table } from "../state/storage.js";
 import { encodeKey, fitEntity, SAFE_STRING_CHARS } from "../state/table-limits.js";
 
 export interface StoredResponse {
@@ -30,7 +29,7 @@ const KEY_RE = /^[\x21-\x7e]{1,200}$/;
 
 export class IdempotencyStore {
   constructor(
-    private readonly client: () => Promise<TableClient> = () => table(TABLES.idempotency),
+    private readonly client: () => Promise<TableClient>,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -2,7 +2,6 @@
 // step runs. Open rows (a step started, not yet settled) are what the recovery pass finishes or rolls back.
 import { RestError, odata, type TableClient } from "@azure/data-tables";
 import { encodeKey } from "../state/leases.js";
-import { TABLES, table } from "../state/storage.js";
 import { capStrings, fitEntity } from "../state/table-limits.js";
 
 export type JournalState =
@@ -76,7 +75,7 @@ interface Row {
 
 export class RemapJournal {
   constructor(
-    private readonly client: () => Promise<TableClient> = () => table(TABLES.remapJournal),
+    private readonly client: () => Promise<TableClient>,
     private readonly now: () => Date = () => new Date(),
   ) {}
 

@@ -22,6 +22,8 @@ export interface HeldPlaceholder extends Placeholder {
 }
 
 export interface PlaceholderContext {
+  /** The candidates found (cached 10 minutes) and the rotation counter: one pool per bridge. */
+  pool: PlaceholderPool;
   org: string;
   port: DataverseOrgPort;
   directory: DirectoryPort;
@@ -41,8 +43,14 @@ const POOL_TARGET = 4;
 const DISCOVERY_PAGE = 100;
 const DISCOVERY_MAX_PAGES = 10;
 const CACHE_MS = 10 * 60_000;
-const cache = new Map<string, { at: number; list: Placeholder[] }>();
-let rotation = 0;
+
+/** What the placeholder search remembers between remaps (an instance of the composition root, shared/bridge.ts). */
+export class PlaceholderPool {
+  /** Candidates per (org, name rule, configured list), found at most every 10 minutes. */
+  readonly cache = new Map<string, { at: number; list: Placeholder[] }>();
+  /** Where the next hold starts in the list, so concurrent remaps spread over the accounts. */
+  rotation = 0;
+}
 
 export const placeholderLeaseKey = (org: string, objectId: string): string => `remap:placeholder:${org}:${objectId.toLowerCase()}`;
 
@@ -52,7 +60,7 @@ export async function holdPlaceholder(ctx: PlaceholderContext, holder: string, w
   for (let attempt = 0; ; attempt++) {
     const list = await usableCandidates(ctx);
     let busy = 0;
-    const start = rotation++;
+    const start = ctx.pool.rotation++;
     for (let i = 0; i < list.length; i++) {
       const p = list[(start + i) % list.length]!;
       const key = placeholderLeaseKey(ctx.org, p.objectId);
@@ -87,6 +95,7 @@ export async function peekPlaceholder(ctx: PlaceholderContext): Promise<Placehol
 
 async function usableCandidates(ctx: PlaceholderContext): Promise<Placeholder[]> {
   const key = `${ctx.org}|${JSON.stringify(ctx.identity)}|${ctx.configured.join(",")}`;
+  const cache = ctx.pool.cache;
   let entry = cache.get(key);
   if (!entry || Date.now() - entry.at > CACHE_MS || entry.list.filter((p) => !ctx.exclude.has(p.objectId)).length === 0) {
     entry = { at: Date.now(), list: ctx.configured.length > 0 ? await fromConfiguration(ctx) : await discover(ctx) };
@@ -150,7 +159,7 @@ async function isHeldInDataverse(ctx: PlaceholderContext, p: Placeholder): Promi
 function forget(ctx: PlaceholderContext, p: Placeholder): void {
   // Discovered accounts that became held are dropped; configured ones stay (they may be freed by recovery).
   if (ctx.configured.length > 0) return;
-  for (const entry of cache.values()) entry.list = entry.list.filter((x) => x.objectId !== p.objectId);
+  for (const entry of ctx.pool.cache.values()) entry.list = entry.list.filter((x) => x.objectId !== p.objectId);
 }
 
 function noPlaceholder(ctx: PlaceholderContext): AppError {

@@ -4,8 +4,8 @@ import { z } from "zod";
 import type { AdminPrincipal } from "../auth/admin-auth.js";
 import { AppError } from "../errors/app-error.js";
 import { getBulkJob, startBulkJob, type BulkJobView } from "./bulk-jobs.js";
-import { defaultRemapDeps } from "./deps.js";
-import { IdempotencyStore, replayedError, type StoredResponse } from "./idempotency.js";
+import type { RemapDeps } from "./deps.js";
+import { type IdempotencyStore, replayedError, type StoredResponse } from "./idempotency.js";
 import { remapUser, type RemapUserResult } from "./remap-user.js";
 
 const name = z.string().trim().min(1, "must not be empty").max(1024, "must be at most 1024 characters");
@@ -40,13 +40,16 @@ export interface ApiCall {
   log: (line: string) => void;
 }
 
-const requester = (p: AdminPrincipal) => `app:${p.appId}/oid:${p.objectId}`;
-let idempotency: IdempotencyStore | undefined;
+/** The composition root's remap services (shared/bridge.ts): the dependencies (with this call's log) and the idempotency store. */
+export interface RemapApi {
+  deps(overrides: Partial<RemapDeps>): RemapDeps;
+  idempotency: IdempotencyStore;
+}
 
+const requester = (p: AdminPrincipal) => `app:${p.appId}/oid:${p.objectId}`;
 /** Runs `fn` under the Idempotency-Key when there is one: a repeat gets the stored answer. */
-async function idempotent(call: ApiCall, scope: string, body: unknown, fn: () => Promise<StoredResponse>): Promise<ApiAnswer> {
+async function idempotent(idempotency: IdempotencyStore, call: ApiCall, scope: string, body: unknown, fn: () => Promise<StoredResponse>): Promise<ApiAnswer> {
   if (!call.idempotencyKey) return fn();
-  idempotency ??= new IdempotencyStore();
   const r = await idempotency.run(`${scope}:${call.principal.appId}`, call.idempotencyKey, body, fn);
   if (r.replayed) {
     const refusal = replayedError(r);
@@ -72,17 +75,17 @@ function bulkView(view: BulkJobView): Record<string, unknown> {
   };
 }
 
-export function remapOne(body: z.output<typeof remapBody>, call: ApiCall): Promise<ApiAnswer> {
-  const deps = defaultRemapDeps({ log: call.log });
-  return idempotent(call, "remap", body, async () => ({
+export function remapOne(body: z.output<typeof remapBody>, call: ApiCall, api: RemapApi): Promise<ApiAnswer> {
+  const deps = api.deps({ log: call.log });
+  return idempotent(api.idempotency, call, "remap", body, async () => ({
     status: 200,
     body: remapView(await remapUser({ ...body, requestedBy: requester(call.principal), source: "api" }, deps)),
   }));
 }
 
-export function remapBulk(body: z.output<typeof bulkBody>, call: ApiCall): Promise<ApiAnswer> {
-  const deps = defaultRemapDeps({ log: call.log });
-  return idempotent(call, "remap-bulk", body, async () => {
+export function remapBulk(body: z.output<typeof bulkBody>, call: ApiCall, api: RemapApi): Promise<ApiAnswer> {
+  const deps = api.deps({ log: call.log });
+  return idempotent(api.idempotency, call, "remap-bulk", body, async () => {
     const selection = body.rule ? { rule: body.rule } : { items: body.items! };
     const { jobId, view } = await startBulkJob({ selection, dryRun: !!body.dryRun, org: body.org, requestedBy: requester(call.principal) }, deps);
     const url = call.statusUrl(jobId);
@@ -91,10 +94,10 @@ export function remapBulk(body: z.output<typeof bulkBody>, call: ApiCall): Promi
   });
 }
 
-export async function bulkStatus(jobId: string, call: Pick<ApiCall, "statusUrl" | "log">): Promise<ApiAnswer> {
+export async function bulkStatus(jobId: string, call: Pick<ApiCall, "statusUrl" | "log">, api: Pick<RemapApi, "deps">): Promise<ApiAnswer> {
   const notFound = new AppError(`No bulk remap job "${jobId.slice(0, 80)}".`, 404, "job_not_found");
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(jobId)) throw notFound;
-  const view = await getBulkJob(jobId.toLowerCase(), defaultRemapDeps({ log: call.log }));
+  const view = await getBulkJob(jobId.toLowerCase(), api.deps({ log: call.log }));
   if (!view) throw notFound;
   return { status: 200, body: { statusUrl: call.statusUrl(view.jobId), ...bulkView(view) } };
 }

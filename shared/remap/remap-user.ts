@@ -128,7 +128,7 @@ async function resolveTarget(request: RemapUserRequest, deps: RemapDeps, to: str
 
 function placeholderContext(request: RemapUserRequest, deps: RemapDeps, org: string, port: DataverseOrgPort, identity: OrgIdentity, exclude: string[]): PlaceholderContext {
   return {
-    org, port, directory: deps.directory, identity, configured: deps.placeholders, leases: deps.leases,
+    pool: deps.placeholderPool, org, port, directory: deps.directory, identity, configured: deps.placeholders, leases: deps.leases,
     leaseMs: deps.leaseMs, exclude: new Set(exclude.filter(Boolean).map((x) => x.toLowerCase())), abortSignal: request.abortSignal, log: deps.log,
   };
 }

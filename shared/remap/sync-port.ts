@@ -3,12 +3,12 @@
 // starts with the recovery pass.
 import { isAppError } from "../errors/app-error.js";
 import type { RemapOutcome, RemapPort, RemapRequest } from "../sync/remap-port.js";
-import { defaultRemapDeps, type RemapDeps } from "./deps.js";
+import type { RemapDeps } from "./deps.js";
 import { recoverRemaps } from "./recovery.js";
 import { describe } from "./remap-procedure.js";
 import { remapUser } from "./remap-user.js";
 
-export function remapPort(deps: () => RemapDeps = () => defaultRemapDeps()): RemapPort {
+export function remapPort(deps: () => RemapDeps): RemapPort {
   return {
     async remap(request: RemapRequest): Promise<RemapOutcome> {
       try {

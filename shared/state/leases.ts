@@ -1,7 +1,6 @@
 // Exclusive, expiring leases in Table storage, guarded by ETags: one holder per key at a time; a holder
 // that dies stops renewing and its lease lapses (so a crashed run frees its org within the lease time).
 import { RestError, type TableClient } from "@azure/data-tables";
-import { TABLES, table } from "./storage.js";
 import { encodeKey, fitEntity } from "./table-limits.js";
 
 export interface Lease {
@@ -26,7 +25,7 @@ const PARTITION = "lease";
 
 export class LeaseStore {
   constructor(
-    private readonly client: () => Promise<TableClient> = () => table(TABLES.leases),
+    private readonly client: () => Promise<TableClient>,
     private readonly now: () => number = Date.now,
   ) {}
 

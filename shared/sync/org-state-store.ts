@@ -2,7 +2,6 @@
 // mode, the last run, failure back-off, and disables waiting for the end of the round or for approval.
 import { RestError, type TableClient } from "@azure/data-tables";
 import { escapeODataString } from "../odata/literal.js";
-import { TABLES, table } from "../state/storage.js";
 import { capStrings, encodeKey, fitEntity, joinText, splitText, tableBatches } from "../state/table-limits.js";
 import type { RunMode, RunState } from "./run-report.js";
 import type { DisableReason } from "./plan.js";
@@ -42,7 +41,7 @@ const retryPartition = (org: string) => `retry-${encodeKey(org)}`;
 const rowKeyOf = (i: number) => String(i).padStart(8, "0");
 
 export class OrgStateStore {
-  constructor(private readonly client: () => Promise<TableClient> = () => table(TABLES.cursors)) {}
+  constructor(private readonly client: () => Promise<TableClient>) {}
 
   async get(org: string): Promise<OrgSyncState> {
     try {

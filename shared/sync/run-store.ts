@@ -5,7 +5,6 @@
 // listed change or error is capped with a visible marker, and change rows are packed to stay under 32K.
 import { RestError, type TableClient } from "@azure/data-tables";
 import { escapeODataString } from "../odata/literal.js";
-import { TABLES, table } from "../state/storage.js";
 import { capStrings, fitEntity, joinText, packJsonList, splitText, tableKey, truncationMarker } from "../state/table-limits.js";
 import { CHANGE_LIST_CAP, ENTRY_TEXT_CAP, ERROR_LIST_CAP, type ChangeEntry, type RunReport } from "./run-report.js";
 
@@ -46,8 +45,8 @@ const oversizedChange = (change: ChangeEntry, length: number): ChangeEntry => ({
 
 export class RunStore {
   constructor(
-    private readonly runs: () => Promise<TableClient> = () => table(TABLES.runs),
-    private readonly items: () => Promise<TableClient> = () => table(TABLES.runItems),
+    private readonly runs: () => Promise<TableClient>,
+    private readonly items: () => Promise<TableClient>,
   ) {}
 
   async save(report: RunReport): Promise<void> {

@@ -1,18 +1,24 @@
-// Builds the sync use cases from configuration, once per process.
-import { getConfig, type Config } from "../config/config.js";
+// Builds the sync use cases from configuration; the composition root (shared/bridge.ts) builds them once.
+import type { Config } from "../config/config.js";
 import type { SyncSettings } from "./run-org-sync.js";
-import { dataverseClient } from "../dataverse/org-clients.js";
-import { graphDirectory } from "../directory/graph-directory.js";
+import type { OrgClients } from "../dataverse/org-clients.js";
+import type { DirectoryPort } from "../directory/types.js";
 import { LeaseStore } from "../state/leases.js";
-import { QUEUES, enqueueJson } from "../state/storage.js";
+import { QUEUES, TABLES, type Storage } from "../state/storage.js";
 import { OrgStateStore } from "./org-state-store.js";
-import { remapPort } from "../remap/sync-port.js";
+import type { RemapPort } from "./remap-port.js";
 import { RunStore } from "./run-store.js";
 import { SyncRuns } from "./sync-runs.js";
 import { backgroundLogger } from "../telemetry/logger.js";
 import { orgIdentity } from "./identity.js";
 
-let runs: SyncRuns | undefined;
+/** What the sync use cases run against. */
+export interface SyncParts {
+  storage: Storage;
+  directory: DirectoryPort;
+  dataverse: Pick<OrgClients, "get">;
+  remap: RemapPort;
+}
 
 /** The sync settings of one org (`org` absent: the online defaults). */
 function syncSettings(config: Config, org?: string): SyncSettings {
@@ -20,39 +26,34 @@ function syncSettings(config: Config, org?: string): SyncSettings {
   return { map: config.sync.attributeMap, identity, threshold: config.sync.disableThreshold, scopeGroupIds: config.sync.scopeGroupIds };
 }
 
-export function syncRuns(): SyncRuns {
-  if (!runs) {
-    const config = getConfig();
-    runs = new SyncRuns({
-      orgs: config.dataverseUrls,
-      settings: syncSettings(config),
-      orgSettings: (org) => syncSettings(config, org),
-      schedule: config.sync.schedule,
-      defaultDryRun: config.sync.dryRun,
-      leases: new LeaseStore(),
-      runs: new RunStore(),
-      orgState: new OrgStateStore(),
-      enqueue: (message) => enqueueJson(QUEUES.syncOrg, message),
-      log: (message) => backgroundLogger().info(message),
-      orgDependencies: (org) => ({
-        directory: graphDirectory(),
-        dataverse: dataverseClient(org),
-        remap: remapPort(),
-        log: (message) => backgroundLogger().info(message, { org }),
-      }),
-    });
-  }
-  return runs;
+export function createSyncRuns(config: Config, parts: SyncParts): SyncRuns {
+  return new SyncRuns({
+    orgs: config.dataverseUrls,
+    settings: syncSettings(config),
+    orgSettings: (org) => syncSettings(config, org),
+    schedule: config.sync.schedule,
+    defaultDryRun: config.sync.dryRun,
+    leases: new LeaseStore(parts.storage.tableOf(TABLES.leases)),
+    runs: new RunStore(parts.storage.tableOf(TABLES.runs), parts.storage.tableOf(TABLES.runItems)),
+    orgState: new OrgStateStore(parts.storage.tableOf(TABLES.cursors)),
+    enqueue: (message) => parts.storage.enqueueJson(QUEUES.syncOrg, message),
+    log: (message) => backgroundLogger().info(message),
+    orgDependencies: (org) => ({
+      directory: parts.directory,
+      dataverse: parts.dataverse.get(org),
+      remap: parts.remap,
+      log: (message) => backgroundLogger().info(message, { org }),
+    }),
+  });
 }
 
 /** Dependencies of the provision-on-demand use case. */
-export function oneUserDependencies(requestedBy: string) {
-  const config = getConfig();
+export function oneUserDependencies(config: Config, parts: SyncParts, requestedBy: string) {
   return {
-    directory: graphDirectory(),
-    orgs: config.dataverseUrls.map((org) => ({ org, dataverse: dataverseClient(org), identity: orgIdentity(config, org) })),
+    directory: parts.directory,
+    orgs: config.dataverseUrls.map((org) => ({ org, dataverse: parts.dataverse.get(org), identity: orgIdentity(config, org) })),
     settings: syncSettings(config),
-    remap: remapPort(),
+    remap: parts.remap,
     requestedBy,
   };
 }

@@ -1,18 +1,19 @@
 // Records the bridge's metrics (names in names.ts). The OpenTelemetry metrics API has no proxy provider, so
 // instruments are built from whichever MeterProvider is installed when first used, and rebuilt if a
 // different one is installed later (tests install in-memory exporters after modules have loaded).
-import { metrics, type Attributes, type Counter, type Gauge, type Histogram, type MeterProvider } from "@opentelemetry/api";
+import { metrics, type Attributes, type Counter, type Gauge, type Histogram } from "@opentelemetry/api";
 import { METRICS, TELEMETRY_SCOPE, type MetricKey } from "./names.js";
 import { safeAttributes } from "./attributes.js";
+import { processTelemetry } from "./process.js";
 
 type Instrument = Counter | Histogram | Gauge;
 
-let instruments: { provider: MeterProvider; byKey: Map<MetricKey, Instrument> } | undefined;
+const state = processTelemetry; // process-wide by nature: see process.ts
 
 function instrument(key: MetricKey): Instrument {
   const provider = metrics.getMeterProvider();
-  if (instruments?.provider !== provider) instruments = { provider, byKey: new Map() };
-  let found = instruments.byKey.get(key);
+  if (state.instruments?.provider !== provider) state.instruments = { provider, byKey: new Map() };
+  let found = state.instruments.byKey.get(key);
   if (!found) {
     const def = METRICS[key];
     const meter = provider.getMeter(TELEMETRY_SCOPE);
@@ -20,7 +21,7 @@ function instrument(key: MetricKey): Instrument {
     found = def.kind === "counter" ? meter.createCounter(def.name, options)
       : def.kind === "histogram" ? meter.createHistogram(def.name, options)
       : meter.createGauge(def.name, options);
-    instruments.byKey.set(key, found);
+    state.instruments.byKey.set(key, found);
   }
   return found;
 }

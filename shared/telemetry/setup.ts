@@ -19,14 +19,9 @@ import functionsInstrumentationModule from "@azure/functions-opentelemetry-instr
 import type { TokenCredential } from "@azure/identity";
 import { telemetryTarget, type TelemetryTarget } from "../config/telemetry-settings.js";
 import { BRIDGE_VERSION } from "../version.js";
+import { processTelemetry, type Telemetry } from "./process.js";
 
-export interface Telemetry {
-  target: TelemetryTarget["kind"] | "custom";
-  /** Exports what is buffered (tests, benchmarks, before a process exits). */
-  flush(): Promise<void>;
-  /** Flushes, stops the providers and removes the global registrations. */
-  shutdown(): Promise<void>;
-}
+export type { Telemetry } from "./process.js";
 
 export interface TelemetryExporters {
   spans: SpanExporter;
@@ -38,22 +33,22 @@ export interface TelemetryExporters {
 
 const SERVICE = { "service.name": "identity-bridge", "service.version": BRIDGE_VERSION };
 
-let current: Telemetry | undefined;
+const state = processTelemetry; // process-wide by nature: see process.ts
 
 /** The telemetry this process runs with, started on first call (app start calls it first). */
 export async function startTelemetry(env: NodeJS.ProcessEnv = process.env): Promise<Telemetry | undefined> {
-  if (current) return current;
+  if (state.current) return state.current;
   const target = telemetryTarget(env);
   if (target.kind === "off") return undefined;
-  if (target.kind === "azure-monitor") current = await startAzureMonitor(target);
-  else if (target.kind === "otlp") current = await startOtlp(target.endpoint);
-  else current = installTelemetry({ spans: new ConsoleSpanExporter(), logs: new ConsoleLogRecordExporter(), metrics: new PeriodicExportingMetricReader({ exporter: new ConsoleMetricExporter(), exportIntervalMillis: 60_000 }) }, "console");
-  return current;
+  if (target.kind === "azure-monitor") state.current = await startAzureMonitor(target);
+  else if (target.kind === "otlp") state.current = await startOtlp(target.endpoint);
+  else state.current = installTelemetry({ spans: new ConsoleSpanExporter(), logs: new ConsoleLogRecordExporter(), metrics: new PeriodicExportingMetricReader({ exporter: new ConsoleMetricExporter(), exportIntervalMillis: 60_000 }) }, "console");
+  return state.current;
 }
 
 /** Installs the SDK with the given exporters as the global providers (tests: in-memory exporters). */
 export function installTelemetry(exporters: TelemetryExporters, target: Telemetry["target"] = "custom"): Telemetry {
-  if (current) throw new Error("telemetry is already installed; shut it down first");
+  if (state.current) throw new Error("telemetry is already installed; shut it down first");
   const resource = resourceFromAttributes(SERVICE);
   const spanProcessor = exporters.immediate ? new SimpleSpanProcessor(exporters.spans) : new BatchSpanProcessor(exporters.spans);
   const tracerProvider = new NodeTracerProvider({ resource, spanProcessors: [spanProcessor] });
@@ -76,10 +71,10 @@ export function installTelemetry(exporters: TelemetryExporters, target: Telemetr
       logs.disable();
       propagation.disable();
       context.disable();
-      if (current === installed) current = undefined;
+      if (state.current === installed) state.current = undefined;
     },
   };
-  current = installed;
+  state.current = installed;
   return installed;
 }
 
@@ -120,7 +115,7 @@ async function startAzureMonitor(target: Extract<TelemetryTarget, { kind: "azure
     },
     shutdown: async () => {
       await shutdownAzureMonitor();
-      if (current === installed) current = undefined;
+      if (state.current === installed) state.current = undefined;
     },
   };
   return installed;
@@ -135,7 +130,6 @@ async function ingestionCredential(target: Extract<TelemetryTarget, { kind: "azu
 }
 
 const { AzureFunctionsInstrumentationESM } = functionsInstrumentationModule;
-let functionsInstrumentation: InstanceType<typeof AzureFunctionsInstrumentationESM> | undefined;
 
 /**
  * Invocation trace context and context.log → OpenTelemetry logs. The hooks are registered once per process
@@ -143,16 +137,16 @@ let functionsInstrumentation: InstanceType<typeof AzureFunctionsInstrumentationE
  * a Functions worker (plain unit tests), where @azure/functions would only warn about test mode.
  */
 function registerFunctionsInstrumentation(): void {
-  if (!functionsInstrumentation) {
+  if (!state.functionsHooks) {
     if (!insideFunctionsWorker()) return;
-    functionsInstrumentation = new AzureFunctionsInstrumentationESM();
+    state.functionsHooks = new AzureFunctionsInstrumentationESM();
     try {
-      functionsInstrumentation.registerAzFunc(functionsLib);
+      state.functionsHooks.registerAzFunc(functionsLib);
     } catch {
       // Setup is locked once the app has started: the hooks cannot be added any more.
     }
   }
-  functionsInstrumentation.setLoggerProvider(logs.getLoggerProvider() as never);
+  state.functionsHooks.setLoggerProvider(logs.getLoggerProvider() as never);
 }
 
 function insideFunctionsWorker(): boolean {

@@ -2,10 +2,11 @@
 // audit) carrying the step's duration; tokens issued per caller and org, refusals per caller and reason, audit
 // write failures. The token endpoint is the hot path (thousands a second): the span is not made the active
 // context and the steps are events, not child spans, which keeps telemetry within its 10 % budget (bench:token).
-import { SpanStatusCode, trace, type Span } from "@opentelemetry/api";
+import { SpanStatusCode, trace } from "@opentelemetry/api";
 import { isOAuthError } from "../tokens/oauth-errors.js";
 import { recordMetric } from "./metrics.js";
 import { SPANS, TELEMETRY_SCOPE } from "./names.js";
+import { processTelemetry } from "./process.js";
 
 interface IssuanceProgress {
   caller?: string;
@@ -37,8 +38,8 @@ export function tokenIssuance<T>(progress: IssuanceProgress, issue: () => Promis
   })();
 }
 
-/** Each request's span, found through its progress record (no context switch: see above). */
-const issuing = new WeakMap<object, Span>();
+/** Each request's span, found through its progress record (no context switch: see above); process-wide, see process.ts. */
+const issuing = processTelemetry.issuing;
 
 /** One step of the issuance as an event on its span, with the step's duration and outcome. */
 export async function tokenStep<T>(progress: object, step: "client_auth" | "cache" | "audit", run: () => Promise<T>): Promise<T> {

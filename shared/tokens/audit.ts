@@ -8,7 +8,6 @@
 // the caller they claim to be (issue #11, audit poisoning).
 import { randomUUID } from "node:crypto";
 import type { TableClient, TransactionAction } from "@azure/data-tables";
-import { table, TABLES } from "../state/storage.js";
 import { truncateText, wellFormed } from "../state/table-limits.js";
 import { fitEntity } from "../state/table-limits.js";
 
@@ -165,10 +164,3 @@ export function capWireValue(value: string | undefined, max = MAX_FIELD): string
   return truncateText(wellFormed(value), max).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "\ufffd");
 }
 
-let sink: TableAuditSink | undefined;
-
-/** The process's audit sink over TABLES.tokenAudit. */
-export function tokenAuditSink(): TableAuditSink {
-  sink ??= new TableAuditSink(() => table(TABLES.tokenAudit));
-  return sink;
-}

@@ -7,7 +7,6 @@
 // The per-id limit is per (id, source): a global per-id lockout would let anyone lock a real caller out.
 import { createHash } from "node:crypto";
 import type { TableClient } from "@azure/data-tables";
-import { table, TABLES } from "../state/storage.js";
 
 export interface FailureCounter {
   /** Adds one failure to `key` in the window starting at `windowStart`; returns the window's global count. */
@@ -108,13 +107,6 @@ export class TableFailureCounter implements FailureCounter {
 
 function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number })?.statusCode;
-}
-
-let throttle: AuthFailureThrottle | undefined;
-
-export function authFailureThrottle(): AuthFailureThrottle {
-  throttle ??= new AuthFailureThrottle(new TableFailureCounter(() => table(TABLES.authFailures)));
-  return throttle;
 }
 
 /**

@@ -11,7 +11,6 @@
 // before they are spent — and a caller at a steady rate costs about one write per second per instance, not one
 // per issuance. A caller under 60 a minute never gets a reservation: every take is decided in storage.
 import type { TableClient } from "@azure/data-tables";
-import { table, TABLES } from "../state/storage.js";
 import { spend, type RateDecision } from "./rate-limit.js";
 
 type Client = Pick<TableClient, "getEntity" | "createEntity" | "updateEntity">;
@@ -42,7 +41,7 @@ export class TableRateLimiter {
   private readonly known = new Map<string, BucketRow>();
 
   constructor(
-    private readonly client: () => Promise<Client> = () => table(TABLES.rateBuckets),
+    private readonly client: () => Promise<Client>,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -148,9 +147,3 @@ function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number })?.statusCode;
 }
 
-let limiter: TableRateLimiter | undefined;
-
-export function globalRateLimiter(): TableRateLimiter {
-  limiter ??= new TableRateLimiter();
-  return limiter;
-}

@@ -3,7 +3,6 @@
 // (a second insert of the same key conflicts), so two instances can't both accept one assertion.
 import { createHash } from "node:crypto";
 import type { TableClient } from "@azure/data-tables";
-import { table, TABLES } from "../state/storage.js";
 import { fitEntity } from "../state/table-limits.js";
 
 export interface JtiStore {
@@ -69,9 +68,3 @@ function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number })?.statusCode;
 }
 
-let store: TableJtiStore | undefined;
-
-export function jtiStore(): TableJtiStore {
-  store ??= new TableJtiStore(() => table(TABLES.seenJti));
-  return store;
-}

@@ -1,72 +1,67 @@
-// Wires the token use case to the process's singletons (configuration, Key Vault, Entra, storage).
-import { getConfig, orgDescriptor } from "../config/config.js";
-import { apiTokenValidator } from "../auth/entra-token.js";
-import { platformCredential } from "../credentials/platform-identity.js";
-import { secretStore } from "../credentials/secret-store.js";
-import { tokenAuditSink } from "./audit.js";
+// Wires the token use case from configuration: Key Vault, Entra, storage. Built once by the composition root
+// (shared/bridge.ts); the bridge's own credential (appCredential, APP_CLIENT_ID) is not reachable from here.
+import type { TokenCredential } from "@azure/identity";
+import { orgDescriptor, type Config } from "../config/config.js";
+import type { SubjectTokenValidator } from "./subject-token.js";
+import type { SecretReader } from "../credentials/secret-store.js";
+import { TABLES, type Storage } from "../state/storage.js";
+import { TableAuditSink } from "./audit.js";
 import { ClientAuthenticator } from "./client-auth.js";
 import { CallerActivityLog } from "./activity.js";
-import { authFailureThrottle } from "./auth-failures.js";
+import { AuthFailureThrottle, TableFailureCounter } from "./auth-failures.js";
 import { CallerTokens } from "./caller-tokens.js";
+import type { DataverseTokenCache } from "./dataverse-token-cache.js";
 import type { IssueTokenDeps } from "./issue-token.js";
-import { jtiStore } from "./jti-store.js";
+import { TableJtiStore } from "./jti-store.js";
 import { CallerPolicy } from "./policy.js";
-import { globalRateLimiter } from "./global-rate-limit.js";
+import { TableRateLimiter } from "./global-rate-limit.js";
 
-let deps: IssueTokenDeps | undefined;
-let callerTokenStore: CallerTokens | undefined;
-let activityLog: CallerActivityLog | undefined;
-
-/** Last issuance / refusal per known caller on this instance. */
-export function callerActivity(): CallerActivityLog {
-  activityLog ??= new CallerActivityLog((id) => getConfig().tokenCallers.some((c) => c.id === id));
-  return activityLog;
+export interface TokenServiceOptions {
+  /** The caller-token cache (tests give it a shifted clock). */
+  callerTokenCache?: DataverseTokenCache;
+  /** The failure throttle's clock (tests freeze it); `false` turns the throttle off (conformance tests). */
+  authFailures?: { now?: () => number } | false;
 }
 
-/**
- * Each caller's own Dataverse tokens. The bridge's own credential (appCredential, APP_CLIENT_ID) is not
- * reachable from here: the token service has no path to it.
- */
-export function callerTokens(): CallerTokens {
-  if (!callerTokenStore) {
-    const config = getConfig();
-    callerTokenStore = new CallerTokens({
-      settings: {
-        tenantId: config.tenantId, authorityHost: config.authorityHost, disableInstanceDiscovery: !config.isMicrosoftAuthority, bridgeAppId: config.appClientId,
-        adfsAuthority: (org) => orgDescriptor(config, org)?.adfs?.authority,
-      },
-      platform: platformCredential(),
-      secrets: secretStore(),
-    });
-  }
-  return callerTokenStore;
+export interface TokenServices {
+  /** What POST /api/token runs against. */
+  service: IssueTokenDeps;
+  /** Each caller's own Dataverse tokens. */
+  callerTokens: CallerTokens;
+  /** Last issuance / refusal per known caller on this instance. */
+  activity: CallerActivityLog;
+  /** Audit rows in TABLES.tokenAudit. */
+  audit: TableAuditSink;
 }
 
-export function tokenService(): IssueTokenDeps {
-  if (!deps) {
-    const config = getConfig();
-    const policy = new CallerPolicy(config.tokenCallers, config.dataverseUrls);
-    deps = {
-      policy,
-      clientAuth: new ClientAuthenticator({ policy, secrets: secretStore(), jti: jtiStore(), now: Date.now }),
-      subjectValidator: apiTokenValidator(),
-      tokens: callerTokens(),
-      rateLimiter: globalRateLimiter(),
-      authFailures: authFailureThrottle(),
-      audit: callerActivity().wrap(tokenAuditSink()),
-      now: Date.now,
-    };
-  }
-  return deps;
-}
-
-/** Tests replace parts (e.g. a cache with a fake clock) or reset everything. */
-export function setTokenServiceForTests(next?: Partial<IssueTokenDeps>): void {
-  if (!next) {
-    deps = undefined;
-    callerTokenStore = undefined;
-    activityLog = undefined;
-    return;
-  }
-  deps = { ...tokenService(), ...next };
+export function createTokenServices(
+  config: Config,
+  parts: { storage: Storage; platform: TokenCredential; secrets: SecretReader; subjectValidator: SubjectTokenValidator },
+  options: TokenServiceOptions = {},
+): TokenServices {
+  const callerTokens = new CallerTokens({
+    settings: {
+      tenantId: config.tenantId, authorityHost: config.authorityHost, disableInstanceDiscovery: !config.isMicrosoftAuthority, bridgeAppId: config.appClientId,
+      adfsAuthority: (org) => orgDescriptor(config, org)?.adfs?.authority,
+    },
+    platform: parts.platform,
+    secrets: parts.secrets,
+    cache: options.callerTokenCache,
+  });
+  const activity = new CallerActivityLog((id) => config.tokenCallers.some((c) => c.id === id));
+  const audit = new TableAuditSink(parts.storage.tableOf(TABLES.tokenAudit));
+  const policy = new CallerPolicy(config.tokenCallers, config.dataverseUrls);
+  const failures = options.authFailures === false ? undefined
+    : new AuthFailureThrottle(new TableFailureCounter(parts.storage.tableOf(TABLES.authFailures)), options.authFailures?.now);
+  const service: IssueTokenDeps = {
+    policy,
+    clientAuth: new ClientAuthenticator({ policy, secrets: parts.secrets, jti: new TableJtiStore(parts.storage.tableOf(TABLES.seenJti)), now: Date.now }),
+    subjectValidator: parts.subjectValidator,
+    tokens: callerTokens,
+    rateLimiter: new TableRateLimiter(parts.storage.tableOf(TABLES.rateBuckets)),
+    authFailures: failures,
+    audit: activity.wrap(audit),
+    now: Date.now,
+  };
+  return { service, callerTokens, activity, audit };
 }

@@ -131,8 +131,8 @@ describe("POST /api/callers/{id}/provision", () => {
 
   it("is refused while CALLER_PROVISIONING is off", async () => {
     const { provisionCaller } = await import("../../shared/callers/callers.js");
-    const { callersService } = await import("../../shared/callers/service.js");
-    await expect(provisionCaller("fresh", { dryRun: true, by: "t" }, { ...callersService(), provisioningEnabled: false }))
+    const { testBridge } = await import("../support/test-bridge.js");
+    await expect(provisionCaller("fresh", { dryRun: true, by: "t" }, { ...testBridge().callers, provisioningEnabled: false }))
       .rejects.toMatchObject({ status: 409, code: "caller_provisioning_off" });
   });
 });

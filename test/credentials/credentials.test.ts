@@ -14,24 +14,24 @@ const entraTokenPosts = () => env.sandbox.entra.knobs.count((r) => r.method === 
 
 describe("Key Vault secrets", () => {
   it("coalesces concurrent reads of one secret into one vault read, then serves it from cache", async () => {
-    const { secretStore } = await import("../../shared/credentials/secret-store.js");
+    const root = (await import("../support/test-bridge.js")).testBridge();
     const name = env.sandbox.identities.clientStateSecretName;
     const before = tenant().vaultReadCount(name);
-    const values = await Promise.all(Array.from({ length: 50 }, () => secretStore().getSecret(name)));
+    const values = await Promise.all(Array.from({ length: 50 }, () => root.secrets.getSecret(name)));
     expect(new Set(values.map((v) => v.value)).size).toBe(1);
     expect(values[0]!.value).toBe(tenant().latestSecret(name)!.value);
     expect(tenant().vaultReadCount(name) - before).toBe(1);
-    await secretStore().getSecret(name);
+    await root.secrets.getSecret(name);
     expect(tenant().vaultReadCount(name) - before).toBe(1);
   });
 
   it("re-reads after the TTL and after invalidate()", async () => {
     const { SecretStore } = await import("../../shared/credentials/secret-store.js");
     const { SecretClient } = await import("@azure/keyvault-secrets");
-    const { platformCredential } = await import("../../shared/credentials/platform-identity.js");
+    const root = (await import("../support/test-bridge.js")).testBridge();
     let now = 1_000_000;
     const store = new SecretStore({
-      client: new SecretClient(env.sandbox.keyVault.url, platformCredential(), { disableChallengeResourceVerification: true }),
+      client: new SecretClient(env.sandbox.keyVault.url, root.platformCredential, { disableChallengeResourceVerification: true }),
       vaultUrl: env.sandbox.keyVault.url,
       ttlMs: 60_000,
       now: () => now,
@@ -52,10 +52,10 @@ describe("Key Vault secrets", () => {
   });
 
   it("explains a 403: which identity lacks which role on which vault", async () => {
-    const { secretStore } = await import("../../shared/credentials/secret-store.js");
+    const root = (await import("../support/test-bridge.js")).testBridge();
     tenant().vaultForbiddenSecrets.add("forbidden-secret");
     tenant().setSecret("forbidden-secret", "x");
-    const error = await secretStore().getSecret("forbidden-secret").catch((e: unknown) => e);
+    const error = await root.secrets.getSecret("forbidden-secret").catch((e: unknown) => e);
     expect(error).toMatchObject({ name: "AppError", code: "key_vault_forbidden" });
     const message = (error as Error).message;
     expect(message).toContain("Key Vault Secrets User");
@@ -65,29 +65,31 @@ describe("Key Vault secrets", () => {
   });
 
   it("names a missing secret", async () => {
-    const { secretStore } = await import("../../shared/credentials/secret-store.js");
-    await expect(secretStore().getSecret("no-such-secret")).rejects.toMatchObject({ code: "key_vault_secret_not_found" });
+    const root = (await import("../support/test-bridge.js")).testBridge();
+    await expect(root.secrets.getSecret("no-such-secret")).rejects.toMatchObject({ code: "key_vault_secret_not_found" });
   });
 });
 
 describe("the app credential", () => {
+  // One bridge for these tests: rotation is seen by a credential that holds the old secret from the first.
+  let root: import("../../shared/bridge.js").Bridge;
+  beforeAll(async () => { root = (await import("../support/test-bridge.js")).testBridge(); });
+
   it("gets tokens for Graph and each org with the secret from the vault", async () => {
-    const { appCredential } = await import("../../shared/credentials/app-credential.js");
-    const token = await appCredential().getToken(`${env.sandbox.graph.url}/.default`);
+    const token = await root.appCredential.getToken(`${env.sandbox.graph.url}/.default`);
     const claims = JSON.parse(Buffer.from(token.token.split(".")[1]!, "base64url").toString());
     expect(claims).toMatchObject({ aud: env.sandbox.graph.url, appid: env.sandbox.identities.bridgeApp.clientId, tid: tenant().tenantId });
     expect(token.expiresOnTimestamp).toBeGreaterThan(Date.now());
   });
 
   it("survives rotation: a rejected secret is re-read from the vault and the token request retried", async () => {
-    const { appCredential } = await import("../../shared/credentials/app-credential.js");
     const { bridgeApp, bridgeCredentialSecretName } = env.sandbox.identities;
     const rotated = randomBytes(24).toString("base64url");
     // The admin rotates: a new secret on the app, the vault updated, the old secret removed.
     bridgeApp.secrets.splice(0, bridgeApp.secrets.length, rotated);
     tenant().setSecret(bridgeCredentialSecretName, rotated);
     const posts = entraTokenPosts();
-    const token = await appCredential().getToken(`${env.sandbox.dataverse[0]!.url}/.default`);
+    const token = await root.appCredential.getToken(`${env.sandbox.dataverse[0]!.url}/.default`);
     expect(token.token.split(".")).toHaveLength(3);
     // One refused request with the cached old secret, one accepted with the new one.
     expect(entraTokenPosts() - posts).toBe(2);
@@ -98,8 +100,8 @@ describe("the app credential", () => {
     const { certPem: cert, keyPem: key } = selfSignedCertificate("bridge");
     const app = tenant().registerApp({ displayName: "cert app", certificates: [cert] });
     tenant().setSecret("cert-app-credential", `${cert}\n${key}`, "application/x-pem-file");
-    const { secretStore } = await import("../../shared/credentials/secret-store.js");
-    const credential = new AppCredential({ tenantId: tenant().tenantId, clientId: app.clientId, authorityHost: env.sandbox.entra.url, disableInstanceDiscovery: true, secretName: "cert-app-credential" }, secretStore());
+    const root = (await import("../support/test-bridge.js")).testBridge();
+    const credential = new AppCredential({ tenantId: tenant().tenantId, clientId: app.clientId, authorityHost: env.sandbox.entra.url, disableInstanceDiscovery: true, secretName: "cert-app-credential" }, root.secrets);
     const token = await credential.getToken(`${env.sandbox.graph.url}/.default`);
     const claims = JSON.parse(Buffer.from(token.token.split(".")[1]!, "base64url").toString());
     expect(claims.appid).toBe(app.clientId);

@@ -177,10 +177,11 @@ describe("two hosts on one storage account", () => {
 describe("the global rate limit's storage cost", () => {
   it("is measured: table operations per issuance, one instance and two alternating", async () => {
     const { TableRateLimiter } = await import("../../shared/tokens/global-rate-limit.js");
-    const { table, TABLES } = await import("../../shared/state/storage.js");
+    const { TABLES } = await import("../../shared/state/storage.js");
+    const { storage } = (await import("../support/test-bridge.js")).testBridge();
     const ops = { count: 0 };
     const counting = async () => {
-      const client = await table(TABLES.rateBuckets);
+      const client = await storage.table(TABLES.rateBuckets);
       const count = <T extends (...a: any[]) => Promise<any>>(f: T) => ((...a: Parameters<T>) => { ops.count++; return f.apply(client, a); }) as T;
       return { getEntity: count(client.getEntity), createEntity: count(client.createEntity), updateEntity: count(client.updateEntity) };
     };

@@ -23,9 +23,8 @@ beforeAll(async () => {
   host = await startLocalHost({ port: 0, timers: false, storageConnectionString: env.azurite.connectionString, log: () => undefined });
   url = `${host.url}/api/notifications`;
   process.env.NOTIFICATION_URL = url; // http to loopback: the only plain-http NOTIFICATION_URL config accepts
-  (await import("../../shared/config/config.js")).resetConfigForTests();
   const { SubscriptionStore } = await import("../../shared/notifications/subscription-store.js");
-  store = new SubscriptionStore();
+  store = new SubscriptionStore((await import("../support/test-bridge.js")).testBridge().storage.tableOf((await import("../../shared/state/storage.js")).TABLES.subscriptions));
 });
 afterAll(async () => {
   await host?.close();

@@ -7,7 +7,6 @@ import { adObjectGuid } from "../../dev/sandbox/directory.js";
 import type { DataverseOrg } from "../../dev/sandbox/dataverse/index.js";
 import { remapBulkHandler, remapBulkStatusHandler } from "../../functions/remap.http.js";
 import { remapBulkWorker } from "../../functions/remap-bulk.queue.js";
-import { resetConfigForTests } from "../../shared/config/config.js";
 import { QUEUES } from "../../shared/state/storage.js";
 import { callHandler, startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
 
@@ -26,8 +25,7 @@ beforeAll(async () => {
   env.sandbox.onPremisesIdentities!.netbiosDomains["contoso.local"] = "CONTOSOX";
   const orgs = JSON.parse(process.env.DATAVERSE_ORGS!) as Array<{ netbiosDomains?: Record<string, string> }>;
   orgs[1]!.netbiosDomains = { "contoso.local": "CONTOSOX" };
-  process.env.DATAVERSE_ORGS = JSON.stringify(orgs);
-  resetConfigForTests();
+  process.env.DATAVERSE_ORGS = JSON.stringify(orgs); // read when the handlers' bridge is built, at their first call
 });
 afterAll(async () => { await env?.stop(); });
 

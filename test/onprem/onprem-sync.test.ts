@@ -11,6 +11,7 @@ import { expectConverged } from "../sync/sync-helpers.js";
 
 let env: BridgeEnvironment;
 let runs: SyncRuns;
+let root: import("../../shared/bridge.js").Bridge;
 let cloudOnly: DirectoryUser;
 const domainHistory = new Map<string, string[]>();
 
@@ -32,7 +33,8 @@ beforeAll(async () => {
     if ("domainname" in changes) domainHistory.set(id, [...(domainHistory.get(id) ?? []), String(rec.domainname)]);
     return rec;
   };
-  runs = (await import("../../shared/sync/services.js")).syncRuns();
+  root = (await import("../support/test-bridge.js")).testBridge();
+  runs = root.syncRuns;
 });
 afterAll(async () => { await env?.stop(); });
 
@@ -101,8 +103,7 @@ describe("online + on-premises orgs", () => {
 
     // The platform's rule, over HTTPS with the bridge's own client and AD FS token: the new name's AD account is
     // the one the record already holds, so the direct rename is refused.
-    const { dataverseClient } = await import("../../shared/dataverse/org-clients.js");
-    await expect(dataverseClient(onPrem().url).updateSystemUser(record!.systemuserid, { domainname: newName }))
+    await expect(root.dataverse.get(onPrem().url).updateSystemUser(record!.systemuserid, { domainname: newName }))
       .rejects.toThrow(/already exists as a Dynamics 365 user/);
     expect(record!.domainname).toBe(oldName);
     domainHistory.clear();
@@ -132,16 +133,15 @@ describe("online + on-premises orgs", () => {
 
   it("provision on demand creates a new AD user in both orgs, each in its own form; a cloud-only user online only", async () => {
     const { syncOneUser } = await import("../../shared/sync/sync-one-user.js");
-    const { oneUserDependencies } = await import("../../shared/sync/services.js");
     const directory = env.sandbox.tenant.directory;
     const hire = directory.addUser({ userPrincipalName: "new.hire@contoso.com", givenName: "New", surname: "Hire", onPremisesSamAccountName: "nhire", onPremisesDomainName: "contoso.local" });
-    const result = await syncOneUser(hire.id, oneUserDependencies("test"));
+    const result = await syncOneUser(hire.id, root.oneUser("test"));
     expect(result.orgs.map((o) => ("action" in o.change ? o.change.action : undefined))).toEqual(["create", "create"]);
     expect(online().findByObjectId(hire.id)?.domainname).toBe("new.hire@contoso.com");
     expect(byGuid(onPrem(), adObjectGuid(hire)!).map((r) => r.domainname)).toEqual(["CONTOSO\\nhire"]);
 
     const cloud = directory.addUser({ userPrincipalName: "cloud.two@contoso.com", givenName: "Cloud", surname: "Two" });
-    const second = await syncOneUser(cloud.id, oneUserDependencies("test"));
+    const second = await syncOneUser(cloud.id, root.oneUser("test"));
     expect(second.orgs.map((o) => o.change.action)).toEqual(["create", "none"]);
   });
 

@@ -54,14 +54,14 @@ describe("token service for an on-premises org", () => {
     const caller = { ...plant().tokenCaller, id: "plant2", secretName: "caller-plant-secret" };
     process.env.TOKEN_CALLERS = JSON.stringify([...JSON.parse(process.env.TOKEN_CALLERS!), caller]);
     const { CallerTokens } = await import("../../shared/tokens/caller-tokens.js");
-    const { secretStore } = await import("../../shared/credentials/secret-store.js");
+    const { secrets } = (await import("../support/test-bridge.js")).testBridge();
     const config = loadConfig();
     const tokens = new CallerTokens({
       settings: { tenantId: config.tenantId, authorityHost: config.authorityHost, disableInstanceDiscovery: true, bridgeAppId: config.appClientId, adfsAuthority: () => env.sandbox.adfs!.emulator.issuer },
       platform: { getToken: async () => null },
-      secrets: secretStore(),
+      secrets,
     });
-    secretStore().invalidate("caller-plant-adfs-credential");
+    secrets.invalidate("caller-plant-adfs-credential");
     const parsed = config.tokenCallers.find((c) => c.id === "plant2")!;
     await expect(tokens.acquire(parsed, onPrem().url)).rejects.toThrow(/MSIS9622|client credential/);
   });

@@ -48,8 +48,8 @@ describe("telemetry of a remap", () => {
 
   it("the recovery pass is a span and records open and stuck remaps", async () => {
     const { recoverRemapsTraced } = await import("../../shared/telemetry/remap.js");
-    const { defaultRemapDeps } = await import("../../shared/remap/deps.js");
-    const report = await recoverRemapsTraced(defaultRemapDeps());
+    const { testBridge } = await import("../support/test-bridge.js");
+    const report = await recoverRemapsTraced(testBridge().remapDeps());
     expect(spans.getFinishedSpans().some((s) => s.name === "bridge.remap.recovery")).toBe(true);
     await telemetry.flush();
     const all = metrics.getMetrics().at(-1)!.scopeMetrics.flatMap((s) => s.metrics);

@@ -7,7 +7,8 @@ import type { DirectoryUser } from "../../dev/sandbox/directory.js";
 import type { DataverseOrg } from "../../dev/sandbox/dataverse/index.js";
 import { remapBulkHandler, remapBulkStatusHandler } from "../../functions/remap.http.js";
 import { remapBulkWorker } from "../../functions/remap-bulk.queue.js";
-import { QUEUES } from "../../shared/state/storage.js";
+import { QUEUES, TABLES } from "../../shared/state/storage.js";
+import { testBridge } from "../support/test-bridge.js";
 import { RemapJournal } from "../../shared/remap/journal.js";
 
 const COUNT = 500;
@@ -116,7 +117,7 @@ it("applies it as queued work and reports each user's outcome", async () => {
   }
   for (const upn of PLACEHOLDERS) expect(org.findByObjectId(env.sandbox.tenant.directory.findByUpn(upn)!.id)).toBeUndefined();
   expect(org.findByDomainName("ghost@contoso.com")?.systemuserid).toBe(ghost);
-  expect(await new RemapJournal().listOpen()).toEqual([]);
+  expect(await new RemapJournal(testBridge().storage.tableOf(TABLES.remapJournal)).listOpen()).toEqual([]);
 
   const missing = await callHandler(remapBulkStatusHandler, "/api/users/remap/bulk/x", { headers: auth(), params: { jobId: "00000000-0000-4000-8000-000000000000" } });
   expect(missing.status).toBe(404);

@@ -5,14 +5,17 @@ import { callHandler, startBridgeEnvironment, type BridgeEnvironment } from "../
 import type { DirectoryUser } from "../../dev/sandbox/directory.js";
 import type { DataverseOrg } from "../../dev/sandbox/dataverse/index.js";
 import { remapUserHandler } from "../../functions/remap.http.js";
-import { dataverseClient } from "../../shared/dataverse/org-clients.js";
 import { isDataverseError } from "../../shared/dataverse/errors.js";
-import { defaultRemapDeps } from "../../shared/remap/deps.js";
 import { remapUser } from "../../shared/remap/remap-user.js";
 import { recoverRemaps } from "../../shared/remap/recovery.js";
-import { RemapJournal } from "../../shared/remap/journal.js";
+import { TABLES } from "../../shared/state/storage.js";
 import { TableRemapAudit } from "../../shared/remap/audit.js";
 import { isAppError } from "../../shared/errors/app-error.js";
+import { testBridge } from "../support/test-bridge.js";
+
+/** This file's bridge, built after beforeAll set the environment up. */
+let bridge: import("../../shared/bridge.js").Bridge | undefined;
+const root = () => (bridge ??= testBridge());
 
 let env: BridgeEnvironment;
 let org: DataverseOrg;
@@ -47,7 +50,7 @@ describe("POST /api/users/remap", () => {
     env.sandbox.tenant.directory.updateUser(user.id, { userPrincipalName: "ada.king@contoso.com" });
 
     // The platform rule: the record itself holds the directory object, so the direct PATCH is refused.
-    const direct = await dataverseClient(org.url).updateSystemUser(rec.systemuserid, { domainname: "ada.king@contoso.com" }).then(() => null, (e: unknown) => e);
+    const direct = await root().dataverse.get(org.url).updateSystemUser(rec.systemuserid, { domainname: "ada.king@contoso.com" }).then(() => null, (e: unknown) => e);
     expect(isDataverseError(direct) && direct.statusCode).toBe(400);
     expect(org.get(rec.systemuserid)!.domainname).toBe(oldUpn);
 
@@ -66,11 +69,11 @@ describe("POST /api/users/remap", () => {
     expect(org.findByObjectId(tempUser.id)).toBeUndefined();
     expect(holdsAnyUnheldAccount()).toEqual([]);
 
-    const journal = await new RemapJournal().get(org.url.toLowerCase(), res.body.operationId);
+    const journal = await root().remapDeps().journal.get(org.url.toLowerCase(), res.body.operationId);
     expect(journal?.state).toBe("succeeded");
     expect(journal?.steps.map((s) => `${s.step}:${s.outcome}`)).toEqual(["temporary:ok", "target:ok", "verify:ok"]);
 
-    const audit = (await new TableRemapAudit().list()).find((a) => a.operationId === res.body.operationId);
+    const audit = (await new TableRemapAudit(root().storage.tableOf(TABLES.remapJournal)).list()).find((a) => a.operationId === res.body.operationId);
     expect(audit).toMatchObject({ outcome: "succeeded", systemUserId: rec.systemuserid, from: oldUpn, to: "ada.king@contoso.com", source: "api" });
     expect(audit?.requestedBy).toContain(env.sandbox.identities.adminApp.clientId);
     expect(audit?.steps).toHaveLength(3);
@@ -146,15 +149,15 @@ describe("POST /api/users/remap", () => {
     const rec = recordOf(user);
     env.sandbox.tenant.directory.updateUser(user.id, { userPrincipalName: "barbara.l@contoso.com" });
     const writes = org.stats.writes;
-    const auditBefore = (await new TableRemapAudit().list(1000)).length;
+    const auditBefore = (await new TableRemapAudit(root().storage.tableOf(TABLES.remapJournal)).list(1000)).length;
     const res = await remap({ user: rec.systemuserid, newDomainName: "barbara.l@contoso.com", dryRun: true });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ dryRun: true, changed: false, from: rec.domainname, to: "barbara.l@contoso.com" });
     expect(res.body.steps.map((s: { step: string; outcome: string }) => `${s.step}:${s.outcome}`)).toEqual(["temporary:planned", "target:planned", "verify:planned"]);
     expect(org.stats.writes).toBe(writes);
     expect(org.get(rec.systemuserid)!.domainname).not.toBe("barbara.l@contoso.com");
-    expect(await new RemapJournal().openForUser(org.url.toLowerCase(), rec.systemuserid)).toEqual([]);
-    expect((await new TableRemapAudit().list(1000)).length).toBe(auditBefore);
+    expect(await root().remapDeps().journal.openForUser(org.url.toLowerCase(), rec.systemuserid)).toEqual([]);
+    expect((await new TableRemapAudit(root().storage.tableOf(TABLES.remapJournal)).list(1000)).length).toBe(auditBefore);
   });
 
   it("restores the original name when step 2 fails", async () => {
@@ -162,17 +165,17 @@ describe("POST /api/users/remap", () => {
     const user = users[6]!;
     const rec = recordOf(user);
     const target = users[21]!; // has no record
-    const deps = defaultRemapDeps({ hooks: { afterStep: (step) => { if (step === "temporary") org.failNextWrites(rec.systemuserid, 1); } } });
+    const deps = root().remapDeps({ hooks: { afterStep: (step) => { if (step === "temporary") org.failNextWrites(rec.systemuserid, 1); } } });
     const error = await remapUser({ user: rec.systemuserid, newDomainName: target.userPrincipalName, requestedBy: "test", source: "test" }, deps).then(() => null, (e: unknown) => e);
     expect(isAppError(error) && error.code).toBe("remap_rolled_back");
     const after = org.get(rec.systemuserid)!;
     expect(after.domainname).toBe(user.userPrincipalName);
     expect(after.azureactivedirectoryobjectid).toBe(user.id);
-    const entry = await new RemapJournal().get(org.url.toLowerCase(), (error as { detail: { operationId: string } }).detail.operationId);
+    const entry = await root().remapDeps().journal.get(org.url.toLowerCase(), (error as { detail: { operationId: string } }).detail.operationId);
     expect(entry?.state).toBe("rolled-back");
     expect(entry?.steps.map((s) => `${s.step}:${s.outcome}`)).toEqual(["temporary:ok", "target:failed", "rollback:ok"]);
     expect(holdsAnyUnheldAccount()).toEqual([]);
-    const audit = (await new TableRemapAudit().list()).find((a) => a.operationId === entry?.operationId);
+    const audit = (await new TableRemapAudit(root().storage.tableOf(TABLES.remapJournal)).list()).find((a) => a.operationId === entry?.operationId);
     expect(audit?.outcome).toBe("rolled-back");
   });
 
@@ -180,22 +183,22 @@ describe("POST /api/users/remap", () => {
     const user = users[7]!;
     const rec = recordOf(user);
     env.sandbox.tenant.directory.updateUser(user.id, { userPrincipalName: "donald.k@contoso.com" });
-    const deps = defaultRemapDeps({ hooks: { afterStep: (step) => { if (step === "temporary") org.failNextWrites(rec.systemuserid, 1); } } });
+    const deps = root().remapDeps({ hooks: { afterStep: (step) => { if (step === "temporary") org.failNextWrites(rec.systemuserid, 1); } } });
     const error = await remapUser({ user: rec.systemuserid, newDomainName: "donald.k@contoso.com", requestedBy: "test", source: "test" }, deps).then(() => null, (e: unknown) => e);
     expect(isAppError(error) && error.code).toBe("remap_incomplete");
     // Reported, not silent: the record is on the temporary account and the entry stays open.
-    const open = await new RemapJournal().openForUser(org.url.toLowerCase(), rec.systemuserid);
+    const open = await root().remapDeps().journal.openForUser(org.url.toLowerCase(), rec.systemuserid);
     expect(open.map((e) => e.state)).toEqual(["stuck"]);
     expect(org.get(rec.systemuserid)!.azureactivedirectoryobjectid).toBe(open[0]!.placeholderObjectId);
     // A new remap of the same user waits for the recovery.
     expect((await remap({ user: rec.systemuserid, newDomainName: "donald.k@contoso.com" })).status).toBe(409);
 
-    const report = await recoverRemaps(defaultRemapDeps());
+    const report = await recoverRemaps(root().remapDeps());
     expect(report).toMatchObject({ succeeded: 1, stillOpen: 0 });
     const after = org.get(rec.systemuserid)!;
     expect(after.domainname).toBe("donald.k@contoso.com");
     expect(after.azureactivedirectoryobjectid).toBe(user.id);
-    expect((await new RemapJournal().get(org.url.toLowerCase(), open[0]!.operationId))?.state).toBe("succeeded");
+    expect((await root().remapDeps().journal.get(org.url.toLowerCase(), open[0]!.operationId))?.state).toBe("succeeded");
     expect(holdsAnyUnheldAccount()).toEqual([]);
   });
 });

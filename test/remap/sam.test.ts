@@ -4,8 +4,12 @@ import { callHandler, startBridgeEnvironment, type BridgeEnvironment } from "../
 import { netBiosName, type DirectoryUser } from "../../dev/sandbox/directory.js";
 import type { DataverseOrg } from "../../dev/sandbox/dataverse/index.js";
 import { remapBulkHandler, remapUserHandler } from "../../functions/remap.http.js";
-import { dataverseClient } from "../../shared/dataverse/org-clients.js";
 import { isDataverseError } from "../../shared/dataverse/errors.js";
+import { testBridge } from "../support/test-bridge.js";
+
+/** This file's bridge, built after beforeAll set the environment up. */
+let bridge: import("../../shared/bridge.js").Bridge | undefined;
+const root = () => (bridge ??= testBridge());
 
 let env: BridgeEnvironment;
 let org: DataverseOrg;
@@ -38,7 +42,7 @@ it("remaps a changed sAMAccountName through a DOMAIN\\sam temporary account", as
   expect(from).toBe(`CONTOSO\\${user.onPremisesSamAccountName}`);
   env.sandbox.tenant.directory.updateUser(user.id, { onPremisesSamAccountName: "aking" });
 
-  const direct = await dataverseClient(org.url).updateSystemUser(rec.systemuserid, { domainname: "CONTOSO\\aking" }).then(() => null, (e: unknown) => e);
+  const direct = await root().dataverse.get(org.url).updateSystemUser(rec.systemuserid, { domainname: "CONTOSO\\aking" }).then(() => null, (e: unknown) => e);
   expect(isDataverseError(direct) && direct.statusCode).toBe(400);
 
   const res = await remap({ user: from, newDomainName: "CONTOSO\\aking" });

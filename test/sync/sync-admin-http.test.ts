@@ -122,7 +122,8 @@ describe("run lifecycle", () => {
   });
 
   it("GET the run report (contract §3 fields) once the worker has run it", async () => {
-    const { syncRuns } = await import("../../shared/sync/services.js");
+    const root = (await import("../support/test-bridge.js")).testBridge();
+  const syncRuns = () => root.syncRuns;
     await syncRuns().execute({ org: env.sandbox.dataverse[0]!.url, runId });
     const res = await call(h.getSyncRun, `/api/sync/runs/${runId}`, { params: { runId } });
     expect(res.status).toBe(200);

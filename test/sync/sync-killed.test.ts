@@ -65,9 +65,10 @@ it("a run killed mid-page resumes from its cursor with no duplicate and no lost 
   // The batch in flight still lands (the server does not know the client died); let it finish.
   await until(() => dataverse[0]!.knobs.requests.every((r) => r.handledAt !== undefined), "in-flight Dataverse requests");
   const { OrgStateStore } = await import("../../shared/sync/org-state-store.js");
-  const { syncRuns } = await import("../../shared/sync/services.js");
+  const root = (await import("../support/test-bridge.js")).testBridge();
+  const syncRuns = () => root.syncRuns;
   const runs = syncRuns();
-  const cut = await new OrgStateStore().get(org.url.toLowerCase());
+  const cut = await new OrgStateStore(root.storage.tableOf((await import("../../shared/state/storage.js")).TABLES.cursors)).get(org.url.toLowerCase());
   expect(cut).toMatchObject({ cursorKind: "next", roundMode: "full", lastRunId: started.runId });
   expect((await runs.get(started.runId)).state).toBe("running");
 

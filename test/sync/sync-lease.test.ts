@@ -13,7 +13,8 @@ afterAll(async () => { await env?.stop(); });
 
 describe("lease renewal", () => {
   it("repeated renewal failures lose the lease: the run stops, records why, and leaves the cursor alone", async () => {
-    const { syncRuns } = await import("../../shared/sync/services.js");
+    const syncRuns = () => root.syncRuns;
+    const root = (await import("../support/test-bridge.js")).testBridge();
     const { SyncRuns, LeaseLostError } = await import("../../shared/sync/sync-runs.js");
     const base = (syncRuns() as unknown as { services: SyncServices }).services;
     let renewals = 0;

@@ -19,7 +19,8 @@ const knobs = () => env.sandbox.dataverse[0]!.knobs;
 const directory = () => env.sandbox.tenant.directory;
 
 async function runSync() {
-  const { syncRuns } = await import("../../shared/sync/services.js");
+  const root = (await import("../support/test-bridge.js")).testBridge();
+  const syncRuns = () => root.syncRuns;
   const runs = syncRuns();
   const run = await runs.start({ trigger: "test" });
   const report = await runs.execute({ org: run.org, runId: run.runId });

@@ -37,7 +37,8 @@ describe("remap during sync", () => {
   });
 
   it("a UPN change whose mail follows it: remapped, and no PATCH re-sends what the platform already set", async () => {
-    const { syncRuns } = await import("../../shared/sync/services.js");
+    const root = (await import("../support/test-bridge.js")).testBridge();
+  const syncRuns = () => root.syncRuns;
     const runs = syncRuns();
     const dir = env.sandbox.tenant.directory;
     const ann = dir.addUser({ userPrincipalName: "ann@contoso.com", givenName: "Ann", surname: "Lee", mail: "ann@contoso.com", jobTitle: "Clerk" });

@@ -30,7 +30,7 @@ async function runAsQueue(input: { mode?: "full" | "incremental" } = {}): Promis
 
 beforeAll(async () => {
   env = await startBridgeEnvironment({ seed: { users: 10 }, env: { SYNC_DISABLE_THRESHOLD: "5" } });
-  runs = (await import("../../shared/sync/services.js")).syncRuns();
+  runs = (await import("../support/test-bridge.js")).testBridge().syncRuns;
 });
 afterAll(async () => { await env?.stop(); });
 

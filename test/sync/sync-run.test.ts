@@ -17,7 +17,7 @@ async function runSync(input: { mode?: "full" | "incremental"; dryRun?: boolean 
 
 beforeAll(async () => {
   env = await startBridgeEnvironment({ seed: { users: 40 }, env: { SYNC_DISABLE_THRESHOLD: "5" } });
-  ({ syncRuns: runs } = { syncRuns: (await import("../../shared/sync/services.js")).syncRuns() });
+  runs = (await import("../support/test-bridge.js")).testBridge().syncRuns;
   orgUrl = env.sandbox.dataverse[0]!.url;
 });
 afterAll(async () => { await env?.stop(); });

@@ -22,7 +22,8 @@ beforeAll(async () => {
 afterAll(async () => { await env?.stop(); });
 
 async function runSync(dryRun = false) {
-  const { syncRuns } = await import("../../shared/sync/services.js");
+  const root = (await import("../support/test-bridge.js")).testBridge();
+  const syncRuns = () => root.syncRuns;
   const runs = syncRuns();
   const run = await runs.start({ org: env.sandbox.dataverse[0]!.url, trigger: "test", dryRun });
   const report = await runs.execute({ org: run.org, runId: run.runId });

@@ -23,7 +23,8 @@ beforeAll(async () => {
 afterAll(async () => { await env?.stop(); });
 
 async function runSync(orgIndex: number) {
-  const { syncRuns } = await import("../../shared/sync/services.js");
+  const root = (await import("../support/test-bridge.js")).testBridge();
+  const syncRuns = () => root.syncRuns;
   const runs = syncRuns();
   const run = await runs.start({ org: env.sandbox.dataverse[orgIndex]!.url, trigger: "test" });
   return runs.execute({ org: run.org, runId: run.runId });

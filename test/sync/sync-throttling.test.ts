@@ -43,7 +43,8 @@ function retriesAfter429(requests: readonly RecordedRequest[]): Array<{ id: stri
 }
 
 it("converges under 30% 429s with Retry-After: 2 and retries nothing early", async () => {
-  const { syncRuns } = await import("../../shared/sync/services.js");
+  const root = (await import("../support/test-bridge.js")).testBridge();
+  const syncRuns = () => root.syncRuns;
   const runs = syncRuns();
   const run = await runs.start({ trigger: "test" });
   const report = await runs.execute({ org: run.org, runId: run.runId });

@@ -29,9 +29,10 @@ describe("audit poisoning", () => {
     expect(legitStatuses).toEqual(Array(20).fill(200));
     expect(poisonStatuses).toEqual(Array(10).fill(400));
 
-    const { table, TABLES } = await import("../../shared/state/storage.js");
+    const { TABLES } = await import("../../shared/state/storage.js");
+    const { storage } = (await import("../support/test-bridge.js")).testBridge();
     const rows: Array<Record<string, unknown>> = [];
-    for await (const row of (await table(TABLES.tokenAudit)).listEntities()) rows.push(row);
+    for await (const row of (await storage.table(TABLES.tokenAudit)).listEntities()) rows.push(row);
     const poisonRows = rows.filter((r) => r.outcome === "refused" && r.error === "unsupported_grant_type");
     expect(poisonRows).toHaveLength(10);
     for (const row of poisonRows) {

@@ -93,14 +93,12 @@ describe("each caller acts as its own application user", () => {
 describe("one Entra request per (identity, org)", () => {
   it("1,000 concurrent cold requests over two identities and two orgs cost four Entra token requests", async () => {
     const { CallerTokens } = await import("../../shared/tokens/caller-tokens.js");
-    const { platformCredential } = await import("../../shared/credentials/platform-identity.js");
-    const { secretStore } = await import("../../shared/credentials/secret-store.js");
-    const { getConfig } = await import("../../shared/config/config.js");
-    const config = getConfig();
+    const root = (await import("../support/test-bridge.js")).testBridge();
+    const config = root.config;
     const tokens = new CallerTokens({
       settings: { tenantId: config.tenantId, authorityHost: config.authorityHost, disableInstanceDiscovery: true, bridgeAppId: config.appClientId },
-      platform: platformCredential(),
-      secrets: secretStore(),
+      platform: root.platformCredential,
+      secrets: root.secrets,
     });
     const callers = ["reporting", "worker"].map((id) => config.tokenCallers.find((c) => c.id === id)!);
     const start = entraTokenPosts(env);

@@ -46,11 +46,11 @@ describe("stored secrets", () => {
 describe("failed client authentications", () => {
   beforeAll(async () => {
     // A fixed clock keeps every failure of a test in one counting window (no minute rollover mid-test).
-    const { AuthFailureThrottle, TableFailureCounter } = await import("../../shared/tokens/auth-failures.js");
-    const { table, TABLES } = await import("../../shared/state/storage.js");
-    const { setTokenServiceForTests } = await import("../../shared/tokens/service.js");
+    const { tokenHandler } = await import("../../functions/token.http.js");
+    const { testBridge } = await import("../support/test-bridge.js");
     const frozen = Date.now();
-    setTokenServiceForTests({ authFailures: new AuthFailureThrottle(new TableFailureCounter(() => table(TABLES.authFailures)), () => frozen) });
+    const root = testBridge({ tokens: { authFailures: { now: () => frozen } } });
+    handler = tokenHandler(() => root);
   });
 
   it("an unknown id and a wrong secret for a known id cost the same: no vault read on either", async () => {
@@ -86,8 +86,9 @@ describe("failed client authentications", () => {
 
   it("counts across instances: a second instance refuses after its first failure once the global count is over", async () => {
     const { AuthFailureThrottle, TableFailureCounter } = await import("../../shared/tokens/auth-failures.js");
-    const { table, TABLES } = await import("../../shared/state/storage.js");
-    const counter = () => new TableFailureCounter(() => table(TABLES.authFailures));
+    const { TABLES } = await import("../../shared/state/storage.js");
+    const { storage } = (await import("../support/test-bridge.js")).testBridge();
+    const counter = () => new TableFailureCounter(() => storage.table(TABLES.authFailures));
     const frozen = Date.now();
     const a = new AuthFailureThrottle(counter(), () => frozen);
     const b = new AuthFailureThrottle(counter(), () => frozen);

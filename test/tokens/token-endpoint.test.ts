@@ -21,11 +21,11 @@ beforeAll(async () => {
   env.sandbox.tenant.tokenLifetimeSeconds = 4000;
   org1 = env.sandbox.dataverse[0]!.url;
   org2 = env.sandbox.dataverse[1]!.url;
-  ({ token: handler } = await import("../../functions/token.http.js"));
   // These conformance checks send many failing requests from one local source; the failure throttle has
   // its own tests (client-auth-hardening.test.ts).
-  const { setTokenServiceForTests } = await import("../../shared/tokens/service.js");
-  setTokenServiceForTests({ authFailures: undefined });
+  const { tokenHandler } = await import("../../functions/token.http.js");
+  const root = (await import("../support/test-bridge.js")).testBridge({ tokens: { authFailures: false } });
+  handler = tokenHandler(() => root);
 });
 afterAll(async () => env?.stop());
 
@@ -259,9 +259,10 @@ describe("audit", () => {
     const refusedSecret = "definitely-wrong-secret-value";
     expect((await postForm(handler, { grant_type: "client_credentials", client_id: secretCaller().clientId, client_secret: refusedSecret, scope: scope(org1) })).status).toBe(401);
 
-    const { table, TABLES } = await import("../../shared/state/storage.js");
+    const { TABLES } = await import("../../shared/state/storage.js");
+    const { storage } = (await import("../support/test-bridge.js")).testBridge();
     const rows: Array<Record<string, unknown>> = [];
-    for await (const row of (await table(TABLES.tokenAudit)).listEntities()) rows.push(row);
+    for await (const row of (await storage.table(TABLES.tokenAudit)).listEntities()) rows.push(row);
     const hash = createHash("sha256").update(ok.body.access_token).digest("hex");
     // Every caller of the org shares the cached token, so several rows carry its hash.
     const issued = rows.find((r) => r.tokenSha256 === hash && r.caller === "reporting" && r.method === "client_secret_basic");

@@ -13,22 +13,11 @@ let skewMs = 0;
 beforeAll(async () => {
   env = await startBridgeEnvironment({ orgs: 1 });
   env.sandbox.tenant.tokenLifetimeSeconds = 240;
-  ({ token: handler } = await import("../../functions/token.http.js"));
+  const { tokenHandler } = await import("../../functions/token.http.js");
   const { DataverseTokenCache } = await import("../../shared/tokens/dataverse-token-cache.js");
-  const { CallerTokens } = await import("../../shared/tokens/caller-tokens.js");
-  const { platformCredential } = await import("../../shared/credentials/platform-identity.js");
-  const { secretStore } = await import("../../shared/credentials/secret-store.js");
-  const { getConfig } = await import("../../shared/config/config.js");
-  const { setTokenServiceForTests } = await import("../../shared/tokens/service.js");
-  const config = getConfig();
-  setTokenServiceForTests({
-    tokens: new CallerTokens({
-      settings: { tenantId: config.tenantId, authorityHost: config.authorityHost, disableInstanceDiscovery: true, bridgeAppId: config.appClientId },
-      platform: platformCredential(),
-      secrets: secretStore(),
-      cache: new DataverseTokenCache({ now: () => Date.now() + skewMs }),
-    }),
-  });
+  const { testBridge } = await import("../support/test-bridge.js");
+  const root = testBridge({ tokens: { callerTokenCache: new DataverseTokenCache({ now: () => Date.now() + skewMs }) } });
+  handler = tokenHandler(() => root);
 });
 afterAll(async () => env?.stop());
 

@@ -1,20 +1,18 @@
 import { InvocationContext } from "@azure/functions";
 import { afterEach, describe, expect, it } from "vitest";
-import { ConfigError, resetConfigForTests } from "../../shared/config/config.js";
+import { ConfigError } from "../../shared/config/config.js";
 import { checkConfigurationAtStart } from "../../shared/config/startup-check.js";
 import { errorResponse } from "../../shared/http/problem.js";
 
 const saved = { ...process.env };
 afterEach(() => {
   process.env = { ...saved };
-  resetConfigForTests();
 });
 
 describe("a bad configuration at run time", () => {
   it("is logged once at app start with every problem named", () => {
     for (const name of Object.keys(process.env)) if (/^(AZURE_|APP_|KEY_VAULT|DATAVERSE|API_|TOKEN_|AzureWebJobs)/.test(name)) delete process.env[name];
     process.env.AZURE_TENANT_ID = "nope";
-    resetConfigForTests();
     const errors: string[] = [];
     checkConfigurationAtStart({ error: (m) => errors.push(m), info: () => undefined });
     expect(errors).toHaveLength(1);

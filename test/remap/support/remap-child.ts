@@ -1,10 +1,10 @@
 // Runs one remap in its own process and stops forever right after step 1 is journaled, printing a marker,
 // so the test can kill it (SIGKILL) between the steps. Args: <systemUserId> <newDomainName>.
-import { defaultRemapDeps } from "../../../shared/remap/deps.js";
 import { remapUser } from "../../../shared/remap/remap-user.js";
+import { testBridge } from "../../support/test-bridge.js";
 
 const [systemUserId, newDomainName] = process.argv.slice(2);
-const deps = defaultRemapDeps({
+const deps = testBridge().remapDeps({
   hooks: {
     afterStep: async (step, entry) => {
       if (step !== "temporary") return;
