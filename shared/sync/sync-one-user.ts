@@ -31,13 +31,7 @@ export interface OneUserDependencies {
 
 export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, abortSignal?: AbortSignal): Promise<OneUserResult> {
   const { settings } = deps;
-  if (!isUserKey(idOrUpn)) throw invalidUserKey(idOrUpn);
-  const user = await deps.directory.getUser(idOrUpn, directorySelect(deps), { abortSignal });
-  if (!user && !isGuid(idOrUpn)) throw new AppError(`No directory user "${idOrUpn}".`, 404, "user_not_found");
-  const change: DirectoryChange = user ? { kind: "upsert", user } : { kind: "removed", id: idOrUpn, reason: "deleted" };
-  const objectId = objectIdKey(user?.id ?? idOrUpn);
-
-  const inScope = await scopeOf(objectId, deps, abortSignal);
+  const { user, change, objectId, inScope } = await directorySide(idOrUpn, deps, abortSignal);
 
   const results: OneUserResult["orgs"] = [];
   for (const { org, dataverse, identity = settings.identity } of deps.orgs) {
@@ -55,6 +49,19 @@ export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, ab
     results.push({ org, change: applied.entries[0]! });
   }
   return { user: { id: user?.id ?? idOrUpn, userPrincipalName: user?.userPrincipalName ?? null, found: Boolean(user) }, orgs: results };
+}
+
+/**
+ * The directory side of one user: the user (a GUID that is no longer in the directory stands for a deleted user),
+ * the change it amounts to, its object id key and whether it is in scope.
+ */
+async function directorySide(idOrUpn: string, deps: Pick<OneUserDependencies, "directory" | "orgs" | "settings">, abortSignal?: AbortSignal) {
+  if (!isUserKey(idOrUpn)) throw invalidUserKey(idOrUpn);
+  const user = await deps.directory.getUser(idOrUpn, directorySelect(deps), { abortSignal });
+  if (!user && !isGuid(idOrUpn)) throw new AppError(`No directory user "${idOrUpn}".`, 404, "user_not_found");
+  const change: DirectoryChange = user ? { kind: "upsert", user } : { kind: "removed", id: idOrUpn, reason: "deleted" };
+  const objectId = objectIdKey(user?.id ?? idOrUpn);
+  return { user, change, objectId, inScope: await scopeOf(objectId, deps, abortSignal) };
 }
 
 const invalidUserKey = (key: string) =>
@@ -98,12 +105,7 @@ export interface UserLookup {
 /** GET /api/users/{objectIdOrUpn}: the directory user as mapped, each org's records, and what a sync would do. Writes nothing. */
 export async function lookUpUser(idOrUpn: string, deps: Omit<OneUserDependencies, "remap" | "requestedBy">, abortSignal?: AbortSignal): Promise<UserLookup> {
   const { settings } = deps;
-  if (!isUserKey(idOrUpn)) throw invalidUserKey(idOrUpn);
-  const user = await deps.directory.getUser(idOrUpn, directorySelect(deps), { abortSignal });
-  if (!user && !isGuid(idOrUpn)) throw new AppError(`No directory user "${idOrUpn}".`, 404, "user_not_found");
-  const change: DirectoryChange = user ? { kind: "upsert", user } : { kind: "removed", id: idOrUpn, reason: "deleted" };
-  const objectId = objectIdKey(user?.id ?? idOrUpn);
-  const inScope = await scopeOf(objectId, deps, abortSignal);
+  const { user, change, objectId, inScope } = await directorySide(idOrUpn, deps, abortSignal);
   const orgs: UserLookup["orgs"] = [];
   let columns: Record<string, string | null> | null = null;
   for (const { org, dataverse, identity = settings.identity } of deps.orgs) {

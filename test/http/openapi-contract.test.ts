@@ -6,6 +6,7 @@ import type { LocalHost } from "../../dev/local-host/host.js";
 import { triggerOf } from "../../dev/local-host/invocation.js";
 import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
 import { contractFetch, templateOf } from "../support/openapi-contract.js";
+import { waitFor } from "../support/wait-for.js";
 
 let env: BridgeEnvironment;
 let host: LocalHost;
@@ -23,16 +24,6 @@ afterAll(async () => {
   await host?.close();
   await env?.stop();
 });
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe("GET /api/openapi.json", () => {
   it("serves an OpenAPI 3.1 document without auth, its server the public origin (the local host's own address when PUBLIC_BASE_URL is unset)", async () => {
@@ -63,7 +54,7 @@ describe("every route's answers validate against the document", () => {
   it("a run: start, list, report pages, status, approve refused", async () => {
     const started = await contractFetch(`${host.url}/api/sync`, { method: "POST", headers: auth(), body: '{"dryRun":true}' });
     expect(started.status).toBe(202);
-    const report = await until(async () => {
+    const report = await waitFor(async () => {
       const r = await contractFetch(`${started.body.statusUrl}?limit=2`, { headers: auth() });
       return ["succeeded", "failed"].includes(r.body.state) ? r.body : undefined;
     });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installFunctionsCore } from "../../dev/local-host/functions-core.js";
 import type { LocalHost } from "../../dev/local-host/host.js";
 import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
+import { waitFor } from "../support/wait-for.js";
 
 let env: BridgeEnvironment;
 let host: LocalHost;
@@ -19,16 +20,6 @@ afterAll(async () => {
   await host?.close();
   await env?.stop();
 });
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe("local host", () => {
   it("registers every function through @azure/functions itself", () => {

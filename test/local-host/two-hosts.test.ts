@@ -7,6 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../dev/sandbox/azurite.js";
 import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
 import { addTestCallers, basic, clientAssertion, JWT_BEARER } from "../tokens/support.js";
+import { waitFor as waitForValue } from "../support/wait-for.js";
+
+/** Two hosts polling one storage account on two cores: allow a minute. */
+const waitFor = <T>(probe: () => Promise<T | undefined>) => waitForValue(probe, 60_000);
 
 const PLACEHOLDERS = ["remap-temp-1@contoso.com", "remap-temp-2@contoso.com"];
 const RATE = 10;
@@ -75,16 +79,6 @@ async function post(url: string, body: unknown, headers = adminHeaders()) {
 function tokenRequest(host: string, form: Record<string, string>, headers: Record<string, string> = {}) {
   return fetch(`${host}/api/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body: new URLSearchParams(form).toString() });
 }
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 describe("two hosts on one storage account", () => {
   it("one run per org under concurrent starts on both hosts", async () => {
     const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => post(`${hosts[i % 2]}/api/sync`, { mode: "full" })));

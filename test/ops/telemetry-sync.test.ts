@@ -10,6 +10,7 @@ import { InMemoryLogRecordExporter } from "@opentelemetry/sdk-logs";
 import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
 import type { LocalHost } from "../../dev/local-host/host.js";
 import type { Telemetry } from "../../shared/telemetry/setup.js";
+import { waitFor } from "../support/wait-for.js";
 
 let env: BridgeEnvironment;
 let host: LocalHost;
@@ -39,16 +40,6 @@ afterAll(async () => {
   await telemetry?.shutdown();
   await env?.stop();
 });
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const byName = (name: string) => spans.getFinishedSpans().filter((s) => s.name === name);
 const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
