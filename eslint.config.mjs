@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "console-dist/", "coverage/", ".sandbox/", "test-artifacts/", "bench/results/"] },
+  { ignores: ["node_modules/", "dist/", "console-dist/", "coverage/", ".sandbox/", "test-artifacts/", "bench/results/", ".ci/.venv/", "**/.venv/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
