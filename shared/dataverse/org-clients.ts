@@ -3,11 +3,10 @@
 // The composition root (shared/bridge.ts) holds one OrgClients, so each org's client (and its limiter) is built once.
 import type { AppCredential } from "../credentials/app-credential.js";
 import { orgDescriptor, type Config } from "../config/config.js";
-import { normalizeOrgUrl } from "../config/org-url.js";
+import { normalizeOrgUrl, unknownOrg } from "../config/org-url.js";
 import type { OrgDescriptor } from "../config/dataverse-orgs.js";
 import { AdfsCredential } from "../credentials/adfs-credential.js";
 import type { SecretReader } from "../credentials/secret-store.js";
-import { AppError } from "../errors/app-error.js";
 import { DataverseClient } from "./client.js";
 import type { GetToken } from "./http.js";
 import { OrgThrottle } from "./limiter.js";
@@ -26,9 +25,7 @@ export class OrgClients {
   /** The client for a configured org; a URL that is not configured is refused. */
   get(orgUrl: string): DataverseClient {
     const descriptor = orgDescriptor(this.config, orgUrl);
-    if (!descriptor) {
-      throw new AppError(`"${orgUrl}" is not one of the configured Dataverse orgs (DATAVERSE_URLS / DATAVERSE_ORGS).`, 404, "unknown_org");
-    }
+    if (!descriptor) throw unknownOrg(orgUrl);
     let client = this.clients.get(descriptor.url);
     if (!client) {
       client = new DataverseClient({ orgUrl: descriptor.url, apiVersion: descriptor.apiVersion, getToken: this.tokenProvider(descriptor), throttle: this.throttle(descriptor.url) });

@@ -5,8 +5,8 @@
 // skips what is already done. Progress is read from the rows (no shared counter to contend on).
 import { randomUUID } from "node:crypto";
 import { RestError, odata, type TableClient, type TransactionAction } from "@azure/data-tables";
-import { normalizeOrgUrl } from "../config/org-url.js";
-import { AppError, isAppError } from "../errors/app-error.js";
+import { resolveOrg } from "../config/org-url.js";
+import { isAppError } from "../errors/app-error.js";
 import { QUEUES, TABLES } from "../state/storage.js";
 import { capStrings, fitEntity, joinText, packJsonList, tableBatches } from "../state/table-limits.js";
 import { planBulk, type BulkSelection } from "./bulk-gather.js";
@@ -220,13 +220,7 @@ export async function getBulkJob(jobId: string, deps: BulkJobsDeps): Promise<Bul
 }
 
 function chooseOrg(org: string | undefined, deps: RemapDeps): string {
-  if (org) {
-    const normalized = normalizeOrgUrl(org);
-    if (!deps.orgs.includes(normalized)) throw new AppError(`"org" is not one of the configured Dataverse orgs (DATAVERSE_URLS / DATAVERSE_ORGS).`, 400, "unknown_org");
-    return normalized;
-  }
-  if (deps.orgs.length === 1) return deps.orgs[0]!;
-  throw new AppError(`Several Dataverse orgs are configured; name one with "org".`, 400, "org_required", { detail: { orgs: deps.orgs } });
+  return resolveOrg(deps.orgs, org);
 }
 
 async function getJob(client: TableClient, jobId: string): Promise<JobRow | undefined> {

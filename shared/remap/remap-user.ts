@@ -1,7 +1,7 @@
 // Remapping one Dataverse user to a changed directory logon (contract §4): validation, the 404 / 409 / 422
 // answers, idempotent repeats, dry runs, then the journaled two-step procedure under a per-user lease.
 import { randomUUID } from "node:crypto";
-import { normalizeOrgUrl } from "../config/org-url.js";
+import { normalizeOrgUrl, resolveOrg } from "../config/org-url.js";
 import { isGuid } from "../dataverse/odata.js";
 import type { DataverseOrgPort, SystemUser } from "../dataverse/types.js";
 import { AppError, isAppError } from "../errors/app-error.js";
@@ -206,9 +206,7 @@ type Found = { org: string; row: SystemUser } | { done: RemapUserResult };
 async function findUser(request: RemapUserRequest, deps: RemapDeps, to: string): Promise<Found> {
   let orgs = deps.orgs;
   if (request.org) {
-    const org = normalizeOrgUrl(request.org);
-    if (!deps.orgs.includes(org)) throw new AppError(`"org" is not one of the configured Dataverse orgs (DATAVERSE_URLS / DATAVERSE_ORGS).`, 400, "unknown_org");
-    orgs = [org];
+    orgs = [resolveOrg(deps.orgs, request.org)];
   }
   const hits: Array<{ org: string; row: SystemUser }> = [];
   for (const org of orgs) {

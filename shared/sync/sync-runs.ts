@@ -11,7 +11,7 @@ import { emptyCounts, type RunMode, type RunReport } from "./run-report.js";
 import type { RunStore } from "./run-store.js";
 import { UserIndex } from "./user-index.js";
 import { anchorColumn } from "./identity.js";
-import { normalizeOrgUrl } from "../config/org-url.js";
+import { resolveOrg } from "../config/org-url.js";
 import { traceCarrier, type TraceCarrier } from "../telemetry/tracing.js";
 
 export const LEASE_MS = 90_000;
@@ -95,14 +95,7 @@ export class SyncRuns {
   }
 
   private org(org: string | undefined): string {
-    const orgs = this.services.orgs;
-    if (!org) {
-      if (orgs.length === 1) return orgs[0]!;
-      throw new AppError(`Name the org: several are configured (${orgs.join(", ")}).`, 400, "org_required");
-    }
-    const key = normalizeOrgUrl(org);
-    if (!orgs.includes(key)) throw new AppError(`"${org}" is not one of the configured Dataverse orgs.`, 404, "unknown_org");
-    return key;
+    return resolveOrg(this.services.orgs, org);
   }
 
   /** Queues a run; 409 (naming the running run) while another holds the org or the org is halted. */
