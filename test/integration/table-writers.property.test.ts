@@ -20,14 +20,14 @@ import { SyncDebouncer } from "../../shared/notifications/debounce.js";
 import { TableJtiStore } from "../../shared/tokens/jti-store.js";
 import { TableAuditSink } from "../../shared/tokens/audit.js";
 
-let azurite: RunningAzurite;
+let storageEmulator: RunningAzurite;
 let tableNo = 0;
 
-beforeAll(async () => { azurite = await startAzurite(); });
-afterAll(async () => { await azurite?.stop(); });
+beforeAll(async () => { storageEmulator = await startAzurite(); });
+afterAll(async () => { await storageEmulator?.stop(); });
 
 async function freshTable(prefix: string): Promise<() => Promise<TableClient>> {
-  const client = TableClient.fromConnectionString(azurite.connectionString, `${prefix}${++tableNo}`, { allowInsecureConnection: true });
+  const client = TableClient.fromConnectionString(storageEmulator.connectionString, `${prefix}${++tableNo}`, { allowInsecureConnection: true });
   await client.createTable();
   return async () => client;
 }
