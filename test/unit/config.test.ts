@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../shared/config/config.js";
+import { loadConfig } from "../../shared/config/config.js";
 import { APP_SETTING_NAMES, REQUIRED_SETTING_NAMES } from "../../shared/config/schema.js";
 import { BRIDGE_VERSION } from "../../shared/version.js";
 import { readFileSync } from "node:fs";
+import { problemsOf } from "../support/config-problems.js";
 
 const valid = {
   AZURE_TENANT_ID: "11111111-2222-3333-4444-555555555555",
@@ -14,15 +15,6 @@ const valid = {
   API_AUDIENCE: "api://identity-bridge",
 };
 
-function problemsOf(env: Record<string, string | undefined>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("configuration", () => {
   it("reads a minimal valid environment with the contract's defaults", () => {

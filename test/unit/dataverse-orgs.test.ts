@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, orgDescriptor } from "../../shared/config/config.js";
+import { loadConfig, orgDescriptor } from "../../shared/config/config.js";
+import { problemsOf } from "../support/config-problems.js";
 
 const base = {
   AZURE_TENANT_ID: "11111111-2222-3333-4444-555555555555",
@@ -19,15 +20,6 @@ const onprem = {
   netbiosDomains: { "Corp.Contoso.com": "corp" },
 };
 
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("DATAVERSE_ORGS", () => {
   it("describes online and on-premises orgs with their defaults, replacing DATAVERSE_URLS", () => {
