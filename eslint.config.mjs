@@ -1,4 +1,4 @@
-// ESLint 9 flat config. Recommended rules plus the type-aware rules that catch real bugs in this code base:
+// ESLint flat config. Recommended rules plus the type-aware rules that catch real bugs in this code base:
 // promises nobody awaits or handles (a lost sync page, an unhandled rejection killing the worker), promises passed
 // where a void callback is expected, and type-only imports written as such (verbatimModuleSyntax needs them).
 // Formatting is Prettier's job (npm run format), not the linter's.

@@ -35,7 +35,7 @@ export class AdminApi {
     if (body !== undefined) headers["content-type"] = "application/json";
     const response = await fetch(`${this.baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await response.text();
-    let parsed: unknown = {};
+    let parsed: unknown;
     try { parsed = text ? JSON.parse(text) : {}; } catch { parsed = { title: `HTTP ${response.status}`, detail: text.slice(0, 200) }; }
     if (!response.ok) throw new ApiError(response.status, parsed as Partial<Problem>);
     return parsed as T;

@@ -59,7 +59,7 @@ export async function startAzurite(options: { ports?: Partial<RunningAzurite["po
     await Promise.all([waitForPort(ports.blob, deadline), waitForPort(ports.queue, deadline), waitForPort(ports.table, deadline)]);
   } catch (error) {
     child.kill();
-    throw new Error(`${(error as Error).message}${stderr ? `: ${stderr.slice(0, 500)}` : ""}`);
+    throw new Error(`${(error as Error).message}${stderr ? `: ${stderr.slice(0, 500)}` : ""}`, { cause: error });
   }
   const base = "http://127.0.0.1";
   const connectionString = [

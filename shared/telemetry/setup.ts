@@ -55,7 +55,7 @@ export function installTelemetry(exporters: TelemetryExporters, target: Telemetr
   tracerProvider.register({ propagator: new W3CTraceContextPropagator() });
   const meterProvider = new MeterProvider({ resource, readers: [exporters.metrics] });
   metrics.setGlobalMeterProvider(meterProvider);
-  const logProcessor = exporters.logs && (exporters.immediate ? new SimpleLogRecordProcessor(exporters.logs) : new BatchLogRecordProcessor(exporters.logs));
+  const logProcessor = exporters.logs && (exporters.immediate ? new SimpleLogRecordProcessor({ exporter: exporters.logs }) : new BatchLogRecordProcessor({ exporter: exporters.logs }));
   const loggerProvider = logProcessor ? new LoggerProvider({ resource, processors: [logProcessor] }) : undefined;
   if (loggerProvider) logs.setGlobalLoggerProvider(loggerProvider);
   registerFunctionsInstrumentation();
