@@ -93,6 +93,10 @@ describe("business units, roles and teams", () => {
       page = await call("GET", next.slice(next.indexOf("/api/data/v9.2/") + 15), undefined, { Prefer: "odata.maxpagesize=2" });
     }
     expect(seen.sort()).toEqual([...org.access.roles.keys()].sort());
+    const ordered = await call("GET", "teams?$select=name&$orderby=name desc&$top=2");
+    const names = [...org.access.teams.values()].map((t) => t.name.toLowerCase()).sort().reverse();
+    expect((ordered.json.value as Json[]).map((t) => (t.name as string).toLowerCase())).toEqual(names.slice(0, 2));
+    expect(ordered.json["@odata.nextLink"]).toBeUndefined();
   });
 
   it("puts a new user in the root unit's default team unless bound to another unit", async () => {

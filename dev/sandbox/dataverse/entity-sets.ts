@@ -53,11 +53,21 @@ export function pageOf(source: RowSource, q: QueryOptions, pageSize: number, sch
   const pk = schema.primaryKey;
   const narrowed = q.filter && source.lookup ? candidates(q.filter, source.lookup) : null;
   const ids = narrowed ? [...narrowed].sort() : source.sortedIds();
-  let rows = ids.map((id) => source.get(id)).filter((r): r is Row => !!r && (!q.filter || matches(q.filter, r)));
   const cmp = comparator(q.orderby, pk);
-  if (q.orderby.length) rows = rows.sort(cmp);
-  const start = q.cookie ? upperBound(rows, q.cookie.last, cmp, (r) => r) : 0;
-  const page = rows.slice(start, start + pageSize + 1);
+  const pass = (r: Row | undefined): r is Row => !!r && (!q.filter || matches(q.filter, r));
+  let page: Row[] = [];
+  if (q.orderby.length === 0) {
+    // Key order: start after the cookie's key and read only as far as the page needs (large intersect sets).
+    let i = q.cookie ? upperBound(ids, q.cookie.last, cmp, (id) => ({ [pk]: id })) : 0;
+    for (; i < ids.length && page.length <= pageSize; i++) {
+      const row = source.get(ids[i]!);
+      if (pass(row)) page.push(row);
+    }
+  } else {
+    const rows = ids.map((id) => source.get(id)).filter(pass).sort(cmp);
+    const start = q.cookie ? upperBound(rows, q.cookie.last, cmp, (r) => r) : 0;
+    page = rows.slice(start, start + pageSize + 1);
+  }
   const more = page.length > pageSize;
   if (more) page.length = pageSize;
   const last = page[page.length - 1];
