@@ -1,4 +1,4 @@
-// Web API routes of the access tables (dataverse-web-api.md §11): the entity sets businessunits, roles, teams,
+// Web API routes of the access tables: the entity sets businessunits, roles, teams,
 // systemuserrolescollection and teammemberships; the N:N navigation properties read from either side
 // (`systemusers(<u>)/systemuserroles_association`, `teams(<t>)/teammembership_association`); and `$ref`
 // association writes, which join a change set's journal like any other write.
