@@ -97,6 +97,8 @@ describe("business units, roles and teams", () => {
     const names = [...org.access.teams.values()].map((t) => t.name.toLowerCase()).sort().reverse();
     expect((ordered.json.value as Json[]).map((t) => (t.name as string).toLowerCase())).toEqual(names.slice(0, 2));
     expect(ordered.json["@odata.nextLink"]).toBeUndefined();
+    const counted = await call("GET", "teams?$select=teamid&$filter=isdefault eq true&$count=true", undefined, { Prefer: "odata.maxpagesize=1" });
+    expect(counted.json).toMatchObject({ "@odata.count": 3, value: [expect.anything()] });
   });
 
   it("puts a new user in the root unit's default team unless bound to another unit", async () => {

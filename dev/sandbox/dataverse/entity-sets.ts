@@ -74,6 +74,15 @@ export function pageOf(source: RowSource, q: QueryOptions, pageSize: number, sch
   return { rows: page, next: more && last ? keyOf(last, q.orderby, pk) : null, page: (q.cookie?.page ?? 1) + 1 };
 }
 
+function countOf(source: RowSource, q: QueryOptions): number {
+  let n = 0;
+  for (const id of source.sortedIds()) {
+    const row = source.get(id);
+    if (row && (!q.filter || matches(q.filter, row))) n++;
+  }
+  return n;
+}
+
 /** A collection response with Dataverse's paging (`Prefer: odata.maxpagesize`, else `$top`, else 5,000). */
 export function collection(source: RowSource, q: QueryOptions, schema: EntitySchema, init: { apiBase: string; path: string; query: string; maxPageSize?: number; inBatch: boolean }): OpResponse {
   let pageSize = MAX_PAGE_SIZE;
@@ -88,7 +97,10 @@ export function collection(source: RowSource, q: QueryOptions, schema: EntitySch
   }
   const result = pageSize === 0 ? { rows: [], next: null, page: 1 } : pageOf(source, q, pageSize, schema);
   const selected = q.select ? `(${q.select.map((c) => c.name).join(",")})` : "";
-  const body: Row = { "@odata.context": `${init.apiBase}$metadata#${schema.set}${selected}`, value: result.rows.map((r) => project(r, q.select, schema)) };
+  const body: Row = { "@odata.context": `${init.apiBase}$metadata#${schema.set}${selected}` };
+  // Dataverse caps @odata.count at 5000.
+  if (q.count) body["@odata.count"] = Math.min(countOf(source, q), MAX_PAGE_SIZE);
+  body.value = result.rows.map((r) => project(r, q.select, schema));
   if (paged && result.next) {
     const kept = init.query.split("&").filter((p) => p && !/^(\$|%24)skiptoken=/i.test(p));
     kept.push(`$skiptoken=${encodeCookie({ page: result.page, last: result.next }, schema)}`);
