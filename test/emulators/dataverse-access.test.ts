@@ -207,6 +207,25 @@ describe("reading associations in bulk", () => {
 });
 
 describe("$ref in $batch change sets", () => {
+  it("associates a user created earlier in the same change set through its Content-ID", async () => {
+    const owner = org.addTeam({ name: "New Hires" }).teamid;
+    const upn = "newhire@contoso.com";
+    tenant.directory.addUser({ userPrincipalName: upn, givenName: "New", surname: "Hire" });
+    const part = (id: number, line: string, body: unknown) =>
+      `--cs\nContent-Type: application/http\nContent-Transfer-Encoding: binary\nContent-ID: ${id}\n\n${line} HTTP/1.1\nContent-Type: application/json\n\n${JSON.stringify(body)}\n`;
+    const text = `--b\nContent-Type: multipart/mixed; boundary=cs\n\n${[
+      part(1, "POST /api/data/v9.2/systemusers", { domainname: upn }),
+      part(2, "POST $1/systemuserroles_association/$ref", ref("roles", salesperson)),
+      part(3, `POST /api/data/v9.2/teams(${owner})/teammembership_association/$ref`, { "@odata.id": "$1" }),
+    ].join("")}--cs--\n--b--\n`;
+    const res = await fetch(`${org.url}/api/data/v9.2/$batch`, { method: "POST", body: text, headers: { Authorization: `Bearer ${token}`, "Content-Type": "multipart/mixed; boundary=b" } });
+    expect(res.status).toBe(200);
+    expect((await res.text()).match(/HTTP\/1\.1 204/g)).toHaveLength(3);
+    const created = org.findByDomainName(upn)!;
+    expect(org.roleNamesOf(created.systemuserid)).toEqual(["Salesperson"]);
+    expect(org.teamNamesOf(created.systemuserid)).toEqual(["New Hires", "org1"]);
+  });
+
   it("applies a change set of moves and associations together, and rolls the whole set back when one fails", async () => {
     const owner = org.addTeam({ name: "Batch Team" }).teamid;
     const u = user();
