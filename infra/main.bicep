@@ -32,7 +32,7 @@ param appClientId string
 @description('AZURE_AUTHORITY_HOST: Entra authority host; empty means this cloud\'s login endpoint.')
 param authorityHost string = ''
 
-@description('APP_CREDENTIAL_SECRET_NAME: name (not value) of the vault secret with the app\'s client secret or PEM.')
+@description('APP_CREDENTIAL_SECRET_NAME: name (not value) of a vault secret with the app\'s client secret or PEM. Empty (the default): no secret; the app registration trusts the managed identity (MANAGED_IDENTITY_PRINCIPAL_ID) with a federated identity credential (docs/deployment.md).')
 param appCredentialSecretName string = ''
 
 @description('GRAPH_BASE_URL: Microsoft Graph root; empty means https://graph.microsoft.com.')
@@ -217,7 +217,8 @@ var appSettings = {
   AZURE_CLIENT_ID: identity.outputs.clientId
   AZURE_AUTHORITY_HOST: empty(authorityHost) ? withoutTrailingSlash(environment().authentication.loginEndpoint) : authorityHost
   KEY_VAULT_URL: withoutTrailingSlash(vault.outputs.uri)
-  APP_CREDENTIAL_SECRET_NAME: empty(appCredentialSecretName) ? 'bridge-app-credential' : appCredentialSecretName
+  // Empty: the bridge signs in with its managed identity's token as a federated credential (no secret anywhere).
+  APP_CREDENTIAL_SECRET_NAME: appCredentialSecretName
   GRAPH_BASE_URL: graphBaseUrl
   DATAVERSE_URLS: dataverseUrls
   DATAVERSE_ORGS: dataverseOrgs

@@ -9,7 +9,7 @@ import { createApiTokenValidator } from "./auth/entra-token.js";
 import { createCallersService } from "./callers/service.js";
 import type { CallersDeps } from "./callers/callers.js";
 import type { Config } from "./config/config.js";
-import { createAppCredential, type AppCredential } from "./credentials/app-credential.js";
+import { createAppCredential, type BridgeAppCredential } from "./credentials/app-credential.js";
 import { createPlatformCredential } from "./credentials/platform-identity.js";
 import { createSecretStore, type SecretStore } from "./credentials/secret-store.js";
 import { credentialToken, OrgClients } from "./dataverse/org-clients.js";
@@ -46,7 +46,7 @@ export interface Bridge {
   readonly storage: Storage;
   readonly secrets: SecretStore;
   /** The bridge's app registration (APP_CLIENT_ID): Graph and online Dataverse. */
-  readonly appCredential: AppCredential;
+  readonly appCredential: BridgeAppCredential;
   readonly directory: GraphDirectory;
   readonly graphSubscriptions: GraphSubscriptions;
   /** One DataverseClient per configured org. */
@@ -70,7 +70,7 @@ export function createBridge(config: Config, options: BridgeOptions = {}): Bridg
   const platformCredential = createPlatformCredential(config);
   const storage = new Storage(config.storage, platformCredential);
   const secrets = createSecretStore(config, platformCredential);
-  const appCredential = createAppCredential(config, secrets);
+  const appCredential = createAppCredential(config, secrets, platformCredential);
   const directory = new GraphDirectory({ baseUrl: config.graphBaseUrl, credential: appCredential });
   const graphSubscriptions = new GraphSubscriptions({ baseUrl: config.graphBaseUrl, credential: appCredential });
   const dataverse = new OrgClients(config, appCredential, secrets);

@@ -75,7 +75,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     APP_CLIENT_ID: identities.bridgeApp.clientId,
     AZURE_AUTHORITY_HOST: entra.url,
     KEY_VAULT_URL: keyVault.url,
-    APP_CREDENTIAL_SECRET_NAME: identities.bridgeCredentialSecretName,
+    ...(identities.bridgeCredentialSecretName ? { APP_CREDENTIAL_SECRET_NAME: identities.bridgeCredentialSecretName } : {}),
     GRAPH_BASE_URL: graphService.url,
     DATAVERSE_URLS: dataverse.map((d) => d.url).join(","),
     ...(onPrem.identities ? { DATAVERSE_ORGS: dataverseOrgs(dataverse, onPrem.orgs, onPrem.adfs!.emulator, onPrem.identities) } : {}),

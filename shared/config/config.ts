@@ -23,7 +23,10 @@ export interface Config {
   keyVaultUrl: string;
   /** True when the vault URL is a real Key Vault domain (challenge resource verification stays on). */
   isRealVaultDomain: boolean;
-  appCredentialSecretName: string;
+  /** APP_CREDENTIAL_SECRET_NAME; undefined = no secret: `appSignIn` is "federated" (or "azure-cli" on a workstation). */
+  appCredentialSecretName?: string;
+  /** How the bridge signs in as APP_CLIENT_ID (see appSignInFrom). */
+  appSignIn: AppSignIn;
   graphBaseUrl: string;
   /** Normalized URLs of every org (DATAVERSE_ORGS or DATAVERSE_URLS), in `orgs` order. */
   dataverseUrls: string[];
@@ -48,6 +51,14 @@ export interface Config {
    *  local host's address; every link in a response, the client-assertion `aud` and the console's redirect URI. */
   publicBaseUrl: string;
 }
+
+/**
+ * "vault-secret": APP_CREDENTIAL_SECRET_NAME names a client secret or PEM certificate + key in Key Vault;
+ * "federated": no secret; the managed identity's token is the client assertion (a federated identity credential
+ * on the app registration trusts it); "azure-cli": no secret and no managed identity (a workstation): the
+ * signed-in Azure CLI user's own tokens.
+ */
+export type AppSignIn = "vault-secret" | "federated" | "azure-cli";
 
 export class ConfigError extends Error {
   override name = "ConfigError" as const;
@@ -88,6 +99,16 @@ function publicBaseUrlFrom(configured: string | undefined, env: Env, problems: s
   const problem = originProblem(fallback);
   if (problem) problems.push(`PUBLIC_BASE_URL: is not set and ${hostname ? "WEBSITE_HOSTNAME" : "BRIDGE_PORT"} does not make a usable origin (${problem})`);
   return problem ? "" : new URL(fallback).origin;
+}
+
+/**
+ * A secret when one is named; else federation with the managed identity where the platform provides one
+ * (App Service / Functions set IDENTITY_ENDPOINT, older hosts MSI_ENDPOINT; the sandbox emulates it), else the
+ * Azure CLI login, the workstation's identity.
+ */
+function appSignInFrom(secretName: string | undefined, env: Env): AppSignIn {
+  if (secretName) return "vault-secret";
+  return env.IDENTITY_ENDPOINT?.trim() || env.MSI_ENDPOINT?.trim() ? "federated" : "azure-cli";
 }
 
 /** One schema issue as a problem line: the setting's name, what is wrong (never its value) and a hint. */
@@ -146,6 +167,7 @@ export function loadConfig(env: Env = process.env): Config {
     keyVaultUrl: s.KEY_VAULT_URL,
     isRealVaultDomain: VAULT_DOMAINS.some((d) => vaultHostname.endsWith(d)),
     appCredentialSecretName: s.APP_CREDENTIAL_SECRET_NAME,
+    appSignIn: appSignInFrom(s.APP_CREDENTIAL_SECRET_NAME, env),
     graphBaseUrl: s.GRAPH_BASE_URL,
     dataverseUrls: orgs.map((o) => o.url),
     orgs,

@@ -45,7 +45,7 @@ export const settingsSchema = z.object({
   AZURE_CLIENT_ID: guid.optional(),
   AZURE_AUTHORITY_HOST: httpsUrl.default("https://login.microsoftonline.com"),
   KEY_VAULT_URL: httpsUrl,
-  APP_CREDENTIAL_SECRET_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, "must be a Key Vault secret name (letters, digits, dashes)"),
+  APP_CREDENTIAL_SECRET_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, "must be a Key Vault secret name (letters, digits, dashes)").optional(),
   GRAPH_BASE_URL: httpsUrl.default("https://graph.microsoft.com"),
   DATAVERSE_URLS: csv(httpsUrl).pipe(z.array(z.string()).min(1, "must list at least one org URL")).optional(),
   DATAVERSE_ORGS: z.string().optional().transform((v, ctx) => {
@@ -115,7 +115,7 @@ export const SETTING_HINTS: Partial<Record<keyof typeof settingsSchema.shape, st
   APP_CLIENT_ID: "the bridge app registration's Application (client) id",
   AZURE_CLIENT_ID: "only for a user-assigned managed identity: its client id",
   KEY_VAULT_URL: "e.g. https://kv-bridge.vault.azure.net",
-  APP_CREDENTIAL_SECRET_NAME: "the vault secret holding the app's client secret or PEM certificate+key",
+  APP_CREDENTIAL_SECRET_NAME: "the vault secret holding the app's client secret or PEM certificate+key; leave it unset to sign in with a federated credential trusting the managed identity",
   DATAVERSE_URLS: "comma-separated org URLs, e.g. https://contoso.crm.dynamics.com",
   DATAVERSE_ORGS: "a JSON array of org descriptors, e.g. [{\"url\":\"https://crm.contoso.com/org\",\"kind\":\"onpremises\",…}] (see docs/on-premises.md)",
   AzureWebJobsStorage: "a storage connection string, UseDevelopmentStorage=true locally, or identity-based settings",
