@@ -47,6 +47,9 @@ param dataverseOrgs string = ''
 @description('Optional: resource id of a subnet delegated to Microsoft.App/environments; the app sends its outbound traffic through it (VNet integration, to reach on-premises orgs and AD FS).')
 param vnetSubnetResourceId string = ''
 
+@description('ONPREM_CA_BUNDLE_SECRET_NAME: name (not value) of a vault secret with the PEM certificates of the internal CA that on-premises AD FS and orgs use; empty: the public roots only.')
+param onPremCaBundleSecretName string = ''
+
 @description('SYNC_SCHEDULE: six-field NCRONTAB of the sync timer; empty means every 15 minutes.')
 param syncSchedule string = ''
 
@@ -236,6 +239,8 @@ var appSettings = {
   PUBLIC_BASE_URL: publicBaseUrl
   NOTIFICATION_CLIENT_STATE_SECRET_NAME: empty(notificationClientStateSecretName) ? 'bridge-notification-client-state' : notificationClientStateSecretName
   CALLER_PROVISIONING: empty(callerProvisioning) ? 'off' : callerProvisioning
+  // Trusted for the on-premises AD FS and org hosts only (Flex Consumption cannot load certificates).
+  ONPREM_CA_BUNDLE_SECRET_NAME: onPremCaBundleSecretName
 }
 
 module functionApp 'modules/function-app.bicep' = {

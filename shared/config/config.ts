@@ -47,6 +47,8 @@ export interface Config {
   /** CALLER_PROVISIONING=on: POST /api/callers/{id}/provision may write application users and roles. */
   callerProvisioning: boolean;
   notifications: { url?: string; clientStateSecretName?: string };
+  /** ONPREM_CA_BUNDLE_SECRET_NAME: the vault secret with the PEM CA bundle trusted for on-premises hosts only. */
+  onPremisesCaBundleSecretName?: string;
   /** The app's public origin (no trailing slash): PUBLIC_BASE_URL, else https://$WEBSITE_HOSTNAME in Azure, else the
    *  local host's address; every link in a response, the client-assertion `aud` and the console's redirect URI. */
   publicBaseUrl: string;
@@ -186,6 +188,7 @@ export function loadConfig(env: Env = process.env): Config {
     callerProvisioning: s.CALLER_PROVISIONING === "on",
     notifications: { url: s.NOTIFICATION_URL, clientStateSecretName: s.NOTIFICATION_CLIENT_STATE_SECRET_NAME },
     publicBaseUrl,
+    onPremisesCaBundleSecretName: s.ONPREM_CA_BUNDLE_SECRET_NAME,
   };
 }
 

@@ -82,7 +82,12 @@ export const settingsSchema = z.object({
   NOTIFICATION_URL: notificationUrl.optional(),
   NOTIFICATION_CLIENT_STATE_SECRET_NAME: optionalNonEmpty,
   PUBLIC_BASE_URL: publicBaseUrl.optional(),
+  ONPREM_CA_BUNDLE_SECRET_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, "must be a Key Vault secret name (letters, digits, dashes)").optional(),
 }).superRefine((s, ctx) => {
+  if (s.ONPREM_CA_BUNDLE_SECRET_NAME && !s.DATAVERSE_ORGS?.some((o) => o.kind === "onpremises")) {
+    // The bundle is trusted for on-premises hosts only; without one it would do nothing, which hides a mistake.
+    ctx.addIssue({ code: "custom", path: ["ONPREM_CA_BUNDLE_SECRET_NAME"], message: "is set but DATAVERSE_ORGS has no onpremises org (the CA bundle is trusted only for on-premises AD FS and org hosts)" });
+  }
   if (s.DATAVERSE_ORGS?.some((o) => o.kind === "onpremises") && s.SYNC_SCOPE_GROUP_IDS.length > 0) {
     // Scope membership is read as Entra object ids, which on-premises records do not carry (see docs/on-premises.md).
     ctx.addIssue({ code: "custom", path: ["SYNC_SCOPE_GROUP_IDS"], message: "is not supported yet with an onpremises org in DATAVERSE_ORGS" });
@@ -126,4 +131,5 @@ export const SETTING_HINTS: Partial<Record<keyof typeof settingsSchema.shape, st
   CALLER_PROVISIONING: "on lets POST /api/callers/{id}/provision create application users and assign roles",
   PUBLIC_BASE_URL: "the app's public origin, e.g. https://bridge.contoso.com (default https://$WEBSITE_HOSTNAME in Azure)",
   NOTIFICATION_URL: "the public https URL of /api/notifications (plain http only on loopback, for the sandbox)",
+  ONPREM_CA_BUNDLE_SECRET_NAME: "the vault secret holding the PEM certificates of the private CA that on-premises AD FS and orgs use (docs/on-premises.md)",
 };

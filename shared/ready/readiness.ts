@@ -4,6 +4,7 @@
 import { RestError } from "@azure/data-tables";
 import type { Config } from "../config/config.js";
 import type { AppCredentialKind, BridgeAppCredential } from "../credentials/app-credential.js";
+import type { OnPremisesCa } from "../credentials/onprem-ca.js";
 import type { SecretStore } from "../credentials/secret-store.js";
 import { DataverseHttp } from "../dataverse/http.js";
 import { DataverseError } from "../dataverse/errors.js";
@@ -32,6 +33,8 @@ export interface ReadinessDeps {
   throttle(org: string): OrgThrottle;
   directory: Pick<DirectoryPort, "getUser">;
   subscriptions: Pick<SubscriptionStorePort, "get">;
+  /** ONPREM_CA_BUNDLE_SECRET_NAME's bundle, checked when configured. */
+  onPremisesCa?: Pick<OnPremisesCa, "check" | "configured">;
 }
 
 /** The readiness answer, cached 30 s per instance (this object holds the cache). */
@@ -72,6 +75,7 @@ function dependencyChecks(deps: ReadinessDeps): Check[] {
     { name: "storage:table", run: () => tableCheck(deps.storage) },
     { name: "storage:queue", run: () => queueCheck(deps.storage) },
     { name: "keyvault", run: (signal) => keyVaultCheck(deps, signal) },
+    ...(deps.onPremisesCa?.configured ? [{ name: "onprem-ca-bundle", run: (signal: AbortSignal) => caBundleCheck(deps.onPremisesCa!, signal) }] : []),
     ...config.dataverseUrls.flatMap((org) => [
       { name: `dataverse-token:${org}`, run: () => dataverseTokenCheck(deps, org) },
       { name: `dataverse-whoami:${org}`, run: (signal: AbortSignal) => whoAmICheck(deps, org, signal) },
@@ -114,6 +118,15 @@ async function keyVaultCheck({ config, secrets: store }: ReadinessDeps, signal: 
   try {
     const secret = await store.getSecret(name, { abortSignal: signal });
     return `secret ${name} read (version ${secret.version.slice(0, 32) || "unknown"})`;
+  } catch (error) {
+    throw new CheckFailure(isAppError(error) ? error.code : "key_vault_unavailable", describe(error));
+  }
+}
+
+async function caBundleCheck(ca: Pick<OnPremisesCa, "check">, signal: AbortSignal): Promise<string> {
+  try {
+    const count = await ca.check(signal);
+    return `${count} CA certificate(s) trusted for the on-premises hosts`;
   } catch (error) {
     throw new CheckFailure(isAppError(error) ? error.code : "key_vault_unavailable", describe(error));
   }

@@ -9,9 +9,10 @@
 // `appid` is not the caller's app (or is the bridge's own) is never handed out.
 import type { AccessToken, TokenCredential } from "@azure/identity";
 import { callerIdentityKey, type TokenCaller } from "../config/token-callers.js";
-import { AdfsCredential } from "../credentials/adfs-credential.js";
+import { AdfsCredential, adfsTransport } from "../credentials/adfs-credential.js";
 import { AppCredential } from "../credentials/app-credential.js";
 import { createFederatedCredential } from "../credentials/federated-credential.js";
+import type { OnPremisesCa } from "../credentials/onprem-ca.js";
 import type { SecretReader } from "../credentials/secret-store.js";
 import { AppError } from "../errors/app-error.js";
 import { backgroundLogger } from "../telemetry/logger.js";
@@ -36,6 +37,8 @@ export interface CallerTokenDeps {
   platform: TokenCredential;
   secrets: SecretReader;
   cache?: DataverseTokenCache;
+  /** The on-premises CA bundle's trust, for the AD FS of on-premises orgs. */
+  onPremisesCa?: OnPremisesCa;
 }
 
 export class CallerTokens {
@@ -87,7 +90,7 @@ export class CallerTokens {
     const key = `${callerIdentityKey(caller)} ${authority}`;
     let credential = this.adfsCredentials.get(key);
     if (!credential) {
-      credential = new AdfsCredential({ authority, clientId: caller.dataverseAppId, credentialSecretName: caller.credential.secretName }, this.deps.secrets);
+      credential = new AdfsCredential({ authority, clientId: caller.dataverseAppId, credentialSecretName: caller.credential.secretName }, this.deps.secrets, adfsTransport(this.deps.onPremisesCa));
       this.adfsCredentials.set(key, credential);
     }
     return credential;

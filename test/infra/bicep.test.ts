@@ -168,7 +168,7 @@ describe("infra Bicep", () => {
     });
 
     /** Secret-name settings that are off unless given: empty by default, so the template asks for no such secret. */
-    const OPTIONAL_SECRET_NAMES: Record<string, string> = { APP_CREDENTIAL_SECRET_NAME: "appCredentialSecretName" };
+    const OPTIONAL_SECRET_NAMES: Record<string, string> = { APP_CREDENTIAL_SECRET_NAME: "appCredentialSecretName", ONPREM_CA_BUNDLE_SECRET_NAME: "onPremCaBundleSecretName" };
 
     it("secrets appear only as Key Vault secret names", () => {
       const settings = properties(appSettings.value);
@@ -182,7 +182,7 @@ describe("infra Bicep", () => {
       expect(credentialParams.map((d) => d.name)).toEqual([]);
     });
 
-    it("the app's own secret is optional: unset by default (federated credential), passed through when named", () => {
+    it("the app's own secret and the on-premises CA bundle are optional: unset by default, passed through when named", () => {
       const settings = properties(appSettings.value);
       for (const [name, param] of Object.entries(OPTIONAL_SECRET_NAMES)) {
         expect(settings.get(name)?.text, `${name} is its parameter, with no default name`).toBe(param);
