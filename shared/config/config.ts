@@ -17,6 +17,8 @@ export interface Config {
   appClientId: string;
   /** User-assigned managed identity (AZURE_CLIENT_ID); undefined = system-assigned. */
   managedIdentityClientId?: string;
+  /** A managed identity endpoint is present (IDENTITY_ENDPOINT or MSI_ENDPOINT, set by App Service / Functions; the sandbox emulates it). */
+  hasManagedIdentity: boolean;
   authorityHost: string;
   /** True when AZURE_AUTHORITY_HOST is a Microsoft cloud (instance discovery stays on). */
   isMicrosoftAuthority: boolean;
@@ -103,14 +105,15 @@ function publicBaseUrlFrom(configured: string | undefined, env: Env, problems: s
   return problem ? "" : new URL(fallback).origin;
 }
 
-/**
- * A secret when one is named; else federation with the managed identity where the platform provides one
- * (App Service / Functions set IDENTITY_ENDPOINT, older hosts MSI_ENDPOINT; the sandbox emulates it), else the
- * Azure CLI login, the workstation's identity.
- */
-function appSignInFrom(secretName: string | undefined, env: Env): AppSignIn {
+/** App Service / Functions set IDENTITY_ENDPOINT (older hosts MSI_ENDPOINT) where a managed identity exists. */
+function hasManagedIdentity(env: Env): boolean {
+  return Boolean(env.IDENTITY_ENDPOINT?.trim() || env.MSI_ENDPOINT?.trim());
+}
+
+/** A secret when one is named; else federation with the managed identity where there is one, else the Azure CLI login (a workstation). */
+function appSignInFrom(secretName: string | undefined, managedIdentity: boolean): AppSignIn {
   if (secretName) return "vault-secret";
-  return env.IDENTITY_ENDPOINT?.trim() || env.MSI_ENDPOINT?.trim() ? "federated" : "azure-cli";
+  return managedIdentity ? "federated" : "azure-cli";
 }
 
 /** One schema issue as a problem line: the setting's name, what is wrong (never its value) and a hint. */
@@ -169,7 +172,8 @@ export function loadConfig(env: Env = process.env): Config {
     keyVaultUrl: s.KEY_VAULT_URL,
     isRealVaultDomain: VAULT_DOMAINS.some((d) => vaultHostname.endsWith(d)),
     appCredentialSecretName: s.APP_CREDENTIAL_SECRET_NAME,
-    appSignIn: appSignInFrom(s.APP_CREDENTIAL_SECRET_NAME, env),
+    hasManagedIdentity: hasManagedIdentity(env),
+    appSignIn: appSignInFrom(s.APP_CREDENTIAL_SECRET_NAME, hasManagedIdentity(env)),
     graphBaseUrl: s.GRAPH_BASE_URL,
     dataverseUrls: orgs.map((o) => o.url),
     orgs,

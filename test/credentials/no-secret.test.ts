@@ -3,9 +3,13 @@
 // client assertion, through the same federated credential callers use. Against the sandbox in configured mode:
 // it syncs, issues caller tokens and reports the credential on /api/ready; the emulated Entra refuses the
 // assertion (AADSTS70021 / AADSTS700213) until a federated identity credential trusts the managed identity.
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../shared/config/config.js";
+import { createAppCredential } from "../../shared/credentials/app-credential.js";
 import { callHandler, startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
 import { testBridge } from "../support/test-bridge.js";
 import { expectConverged } from "../sync/sync-helpers.js";
@@ -95,5 +99,31 @@ describe("the bridge without a secret", () => {
       bridgeApp().federatedCredentials.splice(0, bridgeApp().federatedCredentials.length, ...trusted);
     }
     expect(decodeJwt((await testBridge().appCredential.getToken(graphScope)).token).appid).toBe(bridgeApp().clientId);
+  });
+
+  it("on a workstation (no managed identity) signs in with the Azure CLI login: `az account get-access-token`", async () => {
+    // A stand-in `az` on PATH that records its arguments and prints what the real one prints.
+    const dir = mkdtempSync(join(tmpdir(), "fake-az-"));
+    const person = tenant().addSignInUser({ userPrincipalName: "dev@contoso.com", displayName: "Developer", appRoles: {} });
+    const { token, expiresOn } = await tenant().issueUserAccessToken({ clientId: "04b07795-8ddb-461a-bbee-02f9e1bf7b46", audience: env.sandbox.graph.url, user: person, scp: "User.Read.All" });
+    writeFileSync(join(dir, "az"), `#!/usr/bin/env node
+require("node:fs").writeFileSync(${JSON.stringify(join(dir, "args.json"))}, JSON.stringify(process.argv.slice(2)));
+console.log(JSON.stringify({ accessToken: ${JSON.stringify(token)}, expires_on: ${expiresOn}, tokenType: "Bearer", tenant: ${JSON.stringify(tenant().tenantId)} }));
+`);
+    chmodSync(join(dir, "az"), 0o755);
+    const path = process.env.PATH;
+    process.env.PATH = `${dir}${delimiter}${path}`;
+    try {
+      const config = loadConfig({ ...process.env, IDENTITY_ENDPOINT: undefined, MSI_ENDPOINT: undefined });
+      const root = testBridge();
+      const credential = createAppCredential(config, root.secrets, root.platformCredential);
+      expect(await credential.kind()).toBe("azure-cli");
+      expect((await credential.getToken(`${env.sandbox.graph.url}/.default`)).token).toBe(token);
+      const args = JSON.parse(readFileSync(join(dir, "args.json"), "utf8")) as string[];
+      expect(args).toEqual(["account", "get-access-token", "--output", "json", "--resource", env.sandbox.graph.url, "--tenant", tenant().tenantId]);
+    } finally {
+      process.env.PATH = path;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
