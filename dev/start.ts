@@ -1,7 +1,8 @@
 // `npm start`: the functions on http://127.0.0.1:7071/api/… without Core Tools.
 // No tenant configured → a local sandbox (Azurite + emulated Entra ID, Graph, Dataverse, Key Vault).
 // Tenant configured (environment or local.settings.json) → the same functions against those services.
-// SANDBOX_ONPREMISES_ORGS=1 adds an on-premises org behind an emulated AD FS, side by side with the online one.
+// SANDBOX_ONPREMISES_ORGS=1 adds an on-premises org behind an emulated AD FS, side by side with the online one;
+// SANDBOX_APP_CREDENTIAL=federated runs the bridge with no app secret (a federated credential trusting the managed identity).
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ensureSandboxTls } from "./sandbox/tls.js";
@@ -38,7 +39,9 @@ async function main(): Promise<void> {
     const onPremisesOrgs = Number(process.env.SANDBOX_ONPREMISES_ORGS ?? 0);
     if (!Number.isInteger(onPremisesOrgs) || onPremisesOrgs < 0 || onPremisesOrgs > 5) throw new Error("SANDBOX_ONPREMISES_ORGS must be a whole number from 0 to 5");
     // The sandbox Entra registers <origin>/api/console/ as the bridge app's SPA redirect URI.
-    [sandbox, storageEmulator] = await Promise.all([startSandbox({ tls, onPremisesOrgs, publicBaseUrl: `http://127.0.0.1:${PORT}` }), startAzurite()]);
+    // SANDBOX_APP_CREDENTIAL=federated: the bridge's app has no secret, only a federated credential trusting the managed identity.
+    const bridgeCredential = process.env.SANDBOX_APP_CREDENTIAL === "federated" ? "federated" : "secret";
+    [sandbox, storageEmulator] = await Promise.all([startSandbox({ tls, onPremisesOrgs, publicBaseUrl: `http://127.0.0.1:${PORT}`, seed: { bridgeCredential } }), startAzurite()]);
     Object.assign(process.env, sandbox.env, {
       AzureWebJobsStorage: storageEmulator.connectionString,
       // The sandbox Graph posts change notifications to the local host (loopback http is allowed for it).

@@ -32,7 +32,7 @@ param appClientId string
 @description('AZURE_AUTHORITY_HOST: Entra authority host; empty means this cloud\'s login endpoint.')
 param authorityHost string = ''
 
-@description('APP_CREDENTIAL_SECRET_NAME: name (not value) of the vault secret with the app\'s client secret or PEM.')
+@description('APP_CREDENTIAL_SECRET_NAME: name (not value) of a vault secret with the app\'s client secret or PEM. Empty (the default): no secret; the app registration trusts the managed identity (MANAGED_IDENTITY_PRINCIPAL_ID) with a federated identity credential (docs/deployment.md).')
 param appCredentialSecretName string = ''
 
 @description('GRAPH_BASE_URL: Microsoft Graph root; empty means https://graph.microsoft.com.')
@@ -46,6 +46,9 @@ param dataverseOrgs string = ''
 
 @description('Optional: resource id of a subnet delegated to Microsoft.App/environments; the app sends its outbound traffic through it (VNet integration, to reach on-premises orgs and AD FS).')
 param vnetSubnetResourceId string = ''
+
+@description('ONPREM_CA_BUNDLE_SECRET_NAME: name (not value) of a vault secret with the PEM certificates of the internal CA that on-premises AD FS and orgs use; empty: the public roots only.')
+param onPremCaBundleSecretName string = ''
 
 @description('SYNC_SCHEDULE: six-field NCRONTAB of the sync timer; empty means every 15 minutes.')
 param syncSchedule string = ''
@@ -217,7 +220,8 @@ var appSettings = {
   AZURE_CLIENT_ID: identity.outputs.clientId
   AZURE_AUTHORITY_HOST: empty(authorityHost) ? withoutTrailingSlash(environment().authentication.loginEndpoint) : authorityHost
   KEY_VAULT_URL: withoutTrailingSlash(vault.outputs.uri)
-  APP_CREDENTIAL_SECRET_NAME: empty(appCredentialSecretName) ? 'bridge-app-credential' : appCredentialSecretName
+  // Empty: the bridge signs in with its managed identity's token as a federated credential (no secret anywhere).
+  APP_CREDENTIAL_SECRET_NAME: appCredentialSecretName
   GRAPH_BASE_URL: graphBaseUrl
   DATAVERSE_URLS: dataverseUrls
   DATAVERSE_ORGS: dataverseOrgs
@@ -235,6 +239,8 @@ var appSettings = {
   PUBLIC_BASE_URL: publicBaseUrl
   NOTIFICATION_CLIENT_STATE_SECRET_NAME: empty(notificationClientStateSecretName) ? 'bridge-notification-client-state' : notificationClientStateSecretName
   CALLER_PROVISIONING: empty(callerProvisioning) ? 'off' : callerProvisioning
+  // Trusted for the on-premises AD FS and org hosts only (Flex Consumption cannot load certificates).
+  ONPREM_CA_BUNDLE_SECRET_NAME: onPremCaBundleSecretName
 }
 
 module functionApp 'modules/function-app.bicep' = {

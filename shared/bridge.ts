@@ -9,8 +9,9 @@ import { createApiTokenValidator } from "./auth/entra-token.js";
 import { createCallersService } from "./callers/service.js";
 import type { CallersDeps } from "./callers/callers.js";
 import type { Config } from "./config/config.js";
-import { createAppCredential, type AppCredential } from "./credentials/app-credential.js";
+import { createAppCredential, type BridgeAppCredential } from "./credentials/app-credential.js";
 import { createPlatformCredential } from "./credentials/platform-identity.js";
+import { createOnPremisesCa } from "./credentials/onprem-ca.js";
 import { createSecretStore, type SecretStore } from "./credentials/secret-store.js";
 import { credentialToken, OrgClients } from "./dataverse/org-clients.js";
 import { GraphDirectory } from "./directory/graph-directory.js";
@@ -46,7 +47,7 @@ export interface Bridge {
   readonly storage: Storage;
   readonly secrets: SecretStore;
   /** The bridge's app registration (APP_CLIENT_ID): Graph and online Dataverse. */
-  readonly appCredential: AppCredential;
+  readonly appCredential: BridgeAppCredential;
   readonly directory: GraphDirectory;
   readonly graphSubscriptions: GraphSubscriptions;
   /** One DataverseClient per configured org. */
@@ -70,16 +71,17 @@ export function createBridge(config: Config, options: BridgeOptions = {}): Bridg
   const platformCredential = createPlatformCredential(config);
   const storage = new Storage(config.storage, platformCredential);
   const secrets = createSecretStore(config, platformCredential);
-  const appCredential = createAppCredential(config, secrets);
+  const appCredential = createAppCredential(config, secrets, platformCredential);
   const directory = new GraphDirectory({ baseUrl: config.graphBaseUrl, credential: appCredential });
   const graphSubscriptions = new GraphSubscriptions({ baseUrl: config.graphBaseUrl, credential: appCredential });
-  const dataverse = new OrgClients(config, appCredential, secrets);
+  const onPremisesCa = createOnPremisesCa(config, secrets);
+  const dataverse = new OrgClients(config, appCredential, secrets, onPremisesCa);
   const validator = createApiTokenValidator(config);
   const placeholderPool = new PlaceholderPool();
   const remapDeps = (overrides: Partial<RemapDeps> = {}) => createRemapDeps(config, { storage, dataverse, directory, placeholderPool }, overrides);
   const syncParts: SyncParts = { storage, directory, dataverse, remap: remapPort(() => remapDeps()) };
   const syncRuns = createSyncRuns(config, syncParts);
-  const tokens = createTokenServices(config, { storage, platform: platformCredential, secrets, subjectValidator: validator }, options.tokens);
+  const tokens = createTokenServices(config, { storage, platform: platformCredential, secrets, subjectValidator: validator, onPremisesCa }, options.tokens);
   return {
     config, platformCredential, storage, secrets, appCredential, directory, graphSubscriptions, dataverse, syncRuns, tokens,
     adminAuth: { validator, adminRole: config.api.adminRole },
@@ -88,7 +90,7 @@ export function createBridge(config: Config, options: BridgeOptions = {}): Bridg
     remapApi: { deps: remapDeps, idempotency: new IdempotencyStore(storage.tableOf(TABLES.idempotency)) },
     notifications: createNotificationServices(config, { storage, secrets, graph: graphSubscriptions, syncRuns }, options.debounce),
     callers: createCallersService(config, { platform: platformCredential, bridgeToken: credentialToken(appCredential), throttle: (org) => dataverse.throttle(org), tokens }),
-    readiness: new ReadinessProbe({ config, storage, secrets, appCredential, directory, throttle: (org) => dataverse.throttle(org), subscriptions: new SubscriptionStore(storage.tableOf(TABLES.subscriptions)) }),
+    readiness: new ReadinessProbe({ config, storage, secrets, appCredential, directory, throttle: (org) => dataverse.throttle(org), subscriptions: new SubscriptionStore(storage.tableOf(TABLES.subscriptions)), onPremisesCa }),
     link: (pathAndQuery) => publicLink(config.publicBaseUrl, pathAndQuery),
   };
 }

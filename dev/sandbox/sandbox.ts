@@ -20,6 +20,11 @@ export interface SandboxOptions {
   orgs?: number;
   /** How many on-premises (AD FS) orgs to start besides them (default 0; with any, AD FS starts too). */
   onPremisesOrgs?: number;
+  /**
+   * A separate CA for AD FS and the on-premises orgs (a company's internal PKI): their certificate then chains to a
+   * CA that NODE_EXTRA_CA_CERTS does not name, so the bridge reaches them only through ONPREM_CA_BUNDLE_SECRET_NAME.
+   */
+  onPremisesTls?: SandboxTls;
   seed?: SeedOptions;
   /** Fixed ports (npm start keeps them stable between runs); 0 = any free port. */
   ports?: { entra?: number; keyVault?: number; graph?: number; dataverse?: number[]; adfs?: number; onPremises?: number[] };
@@ -75,7 +80,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     APP_CLIENT_ID: identities.bridgeApp.clientId,
     AZURE_AUTHORITY_HOST: entra.url,
     KEY_VAULT_URL: keyVault.url,
-    APP_CREDENTIAL_SECRET_NAME: identities.bridgeCredentialSecretName,
+    ...(identities.bridgeCredentialSecretName ? { APP_CREDENTIAL_SECRET_NAME: identities.bridgeCredentialSecretName } : {}),
     GRAPH_BASE_URL: graphService.url,
     DATAVERSE_URLS: dataverse.map((d) => d.url).join(","),
     ...(onPrem.identities ? { DATAVERSE_ORGS: dataverseOrgs(dataverse, onPrem.orgs, onPrem.adfs!.emulator, onPrem.identities) } : {}),
@@ -125,14 +130,15 @@ async function startOnPremises(tls: SandboxTls, tenant: Tenant, options: Sandbox
   const count = options.onPremisesOrgs ?? 0;
   if (count === 0) return { orgs: [] };
   const server = await AdfsServer.create();
-  const adfsService = await startHttpsService(tls, "adfs", createAdfsHandler(server), { port: options.ports?.adfs });
+  const onPremTls = options.onPremisesTls ?? tls;
+  const adfsService = await startHttpsService(onPremTls, "adfs", createAdfsHandler(server), { port: options.ports?.adfs });
   server.url = adfsService.url;
   const orgs: Array<RunningService & { org: DataverseOrg }> = [];
   const netbiosDomains = { "contoso.local": "CONTOSO" };
   for (let i = 0; i < count; i++) {
     const org = new DataverseOrg(tenant, `onprem${i + 1}`);
     makeOnPremises(org, { adfs: server, netbiosDomains });
-    const service = await startHttpsService(tls, `dataverse-${org.name}`, createOnPremisesDataverseHandler(tenant, org, server), { port: options.ports?.onPremises?.[i] });
+    const service = await startHttpsService(onPremTls, `dataverse-${org.name}`, createOnPremisesDataverseHandler(tenant, org, server), { port: options.ports?.onPremises?.[i] });
     org.url = service.url;
     orgs.push({ ...service, org });
   }

@@ -13,12 +13,18 @@ export interface SeedOptions {
   existingShare?: number;
   /** UPN domain (default `contoso.com`). */
   domain?: string;
+  /**
+   * How the bridge's own app signs in: "secret" (default) puts a client secret in the vault; "federated" gives the
+   * app no secret at all, only a federated identity credential trusting the managed identity.
+   */
+  bridgeCredential?: "secret" | "federated";
 }
 
 export interface SeededIdentities {
   apiAudience: string;
   bridgeApp: AppRegistration;
-  bridgeCredentialSecretName: string;
+  /** The vault secret with the bridge app's client secret; undefined when it signs in federated (no secret). */
+  bridgeCredentialSecretName?: string;
   adminApp: AppRegistration;
   clientStateSecretName: string;
   secretCaller: { id: string; clientId: string; secret: string; secretName: string };
@@ -53,6 +59,20 @@ export function seedCallerIdentity(tenant: Tenant, orgs: DataverseOrg[], init: {
   return app;
 }
 
+/** The bridge's app registration: a client secret in the vault, or only a federated credential trusting the managed identity. */
+function seedBridgeApp(tenant: Tenant, credential: "secret" | "federated"): { bridgeApp: AppRegistration; bridgeCredentialSecretName?: string } {
+  const bridgeApp = tenant.registerApp({ displayName: "Identity Bridge" });
+  if (credential === "federated") {
+    tenant.trustManagedIdentity(bridgeApp, "identity-bridge-managed-identity");
+    return { bridgeApp };
+  }
+  const bridgeSecret = randomBytes(24).toString("base64url");
+  bridgeApp.secrets.push(bridgeSecret);
+  const bridgeCredentialSecretName = "bridge-app-credential";
+  tenant.setSecret(bridgeCredentialSecretName, bridgeSecret);
+  return { bridgeApp, bridgeCredentialSecretName };
+}
+
 const GIVEN = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Tim", "Margaret", "Linus", "Sophie", "Niklaus", "Shafi"];
 const FAMILY = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Perlman", "Berners-Lee", "Hamilton", "Torvalds", "Wilson", "Wirth", "Goldwasser"];
 const TITLES = ["Engineer", "Analyst", "Sales Manager", "Account Executive", "Consultant", null];
@@ -61,10 +81,7 @@ export function seedDemo(tenant: Tenant, orgs: DataverseOrg[], options: SeedOpti
   const apiAudience = "api://identity-bridge";
   const domain = options.domain ?? "contoso.com";
 
-  const bridgeSecret = randomBytes(24).toString("base64url");
-  const bridgeApp = tenant.registerApp({ displayName: "Identity Bridge", secrets: [bridgeSecret] });
-  const bridgeCredentialSecretName = "bridge-app-credential";
-  tenant.setSecret(bridgeCredentialSecretName, bridgeSecret);
+  const { bridgeApp, bridgeCredentialSecretName } = seedBridgeApp(tenant, options.bridgeCredential ?? "secret");
 
   const consoleUsers = {
     admin: tenant.addSignInUser({ userPrincipalName: `admin@${domain}`, displayName: "Demo Admin", appRoles: { [apiAudience]: ["Bridge.Admin"] } }),

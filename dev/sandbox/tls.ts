@@ -37,9 +37,9 @@ function newCertificate(publicKey: forge.pki.PublicKey, subject: forge.pki.Certi
   return cert;
 }
 
-function makeCa(): { cert: forge.pki.Certificate; key: KeyPair } {
+function makeCa(commonName: string): { cert: forge.pki.Certificate; key: KeyPair } {
   const key = rsaKeyPair();
-  const name = [{ name: "commonName", value: "Identity Bridge Sandbox CA" }];
+  const name = [{ name: "commonName", value: commonName }];
   const cert = newCertificate(key.publicKey, name, name);
   cert.setExtensions([
     { name: "basicConstraints", cA: true, critical: true },
@@ -73,14 +73,17 @@ export function selfSignedCertificate(commonName: string): { certPem: string; ke
   return { certPem: forge.pki.certificateToPem(cert), keyPem: key.pem };
 }
 
-/** Creates (or reuses, when already present in `dir`) the CA and a 127.0.0.1/localhost server certificate. */
-export function ensureSandboxTls(dir: string): SandboxTls {
+/**
+ * Creates (or reuses, when already present in `dir`) the CA and a 127.0.0.1/localhost server certificate.
+ * `caName`: the CA's common name (a second, separate CA, such as the on-premises PKI, gets its own).
+ */
+export function ensureSandboxTls(dir: string, caName = "Identity Bridge Sandbox CA"): SandboxTls {
   mkdirSync(dir, { recursive: true });
   const caPath = join(dir, "ca.pem");
   const certPath = join(dir, "server.pem");
   const keyPath = join(dir, "server.key");
   if (!(existsSync(caPath) && existsSync(certPath) && existsSync(keyPath))) {
-    const ca = makeCa();
+    const ca = makeCa(caName);
     const server = makeServerCertificate(ca);
     // The CA's private key is never written: nothing signs with it after start-up.
     writeFileSync(caPath, forge.pki.certificateToPem(ca.cert));

@@ -4,7 +4,7 @@ import type { TokenCredential } from "@azure/identity";
 import type { Config } from "../config/config.js";
 import type { GetToken } from "../dataverse/http.js";
 import type { OrgThrottle } from "../dataverse/limiter.js";
-import { TOKEN_EXCHANGE_AUDIENCE } from "../tokens/caller-tokens.js";
+import { TOKEN_EXCHANGE_AUDIENCE } from "../credentials/federated-credential.js";
 import { jwtClaims } from "../tokens/dataverse-token-cache.js";
 import type { TokenServices } from "../tokens/service.js";
 import { DataverseAppUsers, type AppUserPort } from "./app-users.js";

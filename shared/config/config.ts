@@ -17,13 +17,18 @@ export interface Config {
   appClientId: string;
   /** User-assigned managed identity (AZURE_CLIENT_ID); undefined = system-assigned. */
   managedIdentityClientId?: string;
+  /** A managed identity endpoint is present (IDENTITY_ENDPOINT or MSI_ENDPOINT, set by App Service / Functions; the sandbox emulates it). */
+  hasManagedIdentity: boolean;
   authorityHost: string;
   /** True when AZURE_AUTHORITY_HOST is a Microsoft cloud (instance discovery stays on). */
   isMicrosoftAuthority: boolean;
   keyVaultUrl: string;
   /** True when the vault URL is a real Key Vault domain (challenge resource verification stays on). */
   isRealVaultDomain: boolean;
-  appCredentialSecretName: string;
+  /** APP_CREDENTIAL_SECRET_NAME; undefined = no secret: `appSignIn` is "federated" (or "azure-cli" on a workstation). */
+  appCredentialSecretName?: string;
+  /** How the bridge signs in as APP_CLIENT_ID (see appSignInFrom). */
+  appSignIn: AppSignIn;
   graphBaseUrl: string;
   /** Normalized URLs of every org (DATAVERSE_ORGS or DATAVERSE_URLS), in `orgs` order. */
   dataverseUrls: string[];
@@ -44,10 +49,20 @@ export interface Config {
   /** CALLER_PROVISIONING=on: POST /api/callers/{id}/provision may write application users and roles. */
   callerProvisioning: boolean;
   notifications: { url?: string; clientStateSecretName?: string };
+  /** ONPREM_CA_BUNDLE_SECRET_NAME: the vault secret with the PEM CA bundle trusted for on-premises hosts only. */
+  onPremisesCaBundleSecretName?: string;
   /** The app's public origin (no trailing slash): PUBLIC_BASE_URL, else https://$WEBSITE_HOSTNAME in Azure, else the
    *  local host's address; every link in a response, the client-assertion `aud` and the console's redirect URI. */
   publicBaseUrl: string;
 }
+
+/**
+ * "vault-secret": APP_CREDENTIAL_SECRET_NAME names a client secret or PEM certificate + key in Key Vault;
+ * "federated": no secret; the managed identity's token is the client assertion (a federated identity credential
+ * on the app registration trusts it); "azure-cli": no secret and no managed identity (a workstation): the
+ * signed-in Azure CLI user's own tokens.
+ */
+export type AppSignIn = "vault-secret" | "federated" | "azure-cli";
 
 export class ConfigError extends Error {
   override name = "ConfigError" as const;
@@ -88,6 +103,17 @@ function publicBaseUrlFrom(configured: string | undefined, env: Env, problems: s
   const problem = originProblem(fallback);
   if (problem) problems.push(`PUBLIC_BASE_URL: is not set and ${hostname ? "WEBSITE_HOSTNAME" : "BRIDGE_PORT"} does not make a usable origin (${problem})`);
   return problem ? "" : new URL(fallback).origin;
+}
+
+/** App Service / Functions set IDENTITY_ENDPOINT (older hosts MSI_ENDPOINT) where a managed identity exists. */
+function hasManagedIdentity(env: Env): boolean {
+  return Boolean(env.IDENTITY_ENDPOINT?.trim() || env.MSI_ENDPOINT?.trim());
+}
+
+/** A secret when one is named; else federation with the managed identity where there is one, else the Azure CLI login (a workstation). */
+function appSignInFrom(secretName: string | undefined, managedIdentity: boolean): AppSignIn {
+  if (secretName) return "vault-secret";
+  return managedIdentity ? "federated" : "azure-cli";
 }
 
 /** One schema issue as a problem line: the setting's name, what is wrong (never its value) and a hint. */
@@ -146,6 +172,8 @@ export function loadConfig(env: Env = process.env): Config {
     keyVaultUrl: s.KEY_VAULT_URL,
     isRealVaultDomain: VAULT_DOMAINS.some((d) => vaultHostname.endsWith(d)),
     appCredentialSecretName: s.APP_CREDENTIAL_SECRET_NAME,
+    hasManagedIdentity: hasManagedIdentity(env),
+    appSignIn: appSignInFrom(s.APP_CREDENTIAL_SECRET_NAME, hasManagedIdentity(env)),
     graphBaseUrl: s.GRAPH_BASE_URL,
     dataverseUrls: orgs.map((o) => o.url),
     orgs,
@@ -164,6 +192,7 @@ export function loadConfig(env: Env = process.env): Config {
     callerProvisioning: s.CALLER_PROVISIONING === "on",
     notifications: { url: s.NOTIFICATION_URL, clientStateSecretName: s.NOTIFICATION_CLIENT_STATE_SECRET_NAME },
     publicBaseUrl,
+    onPremisesCaBundleSecretName: s.ONPREM_CA_BUNDLE_SECRET_NAME,
   };
 }
 

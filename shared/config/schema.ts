@@ -45,7 +45,7 @@ export const settingsSchema = z.object({
   AZURE_CLIENT_ID: guid.optional(),
   AZURE_AUTHORITY_HOST: httpsUrl.default("https://login.microsoftonline.com"),
   KEY_VAULT_URL: httpsUrl,
-  APP_CREDENTIAL_SECRET_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, "must be a Key Vault secret name (letters, digits, dashes)"),
+  APP_CREDENTIAL_SECRET_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, "must be a Key Vault secret name (letters, digits, dashes)").optional(),
   GRAPH_BASE_URL: httpsUrl.default("https://graph.microsoft.com"),
   DATAVERSE_URLS: csv(httpsUrl).pipe(z.array(z.string()).min(1, "must list at least one org URL")).optional(),
   DATAVERSE_ORGS: z.string().optional().transform((v, ctx) => {
@@ -82,7 +82,12 @@ export const settingsSchema = z.object({
   NOTIFICATION_URL: notificationUrl.optional(),
   NOTIFICATION_CLIENT_STATE_SECRET_NAME: optionalNonEmpty,
   PUBLIC_BASE_URL: publicBaseUrl.optional(),
+  ONPREM_CA_BUNDLE_SECRET_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, "must be a Key Vault secret name (letters, digits, dashes)").optional(),
 }).superRefine((s, ctx) => {
+  if (s.ONPREM_CA_BUNDLE_SECRET_NAME && !s.DATAVERSE_ORGS?.some((o) => o.kind === "onpremises")) {
+    // The bundle is trusted for on-premises hosts only; without one it would do nothing, which hides a mistake.
+    ctx.addIssue({ code: "custom", path: ["ONPREM_CA_BUNDLE_SECRET_NAME"], message: "is set but DATAVERSE_ORGS has no onpremises org (the CA bundle is trusted only for on-premises AD FS and org hosts)" });
+  }
   if (s.DATAVERSE_ORGS?.some((o) => o.kind === "onpremises") && s.SYNC_SCOPE_GROUP_IDS.length > 0) {
     // Scope membership is read as Entra object ids, which on-premises records do not carry (see docs/on-premises.md).
     ctx.addIssue({ code: "custom", path: ["SYNC_SCOPE_GROUP_IDS"], message: "is not supported yet with an onpremises org in DATAVERSE_ORGS" });
@@ -115,7 +120,7 @@ export const SETTING_HINTS: Partial<Record<keyof typeof settingsSchema.shape, st
   APP_CLIENT_ID: "the bridge app registration's Application (client) id",
   AZURE_CLIENT_ID: "only for a user-assigned managed identity: its client id",
   KEY_VAULT_URL: "e.g. https://kv-bridge.vault.azure.net",
-  APP_CREDENTIAL_SECRET_NAME: "the vault secret holding the app's client secret or PEM certificate+key",
+  APP_CREDENTIAL_SECRET_NAME: "the vault secret holding the app's client secret or PEM certificate+key; leave it unset to sign in with a federated credential trusting the managed identity",
   DATAVERSE_URLS: "comma-separated org URLs, e.g. https://contoso.crm.dynamics.com",
   DATAVERSE_ORGS: "a JSON array of org descriptors, e.g. [{\"url\":\"https://crm.contoso.com/org\",\"kind\":\"onpremises\",…}] (see docs/on-premises.md)",
   AzureWebJobsStorage: "a storage connection string, UseDevelopmentStorage=true locally, or identity-based settings",
@@ -126,4 +131,5 @@ export const SETTING_HINTS: Partial<Record<keyof typeof settingsSchema.shape, st
   CALLER_PROVISIONING: "on lets POST /api/callers/{id}/provision create application users and assign roles",
   PUBLIC_BASE_URL: "the app's public origin, e.g. https://bridge.contoso.com (default https://$WEBSITE_HOSTNAME in Azure)",
   NOTIFICATION_URL: "the public https URL of /api/notifications (plain http only on loopback, for the sandbox)",
+  ONPREM_CA_BUNDLE_SECRET_NAME: "the vault secret holding the PEM certificates of the private CA that on-premises AD FS and orgs use (docs/on-premises.md)",
 };

@@ -11,6 +11,7 @@ import * as oidc from "openid-client";
 import type { AdfsSettings } from "../config/dataverse-orgs.js";
 import { AppError } from "../errors/app-error.js";
 import { isPem } from "./app-credential.js";
+import { untrustedCertificateCode, untrustedCertificateHint, type OnPremisesCa } from "./onprem-ca.js";
 import type { SecretReader, SecretValue } from "./secret-store.js";
 
 export interface AdfsAccessToken {
@@ -22,6 +23,10 @@ export interface AdfsCredentialOptions {
   now?: () => number;
   /** Refresh this long before expiry (default 5 minutes, as the Azure SDK does). */
   refreshMarginMs?: number;
+  /** The HTTP client for AD FS: the on-premises CA bundle's fetch (OnPremisesCa) where one is configured. */
+  fetch?: oidc.CustomFetch;
+  /** Whether an on-premises CA bundle is configured (the hint for an untrusted certificate). */
+  caBundleConfigured?: boolean;
 }
 
 interface Built {
@@ -50,6 +55,11 @@ export class AdfsTokenError extends AppError {
   }
 }
 
+/** The AD FS credential's HTTP options over the on-premises CA trust (none: Node's default fetch and trust). */
+export function adfsTransport(ca: Pick<OnPremisesCa, "fetch" | "configured"> | undefined): Pick<AdfsCredentialOptions, "fetch" | "caBundleConfigured"> {
+  return ca ? { fetch: ca.fetch, caBundleConfigured: ca.configured } : {};
+}
+
 export class AdfsCredential {
   private built?: Built;
   private server?: oidc.ServerMetadata;
@@ -57,7 +67,7 @@ export class AdfsCredential {
   private readonly now: () => number;
   private readonly margin: number;
 
-  constructor(private readonly settings: AdfsSettings, private readonly secrets: SecretReader, options: AdfsCredentialOptions = {}) {
+  constructor(private readonly settings: AdfsSettings, private readonly secrets: SecretReader, private readonly options: AdfsCredentialOptions = {}) {
     this.now = options.now ?? Date.now;
     this.margin = options.refreshMarginMs ?? 5 * 60_000;
   }
@@ -103,7 +113,9 @@ export class AdfsCredential {
     const secret = await this.secrets.getSecret(this.settings.credentialSecretName, { abortSignal });
     if (this.built?.version === secret.version) return this.built.config;
     const server = await this.metadata();
-    this.built = { version: secret.version, config: new oidc.Configuration(server, this.settings.clientId, undefined, await clientAuth(secret, server)) };
+    const config = new oidc.Configuration(server, this.settings.clientId, undefined, await clientAuth(secret, server));
+    if (this.options.fetch) config[oidc.customFetch] = this.options.fetch;
+    this.built = { version: secret.version, config };
     return this.built.config;
   }
 
@@ -111,11 +123,14 @@ export class AdfsCredential {
   private async metadata(): Promise<oidc.ServerMetadata> {
     if (this.server) return this.server;
     try {
-      const discovered = await oidc.discovery(new URL(this.settings.authority), this.settings.clientId, undefined, oidc.None());
+      const options = this.options.fetch ? { [oidc.customFetch]: this.options.fetch } : undefined;
+      const discovered = await oidc.discovery(new URL(this.settings.authority), this.settings.clientId, undefined, oidc.None(), options);
       this.server = discovered.serverMetadata();
       return this.server;
     } catch (error) {
-      throw new AdfsTokenError(`could not read the AD FS OpenID configuration at ${this.settings.authority}/.well-known/openid-configuration: ${describeOidcError(error)}`, undefined, { cause: error });
+      const untrusted = untrustedCertificateCode(error);
+      const why = untrusted ? untrustedCertificateHint(new URL(this.settings.authority).origin, untrusted, this.options.caBundleConfigured === true) : describeOidcError(error);
+      throw new AdfsTokenError(`could not read the AD FS OpenID configuration at ${this.settings.authority}/.well-known/openid-configuration: ${why}`, untrusted ? "certificate_untrusted" : undefined, { cause: error });
     }
   }
 

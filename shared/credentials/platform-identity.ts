@@ -16,8 +16,8 @@ export function createPlatformCredential(config: IdentitySettings): TokenCredent
 }
 
 /** How the identity is described in error messages (never a secret). */
-export function describePlatformIdentity(config: Pick<Config, "managedIdentityClientId">): string {
-  if (process.env.IDENTITY_ENDPOINT || process.env.MSI_ENDPOINT) {
+export function describePlatformIdentity(config: Pick<Config, "managedIdentityClientId" | "hasManagedIdentity">): string {
+  if (config.hasManagedIdentity) {
     return config.managedIdentityClientId
       ? `the Function App's user-assigned managed identity (client id ${config.managedIdentityClientId})`
       : "the Function App's system-assigned managed identity";

@@ -2,7 +2,7 @@
 // (one change set per write, so a failing write rolls nothing else back) with bounded concurrency.
 import { encodeBatch, decodeBatchResponse, BatchFormatError, type BatchLayout, type BatchPartResponse, type BatchRequest } from "./batch-codec.js";
 import { DataverseError, errorBodyParts, isDataverseError } from "./errors.js";
-import { DataverseHttp, type DataverseRequestStats, type GetToken, type HttpResponse, type RetryPolicy, type Sleep } from "./http.js";
+import { DataverseHttp, type DataverseHttpOptions, type DataverseRequestStats, type GetToken, type HttpResponse, type RetryPolicy, type Sleep } from "./http.js";
 import type { OrgThrottle } from "./limiter.js";
 import type { AxiosAdapter } from "axios";
 import { eq, guidLiteral, inValues, isGuid, queryString, selectList, stringLiteral } from "./odata.js";
@@ -36,6 +36,8 @@ export interface DataverseClientOptions {
   throttle?: OrgThrottle;
   /** Replaces the network (unit tests). */
   adapter?: AxiosAdapter;
+  /** An on-premises org's TLS trust (its private CA bundle). */
+  onPremisesCa?: DataverseHttpOptions["onPremisesCa"];
 }
 
 const ENTITY_SET = "systemusers";
@@ -68,6 +70,7 @@ export class DataverseClient implements DataverseOrgPort {
       now: options.now,
       timeoutMs: options.timeoutMs,
       adapter: options.adapter,
+      onPremisesCa: options.onPremisesCa,
     });
     this.orgUrl = this.http.orgUrl;
     this.batchSize = clamp(options.batchSize ?? 100, 1, 1000);

@@ -3,6 +3,7 @@
 // the org's shared concurrency limiter, one token refresh on 401, and request accounting.
 import { randomUUID } from "node:crypto";
 import axios, { type AxiosAdapter, type AxiosInstance, type AxiosResponse } from "axios";
+import { untrustedCertificateCode, untrustedCertificateHint, type OnPremisesCa } from "../credentials/onprem-ca.js";
 import { DataverseError, errorBodyParts } from "./errors.js";
 import { OrgThrottle } from "./limiter.js";
 import { dataverseAttempt, dataverseRetryWait, dataverseThrottledPart, tracedDataverseRequest } from "../telemetry/dataverse.js";
@@ -34,6 +35,8 @@ export interface DataverseHttpOptions {
   apiVersion?: string;
   /** Replaces the network (unit tests script responses with it). */
   adapter?: AxiosAdapter;
+  /** An on-premises org's TLS trust: its private CA bundle's agent (undefined without a bundle: Node's default trust). */
+  onPremisesCa?: Pick<OnPremisesCa, "httpsAgent" | "configured">;
 }
 
 export interface HttpRequest {
@@ -123,8 +126,10 @@ export class DataverseHttp {
   private readonly sleep: Sleep;
   private readonly random: () => number;
   private readonly now: () => number;
+  private readonly onPremisesCa?: Pick<OnPremisesCa, "httpsAgent" | "configured">;
 
   constructor(options: DataverseHttpOptions) {
+    this.onPremisesCa = options.onPremisesCa;
     this.orgUrl = new URL(options.orgUrl).origin;
     this.apiBase = `${this.orgUrl}/api/data/v${options.apiVersion ?? "9.2"}/`;
     this.scope = `${this.orgUrl}/.default`;
@@ -209,9 +214,10 @@ export class DataverseHttp {
     await this.waitNotBefore(signal);
     // A credential failure is the credential's error, not a Dataverse one: it propagates as is.
     const token = await this.getToken(this.scope, forceRefresh ? { forceRefresh: true } : undefined);
+    const httpsAgent = await this.onPremisesCa?.httpsAgent();
     this.count(request.kind);
     try {
-      return { res: await this.axios.request<string>({ method: request.method, url, headers: this.headers(request, token, clientRequestId), data: this.body(request.body), signal }) };
+      return { res: await this.axios.request<string>({ method: request.method, url, headers: this.headers(request, token, clientRequestId), data: this.body(request.body), signal, ...(httpsAgent ? { httpsAgent } : {}) }) };
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       return { failure: err };
@@ -229,7 +235,8 @@ export class DataverseHttp {
       return;
     }
     // The axios error holds the request config (and so the bearer token): keep only its message and code.
-    const message = String((failure as Error).message ?? failure);
+    const untrusted = this.onPremisesCa ? untrustedCertificateCode(failure) : undefined;
+    const message = untrusted ? untrustedCertificateHint(this.orgUrl, untrusted, this.onPremisesCa!.configured) : String((failure as Error).message ?? failure);
     throw new DataverseError({ statusCode: 0, code: code ?? "", method: request.method, url, serverMessage: message, cause: Object.assign(new Error(message), { code }) });
   }
 

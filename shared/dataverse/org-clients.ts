@@ -5,7 +5,8 @@ import type { AppCredential } from "../credentials/app-credential.js";
 import { orgDescriptor, type Config } from "../config/config.js";
 import { normalizeOrgUrl, unknownOrg } from "../config/org-url.js";
 import type { OrgDescriptor } from "../config/dataverse-orgs.js";
-import { AdfsCredential } from "../credentials/adfs-credential.js";
+import { AdfsCredential, adfsTransport } from "../credentials/adfs-credential.js";
+import type { OnPremisesCa } from "../credentials/onprem-ca.js";
 import type { SecretReader } from "../credentials/secret-store.js";
 import { DataverseClient } from "./client.js";
 import type { GetToken } from "./http.js";
@@ -20,7 +21,13 @@ export class OrgClients {
   private readonly clients = new Map<string, DataverseClient>();
   private readonly throttles = new Map<string, OrgThrottle>();
 
-  constructor(private readonly config: Config, private readonly appCredential: Pick<AppCredential, "getToken">, private readonly secrets: SecretReader) {}
+  constructor(
+    private readonly config: Config,
+    private readonly appCredential: Pick<AppCredential, "getToken">,
+    private readonly secrets: SecretReader,
+    /** The on-premises CA bundle's trust, for on-premises orgs and their AD FS only. */
+    private readonly onPremisesCa?: OnPremisesCa,
+  ) {}
 
   /** The client for a configured org; a URL that is not configured is refused. */
   get(orgUrl: string): DataverseClient {
@@ -28,7 +35,10 @@ export class OrgClients {
     if (!descriptor) throw unknownOrg(orgUrl);
     let client = this.clients.get(descriptor.url);
     if (!client) {
-      client = new DataverseClient({ orgUrl: descriptor.url, apiVersion: descriptor.apiVersion, getToken: this.tokenProvider(descriptor), throttle: this.throttle(descriptor.url) });
+      client = new DataverseClient({
+        orgUrl: descriptor.url, apiVersion: descriptor.apiVersion, getToken: this.tokenProvider(descriptor), throttle: this.throttle(descriptor.url),
+        ...(descriptor.kind === "onpremises" ? { onPremisesCa: this.onPremisesCa } : {}),
+      });
       this.clients.set(descriptor.url, client);
     }
     return client;
@@ -48,7 +58,7 @@ export class OrgClients {
   /** How the bridge gets its own token for an org. */
   private tokenProvider(org: OrgDescriptor): GetToken {
     if (org.kind === "onpremises") {
-      const adfs = new AdfsCredential(org.adfs!, this.secrets);
+      const adfs = new AdfsCredential(org.adfs!, this.secrets, adfsTransport(this.onPremisesCa));
       // AD FS names the target by resource: the org URL is the CRM relying party's identifier.
       return async (_scope, options) => (await adfs.getToken(org.url, { forceRefresh: options?.forceRefresh })).token;
     }

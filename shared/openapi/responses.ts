@@ -172,6 +172,11 @@ export const readiness = z.looseObject({
     cause: z.string().optional().describe("named cause when failing (docs/operations.md)"),
     detail: z.string().optional(),
   })),
+  appCredential: z.looseObject({
+    clientId: z.string(),
+    kind: z.enum(["secret", "certificate", "federated", "azure-cli", "unknown"]).describe("how the bridge signs in as APP_CLIENT_ID; unknown: its vault secret cannot be read"),
+    secretName: z.string().optional().describe("APP_CREDENTIAL_SECRET_NAME, when set (the name, never the value)"),
+  }).optional(),
 }).describe("configuration, storage, Key Vault, each org's token and WhoAmI, Graph and the subscription; cached 30 s per instance");
 
 export const authorizationServerMetadata = z.looseObject({

@@ -16,6 +16,8 @@ export interface Readiness {
   ready: boolean;
   checkedAt: string;
   checks: CheckResult[];
+  /** How the bridge signs in as its app registration (never a secret). */
+  appCredential?: { clientId: string; kind: string; secretName?: string };
 }
 
 /** What a check throws to name its cause. */

@@ -3,7 +3,8 @@
 // answer is cached for 30 s per instance (each Function App instance checks on its own), so it can be polled.
 import { RestError } from "@azure/data-tables";
 import type { Config } from "../config/config.js";
-import type { AppCredential } from "../credentials/app-credential.js";
+import type { AppCredentialKind, BridgeAppCredential } from "../credentials/app-credential.js";
+import type { OnPremisesCa } from "../credentials/onprem-ca.js";
 import type { SecretStore } from "../credentials/secret-store.js";
 import { DataverseHttp } from "../dataverse/http.js";
 import { DataverseError } from "../dataverse/errors.js";
@@ -27,11 +28,13 @@ export interface ReadinessDeps {
   config: Config;
   storage: Pick<Storage, "table" | "queue">;
   secrets: Pick<SecretStore, "getSecret" | "invalidate">;
-  appCredential: Pick<AppCredential, "getToken">;
+  appCredential: Pick<BridgeAppCredential, "getToken" | "kind">;
   /** Each org's throttle, shared with the bridge's other requests to it. */
   throttle(org: string): OrgThrottle;
   directory: Pick<DirectoryPort, "getUser">;
   subscriptions: Pick<SubscriptionStorePort, "get">;
+  /** ONPREM_CA_BUNDLE_SECRET_NAME's bundle, checked when configured. */
+  onPremisesCa?: Pick<OnPremisesCa, "check" | "configured">;
 }
 
 /** The readiness answer, cached 30 s per instance (this object holds the cache). */
@@ -57,7 +60,13 @@ async function checkEverything(deps: ReadinessDeps, now: () => number): Promise<
   const checks: CheckResult[] = [configuration];
   checks.push(...await Promise.all(dependencyChecks(deps).map((c) => runCheck(c, CHECK_TIMEOUT_MS, now))));
   for (const failed of checks.filter((c) => !c.ok)) recordMetric("readyChecks", 1, { check: failed.name.split(":")[0], cause: failed.cause });
-  return summarize(checks, new Date(now()));
+  return { ...summarize(checks, new Date(now())), appCredential: await appCredentialInUse(deps) };
+}
+
+/** Which credential signs the bridge in as APP_CLIENT_ID; "unknown" when its vault secret cannot be read (the keyvault check says why). */
+async function appCredentialInUse({ config, appCredential }: ReadinessDeps): Promise<{ clientId: string; kind: AppCredentialKind | "unknown"; secretName?: string }> {
+  const kind = await appCredential.kind().catch(() => "unknown" as const);
+  return { clientId: config.appClientId, kind, ...(config.appCredentialSecretName ? { secretName: config.appCredentialSecretName } : {}) };
 }
 
 function dependencyChecks(deps: ReadinessDeps): Check[] {
@@ -66,6 +75,7 @@ function dependencyChecks(deps: ReadinessDeps): Check[] {
     { name: "storage:table", run: () => tableCheck(deps.storage) },
     { name: "storage:queue", run: () => queueCheck(deps.storage) },
     { name: "keyvault", run: (signal) => keyVaultCheck(deps, signal) },
+    ...(deps.onPremisesCa?.configured ? [{ name: "onprem-ca-bundle", run: (signal: AbortSignal) => caBundleCheck(deps.onPremisesCa!, signal) }] : []),
     ...config.dataverseUrls.flatMap((org) => [
       { name: `dataverse-token:${org}`, run: () => dataverseTokenCheck(deps, org) },
       { name: `dataverse-whoami:${org}`, run: (signal: AbortSignal) => whoAmICheck(deps, org, signal) },
@@ -93,12 +103,30 @@ async function queueCheck(storage: ReadinessDeps["storage"]): Promise<string> {
   }
 }
 
+/** The secret the keyvault check reads: the app's own, else the first other one the configuration names. */
+function probeSecretName(config: Config): string | undefined {
+  return config.appCredentialSecretName ?? config.notifications.clientStateSecretName
+    ?? config.orgs.find((o) => o.adfs)?.adfs?.credentialSecretName
+    ?? config.tokenCallers.map((c) => (c.credential === "federated" ? undefined : c.credential.secretName)).find(Boolean);
+}
+
 async function keyVaultCheck({ config, secrets: store }: ReadinessDeps, signal: AbortSignal): Promise<string> {
+  const name = probeSecretName(config);
+  if (!name) return "no Key Vault secret configured (the app signs in without one)";
   // A live read, not the 10-minute cache: the next credential use then reads it again too.
-  store.invalidate(config.appCredentialSecretName);
+  store.invalidate(name);
   try {
-    const secret = await store.getSecret(config.appCredentialSecretName, { abortSignal: signal });
-    return `secret ${config.appCredentialSecretName} read (version ${secret.version.slice(0, 32) || "unknown"})`;
+    const secret = await store.getSecret(name, { abortSignal: signal });
+    return `secret ${name} read (version ${secret.version.slice(0, 32) || "unknown"})`;
+  } catch (error) {
+    throw new CheckFailure(isAppError(error) ? error.code : "key_vault_unavailable", describe(error));
+  }
+}
+
+async function caBundleCheck(ca: Pick<OnPremisesCa, "check">, signal: AbortSignal): Promise<string> {
+  try {
+    const count = await ca.check(signal);
+    return `${count} CA certificate(s) trusted for the on-premises hosts`;
   } catch (error) {
     throw new CheckFailure(isAppError(error) ? error.code : "key_vault_unavailable", describe(error));
   }

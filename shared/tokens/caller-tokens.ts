@@ -7,17 +7,17 @@
 // vault secret), signing in at that org's AD FS authority with `resource` = the org URL — never the bridge's.
 // Tokens are cached per (identity, org), single-flight, refreshed ahead (DataverseTokenCache). A token whose
 // `appid` is not the caller's app (or is the bridge's own) is never handed out.
-import { ClientAssertionCredential, type AccessToken, type TokenCredential } from "@azure/identity";
+import type { AccessToken, TokenCredential } from "@azure/identity";
 import { callerIdentityKey, type TokenCaller } from "../config/token-callers.js";
-import { AdfsCredential } from "../credentials/adfs-credential.js";
+import { AdfsCredential, adfsTransport } from "../credentials/adfs-credential.js";
 import { AppCredential } from "../credentials/app-credential.js";
+import { createFederatedCredential } from "../credentials/federated-credential.js";
+import type { OnPremisesCa } from "../credentials/onprem-ca.js";
 import type { SecretReader } from "../credentials/secret-store.js";
 import { AppError } from "../errors/app-error.js";
 import { backgroundLogger } from "../telemetry/logger.js";
 import { DataverseTokenCache, jwtClaims, type CachedToken } from "./dataverse-token-cache.js";
 
-/** The audience Entra expects on a federated credential's assertion (workload identity federation). */
-export const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
 
 export interface CallerTokenSettings {
   tenantId: string;
@@ -37,6 +37,8 @@ export interface CallerTokenDeps {
   platform: TokenCredential;
   secrets: SecretReader;
   cache?: DataverseTokenCache;
+  /** The on-premises CA bundle's trust, for the AD FS of on-premises orgs. */
+  onPremisesCa?: OnPremisesCa;
 }
 
 export class CallerTokens {
@@ -88,7 +90,7 @@ export class CallerTokens {
     const key = `${callerIdentityKey(caller)} ${authority}`;
     let credential = this.adfsCredentials.get(key);
     if (!credential) {
-      credential = new AdfsCredential({ authority, clientId: caller.dataverseAppId, credentialSecretName: caller.credential.secretName }, this.deps.secrets);
+      credential = new AdfsCredential({ authority, clientId: caller.dataverseAppId, credentialSecretName: caller.credential.secretName }, this.deps.secrets, adfsTransport(this.deps.onPremisesCa));
       this.adfsCredentials.set(key, credential);
     }
     return credential;
@@ -96,15 +98,8 @@ export class CallerTokens {
 
   private build(caller: CallerIdentity): TokenCredential {
     const { tenantId, authorityHost, disableInstanceDiscovery } = this.deps.settings;
-    const options = { authorityHost, disableInstanceDiscovery };
     if (caller.credential === "federated") {
-      const platform = this.deps.platform;
-      // MSAL calls this for every token request, so the assertion is always a fresh managed-identity token.
-      return new ClientAssertionCredential(tenantId, caller.dataverseAppId, async () => {
-        const assertion = await platform.getToken(`${TOKEN_EXCHANGE_AUDIENCE}/.default`);
-        if (!assertion?.token) throw new AppError("the managed identity returned no token for api://AzureADTokenExchange", 503, "managed_identity_no_token");
-        return assertion.token;
-      }, options);
+      return createFederatedCredential({ tenantId, clientId: caller.dataverseAppId, authorityHost, disableInstanceDiscovery }, this.deps.platform);
     }
     return new AppCredential({ tenantId, clientId: caller.dataverseAppId, authorityHost, disableInstanceDiscovery, secretName: caller.credential.secretName }, this.deps.secrets);
   }

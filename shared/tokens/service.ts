@@ -15,6 +15,7 @@ import type { IssueTokenDeps } from "./issue-token.js";
 import { TableJtiStore } from "./jti-store.js";
 import { CallerPolicy } from "./policy.js";
 import { TableRateLimiter } from "./global-rate-limit.js";
+import type { OnPremisesCa } from "../credentials/onprem-ca.js";
 
 export interface TokenServiceOptions {
   /** The caller-token cache (tests give it a shifted clock). */
@@ -36,7 +37,7 @@ export interface TokenServices {
 
 export function createTokenServices(
   config: Config,
-  parts: { storage: Storage; platform: TokenCredential; secrets: SecretReader; subjectValidator: SubjectTokenValidator },
+  parts: { storage: Storage; platform: TokenCredential; secrets: SecretReader; subjectValidator: SubjectTokenValidator; onPremisesCa?: OnPremisesCa },
   options: TokenServiceOptions = {},
 ): TokenServices {
   const callerTokens = new CallerTokens({
@@ -47,6 +48,7 @@ export function createTokenServices(
     platform: parts.platform,
     secrets: parts.secrets,
     cache: options.callerTokenCache,
+    onPremisesCa: parts.onPremisesCa,
   });
   const activity = new CallerActivityLog((id) => config.tokenCallers.some((c) => c.id === id));
   const audit = new TableAuditSink(parts.storage.tableOf(TABLES.tokenAudit));

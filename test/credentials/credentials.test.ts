@@ -87,7 +87,7 @@ describe("the app credential", () => {
     const rotated = randomBytes(24).toString("base64url");
     // The admin rotates: a new secret on the app, the vault updated, the old secret removed.
     bridgeApp.secrets.splice(0, bridgeApp.secrets.length, rotated);
-    tenant().setSecret(bridgeCredentialSecretName, rotated);
+    tenant().setSecret(bridgeCredentialSecretName!, rotated);
     const posts = entraTokenPosts();
     const token = await root.appCredential.getToken(`${env.sandbox.dataverse[0]!.url}/.default`);
     expect(token.token.split(".")).toHaveLength(3);
@@ -105,5 +105,7 @@ describe("the app credential", () => {
     const token = await credential.getToken(`${env.sandbox.graph.url}/.default`);
     const claims = JSON.parse(Buffer.from(token.token.split(".")[1]!, "base64url").toString());
     expect(claims.appid).toBe(app.clientId);
+    expect(await credential.kind()).toBe("certificate");
+    expect(await root.appCredential.kind(), "the sandbox bridge's own vault secret").toBe("secret");
   });
 });

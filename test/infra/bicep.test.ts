@@ -167,9 +167,12 @@ describe("infra Bicep", () => {
       }
     });
 
+    /** Secret-name settings that are off unless given: empty by default, so the template asks for no such secret. */
+    const OPTIONAL_SECRET_NAMES: Record<string, string> = { APP_CREDENTIAL_SECRET_NAME: "appCredentialSecretName", ONPREM_CA_BUNDLE_SECRET_NAME: "onPremCaBundleSecretName" };
+
     it("secrets appear only as Key Vault secret names", () => {
       const settings = properties(appSettings.value);
-      for (const name of names.filter((n) => /SECRET/.test(n))) {
+      for (const name of names.filter((n) => /SECRET/.test(n) && !(n in OPTIONAL_SECRET_NAMES))) {
         expect(name, "a secret setting must be a *_SECRET_NAME").toMatch(/_SECRET_NAME$/);
         const defaultName = /'([0-9a-zA-Z-]{1,127})'/.exec(settings.get(name)!.text)?.[1];
         expect(defaultName, `${name} has a valid default secret name`).toBeDefined();
@@ -177,6 +180,18 @@ describe("infra Bicep", () => {
       // No parameter takes a credential value.
       const credentialParams = main.declarations.filter((d) => d.kind === "param" && /secret|password|key|credential|connectionString/i.test(d.name) && !/(Name|Id)$/.test(d.name));
       expect(credentialParams.map((d) => d.name)).toEqual([]);
+    });
+
+    it("the app's own secret and the on-premises CA bundle are optional: unset by default, passed through when named", () => {
+      const settings = properties(appSettings.value);
+      for (const [name, param] of Object.entries(OPTIONAL_SECRET_NAMES)) {
+        expect(settings.get(name)?.text, `${name} is its parameter, with no default name`).toBe(param);
+        expect(find(main, "param", param).value?.text, `${param} defaults to empty`).toBe("''");
+      }
+      // No file makes a secret: the vault holds only what operators put there.
+      for (const f of parsed.values()) expect(resourcesOfType(f, "Microsoft.KeyVault/vaults/secrets"), f.path).toEqual([]);
+      // The deployment outputs the managed identity's object id: the subject of the app's federated credential.
+      expect(main.declarations.some((d) => d.kind === "output" && d.name === "MANAGED_IDENTITY_PRINCIPAL_ID")).toBe(true);
     });
   });
 

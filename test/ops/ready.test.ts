@@ -38,6 +38,9 @@ describe("GET /api/ready", () => {
       expect(names).toContain(`dataverse-token:${org}`);
       expect(names).toContain(`dataverse-whoami:${org}`);
     }
+    expect(res.body.appCredential, "which credential signs the bridge in, by name only").toEqual({
+      clientId: env.sandbox.identities.bridgeApp.clientId, kind: "secret", secretName: env.sandbox.identities.bridgeCredentialSecretName,
+    });
     for (const check of res.body.checks) {
       expect(check.ok, JSON.stringify(check)).toBe(true);
       expect(check.durationMs).toBeGreaterThanOrEqual(0);
@@ -46,7 +49,7 @@ describe("GET /api/ready", () => {
   });
 
   it("a missing Key Vault secret fails the keyvault check with its cause, and the answer is cached", async () => {
-    const name = env.sandbox.identities.bridgeCredentialSecretName;
+    const name = env.sandbox.identities.bridgeCredentialSecretName!;
     const saved = env.sandbox.tenant.vault.get(name)!;
     env.sandbox.tenant.vault.delete(name);
     try {

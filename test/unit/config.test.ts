@@ -103,11 +103,20 @@ describe("configuration", () => {
     expect(problemsOf({ ...valid, NOTIFICATION_URL: "https://bridge.example/api/notifications" })[0]).toMatch(/^NOTIFICATION_CLIENT_STATE_SECRET_NAME/);
   });
 
+  it("needs no app secret: without APP_CREDENTIAL_SECRET_NAME the app signs in federated (managed identity) or with the Azure CLI", () => {
+    const { APP_CREDENTIAL_SECRET_NAME: _unset, ...noSecret } = valid;
+    expect(REQUIRED_SETTING_NAMES).not.toContain("APP_CREDENTIAL_SECRET_NAME");
+    expect(loadConfig({ ...noSecret, IDENTITY_ENDPOINT: "http://localhost:42356/msi/token" })).toMatchObject({ appCredentialSecretName: undefined, appSignIn: "federated", hasManagedIdentity: true });
+    expect(loadConfig(noSecret)).toMatchObject({ appSignIn: "azure-cli", hasManagedIdentity: false });
+    expect(loadConfig({ ...valid, IDENTITY_ENDPOINT: "http://localhost:42356/msi/token" }).appSignIn).toBe("vault-secret");
+    expect(problemsOf({ ...valid, APP_CREDENTIAL_SECRET_NAME: "bad name" })[0]).toMatch(/^APP_CREDENTIAL_SECRET_NAME: must be a Key Vault secret name/);
+  });
+
   it("lists every contract setting", () => {
     expect([...APP_SETTING_NAMES].sort()).toEqual([
       "ADMIN_ROLE", "API_AUDIENCE", "APP_CLIENT_ID", "CALLER_PROVISIONING", "APP_CREDENTIAL_SECRET_NAME", "AZURE_AUTHORITY_HOST", "AZURE_CLIENT_ID",
       "AZURE_TENANT_ID", "AzureWebJobsStorage", "DATAVERSE_ORGS", "DATAVERSE_URLS", "GRAPH_BASE_URL", "KEY_VAULT_URL", "NOTIFICATION_CLIENT_STATE_SECRET_NAME",
-      "NOTIFICATION_URL", "PUBLIC_BASE_URL", "REMAP_PLACEHOLDER_USERS", "SYNC_ATTRIBUTE_MAP", "SYNC_DISABLE_THRESHOLD", "SYNC_DRY_RUN", "SYNC_IDENTITY",
+      "NOTIFICATION_URL", "ONPREM_CA_BUNDLE_SECRET_NAME", "PUBLIC_BASE_URL", "REMAP_PLACEHOLDER_USERS", "SYNC_ATTRIBUTE_MAP", "SYNC_DISABLE_THRESHOLD", "SYNC_DRY_RUN", "SYNC_IDENTITY",
       "SYNC_SCHEDULE", "SYNC_SCOPE_GROUP_IDS", "TOKEN_CALLERS",
     ].sort());
   });
