@@ -92,7 +92,8 @@ union requests, traces, customMetrics
     displayName: 'Identity bridge: no successful sync run for 3 schedule intervals'
     severity: 1
     frequency: 'PT15M'
-    window: 'P1D'
+    // The query looks back 3 intervals; a log alert's window is at most two days.
+    window: noRunWindowMinutes > 1440 ? 'P2D' : 'P1D'
     // When the app stops sending telemetry, `known` empties and the query returns nothing: that is not a success.
     autoMitigate: false
     mute: 'PT1H'
