@@ -19,7 +19,7 @@ param operatorPrincipalId string = ''
 @allowed(['', 'User', 'Group', 'ServicePrincipal'])
 param operatorPrincipalType string = ''
 
-// ---- Bridge settings (contract §1). An empty value means the app's documented default. ----
+// ---- Bridge settings (docs/settings.md). An empty value means the app's documented default. ----
 
 @description('AZURE_TENANT_ID: tenant of the directory and of the bridge app registration; empty means this subscription\'s tenant.')
 param tenantId string = ''
@@ -98,9 +98,8 @@ param notificationClientStateSecretName string = ''
 @description('E-mail address alerts are sent to (the action group); empty means the alert rules fire without a receiver.')
 param alertEmail string = ''
 
-@description('Minutes between scheduled sync runs (match SYNC_SCHEDULE); the no-successful-run alert waits 3 times this.')
-@minValue(1)
-param alertSyncIntervalMinutes int = 15
+@description('ALERT_SYNC_INTERVAL_MINUTES: minutes between scheduled sync runs (match SYNC_SCHEDULE; scripts/deploy.sh works it out from the schedule); the no-successful-run alert waits 3 times this. Empty means 15. A string, as the parameters file passes every value.')
+param alertSyncIntervalMinutes string = ''
 
 @description('CALLER_PROVISIONING: on lets POST /api/callers/{id}/provision create callers\' application users and assign their roles.')
 @allowed(['on', 'off', ''])
@@ -112,7 +111,8 @@ param callerProvisioning string = ''
 @allowed(['', '22'])
 param nodeVersion string = ''
 
-@minValue(1)
+@description('Most instances the app scales out to. Flex Consumption accepts 40 to 1000.')
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
@@ -163,7 +163,7 @@ module operations 'modules/operations.bicep' = {
     tags: tags
     appInsightsName: monitoring.outputs.appInsightsName
     alertEmail: alertEmail
-    syncIntervalMinutes: alertSyncIntervalMinutes
+    syncIntervalMinutes: empty(alertSyncIntervalMinutes) ? 15 : max(1, int(alertSyncIntervalMinutes))
   }
 }
 
@@ -194,7 +194,7 @@ module rbac 'modules/rbac.bicep' = {
   }
 }
 
-// Every app setting. Platform settings first; then each setting of contract §1. Secrets appear
+// Every app setting. Platform settings first; then each setting of docs/settings.md. Secrets appear
 // only as Key Vault secret names: the app reads their values with its identity.
 // Integer division: the V8 old-space cap in MB for the chosen instance size.
 var nodeHeapMB = instanceMemoryMB * 3 / 4

@@ -19,14 +19,17 @@ Usage: scripts/deploy.sh -g <resource-group> -l <location> [options]
   -h, --help
 
 Bridge settings come from environment variables named as in infra/main.parameters.json
-(the app settings of contract §1). Required: APP_CLIENT_ID, DATAVERSE_URLS (or DATAVERSE_ORGS), API_AUDIENCE.
+(the app settings, docs/settings.md). Required: APP_CLIENT_ID, DATAVERSE_URLS (or DATAVERSE_ORGS), API_AUDIENCE.
 Optional: AZURE_TENANT_ID, APP_CREDENTIAL_SECRET_NAME, DATAVERSE_ORGS, VNET_SUBNET_RESOURCE_ID and ONPREM_CA_BUNDLE_SECRET_NAME (docs/on-premises.md), SYNC_SCHEDULE, SYNC_SCOPE_GROUP_IDS, SYNC_IDENTITY,
-SYNC_DISABLE_THRESHOLD, SYNC_DRY_RUN (default true for a new deployment), SYNC_ATTRIBUTE_MAP,
+SYNC_DISABLE_THRESHOLD, SYNC_DRY_RUN (a new deployment: true; a redeployment keeps the app's current value), SYNC_ATTRIBUTE_MAP,
 REMAP_PLACEHOLDER_USERS, ADMIN_ROLE, TOKEN_CALLERS, NOTIFICATION_URL, NOTIFICATION_CLIENT_STATE_SECRET_NAME,
 CALLER_PROVISIONING,
 AZURE_AUTHORITY_HOST, GRAPH_BASE_URL, NODE_VERSION, FUNCTION_APP_NAME, STORAGE_ACCOUNT_NAME, KEY_VAULT_NAME,
-AZURE_PRINCIPAL_ID (operator given Key Vault Secrets Officer; default: the signed-in user).
-Code upload: CODE_DEPLOY_TIMEOUT (seconds per attempt, 900), CODE_DEPLOY_ATTEMPTS (5), CODE_DEPLOY_RETRY_DELAY (60).
+AZURE_PRINCIPAL_ID (operator given Key Vault Secrets Officer; default: the signed-in user),
+ALERT_EMAIL, ALERT_SYNC_INTERVAL_MINUTES (default: worked out from SYNC_SCHEDULE).
+Code upload: CODE_DEPLOY_TIMEOUT (seconds az may take per attempt, 900; the script stops az 60 s later),
+CODE_DEPLOY_ATTEMPTS (5), CODE_DEPLOY_RETRY_DELAY (60), CODE_DEPLOY_POLL_INTERVAL (15: while a deployment
+is in progress, its status is polled this often instead of posting the package again).
 EOF
 }
 
@@ -60,11 +63,15 @@ step() { printf '\n==> %s\n' "$*"; }
 # The code upload is bounded and retried. Azure CLI releases before the fix of their Flex Consumption polling
 # loop (azure-cli #30870, #31394) can wait forever in config-zip; and right after the first provisioning the
 # identity's storage role assignments may not have propagated yet (Azure: up to ~10 minutes), so the first
-# upload can be refused. Each attempt gets CODE_DEPLOY_TIMEOUT seconds; failures are retried
-# CODE_DEPLOY_ATTEMPTS times in all, CODE_DEPLOY_RETRY_DELAY seconds apart.
+# upload can be refused. az gets --timeout CODE_DEPLOY_TIMEOUT and the script stops it itself
+# CODE_DEPLOY_TIMEOUT_MARGIN seconds later; failures are retried CODE_DEPLOY_ATTEMPTS times in all,
+# CODE_DEPLOY_RETRY_DELAY seconds apart. After a timeout or a 409 (a deployment in progress), the package
+# is not posted again while a deployment runs: its status is polled until it has finished.
 CODE_DEPLOY_TIMEOUT="${CODE_DEPLOY_TIMEOUT:-900}"
+CODE_DEPLOY_TIMEOUT_MARGIN="${CODE_DEPLOY_TIMEOUT_MARGIN:-60}"
 CODE_DEPLOY_ATTEMPTS="${CODE_DEPLOY_ATTEMPTS:-5}"
 CODE_DEPLOY_RETRY_DELAY="${CODE_DEPLOY_RETRY_DELAY:-60}"
+CODE_DEPLOY_POLL_INTERVAL="${CODE_DEPLOY_POLL_INTERVAL:-15}"
 
 # Runs "$@" for at most $1 seconds (exit 124 when stopped), with coreutils timeout when present.
 with_timeout() {
@@ -79,22 +86,47 @@ with_timeout() {
   return "$status"
 }
 
+# States of the app's deployments (Flex Consumption's deployment status API), one a line.
+deployment_states() {
+  az rest --method get --output tsv --query "value[].properties.status" \
+    --url "/subscriptions/$subscription_id/resourceGroups/$RESOURCE_GROUP/providers/Microsoft.Web/sites/$APP_NAME/deploymentStatus?api-version=2024-04-01"
+}
+
+# Waits while any deployment of the app is still in progress (not in a final state), at most CODE_DEPLOY_TIMEOUT s.
+wait_while_deploying() {
+  local deadline=$(( SECONDS + CODE_DEPLOY_TIMEOUT )) running
+  while :; do
+    running="$(deployment_states 2>/dev/null | grep -vxE 'RuntimeSuccessful|RuntimeFailed|BuildFailed|BuildAborted|' || true)"
+    [[ -z "$running" ]] && return 0
+    if (( SECONDS >= deadline )); then echo "a deployment is still in progress after ${CODE_DEPLOY_TIMEOUT}s" >&2; return 0; fi
+    echo "a deployment is in progress ($(echo $running)); checking again in ${CODE_DEPLOY_POLL_INTERVAL}s" >&2
+    sleep "$CODE_DEPLOY_POLL_INTERVAL"
+  done
+}
+
 deploy_code() {
-  local attempt status sub=()
+  local attempt status sub=() errors="$TMP_DIR/config-zip.err"
   [[ -n "$SUBSCRIPTION" ]] && sub=(--subscription "$SUBSCRIPTION")
   for (( attempt = 1; ; attempt++ )); do
     status=0
-    with_timeout "$CODE_DEPLOY_TIMEOUT" az functionapp deployment source config-zip --resource-group "$RESOURCE_GROUP" \
-      --name "$APP_NAME" --src "$PACKAGE" --timeout "$CODE_DEPLOY_TIMEOUT" --output none ${sub[@]+"${sub[@]}"} || status=$?
+    with_timeout $(( CODE_DEPLOY_TIMEOUT + CODE_DEPLOY_TIMEOUT_MARGIN )) az functionapp deployment source config-zip \
+      --resource-group "$RESOURCE_GROUP" --name "$APP_NAME" --src "$PACKAGE" --timeout "$CODE_DEPLOY_TIMEOUT" \
+      --output none ${sub[@]+"${sub[@]}"} 2>"$errors" || status=$?
+    cat "$errors" >&2
     (( status == 0 )) && return 0
-    if (( status == 124 )); then echo "code deployment: no answer within ${CODE_DEPLOY_TIMEOUT}s (attempt $attempt of $CODE_DEPLOY_ATTEMPTS)" >&2
+    if (( status == 124 || status == 137 )); then echo "code deployment: no answer within ${CODE_DEPLOY_TIMEOUT}s (attempt $attempt of $CODE_DEPLOY_ATTEMPTS)" >&2
     else echo "code deployment failed with exit code $status (attempt $attempt of $CODE_DEPLOY_ATTEMPTS)" >&2; fi
     if (( attempt >= CODE_DEPLOY_ATTEMPTS )); then
       echo "error: the code package was not deployed; rerun with --code-only once the cause above is fixed" >&2
       return 1
     fi
-    echo "retrying in ${CODE_DEPLOY_RETRY_DELAY}s (role assignments can take minutes to propagate after a first deployment)" >&2
-    sleep "$CODE_DEPLOY_RETRY_DELAY"
+    if (( status == 124 || status == 137 )) || grep -qiE '409|conflict|in progress' "$errors"; then
+      # The upload may still be running on the app (or another one is): wait for it instead of posting again.
+      wait_while_deploying
+    else
+      echo "retrying in ${CODE_DEPLOY_RETRY_DELAY}s (role assignments can take minutes to propagate after a first deployment)" >&2
+      sleep "$CODE_DEPLOY_RETRY_DELAY"
+    fi
   done
 }
 # Every az call goes through here, so --subscription applies everywhere without changing the CLI's default.
@@ -114,7 +146,7 @@ if [[ "$MODE" != "code" ]]; then
 fi
 if [[ -n "$PACKAGE" && ! -f "$PACKAGE" ]]; then problems+=("--package: no file at $PACKAGE"); fi
 command -v az >/dev/null || problems+=("az: install the Azure CLI (https://aka.ms/azure-cli)")
-command -v node >/dev/null || problems+=("node: install Node.js 20 or later")
+command -v node >/dev/null || problems+=("node: install Node.js 22")
 if [[ ${#problems[@]} -gt 0 ]]; then
   printf 'error: cannot deploy:\n' >&2
   printf '  - %s\n' "${problems[@]}" >&2
@@ -149,6 +181,46 @@ EOF
   PARAMETERS_FILE="$out"
 }
 
+# Asks once whether the resource group exists.
+GROUP_EXISTS=""
+group_exists() {
+  [[ -n "$GROUP_EXISTS" ]] || GROUP_EXISTS="$(az_ group exists --name "$RESOURCE_GROUP")"
+  [[ "$GROUP_EXISTS" == "true" ]]
+}
+
+# A redeployment keeps the running app's SYNC_DRY_RUN unless the environment sets it: a bridge taken live
+# must not fall back to dry run (the template's default for a new deployment) because a variable was unset.
+keep_current_dry_run() {
+  [[ -z "${SYNC_DRY_RUN:-}" ]] || return 0
+  group_exists || return 0
+  local previous app current
+  previous="$(az_ deployment group show --resource-group "$RESOURCE_GROUP" --name "$DEPLOYMENT_NAME" \
+    --query properties.outputs --output json 2>/dev/null || true)"
+  app="$(node -e 'const o = JSON.parse(process.argv[1] || "{}") ?? {}; process.stdout.write(String(o.FUNCTION_APP_NAME?.value ?? ""))' "$previous" 2>/dev/null || true)"
+  [[ -n "$app" ]] || return 0
+  current="$(az_ functionapp config appsettings list --resource-group "$RESOURCE_GROUP" --name "$app" \
+    --query "[?name=='SYNC_DRY_RUN'].value | [0]" --output tsv 2>/dev/null || true)"
+  if [[ "$current" == "true" || "$current" == "false" ]]; then
+    export SYNC_DRY_RUN="$current"
+    echo "SYNC_DRY_RUN: keeping the app's current value, $current (set SYNC_DRY_RUN to change it)"
+  fi
+}
+
+# The no-successful-run alert waits 3 sync intervals: when ALERT_SYNC_INTERVAL_MINUTES is not set, the
+# longest gap between SYNC_SCHEDULE's next runs (NCRONTAB, read with the app's own cron library).
+derive_alert_interval() {
+  [[ -z "${ALERT_SYNC_INTERVAL_MINUTES:-}" && -n "${SYNC_SCHEDULE:-}" ]] || return 0
+  ALERT_SYNC_INTERVAL_MINUTES="$(cd "$ROOT" && node --input-type=module -e '
+import { Cron } from "croner";
+const runs = new Cron(process.argv[1], { paused: true }).nextRuns(500);
+let gap = 0;
+for (let i = 1; i < runs.length; i++) gap = Math.max(gap, runs[i] - runs[i - 1]);
+process.stdout.write(String(Math.max(1, Math.ceil(gap / 60000))));' "$SYNC_SCHEDULE")" \
+    || { echo "error: SYNC_SCHEDULE is not a valid six-field NCRONTAB expression" >&2; exit 2; }
+  export ALERT_SYNC_INTERVAL_MINUTES
+  echo "alert sync interval: $ALERT_SYNC_INTERVAL_MINUTES minutes (from SYNC_SCHEDULE; set ALERT_SYNC_INTERVAL_MINUTES to override)"
+}
+
 if [[ "$MODE" != "code" ]]; then
   if [[ -z "${AZURE_PRINCIPAL_ID:-}" ]]; then
     # The operator who stores the credentials gets Key Vault Secrets Officer. A service-principal
@@ -158,6 +230,8 @@ if [[ "$MODE" != "code" ]]; then
   fi
   export AZURE_ENV_NAME="$ENV_NAME" AZURE_LOCATION="$LOCATION" AZURE_PRINCIPAL_ID="${AZURE_PRINCIPAL_ID:-}" \
     AZURE_PRINCIPAL_TYPE="${AZURE_PRINCIPAL_TYPE:-}"
+  keep_current_dry_run
+  derive_alert_interval
   render_parameters
 
   if [[ "$MODE" == "what-if" ]]; then
@@ -168,7 +242,7 @@ if [[ "$MODE" != "code" ]]; then
   fi
 
   step "Resource group $RESOURCE_GROUP ($LOCATION)"
-  if [[ "$(az_ group exists --name "$RESOURCE_GROUP")" == "true" ]]; then
+  if group_exists; then
     echo "exists: keeping it"
   else
     az_ group create --name "$RESOURCE_GROUP" --location "$LOCATION" --tags "azd-env-name=$ENV_NAME" --output none

@@ -11,7 +11,8 @@ param deploymentContainerUrl string
 @allowed(['22'])
 param nodeVersion string
 
-@minValue(1)
+@description('Flex Consumption accepts 40 to 1000.')
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int
 

@@ -29,8 +29,13 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
 }
 
 var noRunWindowMinutes = 3 * syncIntervalMinutes
+// The app is silent when nothing at all arrives for two sync intervals (at least an hour): the timer alone
+// records requests and metrics every interval. At most two days, the longest window a log alert may have.
+var silenceWindowMinutes = min(2880, max(60, 2 * syncIntervalMinutes))
 
 // One entry per alert: `query` returns a row per problem (the rule fires when it returns any row).
+// `autoMitigate: false` where telemetry stopping would look like recovery: such an alert stays fired until
+// someone resolves it (and repeats at most every `mute`), instead of resolving itself when the rows go away.
 var alerts = [
   {
     name: 'sync-halted'
@@ -68,11 +73,30 @@ skips
 '''
   }
   {
+    name: 'telemetry-silent'
+    displayName: 'Identity bridge: the app sends no telemetry at all'
+    severity: 1
+    frequency: 'PT15M'
+    window: 'PT${silenceWindowMinutes}M'
+    autoMitigate: false
+    mute: 'PT1H'
+    query: replace('''
+union requests, traces, customMetrics
+| where timestamp > ago({silence}m)
+| count
+| where Count == 0
+''', '{silence}', string(silenceWindowMinutes))
+  }
+  {
     name: 'sync-no-success'
     displayName: 'Identity bridge: no successful sync run for 3 schedule intervals'
     severity: 1
     frequency: 'PT15M'
-    window: 'P1D'
+    // The query looks back 3 intervals; a log alert's window is at most two days.
+    window: noRunWindowMinutes > 1440 ? 'P2D' : 'P1D'
+    // When the app stops sending telemetry, `known` empties and the query returns nothing: that is not a success.
+    autoMitigate: false
+    mute: 'PT1H'
     query: replace('''
 let known = customMetrics
 | where name == "bridge.sync.runs"
@@ -148,23 +172,23 @@ customMetrics
     frequency: 'PT30M'
     window: 'PT2H'
     query: '''
-let latest = customMetrics
+let lastExpiry = customMetrics
 | where name == "bridge.graph.subscription.expires_in_s"
 | summarize arg_max(timestamp, value, customDimensions)
 | extend expiresInS = value, renewed = tostring(customDimensions.renewed)
 | where expiresInS < 86400 and renewed != "true"
 | project timestamp, expiresInS;
-let failed = traces
+let renewalFailures = traces
 | where message has "subscription renewal failed"
-| summarize failures = count(), last = max(timestamp)
+| summarize failures = count(), lastFailure = max(timestamp)
 | where failures > 0
-| project timestamp = last, expiresInS = real(null);
-union latest, failed
+| project timestamp = lastFailure, expiresInS = real(null);
+union lastExpiry, renewalFailures
 '''
   }
 ]
 
-resource rules 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = [for alert in alerts: {
+resource rules 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [for alert in alerts: {
   name: 'identity-bridge-${alert.name}'
   location: location
   tags: tags
@@ -187,7 +211,8 @@ resource rules 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = [fo
         }
       ]
     }
-    autoMitigate: true
+    autoMitigate: alert.?autoMitigate ?? true
+    muteActionsDuration: alert.?mute
     actions: {
       actionGroups: [ actionGroup.id ]
       customProperties: { runbook: 'docs/operations.md#${alert.name}' }

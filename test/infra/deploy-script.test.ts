@@ -89,6 +89,7 @@ describe("scripts/deploy.sh", () => {
       dataverseUrls: { value: baseEnv.DATAVERSE_URLS },
       apiAudience: { value: baseEnv.API_AUDIENCE },
       syncSchedule: { value: baseEnv.SYNC_SCHEDULE },
+      alertSyncIntervalMinutes: { value: "30" }, // worked out from SYNC_SCHEDULE
       tokenCallers: { value: tokenCallers }, // JSON-escaped correctly: it parses back to the same string
     });
     const deployment = r.calls.find((c) => verb(c) === "deployment group create")!;
@@ -159,12 +160,57 @@ describe("scripts/deploy.sh", () => {
   });
 
   it("bounds a config-zip that never answers (azure-cli Flex polling loop) and retries it", () => {
-    const r = run(["-g", "rg-bridge", "--code-only", "--package", zip], { FAKE_AZ_ZIP_HANGS: "1", CODE_DEPLOY_TIMEOUT: "2", CODE_DEPLOY_RETRY_DELAY: "0" });
+    const r = run(["-g", "rg-bridge", "--code-only", "--package", zip], { FAKE_AZ_ZIP_HANGS: "1", CODE_DEPLOY_TIMEOUT: "2", CODE_DEPLOY_TIMEOUT_MARGIN: "1", CODE_DEPLOY_RETRY_DELAY: "0" });
     expect(r.status, r.output).toBe(0);
     const uploads = r.calls.filter((c) => verb(c) === "functionapp deployment source config-zip");
     expect(uploads).toHaveLength(2);
-    expect(flag(uploads[0]!, "--timeout")).toBe("2");
+    expect(flag(uploads[0]!, "--timeout")).toBe("2"); // the script's own bound (2 + 1 s) is above az's
     expect(r.stderr).toContain("no answer within 2s");
+    // Before posting again it asked whether the timed-out upload is still deploying.
+    expect(r.calls.map(verb).slice(-3)).toEqual(["functionapp deployment source config-zip", "rest", "functionapp deployment source config-zip"]);
+  });
+
+  it("after a 409 (deployment in progress) polls the deployment's status and posts again only once it has finished", () => {
+    const r = run(["-g", "rg-bridge", "--code-only", "--package", zip], {
+      FAKE_AZ_ZIP_CONFLICTS: "1", FAKE_AZ_DEPLOYMENT_STATES: "BuildInProgress;RuntimeStarting,RuntimeSuccessful;RuntimeSuccessful,RuntimeSuccessful", CODE_DEPLOY_POLL_INTERVAL: "0", CODE_DEPLOY_RETRY_DELAY: "0",
+    });
+    expect(r.status, r.output).toBe(0);
+    expect(r.calls.map(verb).slice(2)).toEqual([
+      "functionapp deployment source config-zip", "rest", "rest", "rest", "functionapp deployment source config-zip",
+    ]);
+    const poll = r.calls.find((c) => verb(c) === "rest")!;
+    expect(flag(poll, "--url")).toBe("/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-bridge/providers/Microsoft.Web/sites/func-bridge-abc/deploymentStatus?api-version=2024-04-01");
+    expect(r.stderr).toContain("a deployment is in progress (BuildInProgress)");
+  });
+
+  it("a redeployment keeps the app's current SYNC_DRY_RUN unless the environment sets it", () => {
+    const live = run(["-g", "rg-bridge", "-l", "swedencentral", "--infra-only"], { ...baseEnv, FAKE_AZ_GROUP_EXISTS: "true", FAKE_AZ_SYNC_DRY_RUN: "false" });
+    expect(live.status, live.output).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, "parameters-0.json"), "utf8")).parameters.syncDryRun).toEqual({ value: "false" });
+    expect(live.stdout).toContain("keeping the app's current value, false");
+    const lookup = live.calls.find((c) => verb(c) === "functionapp config appsettings list")!;
+    expect(flag(lookup, "--name")).toBe("func-bridge-abc");
+
+    writeFileSync(logFile, "");
+    const told = run(["-g", "rg-bridge", "-l", "swedencentral", "--infra-only"], { ...baseEnv, FAKE_AZ_GROUP_EXISTS: "true", FAKE_AZ_SYNC_DRY_RUN: "false", SYNC_DRY_RUN: "true" });
+    expect(told.status, told.output).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, "parameters-1.json"), "utf8")).parameters.syncDryRun).toEqual({ value: "true" });
+    expect(told.calls.map(verb)).not.toContain("functionapp config appsettings list");
+  });
+
+  it("a first deployment leaves SYNC_DRY_RUN to the template (dry run) and reads no app", () => {
+    const r = run(["-g", "rg-bridge", "-l", "swedencentral", "--infra-only"]);
+    expect(r.status, r.output).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, "parameters-0.json"), "utf8")).parameters.syncDryRun).toBeUndefined();
+    expect(r.calls.map(verb)).not.toContain("functionapp config appsettings list");
+  });
+
+  it("ALERT_SYNC_INTERVAL_MINUTES, when set, wins over the schedule; an hourly schedule gives 60", () => {
+    run(["-g", "rg-bridge", "-l", "swedencentral", "--infra-only"], { ...baseEnv, ALERT_SYNC_INTERVAL_MINUTES: "45" });
+    run(["-g", "rg-bridge", "-l", "swedencentral", "--infra-only"], { ...baseEnv, SYNC_SCHEDULE: "0 5 * * * *" });
+    const interval = (n: number) => JSON.parse(readFileSync(join(dir, `parameters-${n}.json`), "utf8")).parameters.alertSyncIntervalMinutes;
+    expect(interval(0)).toEqual({ value: "45" });
+    expect(interval(1)).toEqual({ value: "60" });
   });
 
   it("--what-if previews and changes nothing", () => {

@@ -27,12 +27,24 @@ else if (command.startsWith("ad signed-in-user show")) {
 else if (command.startsWith("group create")) { /* --output none */ }
 else if (command.startsWith("deployment group create") || command.startsWith("deployment group show")) console.log(JSON.stringify(outputs));
 else if (command.startsWith("deployment group what-if")) console.log("Resource changes: 12 to create.");
+else if (command.startsWith("functionapp config appsettings")) console.log(process.env.FAKE_AZ_SYNC_DRY_RUN ?? "");
+else if (command.startsWith("rest")) {
+  // FAKE_AZ_DEPLOYMENT_STATES="a,b;c": the deployment states each status poll answers, in turn (then the last).
+  const { readFileSync } = await import("node:fs");
+  const polls = readFileSync(log, "utf8").split("\n").filter((l) => l.startsWith('["rest"')).length;
+  const answers = (process.env.FAKE_AZ_DEPLOYMENT_STATES ?? "").split(";");
+  console.log((answers[Math.min(polls, answers.length) - 1] ?? "").split(",").filter(Boolean).join("\n"));
+}
 else if (command.startsWith("functionapp deployment source")) {
   // FAKE_AZ_ZIP_FAILS=n: the first n uploads fail (role assignments not yet propagated);
   // FAKE_AZ_ZIP_HANGS=n: the first n never answer (the CLI's Flex polling loop).
   const { readFileSync } = await import("node:fs");
   const attempt = readFileSync(log, "utf8").split("\n").filter((l) => l.includes("config-zip")).length;
   if (attempt <= Number(process.env.FAKE_AZ_ZIP_HANGS ?? 0)) await new Promise(() => setInterval(() => undefined, 1000));
+  if (attempt <= Number(process.env.FAKE_AZ_ZIP_CONFLICTS ?? 0)) {
+    console.error("ERROR: Deployment failed: (409) Conflict: There is a deployment currently in progress. Please try again when it completes.");
+    process.exit(1);
+  }
   if (attempt <= Number(process.env.FAKE_AZ_ZIP_FAILS ?? 0)) {
     console.error("ERROR: Failed to deploy: (403) This request is not authorized to perform this operation using this permission.");
     process.exit(1);

@@ -12,7 +12,7 @@ const ops = parseBicep(join(root, "infra/modules/operations.bicep"));
 const workbook = JSON.parse(readFileSync(join(root, "infra/workbook.json"), "utf8")) as { version: string; items: Array<{ type: number; name: string; content: { query?: string } }> };
 const docs = readFileSync(join(root, "docs/operations.md"), "utf8");
 
-interface AlertDef { name: string; displayName: string; severity: number; frequency: string; window: string; query: string }
+interface AlertDef { name: string; displayName: string; severity: number; frequency: string; window: string; query: string; autoMitigate?: boolean; mute?: string }
 
 /** The alerts array; a query wrapped in replace('''…''', …) is read from its first argument. */
 function alertDefinitions(): AlertDef[] {
@@ -60,7 +60,7 @@ describe("operations Bicep", () => {
 
   it("one scheduled query rule per alert of the issue, each sent to the action group with its runbook", () => {
     const names = alertDefinitions().map((a) => a.name);
-    expect(names.sort()).toEqual(["audit-failure", "poison-queue", "remap-stuck", "subscription-expiring", "sync-backing-off", "sync-halted", "sync-no-success", "token-refusal-spike"]);
+    expect(names.sort()).toEqual(["audit-failure", "poison-queue", "remap-stuck", "subscription-expiring", "sync-backing-off", "sync-halted", "sync-no-success", "telemetry-silent", "token-refusal-spike"]);
     const [rules] = resourcesOfType(ops, "Microsoft.Insights/scheduledQueryRules");
     expect(rules!.value!.type).toBe("for_statement");
     expect(rules!.value!.text).toContain("actionGroup.id");
@@ -70,6 +70,7 @@ describe("operations Bicep", () => {
 
   it("every alert query names only metrics and log messages the code emits", () => {
     for (const alert of alertDefinitions()) {
+      if (alert.name === "telemetry-silent") continue; // reads everything: below
       const { metrics, messages } = referencedNames(alert.query);
       expect(metrics.length + messages.length, alert.name).toBeGreaterThan(0);
       for (const metric of metrics) {
@@ -84,6 +85,28 @@ describe("operations Bicep", () => {
       }
       // The runbook shows the same query.
       expect(docs.replace(/\s+/g, " "), `docs show the ${alert.name} query`).toContain(alert.query.split("\n").find((l) => l.includes("bridge.") || l.includes("message has"))!.trim().replace(/\s+/g, " "));
+    }
+  });
+
+  it("an alert fires when the app sends no telemetry at all, and neither it nor no-success resolves itself when telemetry stops", () => {
+    const alerts = new Map(alertDefinitions().map((a) => [a.name, a]));
+    const silent = alerts.get("telemetry-silent")!;
+    expect(silent.query).toMatch(/^union requests, traces, customMetrics\n\| where timestamp > ago\(\{silence\}m\)\n\| count\n\| where Count == 0/m);
+    for (const name of ["telemetry-silent", "sync-no-success"]) {
+      expect(alerts.get(name)!.autoMitigate, name).toBe(false);
+      expect(alerts.get(name)!.mute, name).toMatch(/^PT\d+H$/);
+    }
+    for (const alert of alerts.values()) if (alert.name !== "telemetry-silent" && alert.name !== "sync-no-success") expect(alert.autoMitigate, alert.name).toBeUndefined();
+    const [rules] = resourcesOfType(ops, "Microsoft.Insights/scheduledQueryRules");
+    expect(rules!.value!.text).toContain("autoMitigate: alert.?autoMitigate ?? true");
+    expect(rules!.value!.text).toContain("muteActionsDuration: alert.?mute");
+  });
+
+  it("uses GA API versions only", () => {
+    const files = readdirSync(join(root, "infra"), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".bicep"));
+    for (const file of files) {
+      const versions = parseBicep(join(root, "infra", file)).declarations.filter((d) => d.kind === "resource").map((d) => d.target!);
+      for (const version of versions) expect(version, file).toMatch(/@\d{4}-\d{2}-\d{2}$/);
     }
   });
 
