@@ -52,7 +52,8 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   const log = options.log ?? ((line: string) => console.log(line));
   installFunctionsCore();
   const functionsDir = resolve(options.functionsDir ?? "functions");
-  const files = readdirSync(functionsDir).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith(".d.ts")).sort();
+  // .mjs: the deployment bundle (index.mjs) when its package directory is served.
+  const files = readdirSync(functionsDir).filter((f) => /\.(ts|js|mjs)$/.test(f) && !f.endsWith(".d.ts")).sort();
   for (const file of files) await import(pathToFileURL(join(functionsDir, file)).href);
   const functions = [...registrations];
   // The worker runs appStart hooks once the app's files are loaded.
