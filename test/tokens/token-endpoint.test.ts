@@ -262,7 +262,7 @@ describe("audit", () => {
     const { TABLES } = await import("../../shared/state/storage.js");
     const { readAudit } = await import("../../shared/tokens/audit-query.js");
     const { storage } = (await import("../support/test-bridge.js")).testBridge();
-    const rows: Array<Record<string, unknown>> = await readAudit(await storage.table(TABLES.tokenAudit));
+    const rows = await readAudit(await storage.table(TABLES.tokenAudit));
     const hash = createHash("sha256").update(ok.body.access_token).digest("hex");
     // Every caller of the org shares the cached token, so several rows carry its hash.
     const issued = rows.find((r) => r.tokenSha256 === hash && r.caller === "reporting" && r.method === "client_secret_basic");
