@@ -3,7 +3,7 @@
 // `@azure/functions` itself through the functions-core stand-in, so Azure and this host share one definition.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Cron } from "croner";
@@ -11,7 +11,7 @@ import { hooks, installFunctionsCore, registrations, type RegisteredFunction } f
 import { invocationContext, triggerOf } from "./invocation.js";
 import { RouteTable } from "./routes.js";
 import { lightRequest } from "./light-request.js";
-import { startQueueWorkers, type QueueWorkers } from "./queues.js";
+import { maxPollingIntervalMs, startQueueWorkers, type QueueWorkers } from "./queues.js";
 import { MAX_BODY_BYTES } from "../../shared/http/json-body.js";
 
 /**
@@ -83,7 +83,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   let queues: QueueWorkers | undefined;
   if (queueFunctions.length > 0) {
     if (!options.storageConnectionString) throw new Error("queue-triggered functions need a storage connection string");
-    queues = await startQueueWorkers(lib, queueFunctions, options.storageConnectionString, log);
+    queues = await startQueueWorkers(lib, queueFunctions, options.storageConnectionString, log, maxPollingIntervalMs(readHostJson(functionsDir)));
   }
 
   const server: Server = createServer((req, res) => {
@@ -119,6 +119,14 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       restorePublicBaseUrl();
     },
   };
+}
+
+/** The app's host.json: beside the functions (a deployment package), else in the project root (functions/..). */
+function readHostJson(functionsDir: string): unknown {
+  for (const path of [join(functionsDir, "host.json"), join(functionsDir, "..", "host.json")]) {
+    if (existsSync(path)) return JSON.parse(readFileSync(path, "utf8")) as unknown;
+  }
+  return undefined;
 }
 
 /**
