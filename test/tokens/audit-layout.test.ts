@@ -67,7 +67,10 @@ describe("TableAuditSink on Azurite", () => {
 
   function counting(table: TableClient) {
     const transactions: number[] = [];
-    const client = { submitTransaction: (actions: Parameters<TableClient["submitTransaction"]>[0]) => { transactions.push(actions.length); return table.submitTransaction(actions); } };
+    const client = {
+      submitTransaction: (actions: Parameters<TableClient["submitTransaction"]>[0]) => { transactions.push(actions.length); return table.submitTransaction(actions); },
+      createEntity: (entity: Parameters<TableClient["createEntity"]>[0]) => { transactions.push(1); return table.createEntity(entity); },
+    };
     return { transactions, client: async () => client };
   }
 

@@ -57,12 +57,14 @@ describe("TableAuditSink", () => {
   it("retries a failed group commit record by record: only the record that cannot be stored fails", async () => {
     const { TableAuditSink } = await import("../../shared/tokens/audit.js");
     const transactions: number[] = [];
+    const write = async (entities: Array<Record<string, unknown>>) => {
+      transactions.push(entities.length);
+      if (entities.some((entity) => JSON.stringify(entity).includes("unstorable"))) throw new Error("PropertyValueTooLarge");
+      return { status: 202 } as any;
+    };
     const sink = new TableAuditSink(async () => ({
-      submitTransaction: async (actions: any[]) => {
-        transactions.push(actions.length);
-        if (actions.some(([, entity]: [string, Record<string, unknown>]) => JSON.stringify(entity).includes("unstorable"))) throw new Error("PropertyValueTooLarge");
-        return { status: 202 } as any;
-      },
+      submitTransaction: async (actions: any[]) => write(actions.map(([, entity]: [string, Record<string, unknown>]) => entity)),
+      createEntity: async (entity: Record<string, unknown>) => write([entity]),
     }));
     const time = new Date();
     const outcomes = await Promise.allSettled([

@@ -283,12 +283,11 @@ describe("audit", () => {
     const { tokenHandler } = await import("../../functions/token.http.js");
     const root = (await import("../support/test-bridge.js")).testBridge({ tokens: { authFailures: false } });
     const submitted: number[] = [];
-    const failing = new TableAuditSink(async () => ({
-      submitTransaction: async (actions: unknown[]) => {
-        submitted.push(actions.length);
-        throw new Error("InternalError: the audit table cannot be written");
-      },
-    }));
+    const fail = async (count: number): Promise<never> => {
+      submitted.push(count);
+      throw new Error("InternalError: the audit table cannot be written");
+    };
+    const failing = new TableAuditSink(async () => ({ submitTransaction: async (actions: unknown[]) => fail(actions.length), createEntity: async () => fail(1) }));
     const failingRoot = { ...root, tokens: { ...root.tokens, service: { ...root.tokens.service, audit: failing } } };
     const res = await postForm(tokenHandler(() => failingRoot), { grant_type: "client_credentials", scope: scope(org1) }, { authorization: basic(secretCaller().clientId, secretCaller().secret) });
     expectOAuthError(res, 503, "temporarily_unavailable");
