@@ -80,11 +80,11 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     }
   }
 
-  let queues: QueueWorkers | undefined;
-  if (queueFunctions.length > 0) {
-    if (!options.storageConnectionString) throw new Error("queue-triggered functions need a storage connection string");
-    queues = await startQueueWorkers(lib, queueFunctions, options.storageConnectionString, log, maxPollingIntervalMs(readHostJson(functionsDir)));
-  }
+  if (queueFunctions.length > 0 && !options.storageConnectionString) throw new Error("queue-triggered functions need a storage connection string");
+  // Queue listeners and the HTTP listener start side by side, as in the Functions host.
+  const startingQueues: Promise<QueueWorkers | undefined> = queueFunctions.length > 0
+    ? startQueueWorkers(lib, queueFunctions, options.storageConnectionString!, log, maxPollingIntervalMs(readHostJson(functionsDir)))
+    : Promise.resolve(undefined);
 
   const server: Server = createServer((req, res) => {
     void serveHttp(lib, routes, req, res, log).catch((error: unknown) => {
@@ -94,9 +94,14 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     });
   });
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((ok, fail) => {
+  const listening = new Promise<void>((ok, fail) => {
     server.once("error", fail);
     server.listen(options.port ?? 7071, options.host ?? "127.0.0.1", () => ok());
+  });
+  const [queues] = await Promise.all([startingQueues, listening]).catch(async (error: unknown) => {
+    server.close();
+    await startingQueues.then((started) => started?.stop(), () => undefined);
+    throw error;
   });
   const address = server.address() as AddressInfo;
   const url = `http://${options.host ?? "127.0.0.1"}:${address.port}`;
