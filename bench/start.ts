@@ -20,7 +20,7 @@ const TARGET_MS = 500;
 const READY = "bench-start-ready ";
 const root = fileURLToPath(new URL("..", import.meta.url));
 
-interface ChildTimes { url: string; harnessLoadedMs: number; listeningMs: number }
+interface ChildTimes { url: string; harnessLoadedMs: number; listeningMs: number; cpuMs: number }
 interface Sample { firstAnswerMs: number; child: ChildTimes; answeredAfterListeningMs: number }
 
 async function coldStart(childPath: string, packageDir: string, env: NodeJS.ProcessEnv): Promise<Sample> {
@@ -81,6 +81,7 @@ async function main(): Promise<void> {
   console.log(`  process start → harness loaded      median ${ms(median(samples.map((s) => s.child.harnessLoadedMs)))}`);
   console.log(`  process start → bundle loaded, listening  median ${ms(median(samples.map((s) => s.child.listeningMs)))}`);
   console.log(`  listening → first answer             median ${ms(median(samples.map((s) => s.answeredAfterListeningMs)))}`);
+  console.log(`  the child's CPU time until listening  median ${ms(median(samples.map((s) => s.child.cpuMs)))} (wall time above also counts waiting for a core)`);
   const verdict = median(first) <= TARGET_MS ? "met" : "NOT met";
   console.log(`spawn → first answered request: median ${ms(median(first))}, min ${ms(Math.min(...first))}, max ${ms(Math.max(...first))} (target ≤ ${TARGET_MS} ms: ${verdict})`);
   await Promise.all([sandbox.stop(), azurite.stop()]);
