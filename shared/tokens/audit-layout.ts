@@ -28,22 +28,31 @@ const ENTITY_BUDGET = MAX_ENTITY_BYTES - 16 * 1024;
 const TRANSACTION_BUDGET = MAX_TRANSACTION_BYTES - 256 * 1024;
 const MAX_RECORD_PROPERTIES = MAX_CUSTOM_PROPERTIES - 4;
 
-/** The fields stored for one record (strings already capped), as written into a chunk and into the log line. */
-export interface StoredAuditRecord {
+export interface AuditRecord {
+  /** `provisioned`: an admin's POST /api/callers/{id}/provision changed the caller's application user. */
   outcome: "issued" | "refused" | "provisioned";
+  /** Caller id from TOKEN_CALLERS, or the claimed client id / app id of an unknown caller. */
   caller: string;
+  /** False for a refusal before the sender authenticated: `caller` is only a claim then. */
   authenticated?: boolean;
   grant?: string;
   method?: string;
+  /** The org the token is (or would have been) for. */
   target?: string;
+  /** The Dataverse app (application user) the issued token is for: the caller's dataverseAppId. */
   identity?: string;
+  /** OAuth error code of a refusal. */
   error?: string;
+  /** Internal reason (refusals) or token source (issuance). */
   reason?: string;
-  /** ISO 8601. */
-  time: string;
-  expiresOn?: string;
+  time: Date;
+  /** Expiry of the issued token. */
+  expiresOn?: Date;
   tokenSha256?: string;
 }
+
+/** The fields stored for one record (strings already capped; times as ISO 8601), as in a chunk and the log line. */
+export type StoredAuditRecord = Omit<AuditRecord, "time" | "expiresOn"> & { time: string; expiresOn?: string };
 
 export interface AuditChunk {
   entity: TableEntity;

@@ -11,30 +11,9 @@ import { randomInt, randomUUID } from "node:crypto";
 import type { TableClient, TransactionAction } from "@azure/data-tables";
 import { truncateText, wellFormed } from "../state/table-limits.js";
 import { UNAUTHENTICATED_OWNER } from "./audit-query.js";
-import { AUDIT_SHARDS, MAX_RECORD_CHARS, auditPartition, packTransaction, type AuditChunk } from "./audit-layout.js";
+import { AUDIT_SHARDS, MAX_RECORD_CHARS, auditPartition, packTransaction, type AuditChunk, type AuditRecord } from "./audit-layout.js";
 
-export interface AuditRecord {
-  /** `provisioned`: an admin's POST /api/callers/{id}/provision changed the caller's application user. */
-  outcome: "issued" | "refused" | "provisioned";
-  /** Caller id from TOKEN_CALLERS, or the claimed client id / app id of an unknown caller. */
-  caller: string;
-  /** False for a refusal before the sender authenticated: `caller` is only a claim then. */
-  authenticated?: boolean;
-  grant?: string;
-  method?: string;
-  /** The org the token is (or would have been) for. */
-  target?: string;
-  /** The Dataverse app (application user) the issued token is for: the caller's dataverseAppId. */
-  identity?: string;
-  /** OAuth error code of a refusal. */
-  error?: string;
-  /** Internal reason (refusals) or token source (issuance). */
-  reason?: string;
-  time: Date;
-  /** Expiry of the issued token. */
-  expiresOn?: Date;
-  tokenSha256?: string;
-}
+export type { AuditRecord } from "./audit-layout.js";
 
 export interface AuditSink {
   /** Resolves once the record is stored; rejects when it could not be. */
