@@ -5,8 +5,9 @@
 //   "queued": a message is on its way and its run has not started reading: a notification is covered by it.
 //   "running": a run has started reading (runStarted, called by the run itself): a notification marks a
 //     follow-up; when the run ends (runFinished) the follow-up is queued, once, however many arrived: the
-//     trailing edge. It starts no sooner than MIN_SPACING_SECONDS after the previous run started, so a long
-//     burst costs a run every few seconds at most, as the fixed window did, not a run per notification.
+//     trailing edge. The first follow-up goes at once; one that follows a follow-up (a change stream that
+//     keeps going) starts no sooner than MIN_SPACING_SECONDS after the previous run started, so a long burst
+//     costs a run every few seconds at most, as the fixed window did, not a run per notification.
 // A queue message carries its claim: one whose claim is no longer the row's (a run started meanwhile and
 // covers it, or the row expired and was claimed again) is dropped as superseded.
 import { randomUUID } from "node:crypto";
@@ -39,6 +40,8 @@ interface DebounceEntity {
   /** When the running run started (ms): the follow-up waits until MIN_SPACING_SECONDS after it. */
   startedAt?: number;
   followUp: boolean;
+  /** Follow-ups in a row so far (0: the run was led by a notification or started otherwise). */
+  chain?: number;
   expiresAt: number;
 }
 
@@ -111,9 +114,9 @@ export class SyncDebouncer {
   }
 
   /** Claims the org's next run and sends its message, visible after `delaySeconds`. */
-  private async claim(client: TableClient, org: string, row: Row | undefined, delaySeconds: number): Promise<"scheduled"> {
+  private async claim(client: TableClient, org: string, row: Row | undefined, delaySeconds: number, chain = 0): Promise<"scheduled"> {
     const claim = randomUUID();
-    const next = entity({ partitionKey: PARTITION, rowKey: encodeKey(org), org, phase: "queued", claim, followUp: false, expiresAt: this.now() + delaySeconds * 1000 + QUEUED_TTL_MS });
+    const next = entity({ partitionKey: PARTITION, rowKey: encodeKey(org), org, phase: "queued", claim, followUp: false, chain, expiresAt: this.now() + delaySeconds * 1000 + QUEUED_TTL_MS });
     const { etag } = row ? await client.updateEntity(next, "Replace", { etag: row.etag }) : await client.createEntity(next);
     try {
       await this.enqueue({ kind: "sync", org, claim }, delaySeconds);
@@ -141,9 +144,13 @@ export class SyncDebouncer {
 
   /** A run of `org` started reading: every notification before now is covered; later ones need a follow-up. */
   async runStarted(org: string, runId: string): Promise<void> {
+    const client = await this.client();
+    const row = await getRow(client, org);
     const now = this.now();
-    await (await this.client()).upsertEntity(entity({
-      partitionKey: PARTITION, rowKey: encodeKey(org), org, phase: "running", runId, startedAt: now, followUp: false, expiresAt: now + RUNNING_TTL_MS,
+    // A follow-up's run carries the chain on; any other run (led by a notification, timer, admin) starts one.
+    const chain = row?.phase === "queued" && row.expiresAt > now ? (row.chain ?? 0) : 0;
+    await client.upsertEntity(entity({
+      partitionKey: PARTITION, rowKey: encodeKey(org), org, phase: "running", runId, startedAt: now, followUp: false, chain, expiresAt: now + RUNNING_TTL_MS,
     }), "Replace");
   }
 
@@ -155,8 +162,9 @@ export class SyncDebouncer {
       if (!row || row.phase !== "running" || row.runId !== runId) return;
       try {
         if (!row.followUp) return void (await client.deleteEntity(PARTITION, encodeKey(org), { etag: row.etag }));
-        const wait = Math.max(0, Math.ceil(((row.startedAt ?? 0) + this.minSpacingSeconds * 1000 - this.now()) / 1000));
-        return void (await this.claim(client, org, row, wait));
+        const chain = row.chain ?? 0;
+        const spaced = Math.ceil(((row.startedAt ?? 0) + this.minSpacingSeconds * 1000 - this.now()) / 1000);
+        return void (await this.claim(client, org, row, chain === 0 ? 0 : Math.max(0, spaced), chain + 1));
       } catch (error) {
         if (!isConflict(error) || conflicts >= MAX_CONFLICTS) throw error;
       }
@@ -173,15 +181,18 @@ export class SyncDebouncer {
 
 /** The row's own fields only (a read row also carries etag, timestamp and OData metadata). */
 function entity(row: DebounceEntity): DebounceEntity {
-  const { partitionKey, rowKey, org, phase, claim, runId, startedAt, followUp, expiresAt } = row;
-  return fitEntity({ partitionKey, rowKey, org, phase, claim, runId, startedAt, followUp, expiresAt });
+  const { partitionKey, rowKey, org, phase, claim, runId, startedAt, followUp, chain, expiresAt } = row;
+  return fitEntity({ partitionKey, rowKey, org, phase, claim, runId, startedAt, followUp, chain, expiresAt });
 }
 
 async function getRow(client: TableClient, org: string): Promise<Row | undefined> {
   try {
     const row = await client.getEntity<DebounceEntity>(PARTITION, encodeKey(org));
     // Rows of the fixed-window debounce (pendingUntil, no phase) read as expired: the org is quiet.
-    return { ...row, phase: row.phase, followUp: row.followUp === true, expiresAt: Number(row.expiresAt ?? 0), startedAt: row.startedAt === undefined ? undefined : Number(row.startedAt) } as Row;
+    return {
+      ...row, phase: row.phase, followUp: row.followUp === true, expiresAt: Number(row.expiresAt ?? 0),
+      startedAt: row.startedAt === undefined ? undefined : Number(row.startedAt), chain: Number(row.chain ?? 0),
+    } as Row;
   } catch (error) {
     if (error instanceof RestError && error.statusCode === 404) return undefined;
     throw error;

@@ -38,7 +38,7 @@ describe("SyncDebouncer", () => {
     expect(sent.every((s) => s.seconds === 0 && s.message.kind === "sync" && typeof s.message.claim === "string")).toBe(true);
   });
 
-  it("trailing edge: notifications while a run reads coalesce into one follow-up, spaced from the run's start", async () => {
+  it("trailing edge: notifications while a run reads coalesce into one follow-up; a follow-up of a follow-up is spaced", async () => {
     const clock = { now: Date.now() };
     const sent: Array<{ message: SyncMessage; seconds: number }> = [];
     const [a, b, c] = instances(3, await freshTable(), clock, sent);
@@ -54,12 +54,18 @@ describe("SyncDebouncer", () => {
     clock.now += 1_200;
     await c!.runFinished(org, "run-1");
     expect(sent).toHaveLength(2);
-    expect(sent[1]!.seconds).toBe(4); // MIN_SPACING_SECONDS (5) after run-1 started
+    expect(sent[1]!.seconds).toBe(0); // the first follow-up goes at once
     expect(await b!.holds(org, sent[1]!.message.claim)).toBe(true);
-    // The follow-up runs with nothing new meanwhile: the org goes quiet, and the next change leads again.
+    // Changes keep coming: the follow-up's own follow-up waits until 5 s (MIN_SPACING_SECONDS) after its start.
     await a!.runStarted(org, "run-2");
+    expect(await b!.request(org)).toBe("scheduled");
+    clock.now += 1_200;
     await a!.runFinished(org, "run-2");
-    expect(sent).toHaveLength(2);
+    expect(sent.map((s) => s.seconds)).toEqual([0, 0, 4]);
+    // That one runs with nothing new meanwhile: the org goes quiet, and the next change leads again.
+    await c!.runStarted(org, "run-3");
+    await c!.runFinished(org, "run-3");
+    expect(sent).toHaveLength(3);
     expect(await b!.request(org)).toBe("scheduled");
     expect(sent.at(-1)!.seconds).toBe(0);
   });
