@@ -67,8 +67,11 @@ export class TableAuditSink implements AuditSink {
     const partitionKey = auditPartition(ownerDay, this.shard++);
     const stamp = `${new Date().toISOString()}_${randomUUID()}`;
     const { chunks, taken } = packTransaction(list.map((p) => p.text), partitionKey, (i) => `${stamp}_${i}`);
+    // Cannot happen (records are bounded by MAX_RECORD_CHARS), but a record that fits nowhere must not stall the rest.
+    if (taken === 0) list.shift()!.done(new Error("audit record does not fit in an entity"));
     const batch = list.splice(0, taken);
     if (list.length === 0) this.queued.delete(ownerDay);
+    if (batch.length === 0) return void (this.queued.has(ownerDay) && this.schedule(ownerDay));
     this.inFlight.set(ownerDay, (this.inFlight.get(ownerDay) ?? 0) + 1);
     void this.commit(chunks, batch, partitionKey).finally(() => {
       const left = (this.inFlight.get(ownerDay) ?? 1) - 1;
