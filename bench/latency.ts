@@ -17,7 +17,6 @@ const BURST = Number(process.env.BENCH_BURST ?? 1000);
 const TARGET_P95_S = 3;
 const TARGET_P50_S = 1.5;
 
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function percentile(sorted: number[], p: number): number {
@@ -25,18 +24,37 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Times (epoch ms) of each step, per org, recorded by wrapping the host's own bridge (same process). */
-interface Probes { webhook: Map<string, number[]>; worker: Map<string, number[]>; runStart: Map<string, number[]>; runs: Map<string, number> }
+interface Probes {
+  webhook: Map<string, number[]>;
+  worker: Map<string, number[]>;
+  runStart: Map<string, number[]>;
+  runs: Map<string, number>;
+}
 
 function probe(bridge: import("../shared/bridge.js").Bridge): Probes {
   const probes: Probes = { webhook: new Map(), worker: new Map(), runStart: new Map(), runs: new Map() };
-  const note = (map: Map<string, number[]>, org: string) => { const list = map.get(org) ?? []; list.push(Date.now()); map.set(org, list); };
+  const note = (map: Map<string, number[]>, org: string) => {
+    const list = map.get(org) ?? [];
+    list.push(Date.now());
+    map.set(org, list);
+  };
   const debouncer = bridge.notifications.debouncer;
   const request = debouncer.request.bind(debouncer);
-  debouncer.request = (org) => { note(probes.webhook, org); return request(org); };
+  debouncer.request = (org) => {
+    note(probes.webhook, org);
+    return request(org);
+  };
   const runStarted = debouncer.runStarted.bind(debouncer);
-  debouncer.runStarted = (org, runId) => { note(probes.runStart, org); probes.runs.set(org, (probes.runs.get(org) ?? 0) + 1); return runStarted(org, runId); };
+  debouncer.runStarted = (org, runId) => {
+    note(probes.runStart, org);
+    probes.runs.set(org, (probes.runs.get(org) ?? 0) + 1);
+    return runStarted(org, runId);
+  };
   const start = bridge.syncRuns.start.bind(bridge.syncRuns);
-  bridge.syncRuns.start = (input) => { if (input.org && input.trigger === "notification") note(probes.worker, input.org); return start(input); };
+  bridge.syncRuns.start = (input) => {
+    if (input.org && input.trigger === "notification") note(probes.worker, input.org);
+    return start(input);
+  };
   return probes;
 }
 
@@ -86,13 +104,23 @@ async function main(): Promise<void> {
     for (const [title, change] of pending) {
       for (const { url, org } of orgs) {
         if (change.seen.has(url)) continue;
-        if ([...org.users.values()].some((r) => r.azureactivedirectoryobjectid?.toLowerCase() === change.userId.toLowerCase() && r.jobtitle === title)) change.seen.set(url, now);
+        if (
+          [...org.users.values()].some(
+            (r) => r.azureactivedirectoryobjectid?.toLowerCase() === change.userId.toLowerCase() && r.jobtitle === title,
+          )
+        )
+          change.seen.set(url, now);
       }
-      if (change.seen.size === orgs.length) { measured.push(change); pending.delete(title); }
+      if (change.seen.size === orgs.length) {
+        measured.push(change);
+        pending.delete(title);
+      }
     }
   }, 20);
 
-  console.log(`bench:latency: ${ORGS} org(s), ${users.length} users, leading edge + one follow-up per run, queue maxPollingInterval ${pollMs} ms (host.json), changes for ${DURATION_S} s …`);
+  console.log(
+    `bench:latency: ${ORGS} org(s), ${users.length} users, leading edge + one follow-up per run, queue maxPollingInterval ${pollMs} ms (host.json), changes for ${DURATION_S} s …`,
+  );
   const end = Date.now() + DURATION_S * 1000;
   let n = 0;
   while (Date.now() < end) {
@@ -119,12 +147,25 @@ async function main(): Promise<void> {
   const p50 = percentile(latencies, 50);
   const p95 = percentile(latencies, 95);
   console.log(`changes measured: ${latencies.length}, not arrived within 120 s: ${pending.size}`);
-  printBreakdown(measured, probes, orgs.map((o) => o.url));
+  printBreakdown(
+    measured,
+    probes,
+    orgs.map((o) => o.url),
+  );
   const verdict = (ok: boolean) => (ok ? "met" : "NOT met");
-  console.log(`latency  p50 ${p50.toFixed(2)} s (target < ${TARGET_P50_S} s: ${verdict(p50 < TARGET_P50_S)})   p95 ${p95.toFixed(2)} s (target < ${TARGET_P95_S} s: ${verdict(p95 < TARGET_P95_S)})   max ${latencies.at(-1)?.toFixed(2)} s`);
+  console.log(
+    `latency  p50 ${p50.toFixed(2)} s (target < ${TARGET_P50_S} s: ${verdict(p50 < TARGET_P50_S)})   p95 ${p95.toFixed(2)} s (target < ${TARGET_P95_S} s: ${verdict(p95 < TARGET_P95_S)})   max ${latencies.at(-1)?.toFixed(2)} s`,
+  );
 
-  const burst = await measureBurst(sandbox, probes, orgs.map((o) => o.url), users);
-  console.log(`burst of ${BURST} changes: ${burst.runs} runs, ${burst.deltaRequests} Graph delta requests (${burst.perOrg}); the fixed 5 s window: ${burst.windowRuns} runs, ${burst.windowDeltaRequests} delta requests (one run per org reading every change)`);
+  const burst = await measureBurst(
+    sandbox,
+    probes,
+    orgs.map((o) => o.url),
+    users,
+  );
+  console.log(
+    `burst of ${BURST} changes: ${burst.runs} runs, ${burst.deltaRequests} Graph delta requests (${burst.perOrg}); the fixed 5 s window: ${burst.windowRuns} runs, ${burst.windowDeltaRequests} delta requests (one run per org reading every change)`,
+  );
   const ok = pending.size === 0 && p95 < TARGET_P95_S && p50 < TARGET_P50_S;
   console.log(ok ? "PASS" : "FAIL");
   await host.close();
@@ -149,17 +190,38 @@ function printBreakdown(measured: Array<{ at: number; seen: Map<string, number> 
       steps.runToDataverse.push(seen - runStart);
     }
   }
-  const med = (list: number[]) => `${percentile([...list].sort((a, b) => a - b), 50).toFixed(0).padStart(5)} ms`;
-  const p95 = (list: number[]) => `${percentile([...list].sort((a, b) => a - b), 95).toFixed(0).padStart(5)} ms`;
+  const med = (list: number[]) =>
+    `${percentile(
+      [...list].sort((a, b) => a - b),
+      50,
+    )
+      .toFixed(0)
+      .padStart(5)} ms`;
+  const p95 = (list: number[]) =>
+    `${percentile(
+      [...list].sort((a, b) => a - b),
+      95,
+    )
+      .toFixed(0)
+      .padStart(5)} ms`;
   console.log(`where the time goes (median / p95 over ${steps.webhook.length} change×org paths led by their own notification):`);
   console.log(`  directory change → webhook received (Graph batching + POST)     ${med(steps.webhook)} / ${p95(steps.webhook)}`);
-  console.log(`  webhook → notification worker (queue hop)                      ${med(steps.notificationHop)} / ${p95(steps.notificationHop)}`);
+  console.log(
+    `  webhook → notification worker (queue hop)                      ${med(steps.notificationHop)} / ${p95(steps.notificationHop)}`,
+  );
   console.log(`  notification worker → run starts (sync queue hop)              ${med(steps.syncHop)} / ${p95(steps.syncHop)}`);
-  console.log(`  run starts → record shows in Dataverse (Graph delta + writes)   ${med(steps.runToDataverse)} / ${p95(steps.runToDataverse)}`);
+  console.log(
+    `  run starts → record shows in Dataverse (Graph delta + writes)   ${med(steps.runToDataverse)} / ${p95(steps.runToDataverse)}`,
+  );
 }
 
 /** BURST changes at once: runs and Graph delta requests until every org is quiet again. */
-async function measureBurst(sandbox: import("../dev/sandbox/sandbox.js").Sandbox, probes: Probes, orgs: string[], users: Array<{ id: string }>) {
+async function measureBurst(
+  sandbox: import("../dev/sandbox/sandbox.js").Sandbox,
+  probes: Probes,
+  orgs: string[],
+  users: Array<{ id: string }>,
+) {
   await sleep(3_000);
   const runsBefore = new Map(orgs.map((o) => [o, probes.runs.get(o) ?? 0]));
   const isDelta = (r: { url: string }) => r.url.includes("/users/delta");
@@ -169,7 +231,12 @@ async function measureBurst(sandbox: import("../dev/sandbox/sandbox.js").Sandbox
   // Quiet again: every org's newest record carries the last title, and no run starts for 8 s.
   const lastTitle = new Map<string, string>();
   for (let i = 0; i < BURST; i++) lastTitle.set(users[i % users.length]!.id, `Burst ${stamp} ${i}`);
-  const arrived = () => sandbox.dataverse.every((d) => [...lastTitle].every(([id, title]) => [...d.org.users.values()].some((r) => r.azureactivedirectoryobjectid?.toLowerCase() === id.toLowerCase() && r.jobtitle === title)));
+  const arrived = () =>
+    sandbox.dataverse.every((d) =>
+      [...lastTitle].every(([id, title]) =>
+        [...d.org.users.values()].some((r) => r.azureactivedirectoryobjectid?.toLowerCase() === id.toLowerCase() && r.jobtitle === title),
+      ),
+    );
   const deadline = Date.now() + 120_000;
   while (!arrived() && Date.now() < deadline) await sleep(200);
   let settled = sumRuns(probes, orgs);
@@ -183,7 +250,13 @@ async function measureBurst(sandbox: import("../dev/sandbox/sandbox.js").Sandbox
   const runs = settled - [...runsBefore.values()].reduce((a, b) => a + b, 0);
   const pageSize = 200; // the bridge asks for Graph's largest delta page
   const changedUsers = Math.min(BURST, users.length);
-  return { runs, deltaRequests: sandbox.graph.knobs.count(isDelta) - deltaBefore, perOrg, windowRuns: orgs.length, windowDeltaRequests: orgs.length * Math.max(1, Math.ceil(changedUsers / pageSize)) };
+  return {
+    runs,
+    deltaRequests: sandbox.graph.knobs.count(isDelta) - deltaBefore,
+    perOrg,
+    windowRuns: orgs.length,
+    windowDeltaRequests: orgs.length * Math.max(1, Math.ceil(changedUsers / pageSize)),
+  };
 }
 
 const sumRuns = (probes: Probes, orgs: string[]) => orgs.reduce((sum, o) => sum + (probes.runs.get(o) ?? 0), 0);

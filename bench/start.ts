@@ -20,13 +20,26 @@ const TARGET_MS = 500;
 const READY = "bench-start-ready ";
 const root = fileURLToPath(new URL("..", import.meta.url));
 
-interface ChildTimes { url: string; harnessLoadedMs: number; listeningMs: number; cpuMs: number }
-interface Sample { firstAnswerMs: number; child: ChildTimes; answeredAfterListeningMs: number }
+interface ChildTimes {
+  url: string;
+  harnessLoadedMs: number;
+  listeningMs: number;
+  cpuMs: number;
+}
+interface Sample {
+  firstAnswerMs: number;
+  child: ChildTimes;
+  answeredAfterListeningMs: number;
+}
 
 async function coldStart(childPath: string, packageDir: string, env: NodeJS.ProcessEnv): Promise<Sample> {
   const spawnedAt = performance.now();
   const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : [];
-  const child = spawn(process.execPath, [...profile, childPath, packageDir], { cwd: packageDir, env, stdio: ["ignore", "pipe", "inherit", "ipc"] });
+  const child = spawn(process.execPath, [...profile, childPath, packageDir], {
+    cwd: packageDir,
+    env,
+    stdio: ["ignore", "pipe", "inherit", "ipc"],
+  });
   const line = await new Promise<string>((resolve, reject) => {
     let text = "";
     child.stdout!.on("data", (chunk: Buffer) => {
@@ -58,16 +71,28 @@ async function main(): Promise<void> {
   const { build } = await import("esbuild");
   const childPath = join(out, "start-child.mjs");
   await build({
-    entryPoints: [join(root, "bench/support/start-child.ts")], outfile: childPath, bundle: true, platform: "node", format: "esm", target: "node22",
+    entryPoints: [join(root, "bench/support/start-child.ts")],
+    outfile: childPath,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node22",
     external: ["@azure/functions-core"], // provided by the worker (here: the stand-in the child installs)
-    banner: { js: 'import { createRequire as __benchCreateRequire } from "node:module"; const require = __benchCreateRequire(import.meta.url);' },
+    banner: {
+      js: 'import { createRequire as __benchCreateRequire } from "node:module"; const require = __benchCreateRequire(import.meta.url);',
+    },
     logLevel: "warning",
   });
 
   const { startSandbox } = await import("../dev/sandbox/sandbox.js");
   const { startAzurite } = await import("../dev/sandbox/azurite.js");
   const [sandbox, azurite] = await Promise.all([startSandbox({ tls }), startAzurite()]);
-  const env = { ...process.env, ...sandbox.env, AzureWebJobsStorage: azurite.connectionString, OTEL_SDK_DISABLED: process.env.OTEL_SDK_DISABLED ?? "true" };
+  const env = {
+    ...process.env,
+    ...sandbox.env,
+    AzureWebJobsStorage: azurite.connectionString,
+    OTEL_SDK_DISABLED: process.env.OTEL_SDK_DISABLED ?? "true",
+  };
 
   const samples: Sample[] = [];
   for (let i = 0; i < RUNS; i++) samples.push(await coldStart(childPath, packageDir, env));
@@ -77,13 +102,19 @@ async function main(): Promise<void> {
   const mb = (n: number) => `${(n / 1024 / 1024).toFixed(2)} MB`;
   const first = samples.map((s) => s.firstAnswerMs);
   const ms = (n: number) => `${n.toFixed(0)} ms`;
-  console.log(`bench:start — ${RUNS} cold starts of the deployment bundle (index.mjs ${mb(bundleBytes)}, chunks/ ${mb(chunkBytes)} some of which load on first use, zip ${mb(zipBytes)})`);
+  console.log(
+    `bench:start — ${RUNS} cold starts of the deployment bundle (index.mjs ${mb(bundleBytes)}, chunks/ ${mb(chunkBytes)} some of which load on first use, zip ${mb(zipBytes)})`,
+  );
   console.log(`  process start → harness loaded      median ${ms(median(samples.map((s) => s.child.harnessLoadedMs)))}`);
   console.log(`  process start → bundle loaded, listening  median ${ms(median(samples.map((s) => s.child.listeningMs)))}`);
   console.log(`  listening → first answer             median ${ms(median(samples.map((s) => s.answeredAfterListeningMs)))}`);
-  console.log(`  the child's CPU time until listening  median ${ms(median(samples.map((s) => s.child.cpuMs)))} (wall time above also counts waiting for a core)`);
+  console.log(
+    `  the child's CPU time until listening  median ${ms(median(samples.map((s) => s.child.cpuMs)))} (wall time above also counts waiting for a core)`,
+  );
   const verdict = median(first) <= TARGET_MS ? "met" : "NOT met";
-  console.log(`spawn → first answered request: median ${ms(median(first))}, min ${ms(Math.min(...first))}, max ${ms(Math.max(...first))} (target ≤ ${TARGET_MS} ms: ${verdict})`);
+  console.log(
+    `spawn → first answered request: median ${ms(median(first))}, min ${ms(Math.min(...first))}, max ${ms(Math.max(...first))} (target ≤ ${TARGET_MS} ms: ${verdict})`,
+  );
   await Promise.all([sandbox.stop(), azurite.stop()]);
   rmSync(out, { recursive: true, force: true });
   process.exit(0);

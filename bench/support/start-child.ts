@@ -8,11 +8,15 @@ import { startLocalHost } from "../../dev/local-host/host.js";
 
 const started = performance.now();
 const host = await startLocalHost({
-  port: 0, timers: false, log: () => {},
+  port: 0,
+  timers: false,
+  log: () => {},
   functionsDir: process.argv[2]!,
   storageConnectionString: process.env.AzureWebJobsStorage,
 });
 const cpu = process.cpuUsage();
 // CPU time too: on a shared machine the wall time also counts waiting for a core.
-process.stdout.write(`bench-start-ready ${JSON.stringify({ url: host.url, harnessLoadedMs: started, listeningMs: performance.now(), cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
+process.stdout.write(
+  `bench-start-ready ${JSON.stringify({ url: host.url, harnessLoadedMs: started, listeningMs: performance.now(), cpuMs: (cpu.user + cpu.system) / 1000 })}\n`,
+);
 process.on("message", () => void host.close().then(() => process.exit(0)));

@@ -83,10 +83,12 @@ export class SyncDebouncer {
     if (following) return following;
     const running = this.current.get(org);
     if (!running) return this.begin(org);
-    const queued = running.catch(() => undefined).then(() => {
-      this.next.delete(org);
-      return this.begin(org);
-    });
+    const queued = running
+      .catch(() => undefined)
+      .then(() => {
+        this.next.delete(org);
+        return this.begin(org);
+      });
     this.next.set(org, queued);
     return queued;
   }
@@ -116,7 +118,16 @@ export class SyncDebouncer {
   /** Claims the org's next run and sends its message, visible after `delaySeconds`. */
   private async claim(client: TableClient, org: string, row: Row | undefined, delaySeconds: number, chain = 0): Promise<"scheduled"> {
     const claim = randomUUID();
-    const next = entity({ partitionKey: PARTITION, rowKey: encodeKey(org), org, phase: "queued", claim, followUp: false, chain, expiresAt: this.now() + delaySeconds * 1000 + QUEUED_TTL_MS });
+    const next = entity({
+      partitionKey: PARTITION,
+      rowKey: encodeKey(org),
+      org,
+      phase: "queued",
+      claim,
+      followUp: false,
+      chain,
+      expiresAt: this.now() + delaySeconds * 1000 + QUEUED_TTL_MS,
+    });
     const { etag } = row ? await client.updateEntity(next, "Replace", { etag: row.etag }) : await client.createEntity(next);
     try {
       await this.enqueue({ kind: "sync", org, claim }, delaySeconds);
@@ -139,7 +150,8 @@ export class SyncDebouncer {
   async release(org: string, claim: string | undefined): Promise<void> {
     const client = await this.client();
     const row = await getRow(client, org);
-    if (row && (claim === undefined || row.claim === claim)) await client.deleteEntity(PARTITION, encodeKey(org), { etag: row.etag }).catch(ignoreConflict);
+    if (row && (claim === undefined || row.claim === claim))
+      await client.deleteEntity(PARTITION, encodeKey(org), { etag: row.etag }).catch(ignoreConflict);
   }
 
   /** A run of `org` started reading: every notification before now is covered; later ones need a follow-up. */
@@ -149,9 +161,20 @@ export class SyncDebouncer {
     const now = this.now();
     // A follow-up's run carries the chain on; any other run (led by a notification, timer, admin) starts one.
     const chain = row?.phase === "queued" && row.expiresAt > now ? (row.chain ?? 0) : 0;
-    await client.upsertEntity(entity({
-      partitionKey: PARTITION, rowKey: encodeKey(org), org, phase: "running", runId, startedAt: now, followUp: false, chain, expiresAt: now + RUNNING_TTL_MS,
-    }), "Replace");
+    await client.upsertEntity(
+      entity({
+        partitionKey: PARTITION,
+        rowKey: encodeKey(org),
+        org,
+        phase: "running",
+        runId,
+        startedAt: now,
+        followUp: false,
+        chain,
+        expiresAt: now + RUNNING_TTL_MS,
+      }),
+      "Replace",
+    );
   }
 
   /** A run of `org` ended (any outcome): queue the follow-up if notifications arrived meanwhile, else go quiet. */
@@ -190,8 +213,12 @@ async function getRow(client: TableClient, org: string): Promise<Row | undefined
     const row = await client.getEntity<DebounceEntity>(PARTITION, encodeKey(org));
     // Rows of the fixed-window debounce (pendingUntil, no phase) read as expired: the org is quiet.
     return {
-      ...row, phase: row.phase, followUp: row.followUp === true, expiresAt: Number(row.expiresAt ?? 0),
-      startedAt: row.startedAt === undefined ? undefined : Number(row.startedAt), chain: Number(row.chain ?? 0),
+      ...row,
+      phase: row.phase,
+      followUp: row.followUp === true,
+      expiresAt: Number(row.expiresAt ?? 0),
+      startedAt: row.startedAt === undefined ? undefined : Number(row.startedAt),
+      chain: Number(row.chain ?? 0),
     } as Row;
   } catch (error) {
     if (error instanceof RestError && error.statusCode === 404) return undefined;

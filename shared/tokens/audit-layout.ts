@@ -5,7 +5,14 @@
 // day is spread over AUDIT_SHARDS sub-partitions (each instance starts at a random shard and rotates per
 // commit), so instances and bursts do not queue on one partition. Rows written before packing (one record per
 // entity, partition `<owner>_<day>`) are decoded too: a range over `<owner>_<day>` … `<owner>_<day>.` covers both.
-import { MAX_CUSTOM_PROPERTIES, MAX_ENTITY_BYTES, MAX_TRANSACTION_BYTES, MAX_TRANSACTION_OPS, SAFE_STRING_CHARS, type TableEntity } from "../state/table-limits.js";
+import {
+  MAX_CUSTOM_PROPERTIES,
+  MAX_ENTITY_BYTES,
+  MAX_TRANSACTION_BYTES,
+  MAX_TRANSACTION_OPS,
+  SAFE_STRING_CHARS,
+  type TableEntity,
+} from "../state/table-limits.js";
 
 /** Marks a packed entity (`v`); rows without it are the one-record-per-entity layout. */
 export const PACKED_LAYOUT = 2;
@@ -75,7 +82,11 @@ export function ownerDayRange(ownerDay: string): { from: string; below: string }
  * of `texts` until the transaction is full: at most 100 entities and 4 MiB, each entity at most 1 MiB and 252
  * properties, each property at most PROPERTY_CHARS. `taken` says how many records went in.
  */
-export function packTransaction(texts: readonly string[], partitionKey: string, rowKey: (index: number) => string): { chunks: AuditChunk[]; taken: number } {
+export function packTransaction(
+  texts: readonly string[],
+  partitionKey: string,
+  rowKey: (index: number) => string,
+): { chunks: AuditChunk[]; taken: number } {
   const chunks: AuditChunk[] = [];
   let taken = 0;
   let transactionBytes = 0;
@@ -128,7 +139,20 @@ export function decodeAuditRow(row: Record<string, unknown>): StoredAuditRecord[
   return records;
 }
 
-const OLD_ROW_FIELDS = ["outcome", "caller", "authenticated", "grant", "method", "target", "identity", "error", "reason", "time", "expiresOn", "tokenSha256"] as const;
+const OLD_ROW_FIELDS = [
+  "outcome",
+  "caller",
+  "authenticated",
+  "grant",
+  "method",
+  "target",
+  "identity",
+  "error",
+  "reason",
+  "time",
+  "expiresOn",
+  "tokenSha256",
+] as const;
 
 function oldRow(row: Record<string, unknown>): StoredAuditRecord {
   const record: Record<string, unknown> = {};
