@@ -27,8 +27,11 @@ interface Pending {
   done: (error?: unknown) => void;
 }
 
-/** Writes in flight per owner and day at once (each on its own sub-partition); more records wait for one. */
-const MAX_IN_FLIGHT = 2;
+/**
+ * Writes in flight per owner and day at once, each on its own sub-partition; more records wait for one. A
+ * record waits for about one write, not two (2 in flight: saturation 0.12–0.21 × bare node:http; 8: 0.28 ×).
+ */
+const MAX_IN_FLIGHT = 8;
 
 export class TableAuditSink implements AuditSink {
   /** Records waiting, per `<owner>_<day>`. */
