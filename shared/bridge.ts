@@ -34,7 +34,7 @@ import { createTokenServices, type TokenServiceOptions, type TokenServices } fro
 /** What tests (and benchmarks) may change; production builds the bridge without options. */
 export interface BridgeOptions {
   /** The notification sync debouncer's window and clock (tests shorten the window). */
-  debounce?: Pick<SyncDebouncerOptions, "delaySeconds" | "now">;
+  debounce?: Pick<SyncDebouncerOptions, "minSpacingSeconds" | "now">;
   /** Token service parts: the caller-token cache, the failure throttle's clock or `false` (off). */
   tokens?: TokenServiceOptions;
 }
@@ -80,7 +80,10 @@ export function createBridge(config: Config, options: BridgeOptions = {}): Bridg
   const placeholderPool = new PlaceholderPool();
   const remapDeps = (overrides: Partial<RemapDeps> = {}) => createRemapDeps(config, { storage, dataverse, directory, placeholderPool }, overrides);
   const syncParts: SyncParts = { storage, directory, dataverse, remap: remapPort(() => remapDeps()) };
-  const syncRuns = createSyncRuns(config, syncParts);
+  // With webhooks on, runs tell the notification debounce when they start and end (its trailing edge).
+  const runObserver = config.notifications.url ? { started: (org: string, runId: string) => notifications.debouncer.runStarted(org, runId), finished: (org: string, runId: string) => notifications.debouncer.runFinished(org, runId) } : undefined;
+  const syncRuns = createSyncRuns(config, syncParts, runObserver);
+  const notifications = createNotificationServices(config, { storage, secrets, graph: graphSubscriptions, syncRuns }, options.debounce);
   const tokens = createTokenServices(config, { storage, platform: platformCredential, secrets, subjectValidator: validator, onPremisesCa }, options.tokens);
   return {
     config, platformCredential, storage, secrets, appCredential, directory, graphSubscriptions, dataverse, syncRuns, tokens,
@@ -88,7 +91,7 @@ export function createBridge(config: Config, options: BridgeOptions = {}): Bridg
     oneUser: (requestedBy) => oneUserDependencies(config, syncParts, requestedBy),
     remapDeps,
     remapApi: { deps: remapDeps, idempotency: new IdempotencyStore(storage.tableOf(TABLES.idempotency)) },
-    notifications: createNotificationServices(config, { storage, secrets, graph: graphSubscriptions, syncRuns }, options.debounce),
+    notifications,
     callers: createCallersService(config, { platform: platformCredential, bridgeToken: credentialToken(appCredential), throttle: (org) => dataverse.throttle(org), tokens }),
     readiness: new ReadinessProbe({ config, storage, secrets, appCredential, directory, throttle: (org) => dataverse.throttle(org), subscriptions: new SubscriptionStore(storage.tableOf(TABLES.subscriptions)), onPremisesCa }),
     link: (pathAndQuery) => publicLink(config.publicBaseUrl, pathAndQuery),

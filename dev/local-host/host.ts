@@ -3,7 +3,7 @@
 // `@azure/functions` itself through the functions-core stand-in, so Azure and this host share one definition.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Cron } from "croner";
@@ -11,7 +11,7 @@ import { hooks, installFunctionsCore, registrations, type RegisteredFunction } f
 import { invocationContext, triggerOf } from "./invocation.js";
 import { RouteTable } from "./routes.js";
 import { lightRequest } from "./light-request.js";
-import { startQueueWorkers, type QueueWorkers } from "./queues.js";
+import { maxPollingIntervalMs, startQueueWorkers, type QueueWorkers } from "./queues.js";
 import { MAX_BODY_BYTES } from "../../shared/http/json-body.js";
 
 /**
@@ -52,7 +52,8 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   const log = options.log ?? ((line: string) => console.log(line));
   installFunctionsCore();
   const functionsDir = resolve(options.functionsDir ?? "functions");
-  const files = readdirSync(functionsDir).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith(".d.ts")).sort();
+  // .mjs: the deployment bundle (index.mjs) when its package directory is served.
+  const files = readdirSync(functionsDir).filter((f) => /\.(ts|js|mjs)$/.test(f) && !f.endsWith(".d.ts")).sort();
   for (const file of files) await import(pathToFileURL(join(functionsDir, file)).href);
   const functions = [...registrations];
   // The worker runs appStart hooks once the app's files are loaded.
@@ -79,11 +80,11 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     }
   }
 
-  let queues: QueueWorkers | undefined;
-  if (queueFunctions.length > 0) {
-    if (!options.storageConnectionString) throw new Error("queue-triggered functions need a storage connection string");
-    queues = await startQueueWorkers(lib, queueFunctions, options.storageConnectionString, log);
-  }
+  if (queueFunctions.length > 0 && !options.storageConnectionString) throw new Error("queue-triggered functions need a storage connection string");
+  // Queue listeners and the HTTP listener start side by side, as in the Functions host.
+  const startingQueues: Promise<QueueWorkers | undefined> = queueFunctions.length > 0
+    ? startQueueWorkers(lib, queueFunctions, options.storageConnectionString!, log, maxPollingIntervalMs(readHostJson(functionsDir)))
+    : Promise.resolve(undefined);
 
   const server: Server = createServer((req, res) => {
     void serveHttp(lib, routes, req, res, log).catch((error: unknown) => {
@@ -93,9 +94,14 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     });
   });
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((ok, fail) => {
+  const listening = new Promise<void>((ok, fail) => {
     server.once("error", fail);
     server.listen(options.port ?? 7071, options.host ?? "127.0.0.1", () => ok());
+  });
+  const [queues] = await Promise.all([startingQueues, listening]).catch(async (error: unknown) => {
+    server.close();
+    await startingQueues.then((started) => started?.stop(), () => undefined);
+    throw error;
   });
   const address = server.address() as AddressInfo;
   const url = `http://${options.host ?? "127.0.0.1"}:${address.port}`;
@@ -118,6 +124,14 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       restorePublicBaseUrl();
     },
   };
+}
+
+/** The app's host.json: beside the functions (a deployment package), else in the project root (functions/..). */
+function readHostJson(functionsDir: string): unknown {
+  for (const path of [join(functionsDir, "host.json"), join(functionsDir, "..", "host.json")]) {
+    if (existsSync(path)) return JSON.parse(readFileSync(path, "utf8")) as unknown;
+  }
+  return undefined;
 }
 
 /**

@@ -3,7 +3,8 @@ import { z } from "zod";
 import { LIFECYCLE_EVENTS } from "./parse.js";
 
 export const notificationMessage = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("sync"), org: z.string().min(1), attempt: z.number().int().min(0).optional() }),
+  // claim: the debounce claim that sent it (absent on messages sent before claims existed).
+  z.object({ kind: z.literal("sync"), org: z.string().min(1), attempt: z.number().int().min(0).optional(), claim: z.string().min(1).max(64).optional() }),
   z.object({ kind: z.literal("lifecycle"), event: z.enum(LIFECYCLE_EVENTS), subscriptionId: z.string().min(1) }),
 ]);
 

@@ -16,7 +16,7 @@ export interface NotificationServices {
   orgs: readonly string[];
   /** The subscriptions' clientState from Key Vault; undefined when no secret is configured (nothing is trusted). */
   clientState(): Promise<string | undefined>;
-  debouncer: Pick<SyncDebouncer, "request" | "retryLater">;
+  debouncer: Pick<SyncDebouncer, "request" | "retryLater" | "holds" | "release" | "runStarted" | "runFinished">;
   enqueue(message: NotificationMessage): Promise<void>;
   syncRuns: Pick<SyncRuns, "start">;
   subscriptions: Pick<SubscriptionManager, "ensure" | "handleLifecycle">;
@@ -27,7 +27,7 @@ export interface NotificationServices {
 export function createNotificationServices(
   config: Config,
   parts: { storage: Storage; secrets: SecretReader; graph: GraphSubscriptions; syncRuns: Pick<SyncRuns, "start"> },
-  debouncer: Pick<SyncDebouncerOptions, "delaySeconds" | "now"> = {},
+  debouncer: Pick<SyncDebouncerOptions, "minSpacingSeconds" | "now"> = {},
 ): NotificationServices {
   const name = config.notifications.clientStateSecretName;
   const readClientState = async (): Promise<string | undefined> => (name ? (await parts.secrets.getSecret(name)).value : undefined);

@@ -8,7 +8,7 @@ import { QUEUES, TABLES, type Storage } from "../state/storage.js";
 import { OrgStateStore } from "./org-state-store.js";
 import type { RemapPort } from "./remap-port.js";
 import { RunStore } from "./run-store.js";
-import { SyncRuns } from "./sync-runs.js";
+import { SyncRuns, type RunObserver } from "./sync-runs.js";
 import { backgroundLogger } from "../telemetry/logger.js";
 import { orgIdentity } from "./identity.js";
 
@@ -26,8 +26,9 @@ function syncSettings(config: Config, org?: string): SyncSettings {
   return { map: config.sync.attributeMap, identity, threshold: config.sync.disableThreshold, scopeGroupIds: config.sync.scopeGroupIds };
 }
 
-export function createSyncRuns(config: Config, parts: SyncParts): SyncRuns {
+export function createSyncRuns(config: Config, parts: SyncParts, observer?: RunObserver): SyncRuns {
   return new SyncRuns({
+    observer,
     orgs: config.dataverseUrls,
     settings: syncSettings(config),
     orgSettings: (org) => syncSettings(config, org),

@@ -75,6 +75,13 @@ export interface SyncServices {
   now?: () => Date;
   /** Lease length and renewal period (tests shorten them). */
   leaseTiming?: { leaseMs: number; renewMs: number };
+  /** Told when a run starts reading and when it ends (notification debounce); its failures never fail a run. */
+  observer?: RunObserver;
+}
+
+export interface RunObserver {
+  started(org: string, runId: string): Promise<void>;
+  finished(org: string, runId: string): Promise<void>;
 }
 
 const leaseKey = (org: string) => `sync:${org}`;
@@ -156,6 +163,7 @@ export class SyncRuns {
       stopRenewing();
       abortSignal?.removeEventListener("abort", onAbort);
       await this.services.leases.release(leaseKey(org), runId).catch(() => undefined);
+      await this.tellObserver("finished", org, runId);
     }
   }
 
@@ -163,6 +171,7 @@ export class SyncRuns {
   private async perform(report: RunReport, message: SyncRunMessage, deps: OrgSyncDependencies, abortSignal: AbortSignal): Promise<void> {
     const { org, runId } = message;
     await this.markInterrupted(org, runId);
+    await this.tellObserver("started", org, runId);
     report.state = "running";
     report.startedAt ??= this.now.toISOString();
     await this.services.runs.save(report);
@@ -186,6 +195,11 @@ export class SyncRuns {
     });
     await this.services.runs.save(report);
     this.services.log(`sync ${org} run ${runId} ${report.state}: ${JSON.stringify(report.counts)}`);
+  }
+
+  private async tellObserver(event: keyof RunObserver, org: string, runId: string): Promise<void> {
+    await this.services.observer?.[event](org, runId).catch((error: unknown) =>
+      this.services.log(`sync ${org} run ${runId}: could not note that it ${event}: ${(error as Error)?.message ?? error}`));
   }
 
   /** Records a failed run on its report and (unless the lease was lost) on the org's state, with a back-off. */

@@ -26,7 +26,11 @@ function fakeDeps(overrides: Partial<NotificationServices> = {}) {
     tenantId: TENANT,
     orgs: ORGS,
     clientState: async () => SECRET,
-    debouncer: { request: vi.fn(async (org: string) => { requested.push(org); return "scheduled" as const; }), retryLater: vi.fn(async () => 5) },
+    debouncer: {
+      request: vi.fn(async (org: string) => { requested.push(org); return "scheduled" as const; }), retryLater: vi.fn(async () => 5),
+      holds: vi.fn(async (_org: string, claim?: string) => claim !== "stale"), release: vi.fn(async () => undefined),
+      runStarted: vi.fn(async () => undefined), runFinished: vi.fn(async () => undefined),
+    },
     enqueue: vi.fn(async (m: unknown) => { enqueued.push(m); }),
     log: (m: string) => logs.push(m),
     ...overrides,
@@ -163,7 +167,8 @@ describe("POST /api/notifications", () => {
   });
 
   it("answers 503 (Graph redelivers) when the sync cannot be recorded", async () => {
-    const { deps } = fakeDeps({ debouncer: { request: async () => { throw new Error("storage down"); }, retryLater: async () => 0 } });
+    const { deps: base } = fakeDeps();
+    const deps = { ...base, debouncer: { ...base.debouncer, request: vi.fn(async (): Promise<"scheduled"> => { throw new Error("storage down"); }) } };
     const response = await post(deps, { value: [change(SECRET)] });
     expect(response.status).toBe(503);
     expect(response.headers["retry-after"]).toBe("30");
@@ -218,12 +223,19 @@ describe("notification queue worker", () => {
   it("comes back later while a run is in progress, and drops a halted org", async () => {
     const busy = deps(async () => { throw new AppError("busy", 409, "run_in_progress"); });
     expect(await handleNotificationMessage({ kind: "sync", org: ORGS[0]!, attempt: 2 }, busy as never)).toMatch(/trying again/);
-    expect(busy.debouncer.retryLater).toHaveBeenCalledWith(ORGS[0], 2);
+    expect(busy.debouncer.retryLater).toHaveBeenCalledWith(ORGS[0], 2, undefined);
     const halted = deps(async () => { throw new AppError("halted", 409, "run_halted"); });
-    expect(await handleNotificationMessage({ kind: "sync", org: ORGS[0]! }, halted as never)).toMatch(/skipped/);
+    expect(await handleNotificationMessage({ kind: "sync", org: ORGS[0]!, claim: "c1" }, halted as never)).toMatch(/skipped/);
     expect(halted.debouncer.retryLater).not.toHaveBeenCalled();
+    expect(halted.debouncer.release).toHaveBeenCalledWith(ORGS[0], "c1"); // the org is quiet again
     const broken = deps(async () => { throw new Error("storage down"); });
     await expect(handleNotificationMessage({ kind: "sync", org: ORGS[0]! }, broken as never)).rejects.toThrow("storage down");
+  });
+
+  it("drops a message whose claim was superseded (a run that covers it started, or a newer claim took over)", async () => {
+    const d = deps(async () => ({ runId: "r1" }));
+    expect(await handleNotificationMessage({ kind: "sync", org: ORGS[0]!, claim: "stale" }, d as never)).toMatch(/superseded/);
+    expect(d.syncRuns.start).not.toHaveBeenCalled();
   });
 
   it("a lifecycle event schedules a sync of every org and fixes the subscription", async () => {

@@ -30,32 +30,41 @@ describe("audit poisoning", () => {
     expect(poisonStatuses).toEqual(Array(10).fill(400));
 
     const { TABLES } = await import("../../shared/state/storage.js");
+    const { readAudit, UNAUTHENTICATED_OWNER } = await import("../../shared/tokens/audit-query.js");
     const { storage } = (await import("../support/test-bridge.js")).testBridge();
-    const rows: Array<Record<string, unknown>> = [];
-    for await (const row of (await storage.table(TABLES.tokenAudit)).listEntities()) rows.push(row);
-    const poisonRows = rows.filter((r) => r.outcome === "refused" && r.error === "unsupported_grant_type");
+    const table = await storage.table(TABLES.tokenAudit);
+    const day = new Date().toISOString().slice(0, 10);
+    const partitions = new Set<string>();
+    for await (const row of table.listEntities()) partitions.add(String(row.partitionKey));
+    // Packed sub-partitions: `<owner>_<day>-<shard>`; the unauthenticated senders' ones apart from the caller's.
+    for (const partition of partitions) expect(partition).toMatch(new RegExp(`^(${clientId}|~unauthenticated)_\\d{4}-\\d{2}-\\d{2}-[0-9a-f]{2}$`));
+    const unauthenticated = await readAudit(table, { owner: UNAUTHENTICATED_OWNER, day });
+    const poisonRows = unauthenticated.filter((r) => r.outcome === "refused" && r.error === "unsupported_grant_type");
     expect(poisonRows).toHaveLength(10);
     for (const row of poisonRows) {
-      expect(String(row.partitionKey)).toMatch(/^~unauthenticated_\d{4}-\d{2}-\d{2}$/);
       expect(row.caller).toBe(clientId); // the claim is kept, as a claim
       expect(row.authenticated).toBe(false);
       expect(String(row.grant).length).toBeLessThanOrEqual(256);
       expect(String(row.grant)).toMatch(/^x+…\[truncated \d+ chars\]$/);
     }
-    expect(rows.filter((r) => String(r.partitionKey).startsWith(`${clientId}_`) && r.outcome === "issued")).toHaveLength(21);
+    const own = await readAudit(table, { owner: clientId, day });
+    expect(own.filter((r) => r.outcome === "issued")).toHaveLength(21);
+    expect(own.some((r) => r.authenticated === false)).toBe(false);
   });
 });
 
 describe("TableAuditSink", () => {
-  it("retries a failed batch row by row: only the row that cannot be stored fails", async () => {
+  it("retries a failed group commit record by record: only the record that cannot be stored fails", async () => {
     const { TableAuditSink } = await import("../../shared/tokens/audit.js");
     const transactions: number[] = [];
+    const write = async (entities: Array<Record<string, unknown>>) => {
+      transactions.push(entities.length);
+      if (entities.some((entity) => JSON.stringify(entity).includes("unstorable"))) throw new Error("PropertyValueTooLarge");
+      return { status: 202 } as any;
+    };
     const sink = new TableAuditSink(async () => ({
-      submitTransaction: async (actions: any[]) => {
-        transactions.push(actions.length);
-        if (actions.some(([, entity]: [string, Record<string, unknown>]) => entity.reason === "unstorable")) throw new Error("PropertyValueTooLarge");
-        return { status: 202 } as any;
-      },
+      submitTransaction: async (actions: any[]) => write(actions.map(([, entity]: [string, Record<string, unknown>]) => entity)),
+      createEntity: async (entity: Record<string, unknown>) => write([entity]),
     }));
     const time = new Date();
     const outcomes = await Promise.allSettled([
@@ -64,7 +73,8 @@ describe("TableAuditSink", () => {
       sink.record({ outcome: "issued", caller: "a", time }),
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
-    expect(transactions).toEqual([3, 1, 1, 1]);
+    // One packed entity carried all three; after it failed, each record went alone.
+    expect(transactions).toEqual([1, 1, 1, 1]);
   });
 
   it("caps and normalises wire values before they reach a row or a log line", async () => {

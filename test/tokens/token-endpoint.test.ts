@@ -260,9 +260,9 @@ describe("audit", () => {
     expect((await postForm(handler, { grant_type: "client_credentials", client_id: secretCaller().clientId, client_secret: refusedSecret, scope: scope(org1) })).status).toBe(401);
 
     const { TABLES } = await import("../../shared/state/storage.js");
+    const { readAudit } = await import("../../shared/tokens/audit-query.js");
     const { storage } = (await import("../support/test-bridge.js")).testBridge();
-    const rows: Array<Record<string, unknown>> = [];
-    for await (const row of (await storage.table(TABLES.tokenAudit)).listEntities()) rows.push(row);
+    const rows = await readAudit(await storage.table(TABLES.tokenAudit));
     const hash = createHash("sha256").update(ok.body.access_token).digest("hex");
     // Every caller of the org shares the cached token, so several rows carry its hash.
     const issued = rows.find((r) => r.tokenSha256 === hash && r.caller === "reporting" && r.method === "client_secret_basic");
@@ -276,6 +276,23 @@ describe("audit", () => {
     expect(dump).not.toContain(refusedSecret);
     expect(dump).not.toContain(secretCaller().secret);
     expect(dump).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/); // no JWT at all (subject tokens, assertions)
+  });
+
+  it("fails closed: no token when only the audit write fails (storage otherwise up)", async () => {
+    const { TableAuditSink } = await import("../../shared/tokens/audit.js");
+    const { tokenHandler } = await import("../../functions/token.http.js");
+    const root = (await import("../support/test-bridge.js")).testBridge({ tokens: { authFailures: false } });
+    const submitted: number[] = [];
+    const fail = async (count: number): Promise<never> => {
+      submitted.push(count);
+      throw new Error("InternalError: the audit table cannot be written");
+    };
+    const failing = new TableAuditSink(async () => ({ submitTransaction: async (actions: unknown[]) => fail(actions.length), createEntity: async () => fail(1) }));
+    const failingRoot = { ...root, tokens: { ...root.tokens, service: { ...root.tokens.service, audit: failing } } };
+    const res = await postForm(tokenHandler(() => failingRoot), { grant_type: "client_credentials", scope: scope(org1) }, { authorization: basic(secretCaller().clientId, secretCaller().secret) });
+    expectOAuthError(res, 503, "temporarily_unavailable");
+    expect(res.text).not.toMatch(/eyJ/);
+    expect(submitted.length).toBeGreaterThan(0); // the write was attempted, and its failure withheld the token
   });
 
   it("fails closed: no token when the audit cannot be written", async () => {
