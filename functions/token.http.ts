@@ -30,7 +30,7 @@ async function issue(root: Bridge, request: HttpRequest, context: InvocationCont
     const result = await issueToken({
       form: parseForm(body),
       authorization: request.headers.get("authorization") ?? undefined,
-      source: requestSource(request.headers.get("x-forwarded-for")),
+      source: requestSource(request.headers.get("x-forwarded-for"), root.config.trustedProxyHops),
       // RFC 7523: the token endpoint URL; RFC 7523bis and openid-client: the issuer identifier (our origin).
       assertionAudiences: [`${origin}/api/token`, origin, `${origin}/`],
       log,
@@ -51,7 +51,7 @@ async function readForm(request: HttpRequest): Promise<string | OAuthError> {
   try {
     return (await readBodyBytes(request, MAX_BODY_BYTES)).toString("utf8");
   } catch (error) {
-    if (error instanceof BodyTooLargeError) return new OAuthError("invalid_request", "the body is too large", { reason: "body_too_large" });
+    if (error instanceof BodyTooLargeError) return new OAuthError("invalid_request", `the body is larger than ${MAX_BODY_BYTES} bytes`, { status: 413, reason: "body_too_large" });
     throw error;
   }
 }

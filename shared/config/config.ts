@@ -47,6 +47,8 @@ export interface Config {
   /** The app's public origin (no trailing slash): PUBLIC_BASE_URL, else https://$WEBSITE_HOSTNAME in Azure, else the
    *  local host's address; every link in a response, the client-assertion `aud` and the console's redirect URI. */
   publicBaseUrl: string;
+  /** TRUSTED_PROXY_HOPS: proxies whose X-Forwarded-For entries are trusted (the failure throttle's source). */
+  trustedProxyHops: number;
 }
 
 export class ConfigError extends Error {
@@ -164,6 +166,7 @@ export function loadConfig(env: Env = process.env): Config {
     callerProvisioning: s.CALLER_PROVISIONING === "on",
     notifications: { url: s.NOTIFICATION_URL, clientStateSecretName: s.NOTIFICATION_CLIENT_STATE_SECRET_NAME },
     publicBaseUrl,
+    trustedProxyHops: s.TRUSTED_PROXY_HOPS,
   };
 }
 

@@ -82,6 +82,7 @@ export const settingsSchema = z.object({
   NOTIFICATION_URL: notificationUrl.optional(),
   NOTIFICATION_CLIENT_STATE_SECRET_NAME: optionalNonEmpty,
   PUBLIC_BASE_URL: publicBaseUrl.optional(),
+  TRUSTED_PROXY_HOPS: z.string().trim().regex(/^([1-9]|10)$/, "must be a whole number from 1 to 10").default("1").transform(Number),
 }).superRefine((s, ctx) => {
   if (s.DATAVERSE_ORGS?.some((o) => o.kind === "onpremises") && s.SYNC_SCOPE_GROUP_IDS.length > 0) {
     // Scope membership is read as Entra object ids, which on-premises records do not carry (see docs/on-premises.md).
@@ -126,4 +127,5 @@ export const SETTING_HINTS: Partial<Record<keyof typeof settingsSchema.shape, st
   CALLER_PROVISIONING: "on lets POST /api/callers/{id}/provision create application users and assign roles",
   PUBLIC_BASE_URL: "the app's public origin, e.g. https://bridge.contoso.com (default https://$WEBSITE_HOSTNAME in Azure)",
   NOTIFICATION_URL: "the public https URL of /api/notifications (plain http only on loopback, for the sandbox)",
+  TRUSTED_PROXY_HOPS: "how many proxies append to X-Forwarded-For in front of the app: 1 = App Service's front end alone; 2 with Application Gateway or Front Door before it",
 };
