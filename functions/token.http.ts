@@ -1,6 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import type { Bridge } from "../shared/bridge.js";
 import { BodyTooLargeError, readBodyBytes } from "../shared/http/json-body.js";
+import { unknownQueryParameters, unknownQueryText } from "../shared/http/query.js";
 import { parseForm } from "../shared/tokens/form.js";
 import { requestSource } from "../shared/tokens/auth-failures.js";
 import { issueToken, recordUnparsedRefusal } from "../shared/tokens/issue-token.js";
@@ -44,6 +45,10 @@ async function issue(root: Bridge, request: HttpRequest, context: InvocationCont
 }
 
 async function readForm(request: HttpRequest): Promise<string | OAuthError> {
+  const unknown = unknownQueryParameters(request);
+  if (unknown.length > 0) {
+    return new OAuthError("invalid_request", `${unknownQueryText(unknown)}: the request's parameters go in the form body`, { reason: "unknown_query_parameter" });
+  }
   const contentType = request.headers.get("content-type") ?? "";
   if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType)) {
     return new OAuthError("invalid_request", "the body must be application/x-www-form-urlencoded", { reason: "bad_content_type" });

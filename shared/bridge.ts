@@ -20,6 +20,7 @@ import { GraphSubscriptions } from "./notifications/graph-subscriptions.js";
 import { createNotificationServices, type NotificationServices } from "./notifications/services.js";
 import { SubscriptionStore } from "./notifications/subscription-store.js";
 import { ReadinessProbe } from "./ready/readiness.js";
+import { ServedOpenApi } from "./openapi/served.js";
 import { createRemapDeps, type RemapDeps } from "./remap/deps.js";
 import { IdempotencyStore } from "./remap/idempotency.js";
 import { PlaceholderPool } from "./remap/placeholders.js";
@@ -62,6 +63,8 @@ export interface Bridge {
   readonly tokens: TokenServices;
   readonly callers: CallersDeps;
   readonly readiness: ReadinessProbe;
+  /** GET /api/openapi.json: the document, built once, with its ETag. */
+  readonly openApi: ServedOpenApi;
   /** An absolute link on PUBLIC_BASE_URL (never the Host header). */
   link(pathAndQuery: string): string;
 }
@@ -89,6 +92,7 @@ export function createBridge(config: Config, options: BridgeOptions = {}): Bridg
     notifications: createNotificationServices(config, { storage, secrets, graph: graphSubscriptions, syncRuns }, options.debounce),
     callers: createCallersService(config, { platform: platformCredential, bridgeToken: credentialToken(appCredential), throttle: (org) => dataverse.throttle(org), tokens }),
     readiness: new ReadinessProbe({ config, storage, secrets, appCredential, directory, throttle: (org) => dataverse.throttle(org), subscriptions: new SubscriptionStore(storage.tableOf(TABLES.subscriptions)) }),
+    openApi: new ServedOpenApi(config.publicBaseUrl),
     link: (pathAndQuery) => publicLink(config.publicBaseUrl, pathAndQuery),
   };
 }
