@@ -6,6 +6,7 @@ import type { TokenCaller } from "../config/token-callers.js";
 import { auditLogLine, type AuditRecord, type AuditSink } from "./audit.js";
 import type { AuthFailureThrottle } from "./auth-failures.js";
 import { claimedClientId, type ClientAuthenticator } from "./client-auth.js";
+import { CALLER_IDENTITY_RESERVED } from "./caller-tokens.js";
 import type { CachedToken } from "./dataverse-token-cache.js";
 import { many, single, type TokenForm } from "./form.js";
 import { isOAuthError, OAuthError } from "./oauth-errors.js";
@@ -182,9 +183,12 @@ async function authenticateExchange(request: TokenRequest, deps: IssueTokenDeps,
   return caller;
 }
 
-/** Anything that is not already an OAuth refusal is a dependency failure: 503, no details on the wire. */
+/** Anything that is not already an OAuth refusal (or a reserved identity) is a dependency failure: 503, no details on the wire. */
 function asOAuthError(error: unknown): OAuthError {
   if (isOAuthError(error)) return error;
+  if (isAppError(error) && error.code === CALLER_IDENTITY_RESERVED) {
+    return new OAuthError("unauthorized_client", "this caller's policy names an identity reserved for the bridge", { reason: CALLER_IDENTITY_RESERVED, cause: error });
+  }
   return new OAuthError("temporarily_unavailable", "the token service is temporarily unavailable; try again later", {
     retryAfterSeconds: 5, reason: `dependency_failed: ${isAppError(error) ? error.code : (error as Error)?.name ?? "error"}`, cause: error,
   });
