@@ -55,6 +55,8 @@ interface Progress {
   grant?: string;
   method?: string;
   target?: string;
+  /** Token exchange: when the subject token expires; the answer never claims a longer life. */
+  subjectExpiresAtMs?: number;
 }
 
 export function issueToken(request: TokenRequest, deps: IssueTokenDeps): Promise<TokenSuccess> {
@@ -120,8 +122,9 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
   return {
     access_token: token.token,
     token_type: "Bearer",
-    // The issued token's real remaining lifetime, never an assumed hour.
-    expires_in: Math.max(0, Math.floor((token.expiresOnTimestamp - now) / 1000)),
+    // The issued token's real remaining lifetime, never an assumed hour; after an exchange, never past the
+    // subject token's (the Dataverse token itself cannot be shortened: docs/callers.md).
+    expires_in: Math.max(0, Math.floor((Math.min(token.expiresOnTimestamp, progress.subjectExpiresAtMs ?? Infinity) - now) / 1000)),
     ...(grant === "token_exchange" ? { issued_token_type: ACCESS_TOKEN_TYPE } : {}),
   };
 }
@@ -175,7 +178,8 @@ async function authenticateExchange(request: TokenRequest, deps: IssueTokenDeps,
   if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE) {
     throw new OAuthError("invalid_request", `requested_token_type must be ${ACCESS_TOKEN_TYPE}`, { reason: "bad_requested_token_type" });
   }
-  const { caller, appId } = await authenticateSubject(subjectToken, deps.subjectValidator, deps.policy, deps.now());
+  const { caller, appId, expiresAtMs } = await authenticateSubject(subjectToken, deps.subjectValidator, deps.policy, deps.now());
+  progress.subjectExpiresAtMs = expiresAtMs;
   const clientId = single(form, "client_id");
   if (clientId !== undefined && clientId !== caller.id && clientId.toLowerCase() !== appId) {
     throw new OAuthError("invalid_request", "client_id does not match subject_token", { reason: "client_id_mismatch" });

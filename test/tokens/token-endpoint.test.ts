@@ -193,6 +193,15 @@ describe("token exchange (RFC 8693)", () => {
     expect(res.body.expires_in).toBeGreaterThan(0);
   });
 
+  it("never lets the answer outlive the subject token: expires_in is capped at its remaining lifetime", async () => {
+    const res = await exchange(await subjectToken({}, { lifetimeSeconds: 6 * 60 }));
+    expect(res.status).toBe(200);
+    expect(res.body.expires_in).toBeGreaterThan(5 * 60 - 30);
+    expect(res.body.expires_in).toBeLessThanOrEqual(6 * 60);
+    const long = await exchange(await subjectToken({}, { lifetimeSeconds: 24 * 3600 }));
+    expect(long.body.expires_in).toBeGreaterThan(6 * 60); // a long-lived subject leaves the token's own lifetime
+  });
+
   it("refuses bad subject tokens with invalid_request", async () => {
     const now = Math.floor(Date.now() / 1000);
     const tenant = env.sandbox.tenant;
