@@ -91,7 +91,7 @@ export function createBridge(config: Config, options: BridgeOptions = {}): Bridg
     remapApi: { deps: remapDeps, idempotency: new IdempotencyStore(storage.tableOf(TABLES.idempotency)) },
     notifications: createNotificationServices(config, { storage, secrets, graph: graphSubscriptions, syncRuns }, options.debounce),
     callers: createCallersService(config, { platform: platformCredential, bridgeToken: credentialToken(appCredential), throttle: (org) => dataverse.throttle(org), tokens }),
-    readiness: new ReadinessProbe({ config, storage, secrets, appCredential, directory, throttle: (org) => dataverse.throttle(org), subscriptions: new SubscriptionStore(storage.tableOf(TABLES.subscriptions)) }),
+    readiness: new ReadinessProbe({ config, storage, secrets, appCredential, directory, orgToken: (org) => dataverse.tokenFor(org), throttle: (org) => dataverse.throttle(org), subscriptions: new SubscriptionStore(storage.tableOf(TABLES.subscriptions)) }),
     openApi: new ServedOpenApi(config.publicBaseUrl),
     link: (pathAndQuery) => publicLink(config.publicBaseUrl, pathAndQuery),
   };
