@@ -21,6 +21,7 @@ import { createNotificationServices, type NotificationServices } from "./notific
 import { SubscriptionStore } from "./notifications/subscription-store.js";
 import { ReadinessProbe } from "./ready/readiness.js";
 import { ServedOpenApi } from "./openapi/served.js";
+import { LeaseStore } from "./state/leases.js";
 import { createRemapDeps, type RemapDeps } from "./remap/deps.js";
 import { IdempotencyStore } from "./remap/idempotency.js";
 import { PlaceholderPool } from "./remap/placeholders.js";
@@ -90,7 +91,7 @@ export function createBridge(config: Config, options: BridgeOptions = {}): Bridg
     remapDeps,
     remapApi: { deps: remapDeps, idempotency: new IdempotencyStore(storage.tableOf(TABLES.idempotency)) },
     notifications: createNotificationServices(config, { storage, secrets, graph: graphSubscriptions, syncRuns }, options.debounce),
-    callers: createCallersService(config, { platform: platformCredential, bridgeToken: credentialToken(appCredential), throttle: (org) => dataverse.throttle(org), tokens }),
+    callers: createCallersService(config, { platform: platformCredential, bridgeToken: credentialToken(appCredential), throttle: (org) => dataverse.throttle(org), tokens, leases: new LeaseStore(storage.tableOf(TABLES.leases)) }),
     readiness: new ReadinessProbe({ config, storage, secrets, appCredential, directory, orgToken: (org) => dataverse.tokenFor(org), throttle: (org) => dataverse.throttle(org), subscriptions: new SubscriptionStore(storage.tableOf(TABLES.subscriptions)) }),
     openApi: new ServedOpenApi(config.publicBaseUrl),
     link: (pathAndQuery) => publicLink(config.publicBaseUrl, pathAndQuery),
