@@ -164,14 +164,20 @@ async function readCappedBody(req: IncomingMessage, limit: number): Promise<Buff
 /**
  * Past the host's limit the function still answers (each route's own cap refuses it, in its own error format: an
  * OAuth error on /api/token, problem+json elsewhere): it gets no body and a Content-Length over every route's cap.
- * Then the connection is closed: the unread rest of the body is dropped, not drained.
+ * Once answered, the rest of the body is discarded as it arrives (never buffered), and the connection is cut if it
+ * goes on for long: closing at once would reset a client still writing before it could read the answer.
  */
 function oversizedRequestHeaders(req: IncomingMessage, headers: Headers, res: ServerResponse): void {
   headers.set("content-length", String(Math.max(Number(req.headers["content-length"]) || 0, HOST_MAX_BODY_BYTES + 1)));
   headers.delete("transfer-encoding");
-  res.setHeader("connection", "close");
-  const socket = req.socket;
-  res.once("finish", () => socket.destroySoon());
+  res.once("finish", () => {
+    let discarded = 0;
+    const cut = setTimeout(() => req.socket.destroy(), 5_000).unref();
+    req.on("data", (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > 16 * HOST_MAX_BODY_BYTES) req.socket.destroy();
+    }).once("end", () => clearTimeout(cut)).resume();
+  });
 }
 
 /** As App Service's front end does: the peer's address is appended to X-Forwarded-For (the throttle's source). */

@@ -113,7 +113,7 @@ const OPERATIONS: Operation[] = [
     responses: {
       200: { description: "the validationToken echoed (subscription validation)", contentType: "text/plain" },
       202: { description: "accepted; syncs are queued" },
-      400: problem("malformed body (not JSON, a repeated key, nesting deeper than 8, a string over 8 KiB, over 1000 items in one array or object) or validationToken"), 413: problem("body over 640 KiB"), 503: { ...problem("could not be recorded; Graph redelivers"), headers: ["Retry-After"] },
+      400: problem("malformed body (not JSON, a repeated key, nesting deeper than 8, a string over 8 KiB, over 1000 items in one array or object) or validationToken"), 413: problem("body over 256 KiB"), 503: { ...problem("could not be recorded; Graph redelivers"), headers: ["Retry-After"] },
     } },
 ];
 

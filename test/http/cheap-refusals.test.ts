@@ -1,5 +1,5 @@
 // Issue #19 item 2: cheap refusals. The webhook bounds a body's shape over its raw bytes before JSON.parse and
-// takes at most 640 KiB; the OpenAPI document is built once and served with an ETag (304 on If-None-Match);
+// takes at most 256 KiB; the OpenAPI document is built once and served with an ETag (304 on If-None-Match);
 // a JSON body that repeats a key, and a query parameter a route does not take, are refused with 400 naming them.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jsonShapeProblem } from "../../shared/http/json-shape.js";
@@ -29,12 +29,12 @@ describe("the webhook's shape check", () => {
     expect(jsonShapeProblem(Buffer.from(`{"value":["${"[[[[,,,,\\\"".repeat(100)}"]}`), NOTIFICATION_SHAPE)).toBeUndefined();
   });
 
-  it("POST /api/notifications refuses a deeply nested body with 400 before parsing it, and a body over 640 KiB with 413", async () => {
+  it("POST /api/notifications refuses a deeply nested body with 400 before parsing it, and a body over 256 KiB with 413", async () => {
     const { notifications } = await import("../../functions/notifications.http.js");
-    const deep = await callHandler(notifications, "/api/notifications", { method: "POST", headers: { "content-type": "application/json" }, body: `{"value":${"[".repeat(300_000)}${"]".repeat(300_000)}}` });
+    const deep = await callHandler(notifications, "/api/notifications", { method: "POST", headers: { "content-type": "application/json" }, body: `{"value":${"[".repeat(120_000)}${"]".repeat(120_000)}}` });
     expect([deep.status, deep.body.type]).toEqual([400, "urn:identity-bridge:problem:json_too_complex"]);
     expect(deep.body.detail).toContain("nesting deeper than 8");
-    const large = await callHandler(notifications, "/api/notifications", { method: "POST", headers: { "content-type": "application/json" }, body: `{"value":[${'"x",'.repeat(170_000)}"x"]}` });
+    const large = await callHandler(notifications, "/api/notifications", { method: "POST", headers: { "content-type": "application/json" }, body: `{"value":[${'"x",'.repeat(70_000)}"x"]}` });
     expect(large.status).toBe(413);
     const duplicate = await callHandler(notifications, "/api/notifications", { method: "POST", headers: { "content-type": "application/json" }, body: '{"value":[{"clientState":"a","clientState":"b"}]}' });
     expect([duplicate.status, duplicate.body.type]).toEqual([400, "urn:identity-bridge:problem:duplicate_key"]);
