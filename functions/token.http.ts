@@ -4,7 +4,7 @@ import { BodyTooLargeError, readBodyBytes } from "../shared/http/json-body.js";
 import { unknownQueryParameters, unknownQueryText } from "../shared/http/query.js";
 import { parseForm } from "../shared/tokens/form.js";
 import { requestSource } from "../shared/tokens/auth-failures.js";
-import { issueToken, recordUnparsedRefusal } from "../shared/tokens/issue-token.js";
+import { issueToken, refuseUnparsed } from "../shared/tokens/issue-token.js";
 import { isOAuthError, NO_STORE_HEADERS, OAuthError, oauthErrorResponse } from "../shared/tokens/oauth-errors.js";
 import { bridge } from "./bridge.js";
 
@@ -22,16 +22,14 @@ async function issue(root: Bridge, request: HttpRequest, context: InvocationCont
   const log = (line: string) => context.log(line);
   try {
     const deps = root.tokens.service;
+    const source = requestSource(request.headers.get("x-forwarded-for"), root.config.trustedProxyHops);
     const body = await readForm(request);
-    if (isOAuthError(body)) {
-      await recordUnparsedRefusal(body, deps, log);
-      return errorResponse(body);
-    }
+    if (isOAuthError(body)) return errorResponse(await refuseUnparsed(body, deps, source, log));
     const origin = root.config.publicBaseUrl; // never the Host header (contract §5)
     const result = await issueToken({
       form: parseForm(body),
       authorization: request.headers.get("authorization") ?? undefined,
-      source: requestSource(request.headers.get("x-forwarded-for"), root.config.trustedProxyHops),
+      source,
       // RFC 7523: the token endpoint URL; RFC 7523bis and openid-client: the issuer identifier (our origin).
       assertionAudiences: [`${origin}/api/token`, origin, `${origin}/`],
       log,

@@ -84,10 +84,8 @@ param tokenCallers string = ''
 @description('PUBLIC_BASE_URL: the app\'s public origin (e.g. https://bridge.contoso.com) for links and the client-assertion audience; empty = https://$WEBSITE_HOSTNAME.')
 param publicBaseUrl string = ''
 
-@description('TRUSTED_PROXY_HOPS: proxies that append to X-Forwarded-For in front of the app (1 = App Service\'s front end; 2 with Application Gateway or Front Door before it).')
-@minValue(1)
-@maxValue(10)
-param trustedProxyHops int = 1
+@description('TRUSTED_PROXY_HOPS: proxies that append to X-Forwarded-For in front of the app (1 to 10; empty = 1, App Service\'s front end; 2 with Application Gateway or Front Door before it).')
+param trustedProxyHops string = ''
 
 @description('NOTIFICATION_URL: public https URL of /api/notifications; empty turns webhooks off.')
 param notificationUrl string = ''
@@ -240,7 +238,7 @@ var appSettings = {
   PUBLIC_BASE_URL: publicBaseUrl
   NOTIFICATION_CLIENT_STATE_SECRET_NAME: empty(notificationClientStateSecretName) ? 'bridge-notification-client-state' : notificationClientStateSecretName
   CALLER_PROVISIONING: empty(callerProvisioning) ? 'off' : callerProvisioning
-  TRUSTED_PROXY_HOPS: string(trustedProxyHops)
+  TRUSTED_PROXY_HOPS: empty(trustedProxyHops) ? '1' : trustedProxyHops
 }
 
 module functionApp 'modules/function-app.bicep' = {

@@ -198,9 +198,15 @@ function asOAuthError(error: unknown): OAuthError {
   });
 }
 
-/** Audits a request refused before it could be parsed (wrong content type, oversized body). */
-export async function recordUnparsedRefusal(error: OAuthError, deps: IssueTokenDeps, log?: (line: string) => void): Promise<void> {
-  await auditRefusal({ form: new Map(), assertionAudiences: [], log }, deps, {}, error);
+/**
+ * A request refused before it could be parsed (wrong content type, oversized body, query parameters): a failed
+ * attempt like any other, throttled and audited the same way. Returns the refusal to answer (a 429 when throttled).
+ */
+export async function refuseUnparsed(error: OAuthError, deps: IssueTokenDeps, source: string | undefined, log?: (line: string) => void): Promise<OAuthError> {
+  const request: TokenRequest = { form: new Map(), assertionAudiences: [], source, log };
+  const refusal = await throttleFailure(request, deps, {}, error);
+  if (refusal.reason !== AUTH_FAILURES_THROTTLED_AGAIN) await auditRefusal(request, deps, {}, refusal);
+  return refusal;
 }
 
 async function auditRefusal(request: TokenRequest, deps: IssueTokenDeps, progress: Progress, error: OAuthError): Promise<void> {

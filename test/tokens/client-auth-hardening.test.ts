@@ -90,6 +90,19 @@ describe("failed client authentications", () => {
     expect((await request(clientId, secret, "203.0.113.20")).status).toBe(200);
   });
 
+  it("counts every refusal before authentication, those of unparsable requests too", async () => {
+    const { callHandler } = await import("../support/bridge-env.js");
+    const statuses: number[] = [];
+    for (let i = 0; i < 31; i++) {
+      const res = await callHandler(handler, "http://127.0.0.1:7071/api/token", { method: "POST", body: "{}", headers: { "content-type": "application/json", "x-forwarded-for": "203.0.113.40" } });
+      statuses.push(res.status);
+    }
+    expect(statuses.slice(0, 30)).toEqual(Array(30).fill(400));
+    expect(statuses[30]).toBe(429);
+    const { clientId, secret } = env.sandbox.identities.secretCaller;
+    expect((await request(clientId, secret, "203.0.113.40")).status).toBe(200);
+  });
+
   it("over the limit a failed attempt costs no storage: no counter write, one audit row for the whole flood", async () => {
     const { TABLES } = await import("../../shared/state/storage.js");
     const { storage } = (await import("../support/test-bridge.js")).testBridge();
