@@ -2,7 +2,7 @@
 // size, at saturation; (2) POST /api/token on the local Functions host at a steady 200 requests/s (a realistic
 // peak: p50/p99); (3) POST /api/token at saturation (req/s and its ratio to bare). Cached path: the caller's own
 // Dataverse token is cached after the warm-up. Targets: p99 ≤ 10 ms at 200 req/s; saturation ≥ 0.25 × bare.
-// (4) Under attack (issue 11): the same steady legitimate load while an attacker from another source floods the
+// (4) Under attack (issues 11, 19): the same steady legitimate load while an attacker from the SAME source floods the
 // endpoint with audit-poisoning requests (unauthenticated, claiming the real caller's client_id, a 40,000-char
 // grant_type) and secret guesses for the real id; target: ≥ 99 % of legitimate issuances succeed.
 // Everything runs in this process: sandbox tenant, Azurite (in memory), the local host, the load generator.
@@ -103,9 +103,11 @@ async function main(): Promise<void> {
   process.exit(steady.non2xx + saturated.non2xx > 0 ? 1 : 0);
 }
 
-/** The steady legitimate load and, at the same time, an attacker's poisoning and guessing from another source. */
+/** The steady legitimate load and, at the same time, an attacker's poisoning and guessing from the same source. */
 async function underAttack(url: string, body: string, headers: Record<string, string>, clientId: string) {
-  const attackerSource = { "x-forwarded-for": "198.51.100.23" }; // a documentation address: only a header, never a target
+  // The same source as the legitimate caller (issue 19): both connect from 127.0.0.1, which the local host appends
+  // to X-Forwarded-For as App Service's front end does; the attacker's own entry (a documentation address) is ignored.
+  const attackerSource = { "x-forwarded-for": "198.51.100.23" };
   const poison = new URLSearchParams({ grant_type: "x".repeat(40_000), client_id: clientId, client_secret: "guess" }).toString();
   const guess = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:wrong-secret`).toString("base64")}`;
   const requests = [

@@ -1,9 +1,10 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import type { Bridge } from "../shared/bridge.js";
 import { BodyTooLargeError, readBodyBytes } from "../shared/http/json-body.js";
+import { unknownQueryParameters, unknownQueryText } from "../shared/http/query.js";
 import { parseForm } from "../shared/tokens/form.js";
 import { requestSource } from "../shared/tokens/auth-failures.js";
-import { issueToken, recordUnparsedRefusal } from "../shared/tokens/issue-token.js";
+import { issueToken, refuseUnparsed } from "../shared/tokens/issue-token.js";
 import { isOAuthError, NO_STORE_HEADERS, OAuthError, oauthErrorResponse } from "../shared/tokens/oauth-errors.js";
 import { bridge } from "./bridge.js";
 
@@ -21,16 +22,14 @@ async function issue(root: Bridge, request: HttpRequest, context: InvocationCont
   const log = (line: string) => context.log(line);
   try {
     const deps = root.tokens.service;
+    const source = requestSource(request.headers.get("x-forwarded-for"), root.config.trustedProxyHops);
     const body = await readForm(request);
-    if (isOAuthError(body)) {
-      await recordUnparsedRefusal(body, deps, log);
-      return errorResponse(body);
-    }
+    if (isOAuthError(body)) return errorResponse(await refuseUnparsed(body, deps, source, log));
     const origin = root.config.publicBaseUrl; // never the Host header (contract §5)
     const result = await issueToken({
       form: parseForm(body),
       authorization: request.headers.get("authorization") ?? undefined,
-      source: requestSource(request.headers.get("x-forwarded-for")),
+      source,
       // RFC 7523: the token endpoint URL; RFC 7523bis and openid-client: the issuer identifier (our origin).
       assertionAudiences: [`${origin}/api/token`, origin, `${origin}/`],
       log,
@@ -44,6 +43,10 @@ async function issue(root: Bridge, request: HttpRequest, context: InvocationCont
 }
 
 async function readForm(request: HttpRequest): Promise<string | OAuthError> {
+  const unknown = unknownQueryParameters(request);
+  if (unknown.length > 0) {
+    return new OAuthError("invalid_request", `${unknownQueryText(unknown)}: the request's parameters go in the form body`, { reason: "unknown_query_parameter" });
+  }
   const contentType = request.headers.get("content-type") ?? "";
   if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType)) {
     return new OAuthError("invalid_request", "the body must be application/x-www-form-urlencoded", { reason: "bad_content_type" });
@@ -51,7 +54,7 @@ async function readForm(request: HttpRequest): Promise<string | OAuthError> {
   try {
     return (await readBodyBytes(request, MAX_BODY_BYTES)).toString("utf8");
   } catch (error) {
-    if (error instanceof BodyTooLargeError) return new OAuthError("invalid_request", "the body is too large", { reason: "body_too_large" });
+    if (error instanceof BodyTooLargeError) return new OAuthError("invalid_request", `the body is larger than ${MAX_BODY_BYTES} bytes`, { status: 413, reason: "body_too_large" });
     throw error;
   }
 }

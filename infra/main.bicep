@@ -87,6 +87,9 @@ param tokenCallers string = ''
 @description('PUBLIC_BASE_URL: the app\'s public origin (e.g. https://bridge.contoso.com) for links and the client-assertion audience; empty = https://$WEBSITE_HOSTNAME.')
 param publicBaseUrl string = ''
 
+@description('TRUSTED_PROXY_HOPS: proxies that append to X-Forwarded-For in front of the app (1 to 10; empty = 1, App Service\'s front end; 2 with Application Gateway or Front Door before it).')
+param trustedProxyHops string = ''
+
 @description('NOTIFICATION_URL: public https URL of /api/notifications; empty turns webhooks off.')
 param notificationUrl string = ''
 
@@ -241,6 +244,7 @@ var appSettings = {
   CALLER_PROVISIONING: empty(callerProvisioning) ? 'off' : callerProvisioning
   // Trusted for the on-premises AD FS and org hosts only (Flex Consumption cannot load certificates).
   ONPREM_CA_BUNDLE_SECRET_NAME: onPremCaBundleSecretName
+  TRUSTED_PROXY_HOPS: empty(trustedProxyHops) ? '1' : trustedProxyHops
 }
 
 module functionApp 'modules/function-app.bicep' = {

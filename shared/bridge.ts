@@ -21,6 +21,8 @@ import { GraphSubscriptions } from "./notifications/graph-subscriptions.js";
 import { createNotificationServices, type NotificationServices } from "./notifications/services.js";
 import { SubscriptionStore } from "./notifications/subscription-store.js";
 import { ReadinessProbe } from "./ready/readiness.js";
+import { ServedOpenApi } from "./openapi/served.js";
+import { LeaseStore } from "./state/leases.js";
 import { createRemapDeps, type RemapDeps } from "./remap/deps.js";
 import { IdempotencyStore } from "./remap/idempotency.js";
 import { PlaceholderPool } from "./remap/placeholders.js";
@@ -63,6 +65,8 @@ export interface Bridge {
   readonly tokens: TokenServices;
   readonly callers: CallersDeps;
   readonly readiness: ReadinessProbe;
+  /** GET /api/openapi.json: the document, built once, with its ETag. */
+  readonly openApi: ServedOpenApi;
   /** An absolute link on PUBLIC_BASE_URL (never the Host header). */
   link(pathAndQuery: string): string;
 }
@@ -92,8 +96,9 @@ export function createBridge(config: Config, options: BridgeOptions = {}): Bridg
     remapDeps,
     remapApi: { deps: remapDeps, idempotency: new IdempotencyStore(storage.tableOf(TABLES.idempotency)) },
     notifications,
-    callers: createCallersService(config, { platform: platformCredential, bridgeToken: credentialToken(appCredential), throttle: (org) => dataverse.throttle(org), tokens }),
-    readiness: new ReadinessProbe({ config, storage, secrets, appCredential, directory, throttle: (org) => dataverse.throttle(org), subscriptions: new SubscriptionStore(storage.tableOf(TABLES.subscriptions)), onPremisesCa }),
+    callers: createCallersService(config, { platform: platformCredential, bridgeToken: credentialToken(appCredential), throttle: (org) => dataverse.throttle(org), tokens, leases: new LeaseStore(storage.tableOf(TABLES.leases)) }),
+    readiness: new ReadinessProbe({ config, storage, secrets, appCredential, directory, orgToken: (org) => dataverse.tokenFor(org), throttle: (org) => dataverse.throttle(org), subscriptions: new SubscriptionStore(storage.tableOf(TABLES.subscriptions)), onPremisesCa }),
+    openApi: new ServedOpenApi(config.publicBaseUrl),
     link: (pathAndQuery) => publicLink(config.publicBaseUrl, pathAndQuery),
   };
 }

@@ -175,12 +175,31 @@ async function readCappedBody(req: IncomingMessage, limit: number): Promise<Buff
   });
 }
 
-/** 413, then the connection is closed: the unread rest of the body is dropped, not drained. */
-function refuseOversizedBody(req: IncomingMessage, res: ServerResponse, pathname: string): void {
-  const body = JSON.stringify({ type: "about:blank", title: "Payload Too Large", status: 413, detail: `${req.method} ${pathname}: the body is larger than ${HOST_MAX_BODY_BYTES} bytes` });
-  res.writeHead(413, { "content-type": "application/problem+json", connection: "close", "content-length": Buffer.byteLength(body) });
-  const socket = req.socket;
-  res.end(body, () => socket.destroySoon());
+/**
+ * Past the host's limit the function still answers (each route's own cap refuses it, in its own error format: an
+ * OAuth error on /api/token, problem+json elsewhere): it gets no body and a Content-Length over every route's cap.
+ * Once answered, the rest of the body is discarded as it arrives (never buffered), and the connection is cut if it
+ * goes on for long: closing at once would reset a client still writing before it could read the answer.
+ */
+function oversizedRequestHeaders(req: IncomingMessage, headers: Headers, res: ServerResponse): void {
+  headers.set("content-length", String(Math.max(Number(req.headers["content-length"]) || 0, HOST_MAX_BODY_BYTES + 1)));
+  headers.delete("transfer-encoding");
+  res.once("finish", () => {
+    let discarded = 0;
+    const cut = setTimeout(() => req.socket.destroy(), 5_000).unref();
+    req.on("data", (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > 16 * HOST_MAX_BODY_BYTES) req.socket.destroy();
+    }).once("end", () => clearTimeout(cut)).resume();
+  });
+}
+
+/** As App Service's front end does: the peer's address is appended to X-Forwarded-For (the throttle's source). */
+function forwardedFor(req: IncomingMessage, headers: Headers): void {
+  const peer = req.socket.remoteAddress?.replace(/^::ffff:/, "");
+  if (!peer) return;
+  const sent = headers.get("x-forwarded-for");
+  headers.set("x-forwarded-for", sent ? `${sent}, ${peer}` : peer);
 }
 
 async function serveHttp(lib: HttpModule, routes: RouteTable<RegisteredFunction>, req: IncomingMessage, res: ServerResponse, log: (line: string) => void): Promise<void> {
@@ -194,14 +213,15 @@ async function serveHttp(lib: HttpModule, routes: RouteTable<RegisteredFunction>
   if (!match) return problem(pathMatched ? 405 : 404, pathMatched ? "Method Not Allowed" : "Not Found");
 
   const body = await readCappedBody(req, HOST_MAX_BODY_BYTES);
-  if (!body) return refuseOversizedBody(req, res, url.pathname);
   const requestHeaders = new Headers();
   for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) requestHeaders.set(name, Array.isArray(value) ? value.join(", ") : value);
+  forwardedFor(req, requestHeaders);
+  if (!body) oversizedRequestHeaders(req, requestHeaders, res);
   const method = req.method ?? "GET";
   const request = new lib.HttpRequest({
     method,
     url: url.href,
-    nativeRequest: lightRequest(method, url.href, requestHeaders, body),
+    nativeRequest: lightRequest(method, url.href, requestHeaders, body ?? Buffer.alloc(0)),
     params: match.params,
   } as ConstructorParameters<typeof lib.HttpRequest>[0]);
   const result = await match.target.handler(request, invocationContext(lib, match.target, log));

@@ -12,7 +12,7 @@ import type { CallersDeps } from "./callers.js";
 
 export function createCallersService(
   config: Config,
-  parts: { platform: TokenCredential; bridgeToken: GetToken; throttle: (org: string) => OrgThrottle; tokens: TokenServices },
+  parts: { platform: TokenCredential; bridgeToken: GetToken; throttle: (org: string) => OrgThrottle; tokens: TokenServices; leases: CallersDeps["leases"] },
 ): CallersDeps {
   const ports = new Map<string, AppUserPort>();
   return {
@@ -31,6 +31,7 @@ export function createCallersService(
     },
     activity: (id) => parts.tokens.activity.get(id),
     provisioningEnabled: config.callerProvisioning,
+    leases: parts.leases,
     audit: async ({ caller, org, actions, by }) => {
       await parts.tokens.audit.record({ outcome: "provisioned", caller, target: org, method: `admin:${by}`, reason: actions.join(","), time: new Date() });
     },

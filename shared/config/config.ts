@@ -1,6 +1,7 @@
 // Typed configuration, read once from the environment and validated as a whole (contract §1).
 import { APP_SETTING_NAMES, originProblem, SETTING_HINTS, settingsSchema } from "./schema.js";
-import { bridgeAppAsCaller, parseTokenCallers, type TokenCaller } from "./token-callers.js";
+import { parseDataverseOrgs } from "./dataverse-orgs.js";
+import { parseTokenCallers, reservedIdentityProblems, type BridgeIdentities, type TokenCaller } from "./token-callers.js";
 import { normalizeOrgUrl } from "./org-url.js";
 import { onlineOrgs, type OrgDescriptor } from "./dataverse-orgs.js";
 import { AttributeMapError, DEFAULT_ATTRIBUTE_MAP, parseAttributeMap, type AttributeMap } from "../sync/attribute-map.js";
@@ -54,6 +55,8 @@ export interface Config {
   /** The app's public origin (no trailing slash): PUBLIC_BASE_URL, else https://$WEBSITE_HOSTNAME in Azure, else the
    *  local host's address; every link in a response, the client-assertion `aud` and the console's redirect URI. */
   publicBaseUrl: string;
+  /** TRUSTED_PROXY_HOPS: proxies whose X-Forwarded-For entries are trusted (the failure throttle's source). */
+  trustedProxyHops: number;
 }
 
 /**
@@ -128,7 +131,24 @@ function settingProblem(issue: { path: PropertyKey[]; message: string }, input: 
 function callerProblems(input: Record<string, string | undefined>): string[] {
   const callers = parseTokenCallers(input.TOKEN_CALLERS ?? "[]");
   if (typeof callers === "string" || !input.APP_CLIENT_ID) return [];
-  return bridgeAppAsCaller(callers, input.APP_CLIENT_ID).map((problem) => `TOKEN_CALLERS: ${problem}`);
+  const orgs = input.DATAVERSE_ORGS === undefined ? [] : parseDataverseOrgs(input.DATAVERSE_ORGS);
+  const identities = bridgeIdentities(input.APP_CLIENT_ID, typeof orgs === "string" ? [] : orgs,
+    [input.APP_CREDENTIAL_SECRET_NAME, input.NOTIFICATION_CLIENT_STATE_SECRET_NAME]);
+  return reservedIdentityProblems(callers, identities).map((problem) => `TOKEN_CALLERS: ${problem}`);
+}
+
+/** The bridge's own apps and credential secrets (never a caller's): see reservedIdentityProblems. */
+export function bridgeIdentities(appClientId: string, orgs: OrgDescriptor[], secretNames: Array<string | undefined>): BridgeIdentities {
+  return {
+    appClientId: appClientId.trim().toLowerCase(),
+    adfsClientIds: orgs.flatMap((o) => (o.adfs ? [o.adfs.clientId] : [])),
+    secretNames: [...secretNames, ...orgs.map((o) => o.adfs?.credentialSecretName)].filter((n): n is string => Boolean(n?.trim())).map((n) => n.trim()),
+  };
+}
+
+/** The configured bridge's identities. */
+export function configuredBridgeIdentities(config: Config): BridgeIdentities {
+  return bridgeIdentities(config.appClientId, config.orgs, [config.appCredentialSecretName, config.notifications.clientStateSecretName]);
 }
 
 function attributeMapFrom(json: string | undefined, problems: string[]): AttributeMap {
@@ -193,6 +213,7 @@ export function loadConfig(env: Env = process.env): Config {
     notifications: { url: s.NOTIFICATION_URL, clientStateSecretName: s.NOTIFICATION_CLIENT_STATE_SECRET_NAME },
     publicBaseUrl,
     onPremisesCaBundleSecretName: s.ONPREM_CA_BUNDLE_SECRET_NAME,
+    trustedProxyHops: s.TRUSTED_PROXY_HOPS,
   };
 }
 

@@ -83,6 +83,7 @@ export const settingsSchema = z.object({
   NOTIFICATION_CLIENT_STATE_SECRET_NAME: optionalNonEmpty,
   PUBLIC_BASE_URL: publicBaseUrl.optional(),
   ONPREM_CA_BUNDLE_SECRET_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, "must be a Key Vault secret name (letters, digits, dashes)").optional(),
+  TRUSTED_PROXY_HOPS: z.string().trim().regex(/^([1-9]|10)$/, "must be a whole number from 1 to 10").default("1").transform(Number),
 }).superRefine((s, ctx) => {
   if (s.ONPREM_CA_BUNDLE_SECRET_NAME && !s.DATAVERSE_ORGS?.some((o) => o.kind === "onpremises")) {
     // The bundle is trusted for on-premises hosts only; without one it would do nothing, which hides a mistake.
@@ -132,4 +133,5 @@ export const SETTING_HINTS: Partial<Record<keyof typeof settingsSchema.shape, st
   PUBLIC_BASE_URL: "the app's public origin, e.g. https://bridge.contoso.com (default https://$WEBSITE_HOSTNAME in Azure)",
   NOTIFICATION_URL: "the public https URL of /api/notifications (plain http only on loopback, for the sandbox)",
   ONPREM_CA_BUNDLE_SECRET_NAME: "the vault secret holding the PEM certificates of the private CA that on-premises AD FS and orgs use (docs/on-premises.md)",
+  TRUSTED_PROXY_HOPS: "how many proxies append to X-Forwarded-For in front of the app: 1 = App Service's front end alone; 2 with Application Gateway or Front Door before it",
 };

@@ -54,6 +54,12 @@ export const SETTING_DOCS: Partial<Record<SettingName | (string & {}), SettingDo
       "Optional: name of the vault secret holding the PEM certificates of the internal CA that on-premises AD FS and orgs use; trusted for those hosts only. See [on-premises.md](on-premises.md).",
     default: "public roots only",
   },
+  TRUSTED_PROXY_HOPS: {
+    group: "S2S token callers",
+    meaning:
+      "How many proxies append to `X-Forwarded-For` in front of the app (1–10): the token endpoint's failure throttle takes the source address that many entries from the right, never a value the client alone chose. 2 with Application Gateway or Front Door before App Service. See [callers.md](callers.md).",
+    default: "`1` (App Service's front end)",
+  },
   GRAPH_BASE_URL: { group: "Identity and tenant", meaning: "Microsoft Graph root (a national cloud's, or the sandbox's)." },
   DATAVERSE_URLS: {
     group: "Dataverse",

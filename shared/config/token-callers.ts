@@ -49,10 +49,45 @@ export function callerIdentityKey(caller: Pick<TokenCaller, "dataverseAppId" | "
   return caller.credential === "federated" ? `${caller.dataverseAppId}|federated` : `${caller.dataverseAppId}|secret:${caller.credential.secretName}`;
 }
 
-/** The bridge's own app (APP_CLIENT_ID) is never a caller identity: its token must not be reachable. */
-export function bridgeAppAsCaller(callers: TokenCaller[], bridgeAppId: string): string[] {
-  return callers.filter((c) => c.dataverseAppId === bridgeAppId.trim().toLowerCase()).map((c) =>
-    `caller "${c.id}": dataverseAppId is APP_CLIENT_ID, the bridge's own app; give the caller its own app registration and application user (see docs/callers.md)`);
+/** What only the bridge may use: its own apps and the vault secrets holding its credentials. */
+export interface BridgeIdentities {
+  /** APP_CLIENT_ID (lower case). */
+  appClientId: string;
+  /** Each on-premises org's AD FS client (DATAVERSE_ORGS[].clientId), as configured. */
+  adfsClientIds: string[];
+  /** APP_CREDENTIAL_SECRET_NAME, each org's credentialSecretName, NOTIFICATION_CLIENT_STATE_SECRET_NAME. */
+  secretNames: string[];
+}
+
+/**
+ * The bridge's identities are never a caller's: a caller acting as APP_CLIENT_ID or an AD FS client of the bridge,
+ * or naming one of its credential secrets, would be handed the bridge's own tokens. One message per problem.
+ */
+export function reservedIdentityProblems(callers: TokenCaller[], bridge: BridgeIdentities): string[] {
+  const adfs = new Set(bridge.adfsClientIds.map((id) => id.trim().toLowerCase()));
+  const secrets = new Set(bridge.secretNames.map((name) => name.toLowerCase())); // Key Vault names are case-insensitive
+  const problems: string[] = [];
+  for (const c of callers) {
+    if (c.dataverseAppId === bridge.appClientId.trim().toLowerCase()) {
+      problems.push(`caller "${c.id}": dataverseAppId is APP_CLIENT_ID, the bridge's own app; give the caller its own app registration and application user (see docs/callers.md)`);
+    }
+    for (const [field, id] of [["dataverseAppId", c.dataverseAppId], ["appId", c.appId]] as const) {
+      if (id && adfs.has(id.toLowerCase())) problems.push(`caller "${c.id}": ${field} is the bridge's AD FS client (DATAVERSE_ORGS clientId); give the caller its own AD FS application`);
+    }
+    for (const [field, name] of callerSecretNames(c)) {
+      if (secrets.has(name.toLowerCase())) problems.push(`caller "${c.id}": ${field} names one of the bridge's own credential secrets; give the caller its own secret`);
+    }
+  }
+  return problems;
+}
+
+/** Every vault secret a caller's policy names, with the field naming it. */
+export function callerSecretNames(caller: TokenCaller): Array<[string, string]> {
+  const names: Array<[string, string | undefined]> = [
+    ["secretName", caller.secretName], ["publicKeySecretName", caller.publicKeySecretName],
+    ["credential.secretName", caller.credential === "federated" ? undefined : caller.credential.secretName],
+  ];
+  return names.filter((entry): entry is [string, string] => entry[1] !== undefined);
 }
 
 /** Parses the JSON policy; returns the callers or one message naming every problem. */

@@ -20,6 +20,7 @@ export function credentialToken(credential: Pick<AppCredential, "getToken">): Ge
 export class OrgClients {
   private readonly clients = new Map<string, DataverseClient>();
   private readonly throttles = new Map<string, OrgThrottle>();
+  private readonly tokens = new Map<string, GetToken>();
 
   constructor(
     private readonly config: Config,
@@ -36,7 +37,7 @@ export class OrgClients {
     let client = this.clients.get(descriptor.url);
     if (!client) {
       client = new DataverseClient({
-        orgUrl: descriptor.url, apiVersion: descriptor.apiVersion, getToken: this.tokenProvider(descriptor), throttle: this.throttle(descriptor.url),
+        orgUrl: descriptor.url, apiVersion: descriptor.apiVersion, getToken: this.tokenFor(descriptor.url), throttle: this.throttle(descriptor.url),
         ...(descriptor.kind === "onpremises" ? { onPremisesCa: this.onPremisesCa } : {}),
       });
       this.clients.set(descriptor.url, client);
@@ -55,7 +56,15 @@ export class OrgClients {
     return throttle;
   }
 
-  /** How the bridge gets its own token for an org. */
+  /** The bridge's own token for a configured org (AD FS on premises, Entra online); one provider per org. */
+  tokenFor(orgUrl: string): GetToken {
+    const descriptor = orgDescriptor(this.config, orgUrl);
+    if (!descriptor) throw unknownOrg(orgUrl);
+    let provider = this.tokens.get(descriptor.url);
+    if (!provider) this.tokens.set(descriptor.url, (provider = this.tokenProvider(descriptor)));
+    return provider;
+  }
+
   private tokenProvider(org: OrgDescriptor): GetToken {
     if (org.kind === "onpremises") {
       const adfs = new AdfsCredential(org.adfs!, this.secrets, adfsTransport(this.onPremisesCa));

@@ -1,13 +1,16 @@
-// Wrappers the HTTP adapters share: every error becomes problem+json; admin routes authenticate first.
+// Wrappers the HTTP adapters share: an unknown query parameter is refused, every error becomes problem+json;
+// admin routes authenticate first.
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
 import { authenticateAdmin, type AdminAuth, type AdminPrincipal } from "../auth/admin-auth.js";
 import { errorResponse } from "./problem.js";
+import { refuseUnknownQuery } from "./query.js";
 
 type Handler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
 
 export function withProblemResponses(handler: Handler): Handler {
   return async (request, context) => {
     try {
+      refuseUnknownQuery(request);
       return await handler(request, context);
     } catch (error) {
       return errorResponse(error, context);

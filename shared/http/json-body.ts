@@ -1,9 +1,13 @@
-// Request bodies: JSON only, at most 1 MiB, validated by a strict zod schema; errors name the field.
+// Request bodies: JSON only, at most 1 MiB, no duplicate keys, validated by a strict zod schema; errors name the field.
 import type { HttpRequest } from "@azure/functions";
+import { visit } from "jsonc-parser";
 import type { z } from "zod";
 import { AppError } from "../errors/app-error.js";
+import { jsonShapeProblem, type JsonShapeLimits } from "./json-shape.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** Admin bodies are a few levels deep; the bound keeps JSON.parse and the duplicate-key scan cheap and shallow. */
+const BODY_SHAPE: JsonShapeLimits = { maxDepth: 32, maxItems: 100_000, maxStringBytes: MAX_BODY_BYTES };
 
 export class BodyTooLargeError extends AppError {
   constructor(readonly limit: number) {
@@ -59,15 +63,44 @@ export async function readJsonBody<T extends z.ZodType>(request: HttpRequest, sc
     if (!/^application\/([a-z.+-]*\+)?json\b/i.test(type)) {
       throw new AppError("The body must be JSON (Content-Type: application/json).", 415, "unsupported_media_type");
     }
+    const shape = jsonShapeProblem(bytes, BODY_SHAPE);
+    if (shape) throw new AppError(`The body is too complex: ${shape.text}.`, 400, "json_too_complex");
+    const text = bytes.toString("utf8");
     try {
-      raw = JSON.parse(bytes.toString("utf8"));
+      raw = JSON.parse(text);
     } catch {
       throw new AppError("The body is not valid JSON.", 400, "malformed_json");
     }
+    const duplicate = duplicateKeyProblem(text);
+    if (duplicate) throw duplicate;
   } else if (!options.allowEmpty) {
     throw new AppError("The request needs a JSON body.", 400, "missing_body");
   }
   const result = schema.safeParse(raw);
   if (!result.success) throw new AppError(`Invalid body: ${describeIssues(result.error.issues)}.`, 400, "invalid_body");
   return result.data;
+}
+
+/**
+ * A 400 naming the first key that appears twice in one object, or undefined. JSON.parse keeps the last of them
+ * silently ({"dryRun":true,"dryRun":false} would run for real), so a body that says two things is refused.
+ * Run on text JSON.parse accepted (jsonc-parser's tolerance of comments is never reached).
+ */
+export function duplicateKeyProblem(text: string): AppError | undefined {
+  const open: Array<Set<string>> = [];
+  let found: string | undefined;
+  visit(text, {
+    onObjectBegin: () => {
+      open.push(new Set());
+      return found === undefined;
+    },
+    onObjectEnd: () => void open.pop(),
+    onObjectProperty: (property, _offset, _length, _line, _column, pathSupplier) => {
+      const keys = open.at(-1);
+      if (!keys || found !== undefined) return;
+      if (keys.has(property)) found = [...pathSupplier(), property].map(String).join(".");
+      keys.add(property);
+    },
+  }, { disallowComments: true });
+  return found === undefined ? undefined : new AppError(`The body repeats the key "${found}".`, 400, "duplicate_key");
 }

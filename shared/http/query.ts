@@ -3,6 +3,26 @@ import type { HttpRequest } from "@azure/functions";
 import type { z } from "zod";
 import { AppError } from "../errors/app-error.js";
 import { describeIssues } from "./json-body.js";
+import { acceptedQueryParameters } from "../openapi/document.js";
+
+/** The request's query parameters its route does not take (none for a route outside the document). */
+export function unknownQueryParameters(request: Pick<HttpRequest, "method" | "url">): string[] {
+  const url = new URL(request.url);
+  const accepted = acceptedQueryParameters(request.method, url.pathname);
+  if (!accepted) return [];
+  return [...new Set(url.searchParams.keys())].filter((name) => !accepted.has(name));
+}
+
+/** `unknown query parameter "dryRun"`: the refusal's text, naming them (capped). */
+export function unknownQueryText(unknown: readonly string[]): string {
+  return `unknown query parameter${unknown.length > 1 ? "s" : ""} ${unknown.slice(0, 10).map((name) => `"${name.slice(0, 100)}"`).join(", ")}`;
+}
+
+/** Refuses a query parameter the route does not take: 400 naming them (a misspelt option is never ignored). */
+export function refuseUnknownQuery(request: Pick<HttpRequest, "method" | "url">): void {
+  const unknown = unknownQueryParameters(request);
+  if (unknown.length > 0) throw new AppError(`The request has an ${unknownQueryText(unknown)}: this route does not take it.`, 400, "unknown_query_parameter");
+}
 
 export function parseQuery<T extends z.ZodType>(schema: T, request: HttpRequest): z.output<T> {
   const result = schema.safeParse(Object.fromEntries(request.query.entries()));

@@ -6,8 +6,9 @@ import type { HttpRequest, HttpResponseInit } from "@azure/functions";
 import { isAppError } from "../errors/app-error.js";
 import { readBodyBytes } from "../http/json-body.js";
 import { problem } from "../http/problem.js";
+import { unknownQueryParameters, unknownQueryText } from "../http/query.js";
 import { clientStateMatches } from "./client-state.js";
-import { classifyNotifications, parseNotificationCollection } from "./parse.js";
+import { classifyNotifications, MAX_NOTIFICATION_BODY_BYTES, parseNotificationCollection } from "./parse.js";
 import type { NotificationServices } from "./services.js";
 import { backgroundLogger } from "../telemetry/logger.js";
 
@@ -18,12 +19,14 @@ const MAX_VALIDATION_TOKEN_CHARS = 8_192;
 type Deps = Pick<NotificationServices, "tenantId" | "orgs" | "clientState" | "debouncer" | "enqueue" | "log">;
 
 export async function receiveNotifications(request: HttpRequest, deps: () => Deps): Promise<HttpResponseInit> {
+  const unknown = unknownQueryParameters(request);
+  if (unknown.length > 0) return problem(400, `The request has an ${unknownQueryText(unknown)}.`, { code: "unknown_query_parameter" });
   const validationToken = request.query.get("validationToken");
   if (validationToken !== null) return echoValidationToken(validationToken);
 
   let items: unknown[];
   try {
-    items = parseNotificationCollection(await readBodyBytes(request));
+    items = parseNotificationCollection(await readBodyBytes(request, MAX_NOTIFICATION_BODY_BYTES));
   } catch (error) {
     if (isAppError(error) && error.status < 500) return problem(error.status, error.message, { code: error.code });
     return problem(400, "The body could not be read.", { code: "unreadable_body" });

@@ -3,6 +3,8 @@
 // item never costs the others (nor a 5xx that would make Graph redeliver the whole batch).
 import { z } from "zod";
 import { AppError } from "../errors/app-error.js";
+import { duplicateKeyProblem } from "../http/json-body.js";
+import { jsonShapeProblem, type JsonShapeLimits } from "../http/json-shape.js";
 
 export const LIFECYCLE_EVENTS = ["reauthorizationRequired", "subscriptionRemoved", "missed"] as const;
 export type LifecycleEventName = (typeof LIFECYCLE_EVENTS)[number];
@@ -38,20 +40,44 @@ export interface ParsedNotifications {
  */
 export const MAX_NOTIFICATIONS_PER_REQUEST = 1_000;
 
+/**
+ * The webhook's body cap. A users change notification (no resource data, our subscription's kind) is ~540 bytes,
+ * so 256 KiB carries ~480 of them; the webhook only wakes an incremental (delta) run, so a larger batch refused
+ * here loses nothing: its changes arrive with that run or the next scheduled one. Receiving the bytes is what a
+ * flood of valid-looking bodies still costs (bench:webhook-flood), so the cap is kept well under the 1 MiB that
+ * authenticated admin bodies may use.
+ */
+export const MAX_NOTIFICATION_BODY_BYTES = 256 * 1024;
+
+/**
+ * Graph's notifications are shallow ({"value":[{…,"resourceData":{…}}]}: depth 3, 4 with encrypted content) with
+ * short strings; a body past these bounds is refused before JSON.parse spends time on it.
+ */
+export const NOTIFICATION_SHAPE: JsonShapeLimits = { maxDepth: 8, maxItems: MAX_NOTIFICATIONS_PER_REQUEST, maxStringBytes: 8 * 1024 };
+
 /** Parses the raw body into its items; throws a 400/413 AppError when it is not Graph's notification collection. */
 export function parseNotificationCollection(body: Buffer | string): unknown[] {
+  const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
+  const shape = jsonShapeProblem(bytes, NOTIFICATION_SHAPE);
+  if (shape?.bound === "maxItems") throw tooManyNotifications();
+  if (shape) throw new AppError(`The body is not a Graph notification collection: ${shape.text}.`, 400, "json_too_complex");
   let raw: unknown;
+  const text = bytes.toString("utf8");
   try {
-    raw = JSON.parse(typeof body === "string" ? body : body.toString("utf8"));
+    raw = JSON.parse(text);
   } catch {
     throw new AppError("The body is not valid JSON.", 400, "malformed_json");
   }
+  const duplicate = duplicateKeyProblem(text);
+  if (duplicate) throw duplicate;
   const value = typeof raw === "object" && raw !== null && !Array.isArray(raw) ? (raw as { value?: unknown }).value : undefined;
   if (!Array.isArray(value)) throw new AppError('The body must be a notification collection: {"value":[…]}.', 400, "invalid_body");
-  if (value.length > MAX_NOTIFICATIONS_PER_REQUEST) {
-    throw new AppError(`A notification collection holds at most ${MAX_NOTIFICATIONS_PER_REQUEST} items.`, 413, "too_many_notifications");
-  }
+  if (value.length > MAX_NOTIFICATIONS_PER_REQUEST) throw tooManyNotifications();
   return value;
+}
+
+function tooManyNotifications(): AppError {
+  return new AppError(`A notification collection holds at most ${MAX_NOTIFICATIONS_PER_REQUEST} items (and no array or object in it more).`, 413, "too_many_notifications");
 }
 
 export interface ClassifiedNotifications extends ParsedNotifications {

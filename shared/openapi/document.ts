@@ -54,14 +54,18 @@ const ADMIN_ERRORS: Record<number, Answer> = {
   401: { ...problem("missing or invalid bearer token"), headers: ["WWW-Authenticate"] },
   403: problem(`the token lacks the admin app role`),
 };
-const BAD_BODY: Record<number, Answer> = { 400: problem("invalid body, naming the field"), 413: problem("body over 1 MiB"), 415: problem("body is not JSON") };
+const BAD_BODY: Record<number, Answer> = { 400: problem("invalid body, naming the field (or a key it repeats) or an unknown query parameter"), 413: problem("body over 1 MiB"), 415: problem("body is not JSON") };
+/** Every route refuses a query parameter it does not take (`?dryRun=true` is never silently ignored). */
+const UNKNOWN_QUERY: Answer = problem("an unknown query parameter, naming it");
+/** Graph's subscription validation request is the webhook's one query parameter. */
+const notificationQuery = z.object({ validationToken: z.string().min(1).max(8192).optional() });
 const oauth = (description: string): Answer => ({ description, schema: "OAuthError" });
 
 const OPERATIONS: Operation[] = [
   { method: "get", path: "/api/health", operationId: "getHealth", summary: "Liveness", tag: "health", auth: "none",
     responses: { 200: { description: "alive", schema: "Health" } } },
   { method: "get", path: "/api/openapi.json", operationId: "getOpenApi", summary: "This OpenAPI description", tag: "health", auth: "none",
-    responses: { 200: { description: "the OpenAPI 3.1 document", schema: "OpenApiDocument" } } },
+    responses: { 200: { description: "the OpenAPI 3.1 document", schema: "OpenApiDocument", headers: ["ETag"] }, 304: { description: "not modified (If-None-Match named the current ETag)", headers: ["ETag"] } } },
   { method: "get", path: "/api/ready", operationId: "getReadiness", summary: "Readiness of every dependency, each with timing and a named cause", tag: "health", auth: "admin",
     responses: { 200: { description: "ready", schema: "Readiness" }, 503: { ...problem("not ready: `detail` names the failing checks; `ready`, `checkedAt` and `checks` as in 200"), headers: ["Retry-After"] } } },
   { method: "post", path: "/api/sync", operationId: "startSync", summary: "Start a sync run (or a dry run) for one org", tag: "sync", auth: "admin",
@@ -91,24 +95,25 @@ const OPERATIONS: Operation[] = [
     responses: { 200: { description: "callers", schema: "Callers" } } },
   { method: "post", path: "/api/callers/{id}/provision", operationId: "provisionCaller", summary: "Create a caller's missing application users and role assignments", tag: "callers", auth: "admin",
     body: { schema: "ProvisionRequest", required: false },
-    responses: { 200: { description: "what was (or would be) created", schema: "ProvisionResult" }, ...BAD_BODY, 404: problem("no such caller"), 409: problem("CALLER_PROVISIONING is off") } },
+    responses: { 200: { description: "what was (or would be) created", schema: "ProvisionResult" }, ...BAD_BODY, 404: problem("no such caller"), 409: problem("CALLER_PROVISIONING is off, another request is provisioning the caller in an org, or the org refused a conflicting change"), 502: problem("the org refused or failed the provisioning (its error named)") } },
   { method: "post", path: "/api/token", operationId: "issueToken", summary: "OAuth 2.0 token endpoint for S2S callers", tag: "token", auth: "client",
     body: { schema: "TokenRequest", contentType: "application/x-www-form-urlencoded" },
     responses: {
       200: { description: "a Dataverse access token for the caller's own app", schema: "TokenResponse", headers: ["Cache-Control", "Pragma"] },
       400: oauth("invalid_request, invalid_grant, invalid_scope, invalid_target, unsupported_grant_type"),
       401: { ...oauth("invalid_client"), headers: ["WWW-Authenticate"] },
-      429: { ...oauth("over the caller's rate limit"), headers: ["Retry-After"] },
+      413: oauth("invalid_request: the form is over 64 KiB"),
+      429: { ...oauth("over the caller's rate limit, or too many failed requests from the sender's source (a valid credential is still served)"), headers: ["Retry-After"] },
     } },
   { method: "get", path: "/api/.well-known/oauth-authorization-server", operationId: "getAuthorizationServerMetadata", summary: "RFC 8414 metadata of the token endpoint", tag: "token", auth: "none",
     responses: { 200: { description: "metadata", schema: "AuthorizationServerMetadata" } } },
   { method: "get", path: "/api/notifications/subscription", operationId: "getNotificationSubscription", summary: "Webhooks on or off, and the Graph subscription with its expiry", tag: "notifications", auth: "admin",
     responses: { 200: { description: "the subscription", schema: "NotificationSubscription" } } },
-  { method: "post", path: "/api/notifications", operationId: "receiveNotifications", summary: "Microsoft Graph change-notification webhook", tag: "notifications", auth: "clientState",
+  { method: "post", path: "/api/notifications", operationId: "receiveNotifications", summary: "Microsoft Graph change-notification webhook", tag: "notifications", auth: "clientState", query: notificationQuery,
     responses: {
       200: { description: "the validationToken echoed (subscription validation)", contentType: "text/plain" },
       202: { description: "accepted; syncs are queued" },
-      400: problem("malformed body or validationToken"), 413: problem("body too large"), 503: { ...problem("could not be recorded; Graph redelivers"), headers: ["Retry-After"] },
+      400: problem("malformed body (not JSON, a repeated key, nesting deeper than 8, a string over 8 KiB, over 1000 items in one array or object) or validationToken"), 413: problem("body over 256 KiB"), 503: { ...problem("could not be recorded; Graph redelivers"), headers: ["Retry-After"] },
     } },
 ];
 
@@ -116,6 +121,7 @@ const HEADER_SCHEMAS: Record<string, { description: string }> = {
   "WWW-Authenticate": { description: "Bearer challenge (RFC 6750) or Basic for a client that used the Authorization header" },
   "Cache-Control": { description: "no-store" },
   Pragma: { description: "no-cache" },
+  ETag: { description: "the document's entity tag, for If-None-Match" },
   "Retry-After": { description: "seconds to wait" },
 };
 
@@ -150,7 +156,7 @@ const SECURITY: Record<Auth, unknown[]> = {
 };
 
 function operation(op: Operation): Record<string, unknown> {
-  const responses = Object.fromEntries(Object.entries({ ...op.responses, ...(op.auth === "admin" ? ADMIN_ERRORS : {}) }).map(([s, a]) => [s, answer(a)]));
+  const responses = Object.fromEntries(Object.entries({ 400: UNKNOWN_QUERY, ...op.responses, ...(op.auth === "admin" ? ADMIN_ERRORS : {}) }).map(([s, a]) => [s, answer(a)]));
   return {
     operationId: op.operationId,
     summary: op.summary,
@@ -186,6 +192,21 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
       },
     },
   };
+}
+
+/** Each operation's route as a pattern over the request path, with the query parameters it takes. */
+const ACCEPTED_QUERIES = OPERATIONS.map((op) => ({
+  method: op.method.toUpperCase(),
+  pattern: new RegExp(`^${op.path.replace(/[.]/g, "\\.").replace(/\{[^}]+\}/g, "[^/]+")}/?$`),
+  names: new Set(Object.keys(op.query?.shape ?? {})),
+}));
+
+/**
+ * The query parameters a route takes (its query schema's keys), or undefined for a path the document does not
+ * describe (the console's files, which answer Entra's sign-in redirect and ignore their query).
+ */
+export function acceptedQueryParameters(method: string, pathname: string): ReadonlySet<string> | undefined {
+  return ACCEPTED_QUERIES.find((route) => route.method === method.toUpperCase() && route.pattern.test(pathname))?.names;
 }
 
 /** Route templates of the document (`/api/sync/runs/{runId}`), for checks that every served route is described. */

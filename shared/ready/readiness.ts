@@ -2,14 +2,15 @@
 // each org's Dataverse token and WhoAmI, Graph reachability and the change-notification subscription. The
 // answer is cached for 30 s per instance (each Function App instance checks on its own), so it can be polled.
 import { RestError } from "@azure/data-tables";
-import type { Config } from "../config/config.js";
+import { orgDescriptor, type Config } from "../config/config.js";
 import type { AppCredentialKind, BridgeAppCredential } from "../credentials/app-credential.js";
 import type { OnPremisesCa } from "../credentials/onprem-ca.js";
 import type { SecretStore } from "../credentials/secret-store.js";
 import { DataverseHttp } from "../dataverse/http.js";
 import { DataverseError } from "../dataverse/errors.js";
 import type { OrgThrottle } from "../dataverse/limiter.js";
-import { credentialToken } from "../dataverse/org-clients.js";
+import type { GetToken } from "../dataverse/http.js";
+import { jwtClaims } from "../tokens/dataverse-token-cache.js";
 import type { DirectoryPort } from "../directory/types.js";
 import { isAppError } from "../errors/app-error.js";
 import type { SubscriptionStorePort } from "../notifications/subscription-store.js";
@@ -29,6 +30,8 @@ export interface ReadinessDeps {
   storage: Pick<Storage, "table" | "queue">;
   secrets: Pick<SecretStore, "getSecret" | "invalidate">;
   appCredential: Pick<BridgeAppCredential, "getToken" | "kind">;
+  /** The bridge's token for each org: AD FS for an on-premises org, Entra online. */
+  orgToken(org: string): GetToken;
   /** Each org's throttle, shared with the bridge's other requests to it. */
   throttle(org: string): OrgThrottle;
   directory: Pick<DirectoryPort, "getUser">;
@@ -134,8 +137,9 @@ async function caBundleCheck(ca: Pick<OnPremisesCa, "check">, signal: AbortSigna
 
 async function dataverseTokenCheck(deps: ReadinessDeps, org: string): Promise<string> {
   try {
-    const token = await deps.appCredential.getToken(`${org}/.default`);
-    return `token valid for ${Math.max(0, Math.round((token.expiresOnTimestamp - Date.now()) / 60_000))} min`;
+    const token = await deps.orgToken(org)(`${org}/.default`);
+    const exp = Number(jwtClaims(token)?.exp);
+    return Number.isFinite(exp) ? `token valid for ${Math.max(0, Math.round((exp * 1000 - Date.now()) / 60_000))} min` : "token obtained";
   } catch (error) {
     throw new CheckFailure("dataverse_token_failed", describe(error));
   }
@@ -145,8 +149,10 @@ async function whoAmICheck(deps: ReadinessDeps, org: string, signal: AbortSignal
   // One attempt, no retries: readiness reports the state now, and a stopped org must not take minutes.
   const http = new DataverseHttp({
     orgUrl: org,
+    // The org's own Web API version: on-premises servers answer 9.0/9.1 only.
+    apiVersion: orgDescriptor(deps.config, org)?.apiVersion,
     retry: { maxAttempts: 1 },
-    getToken: credentialToken(deps.appCredential),
+    getToken: deps.orgToken(org),
     throttle: deps.throttle(org),
   });
   try {

@@ -1,10 +1,12 @@
-// Throttling of failed client authentications (issue #11 item 8, contract §5), across every instance.
-// Each failure increments a per-minute counter row in Table storage (optimistic concurrency, like the jti
-// store), keyed by (claimed client id, source) and by source; the count it returns is the global one. Once a
-// key is over its limit, this instance refuses that key until the window ends without asking storage again,
-// so successful requests never pay a storage call. Another instance learns of the block on its own next
-// failure for that key, so a spread-out attacker gets at most one extra attempt per instance per window.
-// The per-id limit is per (id, source): a global per-id lockout would let anyone lock a real caller out.
+// Throttling of failed token requests (issue #11 item 8, issue #19 item 1), across every instance. It never
+// refuses a valid credential: the endpoint checks credentials first (in memory: cached vault secrets, cached
+// keys) and serves whoever authenticates, whatever its source's failure count. What the throttle limits is what
+// FAILED attempts cost us: each one is counted in a per-minute row in Table storage (optimistic concurrency,
+// like the jti store), keyed by (claimed client id, source) and by source, and audited. Once a key is over its
+// limit, this instance stops counting and auditing that key's failures until the window ends (one audit row says
+// it was throttled) and answers them 429 with Retry-After: no storage write, no audit row, no vault read.
+// Refused at once rather than delayed: a held answer would keep a connection and a worker slot per attempt,
+// costing us more than the attacker. Another instance learns of the block on its own next failure for that key.
 import { createHash } from "node:crypto";
 import type { TableClient } from "@azure/data-tables";
 
@@ -25,52 +27,74 @@ const DEFAULT_LIMITS: AuthFailureLimits = { perClientAndSource: 10, perSource: 3
 /** Blocked keys remembered by one instance (an attacker cannot grow this without bound). */
 const MAX_BLOCKED = 10_000;
 
-export interface ThrottleDecision {
-  allowed: boolean;
-  retryAfterSeconds: number;
+/** What a failed attempt costs: counted (and audited), or throttled (`first`: the one throttled attempt audited). */
+export type FailureOutcome = { throttled: false } | { throttled: true; first: boolean; retryAfterSeconds: number };
+
+interface Block {
+  until: number;
+  reported: boolean;
 }
 
+/** Longest claimed id kept as a key: real ids are short; longer claims only need to land in one bucket. */
+const MAX_ID_CHARS = 256;
+
 export class AuthFailureThrottle {
-  private readonly blockedUntil = new Map<string, number>();
+  private readonly blocked = new Map<string, Block>();
   private readonly limits: AuthFailureLimits;
 
   constructor(private readonly counter: FailureCounter, private readonly now: () => number = Date.now, limits: Partial<AuthFailureLimits> = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
   }
 
-  /** In memory only: may this (claimed id, source) try to authenticate now? */
-  check(claimedId: string | undefined, source: string): ThrottleDecision {
-    const now = this.now();
-    let until = 0;
-    for (const key of this.keys(claimedId, source)) {
-      const blocked = this.blockedUntil.get(key.key) ?? 0;
-      if (blocked > now) until = Math.max(until, blocked);
-      else if (blocked) this.blockedUntil.delete(key.key);
+  /**
+   * Notes one failed attempt. Over the limit (known in memory) it is throttled without touching storage;
+   * otherwise it is counted everywhere, and the keys that went over their limit are blocked from then on.
+   */
+  async recordFailure(claimedId: string | undefined, source: string): Promise<FailureOutcome> {
+    const keys = this.keys(claimedId, source);
+    const held = this.blockedNow(keys.map((k) => k.key));
+    if (held) {
+      const first = !held.reported;
+      held.reported = true;
+      return { throttled: true, first, retryAfterSeconds: Math.max(1, Math.ceil((held.until - this.now()) / 1000)) };
     }
-    return until > now ? { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((until - now) / 1000)) } : { allowed: true, retryAfterSeconds: 0 };
-  }
-
-  /** Counts a failed authentication everywhere; blocks the keys that went over their limit. */
-  async recordFailure(claimedId: string | undefined, source: string): Promise<void> {
     const windowStart = Math.floor(this.now() / this.limits.windowMs) * this.limits.windowMs;
-    await Promise.all(this.keys(claimedId, source).map(async ({ key, limit }) => {
+    await Promise.all(keys.map(async ({ key, limit }) => {
       const count = await this.counter.increment(key, windowStart);
       if (count >= limit) this.block(key, windowStart + this.limits.windowMs);
     }));
+    return { throttled: false };
+  }
+
+  /** In memory only: is this (claimed id, source) over a limit now? (What a failed attempt would meet.) */
+  isThrottled(claimedId: string | undefined, source: string): boolean {
+    return this.blockedNow(this.keys(claimedId, source).map((k) => k.key)) !== undefined;
+  }
+
+  private blockedNow(keys: string[]): Block | undefined {
+    const now = this.now();
+    let found: Block | undefined;
+    for (const key of keys) {
+      const block = this.blocked.get(key);
+      if (!block) continue;
+      if (block.until <= now) this.blocked.delete(key);
+      else if (!found || block.until > found.until) found = block;
+    }
+    return found;
   }
 
   private block(key: string, until: number): void {
-    if (this.blockedUntil.size >= MAX_BLOCKED) {
+    if (this.blocked.size >= MAX_BLOCKED) {
       const now = this.now();
-      for (const [k, t] of this.blockedUntil) if (t <= now) this.blockedUntil.delete(k);
-      if (this.blockedUntil.size >= MAX_BLOCKED) return;
+      for (const [k, b] of this.blocked) if (b.until <= now) this.blocked.delete(k);
+      if (this.blocked.size >= MAX_BLOCKED) return;
     }
-    this.blockedUntil.set(key, until);
+    if ((this.blocked.get(key)?.until ?? 0) < until) this.blocked.set(key, { until, reported: false });
   }
 
   private keys(claimedId: string | undefined, source: string): Array<{ key: string; limit: number }> {
     const keys = [{ key: `src|${source}`, limit: this.limits.perSource }];
-    if (claimedId) keys.push({ key: `id|${claimedId}|src|${source}`, limit: this.limits.perClientAndSource });
+    if (claimedId) keys.push({ key: `id|${claimedId.slice(0, MAX_ID_CHARS)}|src|${source}`, limit: this.limits.perClientAndSource });
     return keys;
   }
 }
@@ -109,14 +133,21 @@ function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number })?.statusCode;
 }
 
+/** App Service's front end is the one proxy in front of a Function App (TRUSTED_PROXY_HOPS' default). */
+export const DEFAULT_TRUSTED_PROXY_HOPS = 1;
+
 /**
- * The request's source address: the right-most X-Forwarded-For entry (the one the platform's front end
- * added; entries to its left are whatever the client sent), port removed. "direct" when there is none.
+ * The request's source: the address the outermost trusted proxy saw. Each proxy appends the address it was
+ * reached from to X-Forwarded-For, so with `trustedHops` proxies the source is the entry that many places from
+ * the right; entries further left are whatever the client sent and never count. Port removed; "direct" when the
+ * header is absent (no front end: every such request is one source).
  */
-export function requestSource(forwardedFor: string | null | undefined): string {
-  const last = forwardedFor?.split(",").map((s) => s.trim()).filter(Boolean).pop();
-  if (!last) return "direct";
-  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(last);
-  const value = bracketed ? bracketed[1]! : /^[^:]+:\d+$/.test(last) ? last.slice(0, last.lastIndexOf(":")) : last;
+export function requestSource(forwardedFor: string | null | undefined, trustedHops = DEFAULT_TRUSTED_PROXY_HOPS): string {
+  const entries = forwardedFor?.split(",").map((s) => s.trim()).filter(Boolean) ?? [];
+  if (entries.length === 0) return "direct";
+  // Fewer entries than hops: every entry was still written by a trusted proxy; the left-most is the furthest out.
+  const entry = entries[Math.max(0, entries.length - Math.max(1, trustedHops))]!;
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(entry);
+  const value = bracketed ? bracketed[1]! : /^[^:]+:\d+$/.test(entry) ? entry.slice(0, entry.lastIndexOf(":")) : entry;
   return value.slice(0, 64);
 }

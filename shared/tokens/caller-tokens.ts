@@ -8,7 +8,7 @@
 // Tokens are cached per (identity, org), single-flight, refreshed ahead (DataverseTokenCache). A token whose
 // `appid` is not the caller's app (or is the bridge's own) is never handed out.
 import type { AccessToken, TokenCredential } from "@azure/identity";
-import { callerIdentityKey, type TokenCaller } from "../config/token-callers.js";
+import { callerIdentityKey, type BridgeIdentities, type TokenCaller } from "../config/token-callers.js";
 import { AdfsCredential, adfsTransport } from "../credentials/adfs-credential.js";
 import { AppCredential } from "../credentials/app-credential.js";
 import { createFederatedCredential } from "../credentials/federated-credential.js";
@@ -18,6 +18,8 @@ import { AppError } from "../errors/app-error.js";
 import { backgroundLogger } from "../telemetry/logger.js";
 import { DataverseTokenCache, jwtClaims, type CachedToken } from "./dataverse-token-cache.js";
 
+/** The AppError code of a caller that names one of the bridge's own identities. */
+export const CALLER_IDENTITY_RESERVED = "caller_identity_reserved";
 
 export interface CallerTokenSettings {
   tenantId: string;
@@ -27,6 +29,8 @@ export interface CallerTokenSettings {
   bridgeAppId: string;
   /** The AD FS authority of an on-premises org; undefined for an online org (Entra). */
   adfsAuthority?: (org: string) => string | undefined;
+  /** The bridge's own AD FS clients and credential secrets: never a caller's (refused before any token is sought). */
+  reserved?: Pick<BridgeIdentities, "adfsClientIds" | "secretNames">;
 }
 
 export type CallerIdentity = Pick<TokenCaller, "id" | "dataverseAppId" | "credential">;
@@ -60,17 +64,29 @@ export class CallerTokens {
 
   /** A fresh token, bypassing the cache (caller status checks). */
   acquire = async (caller: CallerIdentity, org: string, abortSignal?: AbortSignal): Promise<AccessToken> => {
+    this.refuseReserved(caller, caller.dataverseAppId);
     const authority = this.deps.settings.adfsAuthority?.(org);
     const token = authority
       ? await this.adfsCredentialFor(caller, authority).getToken(org, { abortSignal })
       : await this.credentialFor(caller).getToken(`${org}/.default`, { abortSignal });
     if (!token?.token) throw new AppError(`${authority ? "AD FS" : "Entra"} returned no token for caller "${caller.id}"`, 503, "caller_token_missing");
     const appId = String(jwtClaims(token.token)?.appid ?? jwtClaims(token.token)?.azp ?? jwtClaims(token.token)?.client_id ?? "").toLowerCase();
+    this.refuseReserved(caller, appId);
     if (appId === this.deps.settings.bridgeAppId.toLowerCase() || appId !== caller.dataverseAppId.toLowerCase()) {
       throw new AppError(`the token obtained for caller "${caller.id}" is not for its own app (${caller.dataverseAppId}); refusing to issue it`, 503, "caller_token_wrong_app");
     }
     return token;
   };
+
+  /** Configuration refuses these at start-up; checked again here, where a token would be obtained. */
+  private refuseReserved(caller: CallerIdentity, appId: string): void {
+    const reserved = this.deps.settings.reserved;
+    if (!reserved) return;
+    const secret = caller.credential === "federated" ? undefined : caller.credential.secretName.toLowerCase();
+    if (reserved.adfsClientIds.some((id) => id.trim().toLowerCase() === appId.toLowerCase()) || (secret && reserved.secretNames.some((n) => n.toLowerCase() === secret))) {
+      throw new AppError(`caller "${caller.id}" names one of the bridge's own identities or credential secrets; refusing to issue`, 403, CALLER_IDENTITY_RESERVED);
+    }
+  }
 
   private credentialFor(caller: CallerIdentity): TokenCredential {
     const key = callerIdentityKey(caller);

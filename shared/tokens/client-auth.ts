@@ -20,7 +20,13 @@ const CLOCK_TOLERANCE_S = 60;
  * Compared against when the id is unknown or may not use a secret, so every secret failure does the same
  * work (no vault read, one hash compare) and an unknown id cannot be told from a wrong secret by timing.
  */
-const DECOY_SECRET = randomBytes(32).toString("base64url");
+const DECOY_DIGEST = createHash("sha256").update(randomBytes(32)).digest();
+
+/**
+ * The one description of every invalid_client answer: which check failed (unknown id, wrong secret, a method the
+ * id may not use, a bad assertion) stays in the audit's reason, so the answer never tells ids or methods apart.
+ */
+export const CLIENT_AUTH_FAILED = "client authentication failed";
 
 export type ClientAuthMethod = "client_secret_basic" | "client_secret_post" | "private_key_jwt";
 
@@ -44,7 +50,7 @@ interface BasicCredentials {
 /** RFC 6749 §2.3.1: id and secret are form-urlencoded before base64. Undefined when no Basic header. */
 export function parseBasic(authorization: string | undefined): BasicCredentials | undefined {
   if (!authorization || !/^basic\s/i.test(authorization)) return undefined;
-  const refuse = () => new OAuthError("invalid_client", "the Basic credentials are malformed", { reason: "malformed_basic", viaAuthorizationHeader: true });
+  const refuse = () => new OAuthError("invalid_client", CLIENT_AUTH_FAILED, { reason: "malformed_basic", viaAuthorizationHeader: true });
   const encoded = authorization.slice(6).trim();
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) throw refuse();
   const decoded = Buffer.from(encoded, "base64").toString("utf8");
@@ -76,6 +82,7 @@ export function claimedClientId(form: TokenForm, authorization: string | undefin
 export class ClientAuthenticator {
   private readonly pemKeys = new Map<string, { version: string; key: KeyObject }>();
   private readonly jwksSets = new Map<string, JWTVerifyGetKey>();
+  private readonly secretDigests = new Map<string, { version: string; digest: Buffer }>();
 
   constructor(private readonly deps: ClientAuthDeps) {}
 
@@ -83,7 +90,7 @@ export class ClientAuthenticator {
   async authenticate(form: TokenForm, authorization: string | undefined, audiences: string[]): Promise<AuthenticatedClient> {
     const basic = parseBasic(authorization);
     if (authorization && !basic) {
-      throw new OAuthError("invalid_client", "only Basic client authentication is accepted in the Authorization header", { reason: "unsupported_auth_scheme", viaAuthorizationHeader: true });
+      throw new OAuthError("invalid_client", CLIENT_AUTH_FAILED, { reason: "unsupported_auth_scheme", viaAuthorizationHeader: true });
     }
     const formId = single(form, "client_id");
     const postSecret = single(form, "client_secret");
@@ -99,30 +106,40 @@ export class ClientAuthenticator {
       return { caller: await this.checkSecret(formId, postSecret, false), method: "client_secret_post" };
     }
     if (assertion !== undefined) return { caller: await this.checkAssertion(form, formId, assertion, audiences), method: "private_key_jwt" };
-    throw new OAuthError("invalid_client", "the request carries no client authentication", { reason: "no_client_auth" });
+    throw new OAuthError("invalid_client", CLIENT_AUTH_FAILED, { reason: "no_client_auth" });
   }
 
   private async checkSecret(clientId: string, presented: string, viaAuthorizationHeader: boolean): Promise<TokenCaller> {
-    const refuse = (reason: string) => new OAuthError("invalid_client", "client authentication failed", { reason, viaAuthorizationHeader });
+    const refuse = (reason: string) => new OAuthError("invalid_client", CLIENT_AUTH_FAILED, { reason, viaAuthorizationHeader });
     const caller = this.deps.policy.callerById(clientId);
     const usable = caller?.auth === "secret" && caller.secretName ? caller : undefined;
     // The stored secret comes from the vault cache (its TTL bounds how long a rotated secret takes to apply);
     // a wrong secret never triggers an extra vault read, so both failure paths cost the same.
-    const expected = usable ? (await this.deps.secrets.getSecret(usable.secretName!)).value : DECOY_SECRET;
-    if (sameSecret(expected, presented) && usable) return usable;
+    const expected = usable ? await this.secretDigest(usable.secretName!) : DECOY_DIGEST;
+    if (timingSafeEqual(expected, digest(presented)) && usable) return usable;
     throw refuse(!caller ? "unknown_client" : usable ? "wrong_secret" : "auth_method_not_allowed");
   }
 
+  /** The stored secret's digest, kept per vault version: a correct secret costs one hash, never a vault call. */
+  private async secretDigest(name: string): Promise<Buffer> {
+    const secret = await this.deps.secrets.getSecret(name);
+    const cached = this.secretDigests.get(name);
+    if (cached && cached.version === secret.version && cached.version !== "") return cached.digest;
+    const fresh = digest(secret.value);
+    this.secretDigests.set(name, { version: secret.version, digest: fresh });
+    return fresh;
+  }
+
   private async checkAssertion(form: TokenForm, formId: string | undefined, assertion: string, audiences: string[]): Promise<TokenCaller> {
-    const refuse = (reason: string, description = "client authentication failed", cause?: unknown) => new OAuthError("invalid_client", description, { reason, cause });
+    const refuse = (reason: string, cause?: unknown) => new OAuthError("invalid_client", CLIENT_AUTH_FAILED, { reason, cause });
     if (single(form, "client_assertion_type") !== JWT_BEARER) {
-      throw refuse("bad_assertion_type", `client_assertion_type must be ${JWT_BEARER}`);
+      throw refuse("bad_assertion_type");
     }
     let iss: unknown;
     try {
       iss = decodeJwt(assertion).iss;
     } catch (error) {
-      throw refuse("malformed_assertion", "the client assertion is not a JWT", error);
+      throw refuse("malformed_assertion", error);
     }
     const clientId = formId ?? (typeof iss === "string" ? iss : undefined);
     if (!clientId || (formId !== undefined && iss !== formId)) throw refuse("assertion_issuer_mismatch");
@@ -146,12 +163,12 @@ export class ClientAuthenticator {
       ({ payload } = typeof key === "function" ? await jwtVerify(assertion, key, options) : await jwtVerify(assertion, key, options));
     } catch (error) {
       if ((error as { status?: number })?.status === 503 || (error as Error)?.name === "AppError") throw error;
-      throw refuse(`assertion_${(error as { code?: string })?.code ?? "invalid"}`, "the client assertion was refused", error);
+      throw refuse(`assertion_${(error as { code?: string })?.code ?? "invalid"}`, error);
     }
-    if (payload.exp! > nowS + MAX_ASSERTION_LIFETIME_S + CLOCK_TOLERANCE_S) throw refuse("assertion_lifetime_too_long", `the client assertion must expire within ${MAX_ASSERTION_LIFETIME_S / 60} minutes`);
+    if (payload.exp! > nowS + MAX_ASSERTION_LIFETIME_S + CLOCK_TOLERANCE_S) throw refuse("assertion_lifetime_too_long");
     if (typeof payload.jti !== "string" || payload.jti.length === 0 || payload.jti.length > 1024) throw refuse("assertion_bad_jti");
     const first = await this.deps.jti.markUsed(caller.id, payload.jti, new Date((payload.exp! + CLOCK_TOLERANCE_S) * 1000));
-    if (!first) throw refuse("assertion_replayed", "the client assertion was already used");
+    if (!first) throw refuse("assertion_replayed");
     return caller;
   }
 
@@ -174,9 +191,7 @@ export class ClientAuthenticator {
   }
 }
 
-/** Constant-time comparison of the exact bytes; hashing first hides the length too. */
-function sameSecret(expected: string, presented: string): boolean {
-  const a = createHash("sha256").update(expected, "utf8").digest();
-  const b = createHash("sha256").update(presented, "utf8").digest();
-  return timingSafeEqual(a, b);
+/** Secrets are compared as digests of their exact bytes, in constant time; hashing first hides the length too. */
+function digest(secret: string): Buffer {
+  return createHash("sha256").update(secret, "utf8").digest();
 }

@@ -5,7 +5,8 @@ import { isAppError } from "../errors/app-error.js";
 import type { TokenCaller } from "../config/token-callers.js";
 import { auditLogLine, type AuditRecord, type AuditSink } from "./audit.js";
 import type { AuthFailureThrottle } from "./auth-failures.js";
-import { claimedClientId, type AuthenticatedClient, type ClientAuthenticator } from "./client-auth.js";
+import { claimedClientId, type ClientAuthenticator } from "./client-auth.js";
+import { CALLER_IDENTITY_RESERVED } from "./caller-tokens.js";
 import type { CachedToken } from "./dataverse-token-cache.js";
 import { many, single, type TokenForm } from "./form.js";
 import { isOAuthError, OAuthError } from "./oauth-errors.js";
@@ -22,7 +23,7 @@ export interface TokenRequest {
   authorization?: string;
   /** URLs a client assertion may carry in `aud` (this endpoint). */
   assertionAudiences: string[];
-  /** The sender's address (requestSource), for throttling failed client authentications. */
+  /** The sender's address as the trusted front end saw it (requestSource), for throttling failed attempts. */
   source?: string;
   log?: (line: string) => void;
 }
@@ -41,7 +42,7 @@ export interface IssueTokenDeps {
   /** The caller's OWN Dataverse token for an org (never the bridge's). */
   tokens: { get(caller: TokenCaller, org: string): Promise<CachedToken> };
   rateLimiter: RateLimitPort;
-  /** Failed client authentications, throttled per (claimed id, source) and per source across instances. */
+  /** Failed attempts (refusals before authentication), throttled per (claimed id, source) and per source across instances. */
   authFailures?: AuthFailureThrottle;
   audit: AuditSink;
   now: () => number;
@@ -54,6 +55,8 @@ interface Progress {
   grant?: string;
   method?: string;
   target?: string;
+  /** Token exchange: when the subject token expires; the answer never claims a longer life. */
+  subjectExpiresAtMs?: number;
 }
 
 export function issueToken(request: TokenRequest, deps: IssueTokenDeps): Promise<TokenSuccess> {
@@ -62,8 +65,8 @@ export function issueToken(request: TokenRequest, deps: IssueTokenDeps): Promise
     try {
       return await issue(request, deps, progress);
     } catch (error) {
-      const refusal = asOAuthError(error);
-      if (refusal.reason !== "audit_failed") await auditRefusal(request, deps, progress, refusal);
+      const refusal = await throttleFailure(request, deps, progress, asOAuthError(error));
+      if (refusal.reason !== "audit_failed" && refusal.reason !== AUTH_FAILURES_THROTTLED_AGAIN) await auditRefusal(request, deps, progress, refusal);
       throw refusal;
     }
   });
@@ -80,7 +83,7 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
   let caller: TokenCaller;
   if (grantType === "client_credentials") {
     grant = "client_credentials";
-    const client = await tokenStep(progress, "client_auth", () => authenticateClient(request, deps, progress.caller));
+    const client = await tokenStep(progress, "client_auth", () => deps.clientAuth.authenticate(request.form, request.authorization, request.assertionAudiences));
     caller = client.caller;
     progress.method = client.method;
   } else if (grantType === TOKEN_EXCHANGE_GRANT) {
@@ -119,28 +122,32 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
   return {
     access_token: token.token,
     token_type: "Bearer",
-    // The issued token's real remaining lifetime, never an assumed hour.
-    expires_in: Math.max(0, Math.floor((token.expiresOnTimestamp - now) / 1000)),
+    // The issued token's real remaining lifetime, never an assumed hour; after an exchange, never past the
+    // subject token's (the Dataverse token itself cannot be shortened: docs/callers.md).
+    expires_in: Math.max(0, Math.floor((Math.min(token.expiresOnTimestamp, progress.subjectExpiresAtMs ?? Infinity) - now) / 1000)),
     ...(grant === "token_exchange" ? { issued_token_type: ACCESS_TOKEN_TYPE } : {}),
   };
 }
 
-/** Client authentication behind the failure throttle: a sender over its failure limit is not even checked. */
-async function authenticateClient(request: TokenRequest, deps: IssueTokenDeps, claimed: string | undefined): Promise<AuthenticatedClient> {
-  const source = request.source ?? "direct";
-  const gate = deps.authFailures?.check(claimed, source);
-  if (gate && !gate.allowed) {
-    throw new OAuthError("temporarily_unavailable", "too many failed client authentications; try again later", { status: 429, retryAfterSeconds: gate.retryAfterSeconds, reason: "auth_failures_throttled" });
-  }
-  try {
-    return await deps.clientAuth.authenticate(request.form, request.authorization, request.assertionAudiences);
-  } catch (error) {
-    if (isOAuthError(error) && error.code === "invalid_client") {
-      await deps.authFailures?.recordFailure(claimed, source).catch((countError: unknown) =>
-        request.log?.(`auth-failure count failed: ${(countError as Error)?.message ?? countError}`));
-    }
-    throw error;
-  }
+const AUTH_FAILURES_THROTTLED = "auth_failures_throttled";
+/** A throttled attempt after the first of its window: answered, counted in metrics, not audited again. */
+const AUTH_FAILURES_THROTTLED_AGAIN = "auth_failures_throttled_again";
+
+/**
+ * A refusal before the sender authenticated is a failed attempt: the throttle counts it per (claimed id, source)
+ * and per source. Over the limit it becomes a 429 that costs no storage and, after the window's first, no audit
+ * row. Never reached by a request that authenticated (credentials are checked first), nor by an outage (5xx).
+ */
+async function throttleFailure(request: TokenRequest, deps: IssueTokenDeps, progress: Progress, refusal: OAuthError): Promise<OAuthError> {
+  if (!deps.authFailures || progress.authenticated || refusal.status >= 500 || refusal.status === 429) return refusal;
+  const outcome = await deps.authFailures.recordFailure(progress.caller, request.source ?? "direct").catch((countError: unknown) => {
+    request.log?.(`auth-failure count failed: ${(countError as Error)?.message ?? countError}`);
+    return { throttled: false } as const;
+  });
+  if (!outcome.throttled) return refusal;
+  return new OAuthError("temporarily_unavailable", "too many failed token requests from this source; try again later", {
+    status: 429, retryAfterSeconds: outcome.retryAfterSeconds, reason: outcome.first ? AUTH_FAILURES_THROTTLED : AUTH_FAILURES_THROTTLED_AGAIN,
+  });
 }
 
 /** The caller's rate (global across instances); fails closed, like the audit, when it cannot be checked. */
@@ -171,7 +178,8 @@ async function authenticateExchange(request: TokenRequest, deps: IssueTokenDeps,
   if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE) {
     throw new OAuthError("invalid_request", `requested_token_type must be ${ACCESS_TOKEN_TYPE}`, { reason: "bad_requested_token_type" });
   }
-  const { caller, appId } = await authenticateSubject(subjectToken, deps.subjectValidator, deps.policy, deps.now());
+  const { caller, appId, expiresAtMs } = await authenticateSubject(subjectToken, deps.subjectValidator, deps.policy, deps.now());
+  progress.subjectExpiresAtMs = expiresAtMs;
   const clientId = single(form, "client_id");
   if (clientId !== undefined && clientId !== caller.id && clientId.toLowerCase() !== appId) {
     throw new OAuthError("invalid_request", "client_id does not match subject_token", { reason: "client_id_mismatch" });
@@ -179,17 +187,26 @@ async function authenticateExchange(request: TokenRequest, deps: IssueTokenDeps,
   return caller;
 }
 
-/** Anything that is not already an OAuth refusal is a dependency failure: 503, no details on the wire. */
+/** Anything that is not already an OAuth refusal (or a reserved identity) is a dependency failure: 503, no details on the wire. */
 function asOAuthError(error: unknown): OAuthError {
   if (isOAuthError(error)) return error;
+  if (isAppError(error) && error.code === CALLER_IDENTITY_RESERVED) {
+    return new OAuthError("unauthorized_client", "this caller's policy names an identity reserved for the bridge", { reason: CALLER_IDENTITY_RESERVED, cause: error });
+  }
   return new OAuthError("temporarily_unavailable", "the token service is temporarily unavailable; try again later", {
     retryAfterSeconds: 5, reason: `dependency_failed: ${isAppError(error) ? error.code : (error as Error)?.name ?? "error"}`, cause: error,
   });
 }
 
-/** Audits a request refused before it could be parsed (wrong content type, oversized body). */
-export async function recordUnparsedRefusal(error: OAuthError, deps: IssueTokenDeps, log?: (line: string) => void): Promise<void> {
-  await auditRefusal({ form: new Map(), assertionAudiences: [], log }, deps, {}, error);
+/**
+ * A request refused before it could be parsed (wrong content type, oversized body, query parameters): a failed
+ * attempt like any other, throttled and audited the same way. Returns the refusal to answer (a 429 when throttled).
+ */
+export async function refuseUnparsed(error: OAuthError, deps: IssueTokenDeps, source: string | undefined, log?: (line: string) => void): Promise<OAuthError> {
+  const request: TokenRequest = { form: new Map(), assertionAudiences: [], source, log };
+  const refusal = await throttleFailure(request, deps, {}, error);
+  if (refusal.reason !== AUTH_FAILURES_THROTTLED_AGAIN) await auditRefusal(request, deps, {}, refusal);
+  return refusal;
 }
 
 async function auditRefusal(request: TokenRequest, deps: IssueTokenDeps, progress: Progress, error: OAuthError): Promise<void> {

@@ -1,7 +1,7 @@
 // Wires the token use case from configuration: Key Vault, Entra, storage. Built once by the composition root
 // (shared/bridge.ts); the bridge's own credential (appCredential, APP_CLIENT_ID) is not reachable from here.
 import type { TokenCredential } from "@azure/identity";
-import { orgDescriptor, type Config } from "../config/config.js";
+import { configuredBridgeIdentities, orgDescriptor, type Config } from "../config/config.js";
 import type { SubjectTokenValidator } from "./subject-token.js";
 import type { SecretReader } from "../credentials/secret-store.js";
 import { TABLES, type Storage } from "../state/storage.js";
@@ -44,6 +44,7 @@ export function createTokenServices(
     settings: {
       tenantId: config.tenantId, authorityHost: config.authorityHost, disableInstanceDiscovery: !config.isMicrosoftAuthority, bridgeAppId: config.appClientId,
       adfsAuthority: (org) => orgDescriptor(config, org)?.adfs?.authority,
+      reserved: configuredBridgeIdentities(config),
     },
     platform: parts.platform,
     secrets: parts.secrets,

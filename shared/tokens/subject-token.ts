@@ -20,7 +20,7 @@ export async function authenticateSubject(
   validator: SubjectTokenValidator,
   policy: CallerPolicy,
   now: number,
-): Promise<{ caller: TokenCaller; appId: string }> {
+): Promise<{ caller: TokenCaller; appId: string; expiresAtMs: number }> {
   let claims: EntraClaims;
   try {
     claims = await validator.validate(subjectToken);
@@ -44,5 +44,5 @@ export async function authenticateSubject(
   const appId = EntraTokenValidator.callerAppId(claims);
   const caller = appId ? policy.callerByAppId(appId) : undefined;
   if (!appId || !caller) throw new OAuthError("invalid_request", "subject_token's client application is not an allowed caller", { reason: "subject_app_not_allowed" });
-  return { caller, appId };
+  return { caller, appId, expiresAtMs: claims.exp * 1000 };
 }

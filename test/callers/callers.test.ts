@@ -14,6 +14,9 @@ let freshApp: string;
 let wrongSubjectApp: string;
 let otherRoleId: string;
 
+let burstApp: string;
+let racedApp: string;
+
 beforeAll(async () => {
   env = await startBridgeEnvironment({ orgs: 1, env: { CALLER_PROVISIONING: "on" } });
   const { tenant, dataverse, identities } = env.sandbox;
@@ -33,10 +36,14 @@ beforeAll(async () => {
   const wrong = tenant.registerApp({ displayName: "Wrong subject" });
   wrong.federatedCredentials.push({ name: "x", issuer: tenant.issuer, subject: tenant.managedIdentity.principalId.toUpperCase(), audiences: ["api://AzureADTokenExchange"] });
   wrongSubjectApp = wrong.clientId;
+  burstApp = tenant.registerApp({ displayName: "Burst caller" }).clientId;
+  racedApp = tenant.registerApp({ displayName: "Raced caller" }).clientId;
   const callers = [
     ...identities.tokenCallers,
     { id: "fresh", name: "Fresh caller", auth: "secret", secretName: "caller-fresh-secret", dataverseAppId: freshApp, roles: ["Fresh Reader", "Fresh Writer"], resources: [org1] },
     { id: "nofed", name: "No federation", auth: "secret", secretName: "caller-fresh-secret", dataverseAppId: noFic.clientId, resources: [org1] },
+    { id: "burst", name: "Burst caller", auth: "secret", secretName: "caller-fresh-secret", dataverseAppId: burstApp, roles: ["Fresh Reader", "Fresh Writer"], resources: [org1] },
+    { id: "raced", name: "Raced caller", auth: "secret", secretName: "caller-fresh-secret", dataverseAppId: racedApp, roles: ["Fresh Reader"], resources: [org1] },
     { id: "wrongsub", name: "Wrong subject", auth: "secret", secretName: "caller-fresh-secret", dataverseAppId: wrongSubjectApp, resources: [org1] },
   ];
   process.env.TOKEN_CALLERS = JSON.stringify(callers);
@@ -121,6 +128,43 @@ describe("POST /api/callers/{id}/provision", () => {
 
     const status = (await listCallers()).find((c) => c.id === "fresh");
     expect(status).toMatchObject({ healthy: true });
+  });
+
+  it("six concurrent provisionings of one caller: one application user, its roles once, no 500", async () => {
+    const answers = await Promise.all(Array.from({ length: 6 }, () => provision("burst")));
+    expect(answers.map((a) => a.status)).toEqual(Array(6).fill(200));
+    expect(answers.filter((a) => a.body.actions.some((x: any) => x.action === "create_application_user"))).toHaveLength(1);
+    expect(answers.flatMap((a) => a.body.actions.filter((x: any) => x.action === "assign_role")).map((x: any) => x.role).sort()).toEqual(["Fresh Reader", "Fresh Writer"]);
+    expect(dvOrg().findByApplicationId(burstApp)).toBeDefined();
+    expect(dvOrg().roleNamesOf(dvOrg().findByApplicationId(burstApp)!.systemuserid)).toEqual(["Fresh Reader", "Fresh Writer"]);
+  });
+
+  it("an application user created meanwhile (Dataverse 0x8004F511) is read back, not a failure; other Dataverse errors are 502", async () => {
+    const { provisionCaller } = await import("../../shared/callers/callers.js");
+    const { DataverseError } = await import("../../shared/dataverse/errors.js");
+    const { testBridge } = await import("../support/test-bridge.js");
+    const deps = testBridge().callers;
+    const real = deps.appUsers(org1);
+    let staleReads = 1;
+    const raced = Object.assign(Object.create(real), {
+      // The first read misses the user another request is creating right now.
+      findAppUser: async (appId: string) => {
+        if (staleReads-- > 0) {
+          await real.createAppUser(appId, dvOrg().businessUnitId);
+          return null;
+        }
+        return real.findAppUser(appId);
+      },
+    });
+    const result = await provisionCaller("raced", { dryRun: false, by: "t" }, { ...deps, appUsers: () => raced });
+    expect(result.actions.map((a) => a.action)).toEqual(["assign_role"]);
+    expect(dvOrg().roleNamesOf(dvOrg().findByApplicationId(racedApp)!.systemuserid)).toEqual(["Fresh Reader"]);
+
+    const refusing = Object.assign(Object.create(real), {
+      findAppUser: async () => { throw new DataverseError({ statusCode: 403, code: "0x80040220", method: "GET", url: `${org1}/api/data/v9.2/systemusers`, serverMessage: "Principal user is missing prvReadSystemUser privilege." }); },
+    });
+    await expect(provisionCaller("raced", { dryRun: false, by: "t" }, { ...deps, appUsers: () => refusing }))
+      .rejects.toMatchObject({ status: 502, code: "dataverse_error" });
   });
 
   it("an unknown caller is 404; a bad body is 400", async () => {

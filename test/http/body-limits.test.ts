@@ -58,12 +58,12 @@ describe("with the bridge", () => {
     await env?.stop();
   });
 
-  it("POST /api/token stops reading a chunked form body past its 64 KiB limit (invalid_request)", async () => {
+  it("POST /api/token stops reading a chunked form body past its 64 KiB limit (413, an OAuth invalid_request)", async () => {
     const { token } = await import("../../functions/token.http.js");
     const { request, pulled } = streamingRequest(60 * 1024 * 1024, { "content-type": "application/x-www-form-urlencoded" }, "http://127.0.0.1:7071/api/token");
     const { InvocationContext } = await import("@azure/functions");
     const res = await token(request, new InvocationContext({ invocationId: "t", functionName: "token" }));
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(413);
     expect((res.jsonBody as { error: string }).error).toBe("invalid_request");
     expect(pulled.bytes).toBeLessThanOrEqual(64 * 1024 + 2 * CHUNK);
   });
@@ -97,19 +97,25 @@ describe("with the bridge", () => {
     });
   }
 
-  it("the local host refuses a declared 60 MB body with 413 before reading it", async () => {
-    const res = await sendLarge("/api/sync", 60 * 1024 * 1024, true);
+  it("the local host refuses a declared 60 MB body with 413 before reading it, in the route's own error format", async () => {
+    const res = await sendLarge("/api/notifications", 60 * 1024 * 1024, true);
     expect(res.status).toBe(413);
     expect(JSON.parse(res.body)).toMatchObject({ status: 413 });
     expect(res.sent).toBe(0);
+    const token = await sendLarge("/api/token", 60 * 1024 * 1024, true);
+    expect(token.status).toBe(413);
+    expect(JSON.parse(token.body)).toEqual({ error: "invalid_request", error_description: expect.any(String) });
+    expect(token.sent).toBe(0);
   });
 
-  it("the local host stops reading a chunked 60 MB body at its limit: 413, not buffered whole", async () => {
-    for (const path of ["/api/sync", "/api/token", "/api/notifications"]) {
+  it("the local host stops reading a chunked 60 MB body at its limit: refused (admin routes authenticate first), not buffered whole", async () => {
+    for (const [path, status] of [["/api/sync", 401], ["/api/token", 413], ["/api/notifications", 413]] as const) {
       const res = await sendLarge(path, 60 * 1024 * 1024);
-      expect(res.status, path).toBe(413);
+      expect(res.status, path).toBe(status);
       expect(res.sent, path).toBeLessThan(16 * 1024 * 1024);
     }
+    const token = await sendLarge("/api/token", 2 * 1024 * 1024);
+    expect([token.status, JSON.parse(token.body).error]).toEqual([413, "invalid_request"]);
     expect((await fetch(`${host.url}/api/health`)).status).toBe(200);
   });
 });

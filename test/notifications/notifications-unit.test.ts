@@ -180,11 +180,11 @@ describe("POST /api/notifications", () => {
     expect(response.status).toBe(413);
   });
 
-  it("answers 413 to a 1 MiB body of ~350k {} items without reading the clientState secret", async () => {
+  it("answers 413 to a 250 KiB body of ~85k {} items without reading the clientState secret", async () => {
     const { deps } = fakeDeps({ clientState: async () => { throw new Error("must not be reached"); } });
-    const items = Math.floor((1024 * 1024 - 12) / 3);
+    const items = Math.floor((250 * 1024 - 12) / 3);
     const body = `{"value":[${Array(items).fill("{}").join(",")}]}`;
-    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(1024 * 1024);
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(256 * 1024);
     const response = await post(deps, body, { headers: { "content-type": "application/json" } });
     expect(response.status).toBe(413);
     expect(response.body).toMatchObject({ type: "urn:identity-bridge:problem:too_many_notifications" });

@@ -1,10 +1,11 @@
-// Issue #11 items 7 and 8: blank stored secrets are refused and secrets compare as exact bytes; failed client
-// authentications are throttled per (claimed id, source) and per source across instances; an unknown id and
-// a wrong secret for a known id take the same path (no vault re-read on one of them).
+// Issue #11 items 7 and 8, issue #19 item 1: blank stored secrets are refused and secrets compare as exact bytes;
+// failed attempts are throttled per (claimed id, source) and per source across instances, without ever refusing a
+// valid credential; an unknown id and a wrong secret for a known id take the same path (no vault re-read).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
 import { basic, postForm } from "./support.js";
 import { seedCallerIdentity } from "../../dev/sandbox/seed.js";
+
 
 let env: BridgeEnvironment;
 let handler: typeof import("../../functions/token.http.js").token;
@@ -65,26 +66,61 @@ describe("failed client authentications", () => {
     expect(env.sandbox.tenant.vaultReadCount(name)).toBe(reads);
   });
 
-  it("throttles failures per claimed id and source: then even the right secret waits; other sources are unaffected", async () => {
+  it("never refuses the right secret: after 10 guesses from its source the caller is served; further guesses get 429", async () => {
     const { clientId, secret } = env.sandbox.identities.secretCaller;
     const statuses: number[] = [];
     for (let i = 0; i < 10; i++) statuses.push((await request(clientId, `guess-${i}`, "203.0.113.9")).status);
     expect(statuses).toEqual(Array(10).fill(401));
-    const blocked = await request(clientId, secret, "203.0.113.9");
-    expect(blocked.status).toBe(429);
-    expect(Number(blocked.headers["retry-after"])).toBeGreaterThanOrEqual(1);
-    expect(blocked.body.access_token).toBeUndefined();
-    expect((await request(clientId, secret, "203.0.113.10")).status).toBe(200);
+    const served = await request(clientId, secret, "203.0.113.9");
+    expect(served.status).toBe(200);
+    expect(typeof served.body.access_token).toBe("string");
+    const throttled = await request(clientId, "guess-10", "203.0.113.9");
+    expect(throttled.status).toBe(429);
+    expect(Number(throttled.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+    expect(throttled.body.access_token).toBeUndefined();
+    expect((await request(clientId, "guess-11", "203.0.113.10")).status).toBe(401); // another source is counted on its own
   });
 
-  it("throttles a source that probes many ids", async () => {
+  it("throttles a source that probes many ids, yet serves a valid caller from it", async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 31; i++) statuses.push((await request(`probe-${i}`, "x", "203.0.113.20")).status);
     expect(statuses.slice(0, 30)).toEqual(Array(30).fill(401));
     expect(statuses[30]).toBe(429);
+    const { clientId, secret } = env.sandbox.identities.secretCaller;
+    expect((await request(clientId, secret, "203.0.113.20")).status).toBe(200);
   });
 
-  it("counts across instances: a second instance refuses after its first failure once the global count is over", async () => {
+  it("counts every refusal before authentication, those of unparsable requests too", async () => {
+    const { callHandler } = await import("../support/bridge-env.js");
+    const statuses: number[] = [];
+    for (let i = 0; i < 31; i++) {
+      const res = await callHandler(handler, "http://127.0.0.1:7071/api/token", { method: "POST", body: "{}", headers: { "content-type": "application/json", "x-forwarded-for": "203.0.113.40" } });
+      statuses.push(res.status);
+    }
+    expect(statuses.slice(0, 30)).toEqual(Array(30).fill(400));
+    expect(statuses[30]).toBe(429);
+    const { clientId, secret } = env.sandbox.identities.secretCaller;
+    expect((await request(clientId, secret, "203.0.113.40")).status).toBe(200);
+  });
+
+  it("over the limit a failed attempt costs no storage: no counter write, one audit row for the whole flood", async () => {
+    const { TABLES } = await import("../../shared/state/storage.js");
+    const { storage } = (await import("../support/test-bridge.js")).testBridge();
+    const rows = async (table: string) => {
+      let n = 0;
+      for await (const row of (await storage.table(table)).listEntities<{ reason?: string; count?: number }>()) n += table === TABLES.authFailures ? Number(row.count) : row.reason?.startsWith("auth_failures_throttled") ? 1 : 0;
+      return n;
+    };
+    for (let i = 0; i < 10; i++) await request("flooded", "x", "203.0.113.30");
+    const [counted, throttledRows] = [await rows(TABLES.authFailures), await rows(TABLES.tokenAudit)];
+    const answers = [];
+    for (let i = 0; i < 50; i++) answers.push((await request("flooded", "x", "203.0.113.30")).status);
+    expect(answers).toEqual(Array(50).fill(429));
+    expect(await rows(TABLES.authFailures)).toBe(counted);
+    expect(await rows(TABLES.tokenAudit)).toBe(throttledRows + 1); // each refusal's audit write ends before its answer
+  });
+
+  it("counts across instances: a second instance throttles after its first failure once the global count is over", async () => {
     const { AuthFailureThrottle, TableFailureCounter } = await import("../../shared/tokens/auth-failures.js");
     const { TABLES } = await import("../../shared/state/storage.js");
     const { storage } = (await import("../support/test-bridge.js")).testBridge();
@@ -93,9 +129,30 @@ describe("failed client authentications", () => {
     const a = new AuthFailureThrottle(counter(), () => frozen);
     const b = new AuthFailureThrottle(counter(), () => frozen);
     for (let i = 0; i < 10; i++) await a.recordFailure("erp", "198.51.100.50");
-    expect(a.check("erp", "198.51.100.50").allowed).toBe(false);
-    expect(b.check("erp", "198.51.100.50").allowed).toBe(true); // b has not seen a failure yet
-    await b.recordFailure("erp", "198.51.100.50");
-    expect(b.check("erp", "198.51.100.50").allowed).toBe(false);
+    expect(a.isThrottled("erp", "198.51.100.50")).toBe(true);
+    expect(b.isThrottled("erp", "198.51.100.50")).toBe(false); // b has not seen a failure yet
+    expect(await b.recordFailure("erp", "198.51.100.50")).toEqual({ throttled: false });
+    expect(await b.recordFailure("erp", "198.51.100.50")).toMatchObject({ throttled: true, first: true });
+    expect(await b.recordFailure("erp", "198.51.100.50")).toMatchObject({ throttled: true, first: false });
+  });
+});
+
+describe("the request's source", () => {
+  it("is the entry the trusted proxies wrote, never one the client chose", async () => {
+    const { requestSource } = await import("../../shared/tokens/auth-failures.js");
+    expect(requestSource("1.2.3.4, 203.0.113.5")).toBe("203.0.113.5"); // the client's own entry is to the left
+    expect(requestSource("1.2.3.4, 203.0.113.5:51234")).toBe("203.0.113.5");
+    expect(requestSource("[2001:db8::1]:443")).toBe("2001:db8::1");
+    expect(requestSource("1.2.3.4, 203.0.113.5, 10.0.0.4", 2)).toBe("203.0.113.5"); // gateway, then App Service
+    expect(requestSource("203.0.113.5", 2)).toBe("203.0.113.5");
+    expect(requestSource(undefined)).toBe("direct");
+  });
+
+  it("TRUSTED_PROXY_HOPS is validated: 1 by default, a whole number from 1 to 10", async () => {
+    const { settingsSchema } = await import("../../shared/config/schema.js");
+    const hops = settingsSchema.shape.TRUSTED_PROXY_HOPS;
+    expect(hops.parse(undefined)).toBe(1);
+    expect(hops.parse("2")).toBe(2);
+    for (const bad of ["0", "11", "1.5", "two", "-1"]) expect(hops.safeParse(bad).success, bad).toBe(false);
   });
 });

@@ -95,6 +95,26 @@ describe("client_credentials", () => {
     expectOAuthError(await postForm(handler, { grant_type: "client_credentials", client_id: jwtCaller().clientId, client_secret: "x", scope: scope(org1) }), 401, "invalid_client");
   });
 
+  it("every invalid_client answer has one text: a private_key_jwt id cannot be told from an unknown one", async () => {
+    const { generateKeyPairSync } = await import("node:crypto");
+    const stranger = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const byAssertion = async (id: string, pem = stranger, type = JWT_BEARER) => postForm(handler, {
+      grant_type: "client_credentials", client_id: id, client_assertion_type: type, client_assertion: await clientAssertion(pem, id), scope: scope(org1),
+    });
+    const answers = [
+      await byAssertion(jwtCaller().clientId), // a real private_key_jwt id, signed by another key
+      await byAssertion("nobody"), // an unknown id
+      await byAssertion(secretCaller().clientId), // a secret caller's id
+      await byAssertion(jwtCaller().clientId, jwtCaller().privateKeyPem, "urn:other"),
+      await postForm(handler, { grant_type: "client_credentials", client_id: "nobody", client_assertion_type: JWT_BEARER, client_assertion: "not-a-jwt", scope: scope(org1) }),
+      await postForm(handler, { grant_type: "client_credentials", client_id: "nobody", client_secret: "x", scope: scope(org1) }),
+      await postForm(handler, { grant_type: "client_credentials", scope: scope(org1) }),
+      await postForm(handler, { grant_type: "client_credentials", scope: scope(org1) }, { authorization: "Bearer x" }),
+    ];
+    for (const res of answers) expectOAuthError(res, 401, "invalid_client");
+    expect(new Set(answers.map((res) => res.body.error_description))).toEqual(new Set(["client authentication failed"]));
+  });
+
   it("private_key_jwt: a signed assertion for this endpoint is accepted once, a replay is refused", async () => {
     const assertion = await clientAssertion(jwtCaller().privateKeyPem, jwtCaller().clientId);
     const form = { grant_type: "client_credentials", client_assertion_type: JWT_BEARER, client_assertion: assertion, scope: scope(org1) };
@@ -171,6 +191,15 @@ describe("token exchange (RFC 8693)", () => {
     expect(res.body).toMatchObject({ token_type: "Bearer", issued_token_type: ACCESS_TOKEN_TYPE });
     expect(decodeJwt(res.body.access_token).aud).toBe(org1);
     expect(res.body.expires_in).toBeGreaterThan(0);
+  });
+
+  it("never lets the answer outlive the subject token: expires_in is capped at its remaining lifetime", async () => {
+    const res = await exchange(await subjectToken({}, { lifetimeSeconds: 6 * 60 }));
+    expect(res.status).toBe(200);
+    expect(res.body.expires_in).toBeGreaterThan(5 * 60 - 30);
+    expect(res.body.expires_in).toBeLessThanOrEqual(6 * 60);
+    const long = await exchange(await subjectToken({}, { lifetimeSeconds: 24 * 3600 }));
+    expect(long.body.expires_in).toBeGreaterThan(6 * 60); // a long-lived subject leaves the token's own lifetime
   });
 
   it("refuses bad subject tokens with invalid_request", async () => {

@@ -1,0 +1,1 @@
+export * from "../../functions/notifications.http.js";
