@@ -54,8 +54,10 @@ const result = await build({
   outExtension: { ".js": ".mjs" },
   bundle: true,
   platform: "node",
-  target: "node20",
+  target: "node22",
   format: "esm",
+  // jsonc-parser's "main" is a UMD build whose require() calls esbuild cannot follow; its ESM build bundles.
+  alias: { "jsonc-parser": "jsonc-parser/lib/esm/main.js" },
   // Given by the Functions host at run time; not on npm.
   external: ["@azure/functions-core"],
   // Bundled CommonJS dependencies call require() for Node built-ins (and @azure/functions-core).
