@@ -1,4 +1,5 @@
 // The directory port: what the sync and remap use cases need from Microsoft Graph, in our own terms.
+import type { GroupMembersDeltaPage } from "./group-members-delta.js";
 
 /** A directory user as Graph returns it for the selected attributes (others absent). */
 export interface DirectoryUser {
@@ -41,6 +42,10 @@ export interface DirectoryPort {
   usersDeltaPage(link: string | undefined, select: readonly string[], options?: DirectoryRequestOptions): Promise<DeltaPage>;
   /** A user by object id or UPN; null when not found. */
   getUser(idOrUpn: string, select: readonly string[], options?: DirectoryRequestOptions): Promise<DirectoryUser | null>;
+  /** One page of `groups/delta` with members (group-members-delta.ts reads whole rounds with it). */
+  groupMembersDeltaPage(start: { link: string } | { groupIds: readonly string[] }, options?: DirectoryRequestOptions): Promise<GroupMembersDeltaPage>;
+  /** Whether a group exists, with its display name (null when it does not). */
+  getGroup(groupId: string, options?: DirectoryRequestOptions): Promise<{ id: string; displayName: string | null } | null>;
   /** Direct member user ids of a group. */
   listGroupMemberIds(groupId: string, options?: DirectoryRequestOptions): Promise<Set<string>>;
   /**

@@ -20,6 +20,8 @@ export interface OrgSyncState {
   lastOutcome?: RunState;
   lastFinishedAt?: string;
   haltedRunId?: string;
+  /** The rule groups' `groups/delta` cursor (access): for which groups, and one delta link per chain. */
+  accessGroups?: { groups: string; cursor: string[] };
   /** The scope-group members saved by the last scoped run: for which groups, and in how many rows. */
   scopeMembers?: { groups: string; rows: number };
   consecutiveFailures: number;
@@ -38,6 +40,7 @@ const STATE_PARTITION = "org";
 const MEMBERS_PER_ROW = 800;
 const membersPartition = (org: string) => `members-${encodeKey(org)}`;
 const retryPartition = (org: string) => `retry-${encodeKey(org)}`;
+const accessPartition = (org: string) => `access-${encodeKey(org)}`;
 const rowKeyOf = (i: number) => String(i).padStart(8, "0");
 
 export class OrgStateStore {
@@ -123,25 +126,45 @@ export class OrgStateStore {
 
   /** Object ids (keys) of users whose write failed: the next run fetches and plans them again (run-org-sync.ts). */
   async addRetries(org: string, objectIds: readonly string[]): Promise<void> {
+    await this.addIds(retryPartition(org), objectIds);
+  }
+
+  async listRetries(org: string): Promise<string[]> {
+    return this.listIds(retryPartition(org));
+  }
+
+  async removeRetries(org: string, objectIds: readonly string[]): Promise<void> {
+    await this.deleteRows(retryPartition(org), objectIds);
+  }
+
+  /** Object ids (keys) of users whose access must be planned again (touched by a run cut off, or held for approval). */
+  async addAccessPending(org: string, objectIds: readonly string[]): Promise<void> {
+    await this.addIds(accessPartition(org), objectIds);
+  }
+
+  async listAccessPending(org: string): Promise<string[]> {
+    return this.listIds(accessPartition(org));
+  }
+
+  async removeAccessPending(org: string, objectIds: readonly string[]): Promise<void> {
+    await this.deleteRows(accessPartition(org), objectIds);
+  }
+
+  private async addIds(partitionKey: string, objectIds: readonly string[]): Promise<void> {
     if (objectIds.length === 0) return;
     const client = await this.client();
-    const partitionKey = retryPartition(org);
     const at = new Date().toISOString();
     for (const batch of tableBatches(objectIds.map((id) => ["upsert", { partitionKey, rowKey: id, objectId: id, at }, "Replace"]))) {
       await client.submitTransaction(batch);
     }
   }
 
-  async listRetries(org: string): Promise<string[]> {
+  private async listIds(partitionKey: string): Promise<string[]> {
     const client = await this.client();
     const out: string[] = [];
-    const rows = client.listEntities<{ objectId: string }>({ queryOptions: { filter: `PartitionKey eq ${escapeODataString(retryPartition(org))}` } });
+    const rows = client.listEntities<{ objectId: string }>({ queryOptions: { filter: `PartitionKey eq ${escapeODataString(partitionKey)}` } });
     for await (const row of rows) out.push(String(row.objectId));
     return out;
-  }
-
-  async removeRetries(org: string, objectIds: readonly string[]): Promise<void> {
-    await this.deleteRows(retryPartition(org), objectIds);
   }
 
   private async deleteRows(partitionKey: string, rowKeys: readonly string[]): Promise<void> {

@@ -13,7 +13,7 @@
 // queue orphans and out-of-scope users (pure planner) with the pending disables (pending-disables.ts) and finish
 // the round against the threshold.
 import type { DataverseOrgPort } from "../dataverse/types.js";
-import { DeltaResetError, type DeltaPage, type DirectoryChange, type DirectoryPort } from "../directory/types.js";
+import { DeltaResetError, type DeltaPage, type DirectoryChange, type DirectoryPort, type DirectoryUser } from "../directory/types.js";
 import type { DisableThreshold } from "./domain.js";
 import { changeKey, type OrgIdentity } from "./identity.js";
 import { applyWriteActions, entryFor } from "./apply-actions.js";
@@ -30,6 +30,8 @@ import type { OrgStateStore, OrgSyncState, PendingDisable } from "./org-state-st
 import type { RunStore } from "./run-store.js";
 import type { RemapPort } from "./remap-port.js";
 import { recordErrors, type ChangeEntry, type RunReport } from "./run-report.js";
+import { OrgAccessRun, type OrgAccessSettings } from "../access/run-access.js";
+import type { AccessOrgPort } from "../access/dataverse-access.js";
 
 export interface SyncSettings {
   map: AttributeMap;
@@ -37,6 +39,10 @@ export interface SyncSettings {
   identity: OrgIdentity;
   threshold: DisableThreshold;
   scopeGroupIds: readonly string[];
+  /** This org's access rules (absent or none: no access managed). */
+  access?: OrgAccessSettings;
+  /** SYNC_LICENSE_SKUS for this org (online orgs only; absent or empty: every user is licensed). */
+  licenseSkus?: readonly string[];
 }
 
 export interface OrgSyncDependencies {
@@ -45,6 +51,8 @@ export interface OrgSyncDependencies {
   orgState: OrgStateStore;
   runs: RunStore;
   remap?: RemapPort;
+  /** The org's access port (roles, teams, units), when access rules apply to it. */
+  access?: AccessOrgPort;
   log: (message: string) => void;
   now?: () => Date;
 }
@@ -65,6 +73,8 @@ interface OrgSyncRunState {
   inScope: ReadonlySet<string> | undefined;
   /** Where the delta chain continues; undefined = a new round from its start. */
   link: string | undefined;
+  /** The access step, when access rules apply to the org. */
+  access: OrgAccessRun | undefined;
 }
 
 /** One org's run: what it knows lives here, and each step is a method. */
@@ -95,8 +105,8 @@ class OrgSyncRun {
     this.now = deps.now ?? (() => new Date());
     this.recorded = { count: report.changes.length, chunk: report.changes.length };
     const inScope = its.inScope;
-    this.plan = { map: settings.map, identity: settings.identity, inScope: inScope ? (id) => inScope.has(objectIdKey(id)) : undefined };
-    this.select = graphSelect(settings.map, settings.identity);
+    this.plan = { map: settings.map, identity: settings.identity, inScope: inScope ? (id) => inScope.has(objectIdKey(id)) : undefined, licensed: licensedBy(settings.licenseSkus) };
+    this.select = [...graphSelect(settings.map, settings.identity), ...(this.plan.licensed ? ["assignedLicenses"] : [])];
     this.scopeKey = [...settings.scopeGroupIds].map(objectIdKey).sort().join(",");
   }
 
@@ -113,7 +123,10 @@ class OrgSyncRun {
     const source = await IndexSource.open(deps.dataverse, settings.map, settings.identity, wholeOrg, abortSignal);
     // The saved members belong to a scoped run over the same groups; a run without scope voids them.
     if (!inScope && !report.dryRun) state.scopeMembers = undefined;
-    return new OrgSyncRun(report, settings, deps, abortSignal, { state, retries, pending, source, inScope, link });
+    const access = settings.access?.rules.length && deps.access
+      ? await OrgAccessRun.open(report, state, settings.access, { ...deps, access: deps.access }, abortSignal)
+      : undefined;
+    return new OrgSyncRun(report, settings, deps, abortSignal, { state, retries, pending, source, inScope, link, access });
   }
 
   async run(): Promise<void> {
@@ -223,6 +236,7 @@ class OrgSyncRun {
     for (const action of planned.remaps) applied.entries.push(await this.applyRemap(action));
     await this.its.pending.queue(planned.disables);
     await this.record([...applied.entries, ...planned.others]);
+    await this.its.access?.touch(changes.flatMap((c) => (c.kind === "upsert" ? [c.user.id] : [])));
     return { failed: this.failedOf(changes, applied.entries), matchedElsewise: planned.matchedElsewise };
   }
 
@@ -296,21 +310,43 @@ class OrgSyncRun {
     await deps.orgState.save(state);
   }
 
-  /** The round's disables against the threshold: applied, or the run halts for approval. */
+  /**
+   * The round's access (against its own threshold), then its disables against theirs: each applied, or held back
+   * with the run halted for approval.
+   */
   private async finishRound(): Promise<void> {
     const { report, settings, deps } = this;
     const { pending, source } = this.its;
+    const accessHalt = await this.finishAccess();
     const managed = await source.managedEnabled(pending.size, settings.threshold, this.abortSignal);
     const check = describeDisableThreshold(pending.size, managed, settings.threshold);
-    if (check.exceeded && report.halt?.approvedBy === undefined) {
-      report.halt = { pendingDisables: pending.size, limit: check.limit, threshold: check.threshold };
-      report.state = "halted";
+    const holdDisables = check.exceeded && report.halt?.approvedBy === undefined;
+    if (holdDisables) {
       deps.log(`sync ${this.org}: ${check.message}`);
       await this.record(pending.values().map((p) => ({ objectId: p.objectId, systemUserId: p.systemUserId, action: "disable", reason: p.reason, outcome: "pending-approval" as const })));
+    } else {
+      await applyPendingDisables(report, pending.values(), source.index, deps, this.abortSignal, (entries) => this.record(entries));
+    }
+    if (!holdDisables && !accessHalt) {
+      report.state = "succeeded";
       return;
     }
-    await applyPendingDisables(report, pending.values(), source.index, deps, this.abortSignal, (entries) => this.record(entries));
-    report.state = "succeeded";
+    report.halt = { pendingDisables: holdDisables ? pending.size : 0, limit: check.limit, threshold: check.threshold, ...(accessHalt ? { access: accessHalt } : {}) };
+    report.state = "halted";
+  }
+
+  /** Plans and applies the round's access; returns the hold when its removals exceed the threshold. */
+  private async finishAccess(): Promise<{ removals: number; limit: number; threshold: string } | undefined> {
+    const { access, pending, source, retries } = this.its;
+    if (!access) return undefined;
+    const threshold = this.settings.access!.threshold;
+    const excluded = new Set(pending.values().map((p) => p.systemUserId));
+    const outcome = await access.finish(source.index, excluded, (n) => source.managedEnabled(n, threshold, this.abortSignal), this.abortSignal);
+    await this.record(outcome.entries);
+    if (!this.report.dryRun) await retries.record(outcome.failed, new Set(outcome.failed));
+    if (!outcome.halt) return undefined;
+    this.deps.log(`sync ${this.org}: ${outcome.halt.message}`);
+    return { removals: outcome.halt.removals, limit: outcome.halt.limit, threshold: outcome.halt.threshold };
   }
 }
 
@@ -417,6 +453,17 @@ export async function applyPendingDisables(
     const done = applied.entries.filter((e) => e.outcome === "applied" || e.error?.code === "0x80040217").map((e) => e.systemUserId!);
     await deps.orgState.removePendingDisables(report.org, done);
   }
+}
+
+/** With SYNC_LICENSE_SKUS: whether a user holds one of the SKUs (undefined when Graph did not say). */
+function licensedBy(skus: readonly string[] | undefined): ((user: DirectoryUser) => boolean | undefined) | undefined {
+  if (!skus || skus.length === 0) return undefined;
+  const wanted = new Set(skus.map((s) => s.toLowerCase()));
+  return (user) => {
+    const licenses = user.assignedLicenses;
+    if (!Array.isArray(licenses)) return undefined;
+    return licenses.some((l: { skuId?: unknown }) => typeof l?.skuId === "string" && wanted.has(l.skuId.toLowerCase()));
+  };
 }
 
 async function scopeOf(directory: DirectoryPort, groupIds: readonly string[], abortSignal?: AbortSignal): Promise<Set<string> | undefined> {

@@ -11,19 +11,31 @@ import { RunStore } from "./run-store.js";
 import { SyncRuns } from "./sync-runs.js";
 import { backgroundLogger } from "../telemetry/logger.js";
 import { orgIdentity } from "./identity.js";
+import { orgDescriptor } from "../config/config.js";
+import { rulesForOrg } from "../config/access-rules.js";
+import type { OrgAccessSettings } from "../access/run-access.js";
 
 /** What the sync use cases run against. */
 export interface SyncParts {
   storage: Storage;
   directory: DirectoryPort;
-  dataverse: Pick<OrgClients, "get">;
+  dataverse: Pick<OrgClients, "get" | "access">;
   remap: RemapPort;
 }
 
 /** The sync settings of one org (`org` absent: the online defaults). */
 function syncSettings(config: Config, org?: string): SyncSettings {
   const identity = org === undefined ? config.sync.identity : orgIdentity(config, org);
-  return { map: config.sync.attributeMap, identity, threshold: config.sync.disableThreshold, scopeGroupIds: config.sync.scopeGroupIds };
+  const base = { map: config.sync.attributeMap, identity, threshold: config.sync.disableThreshold, scopeGroupIds: config.sync.scopeGroupIds };
+  const descriptor = org === undefined ? undefined : orgDescriptor(config, org);
+  if (descriptor?.kind !== "online") return base;
+  return { ...base, access: orgAccessSettings(config, descriptor.url), licenseSkus: config.access.licenseSkus };
+}
+
+/** The access rules that apply to an online org, each with its position in ACCESS_RULES. */
+export function orgAccessSettings(config: Config, org: string): OrgAccessSettings {
+  const rules = config.access.rules.map((rule, index) => ({ rule, index })).filter(({ rule }) => rulesForOrg([rule], org, "online").length > 0);
+  return { rules, threshold: config.access.removalThreshold };
 }
 
 export function createSyncRuns(config: Config, parts: SyncParts): SyncRuns {
@@ -41,6 +53,7 @@ export function createSyncRuns(config: Config, parts: SyncParts): SyncRuns {
     orgDependencies: (org) => ({
       directory: parts.directory,
       dataverse: parts.dataverse.get(org),
+      access: parts.dataverse.access(org),
       remap: parts.remap,
       log: (message) => backgroundLogger().info(message, { org }),
     }),
