@@ -22,9 +22,24 @@ export interface DirectoryUser {
   onPremisesSyncEnabled: boolean | null;
   /** Entra Connect's source anchor: base64 of the AD objectGUID in .NET byte order (see adObjectGuid). */
   onPremisesImmutableId: string | null;
+  /** Licences held (Graph `assignedLicenses`); changing them is a user change (the next delta round shows it). */
+  assignedLicenses: AssignedLicense[];
   state: UserState;
   /** Change-log version of the last change to this user. */
   version: number;
+}
+
+export interface AssignedLicense {
+  skuId: string;
+  disabledPlans: string[];
+}
+
+/** A licence the tenant has bought (Graph `subscribedSkus`). */
+export interface SubscribedSku {
+  skuId: string;
+  skuPartNumber: string;
+  /** Seats bought (`prepaidUnits.enabled`). */
+  enabledUnits: number;
 }
 
 export type UserInit = Partial<Omit<DirectoryUser, "id" | "state" | "version">> & { id?: string; userPrincipalName: string };
@@ -49,6 +64,7 @@ export type DirectoryChange =
 export class Directory {
   readonly users = new Map<string, DirectoryUser>();
   readonly groups = new Map<string, DirectoryGroup>();
+  readonly subscribedSkus = new Map<string, SubscribedSku>();
   /** Active users by lower-cased UPN (seeding 100k users must not scan for each one). */
   private readonly byUpn = new Map<string, DirectoryUser>();
   /** Monotonic change counter; delta tokens remember the version they were issued at. */
@@ -91,6 +107,7 @@ export class Directory {
       onPremisesSyncEnabled: init.onPremisesSyncEnabled !== undefined ? init.onPremisesSyncEnabled : init.onPremisesSamAccountName ? true : null,
       onPremisesImmutableId: init.onPremisesImmutableId !== undefined ? init.onPremisesImmutableId
         : init.onPremisesSamAccountName ? anchorFromGuid(randomUUID()) : null,
+      assignedLicenses: (init.assignedLicenses ?? []).map((l) => ({ skuId: l.skuId, disabledPlans: [...l.disabledPlans] })),
       state: "active",
       version: ++this.version,
     };
@@ -147,6 +164,37 @@ export class Directory {
     group.members.set(userId, { userId, isMember, version });
     group.version = version;
     this.emit({ kind: "group", id: groupId, version, changeType: "updated" });
+  }
+
+  addGroupMember(groupId: string, userId: string): void {
+    this.setMembership(groupId, userId, true);
+  }
+
+  /** The removal shows in the next groups/delta round as a member with `@removed`. */
+  removeGroupMember(groupId: string, userId: string): void {
+    this.setMembership(groupId, userId, false);
+  }
+
+  /** Direct members now (what a rule's group resolves to). */
+  membersOf(groupId: string): string[] {
+    return [...(this.groups.get(groupId)?.members.values() ?? [])].filter((m) => m.isMember).map((m) => m.userId);
+  }
+
+  addSubscribedSku(skuPartNumber: string, skuId: string, enabledUnits = 10_000): SubscribedSku {
+    const sku = { skuId: skuId.toLowerCase(), skuPartNumber, enabledUnits };
+    this.subscribedSkus.set(sku.skuId, sku);
+    return sku;
+  }
+
+  /** Assigns (or re-assigns with other disabled plans) a licence: a user change, as in Entra. */
+  assignLicense(userId: string, skuId: string, disabledPlans: string[] = []): DirectoryUser {
+    const others = this.mustGet(userId).assignedLicenses.filter((l) => l.skuId !== skuId.toLowerCase());
+    return this.updateUser(userId, { assignedLicenses: [...others, { skuId: skuId.toLowerCase(), disabledPlans }] });
+  }
+
+  removeLicense(userId: string, skuId: string): DirectoryUser {
+    const kept = this.mustGet(userId).assignedLicenses.filter((l) => l.skuId !== skuId.toLowerCase());
+    return this.updateUser(userId, { assignedLicenses: kept });
   }
 
   /** Active (not deleted) user by UPN, case-insensitive. */

@@ -73,7 +73,7 @@ const USER_DEFAULTS: Record<string, unknown> = {
   usageLocation: null,
 };
 const MODELLED = ["id", "userPrincipalName", "displayName", "givenName", "surname", "mail", "jobTitle", "mobilePhone",
-  "accountEnabled", "onPremisesSamAccountName", "onPremisesDomainName", "onPremisesSyncEnabled", "onPremisesImmutableId"] as const;
+  "accountEnabled", "onPremisesSamAccountName", "onPremisesDomainName", "onPremisesSyncEnabled", "onPremisesImmutableId", "assignedLicenses"] as const;
 export const USER_PROPERTIES = new Set<string>([...MODELLED, ...Object.keys(USER_DEFAULTS)]);
 /** What `GET /users` answers without `$select`. */
 export const DEFAULT_USER_SELECT = ["businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",

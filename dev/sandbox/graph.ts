@@ -1,6 +1,6 @@
 // Microsoft Graph v1.0 emulator over the sandbox tenant's Directory: users (get, list with
-// $select/$filter/$top and paging), users/delta and groups/delta, group members, and change-notification
-// subscriptions. Knobs on GraphEmulator let tests expire delta tokens, force a 410 reset, forget
+// $select/$filter/$top and paging), users/delta and groups/delta, group members, subscribedSkus, and
+// change-notification subscriptions. Knobs on GraphEmulator let tests expire delta tokens, force a 410 reset, forget
 // subscriptions and send lifecycle notifications. Throttling comes from the service's ServiceKnobs.
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -10,6 +10,7 @@ import { authenticate, type GraphCaller } from "./graph-auth.js";
 import { groupsDelta, usersDelta, type DeltaContext, type DeltaFault } from "./graph-delta.js";
 import { GraphHttpError, QueryOptions, sendGraph, sendGraphError } from "./graph-odata.js";
 import { getGroup, getUser, listGroupMembers, listUsers } from "./graph-read.js";
+import { listSubscribedSkus } from "./graph-skus.js";
 import { Subscriptions, type DeliveryRecord, type GraphSubscription, type LifecycleEvent } from "./graph-subscriptions.js";
 
 export type { DeliveryRecord, GraphSubscription, LifecycleEvent, DeltaFault };
@@ -134,6 +135,10 @@ async function route(emulator: GraphEmulator, req: IncomingMessage, res: ServerR
     if (id === "delta" && sub === undefined) { const r = groupsDelta(req, q, emulator.deltaContext()); return ok(200, r.body, r.headers); }
     if (sub === undefined) return ok(200, getGroup(emulator, id, q));
     if (sub === "members" && rest.length === 0) return ok(200, ...listGroupMembers(emulator, req, q, url, id));
+  }
+  if (collection === "subscribedSkus" && id === undefined) {
+    onlyGet();
+    return ok(200, listSubscribedSkus(emulator.tenant, base));
   }
   if (collection === "subscriptions") {
     const store = emulator.subscriptionStore;

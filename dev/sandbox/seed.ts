@@ -1,7 +1,9 @@
 // Seeds the sandbox tenant: the bridge's app registration and credential, an admin caller, S2S callers,
-// a demo directory and each org's existing systemusers (application user, support user, some stale rows).
+// a demo directory and each org's existing systemusers (application user, support user, some stale rows), and
+// access (business units, roles, teams, rule groups, licences: seed-access.ts).
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import type { DataverseOrg } from "./dataverse/index.js";
+import { seedAccess } from "./seed-access.js";
 import type { AppRegistration, SignInUser, Tenant } from "./tenant.js";
 
 export interface SeedOptions {
@@ -149,6 +151,7 @@ export function seedDemo(tenant: Tenant, orgs: DataverseOrg[], options: SeedOpti
     }
   }
 
+  seedAccess(tenant, orgs, users);
   return { consoleUsers, apiAudience, bridgeApp, bridgeCredentialSecretName, adminApp, clientStateSecretName, secretCaller, jwtCaller, entraCaller, callerApps, tokenCallers };
 }
 

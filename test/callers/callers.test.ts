@@ -112,7 +112,7 @@ describe("POST /api/callers/{id}/provision", () => {
     expect(dvOrg().roleNamesOf(user.systemuserid)).toEqual(["Fresh Reader", "Fresh Writer"]);
 
     // An admin adds another role by hand: provisioning must leave it alone.
-    dvOrg().userRoles.get(user.systemuserid)!.add(otherRoleId);
+    dvOrg().access.userRoles.add(user.systemuserid, otherRoleId);
     const writes = dvOrg().stats.writes;
     const second = await provision("fresh");
     expect(second.body).toMatchObject({ changed: false, actions: [], problems: [] });

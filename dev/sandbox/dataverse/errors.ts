@@ -25,8 +25,8 @@ export const fromSpec = (spec: ErrorSpec): DataverseError => new DataverseError(
 /** 0x80060888: the code Dataverse uses for malformed queries and unknown query properties. */
 export const queryError = (message: string): DataverseError => new DataverseError(400, "0x80060888", message);
 
-export const unknownProperty = (name: string): DataverseError =>
-  queryError(`Could not find a property named '${name}' on type 'Microsoft.Dynamics.CRM.systemuser'.`);
+export const unknownProperty = (name: string, entity = "systemuser"): DataverseError =>
+  queryError(`Could not find a property named '${name}' on type 'Microsoft.Dynamics.CRM.${entity}'.`);
 
 export const notFound = (id: string): DataverseError =>
   new DataverseError(404, "0x80040217", `SystemUser With Id = ${id} Does Not Exist`);

@@ -3,7 +3,7 @@
 // Query functions: `Microsoft.Dynamics.CRM.In(PropertyName='col',PropertyValues=['a','b'])` (the values are a
 // Collection(Edm.String): quoted even for GUID and number columns).
 import { queryError, unknownProperty } from "./errors.js";
-import { COLUMN_BY_NAME, GUID_RE, type Column } from "./schema.js";
+import { GUID_RE, SYSTEMUSER_SCHEMA, type Column, type EntitySchema } from "./schema.js";
 
 export type Literal =
   | { t: "string"; v: string; lower: string }
@@ -63,7 +63,12 @@ function tokenize(text: string): Token[] {
 
 const syntaxError = (pos: number, text: string) => queryError(`Syntax error at position ${pos} in '${text}'.`);
 
-export function parseFilter(text: string): FilterExpr {
+export function parseFilter(text: string, schema: EntitySchema = SYSTEMUSER_SCHEMA): FilterExpr {
+  const column = (name: string): Column => {
+    const col = schema.columns.get(name);
+    if (!col) throw unknownProperty(name, schema.entity);
+    return col;
+  };
   const tokens = tokenize(text);
   let p = 0;
   const peek = () => tokens[p];
@@ -165,12 +170,6 @@ function inExpr(col: Column, texts: string[]): FilterExpr {
     }
   });
   return { k: "in", col, values, set: new Set(values.map((v) => literalValue(v)!)) };
-}
-
-function column(name: string): Column {
-  const col = COLUMN_BY_NAME.get(name);
-  if (!col) throw unknownProperty(name);
-  return col;
 }
 
 function literal(t: Token | undefined, text: string): Literal {

@@ -3,32 +3,14 @@
 import { randomUUID } from "node:crypto";
 import type { OpResponse } from "./batch-codec.js";
 import { DataverseError, notFound, queryError } from "./errors.js";
-import type { DataverseOrg, JournalEntry } from "./org.js";
+import { parsePrefer, type Operation, type OpContext } from "./context.js";
 import { parseChanges, parseJsonBody } from "./payload.js";
 import { encodeCookie, MAX_PAGE_SIZE, parseQuery, parseQueryString, projection, runQuery } from "./query.js";
-import { associateRole, listRoles, userRoles } from "./roles.js";
+import { routeAccess } from "./access-routes.js";
+import { contextSelection, expandInto, parseExpand, type ExpandSpec } from "./expand.js";
 import { GUID_RE, type Column, type SystemUserRecord } from "./schema.js";
 
-export interface Operation {
-  method: string;
-  /** Path after `/api/data/v9.2/`, without the query. */
-  path: string;
-  /** Raw query string, without `?`. */
-  query: string;
-  /** Lower-cased names. */
-  headers: Record<string, string | undefined>;
-  body: string;
-}
-
-export interface OpContext {
-  org: DataverseOrg;
-  caller: SystemUserRecord;
-  inBatch: boolean;
-  /** Change-set journal (atomic rollback) and Content-ID → entity URL map. */
-  journal?: JournalEntry[];
-  contentIds?: Map<string, string>;
-  created?: (id: string) => void;
-}
+export { parsePrefer, type Operation, type OpContext } from "./context.js";
 
 export const JSON_TYPE = "application/json; odata.metadata=minimal";
 
@@ -38,27 +20,6 @@ export function errorResponse(err: DataverseError): OpResponse {
     headers: { "REQ_ID": randomUUID(), "Content-Type": JSON_TYPE, "OData-Version": "4.0", ...err.headers },
     body: JSON.stringify(err.body),
   };
-}
-
-export interface Preferences {
-  representation: boolean;
-  maxPageSize?: number;
-  annotations?: string;
-  continueOnError: boolean;
-}
-
-/** `Prefer` values, comma-separated; quoted values (annotation lists) may contain commas. */
-export function parsePrefer(header: string | undefined): Preferences {
-  const prefs: Preferences = { representation: false, continueOnError: false };
-  for (const raw of (header ?? "").match(/(?:[^,"]+|"[^"]*")+/g) ?? []) {
-    const item = raw.trim();
-    const [name, value] = [item.split("=")[0]!.trim().toLowerCase(), item.slice(item.indexOf("=") + 1).trim()];
-    if (name === "return" && value === "representation") prefs.representation = true;
-    else if (name === "odata.maxpagesize" && /^\d+$/.test(value)) prefs.maxPageSize = Number(value);
-    else if (name === "odata.include-annotations") prefs.annotations = value.replace(/^"|"$/g, "");
-    else if (name === "odata.continue-on-error") prefs.continueOnError = true;
-  }
-  return prefs;
 }
 
 const keyError = () => queryError(
@@ -73,18 +34,6 @@ export function execute(op: Operation, ctx: OpContext): OpResponse {
   }
 }
 
-/** Read-only business units: the org's root unit (systemuser creates bind to it). Only the root-unit query is understood. */
-function listBusinessUnits(op: Operation, ctx: OpContext): OpResponse {
-  const filter = new URLSearchParams(op.query).get("$filter");
-  if (filter && !/^_parentbusinessunitid_value eq null$/i.test(filter.trim())) {
-    throw queryError(`The sandbox only answers businessunits?$filter=_parentbusinessunitid_value eq null, not "${filter}".`);
-  }
-  const value = [...ctx.org.businessUnits.entries()].map(([id, name]) => ({
-    "@odata.etag": 'W/"1"', businessunitid: id, name, _parentbusinessunitid_value: null,
-  }));
-  return json(200, { "@odata.context": `${ctx.org.apiBase}$metadata#businessunits`, value });
-}
-
 function route(op: Operation, ctx: OpContext): OpResponse {
   if (/^whoami(\(\))?$/i.test(op.path)) {
     if (op.method !== "GET") throw methodNotAllowed(op.method);
@@ -93,21 +42,8 @@ function route(op: Operation, ctx: OpContext): OpResponse {
       BusinessUnitId: ctx.caller._businessunitid_value, UserId: ctx.caller.systemuserid, OrganizationId: ctx.org.organizationId,
     });
   }
-  if (/^businessunits$/i.test(op.path)) {
-    if (op.method !== "GET") throw methodNotAllowed(op.method);
-    return listBusinessUnits(op, ctx);
-  }
-  if (/^roles$/i.test(op.path)) {
-    if (op.method !== "GET") throw methodNotAllowed(op.method);
-    return listRoles(ctx.org, op.query);
-  }
-  const assoc = /^systemusers\(\{?([0-9a-f-]{36})\}?\)\/systemuserroles_association(\/\$ref)?$/i.exec(op.path);
-  if (assoc) {
-    const userId = assoc[1]!.toLowerCase();
-    if (op.method === "GET" && !assoc[2]) return userRoles(ctx.org, userId);
-    if (op.method === "POST" && assoc[2]) return associateRole(ctx.org, userId, op.body);
-    throw methodNotAllowed(op.method);
-  }
+  const access = routeAccess(op, ctx);
+  if (access) return access;
   const m = /^systemusers(?:\((.*)\))?$/.exec(op.path);
   if (!m) throw new DataverseError(404, "0x80060888", `Resource not found for the segment '${op.path.split(/[/(]/)[0]}'.`);
   if (m[1] === undefined) {
@@ -134,11 +70,12 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 }
 
 const etagOf = (rec: SystemUserRecord) => `W/"${rec.versionnumber}"`;
-const contextFor = (ctx: OpContext, select: Column[] | null, entity: boolean) =>
-  `${ctx.org.apiBase}$metadata#systemusers${select ? `(${select.map((c) => c.name).join(",")})` : ""}${entity ? "/$entity" : ""}`;
+const contextFor = (ctx: OpContext, select: Column[] | null, entity: boolean, expand: ExpandSpec[] = []) =>
+  `${ctx.org.apiBase}$metadata#systemusers${contextSelection(select?.map((c) => c.name) ?? null, expand)}${entity ? "/$entity" : ""}`;
 
 function list(op: Operation, ctx: OpContext): OpResponse {
   const q = parseQuery(parseQueryString(op.query));
+  const expand = parseExpand(q.expand);
   const prefs = parsePrefer(op.headers.prefer);
   const applied: string[] = [];
   let pageSize = MAX_PAGE_SIZE;
@@ -153,9 +90,9 @@ function list(op: Operation, ctx: OpContext): OpResponse {
   }
   if (prefs.annotations) applied.push(`odata.include-annotations="${prefs.annotations}"`);
   const result = pageSize === 0 ? { rows: [], next: null } : runQuery(ctx.org, q, pageSize);
-  const body: Record<string, unknown> = { "@odata.context": contextFor(ctx, q.select, false) };
+  const body: Record<string, unknown> = { "@odata.context": contextFor(ctx, q.select, false, expand) };
   if ("count" in result && result.count !== undefined) body["@odata.count"] = result.count;
-  body.value = result.rows.map((r) => projection(r, q.select, !!prefs.annotations, ctx.org));
+  body.value = result.rows.map((r) => expandInto(projection(r, q.select, !!prefs.annotations, ctx.org), r.systemuserid, expand, ctx.org));
   if (paged && result.next) {
     const kept = op.query.split("&").filter((p) => p && !/^(\$|%24)skiptoken=/i.test(p));
     kept.push(`$skiptoken=${encodeCookie(result.next)}`);
@@ -167,13 +104,15 @@ function list(op: Operation, ctx: OpContext): OpResponse {
 
 function retrieve(id: string, op: Operation, ctx: OpContext): OpResponse {
   const q = parseQuery(parseQueryString(op.query), true);
+  const expand = parseExpand(q.expand);
   const rec = ctx.org.get(id);
   if (!rec) throw notFound(id);
   const prefs = parsePrefer(op.headers.prefer);
   const etag = etagOf(rec);
-  // Not with annotations (reference §4): Dataverse then always answers in full.
-  if (op.headers["if-none-match"] === etag && !prefs.annotations) return { status: 304, headers: { "OData-Version": "4.0", ETag: etag } };
-  const body = { "@odata.context": contextFor(ctx, q.select, true), ...projection(rec, q.select, !!prefs.annotations, ctx.org) };
+  // Not with annotations or $expand (reference §4): Dataverse then always answers in full.
+  if (op.headers["if-none-match"] === etag && !prefs.annotations && !expand.length) return { status: 304, headers: { "OData-Version": "4.0", ETag: etag } };
+  const row = expandInto(projection(rec, q.select, !!prefs.annotations, ctx.org), rec.systemuserid, expand, ctx.org);
+  const body = { "@odata.context": contextFor(ctx, q.select, true, expand), ...row };
   return json(200, body, { ETag: etag, ...(prefs.annotations ? { "Preference-Applied": `odata.include-annotations="${prefs.annotations}"` } : {}) });
 }
 

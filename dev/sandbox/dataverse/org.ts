@@ -6,8 +6,8 @@ import type { Tenant } from "../tenant.js";
 import type { DirectoryUser } from "../directory.js";
 import { DirectoryIndex } from "./directory-index.js";
 import { DataverseError, fromSpec, notFound, type ErrorSpec } from "./errors.js";
+import { AccessStore, type BusinessUnitRecord, type RoleRecord, type TeamInit, type TeamRecord, type Undo } from "./access-store.js";
 import type { Changes } from "./payload.js";
-import type { RoleRecord } from "./roles.js";
 import { computeFullName, type SystemUserRecord } from "./schema.js";
 
 export interface ThrottleKnob {
@@ -35,9 +35,21 @@ export interface DataverseStats {
   /** Values received for columns not valid for create/update (ignored, as the platform does), per column. */
   ignoredColumns: Record<string, number>;
   forbidden: number;
+  /** Successful access writes by kind (top-level or in a batch), to compare with what a client reports. */
+  access: AccessWriteStats;
 }
 
-export type JournalEntry = { id: string; before: SystemUserRecord | null };
+export interface AccessWriteStats {
+  roleAssociate: number;
+  roleDisassociate: number;
+  teamAdd: number;
+  teamRemove: number;
+  /** Users moved to another business unit, and the roles those moves removed. */
+  unitMoves: number;
+  rolesDroppedByMoves: number;
+}
+
+export type JournalEntry = { id: string; before: SystemUserRecord | null } | Undo;
 
 /** One authenticated request: who made it (the systemuser its token maps to) and what it asked. */
 export interface CallRecord {
@@ -51,7 +63,10 @@ export interface CallRecord {
 /** Calls kept in `org.calls` (oldest dropped first). */
 const MAX_CALLS = 10_000;
 
-const newStats = (): DataverseStats => ({ get: 0, post: 0, patch: 0, delete: 0, batch: 0, batchOperations: 0, writes: 0, throttled: 0, unauthorized: 0, forbidden: 0, ignoredColumns: {} });
+const newStats = (): DataverseStats => ({
+  get: 0, post: 0, patch: 0, delete: 0, batch: 0, batchOperations: 0, writes: 0, throttled: 0, unauthorized: 0, forbidden: 0, ignoredColumns: {},
+  access: { roleAssociate: 0, roleDisassociate: 0, teamAdd: 0, teamRemove: 0, unitMoves: 0, rolesDroppedByMoves: 0 },
+});
 export const timestamp = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 const lower = (v: string | null | undefined) => (v ?? "").toLowerCase();
 
@@ -59,12 +74,11 @@ export class DataverseOrg {
   /** Org URL (also the token audience); set once the service listens. */
   url = "";
   readonly organizationId = randomUUID();
+  /** The root business unit. */
   readonly businessUnitId = randomUUID();
-  readonly businessUnits = new Map<string, string>();
   readonly users = new Map<string, SystemUserRecord>();
-  /** Security roles by roleid, and each systemuser's assigned roles (systemuserroles_association). */
-  readonly roles = new Map<string, RoleRecord>();
-  readonly userRoles = new Map<string, Set<string>>();
+  /** Business units, security roles, teams and the user ↔ role / user ↔ team associations. */
+  readonly access: AccessStore;
   /** Who made each authenticated call, newest last (tests assert calls were made as a caller's app user). */
   readonly calls: CallRecord[] = [];
 
@@ -97,7 +111,7 @@ export class DataverseOrg {
   private version = 1_000_000 + Math.floor(Math.random() * 1_000_000);
 
   constructor(readonly tenant: Tenant, readonly name: string) {
-    this.businessUnits.set(this.businessUnitId, name);
+    this.access = new AccessStore(this.businessUnitId, name);
     this.directoryIndex = new DirectoryIndex(tenant.directory);
   }
 
@@ -142,30 +156,46 @@ export class DataverseOrg {
     this.users.set(id, rec);
     this.index(rec);
     this.sorted = null;
+    this.access.userJoined(id, rec._businessunitid_value);
     return rec;
   }
 
-  /** Adds a security role to a business unit (default: the root unit), as a customizer would. */
+  /** Adds a security role to a business unit (default: the root unit, whose roles every unit gets a copy of). */
   addRole(name: string, businessunitid: string = this.businessUnitId): RoleRecord {
-    const role = { roleid: randomUUID(), name, businessunitid };
-    this.roles.set(role.roleid, role);
-    return role;
+    return this.access.addRole(name, businessunitid);
   }
 
-  /** Assigns roles by name directly (seeding). */
+  /** Adds a business unit (default: under the root) with its default team and copies of the root roles. */
+  addBusinessUnit(name: string, parentId: string = this.businessUnitId): BusinessUnitRecord {
+    return this.access.addUnit(name, parentId);
+  }
+
+  addTeam(init: TeamInit): TeamRecord {
+    return this.access.addTeam(init);
+  }
+
+  /** Assigns roles by name directly (seeding): the role of the user's unit, created in it when missing. */
   assignRoles(systemuserid: string, names: string[]): void {
     const user = this.get(systemuserid);
     if (!user) throw new Error(`no systemuser ${systemuserid}`);
-    const set = this.userRoles.get(user.systemuserid) ?? new Set<string>();
     for (const name of names) {
-      const role = [...this.roles.values()].find((r) => r.name === name && r.businessunitid === user._businessunitid_value) ?? this.addRole(name, user._businessunitid_value);
-      set.add(role.roleid);
+      const unit = user._businessunitid_value;
+      const role = this.access.roleInUnit(name, unit) ?? this.access.addRole(name, unit);
+      this.access.userRoles.add(user.systemuserid, role.roleid);
     }
-    this.userRoles.set(user.systemuserid, set);
+  }
+
+  /** Adds members to a team directly (seeding, tests), bypassing the platform's membership rules. */
+  addTeamMembers(teamid: string, systemuserids: string[]): void {
+    for (const id of systemuserids) this.access.memberships.add(id.toLowerCase(), teamid.toLowerCase());
   }
 
   roleNamesOf(systemuserid: string): string[] {
-    return [...(this.userRoles.get(systemuserid.toLowerCase()) ?? [])].map((id) => this.roles.get(id)?.name ?? id).sort();
+    return this.access.userRoles.ofUser(systemuserid.toLowerCase()).map((id) => this.access.roles.get(id)?.name ?? id).sort();
+  }
+
+  teamNamesOf(systemuserid: string): string[] {
+    return this.access.memberships.ofUser(systemuserid.toLowerCase()).map((id) => this.access.teams.get(id)?.name ?? id).sort();
   }
 
   recordCall(user: SystemUserRecord, method: string, path: string): void {
@@ -177,9 +207,11 @@ export class DataverseOrg {
   setFields(id: string, fields: Partial<SystemUserRecord>): SystemUserRecord {
     const rec = this.users.get(id.toLowerCase());
     if (!rec) throw new Error(`no systemuser ${id}`);
+    const unit = rec._businessunitid_value;
     this.unindex(rec);
     Object.assign(rec, fields, { systemuserid: rec.systemuserid });
     this.index(rec);
+    if (rec._businessunitid_value !== unit) this.access.userMoved(rec.systemuserid, unit, rec._businessunitid_value, undefined, false);
     return rec;
   }
 
@@ -252,6 +284,7 @@ export class DataverseOrg {
     this.index(rec);
     this.sorted = null;
     journal?.push({ id, before: null });
+    this.access.userJoined(id, rec._businessunitid_value, journal);
     this.stats.writes++;
     return rec;
   }
@@ -276,14 +309,23 @@ export class DataverseOrg {
     }
     this.checkLookups(next);
     journal?.push({ id, before: { ...rec } });
+    const unit = rec._businessunitid_value;
     this.unindex(rec);
     Object.assign(rec, next);
     rec.fullname = computeFullName(rec.firstname, rec.lastname);
     rec.versionnumber = this.nextVersion();
     rec.modifiedon = timestamp();
     this.index(rec);
+    if (rec._businessunitid_value !== unit) this.moved(rec, unit, journal);
     this.stats.writes++;
     return rec;
+  }
+
+  /** A move removes every role of the user and moves their default-team membership (counted for tests). */
+  private moved(rec: SystemUserRecord, from: string, journal?: JournalEntry[]): void {
+    const dropped = this.access.userMoved(rec.systemuserid, from, rec._businessunitid_value, journal);
+    this.stats.access.unitMoves++;
+    this.stats.access.rolesDroppedByMoves += dropped.length;
   }
 
   remove(id: string, journal?: JournalEntry[]): void {
@@ -294,12 +336,15 @@ export class DataverseOrg {
     this.unindex(rec);
     this.users.delete(id);
     this.sorted = null;
+    this.access.userRemoved(id, journal);
     this.stats.writes++;
   }
 
   /** Undoes a change set's writes, newest first; restored rows keep their object identity. */
   rollback(journal: JournalEntry[]): void {
-    for (const { id, before } of [...journal].reverse()) {
+    for (const entry of [...journal].reverse()) {
+      if ("undo" in entry) { entry.undo(); continue; }
+      const { id, before } = entry;
       const current = this.users.get(id);
       if (current) this.unindex(current);
       if (!before) {
@@ -332,7 +377,7 @@ export class DataverseOrg {
 
   private checkLookups(next: Changes): void {
     const bu = next._businessunitid_value as string | undefined;
-    if (bu !== undefined && !this.businessUnits.has(bu)) throw new DataverseError(404, "0x80040217", `businessunit With Id = ${bu} Does Not Exist`);
+    if (bu !== undefined && !this.access.units.has(bu)) throw new DataverseError(404, "0x80040217", `businessunit With Id = ${bu} Does Not Exist`);
     const parent = next._parentsystemuserid_value as string | null | undefined;
     if (parent && !this.users.has(parent)) throw notFound(parent);
   }

@@ -4,7 +4,7 @@
 import { queryError, unknownProperty } from "./errors.js";
 import { candidates, matches, norm, parseFilter, type FilterExpr } from "./filter.js";
 import type { DataverseOrg } from "./org.js";
-import { COLUMN_BY_NAME, COLUMNS, PRIMARY_KEY, type Column, type SystemUserRecord } from "./schema.js";
+import { COLUMNS, PRIMARY_KEY, SYSTEMUSER_SCHEMA, type Column, type EntitySchema, type SystemUserRecord } from "./schema.js";
 
 export const MAX_PAGE_SIZE = 5000;
 
@@ -16,6 +16,8 @@ export interface QueryOptions {
   top: number | null;
   count: boolean;
   cookie: Cookie | null;
+  /** Raw `$expand` (systemusers only; expand.ts reads it). */
+  expand: string | null;
 }
 /** Key values of the last row of the previous page (order columns, then systemuserid). */
 export interface Cookie { page: number; last: Record<string, unknown> }
@@ -36,39 +38,41 @@ function decode(s: string): string {
   try { return decodeURIComponent(s); } catch { throw queryError(`The query string '${s}' is not valid.`); }
 }
 
-const SUPPORTED = new Set(["$select", "$filter", "$orderby", "$top", "$count", "$skiptoken"]);
+const SUPPORTED = new Set(["$select", "$filter", "$orderby", "$top", "$count", "$skiptoken", "$expand"]);
 
-export function parseQuery(params: Map<string, string>, single = false): QueryOptions {
+export function parseQuery(params: Map<string, string>, single = false, schema: EntitySchema = SYSTEMUSER_SCHEMA): QueryOptions {
   for (const key of params.keys()) {
     if (key.startsWith("$") && !SUPPORTED.has(key)) throw queryError(`The query parameter ${key} is not supported`);
   }
-  const select = params.has("$select") ? parseSelect(params.get("$select")!) : null;
-  if (single) return { select, filter: null, orderby: [], top: null, count: false, cookie: null };
-  const filter = params.get("$filter") ? parseFilter(params.get("$filter")!) : null;
-  const orderby = params.get("$orderby") ? parseOrderBy(params.get("$orderby")!) : [];
+  const expand = params.get("$expand") || null;
+  if (expand && schema !== SYSTEMUSER_SCHEMA) throw queryError(`The sandbox expands systemusers only, not ${schema.set}.`);
+  const select = params.has("$select") ? parseSelect(params.get("$select")!, schema) : null;
+  if (single) return { select, filter: null, orderby: [], top: null, count: false, cookie: null, expand };
+  const filter = params.get("$filter") ? parseFilter(params.get("$filter")!, schema) : null;
+  const orderby = params.get("$orderby") ? parseOrderBy(params.get("$orderby")!, schema) : [];
   let top: number | null = null;
   if (params.has("$top")) {
     top = Number(params.get("$top"));
     if (!Number.isInteger(top) || top < 0) throw queryError(`Invalid value '${params.get("$top")}' for $top query option found. The $top query option requires a non-negative integer value.`);
   }
   const count = params.get("$count") === "true";
-  const cookie = params.has("$skiptoken") ? decodeCookie(params.get("$skiptoken")!) : null;
-  return { select, filter, orderby, top, count, cookie };
+  const cookie = params.has("$skiptoken") ? decodeCookie(params.get("$skiptoken")!, schema) : null;
+  return { select, filter, orderby, top, count, cookie, expand };
 }
 
-function parseSelect(text: string): Column[] {
+export function parseSelect(text: string, schema: EntitySchema = SYSTEMUSER_SCHEMA): Column[] {
   return text.split(",").map((s) => s.trim()).filter(Boolean).map((name) => {
-    const col = COLUMN_BY_NAME.get(name);
-    if (!col) throw unknownProperty(name);
+    const col = schema.columns.get(name);
+    if (!col) throw unknownProperty(name, schema.entity);
     return col;
   });
 }
 
-function parseOrderBy(text: string): OrderBy[] {
+export function parseOrderBy(text: string, schema: EntitySchema = SYSTEMUSER_SCHEMA): OrderBy[] {
   return text.split(",").map((s) => s.trim()).filter(Boolean).map((item) => {
     const [name, dir, extra] = item.split(/\s+/);
-    const col = COLUMN_BY_NAME.get(name!);
-    if (!col) throw unknownProperty(name!);
+    const col = schema.columns.get(name!);
+    if (!col) throw unknownProperty(name!, schema.entity);
     if (extra !== undefined || (dir !== undefined && dir !== "asc" && dir !== "desc")) throw queryError(`Syntax error at position ${item.length} in '${text}'.`);
     return { col, desc: dir === "desc" };
   });
@@ -97,19 +101,19 @@ function annotations(col: Column, rec: SystemUserRecord, out: Record<string, unk
   else if (col.type === "lookup" && col.nav) {
     const value = (rec as unknown as Record<string, string | null>)[name];
     if (!value) return;
-    out[name + FORMATTED] = col.nav.entity === "businessunit" ? org.businessUnits.get(value) ?? null : org.get(value)?.fullname ?? null;
+    out[name + FORMATTED] = col.nav.entity === "businessunit" ? org.access.units.get(value)?.name ?? null : org.get(value)?.fullname ?? null;
     out[name + "@Microsoft.Dynamics.CRM.associatednavigationproperty"] = col.nav.property;
     out[name + "@Microsoft.Dynamics.CRM.lookuplogicalname"] = col.nav.entity;
   }
 }
 
-function comparator(orderby: OrderBy[]): (a: Record<string, unknown>, b: Record<string, unknown>) => number {
+export function comparator(orderby: OrderBy[], primaryKey = PRIMARY_KEY): (a: Record<string, unknown>, b: Record<string, unknown>) => number {
   return (a, b) => {
     for (const { col, desc } of orderby) {
       const c = compareValues(norm(a[col.name]), norm(b[col.name]));
       if (c !== 0) return desc ? -c : c;
     }
-    const x = a[PRIMARY_KEY] as string, y = b[PRIMARY_KEY] as string;
+    const x = a[primaryKey] as string, y = b[primaryKey] as string;
     return x < y ? -1 : x > y ? 1 : 0;
   };
 }
@@ -123,7 +127,7 @@ function compareValues(x: unknown, y: unknown): number {
 }
 
 /** First index whose row sorts after `key` (binary search). */
-function upperBound<T>(list: T[], key: Record<string, unknown>, cmp: (a: Record<string, unknown>, b: Record<string, unknown>) => number, row: (t: T) => Record<string, unknown>): number {
+export function upperBound<T>(list: T[], key: Record<string, unknown>, cmp: (a: Record<string, unknown>, b: Record<string, unknown>) => number, row: (t: T) => Record<string, unknown>): number {
   let lo = 0, hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
@@ -163,7 +167,7 @@ export function runQuery(org: DataverseOrg, q: QueryOptions, pageSize: number): 
   const more = page.length > pageSize;
   if (more) page.length = pageSize;
   const last = page[page.length - 1];
-  const next = more && last ? { page: (q.cookie?.page ?? 1) + 1, last: keyOf(last, q.orderby) } : null;
+  const next = more && last ? { page: (q.cookie?.page ?? 1) + 1, last: keyOf(last as unknown as Record<string, unknown>, q.orderby) } : null;
   // Dataverse caps @odata.count at 5000.
   return { rows: page, next, ...(count !== undefined ? { count: Math.min(count, MAX_PAGE_SIZE) } : {}) };
 }
@@ -174,11 +178,10 @@ function countMatches(org: DataverseOrg, pass: (r: SystemUserRecord) => boolean)
   return n;
 }
 
-function keyOf(rec: SystemUserRecord, orderby: OrderBy[]): Record<string, unknown> {
-  const row = rec as unknown as Record<string, unknown>;
+export function keyOf(row: Record<string, unknown>, orderby: OrderBy[], primaryKey = PRIMARY_KEY): Record<string, unknown> {
   const key: Record<string, unknown> = {};
   for (const { col } of orderby) key[col.name] = row[col.name] ?? null;
-  key[PRIMARY_KEY] = rec.systemuserid;
+  key[primaryKey] = row[primaryKey];
   return key;
 }
 
@@ -192,15 +195,15 @@ function cookieValue(col: Column, v: unknown): string {
   return xmlEscape(String(v));
 }
 
-export function encodeCookie(cookie: Cookie): string {
+export function encodeCookie(cookie: Cookie, schema: EntitySchema = SYSTEMUSER_SCHEMA): string {
   const parts = Object.entries(cookie.last).map(([name, v]) =>
-    v === null ? `<${name} />` : `<${name} last="${cookieValue(COLUMN_BY_NAME.get(name)!, v)}" />`);
+    v === null ? `<${name} />` : `<${name} last="${cookieValue(schema.columns.get(name)!, v)}" />`);
   const inner = `<cookie page="${cookie.page - 1}">${parts.join("")}</cookie>`;
   const outer = `<cookie pagenumber="${cookie.page}" pagingcookie="${lowerHex(inner)}" istracking="False" />`;
   return encodeURIComponent(outer).replace(/%3D/g, "=");
 }
 
-export function decodeCookie(text: string): Cookie {
+export function decodeCookie(text: string, schema: EntitySchema = SYSTEMUSER_SCHEMA): Cookie {
   const bad = () => queryError("The $skiptoken value is not valid.");
   const outer = /^<cookie pagenumber="(\d+)" pagingcookie="([^"]*)"/.exec(text);
   if (!outer) throw bad();
@@ -208,11 +211,11 @@ export function decodeCookie(text: string): Cookie {
   try { inner = decodeURIComponent(outer[2]!); } catch { throw bad(); }
   const last: Record<string, unknown> = {};
   for (const m of inner.matchAll(/<(\w+)(?: last="([^"]*)")?[^>]*\/>/g)) {
-    const col = COLUMN_BY_NAME.get(m[1]!);
+    const col = schema.columns.get(m[1]!);
     if (!col) throw bad();
     last[col.name] = m[2] === undefined ? null : typed(col, xmlUnescape(m[2]));
   }
-  if (typeof last[PRIMARY_KEY] !== "string") throw bad();
+  if (typeof last[schema.primaryKey] !== "string") throw bad();
   return { page: Number(outer[1]), last };
 }
 

@@ -106,6 +106,16 @@ export const COLUMN_BY_NAV = new Map(COLUMNS.filter((c) => c.nav).map((c) => [c.
 export const ENTITY_SET = "systemusers";
 export const PRIMARY_KEY = "systemuserid";
 
+/** What a query needs to know about an entity set: its names, key and columns. */
+export interface EntitySchema {
+  entity: string;
+  set: string;
+  primaryKey: string;
+  columns: ReadonlyMap<string, Column>;
+}
+
+export const SYSTEMUSER_SCHEMA: EntitySchema = { entity: "systemuser", set: ENTITY_SET, primaryKey: PRIMARY_KEY, columns: COLUMN_BY_NAME };
+
 export const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Default full-name format "First Last", as a new environment has. */
