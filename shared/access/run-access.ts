@@ -4,7 +4,7 @@
 // core), weighs the removals against ACCESS_REMOVAL_THRESHOLD, and writes the moves and associations — or halts
 // for approval, or, on a dry run, only reports. An incremental run's touched users are kept in the org's state
 // until their access is applied, so a run cut off loses none; a user whose access write fails is carried forward.
-import type { AccessRule } from "../config/access-rules.js";
+import { rulesForOrg, type AccessRule } from "../config/access-rules.js";
 import type { DataverseOrgPort, SystemUser } from "../dataverse/types.js";
 import { readGroupMembersDelta, groupSetKey } from "../directory/group-members-delta.js";
 import type { DirectoryPort } from "../directory/types.js";
@@ -21,6 +21,12 @@ import { resolveOrgAccess, type GroupLookup, type OrgAccessResolution } from "./
 export interface OrgAccessSettings {
   rules: ReadonlyArray<{ rule: AccessRule; index: number }>;
   threshold: DisableThreshold;
+}
+
+/** The access rules that apply to an online org, each with its position in ACCESS_RULES. */
+export function orgAccessSettings(config: { access: { rules: readonly AccessRule[]; removalThreshold: DisableThreshold } }, org: string): OrgAccessSettings {
+  const rules = config.access.rules.map((rule, index) => ({ rule, index })).filter(({ rule }) => rulesForOrg([rule], org, "online").length > 0);
+  return { rules, threshold: config.access.removalThreshold };
 }
 
 export interface AccessRunDependencies {
@@ -60,7 +66,11 @@ const LEAN_SELECT = ["systemuserid", "azureactivedirectoryobjectid", "isdisabled
 export type Memberships = ReadonlyMap<string, ReadonlySet<string>>;
 
 /** Resolves the org's rules and reads every rule group's direct members (groups that do not exist are left out). */
-export async function loadOrgAccess(settings: OrgAccessSettings, deps: Pick<AccessRunDependencies, "directory" | "access">, signal?: AbortSignal): Promise<{ resolution: OrgAccessResolution; memberships: Memberships }> {
+export async function loadOrgAccess(
+  settings: OrgAccessSettings,
+  deps: { directory: Pick<DirectoryPort, "getGroup" | "listGroupMemberIds">; access: AccessOrgPort },
+  signal?: AbortSignal,
+): Promise<{ resolution: OrgAccessResolution; memberships: Memberships }> {
   const memberships = new Map<string, Set<string>>();
   const facts = new Map<string, { name: string | null; members: number } | null>();
   for (const group of new Set(settings.rules.map((r) => r.rule.group))) {

@@ -12,8 +12,7 @@ import { SyncRuns } from "./sync-runs.js";
 import { backgroundLogger } from "../telemetry/logger.js";
 import { orgIdentity } from "./identity.js";
 import { orgDescriptor } from "../config/config.js";
-import { rulesForOrg } from "../config/access-rules.js";
-import type { OrgAccessSettings } from "../access/run-access.js";
+import { orgAccessSettings } from "../access/run-access.js";
 
 /** What the sync use cases run against. */
 export interface SyncParts {
@@ -32,11 +31,6 @@ function syncSettings(config: Config, org?: string): SyncSettings {
   return { ...base, access: orgAccessSettings(config, descriptor.url), licenseSkus: config.access.licenseSkus };
 }
 
-/** The access rules that apply to an online org, each with its position in ACCESS_RULES. */
-export function orgAccessSettings(config: Config, org: string): OrgAccessSettings {
-  const rules = config.access.rules.map((rule, index) => ({ rule, index })).filter(({ rule }) => rulesForOrg([rule], org, "online").length > 0);
-  return { rules, threshold: config.access.removalThreshold };
-}
 
 export function createSyncRuns(config: Config, parts: SyncParts): SyncRuns {
   return new SyncRuns({
