@@ -4,23 +4,10 @@
 // larger sets are read as several chains; the cursor holds one delta link per chain, in order. An expired or reset
 // cursor (410 Gone, syncStateNotFound, resyncRequired) starts the chains over: the answer says so (`reset`), and
 // its changes then list every current member.
-import { DeltaResetError, type DirectoryRequestOptions } from "./types.js";
+import { DeltaResetError, type DirectoryRequestOptions, type GroupMemberChange, type GroupMembersDeltaPage } from "./types.js";
+
+export type { GroupMemberChange, GroupMembersDeltaPage } from "./types.js";
 import { escapeODataString } from "../odata/literal.js";
-
-/** One member added to (`removed` false) or removed from a group. Only user members are reported. */
-export interface GroupMemberChange {
-  groupId: string;
-  memberId: string;
-  removed: boolean;
-}
-
-export interface GroupMembersDeltaPage {
-  changes: GroupMemberChange[];
-  /** Groups deleted from the directory (their members are gone with them). */
-  removedGroups: string[];
-  nextLink?: string;
-  deltaLink?: string;
-}
 
 /** Reads one page of a chain: the first page of a new chain for `groupIds`, or the page at `link`. */
 export type GroupMembersDeltaPageReader = (start: { link: string } | { groupIds: readonly string[] }, options?: DirectoryRequestOptions) => Promise<GroupMembersDeltaPage>;

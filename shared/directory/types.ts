@@ -1,5 +1,4 @@
 // The directory port: what the sync and remap use cases need from Microsoft Graph, in our own terms.
-import type { GroupMembersDeltaPage } from "./group-members-delta.js";
 
 /** A directory user as Graph returns it for the selected attributes (others absent). */
 export interface DirectoryUser {
@@ -30,6 +29,21 @@ export interface DeltaPage {
   /** More pages follow in this round. */
   nextLink?: string;
   /** The round is complete; start the next round here. */
+  deltaLink?: string;
+}
+
+/** One member added to (`removed` false) or removed from a group. Only user members are reported. */
+export interface GroupMemberChange {
+  groupId: string;
+  memberId: string;
+  removed: boolean;
+}
+
+export interface GroupMembersDeltaPage {
+  changes: GroupMemberChange[];
+  /** Groups deleted from the directory (their members are gone with them). */
+  removedGroups: string[];
+  nextLink?: string;
   deltaLink?: string;
 }
 
