@@ -252,3 +252,25 @@ export async function applyApprovedAccess(
   await record(outcome.entries);
   if (!report.dryRun) await deps.orgState.addRetries(report.org, outcome.failed);
 }
+
+/**
+ * Provision on demand: plans and applies one user's access now (no threshold for one user, as for a single
+ * disable). Undefined when their access is already right, or the record is disabled, protected or missing.
+ */
+export async function applyAccessToUser(
+  settings: OrgAccessSettings,
+  deps: { directory: Pick<DirectoryPort, "getGroup" | "listGroupMemberIds">; access: AccessOrgPort },
+  user: Candidate,
+  signal?: AbortSignal,
+): Promise<ChangeEntry | undefined> {
+  if (settings.rules.length === 0) return undefined;
+  const { resolution, memberships } = await loadOrgAccess(settings, deps, signal);
+  const current = (await deps.access.readAccess([user.systemUserId], signal)).get(user.systemUserId.toLowerCase());
+  if (!current || current.disabled || current.protected) return undefined;
+  const plan = planAccess(resolution.model, memberships.get(objectIdKey(user.objectId)) ?? new Set(), current);
+  if (!plan) return undefined;
+  const [result] = await deps.access.applyAccess([{ systemUserId: user.systemUserId, plan }], signal);
+  const planned = { ...user, plan };
+  if (result?.ok) return entryOf(planned, "applied");
+  return { ...entryOf(planned, "failed"), error: { code: result?.code, message: `access: ${result?.message ?? "the write failed"}` } };
+}

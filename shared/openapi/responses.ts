@@ -101,7 +101,11 @@ export const syncStatus = z.object({ orgs: z.array(orgStatus) });
 
 export const oneUserSync = z.object({
   user: z.object({ id: z.string(), userPrincipalName: nullableString, found: z.boolean() }),
-  orgs: z.array(z.object({ org: z.string(), change: z.looseObject({ action: z.string() }) })),
+  orgs: z.array(z.object({
+    org: z.string(),
+    change: z.looseObject({ action: z.string() }),
+    access: changeEntry.optional().describe("the access ACCESS_RULES gave the user now (action \"access\"), when it changed"),
+  })),
 });
 
 export const remapResult = z.looseObject({

@@ -220,6 +220,17 @@ function planUpsert(user: DirectoryUser, index: UserIndex, options: PlanOptions)
   return withWarnings({ kind: "unchanged", systemUserId: record.systemUserId, objectId, matchedBy: by }, warnings);
 }
 
+/** SYNC_LICENSE_SKUS as a check: whether a user holds one of the SKUs (undefined when Graph did not say). */
+export function licensedBy(skus: readonly string[] | undefined): ((user: DirectoryUser) => boolean | undefined) | undefined {
+  if (!skus || skus.length === 0) return undefined;
+  const wanted = new Set(skus.map((s) => s.toLowerCase()));
+  return (user) => {
+    const licenses = user.assignedLicenses;
+    if (!Array.isArray(licenses)) return undefined;
+    return licenses.some((l: { skuId?: unknown }) => typeof l?.skuId === "string" && wanted.has(l.skuId.toLowerCase()));
+  };
+}
+
 /** What one directory change means for the org. Call `applyToIndex` after applying it, so later changes see it. */
 export function planChange(change: DirectoryChange, index: UserIndex, options: PlanOptions): UserAction {
   return change.kind === "removed" ? planRemoved(change, index) : planUpsert(change.user, index, options);

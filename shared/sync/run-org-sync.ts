@@ -13,7 +13,7 @@
 // queue orphans and out-of-scope users (pure planner) with the pending disables (pending-disables.ts) and finish
 // the round against the threshold.
 import type { DataverseOrgPort } from "../dataverse/types.js";
-import { DeltaResetError, type DeltaPage, type DirectoryChange, type DirectoryPort, type DirectoryUser } from "../directory/types.js";
+import { DeltaResetError, type DeltaPage, type DirectoryChange, type DirectoryPort } from "../directory/types.js";
 import type { DisableThreshold } from "./domain.js";
 import { changeKey, type OrgIdentity } from "./identity.js";
 import { applyWriteActions, entryFor } from "./apply-actions.js";
@@ -22,7 +22,7 @@ import { CarriedForward } from "./carried-forward.js";
 import { IndexSource } from "./index-source.js";
 import { graphSelect, type AttributeMap } from "./mapping.js";
 import { PendingDisables } from "./pending-disables.js";
-import { applyToIndex, planChange, planOrphans, planOutOfScope, type PlanOptions, type UserAction } from "./plan.js";
+import { applyToIndex, licensedBy, planChange, planOrphans, planOutOfScope, type PlanOptions, type UserAction } from "./plan.js";
 import { describeDisableThreshold } from "./threshold.js";
 import { fetchUsersAsChanges, scopeCatchUpIds } from "./scope-catch-up.js";
 import { objectIdKey, type UserIndex } from "./user-index.js";
@@ -453,17 +453,6 @@ export async function applyPendingDisables(
     const done = applied.entries.filter((e) => e.outcome === "applied" || e.error?.code === "0x80040217").map((e) => e.systemUserId!);
     await deps.orgState.removePendingDisables(report.org, done);
   }
-}
-
-/** With SYNC_LICENSE_SKUS: whether a user holds one of the SKUs (undefined when Graph did not say). */
-function licensedBy(skus: readonly string[] | undefined): ((user: DirectoryUser) => boolean | undefined) | undefined {
-  if (!skus || skus.length === 0) return undefined;
-  const wanted = new Set(skus.map((s) => s.toLowerCase()));
-  return (user) => {
-    const licenses = user.assignedLicenses;
-    if (!Array.isArray(licenses)) return undefined;
-    return licenses.some((l: { skuId?: unknown }) => typeof l?.skuId === "string" && wanted.has(l.skuId.toLowerCase()));
-  };
 }
 
 async function scopeOf(directory: DirectoryPort, groupIds: readonly string[], abortSignal?: AbortSignal): Promise<Set<string> | undefined> {

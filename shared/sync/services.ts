@@ -58,7 +58,10 @@ export function createSyncRuns(config: Config, parts: SyncParts): SyncRuns {
 export function oneUserDependencies(config: Config, parts: SyncParts, requestedBy: string) {
   return {
     directory: parts.directory,
-    orgs: config.dataverseUrls.map((org) => ({ org, dataverse: parts.dataverse.get(org), identity: orgIdentity(config, org) })),
+    orgs: config.dataverseUrls.map((org) => {
+      const { access, licenseSkus } = syncSettings(config, org);
+      return { org, dataverse: parts.dataverse.get(org), identity: orgIdentity(config, org), licenseSkus, ...(access?.rules.length ? { access: { settings: access, port: parts.dataverse.access(org) } } : {}) };
+    }),
     settings: syncSettings(config),
     remap: parts.remap,
     requestedBy,

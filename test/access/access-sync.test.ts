@@ -100,6 +100,18 @@ describe("access from rule groups", () => {
     expect(real.counts.accessChanged).toBe(1);
     expect(accessOf(joiner).unit).toBe(units.service);
   });
+
+  it("provision on demand applies the user's access at once", async () => {
+    const joiner = users.find((u) => !membersOf(SANDBOX_GROUPS.sales.id).has(u.id) && !membersOf(SANDBOX_GROUPS.service.id).has(u.id) && org().roleNamesOf(recordOf(u).systemuserid).length === 0)!;
+    directory().addGroupMember(SANDBOX_GROUPS.sales.id, joiner.id);
+    const bridge = (await import("../support/test-bridge.js")).testBridge();
+    const { syncOneUser } = await import("../../shared/sync/sync-one-user.js");
+    const result = await syncOneUser(joiner.id, bridge.oneUser("test"));
+    expect(result.orgs[0]!.access).toMatchObject({ action: "access", outcome: "applied", access: { businessUnit: { new: units.sales }, teamsAdded: [teams.sales] } });
+    expect(accessOf(joiner)).toEqual({ unit: units.sales, roles: [roles.basicUser, roles.salesperson], teams: [teams.sales] });
+    const again = await syncOneUser(joiner.id, bridge.oneUser("test"));
+    expect(again.orgs[0]!.access).toBeUndefined();
+  });
 });
 
 describe("safety", () => {
