@@ -160,6 +160,7 @@ export class SubscriptionSet {
 
   async handleLifecycle(event: LifecycleEventName, subscriptionId: string): Promise<SubscriptionOutcome> {
     const outcomes = await Promise.all(this.managers.map((m) => m.handleLifecycle(event, subscriptionId)));
-    return outcomes.find((o) => o.subscriptionId === subscriptionId) ?? outcomes[0]!;
+    // The owner of the event acted (renewed, recreated…); the others only verified theirs.
+    return outcomes.find((o) => o.action !== "verified") ?? outcomes[0]!;
   }
 }
