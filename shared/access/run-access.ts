@@ -93,6 +93,8 @@ export async function loadOrgAccess(
 
 export class OrgAccessRun {
   private readonly touched = new Set<string>();
+  /** Ids kept in the org's state (loaded or added by this run): removed once their access is applied. */
+  private readonly kept = new Set<string>();
 
   private constructor(
     private readonly report: RunReport,
@@ -117,7 +119,9 @@ export class OrgAccessRun {
     const delta = await readGroupMembersDelta((start, options) => deps.directory.groupMembersDeltaPage(start, options), groupIds, saved, { abortSignal: signal });
     const run = new OrgAccessRun(report, settings, deps, resolution.model, memberships, { key, cursor: delta.cursor, reset: delta.reset }, approval);
     const changed = delta.reset ? [] : delta.changes.map((c) => c.memberId);
-    await run.touch([...changed, ...(report.dryRun ? [] : await deps.orgState.listAccessPending(report.org))]);
+    const pending = report.dryRun ? [] : await deps.orgState.listAccessPending(report.org);
+    for (const id of pending) run.kept.add(objectIdKey(id));
+    await run.touch([...changed, ...pending]);
     return run;
   }
 
@@ -125,7 +129,7 @@ export class OrgAccessRun {
   async touch(objectIds: readonly string[]): Promise<void> {
     const added = objectIds.map(objectIdKey).filter((id) => !this.touched.has(id));
     for (const id of added) this.touched.add(id);
-    if (!this.report.dryRun && this.report.mode === "incremental" && !this.approval) await this.deps.orgState.addAccessPending(this.report.org, added);
+    if (!this.report.dryRun && this.report.mode === "incremental" && !this.approval) await this.keep(added);
   }
 
   /**
@@ -139,11 +143,11 @@ export class OrgAccessRun {
     const check = describeDisableThreshold(removals, removals > 0 ? await base(removals) : 0, this.settings.threshold);
     if (check.exceeded && !this.approval) {
       const message = `${removals} access removals planned, more than ACCESS_REMOVAL_THRESHOLD (${check.limit}): halted before changing anyone's access, approve the run to go on`;
-      if (!this.report.dryRun) await this.deps.orgState.addAccessPending(this.report.org, planned.map((p) => p.objectId));
+      if (!this.report.dryRun) await this.keep(planned.map((p) => p.objectId));
       return { halt: { removals, limit: check.limit, threshold: check.threshold, message }, entries: planned.map((p) => entryOf(p, "pending-approval")), failed: [] };
     }
     const outcome = await this.apply(planned, signal);
-    await this.settle(candidates, outcome.failed);
+    await this.settle(outcome.failed);
     return outcome;
   }
 
@@ -202,10 +206,17 @@ export class OrgAccessRun {
     return { entries, failed };
   }
 
-  /** The touched users are done (failed ones are carried forward by the run) and the rule groups' cursor moves on. */
-  private async settle(candidates: readonly Candidate[], failed: readonly string[]): Promise<void> {
+  /** Keeps users in the org's state until their access is applied (held for approval, or touched). */
+  private async keep(objectIds: readonly string[]): Promise<void> {
+    const unkept = objectIds.filter((id) => !this.kept.has(id));
+    await this.deps.orgState.addAccessPending(this.report.org, unkept);
+    for (const id of unkept) this.kept.add(id);
+  }
+
+  /** The kept users are done (failed ones are carried forward by the run) and the rule groups' cursor moves on. */
+  private async settle(failed: readonly string[]): Promise<void> {
     if (this.report.dryRun) return;
-    const done = new Set([...this.touched, ...candidates.map((c) => c.objectId)]);
+    const done = new Set(this.kept);
     for (const id of failed) done.delete(id);
     await this.deps.orgState.removeAccessPending(this.report.org, [...done]);
     await this.deps.orgState.update(this.report.org, (s) => { s.accessGroups = { groups: this.groups.key, cursor: this.groups.cursor }; });

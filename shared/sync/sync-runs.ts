@@ -104,7 +104,7 @@ export class SyncRuns {
     const org = this.org(input.org);
     const state = await this.services.orgState.get(org);
     if (state.haltedRunId) {
-      throw new AppError(`Run ${state.haltedRunId} for ${org} is halted by the disable threshold: approve it first.`, 409, "run_halted", { detail: { runId: state.haltedRunId } });
+      throw new AppError(`Run ${state.haltedRunId} for ${org} is halted by a threshold (disables or access removals): approve it first.`, 409, "run_halted", { detail: { runId: state.haltedRunId } });
     }
     const report = newReport(org, input.mode ?? "incremental", input.dryRun ?? this.services.defaultDryRun, input.trigger);
     const lease = await this.services.leases.acquire(leaseKey(org), report.runId, LEASE_MS, report.runId);
