@@ -160,4 +160,16 @@ describe("safety", () => {
     const ready = await bridge.readiness.get();
     expect(ready.checks.find((c) => c.name.startsWith("access-rules:"))).toMatchObject({ ok: false, cause: "access_rule_problem" });
   });
+
+  it("GET /api/access answers admins only, as the OpenAPI document describes it", async () => {
+    const { getAccess } = await import("../../functions/access.http.js");
+    const { callHandler } = await import("../support/bridge-env.js");
+    const { assertDescribed } = await import("../support/openapi-contract.js");
+    const anonymous = await callHandler(getAccess, "/api/access");
+    expect(anonymous.status).toBe(401);
+    const res = await callHandler(getAccess, "/api/access", { headers: { authorization: `Bearer ${await env.sandbox.adminToken()}` } });
+    expect(res.status).toBe(200);
+    assertDescribed("GET", "/api/access", res.status, res.headers["content-type"] ?? null, res.body);
+    expect(res.body.orgs[0].rules.find((r: { status: string }) => r.status === "partial").problems).toEqual(expect.arrayContaining([expect.stringMatching(/No Such Role/)]));
+  });
 });
