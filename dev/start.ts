@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import { ensureSandboxTls } from "./sandbox/tls.js";
 import { startAzurite, type RunningAzurite } from "./sandbox/azurite.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
+import { SANDBOX_ACCESS, SANDBOX_GROUPS } from "./sandbox/seed-access.js";
 import { startLocalHost } from "./local-host/host.js";
 import { restartWithCa } from "./restart-with-ca.js";
 import { buildConsole } from "../scripts/build-console.mjs";
@@ -118,8 +119,18 @@ Try it:
   curl -s ${url}/api/callers -H "Authorization: Bearer $ADMIN_TOKEN"
 Callers and their own Dataverse identities (app → application user, roles):
 ${callerLines}
+${accessGuide(sandbox)}
 Stop with Ctrl+C.
 `);
+}
+
+/** The seeded access (dev/sandbox/seed-access.ts): rule groups and what each org has to give. */
+function accessGuide(sandbox: Sandbox): string {
+  const dir = sandbox.tenant.directory;
+  const groups = Object.values(SANDBOX_GROUPS).map((g) => `${g.displayName} (${g.id}, ${dir.membersOf(g.id).length} members)`).join(", ");
+  const { units, roles, teams } = SANDBOX_ACCESS;
+  return `Access: each org has units ${Object.values(units).join(", ")} under its root, roles ${Object.values(roles).join(", ")}, owner teams ${Object.values(teams).join(", ")}.
+  Entra groups: ${groups}. Suggested ACCESS_RULES: sandboxAccessRules() in dev/sandbox/seed-access.ts.`;
 }
 
 main().catch((error: unknown) => {

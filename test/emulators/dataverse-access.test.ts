@@ -93,6 +93,12 @@ describe("business units, roles and teams", () => {
       page = await call("GET", next.slice(next.indexOf("/api/data/v9.2/") + 15), undefined, { Prefer: "odata.maxpagesize=2" });
     }
     expect(seen.sort()).toEqual([...org.access.roles.keys()].sort());
+    const ordered = await call("GET", "teams?$select=name&$orderby=name desc&$top=2");
+    const names = [...org.access.teams.values()].map((t) => t.name.toLowerCase()).sort().reverse();
+    expect((ordered.json.value as Json[]).map((t) => (t.name as string).toLowerCase())).toEqual(names.slice(0, 2));
+    expect(ordered.json["@odata.nextLink"]).toBeUndefined();
+    const counted = await call("GET", "teams?$select=teamid&$filter=isdefault eq true&$count=true", undefined, { Prefer: "odata.maxpagesize=1" });
+    expect(counted.json).toMatchObject({ "@odata.count": 3, value: [expect.anything()] });
   });
 
   it("puts a new user in the root unit's default team unless bound to another unit", async () => {
@@ -201,6 +207,25 @@ describe("reading associations in bulk", () => {
 });
 
 describe("$ref in $batch change sets", () => {
+  it("associates a user created earlier in the same change set through its Content-ID", async () => {
+    const owner = org.addTeam({ name: "New Hires" }).teamid;
+    const upn = "newhire@contoso.com";
+    tenant.directory.addUser({ userPrincipalName: upn, givenName: "New", surname: "Hire" });
+    const part = (id: number, line: string, body: unknown) =>
+      `--cs\nContent-Type: application/http\nContent-Transfer-Encoding: binary\nContent-ID: ${id}\n\n${line} HTTP/1.1\nContent-Type: application/json\n\n${JSON.stringify(body)}\n`;
+    const text = `--b\nContent-Type: multipart/mixed; boundary=cs\n\n${[
+      part(1, "POST /api/data/v9.2/systemusers", { domainname: upn }),
+      part(2, "POST $1/systemuserroles_association/$ref", ref("roles", salesperson)),
+      part(3, `POST /api/data/v9.2/teams(${owner})/teammembership_association/$ref`, { "@odata.id": "$1" }),
+    ].join("")}--cs--\n--b--\n`;
+    const res = await fetch(`${org.url}/api/data/v9.2/$batch`, { method: "POST", body: text, headers: { Authorization: `Bearer ${token}`, "Content-Type": "multipart/mixed; boundary=b" } });
+    expect(res.status).toBe(200);
+    expect((await res.text()).match(/HTTP\/1\.1 204/g)).toHaveLength(3);
+    const created = org.findByDomainName(upn)!;
+    expect(org.roleNamesOf(created.systemuserid)).toEqual(["Salesperson"]);
+    expect(org.teamNamesOf(created.systemuserid)).toEqual(["New Hires", "org1"]);
+  });
+
   it("applies a change set of moves and associations together, and rolls the whole set back when one fails", async () => {
     const owner = org.addTeam({ name: "Batch Team" }).teamid;
     const u = user();

@@ -45,6 +45,7 @@ describe("npm start", () => {
     expect(run.output()).toMatch(/curl (-s )?-X POST http:\/\/127\.0\.0\.1:\d+\/api\/token -u '[^:]+:[^']+'/);
     // Each seeded caller is shown with its own app and application user (issue #10).
     expect(run.output()).toMatch(/reporting\s+app [0-9a-f-]{36} → systemuser [0-9a-f-]{36}\s+roles \["Reporting Reader"\]/);
+    expect(run.output()).toMatch(/Entra groups: Dynamics Sales \([0-9a-f-]{36}, 4 members\)/);
     const health = await fetch(`http://127.0.0.1:${port}/api/health`);
     expect(health.status).toBe(200);
     const status = await fetch(`http://127.0.0.1:${port}/api/sync/status`, { headers: { authorization: `Bearer ${token}` } });

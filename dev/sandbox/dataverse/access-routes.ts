@@ -1,4 +1,4 @@
-// Web API routes of the access tables (dataverse-web-api.md §11): the entity sets businessunits, roles, teams,
+// Web API routes of the access tables: the entity sets businessunits, roles, teams,
 // systemuserrolescollection and teammemberships; the N:N navigation properties read from either side
 // (`systemusers(<u>)/systemuserroles_association`, `teams(<t>)/teammembership_association`); and `$ref`
 // association writes, which join a change set's journal like any other write.
@@ -42,7 +42,7 @@ export function routeAccess(op: Operation, ctx: OpContext): OpResponse | null {
     if (op.method !== "GET" || inner) throw methodNotAllowed(op.method);
     return readNavigation(side!, id, property!, op, ctx);
   }
-  if (op.method === "POST" && !inner) return writeRef(side!, id, property!, referencedId(op.body), "add", ctx);
+  if (op.method === "POST" && !inner) return writeRef(side!, id, property!, referencedId(op.body, ctx), "add", ctx);
   if (op.method === "DELETE") return writeRef(side!, id, property!, inner ?? idParameter(op.query), "remove", ctx);
   throw methodNotAllowed(op.method);
 }
@@ -95,10 +95,15 @@ function readNavigation(side: string, id: string, property: string, op: Operatio
   return respond({ get: (k) => org.get(k) as unknown as Row | undefined, sortedIds: () => ids }, SYSTEMUSER_SCHEMA, op, ctx);
 }
 
-/** The id in a `$ref` body: `{"@odata.id": "<org>/api/data/v9.2/roles(<id>)"}` (absolute or relative). */
-function referencedId(body: string): { set: string; id: string } {
+/** The id in a `$ref` body: `{"@odata.id": "<org>/api/data/v9.2/roles(<id>)"}` (absolute, relative, or `$n` in a change set). */
+function referencedId(body: string, ctx?: OpContext): { set: string; id: string } {
   let ref: unknown;
   try { ref = (JSON.parse(body) as Record<string, unknown>)["@odata.id"]; } catch { ref = undefined; }
+  const contentId = typeof ref === "string" ? /^\$([^/]+)$/.exec(ref)?.[1] : undefined;
+  if (contentId !== undefined) {
+    ref = ctx?.contentIds?.get(contentId);
+    if (ref === undefined) throw new DataverseError(400, "0x80060888", `Content-ID Reference: '$${contentId}' does not exist in the batch context.`);
+  }
   const m = typeof ref === "string" ? new RegExp(`(?:^|/)([a-z]+)\\(${GUID}\\)\\s*$`).exec(ref) : null;
   if (!m) throw new DataverseError(400, "0x80060888", "The request body must contain an @odata.id naming the entity to associate, e.g. roles(<id>).");
   return { set: m[1]!, id: m[2]!.toLowerCase() };

@@ -1,6 +1,6 @@
 // Who may do what in the emulated org: business units (each with its default team), security roles (a copy of
 // each root role in every unit), teams and the two N:N relationships systemuserroles_association and
-// teammembership_association, with the platform's rules for changing them (dataverse-web-api.md §11).
+// teammembership_association, with the platform's rules for changing them.
 import { randomUUID } from "node:crypto";
 import { DataverseError } from "./errors.js";
 import { Links } from "./links.js";
@@ -214,5 +214,8 @@ export class AccessStore {
   }
 }
 
-/** 0x80040237 DuplicateRecord: the pair is already associated. */
+/**
+ * 0x80040237 DuplicateRecord: associating a pair that is already associated fails (the intersect row would be a
+ * duplicate); an existing pair is not silently accepted.
+ */
 const duplicate = () => new DataverseError(400, "0x80040237", "Cannot insert duplicate key.");

@@ -53,15 +53,34 @@ export function pageOf(source: RowSource, q: QueryOptions, pageSize: number, sch
   const pk = schema.primaryKey;
   const narrowed = q.filter && source.lookup ? candidates(q.filter, source.lookup) : null;
   const ids = narrowed ? [...narrowed].sort() : source.sortedIds();
-  let rows = ids.map((id) => source.get(id)).filter((r): r is Row => !!r && (!q.filter || matches(q.filter, r)));
   const cmp = comparator(q.orderby, pk);
-  if (q.orderby.length) rows = rows.sort(cmp);
-  const start = q.cookie ? upperBound(rows, q.cookie.last, cmp, (r) => r) : 0;
-  const page = rows.slice(start, start + pageSize + 1);
+  const pass = (r: Row | undefined): r is Row => !!r && (!q.filter || matches(q.filter, r));
+  let page: Row[] = [];
+  if (q.orderby.length === 0) {
+    // Key order: start after the cookie's key and read only as far as the page needs (large intersect sets).
+    let i = q.cookie ? upperBound(ids, q.cookie.last, cmp, (id) => ({ [pk]: id })) : 0;
+    for (; i < ids.length && page.length <= pageSize; i++) {
+      const row = source.get(ids[i]!);
+      if (pass(row)) page.push(row);
+    }
+  } else {
+    const rows = ids.map((id) => source.get(id)).filter(pass).sort(cmp);
+    const start = q.cookie ? upperBound(rows, q.cookie.last, cmp, (r) => r) : 0;
+    page = rows.slice(start, start + pageSize + 1);
+  }
   const more = page.length > pageSize;
   if (more) page.length = pageSize;
   const last = page[page.length - 1];
   return { rows: page, next: more && last ? keyOf(last, q.orderby, pk) : null, page: (q.cookie?.page ?? 1) + 1 };
+}
+
+function countOf(source: RowSource, q: QueryOptions): number {
+  let n = 0;
+  for (const id of source.sortedIds()) {
+    const row = source.get(id);
+    if (row && (!q.filter || matches(q.filter, row))) n++;
+  }
+  return n;
 }
 
 /** A collection response with Dataverse's paging (`Prefer: odata.maxpagesize`, else `$top`, else 5,000). */
@@ -78,7 +97,10 @@ export function collection(source: RowSource, q: QueryOptions, schema: EntitySch
   }
   const result = pageSize === 0 ? { rows: [], next: null, page: 1 } : pageOf(source, q, pageSize, schema);
   const selected = q.select ? `(${q.select.map((c) => c.name).join(",")})` : "";
-  const body: Row = { "@odata.context": `${init.apiBase}$metadata#${schema.set}${selected}`, value: result.rows.map((r) => project(r, q.select, schema)) };
+  const body: Row = { "@odata.context": `${init.apiBase}$metadata#${schema.set}${selected}` };
+  // Dataverse caps @odata.count at 5000.
+  if (q.count) body["@odata.count"] = Math.min(countOf(source, q), MAX_PAGE_SIZE);
+  body.value = result.rows.map((r) => project(r, q.select, schema));
   if (paged && result.next) {
     const kept = init.query.split("&").filter((p) => p && !/^(\$|%24)skiptoken=/i.test(p));
     kept.push(`$skiptoken=${encodeCookie({ page: result.page, last: result.next }, schema)}`);
