@@ -16,7 +16,6 @@ import type { TokenCredential } from "@azure/identity";
 import { AppError } from "../errors/app-error.js";
 import { DeltaResetError, type DeltaPage, type DirectoryChange, type DirectoryPort, type DirectoryRequestOptions, type DirectoryUser } from "./types.js";
 import { escapeODataString } from "../odata/literal.js";
-import { groupMembersDeltaUrl, parseGroupMembersDeltaPage, type GroupMembersDeltaPage } from "./group-members-delta.js";
 import { GraphTelemetryHandler } from "../telemetry/graph.js";
 
 export interface GraphDirectoryOptions {
@@ -36,14 +35,6 @@ interface GraphCollection<T> {
 type RawDeltaItem = DirectoryUser & { "@removed"?: { reason?: string } };
 
 const RESET_CODES = new Set(["syncStateNotFound", "resyncRequired", "syncStateInvalid"]);
-
-/** An expired or reset delta cursor as a DeltaResetError; any other error as it is. */
-function asDeltaReset(error: unknown): unknown {
-  if (error instanceof GraphError && (error.statusCode === 410 || RESET_CODES.has(error.code ?? ""))) {
-    return new DeltaResetError(error.statusCode === 410 ? "410 Gone" : String(error.code), { cause: error });
-  }
-  return error;
-}
 
 export class GraphDirectory implements DirectoryPort {
   private readonly client: Client;
@@ -75,7 +66,10 @@ export class GraphDirectory implements DirectoryPort {
     try {
       page = await this.get<GraphCollection<RawDeltaItem>>(url, options, { Prefer: `odata.maxpagesize=${this.options.pageSize ?? 200}` });
     } catch (error) {
-      throw asDeltaReset(error);
+      if (error instanceof GraphError && (error.statusCode === 410 || RESET_CODES.has(error.code ?? ""))) {
+        throw new DeltaResetError(error.statusCode === 410 ? "410 Gone" : String(error.code), { cause: error });
+      }
+      throw error;
     }
     const changes: DirectoryChange[] = page.value.map((item) => {
       const removed = item["@removed"];
@@ -84,25 +78,6 @@ export class GraphDirectory implements DirectoryPort {
       return { kind: "upsert", user };
     });
     return { changes, nextLink: page["@odata.nextLink"], deltaLink: page["@odata.deltaLink"] };
-  }
-
-  async groupMembersDeltaPage(start: { link: string } | { groupIds: readonly string[] }, options: DirectoryRequestOptions = {}): Promise<GroupMembersDeltaPage> {
-    const url = "link" in start ? start.link : groupMembersDeltaUrl(this.root, start.groupIds);
-    try {
-      return parseGroupMembersDeltaPage(await this.get(url, options));
-    } catch (error) {
-      throw asDeltaReset(error);
-    }
-  }
-
-  async getGroup(groupId: string, options: DirectoryRequestOptions = {}): Promise<{ id: string; displayName: string | null } | null> {
-    try {
-      const group = await this.get<{ id: string; displayName?: string | null }>(`${this.root}/groups/${encodeURIComponent(groupId)}?$select=id,displayName`, options);
-      return { id: group.id, displayName: group.displayName ?? null };
-    } catch (error) {
-      if (error instanceof GraphError && (error.statusCode === 404 || error.statusCode === 400)) return null;
-      throw error;
-    }
   }
 
   async getUser(idOrUpn: string, select: readonly string[], options: DirectoryRequestOptions = {}): Promise<DirectoryUser | null> {
