@@ -6,7 +6,7 @@
 // until their access is applied, so a run cut off loses none; a user whose access write fails is carried forward.
 import { rulesForOrg, type AccessRule } from "../config/access-rules.js";
 import type { DataverseOrgPort, SystemUser } from "../dataverse/types.js";
-import { readGroupMembersDelta, groupSetKey } from "../directory/group-members-delta.js";
+import { readGroupMembersDelta, type GroupMembersCursor, type GroupMembersDelta, type GroupsDeltaSource } from "../directory/group-members-delta.js";
 import type { DirectoryPort } from "../directory/types.js";
 import type { DisableThreshold } from "../sync/domain.js";
 import type { OrgStateStore, OrgSyncState } from "../sync/org-state-store.js";
@@ -31,6 +31,8 @@ export function orgAccessSettings(config: { access: { rules: readonly AccessRule
 
 export interface AccessRunDependencies {
   directory: DirectoryPort;
+  /** The rule groups' membership changes (Graph groups/delta). */
+  groupsDelta: GroupsDeltaSource;
   dataverse: Pick<DataverseOrgPort, "findSystemUsersIn" | "listSystemUsers">;
   access: AccessOrgPort;
   orgState: OrgStateStore;
@@ -103,7 +105,7 @@ export class OrgAccessRun {
     private readonly model: AccessModel,
     private readonly memberships: Memberships,
     /** The rule groups' cursor to save once the round's access is applied; `reset`: every user needs planning. */
-    private readonly groups: { key: string; cursor: string[]; reset: boolean },
+    private readonly groups: { cursor: GroupMembersCursor; reset: boolean },
     /** Applying a halted run's held access after approval: only the users kept pending, threshold passed. */
     private readonly approval: boolean,
   ) {}
@@ -114,11 +116,9 @@ export class OrgAccessRun {
     const at = (deps.now?.() ?? new Date()).toISOString();
     recordErrors(report, resolution.problems.map((message) => ({ code: "access_rule", message, at })));
     const groupIds = [...new Set(settings.rules.map((r) => r.rule.group))].filter((g) => resolution.rules.some((r) => r.group.id === g && !r.group.problem));
-    const key = groupSetKey(groupIds);
-    const saved = state.accessGroups?.groups === key ? state.accessGroups.cursor : undefined;
-    const delta = await readGroupMembersDelta((start, options) => deps.directory.groupMembersDeltaPage(start, options), groupIds, saved, { abortSignal: signal });
-    const run = new OrgAccessRun(report, settings, deps, resolution.model, memberships, { key, cursor: delta.cursor, reset: delta.reset }, approval);
-    const changed = delta.reset ? [] : delta.changes.map((c) => c.memberId);
+    const delta = await readGroupMembersDelta(deps.groupsDelta, groupIds, state.accessGroups, { abortSignal: signal });
+    const { changed, reset } = membersChanged(delta);
+    const run = new OrgAccessRun(report, settings, deps, resolution.model, memberships, { cursor: delta.cursor, reset }, approval);
     const pending = report.dryRun ? [] : await deps.orgState.listAccessPending(report.org);
     for (const id of pending) run.kept.add(objectIdKey(id));
     await run.touch([...changed, ...pending]);
@@ -219,8 +219,18 @@ export class OrgAccessRun {
     const done = new Set(this.kept);
     for (const id of failed) done.delete(id);
     await this.deps.orgState.removeAccessPending(this.report.org, [...done]);
-    await this.deps.orgState.update(this.report.org, (s) => { s.accessGroups = { groups: this.groups.key, cursor: this.groups.cursor }; });
+    await this.deps.orgState.update(this.report.org, (s) => { s.accessGroups = this.groups.cursor; });
   }
+}
+
+/**
+ * The members added to or removed from a rule group since the saved cursor; `reset` when a chain was read whole
+ * (first read, a reset cursor, changed rule groups): who left is then unknown, so everyone is planned.
+ */
+function membersChanged(delta: GroupMembersDelta): { changed: string[]; reset: boolean } {
+  const changes = [...delta.groups.values()];
+  if (delta.resets.length > 0 || changes.some((c) => c.whole || c.deleted)) return { changed: [], reset: true };
+  return { changed: changes.flatMap((c) => [...c.added, ...c.removed]), reset: false };
 }
 
 function entryOf(p: Planned, outcome: NonNullable<ChangeEntry["outcome"]>): ChangeEntry {
@@ -252,13 +262,13 @@ async function readLean(dataverse: AccessRunDependencies["dataverse"], signal?: 
 export async function applyApprovedAccess(
   report: RunReport,
   settings: OrgAccessSettings | undefined,
-  deps: Omit<AccessRunDependencies, "access"> & { access?: AccessOrgPort },
+  deps: Omit<AccessRunDependencies, "access" | "groupsDelta"> & { access?: AccessOrgPort; groupsDelta?: GroupsDeltaSource },
   record: (entries: ChangeEntry[]) => Promise<void>,
   signal?: AbortSignal,
 ): Promise<void> {
-  if (!settings || settings.rules.length === 0 || !deps.access) return;
+  if (!settings || settings.rules.length === 0 || !deps.access || !deps.groupsDelta) return;
   const state = await deps.orgState.get(report.org);
-  const run = await OrgAccessRun.open(report, state, settings, { ...deps, access: deps.access }, signal, true);
+  const run = await OrgAccessRun.open(report, state, settings, { ...deps, access: deps.access, groupsDelta: deps.groupsDelta }, signal, true);
   const outcome = await run.finish(NO_RECORDS, new Set(), async () => 0, signal);
   await record(outcome.entries);
   if (!report.dryRun) await deps.orgState.addRetries(report.org, outcome.failed);

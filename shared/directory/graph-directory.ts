@@ -90,6 +90,16 @@ export class GraphDirectory implements DirectoryPort {
     }
   }
 
+  async getGroup(groupId: string, options: DirectoryRequestOptions = {}): Promise<{ id: string; displayName: string | null } | null> {
+    try {
+      const group = await this.get<{ id: string; displayName?: string | null }>(`${this.root}/groups/${encodeURIComponent(groupId)}?$select=id,displayName`, options);
+      return { id: group.id, displayName: group.displayName ?? null };
+    } catch (error) {
+      if (error instanceof GraphError && (error.statusCode === 404 || error.statusCode === 400)) return null;
+      throw error;
+    }
+  }
+
   async getUser(idOrUpn: string, select: readonly string[], options: DirectoryRequestOptions = {}): Promise<DirectoryUser | null> {
     // A UPN may hold characters that are special in a path ('#', '?', '/'); a $filter avoids them.
     const byFilter = idOrUpn.includes("@") || idOrUpn.includes("\\");

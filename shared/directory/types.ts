@@ -32,21 +32,6 @@ export interface DeltaPage {
   deltaLink?: string;
 }
 
-/** One member added to (`removed` false) or removed from a group. Only user members are reported. */
-export interface GroupMemberChange {
-  groupId: string;
-  memberId: string;
-  removed: boolean;
-}
-
-export interface GroupMembersDeltaPage {
-  changes: GroupMemberChange[];
-  /** Groups deleted from the directory (their members are gone with them). */
-  removedGroups: string[];
-  nextLink?: string;
-  deltaLink?: string;
-}
-
 export interface DirectoryRequestOptions {
   abortSignal?: AbortSignal;
 }
@@ -56,8 +41,6 @@ export interface DirectoryPort {
   usersDeltaPage(link: string | undefined, select: readonly string[], options?: DirectoryRequestOptions): Promise<DeltaPage>;
   /** A user by object id or UPN; null when not found. */
   getUser(idOrUpn: string, select: readonly string[], options?: DirectoryRequestOptions): Promise<DirectoryUser | null>;
-  /** One page of `groups/delta` with members (group-members-delta.ts reads whole rounds with it). */
-  groupMembersDeltaPage(start: { link: string } | { groupIds: readonly string[] }, options?: DirectoryRequestOptions): Promise<GroupMembersDeltaPage>;
   /** Whether a group exists, with its display name (null when it does not). */
   getGroup(groupId: string, options?: DirectoryRequestOptions): Promise<{ id: string; displayName: string | null } | null>;
   /** Direct member user ids of a group. */

@@ -5,6 +5,7 @@ import { escapeODataString } from "../odata/literal.js";
 import { capStrings, encodeKey, fitEntity, joinText, splitText, tableBatches } from "../state/table-limits.js";
 import type { RunMode, RunState } from "./run-report.js";
 import type { DisableReason } from "./plan.js";
+import type { GroupMembersCursor } from "../directory/group-members-delta.js";
 
 export interface OrgSyncState {
   org: string;
@@ -20,8 +21,8 @@ export interface OrgSyncState {
   lastOutcome?: RunState;
   lastFinishedAt?: string;
   haltedRunId?: string;
-  /** The rule groups' `groups/delta` cursor (access): for which groups, and one delta link per chain. */
-  accessGroups?: { groups: string; cursor: string[] };
+  /** The rule groups' `groups/delta` cursor (access): one delta link per chain of up to 50 groups. */
+  accessGroups?: GroupMembersCursor;
   /** The scope-group members saved by the last scoped run: for which groups, and in how many rows. */
   scopeMembers?: { groups: string; rows: number };
   consecutiveFailures: number;

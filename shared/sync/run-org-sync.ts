@@ -32,6 +32,7 @@ import type { RemapPort } from "./remap-port.js";
 import { recordErrors, type ChangeEntry, type RunReport } from "./run-report.js";
 import { OrgAccessRun, type OrgAccessSettings } from "../access/run-access.js";
 import type { AccessOrgPort } from "../access/dataverse-access.js";
+import type { GroupsDeltaSource } from "../directory/group-members-delta.js";
 
 export interface SyncSettings {
   map: AttributeMap;
@@ -53,6 +54,8 @@ export interface OrgSyncDependencies {
   remap?: RemapPort;
   /** The org's access port (roles, teams, units), when access rules apply to it. */
   access?: AccessOrgPort;
+  /** The rule groups' membership changes (Graph groups/delta), when access rules apply. */
+  groupsDelta?: GroupsDeltaSource;
   log: (message: string) => void;
   now?: () => Date;
 }
@@ -123,8 +126,8 @@ class OrgSyncRun {
     const source = await IndexSource.open(deps.dataverse, settings.map, settings.identity, wholeOrg, abortSignal);
     // The saved members belong to a scoped run over the same groups; a run without scope voids them.
     if (!inScope && !report.dryRun) state.scopeMembers = undefined;
-    const access = settings.access?.rules.length && deps.access
-      ? await OrgAccessRun.open(report, state, settings.access, { ...deps, access: deps.access }, abortSignal)
+    const access = settings.access?.rules.length && deps.access && deps.groupsDelta
+      ? await OrgAccessRun.open(report, state, settings.access, { ...deps, access: deps.access, groupsDelta: deps.groupsDelta }, abortSignal)
       : undefined;
     return new OrgSyncRun(report, settings, deps, abortSignal, { state, retries, pending, source, inScope, link, access });
   }

@@ -3,6 +3,7 @@ import type { Config } from "../config/config.js";
 import type { SyncSettings } from "./run-org-sync.js";
 import type { OrgClients } from "../dataverse/org-clients.js";
 import type { DirectoryPort } from "../directory/types.js";
+import type { GroupsDeltaSource } from "../directory/group-members-delta.js";
 import { LeaseStore } from "../state/leases.js";
 import { QUEUES, TABLES, type Storage } from "../state/storage.js";
 import { OrgStateStore } from "./org-state-store.js";
@@ -17,7 +18,7 @@ import { orgAccessSettings } from "../access/run-access.js";
 /** What the sync use cases run against. */
 export interface SyncParts {
   storage: Storage;
-  directory: DirectoryPort;
+  directory: DirectoryPort & GroupsDeltaSource;
   dataverse: Pick<OrgClients, "get" | "access">;
   remap: RemapPort;
 }
@@ -48,6 +49,7 @@ export function createSyncRuns(config: Config, parts: SyncParts): SyncRuns {
       directory: parts.directory,
       dataverse: parts.dataverse.get(org),
       access: parts.dataverse.access(org),
+      groupsDelta: parts.directory,
       remap: parts.remap,
       log: (message) => backgroundLogger().info(message, { org }),
     }),
