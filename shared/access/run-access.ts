@@ -6,7 +6,8 @@
 // until their access is applied, so a run cut off loses none; a user whose access write fails is carried forward.
 import { rulesForOrg, type AccessRule } from "../config/access-rules.js";
 import type { DataverseOrgPort, SystemUser } from "../dataverse/types.js";
-import { readGroupMembersDelta, type GroupMembersCursor, type GroupMembersDelta, type GroupsDeltaSource } from "../directory/group-members-delta.js";
+import type { GroupsDeltaSource } from "../directory/group-members-delta.js";
+import { RuleGroupMembers } from "./rule-group-members.js";
 import type { DirectoryPort } from "../directory/types.js";
 import type { DisableThreshold } from "../sync/domain.js";
 import type { OrgStateStore, OrgSyncState } from "../sync/org-state-store.js";
@@ -67,28 +68,39 @@ const LEAN_SELECT = ["systemuserid", "azureactivedirectoryobjectid", "isdisabled
 /** Rule groups' direct members, by user (object id key) → the rule groups they belong to. */
 export type Memberships = ReadonlyMap<string, ReadonlySet<string>>;
 
-/** Resolves the org's rules and reads every rule group's direct members (groups that do not exist are left out). */
+/** Where the rule groups' direct members come from: given the groups that exist, each one's members (object id keys). */
+export type MemberSource = (existing: readonly string[]) => Promise<(group: string) => ReadonlySet<string>>;
+
+/** Reads each group's direct members now (GET /api/access, provision on demand). */
+export const readMembersNow = (directory: Pick<DirectoryPort, "listGroupMemberIds">, signal?: AbortSignal): MemberSource => async (existing) => {
+  const members = new Map<string, Set<string>>();
+  for (const group of existing) members.set(group, new Set([...await directory.listGroupMemberIds(group, { abortSignal: signal })].map(objectIdKey)));
+  return (group) => members.get(group) ?? new Set();
+};
+
+/** Resolves the org's rules (groups that do not exist are named) and gathers every user's rule-group memberships. */
 export async function loadOrgAccess(
   settings: OrgAccessSettings,
   deps: { directory: Pick<DirectoryPort, "getGroup" | "listGroupMemberIds">; access: AccessOrgPort },
   signal?: AbortSignal,
+  source: MemberSource = readMembersNow(deps.directory, signal),
 ): Promise<{ resolution: OrgAccessResolution; memberships: Memberships }> {
-  const memberships = new Map<string, Set<string>>();
-  const facts = new Map<string, { name: string | null; members: number } | null>();
+  const names = new Map<string, string | null>();
   for (const group of new Set(settings.rules.map((r) => r.rule.group))) {
     const found = await deps.directory.getGroup(group, { abortSignal: signal });
-    if (!found) { facts.set(group, null); continue; }
-    const members = await deps.directory.listGroupMemberIds(group, { abortSignal: signal });
-    facts.set(group, { name: found.displayName, members: members.size });
-    for (const id of members) {
-      const key = objectIdKey(id);
-      let set = memberships.get(key);
-      if (!set) memberships.set(key, (set = new Set()));
+    if (found) names.set(group, found.displayName);
+  }
+  const membersOf = await source([...names.keys()]);
+  const memberships = new Map<string, Set<string>>();
+  for (const group of names.keys()) {
+    for (const id of membersOf(group)) {
+      let set = memberships.get(id);
+      if (!set) memberships.set(id, (set = new Set()));
       set.add(group);
     }
   }
   const indexOf = new Map(settings.rules.map((r) => [r.rule, r.index]));
-  const lookup: GroupLookup = async (group) => facts.get(group) ?? null;
+  const lookup: GroupLookup = async (group) => (names.has(group) ? { name: names.get(group)!, members: membersOf(group).size } : null);
   const resolution = await resolveOrgAccess(deps.access, settings.rules.map((r) => r.rule), (rule) => indexOf.get(rule)!, lookup, signal);
   return { resolution, memberships };
 }
@@ -104,21 +116,24 @@ export class OrgAccessRun {
     private readonly deps: AccessRunDependencies,
     private readonly model: AccessModel,
     private readonly memberships: Memberships,
-    /** The rule groups' cursor to save once the round's access is applied; `reset`: every user needs planning. */
-    private readonly groups: { cursor: GroupMembersCursor; reset: boolean },
+    /** The rule groups' members and cursor, saved once the round's access is applied. */
+    private readonly groups: RuleGroupMembers,
     /** Applying a halted run's held access after approval: only the users kept pending, threshold passed. */
     private readonly approval: boolean,
   ) {}
 
   /** Resolves the rules (problems go to the report's errors) and collects the users whose memberships changed. */
   static async open(report: RunReport, state: OrgSyncState, settings: OrgAccessSettings, deps: AccessRunDependencies, signal?: AbortSignal, approval = false): Promise<OrgAccessRun> {
-    const { resolution, memberships } = await loadOrgAccess(settings, deps, signal);
+    let groups: RuleGroupMembers | undefined;
+    const { resolution, memberships } = await loadOrgAccess(settings, deps, signal, async (existing) => {
+      const read = await RuleGroupMembers.read(deps.orgState, state, deps.groupsDelta, existing, signal);
+      groups = read;
+      return (group) => read.of(group) ?? new Set();
+    });
     const at = (deps.now?.() ?? new Date()).toISOString();
     recordErrors(report, resolution.problems.map((message) => ({ code: "access_rule", message, at })));
-    const groupIds = [...new Set(settings.rules.map((r) => r.rule.group))].filter((g) => resolution.rules.some((r) => r.group.id === g && !r.group.problem));
-    const delta = await readGroupMembersDelta(deps.groupsDelta, groupIds, state.accessGroups, { abortSignal: signal });
-    const { changed, reset } = membersChanged(delta);
-    const run = new OrgAccessRun(report, settings, deps, resolution.model, memberships, { cursor: delta.cursor, reset }, approval);
+    const run = new OrgAccessRun(report, settings, deps, resolution.model, memberships, groups!, approval);
+    const changed = groups!.changedUsers;
     const pending = report.dryRun ? [] : await deps.orgState.listAccessPending(report.org);
     for (const id of pending) run.kept.add(objectIdKey(id));
     await run.touch([...changed, ...pending]);
@@ -219,18 +234,8 @@ export class OrgAccessRun {
     const done = new Set(this.kept);
     for (const id of failed) done.delete(id);
     await this.deps.orgState.removeAccessPending(this.report.org, [...done]);
-    await this.deps.orgState.update(this.report.org, (s) => { s.accessGroups = this.groups.cursor; });
+    await this.groups.save(this.deps.orgState, this.report.org);
   }
-}
-
-/**
- * The members added to or removed from a rule group since the saved cursor; `reset` when a chain was read whole
- * (first read, a reset cursor, changed rule groups): who left is then unknown, so everyone is planned.
- */
-function membersChanged(delta: GroupMembersDelta): { changed: string[]; reset: boolean } {
-  const changes = [...delta.groups.values()];
-  if (delta.resets.length > 0 || changes.some((c) => c.whole || c.deleted)) return { changed: [], reset: true };
-  return { changed: changes.flatMap((c) => [...c.added, ...c.removed]), reset: false };
 }
 
 function entryOf(p: Planned, outcome: NonNullable<ChangeEntry["outcome"]>): ChangeEntry {

@@ -23,6 +23,8 @@ export interface OrgSyncState {
   haltedRunId?: string;
   /** The rule groups' `groups/delta` cursor (access): one delta link per chain of up to 50 groups. */
   accessGroups?: GroupMembersCursor;
+  /** How many rows hold each rule group's saved direct members (group id → rows). */
+  accessMembers?: Record<string, number>;
   /** The scope-group members saved by the last scoped run: for which groups, and in how many rows. */
   scopeMembers?: { groups: string; rows: number };
   consecutiveFailures: number;
@@ -42,6 +44,7 @@ const MEMBERS_PER_ROW = 800;
 const membersPartition = (org: string) => `members-${encodeKey(org)}`;
 const retryPartition = (org: string) => `retry-${encodeKey(org)}`;
 const accessPartition = (org: string) => `access-${encodeKey(org)}`;
+const groupMembersPartition = (org: string, groupId: string) => `rulemembers-${encodeKey(org)}-${encodeKey(groupId.toLowerCase())}`;
 const rowKeyOf = (i: number) => String(i).padStart(8, "0");
 
 export class OrgStateStore {
@@ -115,8 +118,20 @@ export class OrgStateStore {
    * records n (and the groups) in the org state afterwards, so a write cut off midway is never read as whole.
    */
   async saveScopeMembers(org: string, ids: readonly string[], previousRows = 0): Promise<number> {
+    return this.saveIdRows(membersPartition(org), ids, previousRows);
+  }
+
+  /** An access rule group's direct members (object id keys), in rows 0..n-1 like the scope members; returns n. */
+  async saveGroupMembers(org: string, groupId: string, ids: readonly string[], previousRows = 0): Promise<number> {
+    return this.saveIdRows(groupMembersPartition(org, groupId), ids, previousRows);
+  }
+
+  async listGroupMembers(org: string, groupId: string, rows: number): Promise<Set<string>> {
+    return this.listIdRows(groupMembersPartition(org, groupId), rows);
+  }
+
+  private async saveIdRows(partitionKey: string, ids: readonly string[], previousRows: number): Promise<number> {
     const client = await this.client();
-    const partitionKey = membersPartition(org);
     const rows = Math.ceil(ids.length / MEMBERS_PER_ROW);
     for (let i = 0; i < rows; i++) {
       await client.upsertEntity(fitEntity({ partitionKey, rowKey: rowKeyOf(i), ids: ids.slice(i * MEMBERS_PER_ROW, (i + 1) * MEMBERS_PER_ROW).join(",") }), "Replace");
@@ -182,9 +197,13 @@ export class OrgStateStore {
 
   /** The scope members saved in rows 0..rows-1. */
   async listScopeMembers(org: string, rows: number): Promise<Set<string>> {
+    return this.listIdRows(membersPartition(org), rows);
+  }
+
+  private async listIdRows(partitionKey: string, rows: number): Promise<Set<string>> {
     const client = await this.client();
     const members = new Set<string>();
-    const filter = `PartitionKey eq '${membersPartition(org)}' and RowKey lt '${rowKeyOf(rows)}'`;
+    const filter = `PartitionKey eq ${escapeODataString(partitionKey)} and RowKey lt '${rowKeyOf(rows)}'`;
     for await (const row of client.listEntities<{ ids: string }>({ queryOptions: { filter } })) {
       for (const id of row.ids.split(",")) if (id) members.add(id);
     }
