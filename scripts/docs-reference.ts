@@ -17,6 +17,7 @@ const GROUP_ORDER = [
   "Dataverse",
   "Storage",
   "Directory sync",
+  "Access",
   "Remap",
   "Admin API and console",
   "S2S token callers",

@@ -4,6 +4,7 @@
 // second bridge (a test's, or one built from changed settings) shares nothing with the first.
 // functions/bridge.ts holds the process's bridge for the adapters.
 import type { TokenCredential } from "@azure/identity";
+import type { AccessApiDeps } from "./access/access-api.js";
 import type { AdminAuth } from "./auth/admin-auth.js";
 import { createApiTokenValidator } from "./auth/entra-token.js";
 import { createCallersService } from "./callers/service.js";
@@ -67,6 +68,8 @@ export interface Bridge {
   readonly readiness: ReadinessProbe;
   /** GET /api/openapi.json: the document, built once, with its ETag. */
   readonly openApi: ServedOpenApi;
+  /** GET /api/access's dependencies: the rules, the directory and each org's access port. */
+  readonly access: AccessApiDeps;
   /** An absolute link on PUBLIC_BASE_URL (never the Host header). */
   link(pathAndQuery: string): string;
 }
@@ -88,16 +91,17 @@ export function createBridge(config: Config, options: BridgeOptions = {}): Bridg
   const runObserver = config.notifications.url ? { started: (org: string, runId: string) => notifications.debouncer.runStarted(org, runId), finished: (org: string, runId: string) => notifications.debouncer.runFinished(org, runId) } : undefined;
   const syncRuns = createSyncRuns(config, syncParts, runObserver);
   const notifications = createNotificationServices(config, { storage, secrets, graph: graphSubscriptions, syncRuns }, options.debounce);
+  const access: AccessApiDeps = { config, directory, access: (org) => dataverse.access(org) };
   const tokens = createTokenServices(config, { storage, platform: platformCredential, secrets, subjectValidator: validator, onPremisesCa }, options.tokens);
   return {
-    config, platformCredential, storage, secrets, appCredential, directory, graphSubscriptions, dataverse, syncRuns, tokens,
+    config, platformCredential, storage, secrets, appCredential, directory, graphSubscriptions, dataverse, syncRuns, tokens, access,
     adminAuth: { validator, adminRole: config.api.adminRole },
     oneUser: (requestedBy) => oneUserDependencies(config, syncParts, requestedBy),
     remapDeps,
     remapApi: { deps: remapDeps, idempotency: new IdempotencyStore(storage.tableOf(TABLES.idempotency)) },
     notifications,
     callers: createCallersService(config, { platform: platformCredential, bridgeToken: credentialToken(appCredential), throttle: (org) => dataverse.throttle(org), tokens, leases: new LeaseStore(storage.tableOf(TABLES.leases)) }),
-    readiness: new ReadinessProbe({ config, storage, secrets, appCredential, directory, orgToken: (org) => dataverse.tokenFor(org), throttle: (org) => dataverse.throttle(org), subscriptions: new SubscriptionStore(storage.tableOf(TABLES.subscriptions)), onPremisesCa }),
+    readiness: new ReadinessProbe({ config, storage, secrets, appCredential, directory, orgToken: (org) => dataverse.tokenFor(org), throttle: (org) => dataverse.throttle(org), subscriptions: new SubscriptionStore(storage.tableOf(TABLES.subscriptions)), onPremisesCa, access }),
     openApi: new ServedOpenApi(config.publicBaseUrl),
     link: (pathAndQuery) => publicLink(config.publicBaseUrl, pathAndQuery),
   };

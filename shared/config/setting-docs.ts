@@ -7,6 +7,7 @@ export type SettingGroup =
   | "Identity and tenant"
   | "Dataverse"
   | "Directory sync"
+  | "Access"
   | "Remap"
   | "Admin API and console"
   | "S2S token callers"
@@ -53,6 +54,24 @@ export const SETTING_DOCS: Partial<Record<SettingName | (string & {}), SettingDo
     meaning:
       "Optional: name of the vault secret holding the PEM certificates of the internal CA that on-premises AD FS and orgs use; trusted for those hosts only. See [on-premises.md](on-premises.md).",
     default: "public roots only",
+  },
+  ACCESS_RULES: {
+    group: "Access",
+    meaning:
+      "A JSON array, in order: business unit, security roles and owner teams from Entra group membership, e.g. `[{\"group\":\"<group id>\",\"businessUnit\":\"Sales\",\"roles\":[\"Salesperson\"],\"teams\":[\"Sales Team\"]}]`; a rule without `orgs` applies to every online org. See [access.md](access.md).",
+    default: "no access managed",
+  },
+  ACCESS_REMOVAL_THRESHOLD: {
+    group: "Access",
+    meaning:
+      "Most removals of managed roles and team memberships (and roles a move to another unit costs) one run makes before it halts for approval: a count (`500`) or a share (`5%`).",
+    default: "`500`",
+  },
+  SYNC_LICENSE_SKUS: {
+    group: "Access",
+    meaning:
+      "Comma-separated Entra SKU ids (`assignedLicenses[].skuId`): only users holding one of them are in scope of online orgs; the others are skipped as `unlicensed`, an enabled record disabled.",
+    default: "all users",
   },
   TRUSTED_PROXY_HOPS: {
     group: "S2S token callers",
