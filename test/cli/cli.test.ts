@@ -54,7 +54,7 @@ describe("bridge CLI", () => {
     expect(shown.out).toContain(`run ${list.runs[0]!.runId}`);
     expect(shown.out).toContain("(showing 3;");
     // People first: the change lines name the user (display name and logon), not an id.
-    expect(shown.out).toMatch(/^    (create|update) [A-Z][a-z]+ [A-Z][a-z]+ <[a-z.]+@contoso\.com>/m);
+    expect(shown.out).toMatch(/^ {4}(create|update) [A-Z][a-z]+ [A-Z][a-z]+ <[a-z.]+@contoso\.com>/m);
   });
 
   it("a halted run: status names it, runs approve lets it finish", async () => {
