@@ -4,6 +4,10 @@ import { openApiDocument } from "../shared/openapi/document.js";
 import { bridge } from "./bridge.js";
 
 /** GET /api/openapi.json: the OpenAPI 3.1 description of every route (no auth). */
-export const openApi = withProblemResponses(async () => json(200, openApiDocument(bridge().config.publicBaseUrl), { "cache-control": "public, max-age=300" }));
+export const openApi = withProblemResponses(async () => {
+  const { config } = bridge();
+  const signIn = { authorityHost: config.authorityHost, tenantId: config.tenantId, audience: config.api.audience };
+  return json(200, openApiDocument(config.publicBaseUrl, signIn), { "cache-control": "public, max-age=300" });
+});
 
 app.http("openApi", { methods: ["GET"], route: "openapi.json", authLevel: "anonymous", handler: openApi });
