@@ -1,19 +1,11 @@
 // Human-readable lines for the CLI: people by name and logon first, ids after them (all of them with --json).
 import type { BulkJob, RunReport } from "../client/admin-api.js";
+import { personOf, personText } from "../client/people.js";
 
 type Change = RunReport["changes"][number];
-type Column = NonNullable<Change["columns"]>[number];
 
-const column = (c: Change, name: string): Column | undefined => c.columns?.find((col) => col.column === name);
-const text = (v: unknown): string | undefined => (typeof v === "string" && v.trim() ? v : undefined);
-
-/** "Ada Lovelace <ada@contoso.com>" from the entry itself (its displayName and logon, else its mapped columns), else its ids. */
-export function person(c: Change): string {
-  const name = text(c.displayName) ?? text(column(c, "fullname")?.new) ?? text(column(c, "fullname")?.old);
-  const logon = text(c.logon) ?? text(column(c, "domainname")?.new) ?? text(column(c, "domainname")?.old);
-  const who = [name, logon && (name ? `<${logon}>` : logon)].filter(Boolean).join(" ");
-  return who || c.objectId || c.systemUserId || "(unknown user)";
-}
+/** "Ada Lovelace <ada@contoso.com>" from the entry itself (the name and logon recorded at plan time), else its ids. */
+export const person = (c: Change): string => personText(personOf(c));
 
 function columnsText(c: Change): string {
   return (c.columns ?? []).map((col) => `${col.column}: ${col.old ?? "∅"} → ${col.new ?? "∅"}`).join("; ");
