@@ -53,7 +53,7 @@ const CAUSES: Array<[RegExp, string]> = [
 export function describeNetworkCause(error: unknown): string {
   let inner = error as { cause?: unknown; code?: string; name?: string; message?: string } | undefined;
   while (inner?.cause && typeof inner.cause === "object") inner = inner.cause as typeof inner;
-  const code = inner?.code ?? inner?.name ?? "";
+  const code = inner?.code ?? (inner?.name && inner.name !== "Error" ? inner.name : "");
   const words = CAUSES.find(([re]) => re.test(code))?.[1];
   const message = inner?.message && inner.message !== "fetch failed" ? inner.message : "";
   return [words, code && !message.includes(code) ? code : "", message].filter(Boolean).join(": ") || "network error";
