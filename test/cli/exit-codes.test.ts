@@ -100,4 +100,25 @@ describe("bridge exit codes", () => {
     expect(help.code).toBe(EXIT.ok);
     for (const documented of ["BRIDGE_URL", "BRIDGE_TOKEN", "BRIDGE_SCOPE", "Exit codes:", "6  the run halted"]) expect(help.out).toContain(documented);
   });
+
+  it("access prints each org's rules by name from GET /api/access's documented shape (the route may be newer than the bridge)", async () => {
+    const url = await serve((_req, res) => json(res, 200, {
+      removalThreshold: "10%", licenseSkus: [],
+      orgs: [
+        { org: "https://contoso.crm.dynamics.com", kind: "online", problems: [], rules: [
+          { index: 0, group: { id: "g1", name: "Dynamics Sales", members: 4 }, businessUnit: { name: "Sales", id: "bu1" }, roles: [{ name: "Salesperson", id: "r1" }], teams: [{ name: "Sales Team", id: "t1" }], status: "ok", problems: [] },
+          { index: 1, group: { id: "g2", name: null, members: null, problem: "no such group" }, roles: [], teams: [], status: "unknown-group", problems: ["group g2 does not exist"] },
+        ] },
+        { org: "https://fabrikam.crm.dynamics.com", kind: "online", rules: [], problems: [], error: "org unreachable" },
+      ],
+    }));
+    const result = await bridge(url, "access");
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.out.split("\n")).toEqual([
+      "https://contoso.crm.dynamics.com",
+      "  group Dynamics Sales (4 members)  business unit Sales  roles Salesperson  teams Sales Team",
+      "  group g2  [unknown-group]  problems: group g2 does not exist",
+      "https://fabrikam.crm.dynamics.com  cannot be read: org unreachable",
+    ]);
+  });
 });
