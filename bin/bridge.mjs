@@ -1,12 +1,10 @@
 #!/usr/bin/env node
-// The `bridge` CLI (package.json "bin"): runs cli/main.ts through tsx.
-import { register } from "tsx/esm/api";
+// The `bridge` CLI (package.json "bin"): runs the compiled CLI, dist/cli/bridge.mjs (`npm run build:cli`).
+import { existsSync } from "node:fs";
 
-register();
-const { runCli } = await import("../cli/main.ts");
-process.exitCode = await runCli(process.argv.slice(2), {
-  out: (line) => console.log(line),
-  err: (line) => console.error(line),
-  interactive: Boolean(process.stderr.isTTY),
-  env: process.env,
-});
+const compiled = new URL("../dist/cli/bridge.mjs", import.meta.url);
+if (!existsSync(compiled)) {
+  console.error("error: the CLI is not built; run `npm run build:cli` (or `npm run bridge -- <args>`, which builds it first)");
+  process.exit(1);
+}
+await import(compiled.href);

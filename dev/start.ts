@@ -84,7 +84,7 @@ async function main(): Promise<void> {
   else {
     console.log(`\nIdentity Bridge serving ${host.url}/api against the configured tenant.`);
     console.log(`  Admin console: ${host.url}/api/console/ (the app registration needs it as a single-page-application redirect URI)`);
-    console.log(`  CLI: npx bridge --url ${host.url} --scope '<API_AUDIENCE>/.default' status   (signs in with the Azure CLI)\n`);
+    console.log(`  CLI: npm run bridge -- --url ${host.url} --scope '<API_AUDIENCE>/.default' status   (signs in with the Azure CLI)\n`);
   }
 }
 
@@ -114,8 +114,8 @@ Try it:
   curl ${url}/api/sync/status -H "Authorization: Bearer $ADMIN_TOKEN"
   # the admin console: open it and sign in as "${sandbox.identities.consoleUsers.admin.displayName}" (${sandbox.identities.consoleUsers.admin.userPrincipalName}, Bridge.Admin)
   ${url}/api/console/
-  # the CLI:
-  npx bridge --url ${url} --token "$ADMIN_TOKEN" status
+  # the CLI (docs/cli.md):
+  npm run bridge -- --url ${url} --token "$ADMIN_TOKEN" status
   # a Dataverse token for the S2S caller "${caller.id}" (sandbox credentials); it is the caller's OWN token:
   TOKEN=$(curl -s -X POST ${url}/api/token -u '${caller.clientId}:${caller.secret}' -d 'grant_type=client_credentials&scope=${org}/.default' | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
   node -pe 'JSON.parse(Buffer.from(process.argv[1].split(".")[1], "base64url")).appid' "$TOKEN"   # ${apps.reporting} (${caller.id}'s app), not ${sandbox.identities.bridgeApp.clientId} (the bridge)

@@ -102,7 +102,7 @@ export function createBridge(config: Config, options: BridgeOptions = {}): Bridg
     notifications,
     callers: createCallersService(config, { platform: platformCredential, bridgeToken: credentialToken(appCredential), throttle: (org) => dataverse.throttle(org), tokens, leases: new LeaseStore(storage.tableOf(TABLES.leases)) }),
     readiness: new ReadinessProbe({ config, storage, secrets, appCredential, directory, orgToken: (org) => dataverse.tokenFor(org), throttle: (org) => dataverse.throttle(org), subscriptions: new SubscriptionStore(storage.tableOf(TABLES.subscriptions)), onPremisesCa, access }),
-    openApi: new ServedOpenApi(config.publicBaseUrl),
+    openApi: new ServedOpenApi(config.publicBaseUrl, { authorityHost: config.authorityHost, tenantId: config.tenantId, audience: config.api.audience }),
     link: (pathAndQuery) => publicLink(config.publicBaseUrl, pathAndQuery),
   };
 }

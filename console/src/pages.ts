@@ -1,28 +1,13 @@
 // The console's sections, in navigation order; the first is the home page.
-import type { AdminApi } from "../../client/admin-api.js";
 import { renderCallers } from "./pages/callers.js";
 import { renderNotifications } from "./pages/notifications.js";
 import { renderOverview } from "./pages/overview.js";
 import { renderRemap } from "./pages/remap.js";
 import { renderRuns } from "./pages/runs.js";
 import { renderUsers } from "./pages/users.js";
+import type { Page } from "./page-context.js";
 
-export interface PageContext {
-  api: AdminApi;
-  /** Path segments after the section (`runs/<runId>` → [runId]). */
-  params: string[];
-  navigate: (href: string) => void;
-  /** False once the user has moved to another page: pollers stop. */
-  alive: () => boolean;
-  base: string;
-}
-
-export interface Page {
-  path: string;
-  title: string;
-  nav: boolean;
-  render: (main: HTMLElement, ctx: PageContext) => Promise<void>;
-}
+export type { Page, PageContext } from "./page-context.js";
 
 export const PAGES: Page[] = [
   { path: "", title: "Overview", nav: true, render: renderOverview },
@@ -32,5 +17,3 @@ export const PAGES: Page[] = [
   { path: "callers", title: "Callers", nav: true, render: renderCallers },
   { path: "notifications", title: "Notifications", nav: true, render: renderNotifications },
 ];
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

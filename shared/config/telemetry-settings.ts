@@ -3,8 +3,11 @@
 export type TelemetryTarget =
   | { kind: "azure-monitor"; connectionString: string; aad: boolean; aadClientId?: string; managedIdentityClientId?: string; publicIngestion: boolean }
   | { kind: "otlp"; endpoint: string }
-  | { kind: "console" }
+  | { kind: "console"; detail: ConsoleDetail; warning?: string }
   | { kind: "off" };
+
+/** `lines`: one readable line per log record (the default); `full`: every span, metric and log record as the SDK prints it. */
+export type ConsoleDetail = "lines" | "full";
 
 const PUBLIC_INGESTION = /^https:\/\/[a-z0-9.-]+\.(applicationinsights\.azure\.com|monitor\.azure\.com|in\.applicationinsights\.azure\.com)\/?$/i;
 
@@ -34,5 +37,13 @@ export function telemetryTarget(env: NodeJS.ProcessEnv = process.env): Telemetry
   }
   const otlp = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
   if (otlp) return { kind: "otlp", endpoint: otlp.replace(/\/+$/, "") };
-  return { kind: "console" };
+  return consoleTarget(env.TELEMETRY_CONSOLE);
+}
+
+/** TELEMETRY_CONSOLE: lines (default) or full. An unknown value prints lines and says so, never failing the app. */
+function consoleTarget(setting: string | undefined): TelemetryTarget {
+  const value = setting?.trim().toLowerCase();
+  if (!value || value === "lines") return { kind: "console", detail: "lines" };
+  if (value === "full") return { kind: "console", detail: "full" };
+  return { kind: "console", detail: "lines", warning: `TELEMETRY_CONSOLE must be "lines" or "full", not "${setting!.slice(0, 40)}"; printing lines.` };
 }

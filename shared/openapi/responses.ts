@@ -36,6 +36,8 @@ const runState = z.enum(["queued", "running", "succeeded", "failed", "halted"]);
 export const changeEntry = z.looseObject({
   objectId: z.string().optional(),
   systemUserId: z.string().optional(),
+  displayName: z.string().optional().describe("the user's display name, recorded at plan time"),
+  logon: z.string().optional().describe("the user's logon: UPN, or DOMAIN\\sam on premises"),
   action: z.string(),
   columns: z.array(z.object({ column: z.string(), old: nullableString, new: nullableString })).optional(),
   reason: z.string().optional(),

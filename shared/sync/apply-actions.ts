@@ -58,7 +58,7 @@ function writeFor(action: UserAction): SystemUserWrite | undefined {
 }
 
 export function entryFor(action: UserAction, outcome: ChangeEntry["outcome"]): ChangeEntry | undefined {
-  const base = { objectId: action.objectId, systemUserId: "systemUserId" in action ? action.systemUserId : undefined, outcome };
+  const base = { objectId: action.objectId, systemUserId: "systemUserId" in action ? action.systemUserId : undefined, ...action.who, outcome };
   switch (action.kind) {
     case "create":
       return { ...base, action: "create", columns: Object.entries(action.columns).map(([column, value]) => ({ column, old: null, new: value })) };

@@ -19,9 +19,9 @@ export {
   type SourceRef,
 } from "./attribute-map.js";
 
-/** The Graph `$select` for the map and identity: id, accountEnabled, userPrincipalName, every mapped source. */
+/** The Graph `$select` for the map and identity: id, accountEnabled, userPrincipalName, displayName (for the report), every mapped source. */
 export function graphSelect(map: AttributeMap, identity: OrgIdentity): string[] {
-  const select = new Set(["id", "accountEnabled", "userPrincipalName", ...identityAttributes(identity)]);
+  const select = new Set(["id", "accountEnabled", "userPrincipalName", "displayName", ...identityAttributes(identity)]);
   for (const entry of map.entries) for (const source of entry.sources) select.add(source.top);
   return [...select];
 }

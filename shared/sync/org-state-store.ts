@@ -36,6 +36,9 @@ export interface PendingDisable {
   objectId: string;
   reason: DisableReason;
   runId: string;
+  /** Who it is, for the report (each at most PERSON_TEXT_CAP characters: the row stays far below Table limits). */
+  displayName?: string;
+  logon?: string;
 }
 
 const STATE_PARTITION = "org";
@@ -79,7 +82,7 @@ export class OrgStateStore {
     if (disables.length === 0) return;
     const client = await this.client();
     const partitionKey = `pending-${encodeKey(org)}`;
-    for (const batch of tableBatches(disables.map((d) => ["upsert", { partitionKey, rowKey: d.systemUserId, objectId: d.objectId, reason: d.reason, runId: d.runId }, "Replace"]))) {
+    for (const batch of tableBatches(disables.map((d) => ["upsert", { partitionKey, rowKey: d.systemUserId, objectId: d.objectId, reason: d.reason, runId: d.runId, displayName: d.displayName, logon: d.logon }, "Replace"]))) {
       await client.submitTransaction(batch);
     }
   }
@@ -87,8 +90,10 @@ export class OrgStateStore {
   async listPendingDisables(org: string): Promise<PendingDisable[]> {
     const client = await this.client();
     const out: PendingDisable[] = [];
-    const rows = client.listEntities<{ objectId: string; reason: DisableReason; runId: string }>({ queryOptions: { filter: `PartitionKey eq 'pending-${encodeKey(org)}'` } });
-    for await (const row of rows) out.push({ systemUserId: row.rowKey!, objectId: row.objectId, reason: row.reason, runId: row.runId });
+    const rows = client.listEntities<{ objectId: string; reason: DisableReason; runId: string; displayName?: string; logon?: string }>({ queryOptions: { filter: `PartitionKey eq 'pending-${encodeKey(org)}'` } });
+    for await (const row of rows) {
+      out.push({ systemUserId: row.rowKey!, objectId: row.objectId, reason: row.reason, runId: row.runId, ...(row.displayName ? { displayName: row.displayName } : {}), ...(row.logon ? { logon: row.logon } : {}) });
+    }
     return out;
   }
 

@@ -37,7 +37,7 @@ export class PendingDisables {
     const added: PendingDisable[] = [];
     for (const action of actions) {
       if (action.kind !== "disable" || this.byId.has(action.systemUserId)) continue;
-      const item = { systemUserId: action.systemUserId, objectId: action.objectId, reason: action.reason, runId: this.report.runId };
+      const item: PendingDisable = { systemUserId: action.systemUserId, objectId: action.objectId, reason: action.reason, runId: this.report.runId, ...action.who };
       this.byId.set(action.systemUserId, item);
       added.push(item);
     }

@@ -42,7 +42,19 @@ interface Mapped {
   warnings?: readonly string[];
 }
 
-export type UserAction =
+/**
+ * Who an action is about, for the people reading the report (taken at plan time from the directory user and the
+ * record, never looked up per row): the directory's display name and the logon (UPN, or DOMAIN\sam on premises).
+ */
+export interface Person {
+  displayName?: string;
+  logon?: string;
+}
+
+/** Longest name or logon kept on an action: the report's entries stay small. */
+export const PERSON_TEXT_CAP = 256;
+
+export type UserAction = ({ who?: Person }) & (
   | ({ kind: "create"; objectId: string; columns: Record<string, string> } & Mapped)
   | ({ kind: "update"; systemUserId: string; objectId: string; matchedBy: MatchedBy; changes: ColumnChange[] } & Mapped)
   | ({ kind: "enable"; systemUserId: string; objectId: string; matchedBy: MatchedBy; changes: ColumnChange[] } & Mapped)
@@ -67,7 +79,7 @@ export type UserAction =
       detail: string;
       /** For "conflict": the record holding the user's domainname. */
       conflictingSystemUserId?: string;
-    };
+    });
 
 export type UserActionKind = UserAction["kind"];
 
@@ -231,9 +243,30 @@ export function licensedBy(skus: readonly string[] | undefined): ((user: Directo
   };
 }
 
+const personText = (value: unknown): string | undefined =>
+  typeof value === "string" && value.trim() ? value.trim().slice(0, PERSON_TEXT_CAP) : undefined;
+
+function recordName(index: UserIndex, record: IndexedUser): string | undefined {
+  const full = personText(index.value(record, "fullname"));
+  if (full) return full;
+  const parts = [index.value(record, "firstname"), index.value(record, "lastname")].map(personText).filter(Boolean);
+  return parts.length ? parts.join(" ") : undefined;
+}
+
+/** Sets `who` on the action from the directory user (when there is one) and the record it is about. */
+function described<T extends UserAction>(action: T, index: UserIndex, user?: DirectoryUser): T {
+  const record = "systemUserId" in action && action.systemUserId ? index.get(action.systemUserId) : undefined;
+  const displayName = personText(user?.displayName) ?? (record ? recordName(index, record) : undefined);
+  const logon = action.kind === "create" ? personText(action.columns[DOMAIN_NAME_COLUMN])
+    : action.kind === "remap" ? personText(action.to)
+    : personText(record?.domainName) ?? personText(user?.userPrincipalName);
+  if (displayName || logon) action.who = { ...(displayName ? { displayName } : {}), ...(logon ? { logon } : {}) };
+  return action;
+}
+
 /** What one directory change means for the org. Call `applyToIndex` after applying it, so later changes see it. */
 export function planChange(change: DirectoryChange, index: UserIndex, options: PlanOptions): UserAction {
-  return change.kind === "removed" ? planRemoved(change, index) : planUpsert(change.user, index, options);
+  return change.kind === "removed" ? described(planRemoved(change, index), index) : described(planUpsert(change.user, index, options), index, change.user);
 }
 
 /**
@@ -247,7 +280,7 @@ export function planOrphans(index: UserIndex, seenObjectIds: ReadonlySet<string>
   const actions: UserAction[] = [];
   for (const record of index.records()) {
     if (record.objectId === null || record.disabled || isProtected(record) || seen.has(record.objectId)) continue;
-    actions.push({ kind: "disable", systemUserId: record.systemUserId, objectId: record.objectId, matchedBy: "objectId", reason: "deleted" });
+    actions.push(described({ kind: "disable", systemUserId: record.systemUserId, objectId: record.objectId, matchedBy: "objectId", reason: "deleted" }, index));
   }
   return actions;
 }
@@ -261,7 +294,7 @@ export function planOutOfScope(index: UserIndex, inScope: ReadonlySet<string>): 
   const actions: UserAction[] = [];
   for (const record of index.records()) {
     if (record.objectId === null || record.disabled || isProtected(record) || inScope.has(record.objectId)) continue;
-    actions.push({ kind: "disable", systemUserId: record.systemUserId, objectId: record.objectId, matchedBy: "objectId", reason: "out-of-scope" });
+    actions.push(described({ kind: "disable", systemUserId: record.systemUserId, objectId: record.objectId, matchedBy: "objectId", reason: "out-of-scope" }, index));
   }
   return actions;
 }

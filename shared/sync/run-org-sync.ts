@@ -326,7 +326,7 @@ class OrgSyncRun {
     const holdDisables = check.exceeded && report.halt?.approvedBy === undefined;
     if (holdDisables) {
       deps.log(`sync ${this.org}: ${check.message}`);
-      await this.record(pending.values().map((p) => ({ objectId: p.objectId, systemUserId: p.systemUserId, action: "disable", reason: p.reason, outcome: "pending-approval" as const })));
+      await this.record(pending.values().map((p) => ({ objectId: p.objectId, systemUserId: p.systemUserId, displayName: p.displayName, logon: p.logon, action: "disable", reason: p.reason, outcome: "pending-approval" as const })));
     } else {
       await applyPendingDisables(report, pending.values(), source.index, deps, this.abortSignal, (entries) => this.record(entries));
     }
@@ -448,7 +448,10 @@ export async function applyPendingDisables(
   record: (entries: ChangeEntry[]) => Promise<void>,
 ): Promise<void> {
   if (disables.length === 0) return;
-  const actions: UserAction[] = disables.map((d) => ({ kind: "disable", systemUserId: d.systemUserId, objectId: d.objectId, matchedBy: "objectId", reason: d.reason }));
+  const actions: UserAction[] = disables.map((d) => ({
+    kind: "disable", systemUserId: d.systemUserId, objectId: d.objectId, matchedBy: "objectId", reason: d.reason,
+    who: { ...(d.displayName ? { displayName: d.displayName } : {}), ...(d.logon ? { logon: d.logon } : {}) },
+  }));
   const applied = await applyWriteActions(deps.dataverse, index, actions, report.counts, { dryRun: report.dryRun, abortSignal, now: deps.now });
   recordErrors(report, applied.errors);
   await record(applied.entries);

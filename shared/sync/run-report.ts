@@ -22,6 +22,10 @@ export interface RunCounts {
 export interface ChangeEntry {
   objectId?: string;
   systemUserId?: string;
+  /** The user's display name, from the run's own data (plan.ts `Person`). */
+  displayName?: string;
+  /** UPN, or DOMAIN\sam on premises. */
+  logon?: string;
   action: string;
   columns?: Array<{ column: string; old: string | null; new: string | null }>;
   reason?: string;

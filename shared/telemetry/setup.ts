@@ -2,7 +2,8 @@
 // - in Azure (APPLICATIONINSIGHTS_CONNECTION_STRING): the Azure Monitor distro, every span kept (no rate-limited
 //   sampler), ingestion authenticated with the managed identity when APPLICATIONINSIGHTS_AUTHENTICATION_STRING
 //   says Authorization=AAD, plus the Azure Functions instrumentation (invocation trace context, logs);
-// - locally: OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT when set, else the console;
+// - locally: OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT when set, else the console: one readable line per log
+//   record, or (TELEMETRY_CONSOLE=full) every span, metric and log record as the SDK prints it;
 // - tests: installTelemetry() with in-memory exporters.
 import { createRequire } from "node:module";
 import * as functionsLib from "@azure/functions";
@@ -20,6 +21,7 @@ import type { TokenCredential } from "@azure/identity";
 import { telemetryTarget, type TelemetryTarget } from "../config/telemetry-settings.js";
 import { BRIDGE_VERSION } from "../version.js";
 import { processTelemetry, type Telemetry } from "./process.js";
+import { droppingMetricExporter, droppingSpanExporter, ReadableLogExporter } from "./readable-log-exporter.js";
 
 export type { Telemetry } from "./process.js";
 
@@ -42,8 +44,17 @@ export async function startTelemetry(env: NodeJS.ProcessEnv = process.env): Prom
   if (target.kind === "off") return undefined;
   if (target.kind === "azure-monitor") state.current = await startAzureMonitor(target);
   else if (target.kind === "otlp") state.current = await startOtlp(target.endpoint);
-  else state.current = installTelemetry({ spans: new ConsoleSpanExporter(), logs: new ConsoleLogRecordExporter(), metrics: new PeriodicExportingMetricReader({ exporter: new ConsoleMetricExporter(), exportIntervalMillis: 60_000 }) }, "console");
+  else state.current = installTelemetry(consoleExporters(target), "console");
   return state.current;
+}
+
+/** The console: readable log lines (spans and metrics dropped), or with TELEMETRY_CONSOLE=full everything the SDK prints. */
+function consoleExporters(target: Extract<TelemetryTarget, { kind: "console" }>): TelemetryExporters {
+  if (target.warning) console.warn(target.warning);
+  if (target.detail === "full") {
+    return { spans: new ConsoleSpanExporter(), logs: new ConsoleLogRecordExporter(), metrics: new PeriodicExportingMetricReader({ exporter: new ConsoleMetricExporter(), exportIntervalMillis: 60_000 }) };
+  }
+  return { spans: droppingSpanExporter(), logs: new ReadableLogExporter(), metrics: new PeriodicExportingMetricReader({ exporter: droppingMetricExporter(), exportIntervalMillis: 3_600_000 }) };
 }
 
 /** Installs the SDK with the given exporters as the global providers (tests: in-memory exporters). */

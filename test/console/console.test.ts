@@ -2,7 +2,7 @@
 // with auth code + PKCE at the emulated Entra, read a dry run's plan and page through its 1,000+ changes,
 // approve a halted run and watch it finish, look a user up, remap one. axe-core finds no serious or critical
 // violation on any page; a screenshot of each page goes to test-artifacts/console/.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrowserContext, Page } from "playwright-core";
 import { accessibilityViolations, CHROMIUM, screenshot, startConsoleHarness, type ConsoleHarness } from "./browser.js";
@@ -79,6 +79,14 @@ describe.runIf(existsSync(CHROMIUM))("admin console in Chromium", () => {
     // The plan lists each user's planned action (the seed holds both new users and stale records).
     expect(await rows.first().innerText()).toMatch(/\b(create|update)\b\s+planned/);
     expect(await page.locator("table").last().innerText()).toContain("→");
+    // People first: each row names the user (display name, then logon); the ids are one click away.
+    const firstUser = rows.first().locator("td").first();
+    expect(await firstUser.locator(".person-name").innerText()).toMatch(/^[A-Z][a-z]+ [A-Z][a-z]+$/);
+    expect(await firstUser.locator(".person-logon").innerText()).toMatch(/@contoso\.com$/);
+    expect(await firstUser.locator("details.ids").getAttribute("open")).toBeNull();
+    expect(await firstUser.locator("details.ids ul").isVisible()).toBe(false);
+    await firstUser.locator("details.ids summary").click();
+    expect(await firstUser.locator("details.ids ul").innerText()).toMatch(/Directory object: [0-9a-f-]{36}/);
     await expectAccessible("03-dry-run-plan");
   });
 
@@ -99,14 +107,49 @@ describe.runIf(existsSync(CHROMIUM))("admin console in Chromium", () => {
     await screenshot(page, "04-last-page-of-changes");
   });
 
+  it("filters the run's changes by action and person, and exports them as CSV", async () => {
+    const runId = /runs\/([0-9a-f-]{36})/.exec(page.url())![1]!;
+    const report = await api(`/api/sync/runs/${runId}?limit=1`);
+    await page.getByLabel("Action").selectOption("update");
+    await page.getByRole("button", { name: "Filter", exact: true }).click();
+    await page.locator("#filter-result").waitFor();
+    expect(await page.locator("#filter-result").innerText()).toBe(`${report.counts.updated} matching change${report.counts.updated === 1 ? "" : "s"}.`);
+    for (const action of await page.locator("table").last().locator("tbody tr td:nth-child(2)").allInnerTexts()) expect(action).toBe("update");
+    // One person, by part of their logon, over every page of the 1,000+ changes.
+    const user = [...h.env.sandbox.tenant.directory.users.values()].find((u) => u.state === "active" && u.accountEnabled)!;
+    await page.getByLabel("Action").selectOption("");
+    await page.getByLabel("Person").fill(user.userPrincipalName.toUpperCase());
+    await page.getByRole("button", { name: "Filter", exact: true }).click();
+    await page.waitForFunction(() => (globalThis as any).document.getElementById("filter-result")?.textContent === "1 matching change.");
+    expect(await page.locator("table").last().locator("tbody tr").innerText()).toContain(user.userPrincipalName);
+    await expectAccessible("04b-filtered-changes");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export CSV" }).click()]);
+    expect(download.suggestedFilename()).toBe(`run-${runId}.csv`);
+    const csv = readFileSync((await download.path())!, "utf8");
+    const lines = csv.trimEnd().split("\r\n");
+    expect(lines[0]).toBe("action,displayName,logon,outcome,reason,columns,error,objectId,systemUserId");
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain(`,${user.userPrincipalName},`);
+    expect(lines[1]).toContain(user.id);
+    // Cleared, the export holds every change of the run.
+    await page.getByRole("button", { name: "Clear" }).click();
+    await page.locator("#filter-result").waitFor({ state: "detached" });
+    const [all] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export CSV" }).click()]);
+    expect(readFileSync((await all.path())!, "utf8").trimEnd().split("\r\n")).toHaveLength(report.changesTotal + 1);
+  });
+
   it("shows a halted run with its planned disables; Approve lets it finish", async () => {
     expect((await runToEnd({})).state).toBe("succeeded");
     const directory = h.env.sandbox.tenant.directory;
-    for (const user of [...directory.users.values()].slice(0, 5)) directory.deleteUser(user.id);
+    const deleted = [...directory.users.values()].slice(0, 5);
+    for (const user of deleted) directory.deleteUser(user.id);
     expect((await runToEnd({})).state).toBe("halted");
     await page.getByRole("link", { name: "Overview" }).click();
     await page.getByRole("heading", { name: "Halted run waiting for approval" }).waitFor();
     expect(await page.locator("section.card table tbody tr").count()).toBe(5);
+    // The planned disables name the people (recorded at plan time: the users are gone from the directory).
+    const planned = await page.locator("section.card table").innerText();
+    for (const user of deleted) expect(planned).toContain(user.userPrincipalName);
     await expectAccessible("05-halted-run");
     await page.getByRole("button", { name: /^Approve 5 disables/ }).click();
     await page.locator("section.card .state-succeeded").waitFor({ timeout: 60_000 });

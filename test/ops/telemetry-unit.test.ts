@@ -31,7 +31,9 @@ describe("telemetryTarget", () => {
 
   it("OTLP when its endpoint is set, the console otherwise, nothing when disabled", () => {
     expect(telemetryTarget({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318/" })).toEqual({ kind: "otlp", endpoint: "http://127.0.0.1:4318" });
-    expect(telemetryTarget({})).toEqual({ kind: "console" });
+    expect(telemetryTarget({})).toEqual({ kind: "console", detail: "lines" });
+    expect(telemetryTarget({ TELEMETRY_CONSOLE: "full" })).toEqual({ kind: "console", detail: "full" });
+    expect(telemetryTarget({ TELEMETRY_CONSOLE: "verbose" })).toMatchObject({ kind: "console", detail: "lines", warning: expect.stringContaining('TELEMETRY_CONSOLE must be "lines" or "full"') });
     expect(telemetryTarget({ OTEL_SDK_DISABLED: "true", APPLICATIONINSIGHTS_CONNECTION_STRING: CS })).toEqual({ kind: "off" });
   });
 });

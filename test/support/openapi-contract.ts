@@ -2,7 +2,8 @@
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { openApiDocument } from "../../shared/openapi/document.js";
 
-type Doc = { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>; components: { schemas: Record<string, unknown> } };
+type Response = { $ref?: string; content?: Record<string, { schema?: unknown }> };
+type Doc = { paths: Record<string, Record<string, { responses: Record<string, Response> }>>; components: { schemas: Record<string, unknown>; responses: Record<string, Response> } };
 
 const doc = openApiDocument() as unknown as Doc;
 const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
@@ -24,8 +25,10 @@ export function assertDescribed(method: string, url: string, status: number, con
   if (!template) throw new Error(`${path} is not in the OpenAPI document`);
   const operation = doc.paths[template]![method.toLowerCase()];
   if (!operation) throw new Error(`${method} ${template} is not in the OpenAPI document`);
-  const response = operation.responses[String(status)];
-  if (!response) throw new Error(`${method} ${template} does not describe status ${status}`);
+  const described = operation.responses[String(status)];
+  if (!described) throw new Error(`${method} ${template} does not describe status ${status}`);
+  // A shared answer (components.responses) stands for its definition.
+  const response = described.$ref ? doc.components.responses[described.$ref.replace("#/components/responses/", "")]! : described;
   if (!response.content) {
     if (body !== undefined && body !== "") throw new Error(`${method} ${template} ${status} describes no body but got one`);
     return;

@@ -106,9 +106,9 @@ describe("parseAttributeMap", () => {
 });
 
 describe("graphSelect", () => {
-  it("selects id, accountEnabled, userPrincipalName and the mapped sources for upn", () => {
+  it("selects id, accountEnabled, userPrincipalName, displayName (for the report) and the mapped sources for upn", () => {
     expect(graphSelect(DEFAULT_ATTRIBUTE_MAP, "upn").sort()).toEqual(
-      ["accountEnabled", "givenName", "id", "jobTitle", "mail", "mobilePhone", "surname", "userPrincipalName"].sort(),
+      ["accountEnabled", "displayName", "givenName", "id", "jobTitle", "mail", "mobilePhone", "surname", "userPrincipalName"].sort(),
     );
   });
 

@@ -378,7 +378,19 @@ describe("planOrphans", () => {
       record({ systemuserid: "s6", azureactivedirectoryobjectid: null, domainname: "local@contoso.com" }),
     );
     expect(planOrphans(index, new Set([OID.toUpperCase()]), opts())).toEqual([
-      { kind: "disable", systemUserId: SU2, objectId: OTHER_OID, matchedBy: "objectId", reason: "deleted" },
+      // `who` from the record itself (its names and logon): the user is gone from the directory.
+      { kind: "disable", systemUserId: SU2, objectId: OTHER_OID, matchedBy: "objectId", reason: "deleted", who: { displayName: "Sean O'Brien", logon: "gone@contoso.com" } },
     ]);
+  });
+});
+
+describe("who an action is about (for the report)", () => {
+  it("a create names the directory user and the new logon; a removal names the record; long names are capped", () => {
+    const created = planChange({ kind: "upsert", user: user({ displayName: "Seán O'Brien" }) }, indexOf(), opts());
+    expect(created).toMatchObject({ kind: "create", who: { displayName: "Seán O'Brien", logon: "o'brien@contoso.com" } });
+    const removed = planChange({ kind: "removed", id: OID, reason: "deleted" }, indexOf(record()), opts());
+    expect(removed).toMatchObject({ kind: "disable", who: { displayName: "Sean O'Brien", logon: "o'brien@contoso.com" } });
+    const long = planChange({ kind: "upsert", user: user({ displayName: "x".repeat(5_000) }) }, indexOf(), opts());
+    expect(long.who?.displayName).toHaveLength(256);
   });
 });

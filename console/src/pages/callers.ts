@@ -1,7 +1,7 @@
 // Callers: each S2S caller's status per org (GET /api/callers); a deployment without that route says so.
 import { ApiError } from "../../../client/admin-api.js";
 import { h, replace, table } from "../dom.js";
-import type { PageContext } from "../pages.js";
+import type { PageContext } from "../page-context.js";
 
 export async function renderCallers(main: HTMLElement, ctx: PageContext): Promise<void> {
   let callers;

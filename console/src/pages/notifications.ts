@@ -1,6 +1,6 @@
 // Notifications: whether Graph webhooks are on, and the subscription the bridge keeps, with its expiry.
 import { ago, facts, h, replace, when } from "../dom.js";
-import type { PageContext } from "../pages.js";
+import type { PageContext } from "../page-context.js";
 
 export async function renderNotifications(main: HTMLElement, ctx: PageContext): Promise<void> {
   const view = await ctx.api.subscription();

@@ -2,7 +2,8 @@
 // with an Approve button, then the run followed to its end.
 import type { OrgStatus, RunReport } from "../../../client/admin-api.js";
 import { ago, announce, errorBox, facts, h, replace, stateBadge, table, when } from "../dom.js";
-import { sleep, type PageContext } from "../pages.js";
+import { sleep, type PageContext } from "../page-context.js";
+import { personCell } from "../person.js";
 
 export async function renderOverview(main: HTMLElement, ctx: PageContext): Promise<void> {
   const { orgs } = await ctx.api.status();
@@ -34,8 +35,7 @@ function haltedRun(run: RunReport, ctx: PageContext): HTMLElement {
   return h("section", { class: "card", "aria-labelledby": `halt-${run.runId}` },
     h("h2", { id: `halt-${run.runId}` }, "Halted run waiting for approval"),
     h("p", { class: "notice" }, `Run ${run.runId} for ${run.org} plans ${run.halt?.pendingDisables ?? "?"} disables, over the limit of ${run.halt?.limit ?? "?"} (SYNC_DISABLE_THRESHOLD ${run.halt?.threshold ?? ""}). Nobody has been disabled yet.`),
-    table(`Planned disables (first ${disables.length})`, ["User (object id)", "Dataverse user", "Reason"],
-      disables.map((c) => [h("code", {}, c.objectId ?? "—"), h("code", {}, c.systemUserId ?? "—"), c.reason ?? c.action])),
+    table(`Planned disables (first ${disables.length})`, ["User", "Reason"], disables.map((c) => [personCell(c), c.reason ?? c.action])),
     h("p", {}, button, " ", h("a", { href: `${ctx.base}runs/${run.runId}`, "data-link": true }, "Open the run")),
     outcome);
 }

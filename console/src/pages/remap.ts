@@ -1,7 +1,7 @@
 // Remap: one user with a preview of both steps, and a bulk suffix change: plan → apply → live progress.
 import type { BulkJob } from "../../../client/admin-api.js";
 import { announce, errorBox, facts, h, replace, stateBadge, table } from "../dom.js";
-import { sleep, type PageContext } from "../pages.js";
+import { sleep, type PageContext } from "../page-context.js";
 
 export async function renderRemap(main: HTMLElement, ctx: PageContext): Promise<void> {
   replace(main, h("h1", {}, "Remap"), oneUser(ctx), bulk(ctx));

@@ -1,8 +1,11 @@
 // Runs: the newest runs, a form to start a run or a dry run, and one run's report — counts, errors with their
-// Dataverse codes and the change list paged, old → new per column.
+// Dataverse codes and the change list paged, old → new per column, each user by name and logon (ids a click away),
+// filtered by action or person and exported as CSV.
 import type { RunReport } from "../../../client/admin-api.js";
 import { announce, errorBox, facts, h, replace, stateBadge, table, when } from "../dom.js";
-import { sleep, type PageContext } from "../pages.js";
+import { sleep, type PageContext } from "../page-context.js";
+import { personCell } from "../person.js";
+import { allChanges, applyFilter, downloadCsv, filterForm, isFiltered, NO_FILTER, type ChangeFilter } from "./run-changes.js";
 
 const PAGE_SIZE = 50;
 type Change = RunReport["changes"][number];
@@ -38,23 +41,55 @@ function startForm(orgs: string[], ctx: PageContext): HTMLElement {
   return h("section", { "aria-labelledby": "start-heading" }, h("h2", { id: "start-heading" }, "Start a run"), form, message);
 }
 
+/** What the change table shows: a server page, or (filtered) a page of the matching changes. */
+interface ChangesView {
+  rows: Change[];
+  offset: number;
+  total: number;
+  filter: ChangeFilter;
+}
+
+interface RunHandlers {
+  go: (offset: number) => void;
+  filter: (f: ChangeFilter) => void;
+  exportCsv: () => void;
+}
+
 async function renderRun(main: HTMLElement, ctx: PageContext, runId: string): Promise<void> {
   let offset = Math.max(0, Number(new URLSearchParams(location.search).get("offset") ?? 0) || 0);
+  let filter = NO_FILTER;
+  let everything: Change[] | undefined; // the whole change list, read once the admin filters or exports a finished run
   // One loop per page view: turning a page re-renders at once and the poll (while the run is open) follows the new offset.
   let wake: (() => void) | undefined;
   const go = (next: number) => { offset = next; history.replaceState(null, "", `?offset=${next}`); wake?.(); };
+  const handlers: RunHandlers = {
+    go,
+    filter: (f) => { filter = f; go(0); },
+    exportCsv: () => void (everything ? Promise.resolve(everything) : allChanges(ctx.api, runId))
+      .then((all) => { downloadCsv(runId, applyFilter(all, filter)); announce("CSV exported."); })
+      .catch((error: unknown) => announce(error instanceof Error ? error.message : String(error))),
+  };
   for (;;) {
-    const report = await ctx.api.run(runId, offset, PAGE_SIZE);
-    if (!ctx.alive()) return;
-    replace(main, ...runView(report, offset, go));
+    const report = await ctx.api.run(runId, isFiltered(filter) ? 0 : offset, isFiltered(filter) ? 1 : PAGE_SIZE);
     const open = ["queued", "running"].includes(report.state);
+    let view: ChangesView = { rows: report.changes, offset, total: report.changesTotal, filter };
+    if (isFiltered(filter)) {
+      const all = everything ?? await allChanges(ctx.api, runId);
+      if (!open) everything = all;
+      const matching = applyFilter(all, filter);
+      view = { rows: matching.slice(offset, offset + PAGE_SIZE), offset, total: matching.length, filter };
+    }
+    if (!ctx.alive()) return;
+    replace(main, ...runView(report, view, handlers));
     await new Promise<void>((resolve) => { wake = resolve; if (open) void sleep(1000).then(() => resolve()); });
     if (!ctx.alive()) return;
   }
 }
 
-function runView(report: RunReport, offset: number, go: (offset: number) => void): HTMLElement[] {
+function runView(report: RunReport, view: ChangesView, handlers: RunHandlers): HTMLElement[] {
   const c = report.counts;
+  const filtered = isFiltered(view.filter);
+  const shown = `${view.total === 0 ? 0 : view.offset + 1}–${view.offset + view.rows.length} of ${view.total}`;
   return [
     h("h1", {}, report.dryRun ? "Dry run plan" : "Run"),
     facts([["Run", h("code", {}, report.runId)], ["Org", h("code", {}, report.org)], ["Mode", `${report.mode}${report.dryRun ? ", dry run: nothing is written" : ""}`],
@@ -63,10 +98,12 @@ function runView(report: RunReport, offset: number, go: (offset: number) => void
     h("h2", {}, "Counts"),
     table("Users per outcome", Object.keys(c), [Object.values(c)], { numeric: Object.keys(c).map((_, i) => i) }),
     h("h2", {}, "Errors"),
-    report.errors.length === 0 ? h("p", { class: "muted" }, "None.") : table("Errors", ["Code", "Message", "User", "At"], report.errors.map((e) => [h("code", {}, e.code ?? "—"), e.message, e.objectId ?? e.systemUserId ?? "—", when(e.at)])),
+    report.errors.length === 0 ? h("p", { class: "muted" }, "None.") : table("Errors", ["Code", "Message", "User", "At"], report.errors.map((e) => [h("code", {}, e.code ?? "—"), e.message, personCell({ ...e, action: "error" }), when(e.at)])),
     h("h2", { id: "changes-heading" }, `Changes (${report.changesTotal}${report.changesOmitted ? `, ${report.changesOmitted} more not listed` : ""})`),
-    pager(offset, report.changes.length, report.changesTotal, go),
-    table(`Changes ${report.changesTotal === 0 ? 0 : offset + 1}–${offset + report.changes.length} of ${report.changesTotal}`, ["User", "Action", "Outcome", "Columns (old → new)"], report.changes.map(changeRow)),
+    filterForm(view.filter, handlers.filter, handlers.exportCsv),
+    ...(filtered ? [h("p", { id: "filter-result", class: "muted" }, `${view.total} matching change${view.total === 1 ? "" : "s"}.`)] : []),
+    pager(view.offset, view.rows.length, view.total, handlers.go),
+    table(`Changes ${shown}${filtered ? " (filtered)" : ""}`, ["User", "Action", "Outcome", "Columns (old → new)"], view.rows.map(changeRow)),
   ];
 }
 
@@ -74,9 +111,8 @@ function changeRow(change: Change): Array<Node | string> {
   const columns = change.columns?.length
     ? h("ul", { class: "change-cols" }, change.columns.map((col) => h("li", {}, h("code", {}, col.column), `: ${col.old ?? "∅"} → ${col.new ?? "∅"}`)))
     : h("span", { class: "muted" }, change.reason ?? "—");
-  const who = h("code", {}, change.objectId ?? change.systemUserId ?? "—");
   const outcome = change.error ? `${change.outcome ?? "failed"}: ${change.error.code ?? ""} ${change.error.message}` : change.outcome ?? "";
-  return [who, change.action, outcome, columns];
+  return [personCell(change), change.action, outcome, columns];
 }
 
 function pager(offset: number, shown: number, total: number, go: (offset: number) => void): HTMLElement {

@@ -1,7 +1,7 @@
 // Users: look a person up — the directory (as mapped) beside each org's Dataverse record — and sync them now.
 import type { UserLookup } from "../../../client/admin-api.js";
 import { announce, errorBox, h, replace, table } from "../dom.js";
-import type { PageContext } from "../pages.js";
+import type { PageContext } from "../page-context.js";
 
 export async function renderUsers(main: HTMLElement, ctx: PageContext): Promise<void> {
   const input = h("input", { id: "user-query", name: "user", required: true, placeholder: "ada.lovelace@contoso.com or object id", size: 36 });
