@@ -51,6 +51,7 @@ export class FaultInjector {
 
   arm(moment: KillMoment, withinMs: number): void {
     this.kills.push({ moment, until: Date.now() + withinMs });
+    this.world.tally.add(`kill armed: mid-${moment}`);
   }
 
   clear(): void {
@@ -62,6 +63,7 @@ export class FaultInjector {
   private decide(service: Service, req: IncomingMessage, body: string, rng: Rng): InjectedFault | null {
     const now = Date.now();
     this.windows = this.windows.filter((w) => w.until > now);
+    for (const k of this.kills.filter((k) => k.until <= now)) this.world.log(`kill mid-${k.moment} expired: no such request came`);
     this.kills = this.kills.filter((k) => k.until > now);
     this.maybeKill(service, req, body);
     const window = this.windows.find((w) => w.service === service && rng.chance(w.rate));
@@ -87,6 +89,7 @@ export class FaultInjector {
     this.kills.splice(this.kills.indexOf(armed), 1);
     this.world.hosts.kill(host);
     this.world.tally.add(`fault: host killed mid-${moment}`);
+    this.world.log(`killed host ${host.index} mid-${moment} (${req.method} ${(req.url ?? "").slice(0, 60)})`);
     inBackground(this.world, `restart of host ${host.index}`, async () => {
       await sleep(this.rng.int(200, 1_500));
       await this.world.hosts.restart(host);
@@ -135,7 +138,7 @@ export const FAULT_KINDS: FaultKind[] = [
     name: "kill mid-page",
     weight: 1,
     inject: async (world, f, rng) => {
-      f.arm("delta page", 10_000);
+      f.arm("delta page", 15_000);
       await startSync(world, anyHost(world, rng), "full").catch(() => undefined);
     },
   },
@@ -143,7 +146,7 @@ export const FAULT_KINDS: FaultKind[] = [
     name: "kill mid-$batch",
     weight: 1,
     inject: async (world, f, rng) => {
-      f.arm("$batch", 10_000);
+      f.arm("$batch", 15_000);
       await startSync(world, anyHost(world, rng), rng.chance(0.5) ? "full" : "incremental").catch(() => undefined);
     },
   },
@@ -151,11 +154,12 @@ export const FAULT_KINDS: FaultKind[] = [
     name: "kill mid-remap",
     weight: 1,
     inject: async (world, f, rng) => {
-      const candidates = people(world, (u) => u.state === "active" && u.accountEnabled);
+      // Someone with a record: a rename without one is a create, not a remap.
+      const candidates = people(world, (u) => u.state === "active" && u.accountEnabled && world.org.findByObjectId(u.id) !== undefined);
       if (candidates.length === 0) return;
       const user = rng.pick(candidates);
       world.sandbox.tenant.directory.updateUser(user.id, { userPrincipalName: renamedUpn(world, user) });
-      f.arm("remap step", 10_000);
+      f.arm("remap step", 15_000);
       await startSync(world, anyHost(world, rng), "incremental").catch(() => undefined);
     },
   },
@@ -163,8 +167,8 @@ export const FAULT_KINDS: FaultKind[] = [
     name: "kill mid-bulk job",
     weight: 0.7,
     inject: async (world, f, rng) => {
-      f.bulkUntil = Date.now() + 10_000;
-      f.arm("bulk job", 10_000);
+      f.bulkUntil = Date.now() + 15_000;
+      f.arm("bulk job", 15_000);
       await moveDomain(world, rng);
     },
   },

@@ -52,12 +52,11 @@ export const INVARIANTS: Invariant[] = [
   },
   {
     name: "nobody on a placeholder",
-    check: ({ world }) => {
+    check: async ({ world }) => {
       const names = new Set(world.placeholders.map(lower));
       const ids = new Set(world.placeholders.map((p) => lower(world.sandbox.tenant.directory.findByUpn(p)?.id)));
-      return [...world.org.users.values()]
-        .filter((r) => names.has(lower(r.domainname)) || ids.has(lower(r.azureactivedirectoryobjectid)))
-        .map((r) => `record ${r.systemuserid} is on the temporary account ${r.domainname}`);
+      const held = [...world.org.users.values()].filter((r) => names.has(lower(r.domainname)) || ids.has(lower(r.azureactivedirectoryobjectid)));
+      return Promise.all(held.map(async (r) => `record ${r.systemuserid} is on the temporary account ${r.domainname}${await remapOf(world, r.systemuserid)}`));
     },
   },
   {
@@ -99,6 +98,14 @@ export const INVARIANTS: Invariant[] = [
     ],
   },
 ];
+
+/** The open remap of a record and where its target user stands in the directory, for a violation's text. */
+async function remapOf(world: SoakWorld, systemUserId: string): Promise<string> {
+  const [entry] = await world.bridge.remapDeps().journal.openForUser(world.org.url.toLowerCase(), systemUserId);
+  if (!entry) return " (no open remap)";
+  const target = world.sandbox.tenant.directory.users.get(entry.targetObjectId);
+  return ` (remap ${entry.from} → ${entry.to}, ${entry.state}; the target user is now ${target ? `${target.userPrincipalName}, ${target.state}` : "unknown"})`;
+}
 
 /** The directory users the bridge manages (every user but the remap temporary accounts). */
 function managedUsers(world: SoakWorld) {

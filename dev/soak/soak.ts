@@ -142,7 +142,7 @@ async function chaos(world: SoakWorld, faults: FaultInjector, rng: Rng, ms: numb
       // A host being restarted or storage being down refuses requests: that is the chaos, not a failure.
       world.log(`chaos step: ${(error as Error).message}`);
     }
-    await sleep(rng.int(100, 600));
+    await sleep(rng.int(50, 400));
   }
 }
 
@@ -232,6 +232,7 @@ export function formatResult(result: SoakResult): string {
   };
   section("faults injected", "fault: ");
   section("fault windows opened", "fault window: ");
+  section("host kills armed (fired when that request comes)", "kill armed: ");
   section("directory churn", "churn: ");
   section("runs", "run: ");
   section("settling", "settle: ");
