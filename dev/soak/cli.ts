@@ -7,12 +7,18 @@ import { ensureSandboxTls } from "../sandbox/tls.js";
 import { formatResult, runSoak } from "./soak.js";
 
 const { values } = parseArgs({
-  options: { minutes: { type: "string", default: "5" }, seed: { type: "string" }, verbose: { type: "boolean", default: false } },
+  options: {
+    minutes: { type: "string", default: "5" },
+    seed: { type: "string" },
+    "chaos-seconds": { type: "string", default: "25" },
+    users: { type: "string", default: "60" },
+    verbose: { type: "boolean", default: false },
+  },
 });
 const minutes = Number(values.minutes);
 const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
 if (!(minutes > 0) || !Number.isInteger(seed)) {
-  console.error("usage: npm run soak -- [--minutes N] [--seed S] [--verbose]   (N > 0, S a whole number)");
+  console.error("usage: npm run soak -- [--minutes N] [--seed S] [--chaos-seconds C] [--users U] [--verbose]   (N > 0, S a whole number)");
   process.exit(2);
 }
 
@@ -25,7 +31,12 @@ if (process.env.NODE_EXTRA_CA_CERTS !== tls.caPath) {
     seed,
     tls,
     durationMs: minutes * 60_000,
-    log: (line) => { if (values.verbose || !line.startsWith("chaos step")) console.log(`[soak] ${line}`); },
+    chaosMs: Number(values["chaos-seconds"]) * 1000,
+    users: Number(values.users),
+    log: (line) => { if (values.verbose || !line.startsWith("chaos step")) console.log(`[soak ${new Date().toISOString().slice(11, 19)}] ${line}`); },
+  }).catch((error: unknown) => {
+    console.error(`the soak itself failed (seed ${seed}): ${(error as Error).stack ?? String(error)}`);
+    process.exit(1);
   });
   console.log(formatResult(result));
   if (result.violations.length > 0) {

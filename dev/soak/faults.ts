@@ -6,7 +6,7 @@
 import type { IncomingMessage } from "node:http";
 import type { InjectedFault, ServiceKnobs } from "../sandbox/https-service.js";
 import { QUEUES } from "../../shared/state/storage.js";
-import { moveDomain, renamedUpn } from "./churn.js";
+import { CHURN_KINDS, churnOnce, moveDomain, renamedUpn } from "./churn.js";
 import type { Rng } from "./random.js";
 import { inBackground, people, redeliverUnfinished, startSync, type SoakWorld } from "./world.js";
 
@@ -24,6 +24,8 @@ interface FaultWindow {
 interface ArmedKill {
   moment: KillMoment;
   until: number;
+  /** Settles the arm() promise: true when the kill fired. */
+  done(fired: boolean): void;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -32,6 +34,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class FaultInjector {
   private windows: FaultWindow[] = [];
   private kills: ArmedKill[] = [];
+  private readonly armed = new Set<Promise<boolean>>();
+  /** Kills fired so far. */
+  fired = 0;
   /** While a bulk job runs, remap steps count as the bulk job's. */
   bulkUntil = 0;
 
@@ -49,22 +54,42 @@ export class FaultInjector {
     this.world.tally.add(`fault window: ${service} ${kind}`);
   }
 
-  arm(moment: KillMoment, withinMs: number): void {
-    this.kills.push({ moment, until: Date.now() + withinMs });
+  /** Kills the host that next sends a request of `moment`, within `withinMs`; resolves true once fired, false when not. */
+  arm(moment: KillMoment, withinMs: number): Promise<boolean> {
     this.world.tally.add(`kill armed: mid-${moment}`);
+    const promise = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => kill.done(false), withinMs);
+      const kill: ArmedKill = {
+        moment,
+        until: Date.now() + withinMs,
+        done: (fired) => {
+          clearTimeout(timer);
+          this.kills = this.kills.filter((k) => k !== kill);
+          if (!fired) this.world.log(`kill mid-${moment} expired: no such request came`);
+          resolve(fired);
+        },
+      };
+      this.kills.push(kill);
+    });
+    this.armed.add(promise);
+    void promise.then(() => this.armed.delete(promise));
+    return promise;
+  }
+
+  /** Resolves once every armed kill fired or expired. */
+  async killsSettled(): Promise<void> {
+    while (this.armed.size > 0) await Promise.all([...this.armed]);
   }
 
   clear(): void {
     this.windows = [];
-    this.kills = [];
+    for (const kill of [...this.kills]) kill.done(false);
     this.bulkUntil = 0;
   }
 
   private decide(service: Service, req: IncomingMessage, body: string, rng: Rng): InjectedFault | null {
     const now = Date.now();
     this.windows = this.windows.filter((w) => w.until > now);
-    for (const k of this.kills.filter((k) => k.until <= now)) this.world.log(`kill mid-${k.moment} expired: no such request came`);
-    this.kills = this.kills.filter((k) => k.until > now);
     this.maybeKill(service, req, body);
     const window = this.windows.find((w) => w.service === service && rng.chance(w.rate));
     if (!window) return null;
@@ -86,7 +111,8 @@ export class FaultInjector {
     if (!armed) return;
     const host = this.world.hosts.peerHost(req.socket.remotePort);
     if (!host) return;
-    this.kills.splice(this.kills.indexOf(armed), 1);
+    armed.done(true);
+    this.fired++;
     this.world.hosts.kill(host);
     this.world.tally.add(`fault: host killed mid-${moment}`);
     this.world.log(`killed host ${host.index} mid-${moment} (${req.method} ${(req.url ?? "").slice(0, 60)})`);
@@ -119,11 +145,18 @@ function anyHost(world: SoakWorld, rng: Rng) {
   return rng.pick(up.length > 0 ? up : world.hosts.slots);
 }
 
+/** Opens a fault window and starts a run into it (after a change to write), so the fault meets traffic. */
+async function underWindow(world: SoakWorld, f: FaultInjector, rng: Rng, service: Service, kind: WindowKind, rate: number): Promise<void> {
+  await churnOnce(world, rng);
+  f.open(service, kind, rng.int(3_000, 8_000), rate);
+  await startSync(world, anyHost(world, rng), rng.chance(0.7) ? "incremental" : "full").catch(() => undefined);
+}
+
 export const FAULT_KINDS: FaultKind[] = [
-  { name: "graph throttling", weight: 2, inject: async (_w, f, rng) => f.open("graph", "throttle", rng.int(2_000, 6_000), 0.5) },
-  { name: "dataverse throttling", weight: 2, inject: async (_w, f, rng) => f.open("dataverse", "throttle", rng.int(2_000, 6_000), 0.4) },
-  { name: "slow answers", weight: 1, inject: async (_w, f, rng) => f.open(rng.pick(["graph", "dataverse"] as const), "slow", rng.int(2_000, 5_000), 0.5) },
-  { name: "connection resets", weight: 1, inject: async (_w, f, rng) => f.open(rng.pick(["graph", "dataverse"] as const), "reset", rng.int(1_000, 4_000), 0.25) },
+  { name: "graph throttling", weight: 2, inject: (w, f, rng) => underWindow(w, f, rng, "graph", "throttle", 0.5) },
+  { name: "dataverse throttling", weight: 2, inject: (w, f, rng) => underWindow(w, f, rng, "dataverse", "throttle", 0.4) },
+  { name: "slow answers", weight: 1, inject: (w, f, rng) => underWindow(w, f, rng, rng.pick(["graph", "dataverse"] as const), "slow", 0.5) },
+  { name: "connection resets", weight: 1, inject: (w, f, rng) => underWindow(w, f, rng, rng.pick(["graph", "dataverse"] as const), "reset", 0.25) },
   {
     name: "storage outage",
     weight: 0.7,
@@ -136,40 +169,46 @@ export const FAULT_KINDS: FaultKind[] = [
   },
   {
     name: "kill mid-page",
-    weight: 1,
+    weight: 0.5,
     inject: async (world, f, rng) => {
-      f.arm("delta page", 15_000);
+      const fired = f.arm("delta page", 8_000);
       await startSync(world, anyHost(world, rng), "full").catch(() => undefined);
+      inBackground(world, "armed kill", () => fired);
     },
   },
   {
     name: "kill mid-$batch",
-    weight: 1,
+    weight: 0.5,
     inject: async (world, f, rng) => {
-      f.arm("$batch", 15_000);
+      // Several changes to write, so the run sends them as a $batch (a single write goes alone).
+      for (let i = 0; i < 4; i++) await churnOnce(world, rng, CHURN_KINDS.filter((k) => k.name === "attribute change" || k.name === "user created"));
+      const fired = f.arm("$batch", 8_000);
       await startSync(world, anyHost(world, rng), rng.chance(0.5) ? "full" : "incremental").catch(() => undefined);
+      inBackground(world, "armed kill", () => fired);
     },
   },
   {
     name: "kill mid-remap",
-    weight: 1,
+    weight: 0.5,
     inject: async (world, f, rng) => {
       // Someone with a record: a rename without one is a create, not a remap.
       const candidates = people(world, (u) => u.state === "active" && u.accountEnabled && world.org.findByObjectId(u.id) !== undefined);
       if (candidates.length === 0) return;
       const user = rng.pick(candidates);
       world.sandbox.tenant.directory.updateUser(user.id, { userPrincipalName: renamedUpn(world, user) });
-      f.arm("remap step", 15_000);
+      const fired = f.arm("remap step", 8_000);
       await startSync(world, anyHost(world, rng), "incremental").catch(() => undefined);
+      inBackground(world, "armed kill", () => fired);
     },
   },
   {
     name: "kill mid-bulk job",
-    weight: 0.7,
+    weight: 0.4,
     inject: async (world, f, rng) => {
-      f.bulkUntil = Date.now() + 15_000;
-      f.arm("bulk job", 15_000);
+      f.bulkUntil = Date.now() + 8_000;
+      const fired = f.arm("bulk job", 8_000);
       await moveDomain(world, rng);
+      inBackground(world, "armed kill", () => fired);
     },
   },
   {

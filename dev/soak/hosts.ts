@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { freePort } from "../sandbox/azurite.js";
 
-const HOST_ENTRY = "test/local-host/fixtures/host-child.ts";
+const HOST_ENTRY = "dev/soak/host.ts";
 
 export interface HostSlot {
   index: number;
@@ -40,7 +40,8 @@ export class HostPool {
     const child = spawn(process.execPath, ["--import", "tsx", HOST_ENTRY], {
       env: { ...this.env, BRIDGE_PORT: String(slot.port), PUBLIC_BASE_URL: this.publicBaseUrl },
       cwd: process.cwd(),
-      stdio: ["ignore", "pipe", "pipe"],
+      // stdin stays open while this process lives: the host exits when it closes.
+      stdio: ["pipe", "pipe", "pipe"],
     });
     slot.child = child;
     slot.ready = new Promise<void>((resolve, reject) => {

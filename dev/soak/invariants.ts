@@ -21,6 +21,8 @@ export interface Invariant {
 
 /** A request arriving this soon after a throttled answer was sent before the client read it (both cores are busy). */
 export const RETRY_AFTER_GRACE_MS = 500;
+/** The answer's recorded time trails the moment the client could read it by a few ms (and clocks tick in ms). */
+const CLOCK_SLACK_MS = 50;
 
 const lower = (v: string | null | undefined) => (v ?? "").toLowerCase();
 
@@ -144,7 +146,7 @@ export function insideRetryAfter(service: string, requests: readonly RecordedReq
   for (const [client, list] of byClient) {
     for (const throttled of list.filter((r) => (r.status === 429 || r.status === 503) && r.retryAfterSeconds && r.answeredAt)) {
       const from = throttled.answeredAt! + RETRY_AFTER_GRACE_MS;
-      const to = throttled.answeredAt! + throttled.retryAfterSeconds! * 1000;
+      const to = throttled.answeredAt! + throttled.retryAfterSeconds! * 1000 - CLOCK_SLACK_MS;
       const early = list.filter((r) => r.at > from && r.at < to);
       if (early.length > 0) {
         problems.push(`${service} client ${client}: ${early.length} request(s) within the ${throttled.retryAfterSeconds} s Retry-After of a ${throttled.status} to ${throttled.method} ${throttled.url.slice(0, 80)}, the first ${early[0]!.at - throttled.answeredAt!} ms after it (${early[0]!.method} ${early[0]!.url.slice(0, 80)})`);

@@ -9,16 +9,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBridge } from "../../shared/bridge.js";
 import { loadConfig } from "../../shared/config/config.js";
-import { REMAP_LEASE_MS } from "../../shared/remap/leases.js";
 import { recoverRemaps } from "../../shared/remap/recovery.js";
-import { LeaseStore } from "../../shared/state/leases.js";
 import { TABLES } from "../../shared/state/storage.js";
 import type { RunReport } from "../../shared/sync/run-report.js";
 import { startAzurite } from "../sandbox/azurite.js";
 import { startSandbox } from "../sandbox/sandbox.js";
 import type { SandboxTls } from "../sandbox/tls.js";
 import { addPerson, CHURN_KINDS, churnOnce } from "./churn.js";
-import { FAULT_KINDS, FaultInjector } from "./faults.js";
+import { FAULT_KINDS, FaultInjector, type FaultKind } from "./faults.js";
 import { HostPool } from "./hosts.js";
 import { INVARIANTS, type Invariant } from "./invariants.js";
 import { Rng } from "./random.js";
@@ -121,28 +119,66 @@ function populate(world: SoakWorld, rng: Rng, users: number): void {
   }
 }
 
-/** Churn, runs and faults in random order until `ms` pass; every fault kind at least once a round. */
+/**
+ * Two lanes at once until `ms` pass and the script is done: every fault kind once, in a random order (kills
+ * waited for), beside churn, runs and more faults at random.
+ */
 async function chaos(world: SoakWorld, faults: FaultInjector, rng: Rng, ms: number): Promise<void> {
   const end = Date.now() + ms;
-  const unused = [...FAULT_KINDS];
-  while (Date.now() < end || unused.length > 0) {
-    const roll = rng.float();
-    try {
-      if (unused.length > 0 && (roll < 0.25 || Date.now() >= end)) {
-        const kind = unused.splice(rng.int(0, unused.length - 1), 1)[0]!;
-        await kind.inject(world, faults, rng);
-      } else if (roll < 0.45) {
-        await rng.weighted(FAULT_KINDS).inject(world, faults, rng);
-      } else if (roll < 0.6) {
-        await startSync(world, rng.pick(world.hosts.slots), rng.chance(0.8) ? "incremental" : "full");
-      } else {
-        await churnOnce(world, rng);
-      }
-    } catch (error) {
-      // A host being restarted or storage being down refuses requests: that is the chaos, not a failure.
-      world.log(`chaos step: ${(error as Error).message}`);
+  let scripted = false;
+  const script = async (lane: Rng) => {
+    const unused = [...FAULT_KINDS];
+    while (unused.length > 0) {
+      await step(world, () => injectScripted(unused.splice(lane.int(0, unused.length - 1), 1)[0]!, world, faults, lane));
+      await sleep(lane.int(100, 500));
     }
-    await sleep(rng.int(50, 400));
+    scripted = true;
+  };
+  const random = async (lane: Rng) => {
+    while (Date.now() < end || !scripted) {
+      const roll = lane.float();
+      await step(world, async () => {
+        if (roll < 0.2) await lane.weighted(FAULT_KINDS).inject(world, faults, lane);
+        else if (roll < 0.45) await startSync(world, lane.pick(world.hosts.slots), lane.chance(0.8) ? "incremental" : "full");
+        else await churnOnce(world, lane);
+      });
+      await sleep(lane.int(50, 400));
+    }
+  };
+  await Promise.all([script(rng.stream("script")), random(rng.stream("random"))]);
+}
+
+/** One chaos step; a host being restarted or storage being down refuses requests: that is the chaos, not a failure. */
+async function step(world: SoakWorld, work: () => Promise<unknown>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    world.log(`chaos step: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * A round's guaranteed fault of a kind. A kill needs its moment to come: it waits (a while) for the org to be
+ * idle, so the run it starts is not refused, and is tried once more if no kill fired yet this round.
+ */
+async function injectScripted(kind: FaultKind, world: SoakWorld, faults: FaultInjector, rng: Rng): Promise<void> {
+  const isKill = kind.name.startsWith("kill");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    if (isKill) await orgIdle(world, 5_000);
+    await kind.inject(world, faults, rng);
+    await faults.killsSettled();
+    if (!isKill || faults.fired > 0) return;
+  }
+}
+
+/** Waits (at most `ms`) until the latest run has ended. */
+async function orgIdle(world: SoakWorld, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const latest = world.runIds.at(-1);
+    const state = latest ? (await world.bridge.syncRuns.get(latest).catch(() => undefined))?.state : undefined;
+    if (state === undefined || !["queued", "running"].includes(state)) return;
+    await sleep(250);
   }
 }
 
@@ -164,7 +200,9 @@ async function settle(world: SoakWorld, faults: FaultInjector, ms: number): Prom
     }
     await sleep(500);
   }
-  await recoverAbandonedRemaps(world);
+  const left = await unfinished(world);
+  if (left > 0) world.log(`settling: ${left} run(s) or bulk job(s) still unfinished after ${ms} ms`);
+  else await recoverAbandonedRemaps(world);
 }
 
 async function unfinished(world: SoakWorld): Promise<number> {
@@ -176,12 +214,21 @@ async function unfinished(world: SoakWorld): Promise<number> {
 }
 
 /**
- * The remap recovery pass, as the timer runs it, once the leases of killed hosts' remaps have lapsed: read on
- * a clock one lease ahead, which is what waiting REMAP_LEASE_MS would do (every host that held one is dead).
+ * Nothing runs any more (every run and bulk job finished, the faults stopped), so every lease still held is a
+ * killed host's: they are lapsed now, which is what waiting out LEASE_MS / REMAP_LEASE_MS would do. Then the
+ * remap recovery pass runs, as its timer would, and finds every cut-off remap free to settle.
  */
 async function recoverAbandonedRemaps(world: SoakWorld): Promise<void> {
-  const later = new LeaseStore(world.bridge.storage.tableOf(TABLES.leases), () => Date.now() + REMAP_LEASE_MS + 1_000);
-  const report = await recoverRemaps(world.bridge.remapDeps({ leases: later, log: world.log }));
+  const leases = await world.bridge.storage.table(TABLES.leases);
+  for await (const lease of leases.listEntities()) {
+    // A 404: its holder released it meanwhile.
+    const deleted = await leases.deleteEntity(lease.partitionKey!, lease.rowKey!).then(() => true, (error: { statusCode?: number }) => {
+      if (error.statusCode !== 404) throw error;
+      return false;
+    });
+    if (deleted) world.tally.add("settle: leases of killed hosts lapsed");
+  }
+  const report = await recoverRemaps(world.bridge.remapDeps({ log: world.log }));
   world.tally.add("settle: remaps recovered", report.examined);
 }
 
@@ -227,8 +274,9 @@ async function tallyRuns(world: SoakWorld): Promise<void> {
 export function formatResult(result: SoakResult): string {
   const rows: Array<[string, string]> = [];
   const section = (title: string, prefix: string) => {
-    rows.push([title, ""]);
-    for (const [kind, n] of result.tally.under(prefix)) rows.push([`  ${kind}`, String(n)]);
+    const kinds = result.tally.under(prefix);
+    if (kinds.length > 0) rows.push([title, ""]);
+    for (const [kind, n] of kinds) rows.push([`  ${kind}`, String(n)]);
   };
   section("faults injected", "fault: ");
   section("fault windows opened", "fault window: ");
