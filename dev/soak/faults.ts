@@ -106,9 +106,10 @@ export class FaultInjector {
 
   /** Fires an armed kill whose moment this request is, on the host that sent it (not the soak's own calls). */
   private maybeKill(service: Service, req: IncomingMessage, body: string): void {
-    const moment = momentOf(service, req, body, this.world.placeholders, Date.now() < this.bulkUntil);
-    const armed = moment && this.kills.find((k) => k.moment === moment);
+    const moments = momentsOf(service, req, body, this.world.placeholders, Date.now() < this.bulkUntil);
+    const armed = moments.map((m) => this.kills.find((k) => k.moment === m)).find((k) => k !== undefined);
     if (!armed) return;
+    const moment = armed.moment;
     const host = this.world.hosts.peerHost(req.socket.remotePort);
     if (!host) return;
     armed.done(true);
@@ -124,13 +125,14 @@ export class FaultInjector {
   }
 }
 
-function momentOf(service: Service, req: IncomingMessage, body: string, placeholders: readonly string[], bulk: boolean): KillMoment | undefined {
+/** The moments a request could be the middle of (a remap step during a bulk job may be the job's or a sync's). */
+function momentsOf(service: Service, req: IncomingMessage, body: string, placeholders: readonly string[], bulk: boolean): KillMoment[] {
   const url = req.url ?? "";
-  if (service === "graph") return url.includes("/users/delta") && url.includes("skiptoken") ? "delta page" : undefined;
-  if (req.method === "GET") return undefined;
+  if (service === "graph") return url.includes("/users/delta") && url.includes("skiptoken") ? ["delta page"] : [];
+  if (req.method === "GET") return [];
   const lower = body.toLowerCase();
-  if (placeholders.some((p) => lower.includes(p.toLowerCase()))) return bulk ? "bulk job" : "remap step";
-  return url.includes("$batch") ? "$batch" : undefined;
+  if (placeholders.some((p) => lower.includes(p.toLowerCase()))) return bulk ? ["bulk job", "remap step"] : ["remap step"];
+  return url.includes("$batch") ? ["$batch"] : [];
 }
 
 export interface FaultKind {
@@ -171,7 +173,7 @@ export const FAULT_KINDS: FaultKind[] = [
     name: "kill mid-page",
     weight: 0.5,
     inject: async (world, f, rng) => {
-      const fired = f.arm("delta page", 8_000);
+      const fired = f.arm("delta page", 12_000);
       await startSync(world, anyHost(world, rng), "full").catch(() => undefined);
       inBackground(world, "armed kill", () => fired);
     },
@@ -182,7 +184,7 @@ export const FAULT_KINDS: FaultKind[] = [
     inject: async (world, f, rng) => {
       // Several changes to write, so the run sends them as a $batch (a single write goes alone).
       for (let i = 0; i < 4; i++) await churnOnce(world, rng, CHURN_KINDS.filter((k) => k.name === "attribute change" || k.name === "user created"));
-      const fired = f.arm("$batch", 8_000);
+      const fired = f.arm("$batch", 12_000);
       await startSync(world, anyHost(world, rng), rng.chance(0.5) ? "full" : "incremental").catch(() => undefined);
       inBackground(world, "armed kill", () => fired);
     },
@@ -196,7 +198,7 @@ export const FAULT_KINDS: FaultKind[] = [
       if (candidates.length === 0) return;
       const user = rng.pick(candidates);
       world.sandbox.tenant.directory.updateUser(user.id, { userPrincipalName: renamedUpn(world, user) });
-      const fired = f.arm("remap step", 8_000);
+      const fired = f.arm("remap step", 12_000);
       await startSync(world, anyHost(world, rng), "incremental").catch(() => undefined);
       inBackground(world, "armed kill", () => fired);
     },
@@ -205,8 +207,8 @@ export const FAULT_KINDS: FaultKind[] = [
     name: "kill mid-bulk job",
     weight: 0.4,
     inject: async (world, f, rng) => {
-      f.bulkUntil = Date.now() + 8_000;
-      const fired = f.arm("bulk job", 8_000);
+      f.bulkUntil = Date.now() + 12_000;
+      const fired = f.arm("bulk job", 12_000);
       await moveDomain(world, rng);
       inBackground(world, "armed kill", () => fired);
     },

@@ -127,11 +127,7 @@ async function chaos(world: SoakWorld, faults: FaultInjector, rng: Rng, ms: numb
   const end = Date.now() + ms;
   let scripted = false;
   const script = async (lane: Rng) => {
-    const unused = [...FAULT_KINDS];
-    while (unused.length > 0) {
-      await step(world, () => injectScripted(unused.splice(lane.int(0, unused.length - 1), 1)[0]!, world, faults, lane));
-      await sleep(lane.int(100, 500));
-    }
+    await runScript(world, faults, lane);
     scripted = true;
   };
   const random = async (lane: Rng) => {
@@ -158,16 +154,24 @@ async function step(world: SoakWorld, work: () => Promise<unknown>): Promise<voi
 }
 
 /**
- * A round's guaranteed fault of a kind. A kill needs its moment to come: it waits (a while) for the org to be
- * idle, so the run it starts is not refused, and is tried once more if no kill fired yet this round.
+ * Every fault kind once a round, in a random order: first the windows, outages and deliveries, then the kills
+ * armed together (the first kill's host dies, the redelivered run meets the next moment), waited for; if none
+ * of them fired (no run reached its moment in time) they are armed once more on an idle org.
  */
-async function injectScripted(kind: FaultKind, world: SoakWorld, faults: FaultInjector, rng: Rng): Promise<void> {
-  const isKill = kind.name.startsWith("kill");
-  for (let attempt = 0; attempt < 2; attempt++) {
-    if (isKill) await orgIdle(world, 5_000);
-    await kind.inject(world, faults, rng);
+async function runScript(world: SoakWorld, faults: FaultInjector, rng: Rng): Promise<void> {
+  const kinds = [...FAULT_KINDS];
+  const order: FaultKind[] = [];
+  while (kinds.length > 0) order.push(kinds.splice(rng.int(0, kinds.length - 1), 1)[0]!);
+  const kills = order.filter((k) => k.name.startsWith("kill"));
+  for (const kind of order.filter((k) => !kills.includes(k))) {
+    await step(world, () => kind.inject(world, faults, rng));
+    await sleep(rng.int(100, 500));
+  }
+  const before = faults.fired;
+  for (let attempt = 0; attempt === 0 || (attempt < 2 && faults.fired === before); attempt++) {
+    if (attempt > 0) await orgIdle(world, 5_000);
+    for (const kind of kills) await step(world, () => kind.inject(world, faults, rng));
     await faults.killsSettled();
-    if (!isKill || faults.fired > 0) return;
   }
 }
 
@@ -192,9 +196,11 @@ async function settle(world: SoakWorld, faults: FaultInjector, ms: number): Prom
   if (world.azurite.process.exitCode !== null) await world.azurite.restart();
   await Promise.all(world.hosts.slots.map((s) => world.hosts.restart(s)));
   const deadline = Date.now() + ms;
-  let redelivered = Date.now();
+  // The first redelivery after the hosts are back at once (a killed host's message would return after its
+  // visibility timeout), then again while something is still unfinished.
+  let redelivered = 0;
   while (Date.now() < deadline && (await unfinished(world)) > 0) {
-    if (Date.now() - redelivered > 15_000) {
+    if (Date.now() - redelivered > 10_000) {
       world.tally.add("settle: redeliveries", await redeliverUnfinished(world));
       redelivered = Date.now();
     }
