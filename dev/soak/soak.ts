@@ -134,7 +134,8 @@ async function chaos(world: SoakWorld, faults: FaultInjector, rng: Rng, ms: numb
     while (Date.now() < end || !scripted) {
       const roll = lane.float();
       await step(world, async () => {
-        if (roll < 0.2) await lane.weighted(FAULT_KINDS).inject(world, faults, lane);
+        // Kills stay with the script (armed together once a round): more would only wait on each other.
+        if (roll < 0.2) await lane.weighted(FAULT_KINDS.filter((k) => !k.name.startsWith("kill"))).inject(world, faults, lane);
         else if (roll < 0.45) await startSync(world, lane.pick(world.hosts.slots), lane.chance(0.8) ? "incremental" : "full");
         else await churnOnce(world, lane);
       });
