@@ -48,24 +48,44 @@ export const CHURN_KINDS: ChurnKind[] = [
   {
     name: "attribute change",
     weight: 6,
-    apply: (world, rng) => onePerson(world, rng, active, (u) => {
-      const dir = world.sandbox.tenant.directory;
-      const field = rng.pick(["jobTitle", "mobilePhone", "givenName", "surname", "mail"] as const);
-      const value = field === "jobTitle" ? rng.pick(JOB_TITLES)
-        : field === "mail" ? (rng.chance(0.5) ? `${localOf(u.userPrincipalName)}.mail${rng.int(1, 99)}@${domainOf(u.userPrincipalName)}` : null)
-        : rng.chance(0.15) ? null : `${field}-${rng.int(1, 9999)}`;
-      dir.updateUser(u.id, { [field]: value });
-    }),
+    apply: (world, rng) =>
+      onePerson(world, rng, active, (u) => {
+        const dir = world.sandbox.tenant.directory;
+        const field = rng.pick(["jobTitle", "mobilePhone", "givenName", "surname", "mail"] as const);
+        const value =
+          field === "jobTitle"
+            ? rng.pick(JOB_TITLES)
+            : field === "mail"
+              ? rng.chance(0.5)
+                ? `${localOf(u.userPrincipalName)}.mail${rng.int(1, 99)}@${domainOf(u.userPrincipalName)}`
+                : null
+              : rng.chance(0.15)
+                ? null
+                : `${field}-${rng.int(1, 9999)}`;
+        dir.updateUser(u.id, { [field]: value });
+      }),
   },
   {
     name: "account disabled",
     weight: 2,
-    apply: (world, rng) => onePerson(world, rng, (u) => active(u) && u.accountEnabled, (u) => world.sandbox.tenant.directory.updateUser(u.id, { accountEnabled: false })),
+    apply: (world, rng) =>
+      onePerson(
+        world,
+        rng,
+        (u) => active(u) && u.accountEnabled,
+        (u) => world.sandbox.tenant.directory.updateUser(u.id, { accountEnabled: false }),
+      ),
   },
   {
     name: "account enabled",
     weight: 2,
-    apply: (world, rng) => onePerson(world, rng, (u) => active(u) && !u.accountEnabled, (u) => world.sandbox.tenant.directory.updateUser(u.id, { accountEnabled: true })),
+    apply: (world, rng) =>
+      onePerson(
+        world,
+        rng,
+        (u) => active(u) && !u.accountEnabled,
+        (u) => world.sandbox.tenant.directory.updateUser(u.id, { accountEnabled: true }),
+      ),
   },
   {
     name: "user deleted",
@@ -87,12 +107,16 @@ export const CHURN_KINDS: ChurnKind[] = [
   {
     name: "UPN changed",
     weight: 3,
-    apply: (world, rng) => onePerson(world, rng, active, (u) => world.sandbox.tenant.directory.updateUser(u.id, { userPrincipalName: renamedUpn(world, u) })),
+    apply: (world, rng) =>
+      onePerson(world, rng, active, (u) => world.sandbox.tenant.directory.updateUser(u.id, { userPrincipalName: renamedUpn(world, u) })),
   },
   {
     name: "user created",
     weight: 2,
-    apply: (world, rng) => { addPerson(world, rng); return true; },
+    apply: (world, rng) => {
+      addPerson(world, rng);
+      return true;
+    },
   },
   {
     name: "explicit remap",
@@ -127,7 +151,9 @@ export async function moveDomain(world: SoakWorld, rng: Rng): Promise<boolean> {
     const target = `${localOf(user.userPrincipalName)}@${to}`;
     if (!dir.findByUpn(target)) dir.updateUser(user.id, { userPrincipalName: target });
   }
-  const answer = await adminPost(world, rng.pick(world.hosts.slots), "users/remap/bulk", { rule: { fromSuffix: `@${from}`, toSuffix: `@${to}` } }).catch(() => undefined);
+  const answer = await adminPost(world, rng.pick(world.hosts.slots), "users/remap/bulk", {
+    rule: { fromSuffix: `@${from}`, toSuffix: `@${to}` },
+  }).catch(() => undefined);
   if (answer?.status === 202 && typeof answer.body.jobId === "string") world.bulkJobIds.push(answer.body.jobId);
   return true;
 }

@@ -33,7 +33,9 @@ if (process.env.NODE_EXTRA_CA_CERTS !== tls.caPath) {
     durationMs: minutes * 60_000,
     chaosMs: Number(values["chaos-seconds"]) * 1000,
     users: Number(values.users),
-    log: (line) => { if (values.verbose || !line.startsWith("chaos step")) console.log(`[soak ${new Date().toISOString().slice(11, 19)}] ${line}`); },
+    log: (line) => {
+      if (values.verbose || !line.startsWith("chaos step")) console.log(`[soak ${new Date().toISOString().slice(11, 19)}] ${line}`);
+    },
   }).catch((error: unknown) => {
     console.error(`the soak itself failed (seed ${seed}): ${(error as Error).stack ?? String(error)}`);
     process.exit(1);

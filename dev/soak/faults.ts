@@ -40,7 +40,10 @@ export class FaultInjector {
   /** While a bulk job runs, remap steps count as the bulk job's. */
   bulkUntil = 0;
 
-  constructor(private readonly world: SoakWorld, private readonly rng: Rng) {}
+  constructor(
+    private readonly world: SoakWorld,
+    private readonly rng: Rng,
+  ) {}
 
   install(graph: ServiceKnobs, dataverse: ServiceKnobs): void {
     const graphRng = this.rng.stream("graph requests");
@@ -157,8 +160,16 @@ async function underWindow(world: SoakWorld, f: FaultInjector, rng: Rng, service
 export const FAULT_KINDS: FaultKind[] = [
   { name: "graph throttling", weight: 2, inject: (w, f, rng) => underWindow(w, f, rng, "graph", "throttle", 0.5) },
   { name: "dataverse throttling", weight: 2, inject: (w, f, rng) => underWindow(w, f, rng, "dataverse", "throttle", 0.4) },
-  { name: "slow answers", weight: 1, inject: (w, f, rng) => underWindow(w, f, rng, rng.pick(["graph", "dataverse"] as const), "slow", 0.5) },
-  { name: "connection resets", weight: 1, inject: (w, f, rng) => underWindow(w, f, rng, rng.pick(["graph", "dataverse"] as const), "reset", 0.25) },
+  {
+    name: "slow answers",
+    weight: 1,
+    inject: (w, f, rng) => underWindow(w, f, rng, rng.pick(["graph", "dataverse"] as const), "slow", 0.5),
+  },
+  {
+    name: "connection resets",
+    weight: 1,
+    inject: (w, f, rng) => underWindow(w, f, rng, rng.pick(["graph", "dataverse"] as const), "reset", 0.25),
+  },
   {
     name: "storage outage",
     weight: 0.7,
@@ -183,7 +194,12 @@ export const FAULT_KINDS: FaultKind[] = [
     weight: 0.5,
     inject: async (world, f, rng) => {
       // Several changes to write, so the run sends them as a $batch (a single write goes alone).
-      for (let i = 0; i < 4; i++) await churnOnce(world, rng, CHURN_KINDS.filter((k) => k.name === "attribute change" || k.name === "user created"));
+      for (let i = 0; i < 4; i++)
+        await churnOnce(
+          world,
+          rng,
+          CHURN_KINDS.filter((k) => k.name === "attribute change" || k.name === "user created"),
+        );
       const fired = f.arm("$batch", 12_000);
       await startSync(world, anyHost(world, rng), rng.chance(0.5) ? "full" : "incremental").catch(() => undefined);
       inBackground(world, "armed kill", () => fired);

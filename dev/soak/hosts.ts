@@ -26,7 +26,8 @@ export class HostPool {
     const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
     // Every instance sits behind one public URL, as in Azure.
     const publicBaseUrl = `http://127.0.0.1:${ports[0]}`;
-    for (const [index, port] of ports.entries()) pool.slots.push({ index, port, url: `http://127.0.0.1:${port}`, ready: Promise.resolve() });
+    for (const [index, port] of ports.entries())
+      pool.slots.push({ index, port, url: `http://127.0.0.1:${port}`, ready: Promise.resolve() });
     pool.publicBaseUrl = publicBaseUrl;
     await Promise.all(pool.slots.map((s) => pool.launch(s)));
     return pool;
@@ -51,9 +52,12 @@ export class HostPool {
         out += d.toString();
         if (out.includes("HOST_READY")) resolve();
       });
-      child.stderr!.on("data", (d: Buffer) => { err = (err + d.toString()).slice(-4_000); });
+      child.stderr!.on("data", (d: Buffer) => {
+        err = (err + d.toString()).slice(-4_000);
+      });
       child.once("exit", (code, signal) => {
-        if (signal !== "SIGKILL" && !this.stopping) reject(new Error(`host ${slot.index} exited (${code ?? signal}) before serving: ${err}`));
+        if (signal !== "SIGKILL" && !this.stopping)
+          reject(new Error(`host ${slot.index} exited (${code ?? signal}) before serving: ${err}`));
         else resolve();
       });
     });
@@ -86,14 +90,16 @@ export class HostPool {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    await Promise.all(this.slots.map(async (s) => {
-      if (!this.isUp(s)) return;
-      const exited = new Promise((r) => s.child!.once("exit", r));
-      s.child!.kill("SIGTERM");
-      const timer = setTimeout(() => s.child!.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(timer);
-    }));
+    await Promise.all(
+      this.slots.map(async (s) => {
+        if (!this.isUp(s)) return;
+        const exited = new Promise((r) => s.child!.once("exit", r));
+        s.child!.kill("SIGTERM");
+        const timer = setTimeout(() => s.child!.kill("SIGKILL"), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
   }
 }
 
@@ -102,7 +108,11 @@ function socketInodeOf(port: number): string | undefined {
   const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
   for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
     let text: string;
-    try { text = readFileSync(table, "utf8"); } catch { continue; }
+    try {
+      text = readFileSync(table, "utf8");
+    } catch {
+      continue;
+    }
     for (const line of text.split("\n").slice(1)) {
       const fields = line.trim().split(/\s+/);
       if (fields[1]?.endsWith(`:${hexPort}`)) return fields[9];
@@ -114,7 +124,11 @@ function socketInodeOf(port: number): string | undefined {
 function ownsSocket(pid: number, inode: string): boolean {
   try {
     return readdirSync(`/proc/${pid}/fd`).some((fd) => {
-      try { return readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`; } catch { return false; }
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`;
+      } catch {
+        return false;
+      }
     });
   } catch {
     return false;

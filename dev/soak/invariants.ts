@@ -34,31 +34,55 @@ export const INVARIANTS: Invariant[] = [
       for (const user of managedUsers(world)) {
         const records = recordsOf(world.org, user.id);
         const enabled = user.state === "active" && user.accountEnabled;
-        for (const r of records) if (r.isdisabled === enabled) problems.push(`${user.userPrincipalName} (${user.state}, ${user.accountEnabled ? "enabled" : "disabled"}): record ${r.systemuserid} isdisabled=${r.isdisabled}`);
+        for (const r of records)
+          if (r.isdisabled === enabled)
+            problems.push(
+              `${user.userPrincipalName} (${user.state}, ${user.accountEnabled ? "enabled" : "disabled"}): record ${r.systemuserid} isdisabled=${r.isdisabled}`,
+            );
         if (!enabled) continue;
-        if (records.length === 0) { problems.push(`${user.userPrincipalName} has no record`); continue; }
+        if (records.length === 0) {
+          problems.push(`${user.userPrincipalName} has no record`);
+          continue;
+        }
         const r = records[0]!;
-        const actual = { domainname: r.domainname, firstname: r.firstname, lastname: r.lastname, internalemailaddress: r.internalemailaddress, jobtitle: r.jobtitle, mobilephone: r.mobilephone };
+        const actual = {
+          domainname: r.domainname,
+          firstname: r.firstname,
+          lastname: r.lastname,
+          internalemailaddress: r.internalemailaddress,
+          jobtitle: r.jobtitle,
+          mobilephone: r.mobilephone,
+        };
         const expected = expectedColumns(user);
-        const wrong = Object.keys(expected).filter((k) => (actual[k as keyof typeof actual] ?? null) !== (expected[k as keyof typeof expected] ?? null));
-        if (wrong.length > 0) problems.push(`${user.userPrincipalName}: ${wrong.map((k) => `${k} is ${JSON.stringify(actual[k as keyof typeof actual])}, expected ${JSON.stringify(expected[k as keyof typeof expected])}`).join("; ")}`);
+        const wrong = Object.keys(expected).filter(
+          (k) => (actual[k as keyof typeof actual] ?? null) !== (expected[k as keyof typeof expected] ?? null),
+        );
+        if (wrong.length > 0)
+          problems.push(
+            `${user.userPrincipalName}: ${wrong.map((k) => `${k} is ${JSON.stringify(actual[k as keyof typeof actual])}, expected ${JSON.stringify(expected[k as keyof typeof expected])}`).join("; ")}`,
+          );
       }
       return problems;
     },
   },
   {
     name: "one record per user",
-    check: ({ world }) => managedUsers(world).flatMap((user) => {
-      const records = recordsOf(world.org, user.id);
-      return records.length > 1 ? [`${user.userPrincipalName} has ${records.length} records: ${records.map((r) => r.systemuserid).join(", ")}`] : [];
-    }),
+    check: ({ world }) =>
+      managedUsers(world).flatMap((user) => {
+        const records = recordsOf(world.org, user.id);
+        return records.length > 1
+          ? [`${user.userPrincipalName} has ${records.length} records: ${records.map((r) => r.systemuserid).join(", ")}`]
+          : [];
+      }),
   },
   {
     name: "nobody on a placeholder",
     check: async ({ world }) => {
       const names = new Set(world.placeholders.map(lower));
       const ids = new Set(world.placeholders.map((p) => lower(world.sandbox.tenant.directory.findByUpn(p)?.id)));
-      const held = [...world.org.users.values()].filter((r) => names.has(lower(r.domainname)) || ids.has(lower(r.azureactivedirectoryobjectid)));
+      const held = [...world.org.users.values()].filter(
+        (r) => names.has(lower(r.domainname)) || ids.has(lower(r.azureactivedirectoryobjectid)),
+      );
       const problems: string[] = [];
       for (const r of held) {
         const [entry] = await world.bridge.remapDeps().journal.openForUser(world.org.url.toLowerCase(), r.systemuserid);
@@ -74,7 +98,9 @@ export const INVARIANTS: Invariant[] = [
       const open = await world.bridge.remapDeps().journal.listOpen();
       const parked = open.filter((e) => parkedForDeletedUser(world, e));
       if (parked.length > 0) world.tally.add("documented: remap parked, its user deleted meanwhile", parked.length);
-      return open.filter((e) => !parked.includes(e)).map((e) => `remap ${e.operationId} of ${e.systemUserId} (${e.from} → ${e.to}) is still ${e.state}`);
+      return open
+        .filter((e) => !parked.includes(e))
+        .map((e) => `remap ${e.operationId} of ${e.systemUserId} (${e.from} → ${e.to}) is still ${e.state}`);
     },
   },
   {
@@ -96,10 +122,15 @@ export const INVARIANTS: Invariant[] = [
     name: "report counts equal the writes Dataverse saw",
     check: ({ quietRun: { report, writes } }) => {
       const c = report.counts;
-      if (report.state !== "succeeded" || c.failed > 0) return [`the quiet run ${report.runId} ended ${report.state} with ${c.failed} failed: ${JSON.stringify(report.errors.slice(0, 3))}`];
+      if (report.state !== "succeeded" || c.failed > 0)
+        return [
+          `the quiet run ${report.runId} ended ${report.state} with ${c.failed} failed: ${JSON.stringify(report.errors.slice(0, 3))}`,
+        ];
       // A remap is two writes (temporary name, new name), plus one when other columns or enabling follow it.
       const least = c.created + c.updated + c.enabled + c.disabled + 2 * c.remapped;
-      return writes >= least && writes <= least + c.remapped ? [] : [`run ${report.runId} reports ${JSON.stringify(c)} (${least}–${least + c.remapped} writes) but Dataverse saw ${writes}`];
+      return writes >= least && writes <= least + c.remapped
+        ? []
+        : [`run ${report.runId} reports ${JSON.stringify(c)} (${least}–${least + c.remapped} writes) but Dataverse saw ${writes}`];
     },
   },
   {
@@ -136,7 +167,11 @@ function managedUsers(world: SoakWorld) {
 }
 
 /** Requests of one client (by `clientOf`) that arrived after a throttled answer to it reached it and before its Retry-After ended. */
-export function insideRetryAfter(service: string, requests: readonly RecordedRequest[], clientOf: (r: RecordedRequest) => string | undefined): string[] {
+export function insideRetryAfter(
+  service: string,
+  requests: readonly RecordedRequest[],
+  clientOf: (r: RecordedRequest) => string | undefined,
+): string[] {
   const byClient = new Map<string, RecordedRequest[]>();
   for (const r of requests) {
     const client = clientOf(r);
@@ -149,7 +184,9 @@ export function insideRetryAfter(service: string, requests: readonly RecordedReq
       const to = throttled.answeredAt! + throttled.retryAfterSeconds! * 1000 - CLOCK_SLACK_MS;
       const early = list.filter((r) => r.at > from && r.at < to);
       if (early.length > 0) {
-        problems.push(`${service} client ${client}: ${early.length} request(s) within the ${throttled.retryAfterSeconds} s Retry-After of a ${throttled.status} to ${throttled.method} ${throttled.url.slice(0, 80)}, the first ${early[0]!.at - throttled.answeredAt!} ms after it (${early[0]!.method} ${early[0]!.url.slice(0, 80)})`);
+        problems.push(
+          `${service} client ${client}: ${early.length} request(s) within the ${throttled.retryAfterSeconds} s Retry-After of a ${throttled.status} to ${throttled.method} ${throttled.url.slice(0, 80)}, the first ${early[0]!.at - throttled.answeredAt!} ms after it (${early[0]!.method} ${early[0]!.url.slice(0, 80)})`,
+        );
       }
     }
   }

@@ -56,7 +56,15 @@ const PLACEHOLDERS = ["remap-temp-1@contoso.com", "remap-temp-2@contoso.com", "r
 /** Delta pages this small spread the directory over several pages, so a kill can land between them. */
 const DELTA_PAGE_SIZE = 20;
 /** Changes made on a quiet directory before the run whose counts are compared with the writes. */
-const QUIET_KINDS = new Set(["attribute change", "account disabled", "account enabled", "user deleted", "user restored", "UPN changed", "user created"]);
+const QUIET_KINDS = new Set([
+  "attribute change",
+  "account disabled",
+  "account enabled",
+  "user deleted",
+  "user restored",
+  "UPN changed",
+  "user created",
+]);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
@@ -68,12 +76,25 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const [sandbox, azurite] = await Promise.all([startSandbox({ tls: options.tls, seed: { users: 0 } }), startAzurite({ location })]);
   let hosts: HostPool | undefined;
   try {
-    Object.assign(process.env, sandbox.env, { AzureWebJobsStorage: azurite.connectionString, REMAP_PLACEHOLDER_USERS: PLACEHOLDERS.join(",") });
+    Object.assign(process.env, sandbox.env, {
+      AzureWebJobsStorage: azurite.connectionString,
+      REMAP_PLACEHOLDER_USERS: PLACEHOLDERS.join(","),
+    });
     hosts = await HostPool.start(2, process.env);
     const world: SoakWorld = {
-      sandbox, org: sandbox.dataverse[0]!.org, azurite, hosts, bridge: createBridge(loadConfig()),
-      adminToken: await sandbox.adminToken({ lifetimeSeconds: 8 * 3600 }), placeholders: PLACEHOLDERS,
-      names: { nextPerson: 0, nextRename: 0 }, runIds: [], bulkJobIds: [], tally: new Tally(), background: new Set(), log,
+      sandbox,
+      org: sandbox.dataverse[0]!.org,
+      azurite,
+      hosts,
+      bridge: createBridge(loadConfig()),
+      adminToken: await sandbox.adminToken({ lifetimeSeconds: 8 * 3600 }),
+      placeholders: PLACEHOLDERS,
+      names: { nextPerson: 0, nextRename: 0 },
+      runIds: [],
+      bulkJobIds: [],
+      tally: new Tally(),
+      background: new Set(),
+      log,
     };
     populate(world, rng.stream("population"), options.users ?? 60);
     const faults = new FaultInjector(world, rng.stream("faults"));
@@ -90,7 +111,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       const quietRun = await quietRound(world, roundRng);
       for (const invariant of options.invariants ?? INVARIANTS) {
         result.checks++;
-        const problems = await Promise.resolve().then(() => invariant.check({ world, quietRun })).catch((error: unknown) => [`the check failed: ${(error as Error).message}`]);
+        const problems = await Promise.resolve()
+          .then(() => invariant.check({ world, quietRun }))
+          .catch((error: unknown) => [`the check failed: ${(error as Error).message}`]);
         for (const message of problems) result.violations.push({ round: result.rounds, invariant: invariant.name, message });
       }
       log(`round ${result.rounds}: ${result.violations.length} violation(s) so far`);
@@ -115,7 +138,13 @@ function populate(world: SoakWorld, rng: Rng, users: number): void {
   for (let i = 0; i < users; i++) {
     const user = addPerson(world, rng);
     // Some people already have a record, a few with stale values, as when the bridge is first deployed.
-    if (rng.chance(0.4)) world.org.addSystemUser({ domainname: user.userPrincipalName, azureactivedirectoryobjectid: user.id, firstname: user.givenName, lastname: rng.chance(0.3) ? "Stale" : user.surname });
+    if (rng.chance(0.4))
+      world.org.addSystemUser({
+        domainname: user.userPrincipalName,
+        azureactivedirectoryobjectid: user.id,
+        firstname: user.givenName,
+        lastname: rng.chance(0.3) ? "Stale" : user.surname,
+      });
   }
 }
 
@@ -229,10 +258,13 @@ async function recoverAbandonedRemaps(world: SoakWorld): Promise<void> {
   const leases = await world.bridge.storage.table(TABLES.leases);
   for await (const lease of leases.listEntities()) {
     // A 404: its holder released it meanwhile.
-    const deleted = await leases.deleteEntity(lease.partitionKey!, lease.rowKey!).then(() => true, (error: { statusCode?: number }) => {
-      if (error.statusCode !== 404) throw error;
-      return false;
-    });
+    const deleted = await leases.deleteEntity(lease.partitionKey!, lease.rowKey!).then(
+      () => true,
+      (error: { statusCode?: number }) => {
+        if (error.statusCode !== 404) throw error;
+        return false;
+      },
+    );
     if (deleted) world.tally.add("settle: leases of killed hosts lapsed");
   }
   const report = await recoverRemaps(world.bridge.remapDeps({ log: world.log }));
@@ -292,7 +324,11 @@ export function formatResult(result: SoakResult): string {
   section("runs", "run: ");
   section("settling", "settle: ");
   section("documented limitations met (not violations)", "documented: ");
-  rows.push(["rounds", String(result.rounds)], ["invariant checks", String(result.checks)], ["violations", String(result.violations.length)]);
+  rows.push(
+    ["rounds", String(result.rounds)],
+    ["invariant checks", String(result.checks)],
+    ["violations", String(result.violations.length)],
+  );
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
   const lines = rows.map(([k, v]) => (v === "" ? k : `${k.padEnd(width)}${v.padStart(6)}`));
   for (const v of result.violations) lines.push(`VIOLATION (round ${v.round}) ${v.invariant}: ${v.message}`);

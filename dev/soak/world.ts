@@ -46,7 +46,10 @@ export class Tally {
 
   /** Kinds under a prefix ("fault: "), sorted by name. */
   under(prefix: string): Array<[string, number]> {
-    return [...this.counts].filter(([k]) => k.startsWith(prefix)).map(([k, n]): [string, number] => [k.slice(prefix.length), n]).sort(([a], [b]) => a.localeCompare(b));
+    return [...this.counts]
+      .filter(([k]) => k.startsWith(prefix))
+      .map(([k, n]): [string, number] => [k.slice(prefix.length), n])
+      .sort(([a], [b]) => a.localeCompare(b));
   }
 }
 
@@ -59,11 +62,18 @@ export function people(world: SoakWorld, keep: (u: DirectoryUser) => boolean = (
 
 /** Runs `work` in the background (errors logged, never thrown); settling waits for it. */
 export function inBackground(world: SoakWorld, what: string, work: () => Promise<unknown>): void {
-  const promise = work().catch((error: unknown) => world.log(`${what}: ${(error as Error).message}`)).finally(() => world.background.delete(promise));
+  const promise = work()
+    .catch((error: unknown) => world.log(`${what}: ${(error as Error).message}`))
+    .finally(() => world.background.delete(promise));
   world.background.add(promise);
 }
 
-export async function adminPost(world: SoakWorld, host: HostSlot, path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+export async function adminPost(
+  world: SoakWorld,
+  host: HostSlot,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${host.url}/api/${path}`, {
     method: "POST",
     headers: { authorization: `Bearer ${world.adminToken}`, "content-type": "application/json" },

@@ -21,7 +21,10 @@ export function holdCreatesUnderRemap(writes: readonly UserAction[], pendingTarg
   const pending = new Set([...pendingTargets].map(objectIdKey));
   const isHeld = (a: UserAction) => a.kind === "create" && pending.has(objectIdKey(a.objectId));
   const held = writes.filter(isHeld);
-  const error = { code: REMAP_PENDING, message: "a remap has this user's record on its temporary account; the user is retried on the next run" };
+  const error = {
+    code: REMAP_PENDING,
+    message: "a remap has this user's record on its temporary account; the user is retried on the next run",
+  };
   return {
     writes: writes.filter((a) => !isHeld(a)),
     entries: held.map((a) => ({ ...entryFor(a, "failed")!, error })),

@@ -3,7 +3,13 @@
 import { request } from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TableClient } from "@azure/data-tables";
-import { startHttpsService, sendJson, type InjectedFault, type RecordedRequest, type RunningService } from "../../dev/sandbox/https-service.js";
+import {
+  startHttpsService,
+  sendJson,
+  type InjectedFault,
+  type RecordedRequest,
+  type RunningService,
+} from "../../dev/sandbox/https-service.js";
 import { startAzurite } from "../../dev/sandbox/azurite.js";
 import { insideRetryAfter, RETRY_AFTER_GRACE_MS } from "../../dev/soak/invariants.js";
 import { Rng } from "../../dev/soak/random.js";
@@ -59,7 +65,15 @@ describe("ServiceKnobs.schedule", () => {
 
 describe("the Retry-After invariant", () => {
   const at = 1_000_000;
-  const throttled: RecordedRequest = { method: "POST", url: "/$batch", at, answeredAt: at + 10, status: 429, retryAfterSeconds: 2, caller: "a" };
+  const throttled: RecordedRequest = {
+    method: "POST",
+    url: "/$batch",
+    at,
+    answeredAt: at + 10,
+    status: 429,
+    retryAfterSeconds: 2,
+    caller: "a",
+  };
   it("flags a request from the same client inside the window, and only that", () => {
     const early: RecordedRequest = { method: "GET", url: "/systemusers", at: at + 10 + RETRY_AFTER_GRACE_MS + 100, caller: "a" };
     const otherClient: RecordedRequest = { ...early, caller: "b" };
@@ -81,7 +95,12 @@ describe("the soak's randomness", () => {
     const other = new Rng(42);
     other.stream("churn").float();
     expect(other.stream("faults").float()).toBe(s1.float());
-    expect(new Rng(7).weighted([{ weight: 0, v: "never" }, { weight: 1, v: "always" }]).v).toBe("always");
+    expect(
+      new Rng(7).weighted([
+        { weight: 0, v: "never" },
+        { weight: 1, v: "always" },
+      ]).v,
+    ).toBe("always");
   });
 });
 
@@ -90,11 +109,19 @@ describe("Azurite with a location", () => {
     const location = mkdtempSync(join(tmpdir(), "soak-azurite-test-"));
     const azurite = await startAzurite({ location });
     try {
-      const table = TableClient.fromConnectionString(azurite.connectionString, "Survives", { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } });
+      const table = TableClient.fromConnectionString(azurite.connectionString, "Survives", {
+        allowInsecureConnection: true,
+        retryOptions: { maxRetries: 0 },
+      });
       await table.createTable();
       await table.createEntity({ partitionKey: "p", rowKey: "r", value: 1 });
       await azurite.stop();
-      await expect(table.getEntity("p", "r", { requestOptions: { timeout: 2_000 } }).then(() => "answered", () => "refused")).resolves.toBe("refused");
+      await expect(
+        table.getEntity("p", "r", { requestOptions: { timeout: 2_000 } }).then(
+          () => "answered",
+          () => "refused",
+        ),
+      ).resolves.toBe("refused");
       await azurite.restart();
       expect((await table.getEntity<{ value: number }>("p", "r")).value).toBe(1);
     } finally {

@@ -18,12 +18,19 @@ beforeAll(async () => {
   org = env.sandbox.dataverse[0]!.org;
   env.sandbox.tenant.directory.addUser({ userPrincipalName: PLACEHOLDER, accountEnabled: false });
 });
-afterAll(async () => { await env?.stop(); });
+afterAll(async () => {
+  await env?.stop();
+});
 
 it("creates no second record for a user whose record a remap holds on the temporary account, and finishes later", async () => {
   const dir = env.sandbox.tenant.directory;
   const user = dir.addUser({ userPrincipalName: "mid.remap@contoso.com", givenName: "Mid", surname: "Remap" });
-  const rec = org.addSystemUser({ domainname: user.userPrincipalName, azureactivedirectoryobjectid: user.id, firstname: "Mid", lastname: "Remap" });
+  const rec = org.addSystemUser({
+    domainname: user.userPrincipalName,
+    azureactivedirectoryobjectid: user.id,
+    firstname: "Mid",
+    lastname: "Remap",
+  });
   const root = testBridge();
   const runOnce = async (mode: "full" | "incremental") => {
     const run = await root.syncRuns.start({ mode, trigger: "test" });
@@ -34,11 +41,27 @@ it("creates no second record for a user whose record a remap holds on the tempor
   // The user is renamed and an admin's remap moves the record to the temporary account, then pauses there.
   dir.updateUser(user.id, { userPrincipalName: "mid.remap.renamed@contoso.com" });
   let resume!: () => void;
-  const paused = new Promise<void>((r) => { resume = r; });
+  const paused = new Promise<void>((r) => {
+    resume = r;
+  });
   let reached!: () => void;
-  const onTemporary = new Promise<void>((r) => { reached = r; });
-  const deps = root.remapDeps({ hooks: { afterStep: async (step) => { if (step === "temporary") { reached(); await paused; } } } });
-  const remap = remapUser({ user: rec.systemuserid, newDomainName: "mid.remap.renamed@contoso.com", requestedBy: "test", source: "test" }, deps);
+  const onTemporary = new Promise<void>((r) => {
+    reached = r;
+  });
+  const deps = root.remapDeps({
+    hooks: {
+      afterStep: async (step) => {
+        if (step === "temporary") {
+          reached();
+          await paused;
+        }
+      },
+    },
+  });
+  const remap = remapUser(
+    { user: rec.systemuserid, newDomainName: "mid.remap.renamed@contoso.com", requestedBy: "test", source: "test" },
+    deps,
+  );
   await onTemporary;
 
   const during = await runOnce("incremental");
