@@ -229,16 +229,20 @@ async function settle(world: SoakWorld, faults: FaultInjector, ms: number): Prom
   // The first redelivery after the hosts are back at once (a killed host's message would return after its
   // visibility timeout), then again while something is still unfinished.
   let redelivered = 0;
-  while (Date.now() < deadline && (await unfinished(world)) > 0) {
-    if (Date.now() - redelivered > 10_000) {
+  // Settled once nothing is unfinished twice in a row: a redelivered message can start an ended job's next step.
+  for (let quiet = 0; quiet < 2;) {
+    if (Date.now() > deadline) {
+      world.log(`settling: ${await unfinished(world)} run(s) or bulk job(s) still unfinished after ${ms} ms`);
+      return;
+    }
+    quiet = (await unfinished(world)) === 0 ? quiet + 1 : 0;
+    if (quiet === 0 && Date.now() - redelivered > 10_000) {
       world.tally.add("settle: redeliveries", await redeliverUnfinished(world));
       redelivered = Date.now();
     }
     await sleep(500);
   }
-  const left = await unfinished(world);
-  if (left > 0) world.log(`settling: ${left} run(s) or bulk job(s) still unfinished after ${ms} ms`);
-  else await recoverAbandonedRemaps(world);
+  await recoverAbandonedRemaps(world);
 }
 
 async function unfinished(world: SoakWorld): Promise<number> {
