@@ -1,5 +1,6 @@
-// Azurite in memory on free loopback ports. Always with --disableTelemetry (otherwise it reaches out to
-// an outside host) and --inMemoryPersistence (nothing left on disk).
+// Azurite on free loopback ports. Always with --disableTelemetry (otherwise it reaches out to an outside
+// host); in memory (--inMemoryPersistence, nothing left on disk) unless given a `location`: then its data is
+// kept there, so restart() is a storage outage that loses nothing, as in Azure.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import { createServer, connect } from "node:net";
@@ -9,6 +10,8 @@ export interface RunningAzurite {
   ports: { blob: number; queue: number; table: number };
   process: ChildProcess;
   stop(): Promise<void>;
+  /** Starts it again on the same ports (after stop(); with a `location`, with the same data). */
+  restart(): Promise<void>;
 }
 
 /** Azurite's well-known development account (public, documented by Microsoft). */
@@ -39,15 +42,41 @@ async function waitForPort(port: number, deadline: number): Promise<void> {
   throw new Error(`Azurite did not open port ${port} in time`);
 }
 
-export async function startAzurite(options: { ports?: Partial<RunningAzurite["ports"]> } = {}): Promise<RunningAzurite> {
+export async function startAzurite(options: { ports?: Partial<RunningAzurite["ports"]>; location?: string } = {}): Promise<RunningAzurite> {
   const ports = {
     blob: options.ports?.blob ?? (await freePort()),
     queue: options.ports?.queue ?? (await freePort()),
     table: options.ports?.table ?? (await freePort()),
   };
+  let child = await spawnAzurite(ports, options.location);
+  const base = "http://127.0.0.1";
+  const connectionString = [
+    "DefaultEndpointsProtocol=http", `AccountName=${DEV_ACCOUNT}`, `AccountKey=${DEV_KEY}`,
+    `BlobEndpoint=${base}:${ports.blob}/${DEV_ACCOUNT}`, `QueueEndpoint=${base}:${ports.queue}/${DEV_ACCOUNT}`,
+    `TableEndpoint=${base}:${ports.table}/${DEV_ACCOUNT}`,
+  ].join(";") + ";";
+  const stop = () => new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill();
+  });
+  return {
+    connectionString,
+    ports,
+    get process() { return child; },
+    stop,
+    restart: async () => {
+      await stop();
+      child = await spawnAzurite(ports, options.location);
+    },
+  };
+}
+
+async function spawnAzurite(ports: RunningAzurite["ports"], location: string | undefined): Promise<ChildProcess> {
   const entry = createRequire(import.meta.url).resolve("azurite/dist/src/azurite.js");
+  const persistence = location ? ["--location", location] : ["--inMemoryPersistence"];
   const child = spawn(process.execPath, [
-    entry, "--silent", "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
+    entry, "--silent", ...persistence, "--disableTelemetry", "--skipApiVersionCheck", "--loose",
     "--blobHost", "127.0.0.1", "--blobPort", String(ports.blob),
     "--queueHost", "127.0.0.1", "--queuePort", String(ports.queue),
     "--tableHost", "127.0.0.1", "--tablePort", String(ports.table),
@@ -61,20 +90,5 @@ export async function startAzurite(options: { ports?: Partial<RunningAzurite["po
     child.kill();
     throw new Error(`${(error as Error).message}${stderr ? `: ${stderr.slice(0, 500)}` : ""}`, { cause: error });
   }
-  const base = "http://127.0.0.1";
-  const connectionString = [
-    "DefaultEndpointsProtocol=http", `AccountName=${DEV_ACCOUNT}`, `AccountKey=${DEV_KEY}`,
-    `BlobEndpoint=${base}:${ports.blob}/${DEV_ACCOUNT}`, `QueueEndpoint=${base}:${ports.queue}/${DEV_ACCOUNT}`,
-    `TableEndpoint=${base}:${ports.table}/${DEV_ACCOUNT}`,
-  ].join(";") + ";";
-  return {
-    connectionString,
-    ports,
-    process: child,
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once("exit", () => resolve());
-      child.kill();
-    }),
-  };
+  return child;
 }

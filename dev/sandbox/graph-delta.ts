@@ -19,6 +19,8 @@ export interface DeltaContext {
   /** Distinguishes this emulator instance: tokens from an earlier sandbox run are unknown sync states. */
   epoch: string;
   pageSize: number;
+  /** Largest page a `Prefer: odata.maxpagesize` may ask for (Graph: 200 on delta). */
+  maxPageSize: number;
   memberLinksPerPage: number;
   /** Consumes one injected failure for a request that carries a token, if any is pending. */
   takeFault(): DeltaFault | null;
@@ -43,8 +45,6 @@ interface UserSkip extends ChainState { k: "uds"; a: string | null }
 interface UserDelta { k: "udd"; e: string; s: number; sel: string[] | null; f: string[] | null }
 interface GroupSkip extends ChainState { k: "gds"; g: string; m: string | null }
 interface GroupDelta { k: "gdd"; e: string; s: number; sel: string[] | null; f: string[] | null }
-
-const MAX_PAGE = 200;
 
 function rejectUnsupported(q: QueryOptions, allowExpandMembers: boolean): void {
   if (q.has("$orderby")) throw new GraphHttpError(400, "Request_UnsupportedQuery", "$orderby is not supported on delta queries.");
@@ -122,7 +122,7 @@ export function usersDelta(req: IncomingMessage, q: QueryOptions, ctx: DeltaCont
     if (delta?.toLowerCase() === "latest") return userPage(ctx, chain, [], null);
   }
 
-  const { size, applied } = preferredPageSize(req, ctx.pageSize, MAX_PAGE);
+  const { size, applied } = preferredPageSize(req, ctx.pageSize, ctx.maxPageSize);
   const wanted = chain.f ? new Set(chain.f.map((id) => id.toLowerCase())) : null;
   const inChain = (u: DirectoryUser) => u.version <= chain.v && (chain.i ? u.state === "active" : u.version > chain.s) && (!wanted || wanted.has(u.id.toLowerCase()));
   const { page, more } = nextUsers(dir.usersSortedById(), chain.a, size, inChain);
@@ -187,7 +187,7 @@ export function groupsDelta(req: IncomingMessage, q: QueryOptions, ctx: DeltaCon
     if (delta?.toLowerCase() === "latest") return groupPage(ctx, chain, [], null);
   }
 
-  const { size, applied } = preferredPageSize(req, ctx.pageSize, MAX_PAGE);
+  const { size, applied } = preferredPageSize(req, ctx.pageSize, ctx.maxPageSize);
   const trackMembers = chain.sel?.includes("members") ?? false;
   const inWindow = (m: GroupMembership) => m.version <= chain.v && m.version > chain.s;
   const memberDeltas = (g: DirectoryGroup): GroupMembership[] =>

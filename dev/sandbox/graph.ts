@@ -18,6 +18,8 @@ export type { DeliveryRecord, GraphSubscription, LifecycleEvent, DeltaFault };
 export class GraphEmulator {
   /** Default page size of collections and delta pages (`Prefer: odata.maxpagesize` overrides, up to 200 on delta). */
   pageSize = 100;
+  /** Largest delta page a client may ask for (Graph's own cap is 200; lower it to spread a small directory over pages). */
+  maxDeltaPageSize = 200;
   /** Member links per groups/delta page (Graph: up to 500), so large groups span pages. */
   memberLinksPerPage = 500;
   readonly subscriptionStore: Subscriptions;
@@ -92,6 +94,7 @@ export class GraphEmulator {
       base: this.baseUrl(),
       epoch: this.epoch,
       pageSize: this.pageSize,
+      maxPageSize: this.maxDeltaPageSize,
       memberLinksPerPage: this.memberLinksPerPage,
       takeFault: () => this.pendingFaults.shift() ?? null,
     };

@@ -1,5 +1,7 @@
 // One HTTPS listener on loopback for one emulated service, with the knobs tests need:
-// added latency, injected 429/503 faults, and a log of every request received.
+// added latency, injected 429/503 faults, a fault schedule (throttling, slow answers, connection resets),
+// and a log of every request received.
+import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -19,7 +21,22 @@ export interface RecordedRequest {
   handledAt?: number;
   /** The client's id for the logical request (`x-ms-client-request-id` or `client-request-id`): the same on its retries. */
   clientRequestId?: string;
+  /** Who sent it: a short hash of its Authorization header (one per token, so per client process). */
+  caller?: string;
+  /** The `Retry-After` (seconds) the answer carried, whoever decided it (a fault or the emulator itself). */
+  retryAfterSeconds?: number;
+  /** A fault the schedule injected into this request. */
+  injected?: InjectedFault["kind"];
 }
+
+/** What a fault schedule does to one request: answer a status (with Retry-After), answer late, or drop the connection. */
+export type InjectedFault =
+  | { kind: "status"; status: 429 | 503; retryAfterSeconds?: number; body?: unknown }
+  | { kind: "slow"; delayMs: number }
+  | { kind: "reset" };
+
+/** Decides, per request, whether to inject a fault (null: serve it normally). */
+export type FaultSchedule = (req: IncomingMessage, body: Buffer) => InjectedFault | null;
 
 export interface FaultRule {
   /** Share of matching requests that fail, 0..1. */
@@ -36,6 +53,8 @@ export interface FaultRule {
 export class ServiceKnobs {
   latencyMs = 0;
   fault: FaultRule | null = null;
+  /** Consulted for every request after `latencyMs` (before `fault`): the soak's seeded fault injection. */
+  schedule: FaultSchedule | null = null;
   readonly requests: RecordedRequest[] = [];
   /** When set, a deterministic sequence replaces Math.random for fault decisions. */
   random: () => number = Math.random;
@@ -46,6 +65,7 @@ export class ServiceKnobs {
   reset(): void {
     this.latencyMs = 0;
     this.fault = null;
+    this.schedule = null;
     this.requests.length = 0;
   }
 }
@@ -79,6 +99,35 @@ export async function readBody(req: IncomingMessage, limit = 16 * 1024 * 1024): 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const callerOf = (authorization: string | undefined) => (authorization ? createHash("sha256").update(authorization).digest("hex").slice(0, 12) : undefined);
+
+/** Records the Retry-After of the answer, whichever code path writes its head. */
+function recordRetryAfter(res: ServerResponse, record: RecordedRequest): void {
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.writeHead = ((...args: unknown[]) => {
+    const headers = args.find((a): a is Record<string, unknown> => typeof a === "object" && a !== null && !Array.isArray(a));
+    const name = headers && Object.keys(headers).find((k) => k.toLowerCase() === "retry-after");
+    if (name) record.retryAfterSeconds = Number(headers[name]);
+    return writeHead(...args);
+  }) as ServerResponse["writeHead"];
+}
+
+/** Applies a scheduled fault; true when the request was answered (or dropped) by it. */
+async function applyScheduled(name: string, injected: InjectedFault, res: ServerResponse, record: RecordedRequest): Promise<boolean> {
+  record.injected = injected.kind;
+  if (injected.kind === "slow") {
+    await sleep(injected.delayMs);
+    return false;
+  }
+  if (injected.kind === "reset") {
+    res.socket?.destroy();
+    return true;
+  }
+  const headers: Record<string, string> = injected.retryAfterSeconds !== undefined ? { "retry-after": String(injected.retryAfterSeconds) } : {};
+  sendJson(res, injected.status, injected.body ?? { error: { code: injected.status === 429 ? "TooManyRequests" : "ServiceUnavailable", message: `${name}: injected ${injected.status}` } }, headers);
+  return true;
+}
+
 export async function startHttpsService(
   tls: SandboxTls,
   name: string,
@@ -90,11 +139,15 @@ export async function startHttpsService(
     const record: RecordedRequest = { method: req.method ?? "GET", url: req.url ?? "/", at: Date.now() };
     const clientRequestId = req.headers["x-ms-client-request-id"] ?? req.headers["client-request-id"];
     if (typeof clientRequestId === "string") record.clientRequestId = clientRequestId;
+    record.caller = callerOf(req.headers.authorization);
     knobs.requests.push(record);
+    recordRetryAfter(res, record);
     res.on("finish", () => { record.status = res.statusCode; record.answeredAt = Date.now(); });
     void (async () => {
       const body = await readBody(req);
       if (knobs.latencyMs > 0) await sleep(knobs.latencyMs);
+      const injected = knobs.schedule?.(req, body);
+      if (injected && (await applyScheduled(name, injected, res, record))) return;
       const fault = knobs.fault;
       if (fault && (!fault.match || fault.match(req)) && knobs.random() < fault.rate) {
         const headers: Record<string, string> = {};

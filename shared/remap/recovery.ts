@@ -2,11 +2,19 @@
 // lapsed). It reads the record and finishes forward from where it stands: on the new name → succeeded;
 // on the temporary account → step 2 (then rollback, else it stays `stuck` for the next pass); still on the
 // original → step 1 never took effect; anything else → abandoned. Runs on a timer and before every sync.
+// A user renamed again while their record sat on the temporary account is finished to the name the
+// directory has now: the entry's new name (and often the original) no longer exist.
 import { randomUUID } from "node:crypto";
+import type { SyncIdentity } from "../config/config.js";
 import type { DataverseOrgPort } from "../dataverse/types.js";
+import type { DirectoryPort } from "../directory/types.js";
 import { isAppError } from "../errors/app-error.js";
 import type { LeaseStore } from "../state/leases.js";
+import { isOnPremises, type OrgIdentity } from "../sync/identity.js";
 import type { RemapAuditSink } from "./audit.js";
+import { DIRECTORY_SELECT, domainNameOf } from "./directory-names.js";
+import { identityFor } from "./deps.js";
+import { sameName } from "./names.js";
 import type { JournalEntry, RemapJournal } from "./journal.js";
 import { placeholderLeaseKey } from "./placeholders.js";
 import { describe, finishFromTemporary, positionOf, readRecord, type ProcedureContext, type ProcedureHooks } from "./remap-procedure.js";
@@ -20,6 +28,10 @@ export interface RecoveryDeps {
   leaseMs: number;
   hooks?: ProcedureHooks;
   log?: (line: string) => void;
+  /** With the directory and the org's name form, a remap whose user was renamed again finishes to the current name. */
+  directory?: DirectoryPort;
+  identity?: SyncIdentity;
+  identityOf?: (org: string) => OrgIdentity;
 }
 
 export interface RecoveryReport {
@@ -93,13 +105,29 @@ async function settle(entry: JournalEntry, ctx: ProcedureContext, deps: Recovery
   }
   if (position === "temporary") {
     await holdPlaceholder();
-    return finishOrRollBack(entry, ctx, deps, report);
+    return finishOrRollBack(await retargetIfRenamed(entry, deps, ctx.abortSignal), ctx, deps, report);
   }
   const state = position === "original" && entry.state === "step1" ? "not-started" : "abandoned";
   const note = position === "missing" ? "the record no longer exists" : `the record reads ${row?.domainname ?? "(none)"}`;
   const closed = await deps.journal.update(entry, { state, lastError: `recovery: ${note}` });
   report.closed++;
   return closed;
+}
+
+/**
+ * The name the directory has now for the remap's target object, when it is not the entry's new name (the user
+ * was renamed again while the record was on the temporary account): the entry is pointed at it. Online orgs
+ * only, whose records are anchored by the Entra object id the directory is read by.
+ */
+async function retargetIfRenamed(entry: JournalEntry, deps: RecoveryDeps, abortSignal?: AbortSignal): Promise<JournalEntry> {
+  if (!deps.directory || deps.identity === undefined) return entry;
+  const identity = identityFor({ identity: deps.identity, identityOf: deps.identityOf }, entry.org);
+  if (isOnPremises(identity)) return entry;
+  const user = await deps.directory.getUser(entry.targetObjectId, DIRECTORY_SELECT, { abortSignal }).catch(() => null);
+  const current = user ? domainNameOf(user, identity) : null;
+  if (!current || sameName(current, entry.to)) return entry;
+  deps.log?.(`remap recovery ${entry.operationId}: the user was renamed from ${entry.to} to ${current} meanwhile; finishing to ${current}`);
+  return deps.journal.update(entry, { to: current, lastError: `recovery: the user was renamed from ${entry.to} to ${current} meanwhile` });
 }
 
 /** Step 2 from the temporary account; when it fails, the procedure rolled back, closed, or left the entry open. */

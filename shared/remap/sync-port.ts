@@ -32,5 +32,8 @@ export function remapPort(deps: () => RemapDeps): RemapPort {
       const report = await recoverRemaps(d, { org, abortSignal: options.abortSignal });
       if (report.stillOpen > 0) d.log?.(`remap recovery for ${org}: ${report.stillOpen} remap(s) still open; see the journal`);
     },
+    async pendingTargets(org): Promise<Set<string>> {
+      return new Set((await deps().journal.listOpen(org)).map((e) => e.targetObjectId.toLowerCase()));
+    },
   };
 }

@@ -16,4 +16,6 @@ export interface RemapPort {
   remap(request: RemapRequest): Promise<RemapOutcome>;
   /** Finishes or rolls back remaps cut off between their steps (runs at the start of every sync). */
   recover(org: string, options?: { abortSignal?: AbortSignal }): Promise<void>;
+  /** Directory anchors of users whose record an open remap has (or may have) on its temporary account now. */
+  pendingTargets(org: string, options?: { abortSignal?: AbortSignal }): Promise<Set<string>>;
 }

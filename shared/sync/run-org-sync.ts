@@ -29,6 +29,7 @@ import { objectIdKey, type UserIndex } from "./user-index.js";
 import type { OrgStateStore, OrgSyncState, PendingDisable } from "./org-state-store.js";
 import type { RunStore } from "./run-store.js";
 import type { RemapPort } from "./remap-port.js";
+import { holdCreatesUnderRemap, type HeldCreates } from "./remap-pending.js";
 import { recordErrors, type ChangeEntry, type RunReport } from "./run-report.js";
 import { OrgAccessRun, type OrgAccessSettings } from "../access/run-access.js";
 import type { AccessOrgPort } from "../access/dataverse-access.js";
@@ -234,8 +235,10 @@ class OrgSyncRun {
     const { report, deps } = this;
     await this.its.source.load(changes, this.abortSignal);
     const planned = await this.planPage(changes);
-    const applied = await applyWriteActions(deps.dataverse, this.its.source.index, planned.writes, report.counts, { dryRun: report.dryRun, abortSignal: this.abortSignal, now: this.now });
-    recordErrors(report, applied.errors);
+    const held = await this.holdCreatesUnderRemap(planned.writes);
+    const applied = await applyWriteActions(deps.dataverse, this.its.source.index, held.writes, report.counts, { dryRun: report.dryRun, abortSignal: this.abortSignal, now: this.now });
+    applied.entries.push(...held.entries);
+    recordErrors(report, [...applied.errors, ...held.errors]);
     for (const action of planned.remaps) applied.entries.push(await this.applyRemap(action));
     await this.its.pending.queue(planned.disables);
     await this.record([...applied.entries, ...planned.others]);
@@ -258,6 +261,15 @@ class OrgSyncRun {
       sortAction(action, page, report.counts);
     }
     return page;
+  }
+
+  /** Creates of users whose record an open remap holds on its temporary account wait for it (remap-pending.ts). */
+  private async holdCreatesUnderRemap(writes: UserAction[]): Promise<HeldCreates> {
+    const none: HeldCreates = { writes, entries: [], errors: [] };
+    if (this.report.dryRun || !this.deps.remap || !writes.some((a) => a.kind === "create")) return none;
+    const held = holdCreatesUnderRemap(writes, await this.deps.remap.pendingTargets(this.org, { abortSignal: this.abortSignal }), this.now());
+    this.report.counts.failed += held.entries.length;
+    return held;
   }
 
   /** The directory object ids (keys) whose write failed; entries name the org's anchor (the AD GUID on-premises). */

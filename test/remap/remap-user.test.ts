@@ -96,8 +96,8 @@ describe("POST /api/users/remap", () => {
   it("honours an Idempotency-Key", async () => {
     const user = users[1]!;
     const oldUpn = user.userPrincipalName;
-    env.sandbox.tenant.directory.updateUser(user.id, { userPrincipalName: "grace.h@contoso.com" });
-    const body = { user: oldUpn, newDomainName: "grace.h@contoso.com" };
+    env.sandbox.tenant.directory.updateUser(user.id, { userPrincipalName: "renamed.once@contoso.com" });
+    const body = { user: oldUpn, newDomainName: "renamed.once@contoso.com" };
     const first = await remap(body, { "idempotency-key": "key-1" });
     expect(first.status).toBe(200);
     expect(first.body.changed).toBe(true);
@@ -199,6 +199,33 @@ describe("POST /api/users/remap", () => {
     expect(after.domainname).toBe("donald.k@contoso.com");
     expect(after.azureactivedirectoryobjectid).toBe(user.id);
     expect((await root().remapDeps().journal.get(org.url.toLowerCase(), open[0]!.operationId))?.state).toBe("succeeded");
+    expect(holdsAnyUnheldAccount()).toEqual([]);
+  });
+
+  // Found by the chaos soak (seed 7): a remap cut off on the temporary account while the user was renamed again
+  // stayed stuck for good — step 2's name and the original name both no longer existed.
+  it("recovery finishes a remap to the user's current name when the user was renamed again meanwhile", async () => {
+    const user = users.find((u, i) => i >= 8 && org.findByObjectId(u.id))!;
+    const rec = recordOf(user);
+    const dir = env.sandbox.tenant.directory;
+    dir.updateUser(user.id, { userPrincipalName: "cut.off.first@contoso.com" });
+    // The process dies once the record is on the temporary account; meanwhile the user is renamed once more.
+    const deps = root().remapDeps({ hooks: { afterStep: (step) => {
+      if (step !== "temporary") return;
+      dir.updateUser(user.id, { userPrincipalName: "cut.off.second@contoso.com" });
+      throw new Error("killed between the steps");
+    } } });
+    await expect(remapUser({ user: rec.systemuserid, newDomainName: "cut.off.first@contoso.com", requestedBy: "test", source: "test" }, deps)).rejects.toThrow("killed");
+    const [open] = await root().remapDeps().journal.openForUser(org.url.toLowerCase(), rec.systemuserid);
+    expect(org.get(rec.systemuserid)!.azureactivedirectoryobjectid).toBe(open!.placeholderObjectId);
+
+    const report = await recoverRemaps(root().remapDeps());
+    expect(report).toMatchObject({ succeeded: 1, stillOpen: 0 });
+    const after = org.get(rec.systemuserid)!;
+    expect(after.domainname).toBe("cut.off.second@contoso.com");
+    expect(after.azureactivedirectoryobjectid).toBe(user.id);
+    const entry = await root().remapDeps().journal.get(org.url.toLowerCase(), open!.operationId);
+    expect(entry).toMatchObject({ state: "succeeded", to: "cut.off.second@contoso.com" });
     expect(holdsAnyUnheldAccount()).toEqual([]);
   });
 });

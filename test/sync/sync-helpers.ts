@@ -1,23 +1,10 @@
 // Assertions shared by the sync tests: what "converged" means, computed independently of the product's mapping.
 import { expect } from "vitest";
-import type { DirectoryUser } from "../../dev/sandbox/directory.js";
 import type { DataverseOrg } from "../../dev/sandbox/dataverse/index.js";
 import type { Sandbox } from "../../dev/sandbox/sandbox.js";
+import { expectedColumns, recordsOf } from "../support/converged.js";
 
-export function expectedColumns(user: DirectoryUser) {
-  return {
-    domainname: user.userPrincipalName,
-    firstname: user.givenName,
-    lastname: user.surname,
-    internalemailaddress: user.mail ?? user.userPrincipalName,
-    jobtitle: user.jobTitle,
-    mobilephone: user.mobilePhone,
-  };
-}
-
-export function recordsOf(org: DataverseOrg, objectId: string) {
-  return [...org.users.values()].filter((r) => (r.azureactivedirectoryobjectid ?? "").toLowerCase() === objectId.toLowerCase());
-}
+export { expectedColumns, recordsOf };
 
 /** Every active directory user has exactly one record with the mapped columns, enabled iff the account is. */
 export function expectConverged(sandbox: Sandbox, org: DataverseOrg): void {
