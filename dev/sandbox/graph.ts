@@ -1,6 +1,6 @@
 // Microsoft Graph v1.0 emulator over the sandbox tenant's Directory: users (get, list with
-// $select/$filter/$top and paging), users/delta and groups/delta, group members, and change-notification
-// subscriptions. Knobs on GraphEmulator let tests expire delta tokens, force a 410 reset, forget
+// $select/$filter/$top and paging), users/delta and groups/delta, group members, JSON batches of user reads, and
+// change-notification subscriptions. Knobs on GraphEmulator let tests expire delta tokens, force a 410 reset, forget
 // subscriptions and send lifecycle notifications. Throttling comes from the service's ServiceKnobs.
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -10,6 +10,7 @@ import { authenticate, type GraphCaller } from "./graph-auth.js";
 import { groupsDelta, usersDelta, type DeltaContext, type DeltaFault } from "./graph-delta.js";
 import { GraphHttpError, QueryOptions, sendGraph, sendGraphError } from "./graph-odata.js";
 import { getGroup, getUser, listGroupMembers, listUsers } from "./graph-read.js";
+import { runBatch } from "./graph-batch.js";
 import { Subscriptions, type DeliveryRecord, type GraphSubscription, type LifecycleEvent } from "./graph-subscriptions.js";
 
 export type { DeliveryRecord, GraphSubscription, LifecycleEvent, DeltaFault };
@@ -19,6 +20,8 @@ export class GraphEmulator {
   pageSize = 100;
   /** Member links per groups/delta page (Graph: up to 500), so large groups span pages. */
   memberLinksPerPage = 500;
+  /** Object ids read with `users?$filter=id in (…)` / `id eq` (alone or in a batch), in order: tests assert on it. */
+  readonly usersReadById: string[] = [];
   readonly subscriptionStore: Subscriptions;
   /** Distinguishes this instance's delta tokens from those of an earlier run. */
   readonly epoch = randomUUID();
@@ -135,6 +138,7 @@ async function route(emulator: GraphEmulator, req: IncomingMessage, res: ServerR
     if (sub === undefined) return ok(200, getGroup(emulator, id, q));
     if (sub === "members" && rest.length === 0) return ok(200, ...listGroupMembers(emulator, req, q, url, id));
   }
+  if (collection === "$batch" && id === undefined && method === "POST") return ok(200, runBatch(emulator, req, parseJson(body)));
   if (collection === "subscriptions") {
     const store = emulator.subscriptionStore;
     if (id === undefined && method === "GET") {

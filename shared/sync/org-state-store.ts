@@ -5,6 +5,7 @@ import { escapeODataString } from "../odata/literal.js";
 import { capStrings, encodeKey, fitEntity, joinText, splitText, tableBatches } from "../state/table-limits.js";
 import type { RunMode, RunState } from "./run-report.js";
 import type { DisableReason } from "./plan.js";
+import type { GroupMembersCursor } from "../directory/group-members-delta.js";
 
 export interface OrgSyncState {
   org: string;
@@ -20,8 +21,11 @@ export interface OrgSyncState {
   lastOutcome?: RunState;
   lastFinishedAt?: string;
   haltedRunId?: string;
-  /** The scope-group members saved by the last scoped run: for which groups, and in how many rows. */
-  scopeMembers?: { groups: string; rows: number };
+  /**
+   * The scope groups' members saved by the last scoped run (in how many rows) and where their groups/delta
+   * continues; absent = the next scoped run reads whole memberships and is a full round.
+   */
+  scopeMembers?: { groups: string; rows: number; cursor?: GroupMembersCursor };
   consecutiveFailures: number;
   backoffUntil?: string;
 }
@@ -35,7 +39,7 @@ export interface PendingDisable {
 
 const STATE_PARTITION = "org";
 // A table string property holds at most 32K UTF-16 characters: 800 GUIDs and commas fit.
-const MEMBERS_PER_ROW = 800;
+export const SCOPE_MEMBERS_PER_ROW = 800;
 const membersPartition = (org: string) => `members-${encodeKey(org)}`;
 const retryPartition = (org: string) => `retry-${encodeKey(org)}`;
 const rowKeyOf = (i: number) => String(i).padStart(8, "0");
@@ -107,18 +111,18 @@ export class OrgStateStore {
   }
 
   /**
-   * Writes the scope members in rows 0..n-1 and returns n; rows from `previousRows` on are deleted. The caller
-   * records n (and the groups) in the org state afterwards, so a write cut off midway is never read as whole.
+   * Writes the scope groups' members in rows 0..n-1 (one group's ids, or part of them, per row) and returns n; rows
+   * from n to `previousRows` are deleted. The caller records n (and the groups' cursor) in the org state afterwards,
+   * so a write cut off midway is never read as whole.
    */
-  async saveScopeMembers(org: string, ids: readonly string[], previousRows = 0): Promise<number> {
+  async saveScopeMembers(org: string, rows: ReadonlyArray<{ group: string; ids: readonly string[] }>, previousRows = 0): Promise<number> {
     const client = await this.client();
     const partitionKey = membersPartition(org);
-    const rows = Math.ceil(ids.length / MEMBERS_PER_ROW);
-    for (let i = 0; i < rows; i++) {
-      await client.upsertEntity(fitEntity({ partitionKey, rowKey: rowKeyOf(i), ids: ids.slice(i * MEMBERS_PER_ROW, (i + 1) * MEMBERS_PER_ROW).join(",") }), "Replace");
+    for (const [i, row] of rows.entries()) {
+      await client.upsertEntity(fitEntity({ partitionKey, rowKey: rowKeyOf(i), group: row.group, ids: row.ids.join(",") }), "Replace");
     }
-    for (let i = rows; i < previousRows; i++) await client.deleteEntity(partitionKey, rowKeyOf(i)).catch(() => undefined);
-    return rows;
+    for (let i = rows.length; i < previousRows; i++) await client.deleteEntity(partitionKey, rowKeyOf(i)).catch(() => undefined);
+    return rows.length;
   }
 
   /** Object ids (keys) of users whose write failed: the next run fetches and plans them again (run-org-sync.ts). */
@@ -156,14 +160,14 @@ export class OrgStateStore {
     }
   }
 
-  /** The scope members saved in rows 0..rows-1. */
-  async listScopeMembers(org: string, rows: number): Promise<Set<string>> {
+  /** The scope groups' members saved in rows 0..rows-1. */
+  async listScopeMembers(org: string, rows: number): Promise<Array<{ group: string; ids: string[] }>> {
     const client = await this.client();
-    const members = new Set<string>();
+    const out: Array<{ group: string; ids: string[] }> = [];
     const filter = `PartitionKey eq '${membersPartition(org)}' and RowKey lt '${rowKeyOf(rows)}'`;
-    for await (const row of client.listEntities<{ ids: string }>({ queryOptions: { filter } })) {
-      for (const id of row.ids.split(",")) if (id) members.add(id);
+    for await (const row of client.listEntities<{ group?: string; ids: string }>({ queryOptions: { filter } })) {
+      out.push({ group: String(row.group ?? ""), ids: row.ids ? row.ids.split(",").filter(Boolean) : [] });
     }
-    return members;
+    return out;
   }
 }

@@ -3,6 +3,7 @@ import type { Config } from "../config/config.js";
 import type { SyncSettings } from "./run-org-sync.js";
 import type { OrgClients } from "../dataverse/org-clients.js";
 import type { DirectoryPort } from "../directory/types.js";
+import type { GroupsDeltaSource } from "../directory/group-members-delta.js";
 import { LeaseStore } from "../state/leases.js";
 import { QUEUES, TABLES, type Storage } from "../state/storage.js";
 import { OrgStateStore } from "./org-state-store.js";
@@ -15,7 +16,7 @@ import { orgIdentity } from "./identity.js";
 /** What the sync use cases run against. */
 export interface SyncParts {
   storage: Storage;
-  directory: DirectoryPort;
+  directory: DirectoryPort & GroupsDeltaSource;
   dataverse: Pick<OrgClients, "get">;
   remap: RemapPort;
 }
