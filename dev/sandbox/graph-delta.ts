@@ -125,7 +125,9 @@ export function usersDelta(req: IncomingMessage, q: QueryOptions, ctx: DeltaCont
   const { size, applied } = preferredPageSize(req, ctx.pageSize, MAX_PAGE);
   const wanted = chain.f ? new Set(chain.f.map((id) => id.toLowerCase())) : null;
   const inChain = (u: DirectoryUser) => u.version <= chain.v && (chain.i ? u.state === "active" : u.version > chain.s) && (!wanted || wanted.has(u.id.toLowerCase()));
-  const { page, more } = nextUsers(dir.usersSortedById(), chain.a, size, inChain);
+  // A round from a delta link walks only the users changed in its window (the directory's change log).
+  const candidates = chain.i ? dir.usersSortedById() : dir.usersChangedBetween(chain.s, chain.v);
+  const { page, more } = nextUsers(candidates, chain.a, size, inChain);
   const next = more ? { ...chain, a: page[page.length - 1]!.id } : null;
   const result = userPage(ctx, chain, page, next);
   if (applied) result.headers["preference-applied"] = applied;
