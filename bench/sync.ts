@@ -116,6 +116,16 @@ async function phase(sandbox: Sandbox, env: NodeJS.ProcessEnv, name: PhaseResult
   if (process.env.BENCH_TRACE === "1") {
     const trace = [...dv.knobs.requests.slice(dvStart).map((r) => ({ ...r, svc: "DV" })), ...graph.knobs.requests.slice(graphStart).map((r) => ({ ...r, svc: "Graph" }))].sort((a, b) => a.at - b.at);
     for (const r of trace.slice(0, 80)) console.log(`TRACE ${r.svc} +${r.at - t0} ms (${(r.answeredAt ?? r.at) - r.at} ms) ${r.method} ${r.url.slice(0, 140)}`);
+    const sums = new Map<string, { n: number; ms: number; first: number; last: number }>();
+    for (const r of trace) {
+      const key = `${r.svc} ${r.method} ${r.url.split("?")[0]!.replace(/\(.*$/, "")}`;
+      const sum = sums.get(key) ?? { n: 0, ms: 0, first: r.at - t0, last: 0 };
+      sum.n++;
+      sum.ms += (r.answeredAt ?? r.at) - r.at;
+      sum.last = (r.answeredAt ?? r.at) - t0;
+      sums.set(key, sum);
+    }
+    for (const [key, v] of sums) console.log(`TRACE-SUM ${key}: ${v.n} requests, ${v.ms} ms answering, from +${v.first} to +${v.last} ms`);
   }
   const dvRequests = dv.knobs.requests.slice(dvStart);
   const graphRequests = graph.knobs.requests.slice(graphStart);
@@ -154,7 +164,9 @@ async function phase(sandbox: Sandbox, env: NodeJS.ProcessEnv, name: PhaseResult
 async function benchSize(users: number, changes: number, tlsDir: string, telemetry = false, scope = 0): Promise<{ seedMs: number; phases: PhaseResult[]; parentPeakRssMb: number }> {
   const seedStart = performance.now();
   const tls = ensureSandboxTls(tlsDir);
-  const [sandbox, azurite] = await Promise.all([startSandbox({ tls, seed: { users, existingShare: 0 } }), startAzurite()]);
+  // Azurite first: seeding a large tenant keeps this process busy past Azurite's start-up timeout.
+  const azurite = await startAzurite();
+  const sandbox = await startSandbox({ tls, seed: { users, existingShare: 0 } });
   const seedMs = Math.round(performance.now() - seedStart);
   try {
     sandbox.dataverse[0]!.knobs.latencyMs = 30;

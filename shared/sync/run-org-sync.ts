@@ -231,17 +231,20 @@ class OrgSyncRun {
     const ids = [...delta.changes.map((c) => changeKey(c, settings.identity)), ...matchedElsewise];
     for (const id of ids) this.seenThisRun.add(id);
     for (const change of delta.changes) this.plannedThisRun.add(directoryKey(change));
-    if (report.mode === "full" && !report.dryRun) await this.deps.orgState.addSeenIds(this.its.state.roundId!, Date.now() * 1000 + this.page, ids);
-    if (!report.dryRun) await this.savePage(delta, delta.changes.map(directoryKey), failed);
+    if (report.dryRun) return;
+    // The seen ids and the carried-forward failures are independent writes: both land before the report and cursor.
+    const seen = report.mode === "full" ? this.deps.orgState.addSeenIds(this.its.state.roundId!, Date.now() * 1000 + this.page, ids) : undefined;
+    await Promise.all([seen, this.savePage(delta, delta.changes.map(directoryKey), failed, seen)]);
   }
 
   /**
    * The page's outcome first (failures carried forward, then the report), the cursor last: a save that fails
    * leaves the cursor on this page, so the retry re-applies it instead of skipping it.
    */
-  private async savePage(delta: DeltaPage, handled: readonly string[], failed: ReadonlySet<string>): Promise<void> {
+  private async savePage(delta: DeltaPage, handled: readonly string[], failed: ReadonlySet<string>, before?: Promise<void>): Promise<void> {
     const { state } = this.its;
     await this.its.retries.record(handled, failed);
+    await before;
     await this.deps.runs.save(this.report);
     state.cursor = delta.nextLink ?? delta.deltaLink;
     state.cursorKind = delta.nextLink ? "next" : "delta";
