@@ -89,7 +89,7 @@ class OrgSyncRun {
   /** Users whose write failed in this run (the error list is capped, so it cannot be the source of truth). */
   private readonly failedThisRun = new Set<string>();
   private readonly seenThisRun = new Set<string>();
-  /** Directory object ids (keys) this run planned, whatever the org's anchor. */
+  /** Scoped runs: directory object ids (keys) this run planned, whatever the org's anchor. */
   private readonly plannedThisRun = new Set<string>();
   private page = 0;
 
@@ -230,7 +230,7 @@ class OrgSyncRun {
     const { matchedElsewise, failed } = await this.applyPage(delta.changes);
     const ids = [...delta.changes.map((c) => changeKey(c, settings.identity)), ...matchedElsewise];
     for (const id of ids) this.seenThisRun.add(id);
-    for (const change of delta.changes) this.plannedThisRun.add(directoryKey(change));
+    if (this.its.scope) for (const change of delta.changes) this.plannedThisRun.add(directoryKey(change));
     if (report.dryRun) return;
     // The seen ids and the carried-forward failures are independent writes: both land before the report and cursor.
     const seen = report.mode === "full" ? this.deps.orgState.addSeenIds(this.its.state.roundId!, Date.now() * 1000 + this.page, ids) : undefined;
@@ -265,7 +265,7 @@ class OrgSyncRun {
       const changes: DirectoryChange[] = users.map((user) => ({ kind: "upsert", user }));
       const { failed, matchedElsewise } = await this.applyPage(changes);
       for (const id of [...changes.map((c) => changeKey(c, this.settings.identity)), ...matchedElsewise]) this.seenThisRun.add(id);
-      for (const change of changes) this.plannedThisRun.add(directoryKey(change));
+      if (this.its.scope) for (const change of changes) this.plannedThisRun.add(directoryKey(change));
       if (!this.report.dryRun) await this.its.retries.record(batch, failed);
     }
   }
