@@ -32,7 +32,7 @@ import { PendingDisables } from "./pending-disables.js";
 import { applyToIndex, planChange, planOrphans, planOutOfScope, type PlanOptions, type UserAction } from "./plan.js";
 import { describeDisableThreshold } from "./threshold.js";
 import type { GroupsDeltaSource } from "../directory/group-members-delta.js";
-import { readScope, saveScope, type ScopeRead } from "./scope-source.js";
+import { readScope, saveScope, scopedRunIsFull, type ScopeRead } from "./scope-source.js";
 import { objectIdKey, type UserIndex } from "./user-index.js";
 import type { OrgStateStore, OrgSyncState, PendingDisable } from "./org-state-store.js";
 import type { RunStore } from "./run-store.js";
@@ -114,10 +114,15 @@ class OrgSyncRun {
     if (deps.remap && !report.dryRun) await deps.remap.recover(org, { abortSignal });
     const state = await deps.orgState.get(org);
     const retries = await CarriedForward.load(deps.orgState, org, report.dryRun);
-    const scope = settings.scopeGroupIds.length > 0 ? await readScope(deps.directory, deps.orgState, state, settings.scopeGroupIds, abortSignal) : undefined;
+    const scoped = settings.scopeGroupIds.length > 0;
+    // A full scoped round reads the whole org while the groups are read: it needs both, and neither waits on the other.
+    const early = scoped && scopedRunIsFull(state, report.mode, settings.scopeGroupIds)
+      ? settled(IndexSource.open(deps.dataverse, settings.map, settings.identity, true, abortSignal))
+      : undefined;
+    const scope = scoped ? await readScope(deps.directory, deps.orgState, state, settings.scopeGroupIds, abortSignal) : undefined;
     const pending = await PendingDisables.load(deps.orgState, report);
     const link = startOrContinueRound(state, report, scope);
-    const source = await IndexSource.open(deps.dataverse, settings.map, settings.identity, report.mode !== "incremental", abortSignal);
+    const source = await (early ?? IndexSource.open(deps.dataverse, settings.map, settings.identity, report.mode !== "incremental", abortSignal));
     // The saved members belong to a scoped run over the same groups; a run without scope voids them.
     if (!scope && !report.dryRun) state.scopeMembers = undefined;
     return new OrgSyncRun(report, settings, deps, abortSignal, { state, retries, pending, source, scope, link });
@@ -258,10 +263,14 @@ class OrgSyncRun {
    * users not found are left out (a delta or a full round reports them gone).
    */
   private async applyUsersById(ids: readonly string[]): Promise<void> {
+    const read = (from: number) => settled(this.deps.directory.getUsersByIds(ids.slice(from, from + USERS_PER_READ), this.select, { abortSignal: this.abortSignal }));
+    let ahead = ids.length > 0 ? read(0) : undefined;
     for (let i = 0; i < ids.length; i += USERS_PER_READ) {
       this.abortSignal?.throwIfAborted();
       const batch = ids.slice(i, i + USERS_PER_READ);
-      const users = await this.deps.directory.getUsersByIds(batch, this.select, { abortSignal: this.abortSignal });
+      const users = await ahead!;
+      // The next batch is read while this one is applied (as the delta reader reads a page ahead).
+      ahead = i + USERS_PER_READ < ids.length ? read(i + USERS_PER_READ) : undefined;
       const changes: DirectoryChange[] = users.map((user) => ({ kind: "upsert", user }));
       const { failed, matchedElsewise } = await this.applyPage(changes);
       for (const id of [...changes.map((c) => changeKey(c, this.settings.identity)), ...matchedElsewise]) this.seenThisRun.add(id);
@@ -400,7 +409,7 @@ class DeltaReader {
   async read(link: string | undefined): Promise<DeltaPage> {
     try {
       const page = await (this.ahead ?? this.fetch(link));
-      this.ahead = page.nextLink ? readAhead(this.fetch(page.nextLink)) : undefined;
+      this.ahead = page.nextLink ? settled(this.fetch(page.nextLink)) : undefined;
       return page;
     } catch (error) {
       this.ahead = undefined;
@@ -419,10 +428,10 @@ const USERS_PER_READ = 300;
 /** The directory object id a change is about, as a key. */
 const directoryKey = (change: DirectoryChange) => objectIdKey(change.kind === "upsert" ? change.user.id : change.id);
 
-/** A page fetched ahead: its failure surfaces when it is awaited, never as an unhandled rejection meanwhile. */
-function readAhead(page: Promise<DeltaPage>): Promise<DeltaPage> {
-  page.catch(() => undefined);
-  return page;
+/** Work started ahead: its failure surfaces when it is awaited, never as an unhandled rejection meanwhile. */
+function settled<T>(work: Promise<T>): Promise<T> {
+  work.catch(() => undefined);
+  return work;
 }
 
 /** Starts a full round, or continues the saved one; returns where the delta chain continues. */

@@ -22,6 +22,16 @@ export interface ScopeRead {
   groupsChanged: boolean;
 }
 
+/** The membership saved by the last scoped run over these groups, if any (without it a scoped run is a full round). */
+function savedScope(state: OrgSyncState, groupsKey: string): OrgSyncState["scopeMembers"] {
+  return state.scopeMembers?.groups === groupsKey && state.scopeMembers.cursor ? state.scopeMembers : undefined;
+}
+
+/** Whether a scoped run over `groupIds` will be a full round (as `startOrContinueRound` decides once the scope is read). */
+export function scopedRunIsFull(state: OrgSyncState, mode: string, groupIds: readonly string[]): boolean {
+  return mode === "full" || !state.cursor || state.cursorKind !== "delta" || !savedScope(state, normalizeGroupIds(groupIds).join(","));
+}
+
 /** The scope now, and how it changed since the last scoped run. */
 export async function readScope(
   directory: GroupsDeltaSource,
@@ -31,7 +41,7 @@ export async function readScope(
   abortSignal?: AbortSignal,
 ): Promise<ScopeRead> {
   const groupsKey = normalizeGroupIds(groupIds).join(",");
-  const saved = state.scopeMembers?.groups === groupsKey && state.scopeMembers.cursor ? state.scopeMembers : undefined;
+  const saved = savedScope(state, groupsKey);
   const before = saved ? ScopeMembership.fromRows(await orgState.listScopeMembers(state.org, saved.rows)) : undefined;
   const delta = await readGroupMembersDelta(directory, groupIds, saved?.cursor, { abortSignal });
   const after = (before ?? ScopeMembership.empty()).applied(delta, groupIds);
