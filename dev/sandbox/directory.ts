@@ -60,6 +60,7 @@ export class Directory {
   private sortedById: DirectoryUser[] = [];
   /** User changes in version order (every user mutation emits one), so a delta round costs its changes, not the tenant. */
   private readonly userChanges: Array<{ version: number; id: string }> = [];
+  private changedWindow: { key: string; users: DirectoryUser[] } | undefined;
 
   usersSortedById(): readonly DirectoryUser[] {
     if (this.sortedById.length !== this.users.size) {
@@ -75,6 +76,13 @@ export class Directory {
 
   /** Users (any state) whose latest change lies in (after, upTo], in id order. */
   usersChangedBetween(after: number, upTo: number): DirectoryUser[] {
+    // Every page of a round asks for the same window: answer it once per window (and state of the log).
+    const key = `${after}:${upTo}:${this.userChanges.length}`;
+    if (this.changedWindow?.key !== key) this.changedWindow = { key, users: this.changedBetween(after, upTo) };
+    return this.changedWindow.users;
+  }
+
+  private changedBetween(after: number, upTo: number): DirectoryUser[] {
     const log = this.userChanges;
     let lo = 0;
     let hi = log.length;

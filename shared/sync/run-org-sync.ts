@@ -405,8 +405,23 @@ class DeltaReader {
     private readonly abortSignal: AbortSignal | undefined,
   ) {}
 
-  /** The page at `link` (undefined = the chain's start), fetched ahead when it follows the last page read. */
+  /**
+   * The changes from `link` (undefined = the chain's start) on, a step at a time: consecutive Graph pages (200
+   * users at most each) up to STEP_CHANGES, so a step's writes fill Dataverse's parallel batches and its
+   * bookkeeping (seen ids, report, cursor) is paid once per step rather than once per page.
+   */
   async read(link: string | undefined): Promise<DeltaPage> {
+    let page = await this.readPage(link);
+    let changes = page.changes;
+    while (page.nextLink && changes.length < STEP_CHANGES) {
+      page = await this.readPage(page.nextLink);
+      changes = changes.concat(page.changes);
+    }
+    return { changes, nextLink: page.nextLink, deltaLink: page.deltaLink };
+  }
+
+  /** The page at `link`, fetched ahead when it follows the last page read. */
+  private async readPage(link: string | undefined): Promise<DeltaPage> {
     try {
       const page = await (this.ahead ?? this.fetch(link));
       this.ahead = page.nextLink ? settled(this.fetch(page.nextLink)) : undefined;
@@ -421,6 +436,9 @@ class DeltaReader {
     return this.directory.usersDeltaPage(link, this.select, { abortSignal: this.abortSignal });
   }
 }
+
+/** Changes applied in one step: two Graph pages of 200, four Dataverse batches of 100 (its usual parallelism hint). */
+const STEP_CHANGES = 400;
 
 /** Users read by id at a time: one Graph JSON batch of 20 requests of 15 ids. */
 const USERS_PER_READ = 300;
