@@ -74,6 +74,9 @@ export class Directory {
   private readonly listeners = new Set<(change: DirectoryChange) => void>();
   /** Every user (any state) in id order, for delta paging; users are never removed from the map, so its size dates it. */
   private sortedById: DirectoryUser[] = [];
+  /** User changes in version order (every user mutation emits one), so a delta round costs its changes, not the tenant. */
+  private readonly userChanges: Array<{ version: number; id: string }> = [];
+  private changedWindow: { key: string; users: DirectoryUser[] } | undefined;
 
   usersSortedById(): readonly DirectoryUser[] {
     if (this.sortedById.length !== this.users.size) {
@@ -87,7 +90,33 @@ export class Directory {
     return () => this.listeners.delete(listener);
   }
 
+  /** Users (any state) whose latest change lies in (after, upTo], in id order. */
+  usersChangedBetween(after: number, upTo: number): DirectoryUser[] {
+    // Every page of a round asks for the same window: answer it once per window (and state of the log).
+    const key = `${after}:${upTo}:${this.userChanges.length}`;
+    if (this.changedWindow?.key !== key) this.changedWindow = { key, users: this.changedBetween(after, upTo) };
+    return this.changedWindow.users;
+  }
+
+  private changedBetween(after: number, upTo: number): DirectoryUser[] {
+    const log = this.userChanges;
+    let lo = 0;
+    let hi = log.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (log[mid]!.version <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    const changed = new Map<string, DirectoryUser>();
+    for (let i = lo; i < log.length && log[i]!.version <= upTo; i++) {
+      const user = this.users.get(log[i]!.id);
+      if (user && user.version > after && user.version <= upTo) changed.set(user.id, user);
+    }
+    return [...changed.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
   private emit(change: DirectoryChange): void {
+    if (change.kind === "user") this.userChanges.push({ version: change.version, id: change.id });
     for (const listener of this.listeners) listener(change);
   }
 

@@ -46,6 +46,10 @@ interface UserDelta { k: "udd"; e: string; s: number; sel: string[] | null; f: s
 interface GroupSkip extends ChainState { k: "gds"; g: string; m: string | null }
 interface GroupDelta { k: "gdd"; e: string; s: number; sel: string[] | null; f: string[] | null }
 
+
+/** A group's member links for one chain window (see `groupsDelta`); dropped with the group. */
+const memberLinkCache = new WeakMap<DirectoryGroup, { key: string; links: GroupMembership[] }>();
+
 function rejectUnsupported(q: QueryOptions, allowExpandMembers: boolean): void {
   if (q.has("$orderby")) throw new GraphHttpError(400, "Request_UnsupportedQuery", "$orderby is not supported on delta queries.");
   const expand = q.get("$expand");
@@ -125,7 +129,9 @@ export function usersDelta(req: IncomingMessage, q: QueryOptions, ctx: DeltaCont
   const { size, applied } = preferredPageSize(req, ctx.pageSize, ctx.maxPageSize);
   const wanted = chain.f ? new Set(chain.f.map((id) => id.toLowerCase())) : null;
   const inChain = (u: DirectoryUser) => u.version <= chain.v && (chain.i ? u.state === "active" : u.version > chain.s) && (!wanted || wanted.has(u.id.toLowerCase()));
-  const { page, more } = nextUsers(dir.usersSortedById(), chain.a, size, inChain);
+  // A round from a delta link walks only the users changed in its window (the directory's change log).
+  const candidates = chain.i ? dir.usersSortedById() : dir.usersChangedBetween(chain.s, chain.v);
+  const { page, more } = nextUsers(candidates, chain.a, size, inChain);
   const next = more ? { ...chain, a: page[page.length - 1]!.id } : null;
   const result = userPage(ctx, chain, page, next);
   if (applied) result.headers["preference-applied"] = applied;
@@ -190,12 +196,19 @@ export function groupsDelta(req: IncomingMessage, q: QueryOptions, ctx: DeltaCon
   const { size, applied } = preferredPageSize(req, ctx.pageSize, ctx.maxPageSize);
   const trackMembers = chain.sel?.includes("members") ?? false;
   const inWindow = (m: GroupMembership) => m.version <= chain.v && m.version > chain.s;
-  const memberDeltas = (g: DirectoryGroup): GroupMembership[] =>
-    [...g.members.values()]
+  // Every page of a chain needs a group's sorted member links: computed once per chain window and group state.
+  const memberDeltas = (g: DirectoryGroup): GroupMembership[] => {
+    const key = `${chain.e}:${chain.s}:${chain.v}:${chain.i}:${g.version}:${g.members.size}`;
+    const cached = memberLinkCache.get(g);
+    if (cached?.key === key) return cached.links;
+    const links = [...g.members.values()]
       .filter((m) => chain.i
         ? m.isMember && m.version <= chain.v && dir.users.get(m.userId)?.state === "active"
         : inWindow(m))
       .sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+    memberLinkCache.set(g, { key, links });
+    return links;
+  };
   const wanted = chain.f ? new Set(chain.f.map((id) => id.toLowerCase())) : null;
   const groups = [...dir.groups.values()]
     .filter((g) => !wanted || wanted.has(g.id.toLowerCase()))

@@ -3,7 +3,7 @@
 import type { IncomingMessage } from "node:http";
 import type { DirectoryUser } from "./directory.js";
 import { GROUP_PROPERTIES, groupValue } from "./graph-delta.js";
-import { compileFilter, parseFilter } from "./graph-filter.js";
+import { compileFilter, parseFilter, type FilterNode } from "./graph-filter.js";
 import {
   DEFAULT_USER_SELECT, GraphHttpError, USER_PROPERTIES, type QueryOptions, contextUrl, decodeToken, encodeToken,
   parseSelect, preferredPageSize, projectUser, userValue,
@@ -14,6 +14,26 @@ type Page = [Record<string, unknown>, Record<string, string>];
 
 function notFound(id: string): GraphHttpError {
   return new GraphHttpError(404, "Request_ResourceNotFound", `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+}
+
+/** Graph caps `in` (and `or`) at 15 expressions in a filter clause. */
+const MAX_FILTER_EXPRESSIONS = 15;
+
+/** The ids an `id eq '…'` or `id in (…)` filter names (null for any other filter). */
+function idsOf(node: FilterNode): string[] | null {
+  if (node.op === "in" && node.values.length > MAX_FILTER_EXPRESSIONS) {
+    throw new GraphHttpError(400, "Request_UnsupportedQuery", `Too many child clauses specified in search filter expression containing 'OR' operators: ${node.values.length}. Max allowed: ${MAX_FILTER_EXPRESSIONS}.`);
+  }
+  if ((node.op === "in" || node.op === "eq") && node.prop.toLowerCase() === "id") {
+    const values = node.op === "in" ? node.values : [node.value];
+    return values.filter((v): v is string => typeof v === "string");
+  }
+  return null;
+}
+
+function findById(emulator: GraphEmulator, id: string): DirectoryUser | undefined {
+  const users = emulator.tenant.directory.users;
+  return users.get(id) ?? users.get(id.toLowerCase());
 }
 
 /** `{id}`, `{upn}` or the key form `('{upn}')` with OData quote doubling. */
@@ -72,9 +92,14 @@ export function listUsers(emulator: GraphEmulator, req: IncomingMessage, q: Quer
   rejectUnsupported(q);
   const select = parseSelect(q.get("$select"), USER_PROPERTIES);
   const filterSrc = q.get("$filter");
-  const predicate = filterSrc ? compileFilter(parseFilter(filterSrc), USER_PROPERTIES) : null;
+  const filter = filterSrc ? parseFilter(filterSrc) : null;
+  const predicate = filter ? compileFilter(filter, USER_PROPERTIES) : null;
   const { size, applied } = pageSizeFor(emulator, req, q);
-  const users = [...emulator.tenant.directory.users.values()]
+  // `id eq` / `id in (…)` (how clients read users by id) look the ids up instead of scanning a large tenant.
+  const byId = filter ? idsOf(filter) : null;
+  if (byId) emulator.usersReadById.push(...byId.map((id) => id.toLowerCase()));
+  const candidates = byId ? byId.flatMap((id) => findById(emulator, id) ?? []) : emulator.tenant.directory.users.values();
+  const users = [...candidates]
     .filter((u) => u.state === "active")
     .filter((u) => !predicate || predicate((prop) => userValue(u, prop)));
   const base = emulator.baseUrl();

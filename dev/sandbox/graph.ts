@@ -1,5 +1,5 @@
 // Microsoft Graph v1.0 emulator over the sandbox tenant's Directory: users (get, list with
-// $select/$filter/$top and paging), users/delta and groups/delta, group members, subscribedSkus, and
+// $select/$filter/$top and paging), users/delta and groups/delta, group members, subscribedSkus, JSON batches of user reads, and
 // change-notification subscriptions. Knobs on GraphEmulator let tests expire delta tokens, force a 410 reset, forget
 // subscriptions and send lifecycle notifications. Throttling comes from the service's ServiceKnobs.
 import { randomUUID } from "node:crypto";
@@ -11,6 +11,7 @@ import { groupsDelta, usersDelta, type DeltaContext, type DeltaFault } from "./g
 import { GraphHttpError, QueryOptions, sendGraph, sendGraphError } from "./graph-odata.js";
 import { getGroup, getUser, listGroupMembers, listUsers } from "./graph-read.js";
 import { listSubscribedSkus } from "./graph-skus.js";
+import { runBatch } from "./graph-batch.js";
 import { Subscriptions, type DeliveryRecord, type GraphSubscription, type LifecycleEvent } from "./graph-subscriptions.js";
 
 export type { DeliveryRecord, GraphSubscription, LifecycleEvent, DeltaFault };
@@ -22,6 +23,8 @@ export class GraphEmulator {
   maxDeltaPageSize = 200;
   /** Member links per groups/delta page (Graph: up to 500), so large groups span pages. */
   memberLinksPerPage = 500;
+  /** Object ids read with `users?$filter=id in (…)` / `id eq` (alone or in a batch), in order: tests assert on it. */
+  readonly usersReadById: string[] = [];
   readonly subscriptionStore: Subscriptions;
   /** Distinguishes this instance's delta tokens from those of an earlier run. */
   readonly epoch = randomUUID();
@@ -143,6 +146,7 @@ async function route(emulator: GraphEmulator, req: IncomingMessage, res: ServerR
     onlyGet();
     return ok(200, listSubscribedSkus(emulator.tenant, base));
   }
+  if (collection === "$batch" && id === undefined && method === "POST") return ok(200, runBatch(emulator, req, parseJson(body)));
   if (collection === "subscriptions") {
     const store = emulator.subscriptionStore;
     if (id === undefined && method === "GET") {

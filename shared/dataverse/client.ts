@@ -378,7 +378,9 @@ function toWriteResult(write: SystemUserWrite, part: BatchPartResponse): WriteRe
     const fromBody = typeof body?.systemuserid === "string" ? body.systemuserid : undefined;
     const given = typeof write.columns.systemuserid === "string" ? write.columns.systemuserid : undefined;
     const id = fromHeader ?? fromBody ?? given;
-    return id ? { ok: true, status: part.status, systemUserId: id.toLowerCase() } : { ok: true, status: part.status };
+    // A copy, not a slice: a substring of the batch response would keep the whole response alive as long as the id
+    // (the sync's index holds a million of them).
+    return id ? { ok: true, status: part.status, systemUserId: Buffer.from(id.toLowerCase(), "latin1").toString("latin1") } : { ok: true, status: part.status };
   }
   const { code, message } = errorBodyParts(part.body);
   return {

@@ -13,6 +13,7 @@ import {
 } from "@microsoft/microsoft-graph-client";
 import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
 import type { TokenCredential } from "@azure/identity";
+import { setTimeout as delay } from "node:timers/promises";
 import { AppError } from "../errors/app-error.js";
 import { groupsDeltaFilter, parseGroupsDeltaBody, type GroupDeltaPage } from "./group-members-delta.js";
 import { DeltaResetError, type DeltaPage, type DirectoryChange, type DirectoryPort, type DirectoryRequestOptions, type DirectoryUser } from "./types.js";
@@ -34,6 +35,14 @@ interface GraphCollection<T> {
 }
 
 type RawDeltaItem = DirectoryUser & { "@removed"?: { reason?: string } };
+
+interface BatchRequest { id: string; method: "GET"; url: string }
+interface BatchResponse { id: string; status: number; headers?: Record<string, string>; body?: unknown }
+
+/** Graph's limits: 15 values in an `in` filter clause, 20 requests in a JSON batch. */
+const IDS_PER_FILTER = 15;
+const REQUESTS_PER_BATCH = 20;
+const RETRYABLE = new Set([429, 503, 504]);
 
 const RESET_CODES = new Set(["syncStateNotFound", "resyncRequired", "syncStateInvalid"]);
 
@@ -71,6 +80,12 @@ export class GraphDirectory implements DirectoryPort {
       return { kind: "upsert", user };
     });
     return { changes, nextLink: page["@odata.nextLink"], deltaLink: page["@odata.deltaLink"] };
+  }
+
+  async usersDeltaLatest(select: readonly string[], options: DirectoryRequestOptions = {}): Promise<string> {
+    const page = await this.deltaGet<GraphCollection<unknown>>(`${this.root}/users/delta?$select=${select.join(",")}&$deltatoken=latest`, options);
+    if (!page["@odata.deltaLink"]) throw new AppError("Microsoft Graph answered users/delta?$deltatoken=latest without a delta link", 502, "graph_unavailable");
+    return page["@odata.deltaLink"];
   }
 
   async groupsDeltaPage(link: string | undefined, groupIds: readonly string[], options: DirectoryRequestOptions = {}): Promise<GroupDeltaPage> {
@@ -114,6 +129,51 @@ export class GraphDirectory implements DirectoryPort {
     }
   }
 
+  /**
+   * Users by object id, `select`ed, in as few requests as Graph documents: `users?$filter=id in (…)` takes 15 ids,
+   * and a JSON `$batch` carries 20 such requests, so one round trip reads 300 users. (`directoryObjects/getByIds`
+   * takes 1,000 ids but has no `$select` and returns only some user properties in v1.0.) Ids not found (deleted)
+   * are simply absent. Sub-requests throttled (429/503/504) are sent again after their Retry-After.
+   */
+  async getUsersByIds(ids: readonly string[], select: readonly string[], options: DirectoryRequestOptions = {}): Promise<DirectoryUser[]> {
+    const requests: BatchRequest[] = [];
+    for (let i = 0; i < ids.length; i += IDS_PER_FILTER) {
+      const chunk = ids.slice(i, i + IDS_PER_FILTER);
+      const filter = encodeURIComponent(`id in (${chunk.map(escapeODataString).join(",")})`);
+      requests.push({ id: String(requests.length), method: "GET", url: `/users?$filter=${filter}&$select=${select.join(",")}&$top=${IDS_PER_FILTER}` });
+    }
+    const users: DirectoryUser[] = [];
+    for (let i = 0; i < requests.length; i += REQUESTS_PER_BATCH) {
+      for (const body of await this.batch(requests.slice(i, i + REQUESTS_PER_BATCH), options)) users.push(...(body as GraphCollection<DirectoryUser>).value);
+    }
+    return users;
+  }
+
+  /** One JSON batch; returns the bodies in request order, retrying throttled sub-requests. */
+  private async batch(requests: BatchRequest[], options: DirectoryRequestOptions): Promise<unknown[]> {
+    const bodies = new Map<string, unknown>();
+    let pending = requests;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      options.abortSignal?.throwIfAborted();
+      const answer = (await this.post("$batch", { requests: pending }, options)) as { responses?: BatchResponse[] };
+      const retry = new Set<string>();
+      let waitSeconds = 0;
+      for (const response of answer.responses ?? []) {
+        if (response.status >= 200 && response.status < 300) bodies.set(response.id, response.body);
+        else if (RETRYABLE.has(response.status) && attempt < (this.options.maxRetries ?? 8)) {
+          retry.add(response.id);
+          waitSeconds = Math.max(waitSeconds, Number(response.headers?.["retry-after"] ?? response.headers?.["Retry-After"]) || 2 ** attempt);
+        } else {
+          const error = (response.body as { error?: { code?: string; message?: string } } | undefined)?.error;
+          throw new AppError(`Microsoft Graph batch request failed (${response.status} ${error?.code ?? ""}): ${error?.message ?? ""}`.trim(), 502, "graph_unavailable");
+        }
+      }
+      pending = pending.filter((r) => retry.has(r.id));
+      if (pending.length > 0) await delay(waitSeconds * 1000, undefined, { signal: options.abortSignal });
+    }
+    return requests.map((r) => bodies.get(r.id));
+  }
+
   async listGroupMemberIds(groupId: string, options: DirectoryRequestOptions = {}): Promise<Set<string>> {
     const ids = new Set<string>();
     let url: string | undefined = `${this.root}/groups/${encodeURIComponent(groupId)}/members?$select=id&$top=999`;
@@ -138,6 +198,16 @@ export class GraphDirectory implements DirectoryPort {
       const page: GraphCollection<DirectoryUser> = await this.get(url, options, headers);
       yield page.value;
       url = page["@odata.nextLink"];
+    }
+  }
+
+  private async post(path: string, body: unknown, options: DirectoryRequestOptions): Promise<unknown> {
+    options.abortSignal?.throwIfAborted();
+    try {
+      return await this.client.api(`${this.root}/${path}`).post(body);
+    } catch (error) {
+      if (error instanceof GraphError) throw error;
+      throw new AppError(`Microsoft Graph request failed: POST /v1.0/${path}`, 502, "graph_unavailable", { cause: error });
     }
   }
 

@@ -39,6 +39,10 @@ export interface DirectoryRequestOptions {
 export interface DirectoryPort {
   /** One delta page: the first of a full round when `link` is undefined, else the page at `link`. */
   usersDeltaPage(link: string | undefined, select: readonly string[], options?: DirectoryRequestOptions): Promise<DeltaPage>;
+  /** A delta link from now (`$deltatoken=latest`): the next round reports only changes made after this call. */
+  usersDeltaLatest(select: readonly string[], options?: DirectoryRequestOptions): Promise<string>;
+  /** Users by object id, in batches; ids not found are absent from the result. */
+  getUsersByIds(ids: readonly string[], select: readonly string[], options?: DirectoryRequestOptions): Promise<DirectoryUser[]>;
   /** A user by object id or UPN; null when not found. */
   getUser(idOrUpn: string, select: readonly string[], options?: DirectoryRequestOptions): Promise<DirectoryUser | null>;
   /** Whether a group exists, with its display name (null when it does not). */

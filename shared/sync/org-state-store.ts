@@ -25,8 +25,11 @@ export interface OrgSyncState {
   accessGroups?: GroupMembersCursor;
   /** How many rows hold each rule group's saved direct members (group id → rows). */
   accessMembers?: Record<string, number>;
-  /** The scope-group members saved by the last scoped run: for which groups, and in how many rows. */
-  scopeMembers?: { groups: string; rows: number };
+  /**
+   * The scope groups' members saved by the last scoped run (in how many rows) and where their groups/delta
+   * continues; absent = the next scoped run reads whole memberships and is a full round.
+   */
+  scopeMembers?: { groups: string; rows: number; cursor?: GroupMembersCursor };
   consecutiveFailures: number;
   backoffUntil?: string;
 }
@@ -43,7 +46,7 @@ export interface PendingDisable {
 
 const STATE_PARTITION = "org";
 // A table string property holds at most 32K UTF-16 characters: 800 GUIDs and commas fit.
-const MEMBERS_PER_ROW = 800;
+export const SCOPE_MEMBERS_PER_ROW = 800;
 const membersPartition = (org: string) => `members-${encodeKey(org)}`;
 const retryPartition = (org: string) => `retry-${encodeKey(org)}`;
 const accessPartition = (org: string) => `access-${encodeKey(org)}`;
@@ -119,30 +122,35 @@ export class OrgStateStore {
   }
 
   /**
-   * Writes the scope members in rows 0..n-1 and returns n; rows from `previousRows` on are deleted. The caller
-   * records n (and the groups) in the org state afterwards, so a write cut off midway is never read as whole.
+   * Writes the scope groups' members in rows 0..n-1 (one group's ids, or part of them, per row) and returns n; rows
+   * from n to `previousRows` are deleted. The caller records n (and the groups' cursor) in the org state afterwards,
+   * so a write cut off midway is never read as whole.
    */
-  async saveScopeMembers(org: string, ids: readonly string[], previousRows = 0): Promise<number> {
-    return this.saveIdRows(membersPartition(org), ids, previousRows);
+  async saveScopeMembers(org: string, rows: ReadonlyArray<{ group: string; ids: readonly string[] }>, previousRows = 0): Promise<number> {
+    const client = await this.client();
+    const partitionKey = membersPartition(org);
+    for (const [i, row] of rows.entries()) {
+      await client.upsertEntity(fitEntity({ partitionKey, rowKey: rowKeyOf(i), group: row.group, ids: row.ids.join(",") }), "Replace");
+    }
+    for (let i = rows.length; i < previousRows; i++) await client.deleteEntity(partitionKey, rowKeyOf(i)).catch(() => undefined);
+    return rows.length;
   }
 
   /** An access rule group's direct members (object id keys), in rows 0..n-1 like the scope members; returns n. */
   async saveGroupMembers(org: string, groupId: string, ids: readonly string[], previousRows = 0): Promise<number> {
-    return this.saveIdRows(groupMembersPartition(org, groupId), ids, previousRows);
+    const rows = [];
+    for (let i = 0; i < ids.length; i += SCOPE_MEMBERS_PER_ROW) rows.push({ group: groupId, ids: ids.slice(i, i + SCOPE_MEMBERS_PER_ROW) });
+    const client = await this.client();
+    const partitionKey = groupMembersPartition(org, groupId);
+    for (const [i, row] of rows.entries()) await client.upsertEntity(fitEntity({ partitionKey, rowKey: rowKeyOf(i), ids: row.ids.join(",") }), "Replace");
+    for (let i = rows.length; i < previousRows; i++) await client.deleteEntity(partitionKey, rowKeyOf(i)).catch(() => undefined);
+    return rows.length;
   }
 
   async listGroupMembers(org: string, groupId: string, rows: number): Promise<Set<string>> {
-    return this.listIdRows(groupMembersPartition(org, groupId), rows);
-  }
-
-  private async saveIdRows(partitionKey: string, ids: readonly string[], previousRows: number): Promise<number> {
-    const client = await this.client();
-    const rows = Math.ceil(ids.length / MEMBERS_PER_ROW);
-    for (let i = 0; i < rows; i++) {
-      await client.upsertEntity(fitEntity({ partitionKey, rowKey: rowKeyOf(i), ids: ids.slice(i * MEMBERS_PER_ROW, (i + 1) * MEMBERS_PER_ROW).join(",") }), "Replace");
-    }
-    for (let i = rows; i < previousRows; i++) await client.deleteEntity(partitionKey, rowKeyOf(i)).catch(() => undefined);
-    return rows;
+    const members = new Set<string>();
+    for (const row of await this.listMemberRows(groupMembersPartition(org, groupId), rows)) for (const id of row.ids) members.add(id);
+    return members;
   }
 
   /** Object ids (keys) of users whose write failed: the next run fetches and plans them again (run-org-sync.ts). */
@@ -200,18 +208,18 @@ export class OrgStateStore {
     }
   }
 
-  /** The scope members saved in rows 0..rows-1. */
-  async listScopeMembers(org: string, rows: number): Promise<Set<string>> {
-    return this.listIdRows(membersPartition(org), rows);
+  /** The scope groups' members saved in rows 0..rows-1. */
+  async listScopeMembers(org: string, rows: number): Promise<Array<{ group: string; ids: string[] }>> {
+    return this.listMemberRows(membersPartition(org), rows);
   }
 
-  private async listIdRows(partitionKey: string, rows: number): Promise<Set<string>> {
+  private async listMemberRows(partitionKey: string, rows: number): Promise<Array<{ group: string; ids: string[] }>> {
     const client = await this.client();
-    const members = new Set<string>();
+    const out: Array<{ group: string; ids: string[] }> = [];
     const filter = `PartitionKey eq ${escapeODataString(partitionKey)} and RowKey lt '${rowKeyOf(rows)}'`;
-    for await (const row of client.listEntities<{ ids: string }>({ queryOptions: { filter } })) {
-      for (const id of row.ids.split(",")) if (id) members.add(id);
+    for await (const row of client.listEntities<{ group?: string; ids: string }>({ queryOptions: { filter } })) {
+      out.push({ group: String(row.group ?? ""), ids: row.ids ? row.ids.split(",").filter(Boolean) : [] });
     }
-    return members;
+    return out;
   }
 }

@@ -2,9 +2,16 @@
 // page plan every change (pure core), apply the writes, journal disables, and save the cursor after the page
 // is applied. At the end of the round, disables are checked against the threshold and applied, or the run
 // halts for approval. A run cut off anywhere resumes from the saved cursor with nothing lost.
-// Incremental runs without scope groups read no full index: each page looks up only its own records
-// (page-lookup.ts); full rounds and scoped runs need every record (orphans, out-of-scope users). Scoped runs
-// also fetch the members who joined a scope group since the last scoped run (scope-catch-up.ts).
+// Incremental runs read no full index: each page looks up only its own records (page-lookup.ts); full rounds
+// need every record (orphans, out-of-scope users).
+// Scoped runs (scope groups configured) cost what the scope costs, not what the tenant costs. The scope comes
+// from the groups (groups/delta with members, against the membership saved by the last scoped run:
+// scope-source.ts). A full scoped round takes a users/delta link "from now" first, then reads the members by id
+// in JSON batches (300 a round trip) and disables records out of scope or gone; it never walks the tenant. An
+// incremental scoped run follows that users/delta link, whose pages list the tenant's changes (Graph cannot filter
+// users/delta by group, and `id eq` filters stop at 50 ids), keeps only the changes of members and of users who
+// just left, then reads the members who joined by id and disables those who left. Its cost is the tenant's
+// changes on the Graph side and the scope's changes on the Dataverse side.
 // Nothing is lost to a failed write or a failed save: a page's outcome (changes, report, carried-forward
 // failures) is durable before its cursor moves on, and users whose writes failed are carried forward to the
 // next run (carried-forward.ts).
@@ -24,7 +31,8 @@ import { graphSelect, type AttributeMap } from "./mapping.js";
 import { PendingDisables } from "./pending-disables.js";
 import { applyToIndex, licensedBy, planChange, planOrphans, planOutOfScope, type PlanOptions, type UserAction } from "./plan.js";
 import { describeDisableThreshold } from "./threshold.js";
-import { fetchUsersAsChanges, scopeCatchUpIds } from "./scope-catch-up.js";
+import type { GroupsDeltaSource } from "../directory/group-members-delta.js";
+import { readScope, saveScope, scopedRunIsFull, type ScopeRead } from "./scope-source.js";
 import { objectIdKey, type UserIndex } from "./user-index.js";
 import type { OrgStateStore, OrgSyncState, PendingDisable } from "./org-state-store.js";
 import type { RunStore } from "./run-store.js";
@@ -33,7 +41,6 @@ import { holdCreatesUnderRemap, type HeldCreates } from "./remap-pending.js";
 import { recordErrors, type ChangeEntry, type RunReport } from "./run-report.js";
 import { OrgAccessRun, type OrgAccessSettings } from "../access/run-access.js";
 import type { AccessOrgPort } from "../access/dataverse-access.js";
-import type { GroupsDeltaSource } from "../directory/group-members-delta.js";
 
 export interface SyncSettings {
   map: AttributeMap;
@@ -48,7 +55,7 @@ export interface SyncSettings {
 }
 
 export interface OrgSyncDependencies {
-  directory: DirectoryPort;
+  directory: DirectoryPort & GroupsDeltaSource;
   dataverse: DataverseOrgPort;
   orgState: OrgStateStore;
   runs: RunStore;
@@ -73,8 +80,8 @@ interface OrgSyncRunState {
   retries: CarriedForward;
   pending: PendingDisables;
   source: IndexSource;
-  /** With scope groups: the members' object ids (keys). */
-  inScope: ReadonlySet<string> | undefined;
+  /** With scope groups: the scope now and how it changed. */
+  scope: ScopeRead | undefined;
   /** Where the delta chain continues; undefined = a new round from its start. */
   link: string | undefined;
   /** The access step, when access rules apply to the org. */
@@ -92,10 +99,11 @@ class OrgSyncRun {
   private readonly recorded: { count: number; chunk: number };
   private readonly plan: PlanOptions;
   private readonly select: string[];
-  private readonly scopeKey: string;
   /** Users whose write failed in this run (the error list is capped, so it cannot be the source of truth). */
   private readonly failedThisRun = new Set<string>();
   private readonly seenThisRun = new Set<string>();
+  /** Scoped runs: directory object ids (keys) this run planned, whatever the org's anchor. */
+  private readonly plannedThisRun = new Set<string>();
   private page = 0;
 
   private constructor(
@@ -108,10 +116,9 @@ class OrgSyncRun {
     this.org = report.org;
     this.now = deps.now ?? (() => new Date());
     this.recorded = { count: report.changes.length, chunk: report.changes.length };
-    const inScope = its.inScope;
+    const inScope = its.scope?.members;
     this.plan = { map: settings.map, identity: settings.identity, inScope: inScope ? (id) => inScope.has(objectIdKey(id)) : undefined, licensed: licensedBy(settings.licenseSkus) };
     this.select = [...graphSelect(settings.map, settings.identity), ...(this.plan.licensed ? ["assignedLicenses"] : [])];
-    this.scopeKey = [...settings.scopeGroupIds].map(objectIdKey).sort().join(",");
   }
 
   /** Recovers cut-off remaps, loads the org's state, and starts a full round or continues the saved one. */
@@ -120,30 +127,73 @@ class OrgSyncRun {
     if (deps.remap && !report.dryRun) await deps.remap.recover(org, { abortSignal });
     const state = await deps.orgState.get(org);
     const retries = await CarriedForward.load(deps.orgState, org, report.dryRun);
-    const inScope = await scopeOf(deps.directory, settings.scopeGroupIds, abortSignal);
+    const scoped = settings.scopeGroupIds.length > 0;
+    // A full scoped round reads the whole org while the groups are read: it needs both, and neither waits on the other.
+    const early = scoped && scopedRunIsFull(state, report.mode, settings.scopeGroupIds)
+      ? settled(IndexSource.open(deps.dataverse, settings.map, settings.identity, true, abortSignal))
+      : undefined;
+    const scope = scoped ? await readScope(deps.directory, deps.orgState, state, settings.scopeGroupIds, abortSignal) : undefined;
     const pending = await PendingDisables.load(deps.orgState, report);
-    const link = startOrContinueRound(state, report);
-    const wholeOrg = report.mode !== "incremental" || inScope !== undefined;
-    const source = await IndexSource.open(deps.dataverse, settings.map, settings.identity, wholeOrg, abortSignal);
+    const link = startOrContinueRound(state, report, scope);
+    const source = await (early ?? IndexSource.open(deps.dataverse, settings.map, settings.identity, report.mode !== "incremental", abortSignal));
     // The saved members belong to a scoped run over the same groups; a run without scope voids them.
-    if (!inScope && !report.dryRun) state.scopeMembers = undefined;
+    if (!scope && !report.dryRun) state.scopeMembers = undefined;
     const access = settings.access?.rules.length && deps.access && deps.groupsDelta
       ? await OrgAccessRun.open(report, state, settings.access, { ...deps, access: deps.access, groupsDelta: deps.groupsDelta }, abortSignal)
       : undefined;
-    return new OrgSyncRun(report, settings, deps, abortSignal, { state, retries, pending, source, inScope, link, access });
+    return new OrgSyncRun(report, settings, deps, abortSignal, { state, retries, pending, source, scope, link, access });
   }
 
   async run(): Promise<void> {
     await this.retryCarriedForward();
-    await this.followDelta(this.its.link);
-    const seen = await this.seenInRound();
-    const { inScope, pending, source } = this.its;
-    if (this.report.mode === "full") await pending.queue(planOrphans(source.index, seen, this.plan));
-    if (inScope) {
-      await this.catchUpScope(inScope, seen);
-      await pending.queue(planOutOfScope(source.index, inScope));
+    if (this.its.scope) {
+      await this.runScoped(this.its.scope);
+    } else {
+      await this.followDelta(this.its.link);
+      if (this.report.mode === "full") await this.its.pending.queue(planOrphans(this.its.source.index, await this.seenInRound(), this.plan));
     }
     await this.finishRound();
+  }
+
+  /** A scoped run: incremental from the saved links when it can, else a full round over the members. */
+  private async runScoped(scope: ScopeRead): Promise<void> {
+    if (scope.resets.length > 0) this.deps.log(`sync ${this.org}: scope groups read whole again (${scope.resets.join(", ")})`);
+    const concerns = new Set([...scope.members, ...scope.changes.left]);
+    const incremental = this.report.mode === "incremental" && (await this.followDelta(this.its.link, (id) => concerns.has(id)));
+    if (incremental) await this.applyScopeChanges(scope);
+    else await this.fullScopedRound(scope);
+    if (!this.report.dryRun) await saveScope(this.deps.orgState, this.its.state, scope);
+  }
+
+  /**
+   * Members who joined and were not among the delta's changes are read by id (new, or back in scope); records of
+   * users who left every scope group are disabled (they are looked up by object id, when not read already).
+   */
+  private async applyScopeChanges(scope: ScopeRead): Promise<void> {
+    const joined = scope.changes.joined.filter((id) => !this.plannedThisRun.has(id));
+    if (joined.length > 0) this.deps.log(`sync ${this.org}: reading ${joined.length} member(s) who joined the scope groups`);
+    await this.applyUsersById(joined);
+    const left = new Set(scope.changes.left.filter((id) => !this.plannedThisRun.has(id)));
+    if (left.size === 0) return;
+    await this.its.source.load([...left].map((id) => ({ kind: "removed", id, reason: "changed" })), this.abortSignal);
+    await this.its.pending.queue(planOutOfScope(this.its.source.index, scope.members).filter((a) => "objectId" in a && left.has(a.objectId)));
+  }
+
+  /**
+   * Every member read by id, then out-of-scope and vanished records queued for disabling. The users/delta link is
+   * taken first, so a change made while the members are read shows in the next run (at worst twice).
+   */
+  private async fullScopedRound(scope: ScopeRead): Promise<void> {
+    const { state } = this.its;
+    const link = await this.deps.directory.usersDeltaLatest(this.select, { abortSignal: this.abortSignal });
+    await this.applyUsersById([...scope.members]);
+    const index = this.its.source.index;
+    await this.its.pending.queue(planOutOfScope(index, scope.members));
+    // Members not found by id are gone from the directory; records of non-members were queued just above.
+    await this.its.pending.queue(planOrphans(index, this.seenThisRun, this.plan).filter((a) => "objectId" in a && scope.members.has(a.objectId)));
+    if (this.report.dryRun) return;
+    Object.assign(state, { cursor: link, cursorKind: "delta", cursorSavedAt: this.now().toISOString(), roundMode: "full" });
+    await this.deps.orgState.save(state);
   }
 
   private record(entries: ChangeEntry[]): Promise<void> {
@@ -160,8 +210,12 @@ class OrgSyncRun {
     await this.deps.runs.save(this.report);
   }
 
-  /** Follows the delta chain from `link` to its end, one page at a time; an expired cursor restarts it once. */
-  private async followDelta(link: string | undefined): Promise<void> {
+  /**
+   * Follows the delta chain from `link` to its end, one page at a time; an expired cursor restarts it once as a
+   * full round. With `keep` (scoped runs), only the changes of the directory ids it keeps are applied, and an expired
+   * cursor ends the chain (returns false): the caller runs its own full round.
+   */
+  private async followDelta(link: string | undefined, keep?: (directoryId: string) => boolean): Promise<boolean> {
     const reader = new DeltaReader(this.deps.directory, this.select, this.abortSignal);
     let reset = false;
     for (;;) {
@@ -173,11 +227,12 @@ class OrgSyncRun {
         if (!(error instanceof DeltaResetError) || reset) throw error;
         reset = true;
         await this.restartAsFullRound(error);
+        if (keep) return false;
         link = undefined;
         continue;
       }
-      await this.applyDeltaPage(delta);
-      if (!delta.nextLink) return;
+      await this.applyDeltaPage(keep ? { ...delta, changes: delta.changes.filter((c) => keep(directoryKey(c))) } : delta);
+      if (!delta.nextLink) return true;
       link = delta.nextLink;
     }
   }
@@ -196,17 +251,21 @@ class OrgSyncRun {
     const { matchedElsewise, failed } = await this.applyPage(delta.changes);
     const ids = [...delta.changes.map((c) => changeKey(c, settings.identity)), ...matchedElsewise];
     for (const id of ids) this.seenThisRun.add(id);
-    if (report.mode === "full" && !report.dryRun) await this.deps.orgState.addSeenIds(this.its.state.roundId!, Date.now() * 1000 + this.page, ids);
-    if (!report.dryRun) await this.savePage(delta, delta.changes.map(directoryKey), failed);
+    if (this.its.scope) for (const change of delta.changes) this.plannedThisRun.add(directoryKey(change));
+    if (report.dryRun) return;
+    // The seen ids and the carried-forward failures are independent writes: both land before the report and cursor.
+    const seen = report.mode === "full" ? this.deps.orgState.addSeenIds(this.its.state.roundId!, Date.now() * 1000 + this.page, ids) : undefined;
+    await Promise.all([seen, this.savePage(delta, delta.changes.map(directoryKey), failed, seen)]);
   }
 
   /**
    * The page's outcome first (failures carried forward, then the report), the cursor last: a save that fails
    * leaves the cursor on this page, so the retry re-applies it instead of skipping it.
    */
-  private async savePage(delta: DeltaPage, handled: readonly string[], failed: ReadonlySet<string>): Promise<void> {
+  private async savePage(delta: DeltaPage, handled: readonly string[], failed: ReadonlySet<string>, before?: Promise<void>): Promise<void> {
     const { state } = this.its;
     await this.its.retries.record(handled, failed);
+    await before;
     await this.deps.runs.save(this.report);
     state.cursor = delta.nextLink ?? delta.deltaLink;
     state.cursorKind = delta.nextLink ? "next" : "delta";
@@ -215,13 +274,23 @@ class OrgSyncRun {
     await this.deps.orgState.save(state);
   }
 
-  /** Fetches users by directory object id (batches of 200) and applies them like a delta page. */
+  /**
+   * Reads users by directory object id (300 at a time: one Graph JSON batch) and applies them like a delta page;
+   * users not found are left out (a delta or a full round reports them gone).
+   */
   private async applyUsersById(ids: readonly string[]): Promise<void> {
-    for (let i = 0; i < ids.length; i += 200) {
+    const read = (from: number) => settled(this.deps.directory.getUsersByIds(ids.slice(from, from + USERS_PER_READ), this.select, { abortSignal: this.abortSignal }));
+    let ahead = ids.length > 0 ? read(0) : undefined;
+    for (let i = 0; i < ids.length; i += USERS_PER_READ) {
       this.abortSignal?.throwIfAborted();
-      const batch = ids.slice(i, i + 200);
-      const changes = await fetchUsersAsChanges(this.deps.directory, batch, this.select, { concurrency: 4, abortSignal: this.abortSignal });
-      const { failed } = await this.applyPage(changes);
+      const batch = ids.slice(i, i + USERS_PER_READ);
+      const users = await ahead!;
+      // The next batch is read while this one is applied (as the delta reader reads a page ahead).
+      ahead = i + USERS_PER_READ < ids.length ? read(i + USERS_PER_READ) : undefined;
+      const changes: DirectoryChange[] = users.map((user) => ({ kind: "upsert", user }));
+      const { failed, matchedElsewise } = await this.applyPage(changes);
+      for (const id of [...changes.map((c) => changeKey(c, this.settings.identity)), ...matchedElsewise]) this.seenThisRun.add(id);
+      if (this.its.scope) for (const change of changes) this.plannedThisRun.add(directoryKey(change));
       if (!this.report.dryRun) await this.its.retries.record(batch, failed);
     }
   }
@@ -308,23 +377,6 @@ class OrgSyncRun {
     return new Set([...this.seenThisRun, ...(await this.deps.orgState.listSeenIds(this.its.state.roundId!))]);
   }
 
-  /** Plans and applies the members the round did not return who need a record or may need enabling. */
-  private async catchUpScope(members: ReadonlySet<string>, seen: ReadonlySet<string>): Promise<void> {
-    const { deps, org } = this;
-    const { state } = this.its;
-    const saved = state.scopeMembers?.groups === this.scopeKey ? state.scopeMembers : undefined;
-    const previous = saved ? await deps.orgState.listScopeMembers(org, saved.rows) : undefined;
-    const ids = scopeCatchUpIds(this.its.source.index, members, previous, seen);
-    if (ids.length > 0) deps.log(`sync ${org}: fetching ${ids.length} scope member(s) the round did not return`);
-    await this.applyUsersById(ids);
-    if (this.report.dryRun) return;
-    // A member whose write failed is left out, so the next run treats it as new and tries again.
-    const remembered = [...members].filter((id) => !this.failedThisRun.has(id));
-    const rows = await deps.orgState.saveScopeMembers(org, remembered, state.scopeMembers?.rows);
-    state.scopeMembers = { groups: this.scopeKey, rows };
-    await deps.orgState.save(state);
-  }
-
   /**
    * The round's access (against its own threshold), then its disables against theirs: each applied, or held back
    * with the run halted for approval.
@@ -403,11 +455,26 @@ class DeltaReader {
     private readonly abortSignal: AbortSignal | undefined,
   ) {}
 
-  /** The page at `link` (undefined = the chain's start), fetched ahead when it follows the last page read. */
+  /**
+   * The changes from `link` (undefined = the chain's start) on, a step at a time: consecutive Graph pages (200
+   * users at most each) up to STEP_CHANGES, so a step's writes fill Dataverse's parallel batches and its
+   * bookkeeping (seen ids, report, cursor) is paid once per step rather than once per page.
+   */
   async read(link: string | undefined): Promise<DeltaPage> {
+    let page = await this.readPage(link);
+    let changes = page.changes;
+    while (page.nextLink && changes.length < STEP_CHANGES) {
+      page = await this.readPage(page.nextLink);
+      changes = changes.concat(page.changes);
+    }
+    return { changes, nextLink: page.nextLink, deltaLink: page.deltaLink };
+  }
+
+  /** The page at `link`, fetched ahead when it follows the last page read. */
+  private async readPage(link: string | undefined): Promise<DeltaPage> {
     try {
       const page = await (this.ahead ?? this.fetch(link));
-      this.ahead = page.nextLink ? readAhead(this.fetch(page.nextLink)) : undefined;
+      this.ahead = page.nextLink ? settled(this.fetch(page.nextLink)) : undefined;
       return page;
     } catch (error) {
       this.ahead = undefined;
@@ -420,17 +487,30 @@ class DeltaReader {
   }
 }
 
+/** Changes applied in one step: two Graph pages of 200, four Dataverse batches of 100 (its usual parallelism hint). */
+const STEP_CHANGES = 400;
+
+/** Users read by id at a time: one Graph JSON batch of 20 requests of 15 ids. */
+const USERS_PER_READ = 300;
+
 /** The directory object id a change is about, as a key. */
 const directoryKey = (change: DirectoryChange) => objectIdKey(change.kind === "upsert" ? change.user.id : change.id);
 
-/** A page fetched ahead: its failure surfaces when it is awaited, never as an unhandled rejection meanwhile. */
-function readAhead(page: Promise<DeltaPage>): Promise<DeltaPage> {
-  page.catch(() => undefined);
-  return page;
+/** Work started ahead: its failure surfaces when it is awaited, never as an unhandled rejection meanwhile. */
+function settled<T>(work: Promise<T>): Promise<T> {
+  work.catch(() => undefined);
+  return work;
 }
 
 /** Starts a full round, or continues the saved one; returns where the delta chain continues. */
-function startOrContinueRound(state: OrgSyncState, report: RunReport): string | undefined {
+function startOrContinueRound(state: OrgSyncState, report: RunReport, scope: ScopeRead | undefined): string | undefined {
+  // A scoped round continues only from a complete round's link over the same, known membership; a run that is no
+  // longer scoped starts over, as users out of the old scope were never read.
+  const scopeChanged = scope ? scope.before === undefined || state.cursorKind !== "delta" : state.scopeMembers !== undefined;
+  if (scopeChanged) {
+    startFullRound(state, report);
+    return undefined;
+  }
   // This run's own full round cut off mid-chain (its message redelivered): continue it, don't start over.
   const resumingOwnRound = state.roundId === report.runId && state.cursorKind === "next" && state.cursor !== undefined;
   if (!resumingOwnRound && (report.mode === "full" || !state.cursor)) {
@@ -471,11 +551,4 @@ export async function applyPendingDisables(
     const done = applied.entries.filter((e) => e.outcome === "applied" || e.error?.code === "0x80040217").map((e) => e.systemUserId!);
     await deps.orgState.removePendingDisables(report.org, done);
   }
-}
-
-async function scopeOf(directory: DirectoryPort, groupIds: readonly string[], abortSignal?: AbortSignal): Promise<Set<string> | undefined> {
-  if (groupIds.length === 0) return undefined;
-  const members = new Set<string>();
-  for (const groupId of groupIds) for (const id of await directory.listGroupMemberIds(groupId, { abortSignal })) members.add(objectIdKey(id));
-  return members;
 }

@@ -161,6 +161,27 @@ describe("users", () => {
   });
 });
 
+describe("JSON batching", () => {
+  it("answers up to 20 user reads in one $batch, each with its own status, and refuses a 21st", async () => {
+    const ids = users.slice(0, 16).map((u) => u.id);
+    const requests = [
+      { id: "a", method: "GET", url: `/users?$filter=id in (${ids.slice(0, 15).map((id) => `'${id}'`).join(",")})&$select=id,userPrincipalName` },
+      { id: "b", method: "GET", url: `/users?$filter=id in (${ids.map((id) => `'${id}'`).join(",")})` },
+      { id: "c", method: "GET", url: `/users/${users[0]!.id}?$select=id` },
+      { id: "d", method: "GET", url: "/groups" },
+    ];
+    const answer = (await client.api("/$batch").post({ requests })) as Json;
+    const byId = new Map((answer.responses as Json[]).map((r) => [r.id, r]));
+    expect(byId.get("a")!.status).toBe(200);
+    expect((byId.get("a")!.body.value as Json[]).map((u) => u.id).sort()).toEqual(ids.slice(0, 15).sort());
+    expect(byId.get("b")).toMatchObject({ status: 400, body: { error: { code: "Request_UnsupportedQuery" } } }); // 16 values in an `in`
+    expect(byId.get("c")).toMatchObject({ status: 200, body: { id: users[0]!.id } });
+    expect(byId.get("d")!.status).toBe(400);
+    const tooMany = Array.from({ length: 21 }, (_, i) => ({ id: String(i), method: "GET", url: `/users/${users[0]!.id}` }));
+    expect((await graphError(client.api("/$batch").post({ requests: tooMany }))).statusCode).toBe(400);
+  });
+});
+
 describe("users/delta", () => {
   it("reports a full chain, then exactly the changed, removed, disabled and restored users", async () => {
     const [changed, softDeleted, disabled, restored, hardDeleted] = [users[1]!, users[2]!, users[3]!, users[4]!, users[5]!];

@@ -75,7 +75,7 @@ describe("every Table writer stays within Azure Table limits (Azurite)", () => {
       expect((await orgState.get(org)).cursor?.length).toBeGreaterThan(0);
       await orgState.addPendingDisables(org, Array.from({ length: 120 }, () => ({ systemUserId: randomUUID(), objectId: randomUUID(), reason: "deleted" as const, runId: v.message })));
       await orgState.addSeenIds(report.runId, 1, Array.from({ length: 1_000 }, () => randomUUID()));
-      await orgState.saveScopeMembers(org, Array.from({ length: 900 }, () => randomUUID()));
+      await orgState.saveScopeMembers(org, [{ group: randomUUID(), ids: Array.from({ length: 800 }, () => randomUUID()) }]);
       const ids = Array.from({ length: 150 }, () => randomUUID());
       await orgState.addRetries(org, ids);
       expect(await orgState.listRetries(org)).toHaveLength(150);

@@ -7,7 +7,10 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
 import { expectConverged, recordsOf } from "./sync-helpers.js";
 
-const USERS = 1000; // five users/delta pages of 200 (the bridge asks for Graph's maximum page size)
+const USERS = 2000; // ten users/delta pages of 200 (the bridge asks for Graph's maximum page size)
+// A run applies two pages a step (400 changes) and reads one page ahead: once page 6 is served, the writes that
+// follow are the third step's, and the first two steps' cursors are saved.
+const KILL_AFTER_PAGES = 6;
 let env: BridgeEnvironment;
 let child: ChildProcess | undefined;
 
@@ -54,10 +57,10 @@ it("a run killed mid-page resumes from its cursor with no duplicate and no lost 
   child = started.proc;
   const exited = new Promise((resolve) => started.proc.once("exit", resolve));
 
-  // Kill once the third page was served and a $batch of its writes has reached Dataverse (still in its latency).
-  await until(() => graph.knobs.requests.filter(isDeltaPage).length >= 3, "three delta pages");
-  const thirdPageAt = graph.knobs.requests.filter(isDeltaPage)[2]!.answeredAt!;
-  await until(() => dataverse[0]!.knobs.requests.some((r) => r.url.includes("$batch") && r.at >= thirdPageAt), "a $batch of page 3");
+  // Kill once page 6 was served and a $batch of its step's writes has reached Dataverse (still in its latency).
+  await until(() => graph.knobs.requests.filter(isDeltaPage).length >= KILL_AFTER_PAGES, "six delta pages");
+  const pageAt = graph.knobs.requests.filter(isDeltaPage)[KILL_AFTER_PAGES - 1]!.answeredAt!;
+  await until(() => dataverse[0]!.knobs.requests.some((r) => r.url.includes("$batch") && r.at >= pageAt), "a $batch of page 6's step");
   started.proc.kill("SIGKILL");
   await exited;
   expect(started.proc.signalCode).toBe("SIGKILL");
