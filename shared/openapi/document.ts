@@ -68,7 +68,7 @@ const shared = (ref: string): Answer => ({ description: ref, ref });
 const SHARED_PROBLEMS: Record<string, Answer & { codes: string[] }> = {
   Unauthorized: { ...problem("missing or invalid bearer token"), headers: ["WWW-Authenticate"], codes: ["missing_token", "invalid_token"] },
   Forbidden: { ...problem("the token lacks the admin app role (ADMIN_ROLE)"), codes: ["missing_role"] },
-  InvalidBody: { ...problem("invalid body: `detail` names the field"), codes: ["invalid_body", "malformed_json", "missing_body", "unknown_org", "org_required"] },
+  InvalidBody: { ...problem("invalid body or query: `detail` names the field, the repeated key or the unknown query parameter"), codes: ["invalid_body", "malformed_json", "missing_body", "duplicate_key", "json_too_complex", "unknown_query_parameter", "unknown_org", "org_required"] },
   ContentTooLarge: { ...problem("body over 1 MiB"), codes: ["body_too_large"] },
   UnsupportedMediaType: { ...problem("body is not application/json"), codes: ["unsupported_media_type"] },
   Unavailable: { ...problem("the bridge cannot serve the request now: configuration, Key Vault or Entra; `type` names the cause"), headers: ["Retry-After"], codes: ["configuration_invalid", "metadata_unavailable", "key_vault_unavailable", "key_vault_forbidden", "key_vault_secret_not_found", "managed_identity_no_token"] },
