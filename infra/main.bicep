@@ -105,6 +105,15 @@ param alertSyncIntervalMinutes string = ''
 @allowed(['on', 'off', ''])
 param callerProvisioning string = ''
 
+@description('ACCESS_RULES: JSON array of access rules (business unit, security roles and owner teams from Entra groups); empty manages no access.')
+param accessRules string = ''
+
+@description('ACCESS_REMOVAL_THRESHOLD: most access removals per run, a count (500) or a share (5%); empty means 500.')
+param accessRemovalThreshold string = ''
+
+@description('SYNC_LICENSE_SKUS: comma-separated Entra SKU ids; only users holding one are in scope of online orgs. Empty means all users.')
+param syncLicenseSkus string = ''
+
 // ---- Sizing and names ----
 
 @description('Node.js version of the Flex Consumption runtime; empty means 22. Node 20 reached end of support on 2026-04-30.')
@@ -241,6 +250,9 @@ var appSettings = {
   CALLER_PROVISIONING: empty(callerProvisioning) ? 'off' : callerProvisioning
   // Trusted for the on-premises AD FS and org hosts only (Flex Consumption cannot load certificates).
   ONPREM_CA_BUNDLE_SECRET_NAME: onPremCaBundleSecretName
+  ACCESS_RULES: accessRules
+  ACCESS_REMOVAL_THRESHOLD: accessRemovalThreshold
+  SYNC_LICENSE_SKUS: syncLicenseSkus
 }
 
 module functionApp 'modules/function-app.bicep' = {

@@ -4,6 +4,7 @@
 // second bridge (a test's, or one built from changed settings) shares nothing with the first.
 // functions/bridge.ts holds the process's bridge for the adapters.
 import type { TokenCredential } from "@azure/identity";
+import type { AccessApiDeps } from "./access/access-api.js";
 import type { AdminAuth } from "./auth/admin-auth.js";
 import { createApiTokenValidator } from "./auth/entra-token.js";
 import { createCallersService } from "./callers/service.js";
@@ -63,6 +64,8 @@ export interface Bridge {
   readonly tokens: TokenServices;
   readonly callers: CallersDeps;
   readonly readiness: ReadinessProbe;
+  /** GET /api/access's dependencies: the rules, the directory and each org's access port. */
+  readonly access: AccessApiDeps;
   /** An absolute link on PUBLIC_BASE_URL (never the Host header). */
   link(pathAndQuery: string): string;
 }
@@ -81,16 +84,17 @@ export function createBridge(config: Config, options: BridgeOptions = {}): Bridg
   const remapDeps = (overrides: Partial<RemapDeps> = {}) => createRemapDeps(config, { storage, dataverse, directory, placeholderPool }, overrides);
   const syncParts: SyncParts = { storage, directory, dataverse, remap: remapPort(() => remapDeps()) };
   const syncRuns = createSyncRuns(config, syncParts);
+  const access: AccessApiDeps = { config, directory, access: (org) => dataverse.access(org) };
   const tokens = createTokenServices(config, { storage, platform: platformCredential, secrets, subjectValidator: validator, onPremisesCa }, options.tokens);
   return {
-    config, platformCredential, storage, secrets, appCredential, directory, graphSubscriptions, dataverse, syncRuns, tokens,
+    config, platformCredential, storage, secrets, appCredential, directory, graphSubscriptions, dataverse, syncRuns, tokens, access,
     adminAuth: { validator, adminRole: config.api.adminRole },
     oneUser: (requestedBy) => oneUserDependencies(config, syncParts, requestedBy),
     remapDeps,
     remapApi: { deps: remapDeps, idempotency: new IdempotencyStore(storage.tableOf(TABLES.idempotency)) },
     notifications: createNotificationServices(config, { storage, secrets, graph: graphSubscriptions, syncRuns }, options.debounce),
     callers: createCallersService(config, { platform: platformCredential, bridgeToken: credentialToken(appCredential), throttle: (org) => dataverse.throttle(org), tokens }),
-    readiness: new ReadinessProbe({ config, storage, secrets, appCredential, directory, throttle: (org) => dataverse.throttle(org), subscriptions: new SubscriptionStore(storage.tableOf(TABLES.subscriptions)), onPremisesCa }),
+    readiness: new ReadinessProbe({ config, storage, secrets, appCredential, directory, throttle: (org) => dataverse.throttle(org), subscriptions: new SubscriptionStore(storage.tableOf(TABLES.subscriptions)), onPremisesCa, access }),
     link: (pathAndQuery) => publicLink(config.publicBaseUrl, pathAndQuery),
   };
 }

@@ -5,6 +5,7 @@ import { normalizeOrgUrl } from "./org-url.js";
 import { onlineOrgs, type OrgDescriptor } from "./dataverse-orgs.js";
 import { AttributeMapError, DEFAULT_ATTRIBUTE_MAP, parseAttributeMap, type AttributeMap } from "../sync/attribute-map.js";
 import type { DisableThreshold, SyncIdentity } from "../sync/domain.js";
+import type { AccessRule } from "./access-rules.js";
 
 export type { DisableThreshold, SyncIdentity } from "../sync/domain.js";
 
@@ -44,6 +45,8 @@ export interface Config {
     attributeMap: AttributeMap;
   };
   remap: { placeholderUsers: string[] };
+  /** ACCESS_RULES (in order), ACCESS_REMOVAL_THRESHOLD and SYNC_LICENSE_SKUS (lower-cased SKU ids; empty = all users). */
+  access: { rules: AccessRule[]; removalThreshold: DisableThreshold; licenseSkus: string[] };
   api: { audience: string; adminRole: string };
   tokenCallers: TokenCaller[];
   /** CALLER_PROVISIONING=on: POST /api/callers/{id}/provision may write application users and roles. */
@@ -187,6 +190,7 @@ export function loadConfig(env: Env = process.env): Config {
       attributeMap,
     },
     remap: { placeholderUsers: s.REMAP_PLACEHOLDER_USERS },
+    access: { rules: s.ACCESS_RULES, removalThreshold: s.ACCESS_REMOVAL_THRESHOLD, licenseSkus: s.SYNC_LICENSE_SKUS },
     api: { audience: s.API_AUDIENCE, adminRole: s.ADMIN_ROLE },
     tokenCallers: s.TOKEN_CALLERS,
     callerProvisioning: s.CALLER_PROVISIONING === "on",

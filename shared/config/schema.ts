@@ -2,7 +2,8 @@
 import { z } from "zod";
 import { parseTokenCallers } from "./token-callers.js";
 import { parseNcrontab } from "./ncrontab.js";
-import { parseDataverseOrgs } from "./dataverse-orgs.js";
+import { onlineOrgs, parseDataverseOrgs } from "./dataverse-orgs.js";
+import { accessRuleOrgProblems, parseAccessRules } from "./access-rules.js";
 
 const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "must be a GUID");
 const httpsUrl = z.string().url("must be an absolute https URL").refine((v) => v.startsWith("https://"), "must use https://")
@@ -82,12 +83,24 @@ export const settingsSchema = z.object({
   NOTIFICATION_URL: notificationUrl.optional(),
   NOTIFICATION_CLIENT_STATE_SECRET_NAME: optionalNonEmpty,
   PUBLIC_BASE_URL: publicBaseUrl.optional(),
+  ACCESS_RULES: z.string().default("[]").transform((v, ctx) => {
+    const result = parseAccessRules(v);
+    if (typeof result === "string") {
+      ctx.addIssue({ code: "custom", message: result });
+      return z.NEVER;
+    }
+    return result;
+  }),
+  ACCESS_REMOVAL_THRESHOLD: disableThreshold.default({ count: 500 }),
+  SYNC_LICENSE_SKUS: csv(guid).default([]).transform((ids) => ids.map((id) => id.toLowerCase())),
   ONPREM_CA_BUNDLE_SECRET_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, "must be a Key Vault secret name (letters, digits, dashes)").optional(),
 }).superRefine((s, ctx) => {
   if (s.ONPREM_CA_BUNDLE_SECRET_NAME && !s.DATAVERSE_ORGS?.some((o) => o.kind === "onpremises")) {
     // The bundle is trusted for on-premises hosts only; without one it would do nothing, which hides a mistake.
     ctx.addIssue({ code: "custom", path: ["ONPREM_CA_BUNDLE_SECRET_NAME"], message: "is set but DATAVERSE_ORGS has no onpremises org (the CA bundle is trusted only for on-premises AD FS and org hosts)" });
   }
+  const orgs = s.DATAVERSE_ORGS ?? onlineOrgs(s.DATAVERSE_URLS ?? []);
+  for (const message of accessRuleOrgProblems(s.ACCESS_RULES, orgs)) ctx.addIssue({ code: "custom", path: ["ACCESS_RULES"], message });
   if (s.DATAVERSE_ORGS?.some((o) => o.kind === "onpremises") && s.SYNC_SCOPE_GROUP_IDS.length > 0) {
     // Scope membership is read as Entra object ids, which on-premises records do not carry (see docs/on-premises.md).
     ctx.addIssue({ code: "custom", path: ["SYNC_SCOPE_GROUP_IDS"], message: "is not supported yet with an onpremises org in DATAVERSE_ORGS" });
@@ -130,6 +143,9 @@ export const SETTING_HINTS: Partial<Record<keyof typeof settingsSchema.shape, st
   TOKEN_CALLERS: "a JSON array of caller policies (see README, Token callers, and docs/callers.md)",
   CALLER_PROVISIONING: "on lets POST /api/callers/{id}/provision create application users and assign roles",
   PUBLIC_BASE_URL: "the app's public origin, e.g. https://bridge.contoso.com (default https://$WEBSITE_HOSTNAME in Azure)",
+  ACCESS_RULES: "a JSON array of rules, e.g. [{\"group\":\"<group object id>\",\"businessUnit\":\"Sales\",\"roles\":[\"Salesperson\"],\"teams\":[\"Sales EMEA\"]}] (see docs/access.md)",
+  ACCESS_REMOVAL_THRESHOLD: "a count (500) or a share (5%) of the org's enabled users",
+  SYNC_LICENSE_SKUS: "comma-separated Entra SKU ids (assignedLicenses skuId), e.g. from GET /v1.0/subscribedSkus",
   NOTIFICATION_URL: "the public https URL of /api/notifications (plain http only on loopback, for the sandbox)",
   ONPREM_CA_BUNDLE_SECRET_NAME: "the vault secret holding the PEM certificates of the private CA that on-premises AD FS and orgs use (docs/on-premises.md)",
 };

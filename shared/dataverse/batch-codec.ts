@@ -64,6 +64,27 @@ export function encodeBatch(requests: readonly BatchRequest[], options: { layout
   return { boundary, contentType: `multipart/mixed; boundary=${boundary}`, body: lines.join(CRLF) };
 }
 
+/**
+ * Encodes change sets of several requests each (run in order, all or nothing: one failing request rolls its
+ * change set back); Content-IDs number the requests across the batch.
+ */
+export function encodeChangeSets(changeSets: ReadonlyArray<readonly BatchRequest[]>, options: { boundary?: string } = {}): EncodedBatch {
+  const boundary = options.boundary ?? `batch_${randomUUID()}`;
+  const lines: string[] = [];
+  let contentId = 0;
+  for (const requests of changeSets) {
+    const changeset = `changeset_${randomUUID()}`;
+    lines.push(`--${boundary}`, `Content-Type: multipart/mixed; boundary=${changeset}`, "");
+    for (const request of requests) {
+      lines.push(`--${changeset}`, "Content-Type: application/http", "Content-Transfer-Encoding: binary", `Content-ID: ${++contentId}`, "");
+      lines.push(encodeHttpRequest(request));
+    }
+    lines.push(`--${changeset}--`);
+  }
+  lines.push(`--${boundary}--`, "");
+  return { boundary, contentType: `multipart/mixed; boundary=${boundary}`, body: lines.join(CRLF) };
+}
+
 function bodyText(body: unknown): string | undefined {
   if (body === undefined) return undefined;
   return typeof body === "string" ? body : JSON.stringify(body);

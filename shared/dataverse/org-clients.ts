@@ -11,6 +11,7 @@ import type { SecretReader } from "../credentials/secret-store.js";
 import { DataverseClient } from "./client.js";
 import type { GetToken } from "./http.js";
 import { OrgThrottle } from "./limiter.js";
+import { DataverseAccess } from "../access/dataverse-access.js";
 
 /** A GetToken over the bridge's app credential (online orgs). */
 export function credentialToken(credential: Pick<AppCredential, "getToken">): GetToken {
@@ -20,6 +21,7 @@ export function credentialToken(credential: Pick<AppCredential, "getToken">): Ge
 export class OrgClients {
   private readonly clients = new Map<string, DataverseClient>();
   private readonly throttles = new Map<string, OrgThrottle>();
+  private readonly accessPorts = new Map<string, DataverseAccess>();
 
   constructor(
     private readonly config: Config,
@@ -42,6 +44,18 @@ export class OrgClients {
       this.clients.set(descriptor.url, client);
     }
     return client;
+  }
+
+  /** The org's access port (business units, roles, teams), on the org's token and throttle. */
+  access(orgUrl: string): DataverseAccess {
+    const descriptor = orgDescriptor(this.config, orgUrl);
+    if (!descriptor) throw unknownOrg(orgUrl);
+    let port = this.accessPorts.get(descriptor.url);
+    if (!port) {
+      port = new DataverseAccess(descriptor.url, { apiVersion: descriptor.apiVersion, getToken: this.tokenProvider(descriptor), throttle: this.throttle(descriptor.url) });
+      this.accessPorts.set(descriptor.url, port);
+    }
+    return port;
   }
 
   /**

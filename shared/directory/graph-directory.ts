@@ -14,6 +14,7 @@ import {
 import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js";
 import type { TokenCredential } from "@azure/identity";
 import { AppError } from "../errors/app-error.js";
+import { groupsDeltaFilter, parseGroupsDeltaBody, type GroupDeltaPage } from "./group-members-delta.js";
 import { DeltaResetError, type DeltaPage, type DirectoryChange, type DirectoryPort, type DirectoryRequestOptions, type DirectoryUser } from "./types.js";
 import { escapeODataString } from "../odata/literal.js";
 import { GraphTelemetryHandler } from "../telemetry/graph.js";
@@ -62,15 +63,7 @@ export class GraphDirectory implements DirectoryPort {
 
   async usersDeltaPage(link: string | undefined, select: readonly string[], options: DirectoryRequestOptions = {}): Promise<DeltaPage> {
     const url = link ?? `${this.root}/users/delta?$select=${select.join(",")}`;
-    let page: GraphCollection<RawDeltaItem>;
-    try {
-      page = await this.get<GraphCollection<RawDeltaItem>>(url, options, { Prefer: `odata.maxpagesize=${this.options.pageSize ?? 200}` });
-    } catch (error) {
-      if (error instanceof GraphError && (error.statusCode === 410 || RESET_CODES.has(error.code ?? ""))) {
-        throw new DeltaResetError(error.statusCode === 410 ? "410 Gone" : String(error.code), { cause: error });
-      }
-      throw error;
-    }
+    const page = await this.deltaGet<GraphCollection<RawDeltaItem>>(url, options);
     const changes: DirectoryChange[] = page.value.map((item) => {
       const removed = item["@removed"];
       if (removed) return { kind: "removed", id: item.id, reason: removed.reason === "deleted" ? "deleted" : "changed" };
@@ -78,6 +71,33 @@ export class GraphDirectory implements DirectoryPort {
       return { kind: "upsert", user };
     });
     return { changes, nextLink: page["@odata.nextLink"], deltaLink: page["@odata.deltaLink"] };
+  }
+
+  async groupsDeltaPage(link: string | undefined, groupIds: readonly string[], options: DirectoryRequestOptions = {}): Promise<GroupDeltaPage> {
+    const url = link ?? `${this.root}/groups/delta?$select=members&$filter=${encodeURIComponent(groupsDeltaFilter(groupIds))}`;
+    return parseGroupsDeltaBody(await this.deltaGet(url, options));
+  }
+
+  /** A delta page; an expired or reset cursor surfaces as DeltaResetError. */
+  private async deltaGet<T>(url: string, options: DirectoryRequestOptions): Promise<T> {
+    try {
+      return await this.get<T>(url, options, { Prefer: `odata.maxpagesize=${this.options.pageSize ?? 200}` });
+    } catch (error) {
+      if (error instanceof GraphError && (error.statusCode === 410 || RESET_CODES.has(error.code ?? ""))) {
+        throw new DeltaResetError(error.statusCode === 410 ? "410 Gone" : String(error.code), { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async getGroup(groupId: string, options: DirectoryRequestOptions = {}): Promise<{ id: string; displayName: string | null } | null> {
+    try {
+      const group = await this.get<{ id: string; displayName?: string | null }>(`${this.root}/groups/${encodeURIComponent(groupId)}?$select=id,displayName`, options);
+      return { id: group.id, displayName: group.displayName ?? null };
+    } catch (error) {
+      if (error instanceof GraphError && (error.statusCode === 404 || error.statusCode === 400)) return null;
+      throw error;
+    }
   }
 
   async getUser(idOrUpn: string, select: readonly string[], options: DirectoryRequestOptions = {}): Promise<DirectoryUser | null> {

@@ -41,6 +41,8 @@ export interface DirectoryPort {
   usersDeltaPage(link: string | undefined, select: readonly string[], options?: DirectoryRequestOptions): Promise<DeltaPage>;
   /** A user by object id or UPN; null when not found. */
   getUser(idOrUpn: string, select: readonly string[], options?: DirectoryRequestOptions): Promise<DirectoryUser | null>;
+  /** Whether a group exists, with its display name (null when it does not). */
+  getGroup(groupId: string, options?: DirectoryRequestOptions): Promise<{ id: string; displayName: string | null } | null>;
   /** Direct member user ids of a group. */
   listGroupMemberIds(groupId: string, options?: DirectoryRequestOptions): Promise<Set<string>>;
   /**

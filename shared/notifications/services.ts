@@ -7,7 +7,7 @@ import type { SyncRuns } from "../sync/sync-runs.js";
 import { SyncDebouncer, type SyncDebouncerOptions } from "./debounce.js";
 import type { GraphSubscriptions } from "./graph-subscriptions.js";
 import type { NotificationMessage } from "./messages.js";
-import { SubscriptionManager } from "./subscription-manager.js";
+import { SubscriptionManager, SubscriptionSet } from "./subscription-manager.js";
 import { SubscriptionStore } from "./subscription-store.js";
 import { backgroundLogger } from "../telemetry/logger.js";
 
@@ -42,18 +42,25 @@ export function createNotificationServices(
     }),
     enqueue: (message) => parts.storage.enqueueJson(QUEUES.notifications, message),
     syncRuns: parts.syncRuns,
-    subscriptions: new SubscriptionManager({
-      graph: parts.graph,
-      store: new SubscriptionStore(parts.storage.tableOf(TABLES.subscriptions)),
-      leases: new LeaseStore(parts.storage.tableOf(TABLES.leases)),
-      notificationUrl: config.notifications.url,
-      clientState: async () => {
-        const value = await readClientState();
-        if (!value) throw new Error("NOTIFICATION_CLIENT_STATE_SECRET_NAME is not set");
-        return value;
-      },
-      log: (message) => backgroundLogger().info(message),
-    }),
+    subscriptions: subscriptionsOf(config, parts, readClientState),
     log: (message) => backgroundLogger().info(message),
   };
+}
+
+/** The `users` subscription and, when ACCESS_RULES name groups, the `groups` one (a rule group's membership change). */
+function subscriptionsOf(config: Config, parts: { storage: Storage; graph: GraphSubscriptions }, readClientState: () => Promise<string | undefined>): SubscriptionSet {
+  const resources = config.access.rules.length > 0 ? ["users", "groups"] : ["users"];
+  return new SubscriptionSet(resources.map((resource) => new SubscriptionManager({
+    graph: parts.graph,
+    store: new SubscriptionStore(parts.storage.tableOf(TABLES.subscriptions), resource),
+    leases: new LeaseStore(parts.storage.tableOf(TABLES.leases)),
+    notificationUrl: config.notifications.url,
+    resource,
+    clientState: async () => {
+      const value = await readClientState();
+      if (!value) throw new Error("NOTIFICATION_CLIENT_STATE_SECRET_NAME is not set");
+      return value;
+    },
+    log: (message) => backgroundLogger().info(message),
+  })));
 }

@@ -1,4 +1,5 @@
-// Keeps the bridge's `users` subscription alive: creates it when NOTIFICATION_URL is set, renews it well
+// Keeps one of the bridge's subscriptions alive (`users`; with ACCESS_RULES also `groups`, so that a rule group's
+// membership change triggers a run like a user change): creates it when NOTIFICATION_URL is set, renews it well
 // before it expires, recreates it when Graph lost or removed it (or the URL / clientState changed), and
 // deletes it when webhooks are turned off. A lease makes one instance do the work at a time.
 import { randomUUID } from "node:crypto";
@@ -15,6 +16,8 @@ export const CHANGE_TYPE = "updated,deleted";
 export const DEFAULT_LIFETIME_MINUTES = 3 * 24 * 60;
 export const DEFAULT_RENEW_BEFORE_MINUTES = 24 * 60;
 const LEASE_KEY = "notifications:subscription";
+/** The lease of one resource's subscription (`users` keeps the key it always had). */
+const leaseKey = (resource: string) => (resource === RESOURCE ? LEASE_KEY : `${LEASE_KEY}:${resource}`);
 const LEASE_MS = 2 * 60_000;
 
 export interface SubscriptionOutcome {
@@ -31,6 +34,8 @@ export interface SubscriptionManagerDeps {
   /** NOTIFICATION_URL; undefined = webhooks off. */
   notificationUrl?: string;
   clientState: () => Promise<string>;
+  /** The subscribed resource (default `users`). */
+  resource?: string;
   now?: () => number;
   lifetimeMinutes?: number;
   renewBeforeMinutes?: number;
@@ -39,6 +44,10 @@ export interface SubscriptionManagerDeps {
 
 export class SubscriptionManager {
   constructor(private readonly deps: SubscriptionManagerDeps) {}
+
+  private get resource(): string {
+    return this.deps.resource ?? RESOURCE;
+  }
 
   private get now(): number {
     return this.deps.now?.() ?? Date.now();
@@ -64,12 +73,13 @@ export class SubscriptionManager {
 
   private async locked(work: () => Promise<SubscriptionOutcome>): Promise<SubscriptionOutcome | undefined> {
     const holder = randomUUID();
-    const lease = await this.deps.leases.acquire(LEASE_KEY, holder, LEASE_MS, "subscription");
+    const key = leaseKey(this.resource);
+    const lease = await this.deps.leases.acquire(key, holder, LEASE_MS, "subscription");
     if (!lease.acquired) return undefined;
     try {
       return await work();
     } finally {
-      await this.deps.leases.release(LEASE_KEY, holder).catch(() => undefined);
+      await this.deps.leases.release(key, holder).catch(() => undefined);
     }
   }
 
@@ -107,11 +117,11 @@ export class SubscriptionManager {
     if (previous) await this.deps.graph.delete(previous.subscriptionId);
     // An orphan (state row lost, or a crash between create and save) would double every notification.
     for (const orphan of await this.deps.graph.list()) {
-      if (orphan.resource.replace(/^\//, "").toLowerCase() === RESOURCE && orphan.notificationUrl === url) await this.deps.graph.delete(orphan.id);
+      if (orphan.resource.replace(/^\//, "").toLowerCase() === this.resource && orphan.notificationUrl === url) await this.deps.graph.delete(orphan.id);
     }
     const clientState = await this.deps.clientState();
     const created = await this.deps.graph.create({
-      resource: RESOURCE, changeType: CHANGE_TYPE, notificationUrl: url, lifecycleNotificationUrl: url, clientState, expirationDateTime: this.expiry(),
+      resource: this.resource, changeType: CHANGE_TYPE, notificationUrl: url, lifecycleNotificationUrl: url, clientState, expirationDateTime: this.expiry(),
     });
     await this.save(created, clientStateFingerprint(clientState));
     this.log(`${action} subscription ${created.id} until ${created.expirationDateTime}${reason ? `: ${reason}` : ""}`);
@@ -134,6 +144,23 @@ export class SubscriptionManager {
   }
 
   private log(message: string): void {
-    this.deps.log?.(`notifications: ${message}`);
+    this.deps.log?.(`notifications (${this.resource}): ${message}`);
+  }
+}
+
+/** Several subscriptions kept as one: the timer ensures each, a lifecycle event goes to each (only its owner acts). */
+export class SubscriptionSet {
+  constructor(private readonly managers: readonly SubscriptionManager[]) {}
+
+  /** The first (users) subscription's outcome; the others are kept alongside. */
+  async ensure(): Promise<SubscriptionOutcome> {
+    const outcomes = await Promise.all(this.managers.map((m) => m.ensure()));
+    return outcomes[0]!;
+  }
+
+  async handleLifecycle(event: LifecycleEventName, subscriptionId: string): Promise<SubscriptionOutcome> {
+    const outcomes = await Promise.all(this.managers.map((m) => m.handleLifecycle(event, subscriptionId)));
+    // The owner of the event acted (renewed, recreated…); the others only verified theirs.
+    return outcomes.find((o) => o.action !== "verified") ?? outcomes[0]!;
   }
 }

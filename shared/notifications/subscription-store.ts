@@ -1,4 +1,4 @@
-// Where the bridge remembers its Graph subscription: one Table row (id, expiry, the URL and a fingerprint of
+// Where the bridge remembers its Graph subscriptions: one Table row per resource (id, expiry, the URL and a fingerprint of
 // the clientState it was created with, so a moved endpoint or a rotated secret leads to a new subscription).
 import { RestError, type TableClient } from "@azure/data-tables";
 import { fitEntity } from "../state/table-limits.js";
@@ -19,14 +19,14 @@ export interface SubscriptionStorePort {
 }
 
 const PARTITION = "graph";
-const ROW = "users";
 
 export class SubscriptionStore implements SubscriptionStorePort {
-  constructor(private readonly client: () => Promise<TableClient>) {}
+  /** `row`: the subscription's resource (`users`, or `groups` for the access rules' groups). */
+  constructor(private readonly client: () => Promise<TableClient>, private readonly row = "users") {}
 
   async get(): Promise<StoredSubscription | undefined> {
     try {
-      const row = await (await this.client()).getEntity<StoredSubscription>(PARTITION, ROW);
+      const row = await (await this.client()).getEntity<StoredSubscription>(PARTITION, this.row);
       return {
         subscriptionId: row.subscriptionId, resource: row.resource, notificationUrl: row.notificationUrl,
         expirationDateTime: row.expirationDateTime, clientStateFingerprint: row.clientStateFingerprint, updatedAt: row.updatedAt,
@@ -38,11 +38,11 @@ export class SubscriptionStore implements SubscriptionStorePort {
   }
 
   async save(subscription: StoredSubscription): Promise<void> {
-    await (await this.client()).upsertEntity(fitEntity({ partitionKey: PARTITION, rowKey: ROW, ...subscription }), "Replace");
+    await (await this.client()).upsertEntity(fitEntity({ partitionKey: PARTITION, rowKey: this.row, ...subscription }), "Replace");
   }
 
   async delete(): Promise<void> {
-    await (await this.client()).deleteEntity(PARTITION, ROW).catch((error: unknown) => {
+    await (await this.client()).deleteEntity(PARTITION, this.row).catch((error: unknown) => {
       if (!(error instanceof RestError && error.statusCode === 404)) throw error;
     });
   }

@@ -18,7 +18,18 @@ export const health = z.object({ status: z.literal("ok"), version: z.string() })
 export const runCounts = z.object({
   scanned: z.number().int(), created: z.number().int(), updated: z.number().int(), disabled: z.number().int(),
   enabled: z.number().int(), remapped: z.number().int(), unchanged: z.number().int(), skipped: z.number().int(), failed: z.number().int(),
+  accessChanged: z.number().int().optional().describe("users whose business unit, roles or teams changed (or would, on a dry run); absent in reports older than access"),
 });
+
+/** The `access` of a change entry: what changed, by name. */
+export const accessChange = z.object({
+  businessUnit: z.object({ old: z.string(), new: z.string() }).optional(),
+  rolesAdded: z.array(z.string()),
+  rolesRemoved: z.array(z.string()),
+  teamsAdded: z.array(z.string()),
+  teamsRemoved: z.array(z.string()),
+  rolesLostInMove: z.array(z.string()).optional().describe("unmanaged roles the move to another business unit removed (the platform drops every role on a move)"),
+}).describe("access changed by ACCESS_RULES, on entries of action \"access\"");
 
 const runState = z.enum(["queued", "running", "succeeded", "failed", "halted"]);
 
@@ -28,6 +39,7 @@ export const changeEntry = z.looseObject({
   action: z.string(),
   columns: z.array(z.object({ column: z.string(), old: nullableString, new: nullableString })).optional(),
   reason: z.string().optional(),
+  access: accessChange.optional(),
   outcome: z.enum(["applied", "planned", "failed", "pending-approval"]).optional(),
   error: z.object({ code: z.string().optional(), message: z.string() }).optional(),
 });
@@ -48,7 +60,11 @@ const runHead = {
   counts: runCounts,
   changesOmitted: z.number().int(),
   errors: z.array(runError),
-  halt: z.looseObject({ pendingDisables: z.number().int(), limit: z.number().int(), threshold: z.string(), approvedBy: z.string().optional() }).optional(),
+  halt: z.looseObject({
+    pendingDisables: z.number().int(), limit: z.number().int(), threshold: z.string(), approvedBy: z.string().optional(),
+    access: z.object({ removals: z.number().int(), limit: z.number().int(), threshold: z.string() }).optional()
+      .describe("set when the run's access removals exceeded ACCESS_REMOVAL_THRESHOLD: none were made"),
+  }).optional(),
   resync: z.string().optional(),
 };
 
@@ -85,7 +101,11 @@ export const syncStatus = z.object({ orgs: z.array(orgStatus) });
 
 export const oneUserSync = z.object({
   user: z.object({ id: z.string(), userPrincipalName: nullableString, found: z.boolean() }),
-  orgs: z.array(z.object({ org: z.string(), change: z.looseObject({ action: z.string() }) })),
+  orgs: z.array(z.object({
+    org: z.string(),
+    change: z.looseObject({ action: z.string() }),
+    access: changeEntry.optional().describe("the access ACCESS_RULES gave the user now (action \"access\"), when it changed"),
+  })),
 });
 
 export const remapResult = z.looseObject({
@@ -156,6 +176,30 @@ export const callerStatus = z.looseObject({
 }).describe("one S2S caller's status per org it may reach (contract §2, §5)");
 
 export const callers = z.looseObject({ callers: z.array(callerStatus) });
+
+const resolvedName = z.looseObject({ name: z.string(), id: z.string().optional(), problem: z.string().optional() });
+
+export const accessRule = z.looseObject({
+  index: z.number().int().describe("position in ACCESS_RULES"),
+  group: z.looseObject({ id: z.string(), name: nullableString, members: z.number().int().nullable().describe("direct members"), problem: z.string().optional() }),
+  businessUnit: resolvedName.optional(),
+  roles: z.array(resolvedName),
+  teams: z.array(resolvedName),
+  status: z.enum(["ok", "partial", "unknown-group"]),
+  problems: z.array(z.string()),
+});
+
+export const access = z.looseObject({
+  removalThreshold: z.string(),
+  licenseSkus: z.array(z.string()),
+  orgs: z.array(z.looseObject({
+    org: z.string(),
+    kind: z.string(),
+    rules: z.array(accessRule),
+    problems: z.array(z.string()),
+    error: z.string().optional().describe("the org could not be read: its rules are unknown, not wrong"),
+  })),
+}).describe("each org's ACCESS_RULES resolved: group, business unit, roles (the copy in the rule's unit) and teams with their ids, or the problem with its fix");
 
 export const provisionBody = z.strictObject({ dryRun: z.boolean().optional() });
 

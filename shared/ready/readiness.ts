@@ -17,6 +17,7 @@ import { QUEUES, TABLES, type Storage } from "../state/storage.js";
 import { recordMetric } from "../telemetry/metrics.js";
 import { SPANS } from "../telemetry/names.js";
 import { withSpan } from "../telemetry/tracing.js";
+import { accessRulesCheck, type AccessApiDeps } from "../access/access-api.js";
 import { CheckFailure, runCheck, summarize, type Check, type CheckResult, type Readiness } from "./checks.js";
 
 export const READY_CACHE_MS = 30_000;
@@ -35,6 +36,8 @@ export interface ReadinessDeps {
   subscriptions: Pick<SubscriptionStorePort, "get">;
   /** ONPREM_CA_BUNDLE_SECRET_NAME's bundle, checked when configured. */
   onPremisesCa?: Pick<OnPremisesCa, "check" | "configured">;
+  /** ACCESS_RULES resolution per org (absent: no access check). */
+  access?: AccessApiDeps;
 }
 
 /** The readiness answer, cached 30 s per instance (this object holds the cache). */
@@ -80,9 +83,24 @@ function dependencyChecks(deps: ReadinessDeps): Check[] {
       { name: `dataverse-token:${org}`, run: () => dataverseTokenCheck(deps, org) },
       { name: `dataverse-whoami:${org}`, run: (signal: AbortSignal) => whoAmICheck(deps, org, signal) },
     ]),
+    ...accessChecks(deps),
     { name: "graph", run: () => graphCheck(deps) },
     { name: "graph-subscription", run: () => subscriptionCheck(deps) },
   ];
+}
+
+/** One check per org that access rules apply to: every rule resolves (a problem is named with its fix). */
+function accessChecks(deps: ReadinessDeps): Check[] {
+  const access = deps.access;
+  if (!access || access.config.access.rules.length === 0) return [];
+  return access.config.orgs.filter((o) => o.kind === "online").map((o) => ({
+    name: `access-rules:${o.url}`,
+    run: async (signal: AbortSignal) => {
+      const result = await accessRulesCheck(access, o.url, signal);
+      if (!result.ok) throw new CheckFailure("access_rule_problem", result.detail);
+      return result.detail;
+    },
+  }));
 }
 
 async function tableCheck(storage: ReadinessDeps["storage"]): Promise<string> {

@@ -5,6 +5,7 @@ import { escapeODataString } from "../odata/literal.js";
 import { capStrings, encodeKey, fitEntity, joinText, splitText, tableBatches } from "../state/table-limits.js";
 import type { RunMode, RunState } from "./run-report.js";
 import type { DisableReason } from "./plan.js";
+import type { GroupMembersCursor } from "../directory/group-members-delta.js";
 
 export interface OrgSyncState {
   org: string;
@@ -20,6 +21,10 @@ export interface OrgSyncState {
   lastOutcome?: RunState;
   lastFinishedAt?: string;
   haltedRunId?: string;
+  /** The rule groups' `groups/delta` cursor (access): one delta link per chain of up to 50 groups. */
+  accessGroups?: GroupMembersCursor;
+  /** How many rows hold each rule group's saved direct members (group id → rows). */
+  accessMembers?: Record<string, number>;
   /** The scope-group members saved by the last scoped run: for which groups, and in how many rows. */
   scopeMembers?: { groups: string; rows: number };
   consecutiveFailures: number;
@@ -38,6 +43,8 @@ const STATE_PARTITION = "org";
 const MEMBERS_PER_ROW = 800;
 const membersPartition = (org: string) => `members-${encodeKey(org)}`;
 const retryPartition = (org: string) => `retry-${encodeKey(org)}`;
+const accessPartition = (org: string) => `access-${encodeKey(org)}`;
+const groupMembersPartition = (org: string, groupId: string) => `rulemembers-${encodeKey(org)}-${encodeKey(groupId.toLowerCase())}`;
 const rowKeyOf = (i: number) => String(i).padStart(8, "0");
 
 export class OrgStateStore {
@@ -111,8 +118,20 @@ export class OrgStateStore {
    * records n (and the groups) in the org state afterwards, so a write cut off midway is never read as whole.
    */
   async saveScopeMembers(org: string, ids: readonly string[], previousRows = 0): Promise<number> {
+    return this.saveIdRows(membersPartition(org), ids, previousRows);
+  }
+
+  /** An access rule group's direct members (object id keys), in rows 0..n-1 like the scope members; returns n. */
+  async saveGroupMembers(org: string, groupId: string, ids: readonly string[], previousRows = 0): Promise<number> {
+    return this.saveIdRows(groupMembersPartition(org, groupId), ids, previousRows);
+  }
+
+  async listGroupMembers(org: string, groupId: string, rows: number): Promise<Set<string>> {
+    return this.listIdRows(groupMembersPartition(org, groupId), rows);
+  }
+
+  private async saveIdRows(partitionKey: string, ids: readonly string[], previousRows: number): Promise<number> {
     const client = await this.client();
-    const partitionKey = membersPartition(org);
     const rows = Math.ceil(ids.length / MEMBERS_PER_ROW);
     for (let i = 0; i < rows; i++) {
       await client.upsertEntity(fitEntity({ partitionKey, rowKey: rowKeyOf(i), ids: ids.slice(i * MEMBERS_PER_ROW, (i + 1) * MEMBERS_PER_ROW).join(",") }), "Replace");
@@ -123,25 +142,45 @@ export class OrgStateStore {
 
   /** Object ids (keys) of users whose write failed: the next run fetches and plans them again (run-org-sync.ts). */
   async addRetries(org: string, objectIds: readonly string[]): Promise<void> {
+    await this.addIds(retryPartition(org), objectIds);
+  }
+
+  async listRetries(org: string): Promise<string[]> {
+    return this.listIds(retryPartition(org));
+  }
+
+  async removeRetries(org: string, objectIds: readonly string[]): Promise<void> {
+    await this.deleteRows(retryPartition(org), objectIds);
+  }
+
+  /** Object ids (keys) of users whose access must be planned again (touched by a run cut off, or held for approval). */
+  async addAccessPending(org: string, objectIds: readonly string[]): Promise<void> {
+    await this.addIds(accessPartition(org), objectIds);
+  }
+
+  async listAccessPending(org: string): Promise<string[]> {
+    return this.listIds(accessPartition(org));
+  }
+
+  async removeAccessPending(org: string, objectIds: readonly string[]): Promise<void> {
+    await this.deleteRows(accessPartition(org), objectIds);
+  }
+
+  private async addIds(partitionKey: string, objectIds: readonly string[]): Promise<void> {
     if (objectIds.length === 0) return;
     const client = await this.client();
-    const partitionKey = retryPartition(org);
     const at = new Date().toISOString();
     for (const batch of tableBatches(objectIds.map((id) => ["upsert", { partitionKey, rowKey: id, objectId: id, at }, "Replace"]))) {
       await client.submitTransaction(batch);
     }
   }
 
-  async listRetries(org: string): Promise<string[]> {
+  private async listIds(partitionKey: string): Promise<string[]> {
     const client = await this.client();
     const out: string[] = [];
-    const rows = client.listEntities<{ objectId: string }>({ queryOptions: { filter: `PartitionKey eq ${escapeODataString(retryPartition(org))}` } });
+    const rows = client.listEntities<{ objectId: string }>({ queryOptions: { filter: `PartitionKey eq ${escapeODataString(partitionKey)}` } });
     for await (const row of rows) out.push(String(row.objectId));
     return out;
-  }
-
-  async removeRetries(org: string, objectIds: readonly string[]): Promise<void> {
-    await this.deleteRows(retryPartition(org), objectIds);
   }
 
   private async deleteRows(partitionKey: string, rowKeys: readonly string[]): Promise<void> {
@@ -158,9 +197,13 @@ export class OrgStateStore {
 
   /** The scope members saved in rows 0..rows-1. */
   async listScopeMembers(org: string, rows: number): Promise<Set<string>> {
+    return this.listIdRows(membersPartition(org), rows);
+  }
+
+  private async listIdRows(partitionKey: string, rows: number): Promise<Set<string>> {
     const client = await this.client();
     const members = new Set<string>();
-    const filter = `PartitionKey eq '${membersPartition(org)}' and RowKey lt '${rowKeyOf(rows)}'`;
+    const filter = `PartitionKey eq ${escapeODataString(partitionKey)} and RowKey lt '${rowKeyOf(rows)}'`;
     for await (const row of client.listEntities<{ ids: string }>({ queryOptions: { filter } })) {
       for (const id of row.ids.split(",")) if (id) members.add(id);
     }

@@ -23,7 +23,7 @@ export interface ColumnChange {
   to: string | null;
 }
 
-export type DisableReason = "deleted" | "soft-deleted" | "account-disabled" | "out-of-scope";
+export type DisableReason = "deleted" | "soft-deleted" | "account-disabled" | "out-of-scope" | "unlicensed";
 
 export type SkipReason =
   | "protected"
@@ -32,7 +32,8 @@ export type SkipReason =
   | "out-of-scope-no-record"
   | "unmappable"
   | "conflict"
-  | "account-state-unknown";
+  | "account-state-unknown"
+  | "unlicensed";
 
 export type MatchedBy = "objectId" | "domainname";
 
@@ -76,6 +77,8 @@ export interface PlanOptions {
   identity: OrgIdentity;
   /** Scoping; absent, or answering undefined, means the user is in scope. */
   inScope?: (userId: string) => boolean | undefined;
+  /** SYNC_LICENSE_SKUS (online orgs): whether the user holds a listed SKU; absent or undefined means licensed. */
+  licensed?: (user: DirectoryUser) => boolean | undefined;
 }
 
 type Match =
@@ -152,6 +155,16 @@ function planRemoved(change: { id: string; reason: "changed" | "deleted" }, inde
   return { kind: "disable", systemUserId: record.systemUserId, objectId: change.id, matchedBy: "objectId", reason: change.reason === "changed" ? "soft-deleted" : "deleted" };
 }
 
+/**
+ * A user holding none of SYNC_LICENSE_SKUS is out of scope: no record is created (a skip the report names), an
+ * enabled record is disabled, a disabled one stays so.
+ */
+function planUnlicensed(objectId: string, record: IndexedUser | undefined, by: MatchedBy): UserAction {
+  if (!record) return skip(objectId, "unlicensed", "holds none of the SYNC_LICENSE_SKUS licences; no record created");
+  if (record.disabled) return { kind: "unchanged", systemUserId: record.systemUserId, objectId, matchedBy: by };
+  return { kind: "disable", systemUserId: record.systemUserId, objectId, matchedBy: by, reason: "unlicensed" };
+}
+
 function planUpsert(user: DirectoryUser, index: UserIndex, options: PlanOptions): UserAction {
   const anchor = anchorOf(user, options.identity);
   const objectId = anchor ?? user.id;
@@ -166,6 +179,7 @@ function planUpsert(user: DirectoryUser, index: UserIndex, options: PlanOptions)
   const enabled = user.accountEnabled; // true, false, or not returned / null = unknown
   // Scope groups list Entra ids; an on-premises org holds only users synced from AD.
   const inScope = options.inScope?.(user.id) !== false && belongsToOrg(user, options.identity) !== false;
+  if (enabled !== false && inScope && options.licensed?.(user) === false) return planUnlicensed(objectId, record, by);
   if (enabled === false || !inScope) {
     const reason: DisableReason = enabled === false ? "account-disabled" : "out-of-scope";
     if (!record) {
@@ -204,6 +218,17 @@ function planUpsert(user: DirectoryUser, index: UserIndex, options: PlanOptions)
   if (enable) return withWarnings({ kind: "enable", systemUserId: record.systemUserId, objectId, matchedBy: by, changes: changes ?? [] }, warnings);
   if (changes) return withWarnings({ kind: "update", systemUserId: record.systemUserId, objectId, matchedBy: by, changes }, warnings);
   return withWarnings({ kind: "unchanged", systemUserId: record.systemUserId, objectId, matchedBy: by }, warnings);
+}
+
+/** SYNC_LICENSE_SKUS as a check: whether a user holds one of the SKUs (undefined when Graph did not say). */
+export function licensedBy(skus: readonly string[] | undefined): ((user: DirectoryUser) => boolean | undefined) | undefined {
+  if (!skus || skus.length === 0) return undefined;
+  const wanted = new Set(skus.map((s) => s.toLowerCase()));
+  return (user) => {
+    const licenses = user.assignedLicenses;
+    if (!Array.isArray(licenses)) return undefined;
+    return licenses.some((l: { skuId?: unknown }) => typeof l?.skuId === "string" && wanted.has(l.skuId.toLowerCase()));
+  };
 }
 
 /** What one directory change means for the org. Call `applyToIndex` after applying it, so later changes see it. */

@@ -22,7 +22,7 @@ import { CarriedForward } from "./carried-forward.js";
 import { IndexSource } from "./index-source.js";
 import { graphSelect, type AttributeMap } from "./mapping.js";
 import { PendingDisables } from "./pending-disables.js";
-import { applyToIndex, planChange, planOrphans, planOutOfScope, type PlanOptions, type UserAction } from "./plan.js";
+import { applyToIndex, licensedBy, planChange, planOrphans, planOutOfScope, type PlanOptions, type UserAction } from "./plan.js";
 import { describeDisableThreshold } from "./threshold.js";
 import { fetchUsersAsChanges, scopeCatchUpIds } from "./scope-catch-up.js";
 import { objectIdKey, type UserIndex } from "./user-index.js";
@@ -30,6 +30,9 @@ import type { OrgStateStore, OrgSyncState, PendingDisable } from "./org-state-st
 import type { RunStore } from "./run-store.js";
 import type { RemapPort } from "./remap-port.js";
 import { recordErrors, type ChangeEntry, type RunReport } from "./run-report.js";
+import { OrgAccessRun, type OrgAccessSettings } from "../access/run-access.js";
+import type { AccessOrgPort } from "../access/dataverse-access.js";
+import type { GroupsDeltaSource } from "../directory/group-members-delta.js";
 
 export interface SyncSettings {
   map: AttributeMap;
@@ -37,6 +40,10 @@ export interface SyncSettings {
   identity: OrgIdentity;
   threshold: DisableThreshold;
   scopeGroupIds: readonly string[];
+  /** This org's access rules (absent or none: no access managed). */
+  access?: OrgAccessSettings;
+  /** SYNC_LICENSE_SKUS for this org (online orgs only; absent or empty: every user is licensed). */
+  licenseSkus?: readonly string[];
 }
 
 export interface OrgSyncDependencies {
@@ -45,6 +52,10 @@ export interface OrgSyncDependencies {
   orgState: OrgStateStore;
   runs: RunStore;
   remap?: RemapPort;
+  /** The org's access port (roles, teams, units), when access rules apply to it. */
+  access?: AccessOrgPort;
+  /** The rule groups' membership changes (Graph groups/delta), when access rules apply. */
+  groupsDelta?: GroupsDeltaSource;
   log: (message: string) => void;
   now?: () => Date;
 }
@@ -65,6 +76,8 @@ interface OrgSyncRunState {
   inScope: ReadonlySet<string> | undefined;
   /** Where the delta chain continues; undefined = a new round from its start. */
   link: string | undefined;
+  /** The access step, when access rules apply to the org. */
+  access: OrgAccessRun | undefined;
 }
 
 /** One org's run: what it knows lives here, and each step is a method. */
@@ -95,8 +108,8 @@ class OrgSyncRun {
     this.now = deps.now ?? (() => new Date());
     this.recorded = { count: report.changes.length, chunk: report.changes.length };
     const inScope = its.inScope;
-    this.plan = { map: settings.map, identity: settings.identity, inScope: inScope ? (id) => inScope.has(objectIdKey(id)) : undefined };
-    this.select = graphSelect(settings.map, settings.identity);
+    this.plan = { map: settings.map, identity: settings.identity, inScope: inScope ? (id) => inScope.has(objectIdKey(id)) : undefined, licensed: licensedBy(settings.licenseSkus) };
+    this.select = [...graphSelect(settings.map, settings.identity), ...(this.plan.licensed ? ["assignedLicenses"] : [])];
     this.scopeKey = [...settings.scopeGroupIds].map(objectIdKey).sort().join(",");
   }
 
@@ -113,7 +126,10 @@ class OrgSyncRun {
     const source = await IndexSource.open(deps.dataverse, settings.map, settings.identity, wholeOrg, abortSignal);
     // The saved members belong to a scoped run over the same groups; a run without scope voids them.
     if (!inScope && !report.dryRun) state.scopeMembers = undefined;
-    return new OrgSyncRun(report, settings, deps, abortSignal, { state, retries, pending, source, inScope, link });
+    const access = settings.access?.rules.length && deps.access && deps.groupsDelta
+      ? await OrgAccessRun.open(report, state, settings.access, { ...deps, access: deps.access, groupsDelta: deps.groupsDelta }, abortSignal)
+      : undefined;
+    return new OrgSyncRun(report, settings, deps, abortSignal, { state, retries, pending, source, inScope, link, access });
   }
 
   async run(): Promise<void> {
@@ -223,6 +239,7 @@ class OrgSyncRun {
     for (const action of planned.remaps) applied.entries.push(await this.applyRemap(action));
     await this.its.pending.queue(planned.disables);
     await this.record([...applied.entries, ...planned.others]);
+    await this.its.access?.touch(changes.flatMap((c) => (c.kind === "upsert" ? [c.user.id] : [])));
     return { failed: this.failedOf(changes, applied.entries), matchedElsewise: planned.matchedElsewise };
   }
 
@@ -296,21 +313,43 @@ class OrgSyncRun {
     await deps.orgState.save(state);
   }
 
-  /** The round's disables against the threshold: applied, or the run halts for approval. */
+  /**
+   * The round's access (against its own threshold), then its disables against theirs: each applied, or held back
+   * with the run halted for approval.
+   */
   private async finishRound(): Promise<void> {
     const { report, settings, deps } = this;
     const { pending, source } = this.its;
+    const accessHalt = await this.finishAccess();
     const managed = await source.managedEnabled(pending.size, settings.threshold, this.abortSignal);
     const check = describeDisableThreshold(pending.size, managed, settings.threshold);
-    if (check.exceeded && report.halt?.approvedBy === undefined) {
-      report.halt = { pendingDisables: pending.size, limit: check.limit, threshold: check.threshold };
-      report.state = "halted";
+    const holdDisables = check.exceeded && report.halt?.approvedBy === undefined;
+    if (holdDisables) {
       deps.log(`sync ${this.org}: ${check.message}`);
       await this.record(pending.values().map((p) => ({ objectId: p.objectId, systemUserId: p.systemUserId, action: "disable", reason: p.reason, outcome: "pending-approval" as const })));
+    } else {
+      await applyPendingDisables(report, pending.values(), source.index, deps, this.abortSignal, (entries) => this.record(entries));
+    }
+    if (!holdDisables && !accessHalt) {
+      report.state = "succeeded";
       return;
     }
-    await applyPendingDisables(report, pending.values(), source.index, deps, this.abortSignal, (entries) => this.record(entries));
-    report.state = "succeeded";
+    report.halt = { pendingDisables: holdDisables ? pending.size : 0, limit: check.limit, threshold: check.threshold, ...(accessHalt ? { access: accessHalt } : {}) };
+    report.state = "halted";
+  }
+
+  /** Plans and applies the round's access; returns the hold when its removals exceed the threshold. */
+  private async finishAccess(): Promise<{ removals: number; limit: number; threshold: string } | undefined> {
+    const { access, pending, source, retries } = this.its;
+    if (!access) return undefined;
+    const threshold = this.settings.access!.threshold;
+    const excluded = new Set(pending.values().map((p) => p.systemUserId));
+    const outcome = await access.finish(source.index, excluded, (n) => source.managedEnabled(n, threshold, this.abortSignal), this.abortSignal);
+    await this.record(outcome.entries);
+    if (!this.report.dryRun) await retries.record(outcome.failed, new Set(outcome.failed));
+    if (!outcome.halt) return undefined;
+    this.deps.log(`sync ${this.org}: ${outcome.halt.message}`);
+    return { removals: outcome.halt.removals, limit: outcome.halt.limit, threshold: outcome.halt.threshold };
   }
 }
 

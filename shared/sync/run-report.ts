@@ -1,5 +1,6 @@
 // The run report of contract §3, as stored and as answered by GET /api/sync/runs/{runId}.
 import { capStrings } from "../state/table-limits.js";
+import type { AccessChange } from "../access/plan.js";
 
 export type RunState = "queued" | "running" | "succeeded" | "failed" | "halted";
 export type RunMode = "incremental" | "full";
@@ -14,6 +15,8 @@ export interface RunCounts {
   unchanged: number;
   skipped: number;
   failed: number;
+  /** Users whose access (business unit, roles, teams) changed, or would on a dry run. */
+  accessChanged: number;
 }
 
 export interface ChangeEntry {
@@ -22,6 +25,8 @@ export interface ChangeEntry {
   action: string;
   columns?: Array<{ column: string; old: string | null; new: string | null }>;
   reason?: string;
+  /** Access changed (names), on the entry of action "access". */
+  access?: AccessChange;
   outcome?: "applied" | "planned" | "failed" | "pending-approval";
   error?: { code?: string; message: string };
 }
@@ -50,12 +55,19 @@ export interface RunReport {
   errors: RunError[];
   /** Errors recorded beyond those listed (the list is capped so the stored report stays within Table limits). */
   errorsOmitted?: number;
-  halt?: { pendingDisables: number; limit: number; threshold: string; approvedBy?: string };
+  halt?: {
+    pendingDisables: number;
+    limit: number;
+    threshold: string;
+    approvedBy?: string;
+    /** Access removals held by ACCESS_REMOVAL_THRESHOLD (absent when access did not halt the run). */
+    access?: { removals: number; limit: number; threshold: string };
+  };
   /** Set when a full round was forced by an expired or reset delta cursor. */
   resync?: string;
 }
 
-export const emptyCounts = (): RunCounts => ({ scanned: 0, created: 0, updated: 0, disabled: 0, enabled: 0, remapped: 0, unchanged: 0, skipped: 0, failed: 0 });
+export const emptyCounts = (): RunCounts => ({ scanned: 0, created: 0, updated: 0, disabled: 0, enabled: 0, remapped: 0, unchanged: 0, skipped: 0, failed: 0, accessChanged: 0 });
 
 /** Non-dry runs list at most this many changes; dry runs list all of them. */
 export const CHANGE_LIST_CAP = 500;

@@ -3,6 +3,7 @@ import type { Config } from "../config/config.js";
 import type { SyncSettings } from "./run-org-sync.js";
 import type { OrgClients } from "../dataverse/org-clients.js";
 import type { DirectoryPort } from "../directory/types.js";
+import type { GroupsDeltaSource } from "../directory/group-members-delta.js";
 import { LeaseStore } from "../state/leases.js";
 import { QUEUES, TABLES, type Storage } from "../state/storage.js";
 import { OrgStateStore } from "./org-state-store.js";
@@ -11,20 +12,26 @@ import { RunStore } from "./run-store.js";
 import { SyncRuns } from "./sync-runs.js";
 import { backgroundLogger } from "../telemetry/logger.js";
 import { orgIdentity } from "./identity.js";
+import { orgDescriptor } from "../config/config.js";
+import { orgAccessSettings } from "../access/run-access.js";
 
 /** What the sync use cases run against. */
 export interface SyncParts {
   storage: Storage;
-  directory: DirectoryPort;
-  dataverse: Pick<OrgClients, "get">;
+  directory: DirectoryPort & GroupsDeltaSource;
+  dataverse: Pick<OrgClients, "get" | "access">;
   remap: RemapPort;
 }
 
 /** The sync settings of one org (`org` absent: the online defaults). */
 function syncSettings(config: Config, org?: string): SyncSettings {
   const identity = org === undefined ? config.sync.identity : orgIdentity(config, org);
-  return { map: config.sync.attributeMap, identity, threshold: config.sync.disableThreshold, scopeGroupIds: config.sync.scopeGroupIds };
+  const base = { map: config.sync.attributeMap, identity, threshold: config.sync.disableThreshold, scopeGroupIds: config.sync.scopeGroupIds };
+  const descriptor = org === undefined ? undefined : orgDescriptor(config, org);
+  if (descriptor?.kind !== "online") return base;
+  return { ...base, access: orgAccessSettings(config, descriptor.url), licenseSkus: config.access.licenseSkus };
 }
+
 
 export function createSyncRuns(config: Config, parts: SyncParts): SyncRuns {
   return new SyncRuns({
@@ -41,6 +48,8 @@ export function createSyncRuns(config: Config, parts: SyncParts): SyncRuns {
     orgDependencies: (org) => ({
       directory: parts.directory,
       dataverse: parts.dataverse.get(org),
+      access: parts.dataverse.access(org),
+      groupsDelta: parts.directory,
       remap: parts.remap,
       log: (message) => backgroundLogger().info(message, { org }),
     }),
@@ -51,7 +60,10 @@ export function createSyncRuns(config: Config, parts: SyncParts): SyncRuns {
 export function oneUserDependencies(config: Config, parts: SyncParts, requestedBy: string) {
   return {
     directory: parts.directory,
-    orgs: config.dataverseUrls.map((org) => ({ org, dataverse: parts.dataverse.get(org), identity: orgIdentity(config, org) })),
+    orgs: config.dataverseUrls.map((org) => {
+      const { access, licenseSkus } = syncSettings(config, org);
+      return { org, dataverse: parts.dataverse.get(org), identity: orgIdentity(config, org), licenseSkus, ...(access?.rules.length ? { access: { settings: access, port: parts.dataverse.access(org) } } : {}) };
+    }),
     settings: syncSettings(config),
     remap: parts.remap,
     requestedBy,

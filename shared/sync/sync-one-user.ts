@@ -8,7 +8,9 @@ import { AppError } from "../errors/app-error.js";
 import { applyWriteActions, entryFor } from "./apply-actions.js";
 import { applyRemap } from "./apply-remap.js";
 import { graphSelect, mapUser } from "./mapping.js";
-import { planChange } from "./plan.js";
+import { licensedBy, planChange } from "./plan.js";
+import { applyAccessToUser, type OrgAccessSettings } from "../access/run-access.js";
+import type { AccessOrgPort } from "../access/dataverse-access.js";
 import type { RemapPort } from "./remap-port.js";
 import { emptyCounts, type ChangeEntry } from "./run-report.js";
 import type { SyncSettings } from "./run-org-sync.js";
@@ -17,13 +19,19 @@ import { anchorColumn, anchorOf, type OrgIdentity } from "./identity.js";
 
 export interface OneUserResult {
   user: { id: string; userPrincipalName: string | null; found: boolean };
-  orgs: Array<{ org: string; change: ChangeEntry | { action: "unchanged" | "none" } }>;
+  orgs: Array<{ org: string; change: ChangeEntry | { action: "unchanged" | "none" }; access?: ChangeEntry }>;
+}
+
+/** An online org's access rules and port, and its licence SKUs (SYNC_LICENSE_SKUS). */
+export interface OrgAccessScope {
+  access?: { settings: OrgAccessSettings; port: AccessOrgPort };
+  licenseSkus?: readonly string[];
 }
 
 export interface OneUserDependencies {
   directory: DirectoryPort;
   /** `identity`: the org's rule when it differs from `settings.identity` (on-premises orgs). */
-  orgs: Array<{ org: string; dataverse: DataverseOrgPort; identity?: OrgIdentity }>;
+  orgs: Array<{ org: string; dataverse: DataverseOrgPort; identity?: OrgIdentity } & OrgAccessScope>;
   settings: SyncSettings;
   remap?: RemapPort;
   requestedBy: string;
@@ -34,21 +42,28 @@ export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, ab
   const { user, change, objectId, inScope } = await directorySide(idOrUpn, deps, abortSignal);
 
   const results: OneUserResult["orgs"] = [];
-  for (const { org, dataverse, identity = settings.identity } of deps.orgs) {
+  for (const target of deps.orgs) {
+    const { org, dataverse, identity = settings.identity } = target;
     const { index } = await recordsOf(user, objectId, dataverse, settings, identity, abortSignal);
-    const action = planChange(change, index, { map: settings.map, identity, inScope });
-    if (action.kind === "unchanged") { results.push({ org, change: { action: "unchanged" } }); continue; }
-    if (action.kind === "skip" && !entryFor(action, "planned")) { results.push({ org, change: { action: "none" } }); continue; }
-    if (action.kind === "skip") { results.push({ org, change: entryFor(action, "planned")! }); continue; }
-    if (action.kind === "remap") {
-      const { entry } = await applyRemap(action, { org, dataverse, remap: deps.remap, requestedBy: deps.requestedBy }, abortSignal);
-      results.push({ org, change: entry });
-      continue;
-    }
-    const applied = await applyWriteActions(dataverse, index, [action], emptyCounts(), { dryRun: false, abortSignal });
-    results.push({ org, change: applied.entries[0]! });
+    const action = planChange(change, index, { map: settings.map, identity, inScope, licensed: licensedBy(target.licenseSkus) });
+    const result = await applyOne(action, index, target, deps, abortSignal);
+    const record = user ? index.byObjectId(objectId) : undefined;
+    const access = target.access && record && !record.disabled && !record.systemUserId.startsWith("pending:")
+      ? await applyAccessToUser(target.access.settings, { directory: deps.directory, access: target.access.port }, { systemUserId: record.systemUserId, objectId }, abortSignal)
+      : undefined;
+    results.push({ org, change: result, ...(access ? { access } : {}) });
   }
   return { user: { id: user?.id ?? idOrUpn, userPrincipalName: user?.userPrincipalName ?? null, found: Boolean(user) }, orgs: results };
+}
+
+/** Applies one planned action now (a remap through the remap procedure); what it changed, or why nothing. */
+async function applyOne(action: ReturnType<typeof planChange>, index: UserIndex, target: OneUserDependencies["orgs"][number], deps: OneUserDependencies, abortSignal?: AbortSignal): Promise<OneUserResult["orgs"][number]["change"]> {
+  const { org, dataverse } = target;
+  if (action.kind === "unchanged") return { action: "unchanged" };
+  if (action.kind === "skip") return entryFor(action, "planned") ?? { action: "none" };
+  if (action.kind === "remap") return (await applyRemap(action, { org, dataverse, remap: deps.remap, requestedBy: deps.requestedBy }, abortSignal)).entry;
+  const applied = await applyWriteActions(dataverse, index, [action], emptyCounts(), { dryRun: false, abortSignal });
+  return applied.entries[0]!;
 }
 
 /**
@@ -70,7 +85,8 @@ const invalidUserKey = (key: string) =>
 /** The Graph attributes every org's rule needs. */
 function directorySelect(deps: Pick<OneUserDependencies, "orgs" | "settings">): string[] {
   const { settings } = deps;
-  return [...new Set([settings.identity, ...deps.orgs.map((o) => o.identity ?? settings.identity)].flatMap((i) => graphSelect(settings.map, i)))];
+  const licences = deps.orgs.some((o) => (o.licenseSkus?.length ?? 0) > 0) ? ["assignedLicenses"] : [];
+  return [...new Set([settings.identity, ...deps.orgs.map((o) => o.identity ?? settings.identity)].flatMap((i) => graphSelect(settings.map, i)).concat(licences))];
 }
 
 /** With SYNC_SCOPE_GROUP_IDS, whether the user is a direct member of one of the groups; undefined = all users in scope. */
@@ -108,10 +124,11 @@ export async function lookUpUser(idOrUpn: string, deps: Omit<OneUserDependencies
   const { user, change, objectId, inScope } = await directorySide(idOrUpn, deps, abortSignal);
   const orgs: UserLookup["orgs"] = [];
   let columns: Record<string, string | null> | null = null;
-  for (const { org, dataverse, identity = settings.identity } of deps.orgs) {
+  for (const target of deps.orgs) {
+    const { org, dataverse, identity = settings.identity } = target;
     const { index, rows, mapped } = await recordsOf(user, objectId, dataverse, settings, identity, abortSignal);
     if (mapped?.ok) columns ??= mapped.columns;
-    const action = planChange(change, index, { map: settings.map, identity, inScope });
+    const action = planChange(change, index, { map: settings.map, identity, inScope, licensed: licensedBy(target.licenseSkus) });
     const planned = action.kind === "unchanged" ? { action: "unchanged" as const } : entryFor(action, "planned") ?? { action: "none" as const };
     orgs.push({ org, records: rows.map((r) => ({ ...r })), planned });
   }

@@ -13,6 +13,7 @@ import { UserIndex } from "./user-index.js";
 import { anchorColumn } from "./identity.js";
 import { resolveOrg } from "../config/org-url.js";
 import { traceCarrier, type TraceCarrier } from "../telemetry/tracing.js";
+import { applyApprovedAccess } from "../access/run-access.js";
 
 export const LEASE_MS = 90_000;
 const RENEW_MS = 30_000;
@@ -103,7 +104,7 @@ export class SyncRuns {
     const org = this.org(input.org);
     const state = await this.services.orgState.get(org);
     if (state.haltedRunId) {
-      throw new AppError(`Run ${state.haltedRunId} for ${org} is halted by the disable threshold: approve it first.`, 409, "run_halted", { detail: { runId: state.haltedRunId } });
+      throw new AppError(`Run ${state.haltedRunId} for ${org} is halted by a threshold (disables or access removals): approve it first.`, 409, "run_halted", { detail: { runId: state.haltedRunId } });
     }
     const report = newReport(org, input.mode ?? "incremental", input.dryRun ?? this.services.defaultDryRun, input.trigger);
     const lease = await this.services.leases.acquire(leaseKey(org), report.runId, LEASE_MS, report.runId);
@@ -169,9 +170,10 @@ export class SyncRuns {
     await this.services.orgState.update(org, (s) => { s.lastRunId = runId; });
     if (message.approved) {
       const recorded = { count: report.changes.length, chunk: 1_000_000 };
+      const record = (entries: RunReport["changes"]) => this.services.runs.appendChanges(report, recorded, entries);
       const pending = await this.services.orgState.listPendingDisables(org);
-      await applyPendingDisables(report, pending, new UserIndex(this.services.settings.map, anchorColumn(this.settingsOf(org).identity)), deps, abortSignal,
-        (entries) => this.services.runs.appendChanges(report, recorded, entries));
+      await applyPendingDisables(report, pending, new UserIndex(this.services.settings.map, anchorColumn(this.settingsOf(org).identity)), deps, abortSignal, record);
+      await applyApprovedAccess(report, this.settingsOf(org).access, deps, record, abortSignal);
       report.state = "succeeded";
     } else {
       await runOrgSync(report, this.settingsOf(org), deps, abortSignal);

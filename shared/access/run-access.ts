@@ -1,0 +1,302 @@
+// The access step of one org's sync run. At the run's start it resolves the org's rules, reads the rule groups'
+// direct members and their membership changes since the last run (groups/delta, cursor per org), and collects the
+// users the run touches; at the round's end it reads those users' current access in pages, plans each (pure
+// core), weighs the removals against ACCESS_REMOVAL_THRESHOLD, and writes the moves and associations — or halts
+// for approval, or, on a dry run, only reports. An incremental run's touched users are kept in the org's state
+// until their access is applied, so a run cut off loses none; a user whose access write fails is carried forward.
+import { rulesForOrg, type AccessRule } from "../config/access-rules.js";
+import type { DataverseOrgPort, SystemUser } from "../dataverse/types.js";
+import type { GroupsDeltaSource } from "../directory/group-members-delta.js";
+import { RuleGroupMembers } from "./rule-group-members.js";
+import type { DirectoryPort } from "../directory/types.js";
+import type { DisableThreshold } from "../sync/domain.js";
+import type { OrgStateStore, OrgSyncState } from "../sync/org-state-store.js";
+import { recordErrors, type ChangeEntry, type RunReport } from "../sync/run-report.js";
+import { describeDisableThreshold } from "../sync/threshold.js";
+import { isProtected, isProtectedRow, objectIdKey, type IndexedUser, type UserIndex } from "../sync/user-index.js";
+import type { AccessOrgPort, AccessWrite, CurrentAccess } from "./dataverse-access.js";
+import { planAccess, type AccessModel, type AccessPlan } from "./plan.js";
+import { resolveOrgAccess, type GroupLookup, type OrgAccessResolution } from "./resolve.js";
+
+/** The org's rules, each with its position in ACCESS_RULES. */
+export interface OrgAccessSettings {
+  rules: ReadonlyArray<{ rule: AccessRule; index: number }>;
+  threshold: DisableThreshold;
+}
+
+/** The access rules that apply to an online org, each with its position in ACCESS_RULES. */
+export function orgAccessSettings(config: { access: { rules: readonly AccessRule[]; removalThreshold: DisableThreshold } }, org: string): OrgAccessSettings {
+  const rules = config.access.rules.map((rule, index) => ({ rule, index })).filter(({ rule }) => rulesForOrg([rule], org, "online").length > 0);
+  return { rules, threshold: config.access.removalThreshold };
+}
+
+export interface AccessRunDependencies {
+  directory: DirectoryPort;
+  /** The rule groups' membership changes (Graph groups/delta). */
+  groupsDelta: GroupsDeltaSource;
+  dataverse: Pick<DataverseOrgPort, "findSystemUsersIn" | "listSystemUsers">;
+  access: AccessOrgPort;
+  orgState: OrgStateStore;
+  log: (message: string) => void;
+  now?: () => Date;
+}
+
+/** A user whose access is planned: their record and directory object id (key). */
+interface Candidate {
+  systemUserId: string;
+  objectId: string;
+}
+
+interface Planned extends Candidate {
+  plan: AccessPlan;
+}
+
+export interface AccessOutcome {
+  /** Set when the removals exceed the threshold: nothing was written. */
+  halt?: { removals: number; limit: number; threshold: string; message: string };
+  entries: ChangeEntry[];
+  /** Object ids (keys) whose access write failed: carried forward. */
+  failed: string[];
+}
+
+/** The records a run knows (its index). */
+type KnownRecords = Pick<UserIndex, "byObjectId" | "records">;
+const NO_RECORDS: KnownRecords = { byObjectId: () => undefined, records: () => new Map<string, IndexedUser>().values() };
+
+const LEAN_SELECT = ["systemuserid", "azureactivedirectoryobjectid", "isdisabled", "accessmode", "applicationid"];
+
+/** Rule groups' direct members, by user (object id key) → the rule groups they belong to. */
+export type Memberships = ReadonlyMap<string, ReadonlySet<string>>;
+
+/** Where the rule groups' direct members come from: given the groups that exist, each one's members (object id keys). */
+export type MemberSource = (existing: readonly string[]) => Promise<(group: string) => ReadonlySet<string>>;
+
+/** Reads each group's direct members now (GET /api/access, provision on demand). */
+export const readMembersNow = (directory: Pick<DirectoryPort, "listGroupMemberIds">, signal?: AbortSignal): MemberSource => async (existing) => {
+  const members = new Map<string, Set<string>>();
+  for (const group of existing) members.set(group, new Set([...await directory.listGroupMemberIds(group, { abortSignal: signal })].map(objectIdKey)));
+  return (group) => members.get(group) ?? new Set();
+};
+
+/** Resolves the org's rules (groups that do not exist are named) and gathers every user's rule-group memberships. */
+export async function loadOrgAccess(
+  settings: OrgAccessSettings,
+  deps: { directory: Pick<DirectoryPort, "getGroup" | "listGroupMemberIds">; access: AccessOrgPort },
+  signal?: AbortSignal,
+  source: MemberSource = readMembersNow(deps.directory, signal),
+): Promise<{ resolution: OrgAccessResolution; memberships: Memberships }> {
+  const names = new Map<string, string | null>();
+  for (const group of new Set(settings.rules.map((r) => r.rule.group))) {
+    const found = await deps.directory.getGroup(group, { abortSignal: signal });
+    if (found) names.set(group, found.displayName);
+  }
+  const membersOf = await source([...names.keys()]);
+  const memberships = new Map<string, Set<string>>();
+  for (const group of names.keys()) {
+    for (const id of membersOf(group)) {
+      let set = memberships.get(id);
+      if (!set) memberships.set(id, (set = new Set()));
+      set.add(group);
+    }
+  }
+  const indexOf = new Map(settings.rules.map((r) => [r.rule, r.index]));
+  const lookup: GroupLookup = async (group) => (names.has(group) ? { name: names.get(group)!, members: membersOf(group).size } : null);
+  const resolution = await resolveOrgAccess(deps.access, settings.rules.map((r) => r.rule), (rule) => indexOf.get(rule)!, lookup, signal);
+  return { resolution, memberships };
+}
+
+export class OrgAccessRun {
+  private readonly touched = new Set<string>();
+  /** Ids kept in the org's state (loaded or added by this run): removed once their access is applied. */
+  private readonly kept = new Set<string>();
+
+  private constructor(
+    private readonly report: RunReport,
+    private readonly settings: OrgAccessSettings,
+    private readonly deps: AccessRunDependencies,
+    private readonly model: AccessModel,
+    private readonly memberships: Memberships,
+    /** The rule groups' members and cursor, saved once the round's access is applied. */
+    private readonly groups: RuleGroupMembers,
+    /** Applying a halted run's held access after approval: only the users kept pending, threshold passed. */
+    private readonly approval: boolean,
+  ) {}
+
+  /** Resolves the rules (problems go to the report's errors) and collects the users whose memberships changed. */
+  static async open(report: RunReport, state: OrgSyncState, settings: OrgAccessSettings, deps: AccessRunDependencies, signal?: AbortSignal, approval = false): Promise<OrgAccessRun> {
+    let groups: RuleGroupMembers | undefined;
+    const { resolution, memberships } = await loadOrgAccess(settings, deps, signal, async (existing) => {
+      const read = await RuleGroupMembers.read(deps.orgState, state, deps.groupsDelta, existing, signal);
+      groups = read;
+      return (group) => read.of(group) ?? new Set();
+    });
+    const at = (deps.now?.() ?? new Date()).toISOString();
+    recordErrors(report, resolution.problems.map((message) => ({ code: "access_rule", message, at })));
+    const run = new OrgAccessRun(report, settings, deps, resolution.model, memberships, groups!, approval);
+    const changed = groups!.changedUsers;
+    const pending = report.dryRun ? [] : await deps.orgState.listAccessPending(report.org);
+    for (const id of pending) run.kept.add(objectIdKey(id));
+    await run.touch([...changed, ...pending]);
+    return run;
+  }
+
+  /** Users the run touched (created, changed, back in scope): planned at the round's end; kept durably until then. */
+  async touch(objectIds: readonly string[]): Promise<void> {
+    const added = objectIds.map(objectIdKey).filter((id) => !this.touched.has(id));
+    for (const id of added) this.touched.add(id);
+    if (!this.report.dryRun && this.report.mode === "incremental" && !this.approval) await this.keep(added);
+  }
+
+  /**
+   * Plans and applies the round's access. `index`: the run's records (every record of the org in a full round);
+   * `excluded`: records about to be disabled; `base`: the threshold's base for a share.
+   */
+  async finish(index: KnownRecords, excluded: ReadonlySet<string>, base: (removals: number) => Promise<number>, signal?: AbortSignal): Promise<AccessOutcome> {
+    const candidates = await this.candidates(index, signal);
+    const planned = await this.plan(candidates.filter((c) => !excluded.has(c.systemUserId)), signal);
+    const removals = planned.reduce((n, p) => n + p.plan.removals, 0);
+    const check = describeDisableThreshold(removals, removals > 0 ? await base(removals) : 0, this.settings.threshold);
+    if (check.exceeded && !this.approval) {
+      const message = `${removals} access removals planned, more than ACCESS_REMOVAL_THRESHOLD (${check.limit}): halted before changing anyone's access, approve the run to go on`;
+      if (!this.report.dryRun) await this.keep(planned.map((p) => p.objectId));
+      return { halt: { removals, limit: check.limit, threshold: check.threshold, message }, entries: planned.map((p) => entryOf(p, "pending-approval")), failed: [] };
+    }
+    const outcome = await this.apply(planned, signal);
+    await this.settle(outcome.failed);
+    return outcome;
+  }
+
+  /**
+   * The users to plan: in a full round every eligible record; after the rule groups' cursor was reset (memberships
+   * lost in between are unknown) every enabled record; else the touched users' records.
+   */
+  private async candidates(index: KnownRecords, signal?: AbortSignal): Promise<Candidate[]> {
+    if (this.report.mode === "full" && !this.approval) return eligible(index.records());
+    if (this.groups.reset && !this.approval) return eligibleRows(await readLean(this.deps.dataverse, signal));
+    const out: Candidate[] = [];
+    const missing: string[] = [];
+    for (const id of this.touched) {
+      const record = index.byObjectId(id);
+      if (record) out.push(...eligible([record]));
+      else missing.push(id);
+    }
+    if (missing.length > 0) out.push(...eligibleRows(await this.deps.dataverse.findSystemUsersIn({ objectIds: missing }, LEAN_SELECT, { abortSignal: signal })));
+    return out;
+  }
+
+  /** Reads the candidates' current access in pages and plans each one (records the run has not created yet start empty). */
+  private async plan(candidates: readonly Candidate[], signal?: AbortSignal): Promise<Planned[]> {
+    const current = await this.deps.access.readAccess(candidates.map((c) => c.systemUserId), signal);
+    const empty: CurrentAccess = { systemUserId: "", businessUnitId: this.model.rootUnitId, roles: [], teamIds: [], disabled: false, protected: false };
+    const out: Planned[] = [];
+    for (const candidate of candidates) {
+      const access = candidate.systemUserId.startsWith("pending:") ? empty : current.get(candidate.systemUserId);
+      if (!access || access.disabled || access.protected) continue;
+      const plan = planAccess(this.model, this.memberships.get(candidate.objectId) ?? new Set(), access);
+      if (plan) out.push({ ...candidate, plan });
+    }
+    return out;
+  }
+
+  private async apply(planned: readonly Planned[], signal?: AbortSignal): Promise<AccessOutcome> {
+    const counts = this.report.counts;
+    if (this.report.dryRun) {
+      counts.accessChanged += planned.length;
+      return { entries: planned.map((p) => entryOf(p, "planned")), failed: [] };
+    }
+    const writes: AccessWrite[] = planned.map((p) => ({ systemUserId: p.systemUserId, plan: p.plan }));
+    const results = await this.deps.access.applyAccess(writes, signal);
+    const entries: ChangeEntry[] = [];
+    const failed: string[] = [];
+    const at = (this.deps.now?.() ?? new Date()).toISOString();
+    planned.forEach((p, i) => {
+      const result = results[i]!;
+      if (result.ok) { counts.accessChanged++; entries.push(entryOf(p, "applied")); return; }
+      counts.failed++;
+      failed.push(p.objectId);
+      const error = { code: result.code, message: `access: ${result.message ?? "the write failed"}` };
+      entries.push({ ...entryOf(p, "failed"), error });
+      recordErrors(this.report, [{ objectId: p.objectId, systemUserId: p.systemUserId, ...error, at }]);
+    });
+    return { entries, failed };
+  }
+
+  /** Keeps users in the org's state until their access is applied (held for approval, or touched). */
+  private async keep(objectIds: readonly string[]): Promise<void> {
+    const unkept = objectIds.filter((id) => !this.kept.has(id));
+    await this.deps.orgState.addAccessPending(this.report.org, unkept);
+    for (const id of unkept) this.kept.add(id);
+  }
+
+  /** The kept users are done (failed ones are carried forward by the run) and the rule groups' cursor moves on. */
+  private async settle(failed: readonly string[]): Promise<void> {
+    if (this.report.dryRun) return;
+    const done = new Set(this.kept);
+    for (const id of failed) done.delete(id);
+    await this.deps.orgState.removeAccessPending(this.report.org, [...done]);
+    await this.groups.save(this.deps.orgState, this.report.org);
+  }
+}
+
+function entryOf(p: Planned, outcome: NonNullable<ChangeEntry["outcome"]>): ChangeEntry {
+  return { objectId: p.objectId, systemUserId: p.systemUserId, action: "access", access: p.plan.change, outcome };
+}
+
+/** Enabled, unprotected records with a directory object id. */
+function eligible(records: Iterable<IndexedUser>): Candidate[] {
+  const out: Candidate[] = [];
+  for (const r of records) if (r.objectId !== null && !r.disabled && !isProtected(r)) out.push({ systemUserId: r.systemUserId, objectId: r.objectId });
+  return out;
+}
+
+function eligibleRows(rows: readonly SystemUser[]): Candidate[] {
+  return rows.flatMap((r) => {
+    const objectId = typeof r.azureactivedirectoryobjectid === "string" ? objectIdKey(r.azureactivedirectoryobjectid) : "";
+    return objectId && r.isdisabled !== true && !isProtectedRow(r) ? [{ systemUserId: r.systemuserid.toLowerCase(), objectId }] : [];
+  });
+}
+
+/** Every enabled record of the org, lean (a full reconcile without a whole-org index). */
+async function readLean(dataverse: AccessRunDependencies["dataverse"], signal?: AbortSignal): Promise<SystemUser[]> {
+  const out: SystemUser[] = [];
+  for await (const page of dataverse.listSystemUsers(LEAN_SELECT, { abortSignal: signal, filter: "isdisabled eq false" })) out.push(...page);
+  return out;
+}
+
+/** After approval: applies the access a halted run held back (the users kept pending), without the threshold. */
+export async function applyApprovedAccess(
+  report: RunReport,
+  settings: OrgAccessSettings | undefined,
+  deps: Omit<AccessRunDependencies, "access" | "groupsDelta"> & { access?: AccessOrgPort; groupsDelta?: GroupsDeltaSource },
+  record: (entries: ChangeEntry[]) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (!settings || settings.rules.length === 0 || !deps.access || !deps.groupsDelta) return;
+  const state = await deps.orgState.get(report.org);
+  const run = await OrgAccessRun.open(report, state, settings, { ...deps, access: deps.access, groupsDelta: deps.groupsDelta }, signal, true);
+  const outcome = await run.finish(NO_RECORDS, new Set(), async () => 0, signal);
+  await record(outcome.entries);
+  if (!report.dryRun) await deps.orgState.addRetries(report.org, outcome.failed);
+}
+
+/**
+ * Provision on demand: plans and applies one user's access now (no threshold for one user, as for a single
+ * disable). Undefined when their access is already right, or the record is disabled, protected or missing.
+ */
+export async function applyAccessToUser(
+  settings: OrgAccessSettings,
+  deps: { directory: Pick<DirectoryPort, "getGroup" | "listGroupMemberIds">; access: AccessOrgPort },
+  user: Candidate,
+  signal?: AbortSignal,
+): Promise<ChangeEntry | undefined> {
+  if (settings.rules.length === 0) return undefined;
+  const { resolution, memberships } = await loadOrgAccess(settings, deps, signal);
+  const current = (await deps.access.readAccess([user.systemUserId], signal)).get(user.systemUserId.toLowerCase());
+  if (!current || current.disabled || current.protected) return undefined;
+  const plan = planAccess(resolution.model, memberships.get(objectIdKey(user.objectId)) ?? new Set(), current);
+  if (!plan) return undefined;
+  const [result] = await deps.access.applyAccess([{ systemUserId: user.systemUserId, plan }], signal);
+  const planned = { ...user, plan };
+  if (result?.ok) return entryOf(planned, "applied");
+  return { ...entryOf(planned, "failed"), error: { code: result?.code, message: `access: ${result?.message ?? "the write failed"}` } };
+}
