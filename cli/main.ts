@@ -1,9 +1,10 @@
 // `bridge`: the admin API from a terminal. status, sync [--org] [--dry-run] [--wait], runs list|show|approve,
-// remap <user> <new-name>, remap bulk --from-suffix --to-suffix [--apply], callers. Human-readable output,
+// remap <user> <new-name>, remap bulk --from-suffix --to-suffix [--apply], callers, access, user <id>. Human-readable output,
 // or --json for scripts.
 import { Command, Option } from "commander";
 import cliProgress from "cli-progress";
 import { AdminApi, ApiError, type BulkJob, type RunReport } from "../client/admin-api.js";
+import { accessChangeText, registerAccessCommands } from "./access.js";
 import { tokenSource } from "./credentials.js";
 
 export interface CliIo {
@@ -88,6 +89,7 @@ function program(io: CliIo): Command {
     const callers = await api().callers();
     print(callers, () => callers.callers.map((c) => `${c.id}  ${c.name ?? ""}  ${JSON.stringify(c.orgs ?? [])}`));
   });
+  registerAccessCommands(cmd, { api, print, fail: () => { process.exitCode = 1; } });
   return cmd;
 }
 
@@ -99,7 +101,7 @@ function runLines(report: RunReport): string[] {
     ...(report.halt ? [`  halted: ${report.halt.pendingDisables} disables over the limit of ${report.halt.limit}: bridge runs approve ${report.runId}`] : []),
     ...report.errors.map((e) => `  error ${e.code ?? ""}: ${e.message}`),
     `  changes ${report.changesTotal}${report.changesNext ? ` (showing ${report.changes.length})` : ""}:`,
-    ...report.changes.map((c) => `    ${c.action} ${c.objectId ?? c.systemUserId ?? ""} ${(c.columns ?? []).map((col) => `${col.column}: ${col.old ?? "∅"} → ${col.new ?? "∅"}`).join("; ")}${c.reason ? ` (${c.reason})` : ""}`),
+    ...report.changes.map((c) => `    ${c.action} ${c.objectId ?? c.systemUserId ?? ""} ${c.access ? accessChangeText(c.access) : (c.columns ?? []).map((col) => `${col.column}: ${col.old ?? "∅"} → ${col.new ?? "∅"}`).join("; ")}${c.reason ? ` (${c.reason})` : ""}`),
   ];
 }
 

@@ -14,6 +14,7 @@ export type RemapResult = z.output<typeof r.remapResult>;
 export type BulkJob = z.output<typeof r.bulkJob>;
 export type BulkAccepted = z.output<typeof r.bulkAccepted>;
 export type Callers = z.output<typeof r.callers>;
+export type Access = z.output<typeof r.access>;
 export type Subscription = z.output<typeof r.subscription>;
 export type RunSummary = z.output<typeof r.runSummary>;
 export type Problem = z.output<typeof r.problemDetails>;
@@ -52,5 +53,6 @@ export class AdminApi {
   remapBulk = (body: { rule: { fromSuffix: string; toSuffix: string }; dryRun?: boolean; org?: string }) => this.call<BulkJob | BulkAccepted>("POST", "/api/users/remap/bulk", body);
   bulkJob = (jobId: string) => this.call<BulkJob>("GET", `/api/users/remap/bulk/${encodeURIComponent(jobId)}`);
   callers = () => this.call<Callers>("GET", "/api/callers");
+  access = () => this.call<Access>("GET", "/api/access");
   subscription = () => this.call<Subscription>("GET", "/api/notifications/subscription");
 }

@@ -1,6 +1,7 @@
 // Runs: the newest runs, a form to start a run or a dry run, and one run's report — counts, errors with their
 // Dataverse codes and the change list paged, old → new per column.
 import type { RunReport } from "../../../client/admin-api.js";
+import { accessChangeList } from "../access-view.js";
 import { announce, errorBox, facts, h, replace, stateBadge, table, when } from "../dom.js";
 import { sleep, type PageContext } from "../pages.js";
 
@@ -66,12 +67,12 @@ function runView(report: RunReport, offset: number, go: (offset: number) => void
     report.errors.length === 0 ? h("p", { class: "muted" }, "None.") : table("Errors", ["Code", "Message", "User", "At"], report.errors.map((e) => [h("code", {}, e.code ?? "—"), e.message, e.objectId ?? e.systemUserId ?? "—", when(e.at)])),
     h("h2", { id: "changes-heading" }, `Changes (${report.changesTotal}${report.changesOmitted ? `, ${report.changesOmitted} more not listed` : ""})`),
     pager(offset, report.changes.length, report.changesTotal, go),
-    table(`Changes ${report.changesTotal === 0 ? 0 : offset + 1}–${offset + report.changes.length} of ${report.changesTotal}`, ["User", "Action", "Outcome", "Columns (old → new)"], report.changes.map(changeRow)),
+    table(`Changes ${report.changesTotal === 0 ? 0 : offset + 1}–${offset + report.changes.length} of ${report.changesTotal}`, ["User", "Action", "Outcome", "Columns or access (old → new)"], report.changes.map(changeRow)),
   ];
 }
 
 function changeRow(change: Change): Array<Node | string> {
-  const columns = change.columns?.length
+  const columns = change.access ? accessChangeList(change.access) : change.columns?.length
     ? h("ul", { class: "change-cols" }, change.columns.map((col) => h("li", {}, h("code", {}, col.column), `: ${col.old ?? "∅"} → ${col.new ?? "∅"}`)))
     : h("span", { class: "muted" }, change.reason ?? "—");
   const who = h("code", {}, change.objectId ?? change.systemUserId ?? "—");
