@@ -25,7 +25,7 @@ export function accessChangeList(change: AccessChange): HTMLElement {
 /** A resolved name with its id, or its problem (the problem sentence carries the fix). */
 export function namedId(named: Named): Node {
   if (named.problem) return h("span", { class: "problem" }, h("strong", {}, named.name ?? "?"), `: ${named.problem}`);
-  return h("span", {}, named.name ?? h("span", { class: "muted" }, "(not named by a rule)"), " ", named.id ? h("code", { class: "id" }, named.id) : "");
+  return h("span", {}, named.name ?? h("span", { class: "muted" }, "(not managed by a rule)"), " ", named.id ? h("code", { class: "id" }, named.id) : "");
 }
 
 export const namedList = (names: readonly Named[]): Node =>

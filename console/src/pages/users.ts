@@ -45,7 +45,7 @@ function lookupView(lookup: UserLookup, ctx: PageContext, result: HTMLElement): 
 
 /** The user's unit, roles and teams now beside what the access rules would change. */
 function accessView(access: UserAccessPreview, org: string): HTMLElement {
-  const rules = access.matchedRules.length ? `rules ${access.matchedRules.join(", ")} of ACCESS_RULES` : "no rule (not a direct member of any rule group)";
+  const rules = access.matchedRules.length ? access.matchedRules.map((i) => `ACCESS_RULES[${i}]`).join(", ") : "no rule (not a direct member of any rule group)";
   return h("section", { "aria-label": `Access in ${org}` },
     h("h4", {}, "Access"),
     access.current
