@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { ensureSandboxTls } from "./sandbox/tls.js";
 import { startAzurite, type RunningAzurite } from "./sandbox/azurite.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
-import { SANDBOX_ACCESS, SANDBOX_GROUPS } from "./sandbox/seed-access.js";
+import { SANDBOX_ACCESS, SANDBOX_GROUPS, sandboxAccessRules } from "./sandbox/seed-access.js";
 import { startLocalHost } from "./local-host/host.js";
 import { restartWithCa } from "./restart-with-ca.js";
 import { buildConsole } from "../scripts/build-console.mjs";
@@ -46,6 +46,8 @@ async function main(): Promise<void> {
       AzureWebJobsStorage: storageEmulator.connectionString,
       // The sandbox Graph posts change notifications to the local host (loopback http is allowed for it).
       NOTIFICATION_URL: `http://127.0.0.1:${PORT}/api/notifications`,
+      // The seeded rule groups give their members a unit, roles and an owner team (docs/access.md).
+      ACCESS_RULES: process.env.ACCESS_RULES ?? JSON.stringify(sandboxAccessRules()),
     });
   } else if (/UseDevelopmentStorage=true/i.test(process.env.AzureWebJobsStorage ?? "")) {
     storageEmulator = await startAzurite({ ports: { blob: 10000, queue: 10001, table: 10002 } });
@@ -133,7 +135,7 @@ function accessGuide(sandbox: Sandbox): string {
   const groups = Object.values(SANDBOX_GROUPS).map((g) => `${g.displayName} (${g.id}, ${dir.membersOf(g.id).length} members)`).join(", ");
   const { units, roles, teams } = SANDBOX_ACCESS;
   return `Access: each org has units ${Object.values(units).join(", ")} under its root, roles ${Object.values(roles).join(", ")}, owner teams ${Object.values(teams).join(", ")}.
-  Entra groups: ${groups}. Suggested ACCESS_RULES: sandboxAccessRules() in dev/sandbox/seed-access.ts.`;
+  Entra groups: ${groups}. ACCESS_RULES (unless set): sandboxAccessRules() in dev/sandbox/seed-access.ts; GET /api/access shows them resolved.`;
 }
 
 main().catch((error: unknown) => {

@@ -71,7 +71,16 @@ export type Memberships = ReadonlyMap<string, ReadonlySet<string>>;
 /** Where the rule groups' direct members come from: given the groups that exist, each one's members (object id keys). */
 export type MemberSource = (existing: readonly string[]) => Promise<(group: string) => ReadonlySet<string>>;
 
-/** Reads each group's direct members now (GET /api/access, provision on demand). */
+/**
+ * The members now without moving anything on: the org's saved sets plus the changes since its saved cursor (a
+ * whole read when none is saved). Nothing is saved: the next run reads the same changes and applies them.
+ */
+export const readMembersSince = (orgState: Pick<OrgStateStore, "get" | "listGroupMembers">, org: string, source: GroupsDeltaSource, signal?: AbortSignal): MemberSource => async (existing) => {
+  const read = await RuleGroupMembers.read(orgState, await orgState.get(org), source, existing, signal);
+  return (group) => read.of(group) ?? new Set();
+};
+
+/** Reads each group's direct members now, whole (GET /api/access, which shows their counts). */
 export const readMembersNow = (directory: Pick<DirectoryPort, "listGroupMemberIds">, signal?: AbortSignal): MemberSource => async (existing) => {
   const members = new Map<string, Set<string>>();
   for (const group of existing) members.set(group, new Set([...await directory.listGroupMemberIds(group, { abortSignal: signal })].map(objectIdKey)));
@@ -285,12 +294,12 @@ export async function applyApprovedAccess(
  */
 export async function applyAccessToUser(
   settings: OrgAccessSettings,
-  deps: { directory: Pick<DirectoryPort, "getGroup" | "listGroupMemberIds">; access: AccessOrgPort },
+  deps: { directory: Pick<DirectoryPort, "getGroup" | "listGroupMemberIds">; access: AccessOrgPort; members?: MemberSource },
   user: Candidate,
   signal?: AbortSignal,
 ): Promise<ChangeEntry | undefined> {
   if (settings.rules.length === 0) return undefined;
-  const { resolution, memberships } = await loadOrgAccess(settings, deps, signal);
+  const { resolution, memberships } = await loadOrgAccess(settings, deps, signal, deps.members);
   const current = (await deps.access.readAccess([user.systemUserId], signal)).get(user.systemUserId.toLowerCase());
   if (!current || current.disabled || current.protected) return undefined;
   const plan = planAccess(resolution.model, memberships.get(objectIdKey(user.objectId)) ?? new Set(), current);

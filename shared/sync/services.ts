@@ -13,7 +13,7 @@ import { SyncRuns } from "./sync-runs.js";
 import { backgroundLogger } from "../telemetry/logger.js";
 import { orgIdentity } from "./identity.js";
 import { orgDescriptor } from "../config/config.js";
-import { orgAccessSettings } from "../access/run-access.js";
+import { orgAccessSettings, readMembersSince } from "../access/run-access.js";
 
 /** What the sync use cases run against. */
 export interface SyncParts {
@@ -58,11 +58,12 @@ export function createSyncRuns(config: Config, parts: SyncParts): SyncRuns {
 
 /** Dependencies of the provision-on-demand use case. */
 export function oneUserDependencies(config: Config, parts: SyncParts, requestedBy: string) {
+  const orgState = new OrgStateStore(parts.storage.tableOf(TABLES.cursors));
   return {
     directory: parts.directory,
     orgs: config.dataverseUrls.map((org) => {
       const { access, licenseSkus } = syncSettings(config, org);
-      return { org, dataverse: parts.dataverse.get(org), identity: orgIdentity(config, org), licenseSkus, ...(access?.rules.length ? { access: { settings: access, port: parts.dataverse.access(org) } } : {}) };
+      return { org, dataverse: parts.dataverse.get(org), identity: orgIdentity(config, org), licenseSkus, ...(access?.rules.length ? { access: { settings: access, port: parts.dataverse.access(org), members: readMembersSince(orgState, org, parts.directory) } } : {}) };
     }),
     settings: syncSettings(config),
     remap: parts.remap,

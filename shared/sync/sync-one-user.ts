@@ -9,7 +9,7 @@ import { applyWriteActions, entryFor } from "./apply-actions.js";
 import { applyRemap } from "./apply-remap.js";
 import { graphSelect, mapUser } from "./mapping.js";
 import { licensedBy, planChange } from "./plan.js";
-import { applyAccessToUser, type OrgAccessSettings } from "../access/run-access.js";
+import { applyAccessToUser, type MemberSource, type OrgAccessSettings } from "../access/run-access.js";
 import type { AccessOrgPort } from "../access/dataverse-access.js";
 import { previewUserAccess, type UserAccessPreview } from "../access/user-access.js";
 import type { RemapPort } from "./remap-port.js";
@@ -25,7 +25,8 @@ export interface OneUserResult {
 
 /** An online org's access rules and port, and its licence SKUs (SYNC_LICENSE_SKUS). */
 export interface OrgAccessScope {
-  access?: { settings: OrgAccessSettings; port: AccessOrgPort };
+  /** `members`: where the rule groups' members come from (default: each group read whole). */
+  access?: { settings: OrgAccessSettings; port: AccessOrgPort; members?: MemberSource };
   licenseSkus?: readonly string[];
 }
 
@@ -50,7 +51,7 @@ export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, ab
     const result = await applyOne(action, index, target, deps, abortSignal);
     const record = user ? index.byObjectId(objectId) : undefined;
     const access = target.access && record && !record.disabled && !record.systemUserId.startsWith("pending:")
-      ? await applyAccessToUser(target.access.settings, { directory: deps.directory, access: target.access.port }, { systemUserId: record.systemUserId, objectId }, abortSignal)
+      ? await applyAccessToUser(target.access.settings, { directory: deps.directory, access: target.access.port, members: target.access.members }, { systemUserId: record.systemUserId, objectId }, abortSignal)
       : undefined;
     results.push({ org, change: result, ...(access ? { access } : {}) });
   }
