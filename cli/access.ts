@@ -28,7 +28,7 @@ export function registerAccessCommands(cmd: Command, ctx: CommandContext): void 
     });
 }
 
-const named = (n: Named) => (n.problem ? `${n.name ?? "?"} — PROBLEM: ${n.problem}` : `${n.name ?? "(no rule names it)"}${n.id ? ` [${n.id}]` : ""}`);
+const named = (n: Named) => (n.problem ? `${n.name ?? "?"} — PROBLEM: ${n.problem}` : `${n.name ?? "(not managed by a rule)"}${n.id ? ` [${n.id}]` : ""}`);
 const namedList = (list: readonly Named[]) => (list.length === 0 ? "none" : list.map(named).join("; "));
 
 export function accessLines(access: Access): string[] {

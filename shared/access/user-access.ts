@@ -5,7 +5,7 @@ import type { DirectoryPort } from "../directory/types.js";
 import { objectIdKey } from "../sync/user-index.js";
 import type { AccessOrgPort } from "./dataverse-access.js";
 import { planAccess, type AccessChange, type AccessModel } from "./plan.js";
-import { loadOrgAccess, type OrgAccessSettings } from "./run-access.js";
+import { loadOrgAccess, type MemberSource, type OrgAccessSettings } from "./run-access.js";
 
 export interface NamedId {
   id: string;
@@ -27,11 +27,11 @@ export interface UserAccessPreview {
 /** The preview for one user's record (systemuserid) and directory object id. Writes nothing. */
 export async function previewUserAccess(
   settings: OrgAccessSettings,
-  deps: { directory: Pick<DirectoryPort, "getGroup" | "listGroupMemberIds">; access: AccessOrgPort },
+  deps: { directory: Pick<DirectoryPort, "getGroup" | "listGroupMemberIds">; access: AccessOrgPort; members?: MemberSource },
   user: { systemUserId: string; objectId: string },
   signal?: AbortSignal,
 ): Promise<UserAccessPreview> {
-  const { resolution, memberships } = await loadOrgAccess(settings, deps, signal);
+  const { resolution, memberships } = await loadOrgAccess(settings, deps, signal, deps.members);
   const groups = memberships.get(objectIdKey(user.objectId)) ?? new Set<string>();
   const matchedRules = settings.rules.filter(({ rule }) => groups.has(rule.group)).map(({ index }) => index);
   const current = (await deps.access.readAccess([user.systemUserId], signal)).get(user.systemUserId.toLowerCase());

@@ -134,7 +134,7 @@ export async function lookUpUser(idOrUpn: string, deps: Omit<OneUserDependencies
     const planned = action.kind === "unchanged" ? { action: "unchanged" as const } : entryFor(action, "planned") ?? { action: "none" as const };
     const record = user ? index.byObjectId(objectId) : undefined;
     const access = target.access?.settings.rules.length && record && !record.systemUserId.startsWith("pending:")
-      ? await previewUserAccess(target.access.settings, { directory: deps.directory, access: target.access.port }, { systemUserId: record.systemUserId, objectId }, abortSignal)
+      ? await previewUserAccess(target.access.settings, { directory: deps.directory, access: target.access.port, members: target.access.members }, { systemUserId: record.systemUserId, objectId }, abortSignal)
       : undefined;
     orgs.push({ org, records: rows.map((r) => ({ ...r })), planned, ...(access ? { access } : {}) });
   }
