@@ -38,6 +38,8 @@ export interface AccessBenchResult {
   incremental: AccessPhase;
   incrementalAccessWrites: number;
   incrementalRequestsPerAccessWrite: number;
+  /** Where the incremental run's time went, as the emulators saw its requests (ms from its first request). */
+  timeline: Timeline;
   verdict: { initialWithin13x: boolean; requestsPerAccessWriteAtMost002: boolean; membershipChangesWithin2s: boolean };
 }
 
@@ -95,7 +97,9 @@ export async function benchAccess(users: number, changes: number, start: StartSi
     joins.forEach((id, i) => directory.addGroupMember(groups[i % RULES]!, id));
     for (const id of leaves) directory.removeGroupMember(groups[members.findIndex((m) => m.includes(id))]!, id);
     const writesBefore = accessWrites(sandbox);
+    const marks = { dv: sandbox.dataverse[0]!.knobs.requests.length, graph: sandbox.graph.knobs.requests.length };
     const incremental = await phase(sandbox, withRules, "incremental", joins.length + leaves.length);
+    const timeline = timelineOf(sandbox, marks);
     const incrementalAccessWrites = accessWrites(sandbox) - writesBefore;
     if ((incremental.counts.accessChanged ?? 0) !== joins.length + leaves.length) {
       throw new Error(`incremental run changed access of ${incremental.counts.accessChanged} users, expected ${joins.length + leaves.length}`);
@@ -104,7 +108,7 @@ export async function benchAccess(users: number, changes: number, start: StartSi
     const requestsPerAccessWrite = (initialWithRules.dataverseRequests - initialWithoutRules.dataverseRequests) / Math.max(1, initialAccessWrites);
     return {
       users, rules: RULES, ruleMembers, initialWithoutRules, initialWithRules, initialRatio, initialAccessWrites, requestsPerAccessWrite,
-      membershipChanges: joins.length + leaves.length, incremental, incrementalAccessWrites,
+      membershipChanges: joins.length + leaves.length, incremental, incrementalAccessWrites, timeline,
       incrementalRequestsPerAccessWrite: incremental.dataverseRequests / Math.max(1, incrementalAccessWrites),
       verdict: {
         initialWithin13x: initialRatio <= ACCESS_TARGETS.initialRatio,
@@ -117,6 +121,41 @@ export async function benchAccess(users: number, changes: number, start: StartSi
   }
 }
 
+interface Timeline {
+  spanMs: number;
+  graph: { requests: number; busyMs: number };
+  dataverseReads: { requests: number; busyMs: number; slowestMs: number };
+  dataverseBatches: { requests: number; busyMs: number; slowestMs: number };
+}
+
+/** Busy time (union of request intervals) per kind of request since `marks`. */
+function timelineOf(sandbox: Sandbox, marks: { dv: number; graph: number }): Timeline {
+  type R = { method: string; url: string; at: number; answeredAt?: number };
+  const dv = sandbox.dataverse[0]!.knobs.requests.slice(marks.dv) as R[];
+  const graph = sandbox.graph.knobs.requests.slice(marks.graph) as R[];
+  const busy = (list: R[]) => {
+    let total = 0;
+    let end = 0;
+    for (const r of [...list].sort((a, b) => a.at - b.at)) {
+      const stop = r.answeredAt ?? r.at;
+      total += Math.max(0, stop - Math.max(r.at, end));
+      end = Math.max(end, stop);
+    }
+    return total;
+  };
+  const slowest = (list: R[]) => Math.max(0, ...list.map((r) => (r.answeredAt ?? r.at) - r.at));
+  const all = [...dv, ...graph];
+  const start = Math.min(...all.map((r) => r.at));
+  const reads = dv.filter((r) => r.method === "GET");
+  const batches = dv.filter((r) => r.method !== "GET");
+  return {
+    spanMs: Math.max(...all.map((r) => r.answeredAt ?? r.at)) - start,
+    graph: { requests: graph.length, busyMs: busy(graph) },
+    dataverseReads: { requests: reads.length, busyMs: busy(reads), slowestMs: slowest(reads) },
+    dataverseBatches: { requests: batches.length, busyMs: busy(batches), slowestMs: slowest(batches) },
+  };
+}
+
 export function accessLines(r: AccessBenchResult): string[] {
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   return [
@@ -124,6 +163,7 @@ export function accessLines(r: AccessBenchResult): string[] {
     `  initial full run: ${s(r.initialWithRules.wallMs)} with rules vs ${s(r.initialWithoutRules.wallMs)} without = ${r.initialRatio.toFixed(2)}× (target ≤ ${ACCESS_TARGETS.initialRatio}×)`,
     `  access writes ${r.initialAccessWrites}; Dataverse requests added by the rules ${r.initialWithRules.dataverseRequests - r.initialWithoutRules.dataverseRequests} = ${r.requestsPerAccessWrite.toFixed(4)} per access write (target ≤ ${ACCESS_TARGETS.requestsPerAccessWrite})`,
     `  ${r.membershipChanges} membership changes: incremental run ${s(r.incremental.wallMs)} (target ≤ ${s(ACCESS_TARGETS.membershipChangesMs)}), ${r.incrementalAccessWrites} access writes, ${r.incremental.dataverseRequests} Dataverse requests (${r.incrementalRequestsPerAccessWrite.toFixed(4)} per access write)`,
+    `  incremental run's requests: span ${s(r.timeline.spanMs)}; Graph ${r.timeline.graph.requests} busy ${s(r.timeline.graph.busyMs)}; Dataverse reads ${r.timeline.dataverseReads.requests} busy ${s(r.timeline.dataverseReads.busyMs)}, writes ($batch) ${r.timeline.dataverseBatches.requests} busy ${s(r.timeline.dataverseBatches.busyMs)} (slowest ${s(r.timeline.dataverseBatches.slowestMs)})`,
     `  targets: ${JSON.stringify(r.verdict)}`,
   ];
 }
