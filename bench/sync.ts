@@ -6,7 +6,7 @@
 // (infra: languageWorkers__node__arguments), or `--child-heap-mb N` (`0`: Node's default). Prints a table and writes
 // bench/results/sync-<date>.json. Targets (issues 3 and 14): 100k initial ≤ 45 s wall and ≤ 0.3 ms of CPU per user in
 // the sync process, 1k-change incremental ≤ 1 s, ≤ 0.02 Dataverse requests per changed user, zero writes for
-// unchanged users, peak RSS < 384 MB.
+// unchanged users, peak RSS < 384 MB. Then the access line (bench/support/access-bench.ts; `--access-users 0` skips it).
 // `--tenant N --scope M` (issue 20): a scoped org (SYNC_SCOPE_GROUP_IDS: one group of M members spread over a tenant
 // of N users) instead of the sizes: initial ≤ 30 s, then `--changes` (default 100) member changes ≤ 1 s.
 // `--sizes 1000000` (issue 20): initial ≤ 6 min wall, ≤ 0.15 ms CPU per user, peak RSS ≤ 1 GiB (run it with
@@ -19,6 +19,7 @@ import { resolve } from "node:path";
 import { ensureSandboxTls } from "../dev/sandbox/tls.js";
 import { startSandbox, type Sandbox } from "../dev/sandbox/sandbox.js";
 import { startAzurite } from "../dev/sandbox/azurite.js";
+import { accessLines, benchAccess, type AccessBenchResult } from "./support/access-bench.js";
 
 const TARGETS = { initial100kMs: 45_000, cpuMsPerUser: 0.3, incremental1kMs: 1_000, requestsPerChangedUser: 0.02, peakRssMb: 384 };
 const MILLION_TARGETS = { initialMs: 360_000, cpuMsPerUser: 0.15, peakRssMb: 1024, incremental10kMs: 5_000 };
@@ -161,23 +162,27 @@ async function phase(sandbox: Sandbox, env: NodeJS.ProcessEnv, name: PhaseResult
   };
 }
 
-async function benchSize(users: number, changes: number, tlsDir: string, telemetry = false, scope = 0): Promise<{ seedMs: number; phases: PhaseResult[]; parentPeakRssMb: number }> {
-  const seedStart = performance.now();
+/** A sandbox of `users` (none in Dataverse yet) with the bench's latency, Azurite, and the sync child's environment. */
+async function startSized(users: number, tlsDir: string, telemetry = false): Promise<{ sandbox: Sandbox; env: NodeJS.ProcessEnv; stop: () => Promise<void> }> {
   const tls = ensureSandboxTls(tlsDir);
   // Azurite first: seeding a large tenant keeps this process busy past Azurite's start-up timeout.
   const azurite = await startAzurite();
   const sandbox = await startSandbox({ tls, seed: { users, existingShare: 0 } });
+  sandbox.dataverse[0]!.knobs.latencyMs = 30;
+  sandbox.graph.knobs.latencyMs = 50;
+  sandbox.graph.emulator.pageSize = 200; // Graph's cap for users/delta
+  const env = { ...process.env, ...sandbox.env, AzureWebJobsStorage: azurite.connectionString, SYNC_DISABLE_THRESHOLD: "5%", BENCH_TELEMETRY: telemetry ? "1" : "0" };
+  return { sandbox, env, stop: async () => { await Promise.all([sandbox.stop(), azurite.stop()]); } };
+}
+
+async function benchSize(users: number, changes: number, tlsDir: string, telemetry = false, scope = 0): Promise<{ seedMs: number; phases: PhaseResult[]; parentPeakRssMb: number }> {
+  const seedStart = performance.now();
+  const { sandbox, env: baseEnv, stop } = await startSized(users, tlsDir, telemetry);
   const seedMs = Math.round(performance.now() - seedStart);
   try {
-    sandbox.dataverse[0]!.knobs.latencyMs = 30;
-    sandbox.graph.knobs.latencyMs = 50;
-    sandbox.graph.emulator.pageSize = 200; // Graph's cap for users/delta
     const directory = sandbox.tenant.directory;
     const members = scope > 0 ? scopeGroup(sandbox, scope) : undefined;
-    const env = {
-      ...process.env, ...sandbox.env, AzureWebJobsStorage: azurite.connectionString, SYNC_DISABLE_THRESHOLD: "5%", BENCH_TELEMETRY: telemetry ? "1" : "0",
-      ...(members ? { SYNC_SCOPE_GROUP_IDS: members.groupId } : {}),
-    };
+    const env = { ...baseEnv, ...(members ? { SYNC_SCOPE_GROUP_IDS: members.groupId } : {}) };
 
     const initial = await phase(sandbox, env, "initial", members?.users.length ?? users);
     const org = sandbox.dataverse[0]!.org;
@@ -198,7 +203,7 @@ async function benchSize(users: number, changes: number, tlsDir: string, telemet
     }
     return { seedMs, phases: [initial, incremental], parentPeakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) };
   } finally {
-    await Promise.all([sandbox.stop(), azurite.stop()]);
+    await stop();
   }
 }
 
@@ -276,6 +281,13 @@ async function main(): Promise<void> {
       telemetryRows.push(...r.phases.map((off, i) => ({ users, phase: off.phase, offMs: off.wallMs, onMs: on.phases[i]!.wallMs })));
     }
   }
+  // The access line (issue 18): `--access-users N` (0: skip), 20 rules, 10 % of users in rule groups.
+  const accessUsers = Number(option("access-users", "100000"));
+  let access: AccessBenchResult | undefined;
+  if (accessUsers > 0) {
+    console.log(`bench:sync access ${accessUsers} users …`);
+    access = await benchAccess(accessUsers, changes, (users) => startSized(users, tlsDir), phase);
+  }
   for (const t of telemetryRows) {
     console.log(`telemetry ${t.users} users ${t.phase}: off ${(t.offMs / 1000).toFixed(1)} s, on ${(t.onMs / 1000).toFixed(1)} s, cost ${((t.onMs / t.offMs - 1) * 100).toFixed(1)} % (target ≤ 10 %)`);
   }
@@ -294,6 +306,7 @@ async function main(): Promise<void> {
   console.log("\nall figures:");
   printTable(rows);
   console.log(`\ntargets: ${JSON.stringify(verdict)}`);
+  if (access) for (const line of accessLines(access)) console.log(line);
   const out = {
     date: new Date().toISOString(),
     node: process.version,
@@ -304,6 +317,7 @@ async function main(): Promise<void> {
     verdict,
     results,
     telemetry: telemetryRows,
+    access,
   };
   writeResults(out, "sync");
 }

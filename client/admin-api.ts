@@ -14,18 +14,13 @@ export type RemapResult = z.output<typeof r.remapResult>;
 export type BulkJob = z.output<typeof r.bulkJob>;
 export type BulkAccepted = z.output<typeof r.bulkAccepted>;
 export type Callers = z.output<typeof r.callers>;
+export type Access = z.output<typeof r.access>;
 export type Subscription = z.output<typeof r.subscription>;
 export type RunSummary = z.output<typeof r.runSummary>;
 export type Problem = z.output<typeof r.problemDetails>;
 
 export type Readiness = z.output<typeof r.readiness>;
 export type ProvisionResult = z.output<typeof r.provisionResult>;
-
-/** GET /api/access: each org's ACCESS_RULES resolved (typed loosely: the route is newer than some bridges). */
-export interface AccessView {
-  orgs: Array<{ org: string; rules?: Array<Record<string, unknown>>; problems?: string[]; error?: string }>;
-  [field: string]: unknown;
-}
 
 /** The bridge answered with an error (a problem+json body). */
 export class ApiError extends Error {
@@ -105,5 +100,5 @@ export class AdminApi {
   provisionCaller = (id: string, dryRun: boolean) => this.call<ProvisionResult>("POST", `/api/callers/${encodeURIComponent(id)}/provision`, { dryRun });
   subscription = () => this.call<Subscription>("GET", "/api/notifications/subscription");
   ready = () => this.call<Readiness>("GET", "/api/ready");
-  access = () => this.call<AccessView>("GET", "/api/access");
+  access = () => this.call<Access>("GET", "/api/access");
 }

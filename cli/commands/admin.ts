@@ -1,9 +1,9 @@
 // user <id> [sync], ready, callers [provision <id>], subscription, access.
 import type { Command } from "commander";
-import { ApiError, type AccessView, type Readiness, type UserLookup } from "../../client/admin-api.js";
+import { ApiError, type Readiness } from "../../client/admin-api.js";
+import { accessLines, userLines } from "../access.js";
 import type { CliContext } from "../context.js";
 import { CliFailure, EXIT } from "../exit-codes.js";
-import { fieldLines } from "../format.js";
 
 export function addAdminCommands(root: Command, ctx: CliContext): void {
   addUserCommands(root, ctx);
@@ -30,9 +30,11 @@ export function addAdminCommands(root: Command, ctx: CliContext): void {
     ctx.print(s, () => [`notifications ${s.enabled ? "on" : "off"}${s.notificationUrl ? `  ${s.notificationUrl}` : ""}`,
       s.subscription ? `  subscription ${s.subscription.subscriptionId}  ${s.subscription.resource}  expires ${s.subscription.expirationDateTime} (in ${s.subscription.expiresInSeconds} s)` : "  no subscription"]);
   });
-  root.command("access").description("each org's ACCESS_RULES resolved: group, business unit, roles and teams, or the problem").action(async () => {
-    const view = await ctx.api().access();
-    ctx.print(view, () => accessLines(view));
+  root.command("access").description("each org's ACCESS_RULES resolved: group, business unit, roles and teams with their ids, or each problem and its fix (exit 1 on a problem)").action(async () => {
+    const access = await ctx.api().access();
+    ctx.print(access, () => accessLines(access));
+    const problems = access.orgs.reduce((n, o) => n + o.problems.length + (o.error ? 1 : 0), 0);
+    if (problems > 0) throw new CliFailure(`${problems} access rule problem(s)`, EXIT.error);
   });
 }
 
@@ -42,7 +44,7 @@ function addUserCommands(root: Command, ctx: CliContext): void {
     .action(async (id: string | undefined) => {
       if (!id) throw new CliFailure("user needs <objectId|UPN> (or: bridge user sync <objectId|UPN>)", EXIT.usage);
       const lookup = await ctx.api().lookUpUser(id);
-      ctx.print(lookup, () => lookupLines(lookup));
+      ctx.print(lookup, () => userLines(lookup));
     });
   user.command("sync <id>").description("sync one user now, in every org").action(async (id: string) => {
     const result = await ctx.api().syncUser(id);
@@ -51,18 +53,6 @@ function addUserCommands(root: Command, ctx: CliContext): void {
   });
 }
 
-function lookupLines(lookup: UserLookup): string[] {
-  const columns = lookup.user.columns ?? {};
-  const name = columns.fullname ?? columns.displayName ?? "";
-  return [
-    `${name ? `${name} ` : ""}${lookup.user.userPrincipalName ?? "(no UPN)"}  ${lookup.user.id}${lookup.user.found ? "" : "  NOT IN THE DIRECTORY"}`,
-    ...fieldLines(columns, "  directory "),
-    ...lookup.orgs.flatMap((o) => [
-      `  ${o.org}: ${o.records.length} record(s); a sync would: ${o.planned.action}`,
-      ...o.records.map((r) => `    ${String(r.fullname ?? "")} ${String(r.domainname ?? "")}  ${String(r.systemuserid ?? "")}${r.isdisabled ? "  disabled" : ""}`),
-    ]),
-  ];
-}
 
 async function ready(ctx: CliContext): Promise<void> {
   let result: Readiness;
@@ -82,27 +72,4 @@ function readyLines(result: Readiness): string[] {
     ...result.checks.map((c) => `  ${c.ok ? "ok  " : "FAIL"}  ${c.name}  ${c.durationMs} ms${c.cause ? `  ${c.cause}` : ""}${c.detail ? `: ${c.detail}` : ""}`)];
 }
 
-function accessLines(view: AccessView): string[] {
-  if (!Array.isArray(view.orgs)) return [JSON.stringify(view)];
-  return view.orgs.flatMap((o) => [
-    `${o.org}${o.error ? `  cannot be read: ${o.error}` : ""}`,
-    ...(o.rules ?? []).map((rule) => `  ${ruleLine(rule)}`),
-    ...(o.problems ?? []).map((p) => `  problem: ${p}`),
-  ]);
-}
 
-/** One rule: group → business unit, roles, teams; names first (the API carries ids too, see --json). */
-function ruleLine(rule: Record<string, unknown>): string {
-  const named = (v: unknown) => (v && typeof v === "object" ? String((v as { name?: unknown }).name ?? (v as { id?: unknown }).id ?? "?") : String(v));
-  const list = (v: unknown) => (Array.isArray(v) ? v.map(named).join(", ") : "");
-  const group = rule.group as { name?: string; id?: string; members?: number | null } | undefined;
-  const parts = [
-    `group ${group?.name ?? group?.id ?? "?"}${typeof group?.members === "number" ? ` (${group.members} members)` : ""}`,
-    rule.businessUnit ? `business unit ${named(rule.businessUnit)}` : "",
-    list(rule.roles) ? `roles ${list(rule.roles)}` : "",
-    list(rule.teams) ? `teams ${list(rule.teams)}` : "",
-    rule.status && rule.status !== "ok" ? `[${String(rule.status)}]` : "",
-    Array.isArray(rule.problems) && rule.problems.length ? `problems: ${rule.problems.join("; ")}` : "",
-  ];
-  return parts.filter(Boolean).join("  ");
-}

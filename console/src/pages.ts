@@ -1,4 +1,5 @@
 // The console's sections, in navigation order; the first is the home page.
+import { renderAccess } from "./pages/access.js";
 import { renderCallers } from "./pages/callers.js";
 import { renderNotifications } from "./pages/notifications.js";
 import { renderOverview } from "./pages/overview.js";
@@ -15,5 +16,6 @@ export const PAGES: Page[] = [
   { path: "users", title: "Users", nav: true, render: renderUsers },
   { path: "remap", title: "Remap", nav: true, render: renderRemap },
   { path: "callers", title: "Callers", nav: true, render: renderCallers },
+  { path: "access", title: "Access", nav: true, render: renderAccess },
   { path: "notifications", title: "Notifications", nav: true, render: renderNotifications },
 ];

@@ -23,12 +23,13 @@ export class RuleGroupMembers {
     // Sets never saved (a new rule group, or state from before) need a whole read.
     const cursor = groupIds.every((g) => saved[g] !== undefined) ? state.accessGroups : undefined;
     const delta = await readGroupMembersDelta(source, groupIds, cursor, { abortSignal: signal });
-    const members = new Map<string, Set<string>>();
-    for (const group of groupIds) {
+    // The saved sets are read concurrently (one Table query each).
+    const sets = await Promise.all(groupIds.map(async (group) => {
       const change = delta.groups.get(group);
       const base = change?.whole || change?.deleted ? new Set<string>() : await orgState.listGroupMembers(state.org, group, saved[group] ?? 0);
-      members.set(group, applyChange(base, change));
-    }
+      return [group, applyChange(base, change)] as const;
+    }));
+    const members = new Map<string, Set<string>>(sets);
     const changes = [...delta.groups.values()];
     const reset = delta.resets.length > 0 || changes.some((c) => c.whole || c.deleted);
     const changedUsers = reset ? [] : changes.flatMap((c) => [...c.added, ...c.removed]).map(objectIdKey);
@@ -43,11 +44,11 @@ export class RuleGroupMembers {
   /** Saves the changed groups' sets, then the cursor, in the org's state (call once their access is applied). */
   async save(orgState: Pick<OrgStateStore, "get" | "saveGroupMembers" | "update">, org: string): Promise<void> {
     const state = await orgState.get(org);
-    const rows: Record<string, number> = {};
-    for (const [group, set] of this.members) {
+    const saved = await Promise.all([...this.members].map(async ([group, set]) => {
       const previous = state.accessMembers?.[group];
-      rows[group] = this.changedGroups.has(group) || previous === undefined ? await orgState.saveGroupMembers(org, group, [...set], previous ?? 0) : previous;
-    }
+      return [group, this.changedGroups.has(group) || previous === undefined ? await orgState.saveGroupMembers(org, group, [...set], previous ?? 0) : previous] as const;
+    }));
+    const rows: Record<string, number> = Object.fromEntries(saved);
     await orgState.update(org, (s) => { s.accessMembers = rows; s.accessGroups = this.cursor; });
   }
 }

@@ -235,9 +235,19 @@ export const authorizationServerMetadata = z.looseObject({
 
 export const openApiDoc = z.looseObject({ openapi: z.string(), info: z.looseObject({}), paths: z.looseObject({}) }).describe("an OpenAPI 3.1 document");
 
+const namedId = z.object({ id: z.string(), name: z.string().optional().describe("absent for a team no rule names") });
+
+const userAccessPreview = z.object({
+  current: z.object({ businessUnit: namedId, roles: z.array(namedId), teams: z.array(namedId) }).nullable()
+    .describe("what Dataverse holds now; null when the record is disabled or never touched"),
+  matchedRules: z.array(z.number().int()).describe("positions in ACCESS_RULES of the rules whose group the user is a direct member of"),
+  planned: accessChange.nullable().describe("what the rules would change; null when nothing"),
+  problems: z.array(z.string()).describe("the org's rule problems (such a rule never takes access away)"),
+}).describe("with ACCESS_RULES for the org and a record: the user's access beside what the rules give");
+
 export const userLookup = z.object({
   user: z.object({ id: z.string(), userPrincipalName: nullableString, found: z.boolean(), columns: z.record(z.string(), nullableString).nullable() }),
-  orgs: z.array(z.object({ org: z.string(), records: z.array(z.looseObject({})), planned: z.looseObject({ action: z.string() }) })),
+  orgs: z.array(z.object({ org: z.string(), records: z.array(z.looseObject({})), planned: z.looseObject({ action: z.string() }), access: userAccessPreview.optional() })),
 });
 
 export const subscription = z.object({

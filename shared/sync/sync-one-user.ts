@@ -11,6 +11,7 @@ import { graphSelect, mapUser } from "./mapping.js";
 import { licensedBy, planChange } from "./plan.js";
 import { applyAccessToUser, type MemberSource, type OrgAccessSettings } from "../access/run-access.js";
 import type { AccessOrgPort } from "../access/dataverse-access.js";
+import { previewUserAccess, type UserAccessPreview } from "../access/user-access.js";
 import type { RemapPort } from "./remap-port.js";
 import { emptyCounts, type ChangeEntry } from "./run-report.js";
 import type { SyncSettings } from "./run-org-sync.js";
@@ -116,7 +117,7 @@ async function recordsOf(user: DirectoryUser | null | undefined, objectId: strin
 
 export interface UserLookup {
   user: { id: string; userPrincipalName: string | null; found: boolean; columns: Record<string, string | null> | null };
-  orgs: Array<{ org: string; records: Array<Record<string, unknown>>; planned: ChangeEntry | { action: "unchanged" | "none" } }>;
+  orgs: Array<{ org: string; records: Array<Record<string, unknown>>; planned: ChangeEntry | { action: "unchanged" | "none" }; access?: UserAccessPreview }>;
 }
 
 /** GET /api/users/{objectIdOrUpn}: the directory user as mapped, each org's records, and what a sync would do. Writes nothing. */
@@ -131,7 +132,11 @@ export async function lookUpUser(idOrUpn: string, deps: Omit<OneUserDependencies
     if (mapped?.ok) columns ??= mapped.columns;
     const action = planChange(change, index, { map: settings.map, identity, inScope, licensed: licensedBy(target.licenseSkus) });
     const planned = action.kind === "unchanged" ? { action: "unchanged" as const } : entryFor(action, "planned") ?? { action: "none" as const };
-    orgs.push({ org, records: rows.map((r) => ({ ...r })), planned });
+    const record = user ? index.byObjectId(objectId) : undefined;
+    const access = target.access?.settings.rules.length && record && !record.systemUserId.startsWith("pending:")
+      ? await previewUserAccess(target.access.settings, { directory: deps.directory, access: target.access.port, members: target.access.members }, { systemUserId: record.systemUserId, objectId }, abortSignal)
+      : undefined;
+    orgs.push({ org, records: rows.map((r) => ({ ...r })), planned, ...(access ? { access } : {}) });
   }
   return { user: { id: user?.id ?? idOrUpn, userPrincipalName: user?.userPrincipalName ?? null, found: Boolean(user), columns }, orgs };
 }

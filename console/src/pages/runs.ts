@@ -2,6 +2,7 @@
 // Dataverse codes and the change list paged, old → new per column, each user by name and logon (ids a click away),
 // filtered by action or person and exported as CSV.
 import type { RunReport } from "../../../client/admin-api.js";
+import { accessChangeList } from "../access-view.js";
 import { announce, errorBox, facts, h, replace, stateBadge, table, when } from "../dom.js";
 import { sleep, type PageContext } from "../page-context.js";
 import { personCell } from "../person.js";
@@ -103,12 +104,12 @@ function runView(report: RunReport, view: ChangesView, handlers: RunHandlers): H
     filterForm(view.filter, handlers.filter, handlers.exportCsv),
     ...(filtered ? [h("p", { id: "filter-result", class: "muted" }, `${view.total} matching change${view.total === 1 ? "" : "s"}.`)] : []),
     pager(view.offset, view.rows.length, view.total, handlers.go),
-    table(`Changes ${shown}${filtered ? " (filtered)" : ""}`, ["User", "Action", "Outcome", "Columns (old → new)"], view.rows.map(changeRow)),
+    table(`Changes ${shown}${filtered ? " (filtered)" : ""}`, ["User", "Action", "Outcome", "Columns or access (old → new)"], view.rows.map(changeRow)),
   ];
 }
 
 function changeRow(change: Change): Array<Node | string> {
-  const columns = change.columns?.length
+  const columns = change.access ? accessChangeList(change.access) : change.columns?.length
     ? h("ul", { class: "change-cols" }, change.columns.map((col) => h("li", {}, h("code", {}, col.column), `: ${col.old ?? "∅"} → ${col.new ?? "∅"}`)))
     : h("span", { class: "muted" }, change.reason ?? "—");
   const outcome = change.error ? `${change.outcome ?? "failed"}: ${change.error.code ?? ""} ${change.error.message}` : change.outcome ?? "";

@@ -1,5 +1,6 @@
 // Users: look a person up — the directory (as mapped) beside each org's Dataverse record — and sync them now.
 import type { UserLookup } from "../../../client/admin-api.js";
+import { accessChangeList, namedId, namedList, type UserAccessPreview } from "../access-view.js";
 import { announce, errorBox, h, replace, table } from "../dom.js";
 import type { PageContext } from "../page-context.js";
 
@@ -35,10 +36,24 @@ function lookupView(lookup: UserLookup, ctx: PageContext, result: HTMLElement): 
         h("p", {}, "A sync would: ", h("strong", {}, org.planned.action)),
         table("Directory beside Dataverse", ["Column", "Directory (mapped)", "Dataverse"], columns.map((col) => [
           h("code", {}, col), display(directory[col]), org.records.length ? display(record[col]) : h("span", { class: "muted" }, "no record"),
-        ])));
+        ])),
+        org.access ? accessView(org.access, org.org) : null);
     }),
     h("p", {}, syncButton),
   ];
+}
+
+/** The user's unit, roles and teams now beside what the access rules would change. */
+function accessView(access: UserAccessPreview, org: string): HTMLElement {
+  const rules = access.matchedRules.length ? access.matchedRules.map((i) => `ACCESS_RULES[${i}]`).join(", ") : "no rule (not a direct member of any rule group)";
+  return h("section", { "aria-label": `Access in ${org}` },
+    h("h4", {}, "Access"),
+    access.current
+      ? table("Access in Dataverse now", ["Business unit", "Roles", "Teams"], [[namedId(access.current.businessUnit), namedList(access.current.roles), namedList(access.current.teams)]])
+      : h("p", { class: "muted" }, "No enabled record whose access the bridge manages."),
+    h("p", {}, "Matches: ", rules, "."),
+    access.planned ? h("div", {}, h("p", {}, "The rules would change: "), accessChangeList(access.planned)) : h("p", {}, "The rules would change nothing."),
+    access.problems.length ? h("p", { class: "notice" }, `${access.problems.length} rule problem(s) in this org (see Access): such a rule never takes access away.`) : null);
 }
 
 const display = (value: unknown) => (value === undefined ? "—" : value === null ? "∅" : String(value));
