@@ -1,6 +1,7 @@
 // Human-readable lines for the CLI: people by name and logon first, ids after them (all of them with --json).
 import type { BulkJob, RunReport } from "../client/admin-api.js";
 import { personOf, personText } from "../client/people.js";
+import { accessChangeText } from "./access.js";
 
 type Change = RunReport["changes"][number];
 
@@ -12,7 +13,7 @@ function columnsText(c: Change): string {
 }
 
 export function changeLine(c: Change): string {
-  const details = [columnsText(c), c.reason ? `(${c.reason})` : "", c.error ? `error ${c.error.code ?? ""}: ${c.error.message}` : ""].filter(Boolean).join(" ");
+  const details = [c.access ? accessChangeText(c.access) : columnsText(c), c.reason ? `(${c.reason})` : "", c.error ? `error ${c.error.code ?? ""}: ${c.error.message}` : ""].filter(Boolean).join(" ");
   return `    ${c.action} ${person(c)}${details ? `  ${details}` : ""}`;
 }
 

@@ -113,12 +113,20 @@ describe("bridge exit codes", () => {
       ],
     }));
     const result = await bridge(url, "access");
-    expect(result.code).toBe(EXIT.ok);
+    expect(result.code).toBe(EXIT.error); // an org that could not be read is a problem to act on
     expect(result.out.split("\n")).toEqual([
+      "removal threshold: 10%   licence SKUs: all users",
       "https://contoso.crm.dynamics.com",
-      "  group Dynamics Sales (4 members)  business unit Sales  roles Salesperson  teams Sales Team",
-      "  group g2  [unknown-group]  problems: group g2 does not exist",
-      "https://fabrikam.crm.dynamics.com  cannot be read: org unreachable",
+      "  rule 0  ok  group: Dynamics Sales (4 direct members) [g1]",
+      "    business unit: Sales [bu1]",
+      "    roles: Salesperson [r1]",
+      "    teams: Sales Team [t1]",
+      "  rule 1  unknown-group  group: g2 — PROBLEM: no such group",
+      "    business unit: not set (stays put)",
+      "    roles: none",
+      "    teams: none",
+      "https://fabrikam.crm.dynamics.com",
+      "  could not be read (rules unknown, not wrong): org unreachable",
     ]);
   });
 });
