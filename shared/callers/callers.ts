@@ -3,7 +3,7 @@
 // refusal seen by this instance, and every misconfiguration with its fix. Provisioning: creates the missing
 // application user (root business unit) and associates the roles the entry names, nothing else; idempotent.
 import type { TokenCaller } from "../config/token-callers.js";
-import { AppError } from "../errors/app-error.js";
+import { AppError, describeError } from "../errors/app-error.js";
 import type { AppUserPort } from "./app-users.js";
 import { diagnoseAppUser, diagnoseIdentityError, type IdentityContext, type Misconfiguration } from "./diagnose.js";
 
@@ -59,7 +59,7 @@ async function orgStatus(caller: TokenCaller, org: string, ctx: IdentityContext,
       applicationUser: user ? { present: true, enabled: !user.isdisabled, systemuserid: user.systemuserid, roles: roleNames } : { present: false },
     };
   } catch (error) {
-    problems.push({ cause: "org_unreachable", detail: `Reading ${org} as the bridge failed: ${String((error as Error)?.message ?? error).slice(0, 300)}`, fix: "Check GET /api/ready for this org." });
+    problems.push({ cause: "org_unreachable", detail: `Reading ${org} as the bridge failed: ${describeError(error, 300)}`, fix: "Check GET /api/ready for this org." });
     return { org, identity, problems, applicationUser: { present: false } };
   }
 }

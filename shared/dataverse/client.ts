@@ -354,7 +354,7 @@ function invalidWrite(write: SystemUserWrite): string | undefined {
 const needsBusinessUnit = (w: SystemUserWrite) => w.kind === "create" && !("businessunitid@odata.bind" in w.columns);
 
 function failure(err: DataverseError): WriteResult {
-  return { ok: false, status: err.statusCode, code: err.code, message: err.serverMessage || err.message };
+  return { ok: false, status: err.statusCode, code: err.dataverseCode, message: err.serverMessage || err.message };
 }
 
 /** Pairs response parts with the sent writes: by Content-ID when every part has a known one, else by position. */

@@ -7,6 +7,7 @@ import { untrustedCertificateCode, untrustedCertificateHint, type OnPremisesCa }
 import { DataverseError, errorBodyParts } from "./errors.js";
 import { OrgThrottle } from "./limiter.js";
 import { dataverseAttempt, dataverseRetryWait, dataverseThrottledPart, tracedDataverseRequest } from "../telemetry/dataverse.js";
+import { errorMessage, systemCode } from "../errors/app-error.js";
 
 export type GetToken = (scope: string, options?: { forceRefresh?: boolean }) => Promise<string>;
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -226,7 +227,7 @@ export class DataverseHttp {
 
   /** Waits to retry a retryable network error, else throws it as a DataverseError. */
   private async retryAfterNetworkError(failure: unknown, attempt: number, request: HttpRequest, url: string): Promise<void> {
-    const code = (failure as { code?: string }).code;
+    const code = systemCode(failure);
     dataverseAttempt(this.orgUrl, request.kind, 0, {});
     this.stats.networkErrors++;
     if (code && RETRYABLE_NETWORK.has(code) && attempt < this.policy.maxAttempts) {
@@ -236,7 +237,7 @@ export class DataverseHttp {
     }
     // The axios error holds the request config (and so the bearer token): keep only its message and code.
     const untrusted = this.onPremisesCa ? untrustedCertificateCode(failure) : undefined;
-    const message = untrusted ? untrustedCertificateHint(this.orgUrl, untrusted, this.onPremisesCa!.configured) : String((failure as Error).message ?? failure);
+    const message = untrusted ? untrustedCertificateHint(this.orgUrl, untrusted, this.onPremisesCa!.configured) : errorMessage(failure);
     throw new DataverseError({ statusCode: 0, code: code ?? "", method: request.method, url, serverMessage: message, cause: Object.assign(new Error(message), { code }) });
   }
 

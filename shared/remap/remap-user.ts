@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { normalizeOrgUrl, resolveOrg } from "../config/org-url.js";
 import { isGuid } from "../dataverse/odata.js";
 import type { DataverseOrgPort, SystemUser } from "../dataverse/types.js";
-import { AppError, isAppError } from "../errors/app-error.js";
+import { AppError, describeError, isAnswerable } from "../errors/app-error.js";
 import { USER_COLUMNS, describeUser, notRemappableReason } from "./dataverse-lookup.js";
 import { identityFor, type RemapDeps } from "./deps.js";
 import { anchorColumn, nameFormOf, recordAnchor, type OrgIdentity } from "../sync/identity.js";
@@ -13,7 +13,7 @@ import type { JournalEntry, JournalStep } from "./journal.js";
 import { userLeaseKey } from "./leases.js";
 import { nameProblem, sameId, sameName } from "./names.js";
 import { holdPlaceholder, peekPlaceholder, type HeldPlaceholder, type PlaceholderContext } from "./placeholders.js";
-import { describe, runRemapSteps } from "./remap-procedure.js";
+import { runRemapSteps } from "./remap-procedure.js";
 
 export interface RemapUserRequest {
   /** systemuserid or current domainname. */
@@ -60,8 +60,8 @@ export async function remapUser(request: RemapUserRequest, deps: RemapDeps): Pro
     return result;
   } catch (error) {
     if (!request.dryRun) {
-      const status = isAppError(error) ? error.status : 500;
-      const outcome = !isAppError(error) ? "failed" : status < 500 ? "refused" : String(error.detail?.state ?? "failed");
+      const status = isAnswerable(error) ? error.status : 500;
+      const outcome = !isAnswerable(error) ? "failed" : status < 500 ? "refused" : String(error.detail?.state ?? "failed");
       await audit(deps, request, known, outcome, status, error);
     }
     throw error;
@@ -164,8 +164,8 @@ async function runJournaledRemap(request: RemapUserRequest, deps: RemapDeps, kno
       const latest = await deps.journal.get(org, operationId).catch(() => undefined);
       if (latest) known.steps = latest.steps;
     }
-    if (isAppError(error) || !held.entry) throw error;
-    throw new AppError(`The remap stopped unexpectedly (${describe(error)}); the recovery pass settles it (operation ${operationId}).`, 502, "remap_incomplete", {
+    if (isAnswerable(error) || !held.entry) throw error;
+    throw new AppError(`The remap stopped unexpectedly (${describeError(error)}); the recovery pass settles it (operation ${operationId}).`, 502, "remap_incomplete", {
       cause: error, detail: { operationId, state: "open" },
     });
   } finally {
@@ -280,11 +280,11 @@ async function audit(deps: RemapDeps, request: RemapUserRequest, known: Known, o
       steps: known.steps,
       outcome,
       status,
-      ...(isAppError(error) ? { code: error.code, message: error.message } : error ? { code: "internal", message: describe(error) } : {}),
+      ...(isAnswerable(error) ? { code: error.code, message: error.message } : error ? { code: "internal", message: describeError(error) } : {}),
       ...(known.operationId ? { operationId: known.operationId } : {}),
     });
   } catch (auditError) {
     // The remap's outcome stands; a lost audit row is logged loudly instead.
-    deps.log?.(`remap audit could not be written: ${describe(auditError)}`);
+    deps.log?.(`remap audit could not be written: ${describeError(auditError)}`);
   }
 }

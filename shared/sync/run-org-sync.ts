@@ -30,6 +30,7 @@ import type { OrgStateStore, OrgSyncState, PendingDisable } from "./org-state-st
 import type { RunStore } from "./run-store.js";
 import type { RemapPort } from "./remap-port.js";
 import { recordErrors, type ChangeEntry, type RunReport } from "./run-report.js";
+import { isRecordGone } from "../dataverse/errors.js";
 
 export interface SyncSettings {
   map: AttributeMap;
@@ -414,7 +415,7 @@ export async function applyPendingDisables(
   recordErrors(report, applied.errors);
   await record(applied.entries);
   if (!report.dryRun) {
-    const done = applied.entries.filter((e) => e.outcome === "applied" || e.error?.code === "0x80040217").map((e) => e.systemUserId!);
+    const done = applied.entries.filter((e) => e.outcome === "applied" || isRecordGone(e.error?.code)).map((e) => e.systemUserId!);
     await deps.orgState.removePendingDisables(report.org, done);
   }
 }

@@ -7,6 +7,7 @@
 // The per-id limit is per (id, source): a global per-id lockout would let anyone lock a real caller out.
 import { createHash } from "node:crypto";
 import type { TableClient } from "@azure/data-tables";
+import { upstreamStatus } from "../errors/app-error.js";
 
 export interface FailureCounter {
   /** Adds one failure to `key` in the window starting at `windowStart`; returns the window's global count. */
@@ -90,7 +91,7 @@ export class TableFailureCounter implements FailureCounter {
         await client.createEntity({ partitionKey, rowKey, count: 1 });
         return 1;
       } catch (error) {
-        if (statusOf(error) !== 409) throw error;
+        if (upstreamStatus(error) !== 409) throw error;
       }
       const row = await client.getEntity<{ count: number }>(partitionKey, rowKey);
       const count = Number(row.count) + 1;
@@ -98,16 +99,13 @@ export class TableFailureCounter implements FailureCounter {
         await client.updateEntity({ partitionKey, rowKey, count }, "Replace", { etag: row.etag });
         return count;
       } catch (error) {
-        if (statusOf(error) !== 412) throw error; // another instance counted first: read again
+        if (upstreamStatus(error) !== 412) throw error; // another instance counted first: read again
       }
     }
     return Number.MAX_SAFE_INTEGER; // heavy contention on one key is itself an attack: treat it as over the limit
   }
 }
 
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number })?.statusCode;
-}
 
 /**
  * The request's source address: the right-most X-Forwarded-For entry (the one the platform's front end

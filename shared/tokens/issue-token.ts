@@ -1,14 +1,14 @@
 // The token endpoint's use case (contract §5): authenticate the caller (client credentials or RFC 8693 token
 // exchange), check its policy (disabled, target org, rate), hand out the org's cached Dataverse token, and
 // audit every issuance and refusal. An issuance that cannot be audited is refused (fail closed).
-import { isAppError } from "../errors/app-error.js";
+import { describeError } from "../errors/app-error.js";
 import type { TokenCaller } from "../config/token-callers.js";
 import { auditLogLine, type AuditRecord, type AuditSink } from "./audit.js";
 import type { AuthFailureThrottle } from "./auth-failures.js";
 import { claimedClientId, type AuthenticatedClient, type ClientAuthenticator } from "./client-auth.js";
 import type { CachedToken } from "./dataverse-token-cache.js";
 import { many, single, type TokenForm } from "./form.js";
-import { isOAuthError, OAuthError } from "./oauth-errors.js";
+import { isOAuthError, OAuthError, toOAuthError } from "./oauth-errors.js";
 import type { CallerPolicy, Grant } from "./policy.js";
 import type { RateLimitPort } from "./rate-limit.js";
 import { ACCESS_TOKEN_TYPE, authenticateSubject, type SubjectTokenValidator } from "./subject-token.js";
@@ -62,7 +62,7 @@ export function issueToken(request: TokenRequest, deps: IssueTokenDeps): Promise
     try {
       return await issue(request, deps, progress);
     } catch (error) {
-      const refusal = asOAuthError(error);
+      const refusal = toOAuthError(error);
       if (refusal.reason !== "audit_failed") await auditRefusal(request, deps, progress, refusal);
       throw refusal;
     }
@@ -113,7 +113,7 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
     await tokenStep(progress, "audit", () => deps.audit.record(record));
   } catch (error) {
     tokenAuditFailed();
-    request.log?.(`token-audit write failed; token withheld: ${(error as Error)?.message ?? error}`);
+    request.log?.(`token-audit write failed; token withheld: ${describeError(error)}`);
     throw new OAuthError("temporarily_unavailable", "the token service cannot record issuances right now; try again later", { reason: "audit_failed", retryAfterSeconds: 5, cause: error });
   }
   return {
@@ -137,7 +137,7 @@ async function authenticateClient(request: TokenRequest, deps: IssueTokenDeps, c
   } catch (error) {
     if (isOAuthError(error) && error.code === "invalid_client") {
       await deps.authFailures?.recordFailure(claimed, source).catch((countError: unknown) =>
-        request.log?.(`auth-failure count failed: ${(countError as Error)?.message ?? countError}`));
+        request.log?.(`auth-failure count failed: ${describeError(countError)}`));
     }
     throw error;
   }
@@ -179,14 +179,6 @@ async function authenticateExchange(request: TokenRequest, deps: IssueTokenDeps,
   return caller;
 }
 
-/** Anything that is not already an OAuth refusal is a dependency failure: 503, no details on the wire. */
-function asOAuthError(error: unknown): OAuthError {
-  if (isOAuthError(error)) return error;
-  return new OAuthError("temporarily_unavailable", "the token service is temporarily unavailable; try again later", {
-    retryAfterSeconds: 5, reason: `dependency_failed: ${isAppError(error) ? error.code : (error as Error)?.name ?? "error"}`, cause: error,
-  });
-}
-
 /** Audits a request refused before it could be parsed (wrong content type, oversized body). */
 export async function recordUnparsedRefusal(error: OAuthError, deps: IssueTokenDeps, log?: (line: string) => void): Promise<void> {
   await auditRefusal({ form: new Map(), assertionAudiences: [], log }, deps, {}, error);
@@ -202,6 +194,6 @@ async function auditRefusal(request: TokenRequest, deps: IssueTokenDeps, progres
     await deps.audit.record(record);
   } catch (auditError) {
     tokenAuditFailed();
-    request.log?.(`token-audit write of a refusal failed: ${(auditError as Error)?.message ?? auditError}`);
+    request.log?.(`token-audit write of a refusal failed: ${describeError(auditError)}`);
   }
 }
