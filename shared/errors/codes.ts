@@ -51,6 +51,11 @@ export const OAUTH_ERROR_CODES = [
   "invalid_target", "temporarily_unavailable", "server_error",
 ] as const;
 
+/** Codes of problem+json answers built directly (no error thrown): problem(status, detail, { code }). */
+export const ANSWER_CODES = [
+  "internal", "console_not_built", "invalid_validation_token", "not_ready", "notifications_unavailable", "unreadable_body",
+] as const;
+
 export type RequestErrorCode = (typeof REQUEST_ERROR_CODES)[number];
 export type AuthErrorCode = (typeof AUTH_ERROR_CODES)[number];
 export type ConfigErrorCode = (typeof CONFIG_ERROR_CODES)[number];
@@ -61,9 +66,14 @@ export type UpstreamErrorCode = (typeof UPSTREAM_ERROR_CODES)[number];
 export type ReadinessCause = (typeof READINESS_CAUSES)[number];
 export type OAuthErrorCode = (typeof OAUTH_ERROR_CODES)[number];
 
+export type AnswerCode = (typeof ANSWER_CODES)[number];
+
 export type AppErrorCode =
   | RequestErrorCode | AuthErrorCode | ConfigErrorCode | CredentialErrorCode | RemapErrorCode | SyncErrorCode
   | UpstreamErrorCode | ReadinessCause | OAuthErrorCode;
+
+/** Every code a problem+json answer may carry. */
+export type ProblemCode = AppErrorCode | AnswerCode;
 
 const ALL_CODES: ReadonlySet<string> = new Set<string>([
   ...REQUEST_ERROR_CODES, ...AUTH_ERROR_CODES, ...CONFIG_ERROR_CODES, ...CREDENTIAL_ERROR_CODES, ...REMAP_ERROR_CODES,

@@ -1,6 +1,7 @@
 // RFC 9457 problem details for every error the HTTP API answers (except /api/token: OAuth errors).
 import type { HttpResponseInit, InvocationContext } from "@azure/functions";
 import { errorName, isAnswerable } from "../errors/app-error.js";
+import type { ProblemCode } from "../errors/codes.js";
 
 const TITLES: Record<number, string> = {
   400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
@@ -11,7 +12,7 @@ const TITLES: Record<number, string> = {
 export function problem(
   status: number,
   detail: string,
-  options: { code?: string; headers?: Record<string, string>; extra?: Record<string, unknown> } = {},
+  options: { code?: ProblemCode; headers?: Record<string, string>; extra?: Record<string, unknown> } = {},
 ): HttpResponseInit {
   return {
     status,
