@@ -36,3 +36,9 @@ export function telemetryTarget(env: NodeJS.ProcessEnv = process.env): Telemetry
   if (otlp) return { kind: "otlp", endpoint: otlp.replace(/\/+$/, "") };
   return { kind: "console" };
 }
+
+/** Turns the Azure Monitor distro's own SDK statistics off; the distro reads this switch only from the environment. */
+export function disableSdkStats(env: NodeJS.ProcessEnv = process.env): void {
+  env.APPLICATIONINSIGHTS_STATSBEAT_DISABLED = "true";
+  env.APPLICATIONINSIGHTS_SDKSTATS_DISABLED = "true";
+}
