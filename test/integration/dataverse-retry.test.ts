@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DataverseClient } from "../../shared/dataverse/client.js";
-import { decodeBatchRequest, encodeBatchResponse } from "../../shared/dataverse/batch-codec.js";
+import { decodeBatchRequest, encodeBatchResponse, type EncodedResponsePart } from "../../shared/dataverse/batch-codec.js";
 import { DataverseHttp } from "../../shared/dataverse/http.js";
 import { OrgThrottle } from "../../shared/dataverse/limiter.js";
 
@@ -23,10 +23,10 @@ const dropConnection: Step = (req) => req.socket.destroy();
 /** Answers a $batch with each part's status from `statuses` (in order of the parts sent). */
 const batchAnswer = (statuses: number[]): Step => (req, body, res) => {
   const parts = decodeBatchRequest(String(req.headers["content-type"]), body);
-  const encoded = encodeBatchResponse(parts.map((p, i) => ({
-    kind: "changeset" as const,
-    responses: [statuses[i] === 204 ? { contentId: p.contentId, status: 204 } : { contentId: p.contentId, status: statuses[i]!, headers: statuses[i] === 429 ? { "Retry-After": "3" } : {}, body: { error: { code: "0x80072322", message: "throttled part" } } }],
-  })));
+  const answer = (contentId: string | undefined, status: number): EncodedResponsePart => status === 204
+    ? { contentId, status }
+    : { contentId, status, headers: status === 429 ? { "Retry-After": "3" } : {}, body: { error: { code: "0x80072322", message: "throttled part" } } };
+  const encoded = encodeBatchResponse(parts.map((p, i) => ({ kind: "changeset" as const, responses: [answer(p.contentId, statuses[i]!)] })));
   res.writeHead(200, { "content-type": encoded.contentType });
   res.end(encoded.body);
 };
