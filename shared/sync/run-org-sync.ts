@@ -168,8 +168,8 @@ class OrgSyncRun {
 
   /** Expired or reset cursor: start a full round by itself (contract §3). */
   private async restartAsFullRound(error: DeltaResetError): Promise<void> {
-    this.report.resync = error.code;
-    this.deps.log(`sync ${this.org}: delta cursor reset (${error.code}); starting a full round`);
+    this.report.resync = error.upstreamCode;
+    this.deps.log(`sync ${this.org}: delta cursor reset (${error.upstreamCode}); starting a full round`);
     startFullRound(this.its.state, this.report);
     await this.its.source.readWholeOrg(this.abortSignal);
   }
