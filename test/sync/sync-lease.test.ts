@@ -39,9 +39,9 @@ describe("lease renewal", () => {
     const after = await base.orgState.get(run.org);
     expect({ cursor: after.cursor, lastOutcome: after.lastOutcome, backoffUntil: after.backoffUntil })
       .toEqual({ cursor: cursorBefore.cursor, lastOutcome: cursorBefore.lastOutcome, backoffUntil: cursorBefore.backoffUntil });
-    // Nothing was written to Dataverse once the run had stopped: once every request the emulator received has
-    // been answered (those sent before the stop included), none of them arrived after it.
-    await waitFor(() => dataverse.knobs.requests.every((r) => r.answeredAt !== undefined));
+    // Nothing was written to Dataverse once the run had stopped: once the emulator has handled every request it
+    // received (those cut off by the stop included), none of them arrived after it.
+    await waitFor(() => dataverse.knobs.requests.every((r) => r.handledAt !== undefined));
     expect(dataverse.knobs.count((r) => r.method !== "GET" && r.at > stoppedAt)).toBe(0);
     expect(report.counts.created).toBeLessThan(16);
   });
