@@ -4,6 +4,7 @@ import { handleNotificationMessage } from "../shared/notifications/worker.js";
 import { QUEUES } from "../shared/state/storage.js";
 import { withRunStartLatency } from "../shared/telemetry/notifications.js";
 import { bridge } from "./bridge.js";
+import { errorMessage } from "../shared/errors/app-error.js";
 
 /** Debounced notification syncs and lifecycle events; rethrows after logging so the host retries and poisons. */
 export async function notificationSyncWorker(queueItem: unknown, context: InvocationContext): Promise<void> {
@@ -16,7 +17,7 @@ export async function notificationSyncWorker(queueItem: unknown, context: Invoca
     const services = withRunStartLatency(bridge().notifications, context.triggerMetadata?.insertionTime);
     context.log(`notifications: ${await handleNotificationMessage(parsed.data, services)}`);
   } catch (error) {
-    context.error(`notifications: ${parsed.data.kind} message failed: ${(error as Error).message}`);
+    context.error(`notifications: ${parsed.data.kind} message failed: ${errorMessage(error)}`);
     throw error;
   }
 }

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { processBulkMessage, type BulkMessage } from "../shared/remap/bulk-jobs.js";
 import { bridge } from "./bridge.js";
 import { QUEUES } from "../shared/state/storage.js";
+import { errorMessage } from "../shared/errors/app-error.js";
 
 const message = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("plan"), jobId: z.uuid() }),
@@ -20,7 +21,7 @@ export async function remapBulkWorker(queueItem: unknown, context: InvocationCon
   try {
     await processBulkMessage(parsed.data as BulkMessage, bridge().remapDeps({ log: (line) => context.warn(line) }));
   } catch (error) {
-    context.error(`remap bulk ${parsed.data.kind} ${parsed.data.jobId} failed: ${(error as Error)?.message ?? String(error)}`);
+    context.error(`remap bulk ${parsed.data.kind} ${parsed.data.jobId} failed: ${errorMessage(error)}`);
     throw error;
   }
 }

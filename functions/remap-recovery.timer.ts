@@ -4,6 +4,7 @@ import { app, type InvocationContext, type Timer } from "@azure/functions";
 import { invocationLogger } from "../shared/telemetry/logger.js";
 import { recoverRemapsTraced } from "../shared/telemetry/remap.js";
 import { bridge } from "./bridge.js";
+import { errorMessage } from "../shared/errors/app-error.js";
 
 export async function remapRecovery(_timer: Timer, context: InvocationContext): Promise<void> {
   try {
@@ -11,7 +12,7 @@ export async function remapRecovery(_timer: Timer, context: InvocationContext): 
     if (report.examined > 0) context.log(`remap recovery: ${JSON.stringify({ ...report, problems: report.problems.length })}`);
     for (const p of report.problems) invocationLogger(context).error(`remap is still incomplete: ${p.message}`, { remapId: p.operationId, org: p.org });
   } catch (error) {
-    context.error(`remap recovery failed: ${(error as Error)?.message ?? String(error)}`);
+    context.error(`remap recovery failed: ${errorMessage(error)}`);
     throw error;
   }
 }

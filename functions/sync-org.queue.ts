@@ -4,6 +4,7 @@ import { QUEUES } from "../shared/state/storage.js";
 import { executeTraced } from "../shared/sync/run-telemetry.js";
 import { invocationLogger } from "../shared/telemetry/logger.js";
 import { bridge } from "./bridge.js";
+import { errorMessage } from "../shared/errors/app-error.js";
 
 const message = z.object({ org: z.string().min(1), runId: z.string().uuid(), approved: z.boolean().optional(), traceparent: z.string().max(64).optional(), tracestate: z.string().max(512).optional() });
 
@@ -18,7 +19,7 @@ export async function syncOrgWorker(queueItem: unknown, context: InvocationConte
   try {
     await executeTraced(bridge().syncRuns, parsed.data, log);
   } catch (error) {
-    log.error(`sync run failed: ${(error as Error).message}`);
+    log.error(`sync run failed: ${errorMessage(error)}`);
     throw error;
   }
 }

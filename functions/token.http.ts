@@ -7,6 +7,7 @@ import { requestSource } from "../shared/tokens/auth-failures.js";
 import { issueToken, refuseUnparsed } from "../shared/tokens/issue-token.js";
 import { isOAuthError, NO_STORE_HEADERS, OAuthError, oauthErrorResponse } from "../shared/tokens/oauth-errors.js";
 import { bridge } from "./bridge.js";
+import { errorMessage } from "../shared/errors/app-error.js";
 
 const MAX_BODY_BYTES = 64 * 1024;
 const JSON_UTF8 = "application/json;charset=UTF-8";
@@ -37,7 +38,7 @@ async function issue(root: Bridge, request: HttpRequest, context: InvocationCont
     return { status: 200, jsonBody: result, headers: { ...NO_STORE_HEADERS, "content-type": JSON_UTF8 } };
   } catch (error) {
     if (isOAuthError(error)) return errorResponse(error);
-    context.error(`token endpoint failure: ${(error as Error)?.message ?? error}`);
+    context.error(`token endpoint failure: ${errorMessage(error)}`);
     return errorResponse(new OAuthError("server_error", "the token service failed"));
   }
 }

@@ -4,8 +4,7 @@
 // Sub-requests carry no Authorization of their own: the batch's caller is theirs.
 import type { IncomingMessage } from "node:http";
 import { GraphHttpError, QueryOptions } from "./graph-odata.js";
-import { getUser, listUsers } from "./graph-read.js";
-import type { GraphEmulator } from "./graph.js";
+import { getUser, listUsers, type GraphReadView } from "./graph-read.js";
 
 /** Graph's limit on requests in one batch. */
 export const MAX_BATCH_REQUESTS = 20;
@@ -23,7 +22,7 @@ interface BatchResponse {
   body: unknown;
 }
 
-export function runBatch(emulator: GraphEmulator, req: IncomingMessage, payload: Record<string, unknown>): { responses: BatchResponse[] } {
+export function runBatch(emulator: GraphReadView, req: IncomingMessage, payload: Record<string, unknown>): { responses: BatchResponse[] } {
   const requests = parseRequests(payload);
   return { responses: requests.map((r) => answer(emulator, req, r)) };
 }
@@ -44,7 +43,7 @@ function parseRequests(payload: Record<string, unknown>): BatchRequest[] {
   });
 }
 
-function answer(emulator: GraphEmulator, req: IncomingMessage, request: BatchRequest): BatchResponse {
+function answer(emulator: GraphReadView, req: IncomingMessage, request: BatchRequest): BatchResponse {
   const headers = { "content-type": "application/json; charset=utf-8" };
   try {
     const url = new URL(request.url.replace(/^\/?(v1\.0\/)?/, "/v1.0/"), "https://graph.invalid");

@@ -8,7 +8,16 @@ import {
   DEFAULT_USER_SELECT, GraphHttpError, USER_PROPERTIES, type QueryOptions, contextUrl, decodeToken, encodeToken,
   parseSelect, preferredPageSize, projectUser, userValue,
 } from "./graph-odata.js";
-import type { GraphEmulator } from "./graph.js";
+import type { Tenant } from "./tenant.js";
+
+/** What the read routes need of the emulator (graph.ts passes itself; a type here keeps the import one-way). */
+export interface GraphReadView {
+  readonly tenant: Tenant;
+  readonly pageSize: number;
+  /** Ids users were read by (`id eq` / `id in` filters), for tests that count by-id reads. */
+  readonly usersReadById: string[];
+  baseUrl(): string;
+}
 
 type Page = [Record<string, unknown>, Record<string, string>];
 
@@ -31,13 +40,13 @@ function idsOf(node: FilterNode): string[] | null {
   return null;
 }
 
-function findById(emulator: GraphEmulator, id: string): DirectoryUser | undefined {
+function findById(emulator: GraphReadView, id: string): DirectoryUser | undefined {
   const users = emulator.tenant.directory.users;
   return users.get(id) ?? users.get(id.toLowerCase());
 }
 
 /** `{id}`, `{upn}` or the key form `('{upn}')` with OData quote doubling. */
-function resolveUser(emulator: GraphEmulator, key: string): DirectoryUser {
+function resolveUser(emulator: GraphReadView, key: string): DirectoryUser {
   let wanted = key;
   const keyForm = /^\('(.*)'\)$/.exec(key);
   if (keyForm) wanted = keyForm[1]!.replace(/''/g, "'");
@@ -48,7 +57,7 @@ function resolveUser(emulator: GraphEmulator, key: string): DirectoryUser {
   return user;
 }
 
-export function getUser(emulator: GraphEmulator, key: string, q: QueryOptions): Record<string, unknown> {
+export function getUser(emulator: GraphReadView, key: string, q: QueryOptions): Record<string, unknown> {
   const user = resolveUser(emulator, key);
   const select = parseSelect(q.get("$select"), USER_PROPERTIES);
   const base = emulator.baseUrl();
@@ -58,7 +67,7 @@ export function getUser(emulator: GraphEmulator, key: string, q: QueryOptions): 
   };
 }
 
-function pageSizeFor(emulator: GraphEmulator, req: IncomingMessage, q: QueryOptions): { size: number; applied?: string } {
+function pageSizeFor(emulator: GraphReadView, req: IncomingMessage, q: QueryOptions): { size: number; applied?: string } {
   const top = q.get("$top");
   if (top !== undefined) {
     const n = Number(top);
@@ -88,7 +97,7 @@ function rejectUnsupported(q: QueryOptions): void {
   }
 }
 
-export function listUsers(emulator: GraphEmulator, req: IncomingMessage, q: QueryOptions, url: URL): Page {
+export function listUsers(emulator: GraphReadView, req: IncomingMessage, q: QueryOptions, url: URL): Page {
   rejectUnsupported(q);
   const select = parseSelect(q.get("$select"), USER_PROPERTIES);
   const filterSrc = q.get("$filter");
@@ -110,7 +119,7 @@ export function listUsers(emulator: GraphEmulator, req: IncomingMessage, q: Quer
   return [body, applied ? { "preference-applied": applied } : {}];
 }
 
-export function getGroup(emulator: GraphEmulator, id: string, q: QueryOptions): Record<string, unknown> {
+export function getGroup(emulator: GraphReadView, id: string, q: QueryOptions): Record<string, unknown> {
   const group = emulator.tenant.directory.groups.get(id);
   if (!group) throw notFound(id);
   const select = parseSelect(q.get("$select"), GROUP_PROPERTIES, "microsoft.graph.group")?.filter((p) => p !== "members")
@@ -120,7 +129,7 @@ export function getGroup(emulator: GraphEmulator, id: string, q: QueryOptions): 
   return out;
 }
 
-export function listGroupMembers(emulator: GraphEmulator, req: IncomingMessage, q: QueryOptions, url: URL, groupId: string): Page {
+export function listGroupMembers(emulator: GraphReadView, req: IncomingMessage, q: QueryOptions, url: URL, groupId: string): Page {
   rejectUnsupported(q);
   const dir = emulator.tenant.directory;
   const group = dir.groups.get(groupId);

@@ -1,5 +1,6 @@
 // GET /api/access and the readiness check: every org's access rules resolved — group (name, direct members),
 // business unit, roles and teams with their ids — or the problem that stops each, with its fix.
+import { describeError } from "../errors/app-error.js";
 import type { Config } from "../config/config.js";
 import type { DirectoryPort } from "../directory/types.js";
 import { formatDisableThreshold } from "../sync/threshold.js";
@@ -44,7 +45,7 @@ async function orgAccess(deps: AccessApiDeps, org: string, kind: string, signal?
     const { resolution } = await loadOrgAccess(settings, { directory: deps.directory, access: deps.access(org) }, signal);
     return { org, kind, rules: resolution.rules, problems: resolution.problems };
   } catch (error) {
-    return { org, kind, rules: [], problems: [], error: String((error as Error)?.message ?? error).split("\n")[0]!.slice(0, 300) };
+    return { org, kind, rules: [], problems: [], error: describeError(error, 300) };
   }
 }
 

@@ -139,10 +139,10 @@ export class DataverseAccess implements AccessOrgPort {
         headers: { "Content-Type": encoded.contentType, Prefer: "odata.continue-on-error" },
         accept: (s) => s === 200 || s === 400,
       });
-      this.http.stats.batchedOperations += changeSets.reduce((n, c) => n + c.length, 0);
+      this.http.retries.countBatched(changeSets.reduce((n, c) => n + c.length, 0));
     } catch (error) {
       if (!isDataverseError(error)) throw error;
-      return changeSets.map(() => ({ ok: false, code: error.code, message: error.serverMessage || error.message }));
+      return changeSets.map(() => ({ ok: false, code: error.dataverseCode, message: error.serverMessage || error.message }));
     }
     return changeSetResults(res, changeSets.length);
   }

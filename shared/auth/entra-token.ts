@@ -3,6 +3,7 @@
 // `aud` = API_AUDIENCE, `exp`/`nbf` with a small clock tolerance.
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from "jose";
 import type { Config } from "../config/config.js";
+import { AppError } from "../errors/app-error.js";
 
 export interface EntraClaims extends JWTPayload {
   tid?: string;
@@ -16,10 +17,10 @@ export interface EntraClaims extends JWTPayload {
   nonce?: string;
 }
 
-export class TokenValidationError extends Error {
-  override name = "TokenValidationError" as const;
+export class TokenValidationError extends AppError<"token_invalid"> {
+  override name = "TokenValidationError";
   constructor(message: string, readonly reason: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(message, undefined, "token_invalid", options);
   }
 }
 

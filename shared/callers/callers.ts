@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { TokenCaller } from "../config/token-callers.js";
 import { isDataverseError } from "../dataverse/errors.js";
-import { AppError, isAppError } from "../errors/app-error.js";
+import { AppError, describeError, isAppError } from "../errors/app-error.js";
 import type { LeaseStore } from "../state/leases.js";
 import type { AppUser, AppUserPort } from "./app-users.js";
 import { diagnoseAppUser, diagnoseIdentityError, type IdentityContext, type Misconfiguration } from "./diagnose.js";
@@ -65,7 +65,7 @@ async function orgStatus(caller: TokenCaller, org: string, ctx: IdentityContext,
       applicationUser: user ? { present: true, enabled: !user.isdisabled, systemuserid: user.systemuserid, roles: roleNames } : { present: false },
     };
   } catch (error) {
-    problems.push({ cause: "org_unreachable", detail: `Reading ${org} as the bridge failed: ${String((error as Error)?.message ?? error).slice(0, 300)}`, fix: "Check GET /api/ready for this org." });
+    problems.push({ cause: "org_unreachable", detail: `Reading ${org} as the bridge failed: ${describeError(error, 300)}`, fix: "Check GET /api/ready for this org." });
     return { org, identity, problems, applicationUser: { present: false } };
   }
 }
@@ -136,7 +136,7 @@ async function provisionOrg(caller: TokenCaller, port: AppUserPort, dryRun: bool
 
 /** Dataverse's answers when what we create already exists (DuplicateApplicationUser, DuplicateRecord, entity key). */
 const ALREADY_EXISTS = new Set(["0x8004f511", "0x80040237", "0x80060892", "0x80073002"]);
-const alreadyExists = (error: unknown) => isDataverseError(error) && (ALREADY_EXISTS.has(error.code.toLowerCase()) || error.statusCode === 412);
+const alreadyExists = (error: unknown) => isDataverseError(error) && (ALREADY_EXISTS.has((error.dataverseCode ?? "").toLowerCase()) || error.statusCode === 412);
 
 /** Creates the application user; if another request created it first, reads that one instead. */
 async function createOrFind(port: AppUserPort, appId: string, businessUnit: string): Promise<{ user: AppUser; created: boolean }> {
@@ -185,7 +185,7 @@ async function asProvisioningError<T>(org: string, work: Promise<T>): Promise<T>
     return await work;
   } catch (error) {
     if (isAppError(error)) throw error;
-    const detail = String((error as Error)?.message ?? error).slice(0, 300);
+    const detail = describeError(error, 300);
     if (alreadyExists(error) || (isDataverseError(error) && error.statusCode === 409)) {
       throw new AppError(`${org} refused a change as conflicting with one made meanwhile; try again: ${detail}`, 409, "provisioning_conflict");
     }

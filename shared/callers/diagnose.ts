@@ -2,6 +2,7 @@
 // The Entra errors are the ones workload identity federation and client credentials give
 // (federation-adfs-telemetry.md §1): AADSTS70021, 700213, 700016, 7000215, 700027, 700024.
 import type { TokenCaller } from "../config/token-callers.js";
+import { errorMessage } from "../errors/app-error.js";
 
 export interface Misconfiguration {
   cause: string;
@@ -23,7 +24,7 @@ const ficCommand = (caller: TokenCaller, ctx: IdentityContext) =>
 
 /** Why the bridge could not sign in as the caller's app, from the error Entra (or Key Vault) gave. */
 export function diagnoseIdentityError(caller: TokenCaller, error: unknown, ctx: IdentityContext): Misconfiguration {
-  const message = String((error as Error)?.message ?? error);
+  const message = errorMessage(error);
   const code = /AADSTS(\d+)/.exec(message)?.[1];
   const app = caller.dataverseAppId;
   switch (code) {

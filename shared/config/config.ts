@@ -7,6 +7,7 @@ import { onlineOrgs, type OrgDescriptor } from "./dataverse-orgs.js";
 import { AttributeMapError, DEFAULT_ATTRIBUTE_MAP, parseAttributeMap, type AttributeMap } from "../sync/attribute-map.js";
 import type { DisableThreshold, SyncIdentity } from "../sync/domain.js";
 import type { AccessRule } from "./access-rules.js";
+import { AppError } from "../errors/app-error.js";
 
 export type { DisableThreshold, SyncIdentity } from "../sync/domain.js";
 
@@ -70,10 +71,13 @@ export interface Config {
  */
 export type AppSignIn = "vault-secret" | "federated" | "azure-cli";
 
-export class ConfigError extends Error {
-  override name = "ConfigError" as const;
+/** Answers 503 without its details (the log names each setting); the problems are for operators only. */
+export class ConfigError extends AppError<"configuration_invalid"> {
+  override name = "ConfigError";
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`, 503, "configuration_invalid", {
+      publicMessage: "The bridge's configuration is invalid; the host log names each setting to fix.",
+    });
   }
 }
 

@@ -1,5 +1,6 @@
 // NCRONTAB (six fields, seconds first) as the Functions host reads it; croner parses the same form.
 import { Cron } from "croner";
+import { errorMessage } from "../errors/app-error.js";
 
 /** Returns a problem description, or undefined when the expression is a valid six-field NCRONTAB. */
 export function parseNcrontab(expression: string): string | undefined {
@@ -9,7 +10,7 @@ export function parseNcrontab(expression: string): string | undefined {
     new Cron(expression, { paused: true });
     return undefined;
   } catch (error) {
-    return `is not a valid NCRONTAB expression: ${(error as Error).message}`;
+    return `is not a valid NCRONTAB expression: ${errorMessage(error)}`;
   }
 }
 

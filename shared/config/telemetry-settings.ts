@@ -47,3 +47,9 @@ function consoleTarget(setting: string | undefined): TelemetryTarget {
   if (value === "full") return { kind: "console", detail: "full" };
   return { kind: "console", detail: "lines", warning: `TELEMETRY_CONSOLE must be "lines" or "full", not "${setting!.slice(0, 40)}"; printing lines.` };
 }
+
+/** Turns the Azure Monitor distro's own SDK statistics off; the distro reads this switch only from the environment. */
+export function disableSdkStats(env: NodeJS.ProcessEnv = process.env): void {
+  env.APPLICATIONINSIGHTS_STATSBEAT_DISABLED = "true";
+  env.APPLICATIONINSIGHTS_SDKSTATS_DISABLED = "true";
+}

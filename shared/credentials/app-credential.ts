@@ -14,6 +14,7 @@ import {
 import type { Config } from "../config/config.js";
 import { createFederatedCredential } from "./federated-credential.js";
 import type { SecretReader, SecretValue } from "./secret-store.js";
+import { errorMessage } from "../errors/app-error.js";
 
 /** What signs the bridge in, as /api/ready reports it (never the secret itself). */
 export type AppCredentialKind = "secret" | "certificate" | "federated" | "azure-cli";
@@ -62,7 +63,7 @@ export class AppCredential implements BridgeAppCredential {
       if (!token) throw new Error("the app credential returned no token");
       return token;
     } catch (error) {
-      if (!STALE_CREDENTIAL.test(String((error as Error)?.message))) throw error;
+      if (!STALE_CREDENTIAL.test(errorMessage(error))) throw error;
       // The vault may hold a newer version: re-read once and retry with it.
       this.secrets.invalidate(this.settings.secretName);
       const fresh = await this.current(options.abortSignal);

@@ -11,7 +11,7 @@ import * as tls from "node:tls";
 import type { CustomFetch } from "openid-client";
 import { Agent as UndiciAgent, fetch as undiciFetch } from "undici";
 import type { Config } from "../config/config.js";
-import { AppError } from "../errors/app-error.js";
+import { AppError, describeError } from "../errors/app-error.js";
 import type { SecretReader } from "./secret-store.js";
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -32,7 +32,7 @@ export function parseCaBundle(pem: string, secretName: string): string[] {
     try {
       new X509Certificate(block);
     } catch (error) {
-      throw new AppError(`${where}: certificate ${i + 1} of ${blocks.length} cannot be read (${(error as Error).message})`, 503, "onprem_ca_bundle_invalid");
+      throw new AppError(`${where}: certificate ${i + 1} of ${blocks.length} cannot be read (${describeError(error)})`, 503, "onprem_ca_bundle_invalid");
     }
   });
   return blocks;

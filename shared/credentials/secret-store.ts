@@ -77,8 +77,8 @@ export class SecretStore implements SecretReader {
     }
   }
 
-  private explain(name: string, error: unknown): Error {
-    if (!isRestError(error)) return error as Error;
+  private explain(name: string, error: unknown): unknown {
+    if (!isRestError(error)) return error;
     const vault = this.options.vaultUrl;
     if (error.statusCode === 403) {
       const who = this.options.describeIdentity?.() ?? "the bridge's identity";

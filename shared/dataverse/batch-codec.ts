@@ -1,6 +1,7 @@
 // Our own OData `$batch` multipart codec (dataverse-web-api.md §6). Requests are encoded with CRLF; responses
 // are decoded whether they use LF or CRLF. A malformed response raises BatchFormatError, never a crash.
 import { randomUUID } from "node:crypto";
+import { AppError } from "../errors/app-error.js";
 
 export interface BatchRequest {
   method: string;
@@ -26,8 +27,11 @@ export type BatchResponseItem =
   | { kind: "response"; response: BatchPartResponse }
   | { kind: "changeset"; responses: BatchPartResponse[] };
 
-export class BatchFormatError extends Error {
+export class BatchFormatError extends AppError<"batch_malformed"> {
   override name = "BatchFormatError";
+  constructor(message: string) {
+    super(message, undefined, "batch_malformed");
+  }
 }
 
 /** How independent requests are grouped: one change set each (default), or plain top-level parts. */

@@ -86,7 +86,7 @@ export class DataverseClient implements DataverseOrgPort {
   }
 
   resetStats(): void {
-    Object.assign(this.http.stats, { requests: 0, byKind: {}, retries: 0, throttled: 0, unavailable: 0, networkErrors: 0, batchedOperations: 0 });
+    this.http.retries.resetStats();
   }
 
   listSystemUsers(select: readonly string[], options: DataverseRequestOptions & { filter?: string; pageSize?: number } = {}): AsyncIterable<SystemUser[]> {
@@ -185,58 +185,68 @@ export class DataverseClient implements DataverseOrgPort {
     return pending;
   }
 
+  /** One $batch request for the pending writes: its parts in order, or the result every pending write gets. */
+  private async sendBatch(writes: SystemUserWrite[], pending: number[], businessUnit: string | undefined, signal?: AbortSignal): Promise<
+    { ok: true; parts: Array<BatchPartResponse | undefined> } | { ok: false; failure: (i: number) => WriteResult }
+  > {
+    const encoded = encodeBatch(pending.map((i) => this.batchRequest(writes[i]!, businessUnit)), { layout: this.layout });
+    this.http.retries.countBatched(pending.length);
+    let res: HttpResponse;
+    try {
+      res = await this.http.send({
+        kind: "batch",
+        method: "POST",
+        url: "$batch",
+        headers: { "Content-Type": encoded.contentType, Prefer: "odata.continue-on-error" },
+        body: encoded.body,
+        signal,
+        // Without continue-on-error Dataverse answers 400 with the failing part; decode that too.
+        accept: (s) => s === 200 || s === 400,
+      });
+      if (res.status === 400 && !/^\s*multipart\//i.test(res.headers["content-type"] ?? "")) {
+        const { code, message } = errorBodyParts(res.text);
+        throw new DataverseError({ statusCode: 400, code, method: "POST", url: this.http.resolve("$batch"), serverMessage: message });
+      }
+    } catch (err) {
+      if (!isDataverseError(err)) throw err;
+      return { ok: false, failure: () => failure(err) };
+    }
+    try {
+      return { ok: true, parts: matchParts(decodeBatchResponse(res.headers["content-type"], res.text), pending.length) };
+    } catch (err) {
+      if (!(err instanceof BatchFormatError)) throw err;
+      return { ok: false, failure: () => ({ ok: false, status: res.status, code: "MalformedBatchResponse", message: err.message }) };
+    }
+  }
+
   private async runBatch(writes: SystemUserWrite[], businessUnit: string | undefined, signal?: AbortSignal): Promise<WriteResult[]> {
     const results: WriteResult[] = new Array(writes.length);
     let pending = writes.map((_, i) => i);
-    for (let round = 1; ; round++) {
-      const encoded = encodeBatch(pending.map((i) => this.batchRequest(writes[i]!, businessUnit)), { layout: this.layout });
-      this.http.stats.batchedOperations += pending.length;
-      let res: HttpResponse;
-      try {
-        res = await this.http.send({
-          kind: "batch",
-          method: "POST",
-          url: "$batch",
-          headers: { "Content-Type": encoded.contentType, Prefer: "odata.continue-on-error" },
-          body: encoded.body,
-          signal,
-          // Without continue-on-error Dataverse answers 400 with the failing part; decode that too.
-          accept: (s) => s === 200 || s === 400,
-        });
-        if (res.status === 400 && !/^\s*multipart\//i.test(res.headers["content-type"] ?? "")) {
-          const { code, message } = errorBodyParts(res.text);
-          throw new DataverseError({ statusCode: 400, code, method: "POST", url: this.http.resolve("$batch"), serverMessage: message });
-        }
-      } catch (err) {
-        if (!isDataverseError(err)) throw err;
-        for (const i of pending) results[i] = failure(err);
+    // The whole $batch request retries inside http.send; writes answered 429/503 inside its parts are sent again
+    // under the same policy, counted as attempts of this one call.
+    const run = this.http.retries.start(signal);
+    for (;;) {
+      await run.begin();
+      const answered = await this.sendBatch(writes, pending, businessUnit, signal);
+      if (!answered.ok) {
+        for (const i of pending) results[i] = answered.failure(i);
         return results;
       }
-
-      let parts: Array<BatchPartResponse | undefined>;
-      try {
-        parts = matchParts(decodeBatchResponse(res.headers["content-type"], res.text), pending.length);
-      } catch (err) {
-        if (!(err instanceof BatchFormatError)) throw err;
-        for (const i of pending) results[i] = { ok: false, status: res.status, code: "MalformedBatchResponse", message: err.message };
-        return results;
-      }
-
-      const again: number[] = [];
-      let retryAfter: string | undefined;
-      let retryStatus = 429;
+      const throttled: Array<{ index: number; part: BatchPartResponse }> = [];
       pending.forEach((i, j) => {
-        const part = parts[j];
+        const part = answered.parts[j];
         if (!part) results[i] = { ok: false, status: 0, code: "NotExecuted", message: "the $batch response has no answer for this write" };
-        else if ((part.status === 429 || part.status === 503) && round < this.http.maxAttempts) {
-          again.push(i);
-          retryStatus = part.status;
-          retryAfter ??= part.headers["retry-after"];
-        } else results[i] = toWriteResult(writes[i]!, part);
+        else if (part.status === 429 || part.status === 503) throttled.push({ index: i, part });
+        else results[i] = toWriteResult(writes[i]!, part);
       });
-      if (again.length === 0) return results;
-      await this.http.waitToRetry(round, retryStatus, retryAfter, signal);
-      pending = again;
+      if (throttled.length === 0) return results;
+      const first = throttled[0]!.part;
+      const retryAfter = throttled.map((t) => t.part.headers["retry-after"]).find((v) => v !== undefined);
+      if (!(await run.again({ kind: "throttled", status: first.status, retryAfter, inBatch: true }))) {
+        for (const { index, part } of throttled) results[index] = toWriteResult(writes[index]!, part);
+        return results;
+      }
+      pending = throttled.map((t) => t.index);
     }
   }
 
@@ -354,7 +364,7 @@ function invalidWrite(write: SystemUserWrite): string | undefined {
 const needsBusinessUnit = (w: SystemUserWrite) => w.kind === "create" && !("businessunitid@odata.bind" in w.columns);
 
 function failure(err: DataverseError): WriteResult {
-  return { ok: false, status: err.statusCode, code: err.code, message: err.serverMessage || err.message };
+  return { ok: false, status: err.statusCode, code: err.dataverseCode, message: err.serverMessage || err.message };
 }
 
 /** Pairs response parts with the sent writes: by Content-ID when every part has a known one, else by position. */

@@ -1,5 +1,6 @@
 // One error type for every Dataverse failure: HTTP status, the platform's 0x… code, the request (path only:
 // queries may carry user names, and the bearer token is never part of it).
+import { AppError } from "../errors/app-error.js";
 
 export interface DataverseErrorInit {
   statusCode: number;
@@ -22,11 +23,21 @@ export function redactUrl(url: string): string {
   }
 }
 
-export class DataverseError extends Error {
+/** Dataverse error codes the bridge acts on; only this module spells them. */
+export const DATAVERSE_CODES = {
+  /** The record does not exist (deleted meanwhile). */
+  objectDoesNotExist: "0x80040217",
+} as const;
+
+/** Whether a Dataverse error code (of a DataverseError or a batch result) says the record is gone. */
+export const isRecordGone = (dataverseCode: string | undefined): boolean => dataverseCode === DATAVERSE_CODES.objectDoesNotExist;
+
+export class DataverseError extends AppError<"dataverse_request_failed"> {
   override name = "DataverseError";
+  /** The HTTP status Dataverse answered (0: no answer — a network error). */
   readonly statusCode: number;
   /** Dataverse error code (`0x80040217`), or "" when the server gave none. */
-  readonly code: string;
+  readonly dataverseCode: string;
   readonly method: string;
   readonly url: string;
   readonly serverMessage: string;
@@ -36,13 +47,18 @@ export class DataverseError extends Error {
     const url = redactUrl(init.url);
     const status = init.statusCode > 0 ? String(init.statusCode) : "network error";
     const detail = (init.serverMessage ?? "").slice(0, 500);
-    super(`Dataverse ${init.method.toUpperCase()} ${url} failed: ${status}${init.code ? ` ${init.code}` : ""}${detail ? ` ${detail}` : ""}`, { cause: init.cause });
+    super(`Dataverse ${init.method.toUpperCase()} ${url} failed: ${status}${init.code ? ` ${init.code}` : ""}${detail ? ` ${detail}` : ""}`, undefined, "dataverse_request_failed", { cause: init.cause });
     this.statusCode = init.statusCode;
-    this.code = init.code ?? "";
+    this.dataverseCode = init.code ?? "";
     this.method = init.method.toUpperCase();
     this.url = url;
     this.serverMessage = init.serverMessage ?? "";
     if (init.retryAfterSeconds !== undefined) this.retryAfterSeconds = init.retryAfterSeconds;
+  }
+
+  /** "Dataverse 412 0x80060882: message": what a person reading a remap's outcome needs. */
+  override get summary(): string {
+    return `Dataverse ${this.statusCode}${this.dataverseCode ? ` ${this.dataverseCode}` : ""}${this.serverMessage ? `: ${this.serverMessage}` : ""}`;
   }
 }
 

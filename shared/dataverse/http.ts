@@ -1,24 +1,18 @@
 // The HTTP layer for one org: axios with Dataverse's headers (dataverse-web-api.md §1), a bearer token per
-// request, 429/503/network retries that honour Retry-After (else exponential back-off with full jitter),
-// the org's shared concurrency limiter, one token refresh on 401, and request accounting.
+// request, the org's shared concurrency limiter, and the org's retry policy (retry.ts: 429/503/network errors,
+// Retry-After as an org-wide pause, back-off with full jitter, one token refresh on 401) with its accounting.
 import { randomUUID } from "node:crypto";
 import axios, { type AxiosAdapter, type AxiosInstance, type AxiosResponse } from "axios";
 import { untrustedCertificateCode, untrustedCertificateHint, type OnPremisesCa } from "../credentials/onprem-ca.js";
 import { DataverseError, errorBodyParts } from "./errors.js";
 import { OrgThrottle } from "./limiter.js";
-import { dataverseAttempt, dataverseRetryWait, dataverseThrottledPart, tracedDataverseRequest } from "../telemetry/dataverse.js";
+import { dataverseAttempt, tracedDataverseRequest } from "../telemetry/dataverse.js";
+import { DataverseRetries, type DataverseRequestStats, type RetryPolicy, type Sleep } from "./retry.js";
+import { errorMessage, systemCode } from "../errors/app-error.js";
 
 export type GetToken = (scope: string, options?: { forceRefresh?: boolean }) => Promise<string>;
-export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
-
-export interface RetryPolicy {
-  /** Attempts in all, the first included. */
-  maxAttempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 1000, maxDelayMs: 60_000 };
+export { backoffDelay, DEFAULT_RETRY, defaultSleep, emptyStats, parseRetryAfter } from "./retry.js";
+export type { DataverseRequestStats, RetryPolicy, Sleep } from "./retry.js";
 
 export interface DataverseHttpOptions {
   orgUrl: string;
@@ -61,47 +55,6 @@ export interface HttpResponse {
   json<T = unknown>(): T;
 }
 
-export interface DataverseRequestStats {
-  /** HTTP requests sent, retries included. */
-  requests: number;
-  byKind: Record<string, number>;
-  retries: number;
-  /** 429 answers received. */
-  throttled: number;
-  /** 503 answers received. */
-  unavailable: number;
-  networkErrors: number;
-  /** Writes carried inside `$batch` requests. */
-  batchedOperations: number;
-}
-
-export const emptyStats = (): DataverseRequestStats => ({ requests: 0, byKind: {}, retries: 0, throttled: 0, unavailable: 0, networkErrors: 0, batchedOperations: 0 });
-
-export const defaultSleep: Sleep = (ms, signal) =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => { clearTimeout(timer); reject(signal!.reason); };
-    const timer = setTimeout(() => { signal?.removeEventListener("abort", onAbort); resolve(); }, Math.max(0, ms));
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-
-/** Full jitter: uniform in [0, min(cap, base·2^(retry−1))]; `retry` counts from 1. */
-export function backoffDelay(retry: number, policy: RetryPolicy, random: () => number): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry - 1));
-  return Math.floor(random() * ceiling);
-}
-
-/** `Retry-After` as milliseconds: delta-seconds (Dataverse) or an HTTP date; undefined when absent/invalid. */
-export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
-  if (value === undefined || value.trim() === "") return undefined;
-  const v = value.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
-  const date = Date.parse(v);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-const RETRYABLE_NETWORK = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "ECONNABORTED", "EAI_AGAIN", "ERR_SOCKET_CONNECTION_TIMEOUT", "UND_ERR_SOCKET"]);
-
 /** One attempt's outcome: a response, or the network failure. */
 type Sent = { res: AxiosResponse<string>; failure?: undefined } | { res?: undefined; failure: unknown };
 
@@ -119,13 +72,10 @@ export class DataverseHttp {
   readonly apiBase: string;
   readonly scope: string;
   readonly throttle: OrgThrottle;
-  readonly stats: DataverseRequestStats = emptyStats();
+  /** The retry policy and the request statistics it keeps (shared with `$batch` write retries). */
+  readonly retries: DataverseRetries;
   private readonly axios: AxiosInstance;
-  private readonly policy: RetryPolicy;
   private readonly getToken: GetToken;
-  private readonly sleep: Sleep;
-  private readonly random: () => number;
-  private readonly now: () => number;
   private readonly onPremisesCa?: Pick<OnPremisesCa, "httpsAgent" | "configured">;
 
   constructor(options: DataverseHttpOptions) {
@@ -135,10 +85,7 @@ export class DataverseHttp {
     this.scope = `${this.orgUrl}/.default`;
     this.getToken = options.getToken;
     this.throttle = options.throttle ?? new OrgThrottle({ max: options.maxConcurrency, initial: options.initialConcurrency });
-    this.policy = { ...DEFAULT_RETRY, ...options.retry };
-    this.sleep = options.sleep ?? defaultSleep;
-    this.random = options.random ?? Math.random;
-    this.now = options.now ?? Date.now;
+    this.retries = new DataverseRetries({ orgUrl: this.orgUrl, throttle: this.throttle, policy: options.retry, sleep: options.sleep, random: options.random, now: options.now });
     this.axios = axios.create({
       baseURL: this.apiBase,
       timeout: options.timeoutMs ?? 120_000,
@@ -152,6 +99,14 @@ export class DataverseHttp {
     });
   }
 
+  get stats(): DataverseRequestStats {
+    return this.retries.stats;
+  }
+
+  get maxAttempts(): number {
+    return this.retries.policy.maxAttempts;
+  }
+
   /** Absolute URL of a request path (nextLinks must stay on the org: the bearer token goes with them). */
   resolve(url: string): string {
     const absolute = new URL(url, this.apiBase);
@@ -163,44 +118,36 @@ export class DataverseHttp {
     return tracedDataverseRequest(this.orgUrl, request.kind, request.method, () => this.sendWithRetries(request));
   }
 
-  /** The retry loop: network errors and 429/503 are retried with back-off (Retry-After honoured), a 401 once with a fresh token. */
+  /** Attempts until an answer is final; what is retried, and how long to wait, is the retry policy's call. */
   private async sendWithRetries(request: HttpRequest): Promise<HttpResponse> {
     const url = this.resolve(request.url);
     const accept = request.accept ?? ((s: number) => s >= 200 && s < 300);
-    let attempt = 0;
-    let forceRefresh = false;
-    let refreshed = false;
+    const run = this.retries.start(request.signal);
     // One id per logical request, the same on each retry (as Azure clients send it): ties retries together in logs.
     const clientRequestId = randomUUID();
     for (;;) {
-      attempt++;
-      await this.waitNotBefore(request.signal);
+      await run.begin();
       const release = await this.throttle.limiter.acquire(request.signal);
       let sent: Sent;
       try {
-        sent = await this.sendOnce(request, url, clientRequestId, forceRefresh);
+        sent = await this.sendOnce(request, url, clientRequestId, run.takeForceRefresh());
       } finally {
         // Released here, not inside sendOnce: what follows up to a Retry-After pause runs in this same tick, so no
         // request waiting for the limiter is sent before the pause is set.
         release();
       }
-      forceRefresh = false;
       if (!sent.res) {
-        await this.retryAfterNetworkError(sent.failure, attempt, request, url);
-        continue;
+        dataverseAttempt(this.orgUrl, request.kind, 0, {});
+        const code = systemCode(sent.failure);
+        if (await run.again({ kind: "network", code })) continue;
+        throw this.networkError(sent.failure, code, request, url);
       }
       const { status } = sent.res;
       const { headers, text } = this.received(request, sent.res);
-
-      if (status === 401 && !refreshed) {
-        refreshed = true;
-        forceRefresh = true;
-        this.stats.retries++;
-        continue;
-      }
+      if (status === 401 && (await run.again({ kind: "unauthorized" }))) continue;
       if (status === 429 || status === 503) {
-        await this.retryWhenThrottled(attempt, request, url, status, headers, text);
-        continue;
+        if (await run.again({ kind: "throttled", status, retryAfter: headers["retry-after"] })) continue;
+        throw this.error(request.method, url, status, text, run.retryAfterMs);
       }
       this.throttle.limiter.onSuccess();
       if (accept(status)) return { status, headers, text, json: <T>() => (text.trim() === "" ? undefined : JSON.parse(text)) as T };
@@ -211,11 +158,11 @@ export class DataverseHttp {
   /** One attempt, holding the org's limiter: the response, or the network failure (an abort is rethrown). */
   private async sendOnce(request: HttpRequest, url: string, clientRequestId: string, forceRefresh: boolean): Promise<Sent> {
     const { signal } = request;
-    await this.waitNotBefore(signal);
+    await this.retries.waitNotBefore(signal);
     // A credential failure is the credential's error, not a Dataverse one: it propagates as is.
     const token = await this.getToken(this.scope, forceRefresh ? { forceRefresh: true } : undefined);
     const httpsAgent = await this.onPremisesCa?.httpsAgent();
-    this.count(request.kind);
+    this.retries.count(request.kind);
     try {
       return { res: await this.axios.request<string>({ method: request.method, url, headers: this.headers(request, token, clientRequestId), data: this.body(request.body), signal, ...(httpsAgent ? { httpsAgent } : {}) }) };
     } catch (err) {
@@ -224,20 +171,11 @@ export class DataverseHttp {
     }
   }
 
-  /** Waits to retry a retryable network error, else throws it as a DataverseError. */
-  private async retryAfterNetworkError(failure: unknown, attempt: number, request: HttpRequest, url: string): Promise<void> {
-    const code = (failure as { code?: string }).code;
-    dataverseAttempt(this.orgUrl, request.kind, 0, {});
-    this.stats.networkErrors++;
-    if (code && RETRYABLE_NETWORK.has(code) && attempt < this.policy.maxAttempts) {
-      this.stats.retries++;
-      await this.sleep(backoffDelay(attempt, this.policy, this.random), request.signal);
-      return;
-    }
-    // The axios error holds the request config (and so the bearer token): keep only its message and code.
+  /** A final network failure as a DataverseError. The axios error holds the request config (and so the bearer token): only its message and code are kept. */
+  private networkError(failure: unknown, code: string | undefined, request: HttpRequest, url: string): DataverseError {
     const untrusted = this.onPremisesCa ? untrustedCertificateCode(failure) : undefined;
-    const message = untrusted ? untrustedCertificateHint(this.orgUrl, untrusted, this.onPremisesCa!.configured) : String((failure as Error).message ?? failure);
-    throw new DataverseError({ statusCode: 0, code: code ?? "", method: request.method, url, serverMessage: message, cause: Object.assign(new Error(message), { code }) });
+    const message = untrusted ? untrustedCertificateHint(this.orgUrl, untrusted, this.onPremisesCa!.configured) : errorMessage(failure);
+    return new DataverseError({ statusCode: 0, code: code ?? "", method: request.method, url, serverMessage: message, cause: Object.assign(new Error(message), { code }) });
   }
 
   /** A response's headers and text, recorded (attempt telemetry, the server's degree-of-parallelism hint). */
@@ -250,28 +188,6 @@ export class DataverseHttp {
     return { headers, text };
   }
 
-  /** 429/503: waits out Retry-After (or backs off) before the next attempt; throws once attempts run out. */
-  private async retryWhenThrottled(attempt: number, request: HttpRequest, url: string, status: number, headers: Record<string, string>, text: string): Promise<void> {
-    if (status === 429) { this.stats.throttled++; this.throttle.limiter.onThrottled(); } else this.stats.unavailable++;
-    const retryAfter = parseRetryAfter(headers["retry-after"], this.now());
-    if (attempt >= this.policy.maxAttempts) throw this.error(request.method, url, status, text, retryAfter);
-    this.stats.retries++;
-    // Retry-After speaks for the whole org (service protection is per user): nobody sends before it ends.
-    if (retryAfter !== undefined) { dataverseRetryWait(this.orgUrl, retryAfter); this.throttle.pauseUntil(this.now() + retryAfter); }
-    else await this.sleep(dataverseRetryWait(this.orgUrl, backoffDelay(attempt, this.policy, this.random)), request.signal);
-  }
-
-  /** Waits before resending writes a `$batch` answered with 429/503 inside its parts. */
-  async waitToRetry(attempt: number, status: number, retryAfter: string | undefined, signal?: AbortSignal): Promise<void> {
-    if (status === 429) { this.stats.throttled++; this.throttle.limiter.onThrottled(); dataverseThrottledPart(this.orgUrl); } else this.stats.unavailable++;
-    this.stats.retries++;
-    const ms = parseRetryAfter(retryAfter, this.now());
-    if (ms !== undefined) { dataverseRetryWait(this.orgUrl, ms); this.throttle.pauseUntil(this.now() + ms); }
-    else await this.sleep(dataverseRetryWait(this.orgUrl, backoffDelay(attempt, this.policy, this.random)), signal);
-  }
-
-  get maxAttempts(): number { return this.policy.maxAttempts; }
-
   private error(method: string, url: string, status: number, text: string, retryAfterMs?: number): DataverseError {
     const { code, message } = errorBodyParts(text);
     return new DataverseError({
@@ -282,20 +198,6 @@ export class DataverseHttp {
       serverMessage: message,
       ...(retryAfterMs !== undefined ? { retryAfterSeconds: retryAfterMs / 1000 } : {}),
     });
-  }
-
-  private async waitNotBefore(signal?: AbortSignal): Promise<void> {
-    // Twice at most: the instant can move while we wait, but a fake clock must never make this spin.
-    for (let i = 0; i < 2; i++) {
-      const wait = this.throttle.notBefore - this.now();
-      if (wait <= 0) return;
-      await this.sleep(wait, signal);
-    }
-  }
-
-  private count(kind: string): void {
-    this.stats.requests++;
-    this.stats.byKind[kind] = (this.stats.byKind[kind] ?? 0) + 1;
   }
 
   private headers(request: HttpRequest, token: string, clientRequestId: string): Record<string, string> {

@@ -4,13 +4,17 @@
 export const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const IDENTIFIER_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export class ODataLiteralError extends TypeError {
+export class ODataLiteralError extends AppError<"odata_literal_invalid"> {
   override name = "ODataLiteralError";
+  constructor(message: string) {
+    super(message, undefined, "odata_literal_invalid");
+  }
 }
 
 export const isGuid = (value: string): boolean => GUID_RE.test(value);
 
 import { escapeODataString } from "../odata/literal.js";
+import { AppError } from "../errors/app-error.js";
 
 /** A string literal: quoted, single quotes doubled. */
 export const stringLiteral = escapeODataString;

@@ -118,7 +118,7 @@ async function readChain(source: GroupsDeltaSource, groupIds: string[], link: st
     return await followChain(source, groupIds, link, options);
   } catch (error) {
     if (!(error instanceof DeltaResetError) || link === undefined) throw error;
-    return { ...(await followChain(source, groupIds, undefined, options)), reset: error.code };
+    return { ...(await followChain(source, groupIds, undefined, options)), reset: error.upstreamCode };
   }
 }
 

@@ -1,4 +1,5 @@
 // The directory port: what the sync and remap use cases need from Microsoft Graph, in our own terms.
+import { AppError } from "../errors/app-error.js";
 
 /** A directory user as Graph returns it for the selected attributes (others absent). */
 export interface DirectoryUser {
@@ -57,9 +58,10 @@ export interface DirectoryPort {
 }
 
 /** The stored delta cursor is no longer valid (410 Gone, syncStateNotFound, resyncRequired): start a full round. */
-export class DeltaResetError extends Error {
-  override name = "DeltaResetError" as const;
-  constructor(readonly code: string, options?: { cause?: unknown }) {
-    super(`directory delta cursor must be reset (${code})`, options);
+export class DeltaResetError extends AppError<"delta_reset"> {
+  override name = "DeltaResetError";
+  /** `upstreamCode`: what Graph said ("410 Gone", "syncStateNotFound", …). */
+  constructor(readonly upstreamCode: string, options?: { cause?: unknown }) {
+    super(`directory delta cursor must be reset (${upstreamCode})`, undefined, "delta_reset", options);
   }
 }

@@ -1,6 +1,7 @@
 // RFC 9457 problem details for every error the HTTP API answers (except /api/token: OAuth errors).
 import type { HttpResponseInit, InvocationContext } from "@azure/functions";
-import { isAppError } from "../errors/app-error.js";
+import { errorName, isAnswerable } from "../errors/app-error.js";
+import type { ProblemCode } from "../errors/codes.js";
 
 const TITLES: Record<number, string> = {
   400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
@@ -11,7 +12,7 @@ const TITLES: Record<number, string> = {
 export function problem(
   status: number,
   detail: string,
-  options: { code?: string; headers?: Record<string, string>; extra?: Record<string, unknown> } = {},
+  options: { code?: ProblemCode; headers?: Record<string, string>; extra?: Record<string, unknown> } = {},
 ): HttpResponseInit {
   return {
     status,
@@ -28,16 +29,12 @@ export function problem(
 
 /** Maps any thrown error to a problem response; unexpected errors are logged and answered without details. */
 export function errorResponse(error: unknown, context: InvocationContext): HttpResponseInit {
-  if (isAppError(error)) {
-    if (error.status >= 500) context.error(`${error.code}: ${error.message}`);
+  if (isAnswerable(error)) {
+    if (error.status >= 500) context.error(error.publicMessage === undefined ? `${error.code}: ${error.message}` : error.message);
     const headers = error.status === 401 ? { "www-authenticate": wwwAuthenticate(error.code) } : undefined;
-    return problem(error.status, error.message, { code: error.code, headers, extra: error.detail });
+    return problem(error.status, error.publicMessage ?? error.message, { code: error.code, headers, extra: error.detail });
   }
-  if ((error as Error)?.name === "ConfigError") {
-    context.error((error as Error).message);
-    return problem(503, "The bridge's configuration is invalid; the host log names each setting to fix.", { code: "configuration_invalid" });
-  }
-  context.error(`unexpected error: ${(error as Error)?.name ?? "Error"}: ${(error as Error)?.message ?? String(error)}`);
+  context.error(`unexpected error: ${errorName(error)}: ${error instanceof Error ? error.message : String(error)}`);
   return problem(500, "The bridge hit an unexpected error; the log has the details.", { code: "internal" });
 }
 

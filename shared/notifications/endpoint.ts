@@ -3,7 +3,7 @@
 // the work left is tiny: claim a debounce window per org, queue lifecycle events. Malformed bodies get
 // 400/413, never 5xx; a 503 only means storage or Key Vault failed, so Graph redelivers later.
 import type { HttpRequest, HttpResponseInit } from "@azure/functions";
-import { isAppError } from "../errors/app-error.js";
+import { errorMessage, isRefusal } from "../errors/app-error.js";
 import { readBodyBytes } from "../http/json-body.js";
 import { problem } from "../http/problem.js";
 import { unknownQueryParameters, unknownQueryText } from "../http/query.js";
@@ -28,7 +28,7 @@ export async function receiveNotifications(request: HttpRequest, deps: () => Dep
   try {
     items = parseNotificationCollection(await readBodyBytes(request, MAX_NOTIFICATION_BODY_BYTES));
   } catch (error) {
-    if (isAppError(error) && error.status < 500) return problem(error.status, error.message, { code: error.code });
+    if (isRefusal(error)) return problem(error.status, error.message, { code: error.code });
     return problem(400, "The body could not be read.", { code: "unreadable_body" });
   }
   if (items.length === 0) return accepted();
@@ -45,7 +45,7 @@ export async function receiveNotifications(request: HttpRequest, deps: () => Dep
   const late = new Promise<"late">((resolve) => { timer = setTimeout(() => resolve("late"), ANSWER_WITHIN_MS); });
   try {
     if ((await Promise.race([work, late])) === "late") {
-      work.catch((error: unknown) => services.log(`notifications: scheduling failed after the answer: ${(error as Error).message}`));
+      work.catch((error: unknown) => services.log(`notifications: scheduling failed after the answer: ${errorMessage(error)}`));
     }
     return accepted();
   } catch (error) {
@@ -85,6 +85,6 @@ function accepted(): HttpResponseInit {
 }
 
 function unavailable(error: unknown, log: (message: string) => void): HttpResponseInit {
-  log(`notifications: could not schedule the sync: ${(error as Error)?.message ?? String(error)}`);
+  log(`notifications: could not schedule the sync: ${errorMessage(error)}`);
   return problem(503, "The notification could not be recorded; deliver it again later.", { code: "notifications_unavailable", headers: { "retry-after": "30" } });
 }

@@ -2,7 +2,7 @@
 // incremental run of its org unless its claim was superseded; when a run it did not see start holds the org it
 // comes back later (that run may have read the directory before the change), backing off up to a minute. A lifecycle message schedules a sync of every org (changes may have
 // been missed) and then renews or recreates the subscription.
-import { isAppError } from "../errors/app-error.js";
+import { isAnswerable } from "../errors/app-error.js";
 import type { NotificationMessage } from "./messages.js";
 import type { NotificationServices } from "./services.js";
 
@@ -25,7 +25,7 @@ export async function handleNotificationMessage(message: NotificationMessage, de
     const run = await deps.syncRuns.start({ org, mode: "incremental", trigger: "notification" });
     return `started run ${run.runId} for ${org}`;
   } catch (error) {
-    if (!isAppError(error)) throw error;
+    if (!isAnswerable(error)) throw error;
     if (error.code === "run_in_progress") {
       if (attempt >= MAX_ATTEMPTS) return `gave up on ${org} after ${attempt} tries: a run is still in progress; the scheduled sync follows up`;
       const seconds = await deps.debouncer.retryLater(org, attempt, claim);

@@ -1,6 +1,8 @@
 // The readiness checks' shape and runner (pure apart from the clock): each check is timed, bounded by a
 // timeout, and a failure carries a named cause (`dataverse_unreachable`, `secret_missing`, …) and a detail
 // that never holds a secret or token.
+import { AppError, describeError, type AppErrorCode } from "../errors/app-error.js";
+import type { ReadinessCause } from "../errors/codes.js";
 
 export interface CheckResult {
   name: string;
@@ -21,9 +23,10 @@ export interface Readiness {
 }
 
 /** What a check throws to name its cause. */
-export class CheckFailure extends Error {
-  constructor(readonly cause: string, detail: string) {
-    super(detail);
+export class CheckFailure extends AppError<ReadinessCause | AppErrorCode> {
+  override name = "CheckFailure";
+  constructor(code: ReadinessCause | AppErrorCode, detail: string) {
+    super(detail, undefined, code);
   }
 }
 
@@ -46,8 +49,8 @@ export async function runCheck(check: Check, timeoutMs: number, now: () => numbe
     const detail = await Promise.race([check.run(controller.signal), deadline]);
     return { name: check.name, ok: true, durationMs: now() - started, ...(detail ? { detail: detail.slice(0, MAX_DETAIL) } : {}) };
   } catch (error) {
-    const cause = error instanceof CheckFailure ? error.cause : "error";
-    const detail = String((error as Error)?.message ?? error).slice(0, MAX_DETAIL);
+    const cause = error instanceof CheckFailure ? error.code : "error";
+    const detail = describeError(error, MAX_DETAIL);
     return { name: check.name, ok: false, durationMs: now() - started, cause, detail };
   } finally {
     clearTimeout(timer);

@@ -12,7 +12,7 @@ import type { OrgThrottle } from "../dataverse/limiter.js";
 import type { GetToken } from "../dataverse/http.js";
 import { jwtClaims } from "../tokens/dataverse-token-cache.js";
 import type { DirectoryPort } from "../directory/types.js";
-import { isAppError } from "../errors/app-error.js";
+import { describeError, upstreamStatus, isAnswerable } from "../errors/app-error.js";
 import type { SubscriptionStorePort } from "../notifications/subscription-store.js";
 import { QUEUES, TABLES, type Storage } from "../state/storage.js";
 import { recordMetric } from "../telemetry/metrics.js";
@@ -140,7 +140,7 @@ async function keyVaultCheck({ config, secrets: store }: ReadinessDeps, signal: 
     const secret = await store.getSecret(name, { abortSignal: signal });
     return `secret ${name} read (version ${secret.version.slice(0, 32) || "unknown"})`;
   } catch (error) {
-    throw new CheckFailure(isAppError(error) ? error.code : "key_vault_unavailable", describe(error));
+    throw new CheckFailure(isAnswerable(error) ? error.code : "key_vault_unavailable", describe(error));
   }
 }
 
@@ -149,7 +149,7 @@ async function caBundleCheck(ca: Pick<OnPremisesCa, "check">, signal: AbortSigna
     const count = await ca.check(signal);
     return `${count} CA certificate(s) trusted for the on-premises hosts`;
   } catch (error) {
-    throw new CheckFailure(isAppError(error) ? error.code : "key_vault_unavailable", describe(error));
+    throw new CheckFailure(isAnswerable(error) ? error.code : "key_vault_unavailable", describe(error));
   }
 }
 
@@ -192,7 +192,7 @@ async function graphCheck(deps: ReadinessDeps): Promise<string> {
     await deps.directory.getUser("00000000-0000-0000-0000-000000000000", ["id"]);
     return "Graph answered";
   } catch (error) {
-    const status = (error as { statusCode?: number }).statusCode;
+    const status = upstreamStatus(error);
     throw new CheckFailure(status === 401 || status === 403 ? "graph_access_denied" : "graph_unreachable", describe(error));
   }
 }
@@ -211,6 +211,4 @@ async function subscriptionCheck({ config, subscriptions }: ReadinessDeps): Prom
   return `subscription ${stored.subscriptionId} until ${stored.expirationDateTime}${left < DAY_MS ? " (renewal due)" : ""}`;
 }
 
-function describe(error: unknown): string {
-  return String((error as Error)?.message ?? error).split("\n")[0]!.slice(0, 300);
-}
+const describe = (error: unknown): string => describeError(error, 300);

@@ -6,13 +6,12 @@
 import { randomUUID } from "node:crypto";
 import { RestError, odata, type TableClient, type TransactionAction } from "@azure/data-tables";
 import { resolveOrg } from "../config/org-url.js";
-import { isAppError } from "../errors/app-error.js";
+import { describeError, isRefusal, isAnswerable } from "../errors/app-error.js";
 import { QUEUES, TABLES } from "../state/storage.js";
 import { capStrings, fitEntity, joinText, packJsonList, tableBatches } from "../state/table-limits.js";
 import { planBulk, type BulkSelection } from "./bulk-gather.js";
 import type { BulkRule, PlanConflict, PlanEntry } from "./bulk-plan.js";
 import { identityFor, type RemapDeps } from "./deps.js";
-import { describe } from "./remap-procedure.js";
 import { remapUser } from "./remap-user.js";
 
 export type BulkMessage = { kind: "plan"; jobId: string } | { kind: "apply"; jobId: string; start: number; end: number };
@@ -133,7 +132,7 @@ async function planJob(client: TableClient, job: JobRow, deps: BulkJobsDeps): Pr
   try {
     plan = await planBulk({ port: deps.port(job.org), directory: deps.directory, identity: identityFor(deps, job.org) }, selection);
   } catch (error) {
-    if (isAppError(error) && error.status < 500) {
+    if (isRefusal(error)) {
       await client.updateEntity(fitEntity({ partitionKey: JOB_PARTITION, rowKey: jobId, state: "failed", error: error.message, finishedAt: new Date().toISOString() }), "Merge");
       return;
     }
@@ -167,12 +166,12 @@ async function applyChunk(client: TableClient, job: JobRow, start: number, end: 
         const result = await remapUser({ user: item.systemUserId!, newDomainName: item.to, org: job.org, requestedBy: job.requestedBy, source: `bulk:${jobId}` }, deps);
         Object.assign(patch, { outcome: result.changed ? "succeeded" : "no-change", operationId: result.operationId ?? "", from: result.from ?? "" });
       } catch (error) {
-        if (!isAppError(error)) deps.log?.(`bulk ${jobId} item ${item.index}: ${describe(error)}`);
+        if (!isAnswerable(error)) deps.log?.(`bulk ${jobId} item ${item.index}: ${describeError(error)}`);
         Object.assign(patch, {
           outcome: "failed",
-          code: isAppError(error) ? error.code : "internal",
-          message: (isAppError(error) ? error.message : describe(error)).slice(0, 2000),
-          operationId: isAppError(error) && typeof error.detail?.operationId === "string" ? error.detail.operationId : "",
+          code: isAnswerable(error) ? error.code : "internal",
+          message: (isAnswerable(error) ? error.message : describeError(error)).slice(0, 2000),
+          operationId: isAnswerable(error) && typeof error.detail?.operationId === "string" ? error.detail.operationId : "",
         });
       }
       await client.updateEntity(fitEntity({ partitionKey: jobId, rowKey: itemKey(item.index), ...patch }), "Merge");

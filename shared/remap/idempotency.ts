@@ -4,8 +4,9 @@
 // are not kept, so a retry runs again. Keys are scoped by caller.
 import { createHash } from "node:crypto";
 import { RestError, type TableClient } from "@azure/data-tables";
-import { AppError } from "../errors/app-error.js";
+import { AppError, isRefusal } from "../errors/app-error.js";
 import { encodeKey, fitEntity, SAFE_STRING_CHARS } from "../state/table-limits.js";
+import { isAppErrorCode } from "../errors/codes.js";
 
 export interface StoredResponse {
   status: number;
@@ -64,7 +65,7 @@ export class IdempotencyStore {
     try {
       response = await fn();
     } catch (error) {
-      if (error instanceof AppError && error.status < 500) {
+      if (isRefusal(error)) {
         await this.store(client, marker, { status: error.status, body: { problem: { status: error.status, code: error.code, detail: error.message, extra: error.detail ?? null } } });
       } else {
         await client.deleteEntity(partitionKey, rowKey).catch(() => undefined);
@@ -90,6 +91,6 @@ export class IdempotencyStore {
 /** A stored refusal replays as the same problem. */
 export function replayedError(stored: StoredResponse): AppError | undefined {
   const p = (stored.body as { problem?: { status: number; code: string; detail: string; extra: Record<string, unknown> | null } } | null)?.problem;
-  if (!p) return undefined;
+  if (!p || !isAppErrorCode(p.code)) return undefined;
   return new AppError(p.detail, p.status, p.code, p.extra ? { detail: p.extra } : undefined);
 }

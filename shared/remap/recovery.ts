@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { SyncIdentity } from "../config/config.js";
 import type { DataverseOrgPort } from "../dataverse/types.js";
 import type { DirectoryPort } from "../directory/types.js";
-import { isAppError } from "../errors/app-error.js";
+import { describeError, isAnswerable } from "../errors/app-error.js";
 import type { LeaseStore } from "../state/leases.js";
 import { isOnPremises, type OrgIdentity } from "../sync/identity.js";
 import type { RemapAuditSink } from "./audit.js";
@@ -17,7 +17,7 @@ import { identityFor } from "./deps.js";
 import { sameName } from "./names.js";
 import type { JournalEntry, RemapJournal } from "./journal.js";
 import { placeholderLeaseKey } from "./placeholders.js";
-import { describe, finishFromTemporary, positionOf, readRecord, type ProcedureContext, type ProcedureHooks } from "./remap-procedure.js";
+import { finishFromTemporary, positionOf, readRecord, type ProcedureContext, type ProcedureHooks } from "./remap-procedure.js";
 import { userLeaseKey } from "./leases.js";
 
 export interface RecoveryDeps {
@@ -86,8 +86,8 @@ async function recoverOne(listed: JournalEntry, deps: RecoveryDeps, report: Reco
     await auditRecovery(entry, deps);
   } catch (error) {
     report.stillOpen++;
-    report.problems.push(problem(listed, describe(error)));
-    deps.log?.(`remap recovery ${listed.operationId}: ${describe(error)}`);
+    report.problems.push(problem(listed, describeError(error)));
+    deps.log?.(`remap recovery ${listed.operationId}: ${describeError(error)}`);
   } finally {
     if (held.placeholder) await deps.leases.release(placeholderKey, holder).catch(() => undefined);
     await deps.leases.release(userKey, holder).catch(() => undefined);
@@ -141,9 +141,9 @@ async function finishOrRollBack(entry: JournalEntry, ctx: ProcedureContext, deps
     if (settled.state === "rolled-back") report.rolledBack++;
     else if (settled.state === "stuck" || settled.state === "step2" || settled.state === "rollback") {
       report.stillOpen++;
-      report.problems.push(problem(settled, describe(error)));
+      report.problems.push(problem(settled, describeError(error)));
     } else report.closed++;
-    if (!isAppError(error)) deps.log?.(`remap recovery ${settled.operationId}: ${describe(error)}`);
+    if (!isAnswerable(error)) deps.log?.(`remap recovery ${settled.operationId}: ${describeError(error)}`);
     return settled;
   }
 }
@@ -162,7 +162,7 @@ async function auditRecovery(entry: JournalEntry, deps: RecoveryDeps): Promise<v
     status: entry.state === "succeeded" ? 200 : 502,
     operationId: entry.operationId,
     ...(entry.lastError ? { message: entry.lastError } : {}),
-  }).catch((error: unknown) => deps.log?.(`remap audit failed: ${describe(error)}`));
+  }).catch((error: unknown) => deps.log?.(`remap audit failed: ${describeError(error)}`));
 }
 
 function problem(entry: JournalEntry, message: string) {

@@ -6,7 +6,7 @@
 // record as read back, never from the journal alone, so a write that landed unreported is still seen.
 import { isDataverseError } from "../dataverse/errors.js";
 import type { DataverseOrgPort, SystemUser } from "../dataverse/types.js";
-import { AppError } from "../errors/app-error.js";
+import { AppError, describeError } from "../errors/app-error.js";
 import type { JournalEntry, RemapJournal, StepName } from "./journal.js";
 import { sameId, sameName } from "./names.js";
 import { SPANS } from "../telemetry/names.js";
@@ -58,7 +58,7 @@ async function remapSteps(ctx: ProcedureContext, entry: JournalEntry, etag?: str
   } catch (error) {
     const row = await readRecord(ctx, entry).catch(() => undefined);
     if (row === undefined || positionOf(entry, row) !== "temporary") {
-      const message = describe(error);
+      const message = describeError(error);
       entry = await ctx.journal.settle(entry, "failed", row === undefined ? "stuck" : "failed", message);
       if (row === undefined) throw incomplete(entry, "step 1 failed and the record could not be read back; the recovery pass will settle it", error);
       const concurrent = isDataverseError(error) && error.statusCode === 412;
@@ -97,13 +97,13 @@ async function finishStep(ctx: ProcedureContext, entry: JournalEntry): Promise<J
     return ctx.journal.step(entry, "succeeded", { step: "verify", domainName: row?.domainname ?? null, outcome: "ok" });
   }
   if (position === "temporary") {
-    entry = await ctx.journal.settle(entry, "failed", "step2", describe(stepError ?? "the read-back does not show the new name"));
+    entry = await ctx.journal.settle(entry, "failed", "step2", describeError(stepError ?? "the read-back does not show the new name"));
     await ctx.hooks?.afterStep?.("target", entry);
     return rollback(ctx, entry, stepError);
   }
   // Neither: step 2 wrote but the platform linked another object, or someone else changed the record.
   const seen = row ? `${row.domainname ?? "(none)"} / ${recordAnchor(row) ?? "(no object)"}` : "(record deleted)";
-  entry = await ctx.journal.settle(entry, stepError ? "failed" : "ok", position === "missing" ? "abandoned" : "verify-failed", describe(stepError ?? `read back ${seen}`));
+  entry = await ctx.journal.settle(entry, stepError ? "failed" : "ok", position === "missing" ? "abandoned" : "verify-failed", describeError(stepError ?? `read back ${seen}`));
   entry = await ctx.journal.step(entry, entry.state, { step: "verify", domainName: row?.domainname ?? null, outcome: "failed", error: `read back ${seen}` });
   throw new AppError(`The remap could not be confirmed: the record now reads ${seen}.`, 502, "remap_unverified", {
     detail: { operationId: entry.operationId, state: entry.state },
@@ -112,7 +112,7 @@ async function finishStep(ctx: ProcedureContext, entry: JournalEntry): Promise<J
 
 async function rollback(ctx: ProcedureContext, entry: JournalEntry, cause: unknown): Promise<JournalEntry> {
   if (entry.from === null) {
-    entry = await ctx.journal.update(entry, { state: "stuck", lastError: `step 2 failed: ${describe(cause)}; no original name to restore` });
+    entry = await ctx.journal.update(entry, { state: "stuck", lastError: `step 2 failed: ${describeError(cause)}; no original name to restore` });
     throw incomplete(entry, "step 2 failed and the record had no original name to restore", cause);
   }
   await mustRenew(ctx);
@@ -126,9 +126,9 @@ async function rollback(ctx: ProcedureContext, entry: JournalEntry, cause: unkno
   const row = await readRecord(ctx, entry).catch(() => null);
   const position = positionOf(entry, row);
   if (position === "original") {
-    entry = await ctx.journal.settle(entry, "ok", "rolled-back", `step 2 failed: ${describe(cause)}`);
+    entry = await ctx.journal.settle(entry, "ok", "rolled-back", `step 2 failed: ${describeError(cause)}`);
     await ctx.hooks?.afterStep?.("rollback", entry);
-    throw new AppError(`Step 2 (new name) failed; the original name was restored: ${describe(cause)}`, 502, "remap_rolled_back", {
+    throw new AppError(`Step 2 (new name) failed; the original name was restored: ${describeError(cause)}`, 502, "remap_rolled_back", {
       cause, detail: { operationId: entry.operationId, state: entry.state },
     });
   }
@@ -138,7 +138,7 @@ async function rollback(ctx: ProcedureContext, entry: JournalEntry, cause: unkno
     return ctx.journal.step(entry, "succeeded", { step: "verify", domainName: row?.domainname ?? null, outcome: "ok" });
   }
   // Typically the original name no longer resolves (it was renamed to the new one): leave it open.
-  entry = await ctx.journal.settle(entry, "failed", "stuck", `step 2 failed: ${describe(cause)}; rollback failed: ${describe(rollbackError ?? "record not on the original name")}`);
+  entry = await ctx.journal.settle(entry, "failed", "stuck", `step 2 failed: ${describeError(cause)}; rollback failed: ${describeError(rollbackError ?? "record not on the original name")}`);
   await ctx.hooks?.afterStep?.("rollback", entry);
   throw incomplete(entry, "step 2 failed and the original name could not be restored", cause);
 }
@@ -157,8 +157,3 @@ async function mustRenew(ctx: ProcedureContext): Promise<void> {
   if (!(await ctx.renew())) throw new AppError("The remap lost its lease; it stopped before its next write and the recovery pass will settle it.", 503, "lease_lost");
 }
 
-export function describe(error: unknown): string {
-  if (isDataverseError(error)) return `Dataverse ${error.statusCode}${error.code ? ` ${error.code}` : ""}${error.serverMessage ? `: ${error.serverMessage}` : ""}`;
-  if (error instanceof Error) return error.message;
-  return String(error);
-}

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { normalizeOrgUrl, resolveOrg } from "../config/org-url.js";
 import { isGuid } from "../dataverse/odata.js";
 import type { DataverseOrgPort, SystemUser } from "../dataverse/types.js";
-import { AppError, isAppError } from "../errors/app-error.js";
+import { AppError, describeError, isAnswerable } from "../errors/app-error.js";
 import { USER_COLUMNS, describeUser, notRemappableReason } from "./dataverse-lookup.js";
 import { identityFor, type RemapDeps } from "./deps.js";
 import { anchorColumn, nameFormOf, recordAnchor, type OrgIdentity } from "../sync/identity.js";
@@ -13,7 +13,7 @@ import type { JournalEntry, JournalStep } from "./journal.js";
 import { userLeaseKey } from "./leases.js";
 import { nameProblem, sameId, sameName } from "./names.js";
 import { holdPlaceholder, peekPlaceholder, type HeldPlaceholder, type PlaceholderContext } from "./placeholders.js";
-import { describe, runRemapSteps } from "./remap-procedure.js";
+import { runRemapSteps } from "./remap-procedure.js";
 
 export interface RemapUserRequest {
   /** systemuserid or current domainname. */
@@ -50,25 +50,48 @@ export interface RemapUserResult {
   operationId?: string;
 }
 
-interface Known { org: string | null; systemUserId: string | null; from: string | null; operationId?: string; steps: readonly JournalStep[] }
+/**
+ * One remap's state, filled in by its steps as they learn it: what the audit names (the org, the record, the
+ * journaled steps) and what the end must release (the placeholder held, the journal entry written).
+ */
+interface RemapState {
+  org: string | null;
+  systemUserId: string | null;
+  from: string | null;
+  operationId?: string;
+  steps: readonly JournalStep[];
+  placeholder?: HeldPlaceholder;
+  entry?: JournalEntry;
+}
+
+/** The one place a result is built: the record (before the remap), the target, and how the remap went. */
+function remapResult(
+  org: string, row: Pick<SystemUser, "systemuserid" | "domainname">, target: { name: string; objectId: string },
+  outcome: { changed: boolean; dryRun: boolean; steps?: StepReport[]; operationId?: string },
+): RemapUserResult {
+  return {
+    org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: target.name, objectId: target.objectId,
+    changed: outcome.changed, dryRun: outcome.dryRun, steps: outcome.steps ?? [], ...(outcome.operationId ? { operationId: outcome.operationId } : {}),
+  };
+}
 
 export async function remapUser(request: RemapUserRequest, deps: RemapDeps): Promise<RemapUserResult> {
-  const known: Known = { org: null, systemUserId: null, from: null, steps: [] };
+  const state: RemapState = { org: null, systemUserId: null, from: null, steps: [] };
   try {
-    const result = await remap(request, deps, known);
-    if (!request.dryRun) await audit(deps, request, known, result.changed ? "succeeded" : "no-change", 200);
+    const result = await remap(request, deps, state);
+    if (!request.dryRun) await audit(deps, request, state, result.changed ? "succeeded" : "no-change", 200);
     return result;
   } catch (error) {
     if (!request.dryRun) {
-      const status = isAppError(error) ? error.status : 500;
-      const outcome = !isAppError(error) ? "failed" : status < 500 ? "refused" : String(error.detail?.state ?? "failed");
-      await audit(deps, request, known, outcome, status, error);
+      const status = isAnswerable(error) ? error.status : 500;
+      const outcome = !isAnswerable(error) ? "failed" : status < 500 ? "refused" : String(error.detail?.state ?? "failed");
+      await audit(deps, request, state, outcome, status, error);
     }
     throw error;
   }
 }
 
-async function remap(request: RemapUserRequest, deps: RemapDeps, known: Known): Promise<RemapUserResult> {
+async function remap(request: RemapUserRequest, deps: RemapDeps, state: RemapState): Promise<RemapUserResult> {
   const to = request.newDomainName.trim();
   // Checked before any lookup when the org is known (named, or the only one); else again once it is found.
   const single = request.org ? normalizeOrgUrl(request.org) : deps.orgs.length === 1 ? deps.orgs[0] : undefined;
@@ -80,18 +103,18 @@ async function remap(request: RemapUserRequest, deps: RemapDeps, known: Known): 
   const identity = identityFor(deps, org);
   checkName(to, identity);
   const port = deps.port(org);
-  Object.assign(known, { org, systemUserId: row.systemuserid, from: row.domainname ?? null });
+  Object.assign(state, { org, systemUserId: row.systemuserid, from: row.domainname ?? null });
 
   await checkRemappable(org, row, deps);
   const target = await resolveTarget(request, deps, to, identity);
   if (sameName(row.domainname, target.name) && sameId(recordAnchor(row), target.objectId)) {
-    return { org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: target.name, objectId: target.objectId, changed: false, dryRun: !!request.dryRun, steps: [] };
+    return remapResult(org, row, target, { changed: false, dryRun: !!request.dryRun });
   }
   await checkConflicts(port, row, target, identity, request.abortSignal);
 
   const remapCase: RemapCase = { org, row, target, port, placeholders: placeholderContext(request, deps, org, port, identity, [target.objectId, recordAnchor(row) ?? ""]) };
   if (request.dryRun) return planRemap(remapCase);
-  return runJournaledRemap(request, deps, known, remapCase);
+  return runJournaledRemap(request, deps, state, remapCase);
 }
 
 /** One user's remap once it is known to be due: the org, its record, the target name and how to get a placeholder. */
@@ -136,51 +159,49 @@ function placeholderContext(request: RemapUserRequest, deps: RemapDeps, org: str
 /** A dry run: the steps the remap would take, with the placeholder it would borrow now. */
 async function planRemap({ org, row, target, placeholders }: RemapCase): Promise<RemapUserResult> {
   const placeholder = await peekPlaceholder(placeholders);
-  return {
-    org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: target.name, objectId: target.objectId, changed: false, dryRun: true,
+  return remapResult(org, row, target, {
+    changed: false, dryRun: true,
     steps: [
       { step: "temporary", domainName: placeholder.name, outcome: "planned" },
       { step: "target", domainName: target.name, outcome: "planned" },
       { step: "verify", domainName: target.name, outcome: "planned" },
     ],
-  };
+  });
 }
 
 /** The journaled two-step procedure under the user's lease, holding a placeholder; both are released at the end. */
-async function runJournaledRemap(request: RemapUserRequest, deps: RemapDeps, known: Known, remapCase: RemapCase): Promise<RemapUserResult> {
+async function runJournaledRemap(request: RemapUserRequest, deps: RemapDeps, state: RemapState, remapCase: RemapCase): Promise<RemapUserResult> {
   const { org, row } = remapCase;
   const operationId = randomUUID();
-  known.operationId = operationId;
+  state.operationId = operationId;
   const userKey = userLeaseKey(org, row.systemuserid);
   const lease = await deps.leases.acquire(userKey, operationId, deps.leaseMs, operationId);
   if (!lease.acquired) {
     throw new AppError("Another remap of this user is running.", 409, "remap_in_progress", { detail: { operationId: lease.current.note } });
   }
-  const held: { placeholder?: HeldPlaceholder; entry?: JournalEntry } = {};
   try {
-    return await journalAndRun(request, deps, known, remapCase, operationId, held);
+    return await journalAndRun(request, deps, state, remapCase, operationId);
   } catch (error) {
-    if (held.entry) {
+    if (state.entry) {
       const latest = await deps.journal.get(org, operationId).catch(() => undefined);
-      if (latest) known.steps = latest.steps;
+      if (latest) state.steps = latest.steps;
     }
-    if (isAppError(error) || !held.entry) throw error;
-    throw new AppError(`The remap stopped unexpectedly (${describe(error)}); the recovery pass settles it (operation ${operationId}).`, 502, "remap_incomplete", {
+    if (isAnswerable(error) || !state.entry) throw error;
+    throw new AppError(`The remap stopped unexpectedly (${describeError(error)}); the recovery pass settles it (operation ${operationId}).`, 502, "remap_incomplete", {
       cause: error, detail: { operationId, state: "open" },
     });
   } finally {
-    await held.placeholder?.release().catch(() => undefined);
+    await state.placeholder?.release().catch(() => undefined);
     await deps.leases.release(userKey, operationId).catch(() => undefined);
   }
 }
 
-/** Holds a placeholder, journals the operation, then runs its steps; `held` tells the caller what to undo. */
+/** Holds a placeholder, journals the operation, then runs its steps; the state tells the caller what to release. */
 async function journalAndRun(
-  request: RemapUserRequest, deps: RemapDeps, known: Known, { org, row, target, port, placeholders }: RemapCase,
-  operationId: string, held: { placeholder?: HeldPlaceholder; entry?: JournalEntry },
+  request: RemapUserRequest, deps: RemapDeps, state: RemapState, { org, row, target, port, placeholders }: RemapCase, operationId: string,
 ): Promise<RemapUserResult> {
   const placeholder = await holdPlaceholder(placeholders, operationId, deps.placeholderWaitMs);
-  held.placeholder = placeholder;
+  state.placeholder = placeholder;
   let entry = await deps.journal.create({
     operationId, org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: target.name,
     originalObjectId: recordAnchor(row), targetObjectId: target.objectId,
@@ -188,16 +209,16 @@ async function journalAndRun(
     requestedBy: request.requestedBy, source: request.source, state: "step1",
     steps: [{ step: "temporary", domainName: placeholder.name, outcome: "started", at: new Date().toISOString() }],
   });
-  held.entry = entry;
-  known.steps = entry.steps;
+  state.entry = entry;
+  state.steps = entry.steps;
   const userKey = userLeaseKey(org, row.systemuserid);
   entry = await runRemapSteps({
     port, journal: deps.journal, hooks: deps.hooks, abortSignal: request.abortSignal,
     renew: async () => (await deps.leases.renew(userKey, operationId, deps.leaseMs)) && placeholder.renew(),
   }, entry, row.etag);
-  held.entry = entry;
-  known.steps = entry.steps;
-  return { org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: target.name, objectId: target.objectId, changed: true, dryRun: false, steps: entry.steps.map(report), operationId };
+  state.entry = entry;
+  state.steps = entry.steps;
+  return remapResult(org, row, target, { changed: true, dryRun: false, steps: entry.steps.map(report), operationId });
 }
 
 type Found = { org: string; row: SystemUser } | { done: RemapUserResult };
@@ -223,7 +244,7 @@ async function findUser(request: RemapUserRequest, deps: RemapDeps, to: string):
       for (const entry of (await deps.journal.succeeded(org, request.user.trim(), to)).reverse()) {
         const row = await deps.port(org).getSystemUser(entry.systemUserId, USER_COLUMNS, { abortSignal: request.abortSignal });
         if (row && sameName(row.domainname, entry.to) && sameId(recordAnchor(row), entry.targetObjectId)) {
-          return { done: { org, systemUserId: row.systemuserid, from: row.domainname ?? null, to: entry.to, objectId: entry.targetObjectId, changed: false, dryRun: !!request.dryRun, steps: [] } };
+          return { done: remapResult(org, row, { name: entry.to, objectId: entry.targetObjectId }, { changed: false, dryRun: !!request.dryRun }) };
         }
       }
     }
@@ -267,24 +288,24 @@ function report(step: JournalStep): StepReport {
   return { step: step.step, domainName: step.domainName, outcome: step.outcome, at: step.at, ...(step.error ? { error: step.error } : {}) };
 }
 
-async function audit(deps: RemapDeps, request: RemapUserRequest, known: Known, outcome: string, status: number, error?: unknown): Promise<void> {
+async function audit(deps: RemapDeps, request: RemapUserRequest, state: RemapState, outcome: string, status: number, error?: unknown): Promise<void> {
   try {
     await deps.audit.record({
       requestedBy: request.requestedBy,
       source: request.source,
-      org: known.org,
+      org: state.org,
       user: request.user,
-      systemUserId: known.systemUserId,
-      from: known.from,
+      systemUserId: state.systemUserId,
+      from: state.from,
       to: request.newDomainName,
-      steps: known.steps,
+      steps: state.steps,
       outcome,
       status,
-      ...(isAppError(error) ? { code: error.code, message: error.message } : error ? { code: "internal", message: describe(error) } : {}),
-      ...(known.operationId ? { operationId: known.operationId } : {}),
+      ...(isAnswerable(error) ? { code: error.code, message: error.message } : error ? { code: "internal", message: describeError(error) } : {}),
+      ...(state.operationId ? { operationId: state.operationId } : {}),
     });
   } catch (auditError) {
     // The remap's outcome stands; a lost audit row is logged loudly instead.
-    deps.log?.(`remap audit could not be written: ${describe(auditError)}`);
+    deps.log?.(`remap audit could not be written: ${describeError(auditError)}`);
   }
 }

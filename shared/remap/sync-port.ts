@@ -1,11 +1,10 @@
 // The remap procedure as the sync engine calls it (shared/sync/remap-port.ts): every logon-name change the
 // sync detects goes through the same validated, journaled, audited two-step remap, and each sync run
 // starts with the recovery pass.
-import { isAppError } from "../errors/app-error.js";
+import { describeError, isAnswerable } from "../errors/app-error.js";
 import type { RemapOutcome, RemapPort, RemapRequest } from "../sync/remap-port.js";
 import type { RemapDeps } from "./deps.js";
 import { recoverRemaps } from "./recovery.js";
-import { describe } from "./remap-procedure.js";
 import { remapUser } from "./remap-user.js";
 
 export function remapPort(deps: () => RemapDeps): RemapPort {
@@ -23,8 +22,8 @@ export function remapPort(deps: () => RemapDeps): RemapPort {
         }, deps());
         return { ok: true, steps: result.steps.map((s) => `${s.step}:${s.domainName ?? ""}:${s.outcome}`) };
       } catch (error) {
-        if (isAppError(error)) return { ok: false, code: error.code, message: error.message };
-        return { ok: false, code: "remap_failed", message: describe(error) };
+        if (isAnswerable(error)) return { ok: false, code: error.code, message: error.message };
+        return { ok: false, code: "remap_failed", message: describeError(error) };
       }
     },
     async recover(org, options = {}): Promise<void> {

@@ -7,6 +7,7 @@
 //   "column": null                      do not sync that column
 // A source may name one nested property with a dot (`onPremisesExtensionAttributes.extensionAttribute1`).
 // `domainname` is not in the map: it always follows SYNC_IDENTITY and cannot be overridden or removed.
+import { AppError, errorMessage } from "../errors/app-error.js";
 
 /** Writable string columns of systemuser and their maximum lengths (dataverse-web-api.md §5). */
 export const COLUMN_MAX_LENGTH: Readonly<Record<string, number>> = Object.freeze({
@@ -82,10 +83,10 @@ function normalizedDefault(): Record<string, readonly string[] | null> {
 export const DEFAULT_ATTRIBUTE_MAP: AttributeMap = buildMap(normalizedDefault());
 
 /** Thrown for an invalid SYNC_ATTRIBUTE_MAP; `problems` lists every one (the message joins them). */
-export class AttributeMapError extends Error {
-  override name = "AttributeMapError" as const;
+export class AttributeMapError extends AppError<"attribute_map_invalid"> {
+  override name = "AttributeMapError";
   constructor(readonly problems: string[]) {
-    super(problems.join("; "));
+    super(problems.join("; "), undefined, "attribute_map_invalid");
   }
 }
 
@@ -107,7 +108,7 @@ export function parseAttributeMap(json: string | undefined): AttributeMap {
   try {
     raw = JSON.parse(json);
   } catch (error) {
-    throw new AttributeMapError([`is not valid JSON (${(error as Error).message})`]);
+    throw new AttributeMapError([`is not valid JSON (${errorMessage(error)})`]);
   }
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new AttributeMapError([`must be a JSON object of target column → Graph attribute, list of attributes, or null (e.g. {"jobtitle":"department","mobilephone":null})`]);

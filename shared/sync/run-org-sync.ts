@@ -41,6 +41,7 @@ import { holdCreatesUnderRemap, type HeldCreates } from "./remap-pending.js";
 import { recordErrors, type ChangeEntry, type RunReport } from "./run-report.js";
 import { OrgAccessRun, type OrgAccessSettings } from "../access/run-access.js";
 import type { AccessOrgPort } from "../access/dataverse-access.js";
+import { isRecordGone } from "../dataverse/errors.js";
 
 export interface SyncSettings {
   map: AttributeMap;
@@ -239,8 +240,8 @@ class OrgSyncRun {
 
   /** Expired or reset cursor: start a full round by itself (contract §3). */
   private async restartAsFullRound(error: DeltaResetError): Promise<void> {
-    this.report.resync = error.code;
-    this.deps.log(`sync ${this.org}: delta cursor reset (${error.code}); starting a full round`);
+    this.report.resync = error.upstreamCode;
+    this.deps.log(`sync ${this.org}: delta cursor reset (${error.upstreamCode}); starting a full round`);
     startFullRound(this.its.state, this.report);
     await this.its.source.readWholeOrg(this.abortSignal);
   }
@@ -548,7 +549,7 @@ export async function applyPendingDisables(
   recordErrors(report, applied.errors);
   await record(applied.entries);
   if (!report.dryRun) {
-    const done = applied.entries.filter((e) => e.outcome === "applied" || e.error?.code === "0x80040217").map((e) => e.systemUserId!);
+    const done = applied.entries.filter((e) => e.outcome === "applied" || isRecordGone(e.error?.code)).map((e) => e.systemUserId!);
     await deps.orgState.removePendingDisables(report.org, done);
   }
 }

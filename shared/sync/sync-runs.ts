@@ -2,7 +2,8 @@
 // halted run, read reports and per-org status, and the timer's fan-out. A run's lease is renewed while it
 // works; a process that dies stops renewing and frees its org within LEASE_MS.
 import { randomUUID } from "node:crypto";
-import { AppError } from "../errors/app-error.js";
+import { AppError, describeError, errorMessage, isAppError, systemCode } from "../errors/app-error.js";
+import { isDataverseError } from "../dataverse/errors.js";
 import type { LeaseStore } from "../state/leases.js";
 import { nextOccurrence } from "../config/ncrontab.js";
 import type { OrgStateStore } from "./org-state-store.js";
@@ -19,9 +20,11 @@ export const LEASE_MS = 90_000;
 const RENEW_MS = 30_000;
 
 /** The run stopped because its lease could not be kept: another instance may hold the org by now. */
-export class LeaseLostError extends Error {
-  override name = "LeaseLostError" as const;
-  readonly code = "lease_lost";
+export class LeaseLostError extends AppError<"lease_lost"> {
+  override name = "LeaseLostError";
+  constructor(message: string) {
+    super(message, undefined, "lease_lost");
+  }
 }
 
 /**
@@ -46,7 +49,7 @@ export function keepLease(renew: () => Promise<boolean>, timing: { leaseMs: numb
       if (!held) lose("the lease was taken over");
     }, (error: unknown) => {
       failures += 1;
-      if (failures > allowedFailures) lose(`${failures} lease renewals failed in a row (${String((error as Error)?.message ?? error).slice(0, 200)})`);
+      if (failures > allowedFailures) lose(`${failures} lease renewals failed in a row (${describeError(error, 200)})`);
     });
   }, timing.renewMs);
   timer.unref();
@@ -201,7 +204,7 @@ export class SyncRuns {
 
   private async tellObserver(event: keyof RunObserver, org: string, runId: string): Promise<void> {
     await this.services.observer?.[event](org, runId).catch((error: unknown) =>
-      this.services.log(`sync ${org} run ${runId}: could not note that it ${event}: ${(error as Error)?.message ?? error}`));
+      this.services.log(`sync ${org} run ${runId}: could not note that it ${event}: ${describeError(error)}`));
   }
 
   /** Records a failed run on its report and (unless the lease was lost) on the org's state, with a back-off. */
@@ -209,7 +212,7 @@ export class SyncRuns {
     const { org, runId } = message;
     report.state = "failed";
     report.finishedAt = this.now.toISOString();
-    report.errors.push({ code: (error as { code?: string }).code, message: (error as Error).message, at: report.finishedAt });
+    report.errors.push({ code: reportedCode(error), message: errorMessage(error), at: report.finishedAt });
     await this.services.runs.save(report).catch(() => undefined);
     if (error instanceof LeaseLostError) {
       // The org's state now belongs to whoever holds the lease: no outcome or back-off written over theirs.
@@ -223,7 +226,7 @@ export class SyncRuns {
       // Repeated failures back off: 1, 2, 4 … 60 minutes (the timer skips the org meanwhile).
       s.backoffUntil = new Date(this.now.getTime() + Math.min(60, 2 ** (s.consecutiveFailures - 1)) * 60_000).toISOString();
     }).catch(() => undefined);
-    this.services.log(`sync ${org} run ${runId} failed: ${(error as Error).message}`);
+    this.services.log(`sync ${org} run ${runId} failed: ${errorMessage(error)}`);
   }
 
   /** A run whose process died stays "running" in its report: mark it so once its org is taken over. */
@@ -296,10 +299,16 @@ export class SyncRuns {
       try {
         started.push((await this.start({ org, trigger })).runId);
       } catch (error) {
-        if ((error as AppError).status !== 409) throw error;
-        skipped.push({ org, reason: (error as Error).message });
+        if (!isAppError(error) || error.status !== 409) throw error;
+        skipped.push({ org, reason: error.message });
       }
     }
     return { started, skipped };
   }
+}
+
+/** The code a failed run's report names: Dataverse's own code, the bridge's code, or a Node/SDK code. */
+function reportedCode(error: unknown): string | undefined {
+  if (isDataverseError(error)) return error.dataverseCode;
+  return isAppError(error) ? error.code : systemCode(error);
 }

@@ -18,7 +18,7 @@ import { BatchLogRecordProcessor, ConsoleLogRecordExporter, LoggerProvider, Simp
 // A webpack-built CommonJS module: Node's ESM loader sees no named exports in it, only the default.
 import functionsInstrumentationModule from "@azure/functions-opentelemetry-instrumentation";
 import type { TokenCredential } from "@azure/identity";
-import { telemetryTarget, type TelemetryTarget } from "../config/telemetry-settings.js";
+import { disableSdkStats, telemetryTarget, type TelemetryTarget } from "../config/telemetry-settings.js";
 import { BRIDGE_VERSION } from "../version.js";
 import { processTelemetry, type Telemetry } from "./process.js";
 import { droppingMetricExporter, droppingSpanExporter, ReadableLogExporter } from "./readable-log-exporter.js";
@@ -38,9 +38,8 @@ const SERVICE = { "service.name": "identity-bridge", "service.version": BRIDGE_V
 const state = processTelemetry; // process-wide by nature: see process.ts
 
 /** The telemetry this process runs with, started on first call (app start calls it first). */
-export async function startTelemetry(env: NodeJS.ProcessEnv = process.env): Promise<Telemetry | undefined> {
+export async function startTelemetry(target: TelemetryTarget = telemetryTarget()): Promise<Telemetry | undefined> {
   if (state.current) return state.current;
-  const target = telemetryTarget(env);
   if (target.kind === "off") return undefined;
   if (target.kind === "azure-monitor") state.current = await startAzureMonitor(target);
   else if (target.kind === "otlp") state.current = await startOtlp(target.endpoint);
@@ -102,10 +101,8 @@ async function startOtlp(endpoint: string): Promise<Telemetry> {
 
 async function startAzureMonitor(target: Extract<TelemetryTarget, { kind: "azure-monitor" }>): Promise<Telemetry> {
   if (!target.publicIngestion) {
-    // An overridden ingestion endpoint means nothing may contact a public Microsoft host (contract §1):
-    // SDK stats (statsbeat) would. The distro reads these from the environment.
-    process.env.APPLICATIONINSIGHTS_STATSBEAT_DISABLED = "true";
-    process.env.APPLICATIONINSIGHTS_SDKSTATS_DISABLED = "true";
+    // An overridden ingestion endpoint means nothing may contact a public Microsoft host: SDK stats would.
+    disableSdkStats();
   }
   const { useAzureMonitor, shutdownAzureMonitor } = await import("@azure/monitor-opentelemetry");
   const credential = target.aad ? await ingestionCredential(target) : undefined;

@@ -3,6 +3,7 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
 import { TELEMETRY_SCOPE } from "./names.js";
 import { spanAttributes } from "./attributes.js";
+import { errorMessage, errorName } from "../errors/app-error.js";
 
 /** The trace context fields a queue message may carry (W3C Trace Context). */
 export interface TraceCarrier {
@@ -24,8 +25,8 @@ export async function withSpan<T>(
     try {
       return await fn(span);
     } catch (error) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: String((error as Error)?.message ?? error).slice(0, 256) });
-      span.recordException({ name: (error as Error)?.name ?? "Error", message: String((error as Error)?.message ?? error).slice(0, 256) });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error).slice(0, 256) });
+      span.recordException({ name: errorName(error), message: errorMessage(error).slice(0, 256) });
       throw error;
     } finally {
       span.end();

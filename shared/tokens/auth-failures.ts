@@ -9,6 +9,7 @@
 // costing us more than the attacker. Another instance learns of the block on its own next failure for that key.
 import { createHash } from "node:crypto";
 import type { TableClient } from "@azure/data-tables";
+import { upstreamStatus } from "../errors/app-error.js";
 
 export interface FailureCounter {
   /** Adds one failure to `key` in the window starting at `windowStart`; returns the window's global count. */
@@ -114,7 +115,7 @@ export class TableFailureCounter implements FailureCounter {
         await client.createEntity({ partitionKey, rowKey, count: 1 });
         return 1;
       } catch (error) {
-        if (statusOf(error) !== 409) throw error;
+        if (upstreamStatus(error) !== 409) throw error;
       }
       const row = await client.getEntity<{ count: number }>(partitionKey, rowKey);
       const count = Number(row.count) + 1;
@@ -122,16 +123,13 @@ export class TableFailureCounter implements FailureCounter {
         await client.updateEntity({ partitionKey, rowKey, count }, "Replace", { etag: row.etag });
         return count;
       } catch (error) {
-        if (statusOf(error) !== 412) throw error; // another instance counted first: read again
+        if (upstreamStatus(error) !== 412) throw error; // another instance counted first: read again
       }
     }
     return Number.MAX_SAFE_INTEGER; // heavy contention on one key is itself an attack: treat it as over the limit
   }
 }
 
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number })?.statusCode;
-}
 
 /** App Service's front end is the one proxy in front of a Function App (TRUSTED_PROXY_HOPS' default). */
 export const DEFAULT_TRUSTED_PROXY_HOPS = 1;

@@ -14,7 +14,7 @@ import { AppCredential } from "../credentials/app-credential.js";
 import { createFederatedCredential } from "../credentials/federated-credential.js";
 import type { OnPremisesCa } from "../credentials/onprem-ca.js";
 import type { SecretReader } from "../credentials/secret-store.js";
-import { AppError } from "../errors/app-error.js";
+import { AppError, describeError } from "../errors/app-error.js";
 import { backgroundLogger } from "../telemetry/logger.js";
 import { DataverseTokenCache, jwtClaims, type CachedToken } from "./dataverse-token-cache.js";
 
@@ -53,7 +53,7 @@ export class CallerTokens {
   constructor(private readonly deps: CallerTokenDeps) {
     this.cache = deps.cache ?? new DataverseTokenCache({
       // The key names the caller's identity and the org, never a secret.
-      onBackgroundError: (key, error) => backgroundLogger().warn(`background refresh of a caller token failed (${key}): ${String((error as Error)?.message ?? error).slice(0, 300)}`),
+      onBackgroundError: (key, error) => backgroundLogger().warn(`background refresh of a caller token failed (${key}): ${describeError(error, 300)}`),
     });
   }
 

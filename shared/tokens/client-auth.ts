@@ -2,7 +2,8 @@
 // client_secret_post (secrets in Key Vault, compared in constant time) and private_key_jwt (signature by the
 // caller's registered PEM key or JWKS, iss = sub = client id, aud = this endpoint, short exp, one-time jti).
 import { createHash, createPublicKey, randomBytes, timingSafeEqual, type KeyObject } from "node:crypto";
-import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { isAnswerable } from "../errors/app-error.js";
 import type { TokenCaller } from "../config/token-callers.js";
 import type { SecretReader } from "../credentials/secret-store.js";
 import { single, type TokenForm } from "./form.js";
@@ -162,8 +163,8 @@ export class ClientAuthenticator {
       };
       ({ payload } = typeof key === "function" ? await jwtVerify(assertion, key, options) : await jwtVerify(assertion, key, options));
     } catch (error) {
-      if ((error as { status?: number })?.status === 503 || (error as Error)?.name === "AppError") throw error;
-      throw refuse(`assertion_${(error as { code?: string })?.code ?? "invalid"}`, error);
+      if (isAnswerable(error)) throw error;
+      throw refuse(`assertion_${error instanceof joseErrors.JOSEError ? error.code : "invalid"}`, error);
     }
     if (payload.exp! > nowS + MAX_ASSERTION_LIFETIME_S + CLOCK_TOLERANCE_S) throw refuse("assertion_lifetime_too_long");
     if (typeof payload.jti !== "string" || payload.jti.length === 0 || payload.jti.length > 1024) throw refuse("assertion_bad_jti");

@@ -12,6 +12,7 @@
 // per issuance. A caller under 60 a minute never gets a reservation: every take is decided in storage.
 import type { TableClient } from "@azure/data-tables";
 import { spend, type RateDecision } from "./rate-limit.js";
+import { upstreamStatus } from "../errors/app-error.js";
 
 type Client = Pick<TableClient, "getEntity" | "createEntity" | "updateEntity">;
 
@@ -125,7 +126,7 @@ async function read(client: Client, rowKey: string): Promise<BucketRow | undefin
     const e = await client.getEntity<{ tokens: number; updatedAt: number; ratePerMinute: number }>(PARTITION, rowKey);
     return { tokens: Number(e.tokens), updatedAt: Number(e.updatedAt), ratePerMinute: Number(e.ratePerMinute), etag: e.etag };
   } catch (error) {
-    if (statusOf(error) === 404) return undefined;
+    if (upstreamStatus(error) === 404) return undefined;
     throw error;
   }
 }
@@ -137,13 +138,10 @@ async function write(client: Client, rowKey: string, row: Omit<BucketRow, "etag"
     const response = etag ? await client.updateEntity(entity, "Replace", { etag }) : await client.createEntity(entity);
     return response.etag;
   } catch (error) {
-    const status = statusOf(error);
+    const status = upstreamStatus(error);
     if (status === 412 || status === 409 || (status === 404 && etag)) return undefined;
     throw error;
   }
 }
 
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number })?.statusCode;
-}
 

@@ -1,7 +1,7 @@
 // The token endpoint's use case (contract §5): authenticate the caller (client credentials or RFC 8693 token
 // exchange), check its policy (disabled, target org, rate), hand out the org's cached Dataverse token, and
 // audit every issuance and refusal. An issuance that cannot be audited is refused (fail closed).
-import { isAppError } from "../errors/app-error.js";
+import { describeError, isAppError } from "../errors/app-error.js";
 import type { TokenCaller } from "../config/token-callers.js";
 import { auditLogLine, type AuditRecord, type AuditSink } from "./audit.js";
 import type { AuthFailureThrottle } from "./auth-failures.js";
@@ -9,7 +9,7 @@ import { claimedClientId, type ClientAuthenticator } from "./client-auth.js";
 import { CALLER_IDENTITY_RESERVED } from "./caller-tokens.js";
 import type { CachedToken } from "./dataverse-token-cache.js";
 import { many, single, type TokenForm } from "./form.js";
-import { isOAuthError, OAuthError } from "./oauth-errors.js";
+import { isOAuthError, OAuthError, toOAuthError } from "./oauth-errors.js";
 import type { CallerPolicy, Grant } from "./policy.js";
 import type { RateLimitPort } from "./rate-limit.js";
 import { ACCESS_TOKEN_TYPE, authenticateSubject, type SubjectTokenValidator } from "./subject-token.js";
@@ -116,7 +116,7 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
     await tokenStep(progress, "audit", () => deps.audit.record(record));
   } catch (error) {
     tokenAuditFailed();
-    request.log?.(`token-audit write failed; token withheld: ${(error as Error)?.message ?? error}`);
+    request.log?.(`token-audit write failed; token withheld: ${describeError(error)}`);
     throw new OAuthError("temporarily_unavailable", "the token service cannot record issuances right now; try again later", { reason: "audit_failed", retryAfterSeconds: 5, cause: error });
   }
   return {
@@ -141,7 +141,7 @@ const AUTH_FAILURES_THROTTLED_AGAIN = "auth_failures_throttled_again";
 async function throttleFailure(request: TokenRequest, deps: IssueTokenDeps, progress: Progress, refusal: OAuthError): Promise<OAuthError> {
   if (!deps.authFailures || progress.authenticated || refusal.status >= 500 || refusal.status === 429) return refusal;
   const outcome = await deps.authFailures.recordFailure(progress.caller, request.source ?? "direct").catch((countError: unknown) => {
-    request.log?.(`auth-failure count failed: ${(countError as Error)?.message ?? countError}`);
+    request.log?.(`auth-failure count failed: ${describeError(countError)}`);
     return { throttled: false } as const;
   });
   if (!outcome.throttled) return refusal;
@@ -193,9 +193,7 @@ function asOAuthError(error: unknown): OAuthError {
   if (isAppError(error) && error.code === CALLER_IDENTITY_RESERVED) {
     return new OAuthError("unauthorized_client", "this caller's policy names an identity reserved for the bridge", { reason: CALLER_IDENTITY_RESERVED, cause: error });
   }
-  return new OAuthError("temporarily_unavailable", "the token service is temporarily unavailable; try again later", {
-    retryAfterSeconds: 5, reason: `dependency_failed: ${isAppError(error) ? error.code : (error as Error)?.name ?? "error"}`, cause: error,
-  });
+  return toOAuthError(error);
 }
 
 /**
@@ -219,6 +217,6 @@ async function auditRefusal(request: TokenRequest, deps: IssueTokenDeps, progres
     await deps.audit.record(record);
   } catch (auditError) {
     tokenAuditFailed();
-    request.log?.(`token-audit write of a refusal failed: ${(auditError as Error)?.message ?? auditError}`);
+    request.log?.(`token-audit write of a refusal failed: ${describeError(auditError)}`);
   }
 }

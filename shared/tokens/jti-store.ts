@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import type { TableClient } from "@azure/data-tables";
 import { fitEntity } from "../state/table-limits.js";
+import { upstreamStatus } from "../errors/app-error.js";
 
 export interface JtiStore {
   /** True if this is the first use of `jti` by the caller; false if it was seen and hasn't expired. */
@@ -36,7 +37,7 @@ export class TableJtiStore implements JtiStore {
       await client.createEntity(entity);
       return true;
     } catch (error) {
-      if (statusOf(error) !== 409) throw error;
+      if (upstreamStatus(error) !== 409) throw error;
     }
     // Seen before: a replay, unless that earlier use has expired (then the jti may be used again).
     const seen = await client.getEntity<{ expiresAt: Date }>(entity.partitionKey, entity.rowKey);
@@ -45,7 +46,7 @@ export class TableJtiStore implements JtiStore {
       await client.updateEntity(entity, "Replace", { etag: seen.etag });
       return true;
     } catch (error) {
-      if (statusOf(error) === 412) return false; // another instance took it first
+      if (upstreamStatus(error) === 412) return false; // another instance took it first
       throw error;
     }
   }
@@ -64,7 +65,4 @@ export class TableJtiStore implements JtiStore {
   }
 }
 
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number })?.statusCode;
-}
 

@@ -1,15 +1,9 @@
 // OAuth 2.0 error responses (RFC 6749 §5.2, RFC 8693 §2.2.2): a stable code, a safe description, the HTTP
 // status, and whether the client authenticated with the Authorization header (401 + WWW-Authenticate).
-export type OAuthErrorCode =
-  | "invalid_request"
-  | "invalid_client"
-  | "invalid_grant"
-  | "unauthorized_client"
-  | "unsupported_grant_type"
-  | "invalid_scope"
-  | "invalid_target"
-  | "temporarily_unavailable"
-  | "server_error";
+import { AppError, errorName, isAnswerable } from "../errors/app-error.js";
+import type { OAuthErrorCode } from "../errors/codes.js";
+
+export type { OAuthErrorCode } from "../errors/codes.js";
 
 export interface OAuthErrorOptions {
   /** Internal reason for the audit and the log (never sent to the client). */
@@ -21,16 +15,15 @@ export interface OAuthErrorOptions {
   cause?: unknown;
 }
 
-export class OAuthError extends Error {
-  override name = "OAuthError" as const;
-  readonly status: number;
+export class OAuthError extends AppError<OAuthErrorCode> {
+  override name = "OAuthError";
+  declare readonly status: number;
   readonly reason: string;
   readonly viaAuthorizationHeader: boolean;
   readonly retryAfterSeconds?: number;
 
-  constructor(readonly code: OAuthErrorCode, readonly description: string, options: OAuthErrorOptions = {}) {
-    super(`${code}: ${description}`, options.cause === undefined ? undefined : { cause: options.cause });
-    this.status = options.status ?? defaultStatus(code);
+  constructor(code: OAuthErrorCode, readonly description: string, options: OAuthErrorOptions = {}) {
+    super(`${code}: ${description}`, options.status ?? defaultStatus(code), code, { cause: options.cause });
     this.reason = options.reason ?? code;
     this.viaAuthorizationHeader = options.viaAuthorizationHeader ?? false;
     this.retryAfterSeconds = options.retryAfterSeconds;
@@ -45,7 +38,7 @@ function defaultStatus(code: OAuthErrorCode): number {
 }
 
 export function isOAuthError(error: unknown): error is OAuthError {
-  return error instanceof Error && error.name === "OAuthError";
+  return error instanceof OAuthError;
 }
 
 /** RFC 6749 §5.1/§5.2: responses carrying tokens or credentials (and their errors) are never cached. */
@@ -66,4 +59,12 @@ export function oauthErrorResponse(error: OAuthError): OAuthErrorResponse {
   }
   if (error.retryAfterSeconds !== undefined) headers["retry-after"] = String(error.retryAfterSeconds);
   return { status, headers, body: { error: error.code, error_description: error.description } };
+}
+
+/** The one mapping of any thrown value to an OAuth refusal: not already one means a dependency failed (503, no details). */
+export function toOAuthError(error: unknown): OAuthError {
+  if (isOAuthError(error)) return error;
+  return new OAuthError("temporarily_unavailable", "the token service is temporarily unavailable; try again later", {
+    retryAfterSeconds: 5, reason: `dependency_failed: ${isAnswerable(error) ? error.code : errorName(error)}`, cause: error,
+  });
 }

@@ -11,6 +11,7 @@ import { installFunctionsCore } from "../../dev/local-host/functions-core.js";
 import type { LocalHost } from "../../dev/local-host/host.js";
 import { runCli } from "../../cli/main.js";
 import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
+import { waitFor } from "../support/wait-for.js";
 
 let env: BridgeEnvironment;
 let host: LocalHost;
@@ -72,12 +73,11 @@ describe("bridge CLI", () => {
     for (const user of deleted) expect(shown.out).toContain(user.userPrincipalName);
     expect((await bridge("status")).out).toContain(`HALTED run ${report.runId}`);
     expect((await bridge("runs", "approve", report.runId)).code).toBe(0);
-    for (let i = 0; i < 100; i++) {
+    const approved = await waitFor(async () => {
       const again = JSON.parse((await bridge("--json", "runs", "show", report.runId)).out);
-      if (again.state === "succeeded") return expect(again.counts.disabled).toBe(3);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error("the approved run did not finish");
+      return again.state === "succeeded" ? again : undefined;
+    }, 20_000);
+    expect(approved.counts.disabled).toBe(3);
   });
 
   it("remap one user, and a bulk plan", async () => {

@@ -39,7 +39,7 @@ const runStaysIn = (state: string): Route => (req, res) =>
 async function bridge(url: string, ...args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(["--url", url, "--token", "t", ...args], { out: (l) => out.push(l), err: (l) => err.push(l), interactive: false, env: {}, sleep: () => new Promise((r) => setTimeout(r, 10)) });
+  const code = await runCli(["--url", url, "--token", "t", ...args], { out: (l) => out.push(l), err: (l) => err.push(l), interactive: false, env: {}, sleep: () => new Promise((r) => setImmediate(r)) });
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
 

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrowserContext, Page } from "playwright-core";
 import { accessibilityViolations, CHROMIUM, screenshot, startConsoleHarness, type ConsoleHarness } from "./browser.js";
+import { waitFor } from "../support/wait-for.js";
 
 const USERS = 1_100;
 let h: ConsoleHarness;
@@ -30,11 +31,10 @@ async function api(path: string, init: RequestInit = {}): Promise<any> {
 
 async function runToEnd(body: object): Promise<any> {
   const { runId } = await api("/api/sync", { method: "POST", body: JSON.stringify(body) });
-  for (;;) {
+  return waitFor(async () => {
     const report = await api(`/api/sync/runs/${runId}?limit=1`);
-    if (!["queued", "running"].includes(report.state)) return report;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+    return ["queued", "running"].includes(report.state) ? undefined : report;
+  }, 120_000, 250);
 }
 
 async function expectAccessible(name: string): Promise<void> {

@@ -211,7 +211,7 @@ describe("DataverseClient against the emulator", () => {
     const missing = "00000000-0000-4000-8000-0000000000aa";
     const err = await c.updateSystemUser(missing, { jobtitle: "x" }).catch((e: unknown) => e);
     expect(isDataverseError(err)).toBe(true);
-    expect(err).toMatchObject({ statusCode: 404, code: "0x80040217", method: "PATCH" });
+    expect(err).toMatchObject({ statusCode: 404, dataverseCode: "0x80040217", method: "PATCH" });
     expect(org.get(missing)).toBeUndefined();
 
     const rec = org.addSystemUser({ domainname: "etag.user@contoso.com" });

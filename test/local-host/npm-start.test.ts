@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort, startAzurite } from "../../dev/sandbox/azurite.js";
 import { startTestSandbox } from "../support/sandbox.js";
+import { waitFor } from "../support/wait-for.js";
 
 const children: ChildProcess[] = [];
 afterAll(() => {
@@ -27,13 +28,9 @@ function npmStart(env: Record<string, string | undefined>): { child: ChildProces
 }
 
 async function waitForOutput(read: () => string, pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const match = pattern.exec(read());
-    if (match) return match;
-    if (Date.now() > deadline) throw new Error(`no ${pattern} in output:\n${read()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  return waitFor(() => pattern.exec(read()) ?? undefined, timeoutMs).catch((error: unknown) => {
+    throw new Error(`no ${pattern} in output:\n${read()}`, { cause: error });
+  });
 }
 
 describe("npm start", () => {

@@ -10,6 +10,7 @@ import type { LocalHost } from "../../dev/local-host/host.js";
 import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
 import type { RunReport } from "../../shared/sync/run-report.js";
 import type { SubscriptionStore as SubscriptionStoreType } from "../../shared/notifications/subscription-store.js";
+import { waitFor as waitForState } from "../support/wait-for.js";
 
 let env: BridgeEnvironment;
 let host: LocalHost;
@@ -35,17 +36,7 @@ const emulator = () => env.sandbox.graph.emulator;
 const directory = () => env.sandbox.tenant.directory;
 const secret = () => env.sandbox.tenant.vault.get(env.sandbox.identities.clientStateSecretName)!.at(-1)!.value;
 const orgs = () => env.sandbox.dataverse.map((d) => d.org);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 40_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await sleep(200);
-  }
-}
+const waitFor = <T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 40_000) => waitForState(probe, timeoutMs);
 
 const tableClient = (name: string) => TableClient.fromConnectionString(env.azurite.connectionString, name, { allowInsecureConnection: true });
 

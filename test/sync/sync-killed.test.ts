@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
 import { expectConverged, recordsOf } from "./sync-helpers.js";
+import { waitFor } from "../support/wait-for.js";
 
 const USERS = 2000; // ten users/delta pages of 200 (the bridge asks for Graph's maximum page size)
 // A run applies two pages a step (400 changes) and reads one page ahead: once page 6 is served, the writes that
@@ -43,11 +44,7 @@ function startChild(): Promise<{ proc: ChildProcess; runId: string }> {
 
 /** Resolves once `ready()` holds, checking every 5 ms. */
 async function until(ready: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await waitFor(ready, timeoutMs, 5).catch((error: unknown) => { throw new Error(`timed out waiting for ${what}`, { cause: error }); });
 }
 
 it("a run killed mid-page resumes from its cursor with no duplicate and no lost change", async () => {

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
 import type { SyncServices } from "../../shared/sync/sync-runs.js";
+import { waitFor } from "../support/wait-for.js";
 
 let env: BridgeEnvironment;
 
@@ -38,10 +39,10 @@ describe("lease renewal", () => {
     const after = await base.orgState.get(run.org);
     expect({ cursor: after.cursor, lastOutcome: after.lastOutcome, backoffUntil: after.backoffUntil })
       .toEqual({ cursor: cursorBefore.cursor, lastOutcome: cursorBefore.lastOutcome, backoffUntil: cursorBefore.backoffUntil });
-    // Nothing was written to Dataverse once the run had stopped.
-    const writes = () => dataverse.knobs.count((r) => r.method !== "GET" && r.at > stoppedAt);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(writes()).toBe(0);
+    // Nothing was written to Dataverse once the run had stopped: once the emulator has handled every request it
+    // received (those cut off by the stop included), none of them arrived after it.
+    await waitFor(() => dataverse.knobs.requests.every((r) => r.handledAt !== undefined));
+    expect(dataverse.knobs.count((r) => r.method !== "GET" && r.at > stoppedAt)).toBe(0);
     expect(report.counts.created).toBeLessThan(16);
   });
 });

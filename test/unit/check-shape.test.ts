@@ -44,6 +44,42 @@ describe("scripts/check-shape.mjs", () => {
     expect(cycles).toEqual([["functions/f.ts", "shared/a.ts", "shared/b.ts", "shared/c.ts"]]);
   });
 
+  it("finds import cycles outside shared/ too (dev/, cli/, scripts/ .mjs), and allows only the listed known one", () => {
+    const root = project({
+      "dev/a.ts": `import { b } from "./b.js";\nexport const a = () => b;\n`,
+      "dev/b.ts": `import type { A } from "./a.js";\nexport const b = (x: A) => x;\n`,
+      "scripts/x.mjs": `import { y } from "./y.mjs";\nexport const x = y;\n`,
+      "scripts/y.mjs": `import { x } from "./x.mjs";\nexport const y = () => x;\n`,
+      "console/src/pages.ts": `import { p } from "./pages/p.js";\nexport const pages = [p];\n`,
+      "console/src/pages/p.ts": `import type { pages } from "../pages.js";\nexport const p = 1 as unknown as typeof pages;\n`,
+    });
+    const { cycles, knownCycles } = checkShape(root);
+    expect(cycles).toEqual([["dev/a.ts", "dev/b.ts"], ["scripts/x.mjs", "scripts/y.mjs"]]);
+    expect(knownCycles).toEqual([["console/src/pages.ts", "console/src/pages/p.ts"]]);
+  });
+
+  it("flags process.env in shared/ and functions/ outside shared/config/ and the composition root", () => {
+    const root = project({
+      "shared/telemetry/t.ts": `export const on = () => process.env.X === "1";\n`,
+      "functions/f.ts": `export const port = () => process.env.PORT;\n`,
+      "shared/config/c.ts": `export const read = (env = process.env) => env.X;\n`,
+      "shared/bridge.ts": `export const root = () => process.env.Y;\n`,
+      "dev/d.ts": `export const dev = () => process.env.Z;\n`,
+    });
+    expect(checkShape(root).envReads).toEqual(["shared/telemetry/t.ts:1", "functions/f.ts:1"]);
+  });
+
+  it("flags a fixed sleep in a test outside test/support, not a waitFor or a fake timer", () => {
+    const root = project({
+      "test/a.test.ts": `await new Promise((r) => setTimeout(r, 500));\nexpect(1).toBe(1);\n`,
+      "test/b.test.ts": `const settle = () => new Promise<void>((resolve) => { setTimeout(() => resolve(), 200); });\n`,
+      "test/c.test.ts": `import { setTimeout as sleep } from "node:timers/promises";\nawait sleep(10);\n`,
+      "test/ok.test.ts": `vi.useFakeTimers();\nsetTimeout(() => fired++, 100);\nvi.advanceTimersByTime(100);\nconst t = setTimeout(() => ac.abort(), 5_000);\n`,
+      "test/support/wait.ts": `export const tick = () => new Promise((r) => setTimeout(r, 200));\n`,
+    });
+    expect(checkShape(root).fixedSleeps).toEqual(["test/a.test.ts:1", "test/b.test.ts:1", "test/c.test.ts:1"]);
+  });
+
   it("flags a function over 60 lines in shared/ and not one of exactly 60", () => {
     expect(MAX_FUNCTION_LINES).toBe(60);
     const root = project({

@@ -125,7 +125,7 @@ describe("DataverseClient reads (scripted network)", () => {
 
   it("a non-JSON page is a DataverseError, not a crash", async () => {
     const { client } = make(() => ({ status: 200, data: "<html>" }));
-    await expect(client.getSystemUser(id(1), ["domainname"])).rejects.toMatchObject({ name: "DataverseError", code: "MalformedResponse" });
+    await expect(client.getSystemUser(id(1), ["domainname"])).rejects.toMatchObject({ name: "DataverseError", dataverseCode: "MalformedResponse" });
   });
 
   it("finds users by object ids or domainnames with the In query function, values escaped and deduplicated", async () => {

@@ -99,7 +99,7 @@ describe("DataverseHttp retries", () => {
     expect(isDataverseError(err)).toBe(true);
     const e = err as DataverseError;
     expect(h.sent).toHaveLength(DEFAULT_RETRY.maxAttempts);
-    expect(e).toMatchObject({ statusCode: 429, code: "0x80072322", method: "GET", url: `${ORG}/api/data/v9.2/systemusers` });
+    expect(e).toMatchObject({ statusCode: 429, dataverseCode: "0x80072322", method: "GET", url: `${ORG}/api/data/v9.2/systemusers` });
     expect(e.message).toContain("GET");
     expect(e.message).toContain("/api/data/v9.2/systemusers");
     expect(e.message).toContain("429");
@@ -119,7 +119,7 @@ describe("DataverseHttp retries", () => {
 
     const h2 = harness([{ networkError: "ENOTFOUND" }, ok()]);
     const err = await h2.http.send({ kind: "get", method: "GET", url: "systemusers" }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ statusCode: 0, code: "ENOTFOUND" });
+    expect(err).toMatchObject({ statusCode: 0, dataverseCode: "ENOTFOUND" });
     expect(h2.sent).toHaveLength(1);
     // The cause must not carry the request config (with its Authorization header).
     const { inspect } = await import("node:util");
@@ -135,13 +135,13 @@ describe("DataverseHttp retries", () => {
     const h2 = harness([{ status: 401, body: { error: { code: "0x80072560", message: "The user is not a member of the organization." } } }]);
     const err = await h2.http.send({ kind: "get", method: "GET", url: "systemusers" }).catch((e: unknown) => e);
     expect(h2.sent).toHaveLength(2);
-    expect(err).toMatchObject({ statusCode: 401, code: "0x80072560" });
+    expect(err).toMatchObject({ statusCode: 401, dataverseCode: "0x80072560" });
     expect((err as Error).message).not.toContain(TOKEN);
   });
 
   it("maps other errors without retrying, and returns accepted statuses", async () => {
     const h = harness([{ status: 404, body: { error: { code: "0x80040217", message: "SystemUser With Id = x Does Not Exist" } } }]);
-    await expect(h.http.send({ kind: "get", method: "GET", url: "systemusers(x)" })).rejects.toMatchObject({ statusCode: 404, code: "0x80040217" });
+    await expect(h.http.send({ kind: "get", method: "GET", url: "systemusers(x)" })).rejects.toMatchObject({ statusCode: 404, dataverseCode: "0x80040217" });
     expect(h.sent).toHaveLength(1);
     const h2 = harness([{ status: 404 }]);
     expect((await h2.http.send({ kind: "get", method: "GET", url: "x", accept: (s) => s === 404 })).status).toBe(404);
