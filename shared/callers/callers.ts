@@ -184,7 +184,8 @@ async function asProvisioningError<T>(org: string, work: Promise<T>): Promise<T>
   try {
     return await work;
   } catch (error) {
-    if (isAppError(error)) throw error;
+    // Dataverse's own errors are AppErrors too: only the bridge's own refusals pass through unchanged.
+    if (isAppError(error) && !isDataverseError(error)) throw error;
     const detail = describeError(error, 300);
     if (alreadyExists(error) || (isDataverseError(error) && error.statusCode === 409)) {
       throw new AppError(`${org} refused a change as conflicting with one made meanwhile; try again: ${detail}`, 409, "provisioning_conflict");
