@@ -2,17 +2,22 @@
 // functions/console.http.ts serves under /api/console/. No CDN: @azure/msal-browser is bundled in.
 //   node scripts/build-console.mjs [outDir]
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const CONSOLE_DIST = join(root, "console-dist");
 
-/** Builds the console into `outDir` (default console-dist/); returns the directory. */
+/**
+ * Builds the console into `outDir` (default console-dist/); returns the directory. Each file is written beside its
+ * place and renamed into it, so a server reading the directory (another test process building at the same time,
+ * a running `npm start`) never sees a half-written bundle.
+ */
 export async function buildConsole(outDir = CONSOLE_DIST) {
   mkdirSync(outDir, { recursive: true });
-  await build({
+  const result = await build({
+    write: false,
     entryPoints: [join(root, "console/src/main.ts")],
     outfile: join(outDir, "app.js"),
     bundle: true,
@@ -24,8 +29,16 @@ export async function buildConsole(outDir = CONSOLE_DIST) {
     legalComments: "eof",
     logLevel: "warning",
   });
-  copyFileSync(join(root, "console/index.html"), join(outDir, "index.html"));
-  copyFileSync(join(root, "console/app.css"), join(outDir, "app.css"));
+  const files = [
+    ...result.outputFiles.map((f) => [f.path, f.contents]),
+    [join(outDir, "index.html"), readFileSync(join(root, "console/index.html"))],
+    [join(outDir, "app.css"), readFileSync(join(root, "console/app.css"))],
+  ];
+  for (const [path, contents] of files) {
+    const temporary = `${path}.${process.pid}.tmp`;
+    writeFileSync(temporary, contents);
+    renameSync(temporary, path);
+  }
   return outDir;
 }
 

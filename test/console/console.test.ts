@@ -81,7 +81,7 @@ describe.runIf(existsSync(CHROMIUM))("admin console in Chromium", () => {
     expect(await page.locator("table").last().innerText()).toContain("→");
     // People first: each row names the user (display name, then logon); the ids are one click away.
     const firstUser = rows.first().locator("td").first();
-    expect(await firstUser.locator(".person-name").innerText()).toMatch(/^[A-Z][a-z]+ [A-Z][a-z]+$/);
+    expect(await firstUser.locator(".person-name").innerText()).toMatch(/^[A-Z][A-Za-z'-]+ [A-Z][A-Za-z'-]+$/);
     expect(await firstUser.locator(".person-logon").innerText()).toMatch(/@contoso\.com$/);
     expect(await firstUser.locator("details.ids").getAttribute("open")).toBeNull();
     expect(await firstUser.locator("details.ids ul").isVisible()).toBe(false);
