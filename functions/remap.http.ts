@@ -1,4 +1,4 @@
-// POST /api/users/remap, POST /api/users/remap/bulk, GET /api/users/remap/bulk/{jobId} (contract §2, §4).
+// POST /api/users/remap, POST /api/users/remap/bulk, GET /api/users/remap/bulk/{jobId}.
 import { app, type HttpRequest, type InvocationContext } from "@azure/functions";
 import type { AdminPrincipal } from "../shared/auth/admin-auth.js";
 import { json } from "../shared/http/handlers.js";

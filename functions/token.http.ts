@@ -12,7 +12,7 @@ import { errorMessage } from "../shared/errors/app-error.js";
 const MAX_BODY_BYTES = 64 * 1024;
 const JSON_UTF8 = "application/json;charset=UTF-8";
 
-/** POST /api/token: OAuth 2.0 token endpoint for S2S callers (contract §5), over `source`'s token service. */
+/** POST /api/token: OAuth 2.0 token endpoint for S2S callers, over `source`'s token service. */
 export function tokenHandler(source: () => Bridge) {
   return (request: HttpRequest, context: InvocationContext) => issue(source(), request, context);
 }
@@ -26,7 +26,7 @@ async function issue(root: Bridge, request: HttpRequest, context: InvocationCont
     const source = requestSource(request.headers.get("x-forwarded-for"), root.config.trustedProxyHops);
     const body = await readForm(request);
     if (isOAuthError(body)) return errorResponse(await refuseUnparsed(body, deps, source, log));
-    const origin = root.config.publicBaseUrl; // never the Host header (contract §5)
+    const origin = root.config.publicBaseUrl; // never the Host header
     const result = await issueToken({
       form: parseForm(body),
       authorization: request.headers.get("authorization") ?? undefined,

@@ -135,7 +135,7 @@ function readHostJson(functionsDir: string): unknown {
 }
 
 /**
- * Locally the app's public origin is the host's own address (contract §1): without PUBLIC_BASE_URL, the address
+ * Locally the app's public origin is the host's own address: without PUBLIC_BASE_URL, the address
  * this host listens on becomes it (the port may have been chosen by the system). Returns the undo for close().
  */
 function adoptLocalAddress(url: string): () => void {

@@ -44,7 +44,7 @@ export interface Sandbox {
   adfs?: RunningService & { emulator: AdfsServer };
   onPremisesIdentities?: OnPremisesIdentities;
   identities: SeededIdentities;
-  /** App settings (contract §1) that point the bridge at this sandbox. */
+  /** App settings that point the bridge at this sandbox. */
   env: Record<string, string>;
   /** A bearer token carrying the admin role, for the admin endpoints. */
   adminToken(options?: { roles?: string[]; lifetimeSeconds?: number }): Promise<string>;
@@ -147,7 +147,7 @@ async function startOnPremises(tls: SandboxTls, tenant: Tenant, options: Sandbox
   return { orgs, adfs: { ...adfsService, emulator: server }, identities };
 }
 
-/** DATAVERSE_ORGS (contract §1) for the online and on-premises orgs. */
+/** DATAVERSE_ORGS for the online and on-premises orgs. */
 function dataverseOrgs(online: RunningService[], onPremises: RunningService[], adfs: AdfsServer, ids: OnPremisesIdentities): string {
   return JSON.stringify([
     ...online.map((d) => ({ url: d.url, kind: "online" })),

@@ -1,4 +1,4 @@
-// Admin endpoints (contract §2): a valid Entra bearer token for API_AUDIENCE carrying ADMIN_ROLE.
+// Admin endpoints: a valid Entra bearer token for API_AUDIENCE carrying ADMIN_ROLE.
 import type { HttpRequest } from "@azure/functions";
 import { AppError } from "../errors/app-error.js";
 import { EntraTokenValidator, TokenValidationError, type EntraClaims } from "./entra-token.js";

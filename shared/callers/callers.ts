@@ -1,4 +1,4 @@
-// Caller status (GET /api/callers) and onboarding (POST /api/callers/{id}/provision), contract §2 and §5.
+// Caller status (GET /api/callers) and onboarding (POST /api/callers/{id}/provision).
 // Status: per caller and org, the application user (present, enabled, roles by name), last issuance and
 // refusal seen by this instance, and every misconfiguration with its fix. Provisioning: creates the missing
 // application user (root business unit) and associates the roles the entry names, nothing else; idempotent.

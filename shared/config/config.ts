@@ -1,4 +1,4 @@
-// Typed configuration, read once from the environment and validated as a whole (contract §1).
+// Typed configuration, read once from the environment and validated as a whole.
 import { APP_SETTING_NAMES, originProblem, SETTING_HINTS, settingsSchema } from "./schema.js";
 import { parseDataverseOrgs } from "./dataverse-orgs.js";
 import { parseTokenCallers, reservedIdentityProblems, type BridgeIdentities, type TokenCaller } from "./token-callers.js";

@@ -1,4 +1,4 @@
-// DATAVERSE_ORGS (contract §1): one descriptor per org, online or on-premises / IFD. Every place that resolves an
+// DATAVERSE_ORGS: one descriptor per org, online or on-premises / IFD. Every place that resolves an
 // org (clients, tokens, sync, remap) works from these; DATAVERSE_URLS becomes online descriptors.
 import { z } from "zod";
 import { normalizeOrgUrl } from "./org-url.js";

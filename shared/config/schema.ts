@@ -122,7 +122,7 @@ export const settingsSchema = z.object({
 
 export type RawSettings = z.output<typeof settingsSchema>;
 
-/** Every app setting of contract §1 (infra tests check the Bicep sets exactly these). */
+/** Every app setting (infra tests check the Bicep sets exactly these). */
 export const APP_SETTING_NAMES = Object.keys(settingsSchema.shape) as ReadonlyArray<keyof typeof settingsSchema.shape>;
 
 /** Settings that must be present (no default). */

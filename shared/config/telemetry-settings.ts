@@ -1,4 +1,4 @@
-// Telemetry settings (contract §1): read before the rest of the configuration, because telemetry starts
+// Telemetry settings: read before the rest of the configuration, because telemetry starts
 // first at app start and must not fail the app when the other settings are wrong.
 export type TelemetryTarget =
   | { kind: "azure-monitor"; connectionString: string; aad: boolean; aadClientId?: string; managedIdentityClientId?: string; publicIngestion: boolean }

@@ -1,4 +1,4 @@
-// TOKEN_CALLERS (contract §5): the S2S callers allowed to get Dataverse tokens, and what each may get.
+// TOKEN_CALLERS: the S2S callers allowed to get Dataverse tokens, and what each may get.
 import { z } from "zod";
 import { normalizeOrgUrl } from "./org-url.js";
 
@@ -6,7 +6,7 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const secretName = z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, "must be a Key Vault secret name (letters, digits, dashes)");
 
 /**
- * How the bridge signs in as a caller's own Dataverse app (contract §5): "federated" (a federated identity
+ * How the bridge signs in as a caller's own Dataverse app: "federated" (a federated identity
  * credential on that app trusts the bridge's managed identity; no secret anywhere) or that app's client
  * secret / PEM certificate + key in Key Vault.
  */

@@ -1,4 +1,4 @@
-// POST /api/notifications (contract §6). Graph's validation request is echoed at once; otherwise every
+// POST /api/notifications. Graph's validation request is echoed at once; otherwise every
 // notification must carry our clientState (constant-time check) and our tenant, the rest is dropped, and
 // the work left is tiny: claim a debounce window per org, queue lifecycle events. Malformed bodies get
 // 400/413, never 5xx; a 503 only means storage or Key Vault failed, so Graph redelivers later.

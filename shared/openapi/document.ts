@@ -1,4 +1,4 @@
-// The OpenAPI 3.1 description of every route (contract §2), generated from the zod schemas the adapters
+// The OpenAPI 3.1 description of every route, generated from the zod schemas the adapters
 // validate with (request bodies and queries) and the response schemas in ./responses.ts.
 import { z } from "zod";
 import { bulkBody, remapBody } from "../remap/remap-api.js";

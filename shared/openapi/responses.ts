@@ -175,7 +175,7 @@ export const callerStatus = z.looseObject({
   lastRefusal: z.looseObject({ at: z.string(), error: z.string(), reason: z.string().optional() }).optional(),
   healthy: z.boolean().optional(),
   orgs: z.array(callerOrgStatus).optional(),
-}).describe("one S2S caller's status per org it may reach (contract §2, §5)");
+}).describe("one S2S caller's status per org it may reach");
 
 export const callers = z.looseObject({ callers: z.array(callerStatus) });
 

@@ -1,4 +1,4 @@
-// The two forms a systemuser's domainname takes (contract §1 SYNC_IDENTITY): `user@domain` online,
+// The two forms a systemuser's domainname takes: `user@domain` online,
 // `DOMAIN\sam` on-premises / IFD. Names compare case-insensitively, as Dataverse and Entra do.
 import type { SyncIdentity } from "../sync/domain.js";
 

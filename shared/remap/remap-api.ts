@@ -1,4 +1,4 @@
-// The remap routes' use cases (contract §4): request schemas, Idempotency-Key handling and the response
+// The remap routes' use cases: request schemas, Idempotency-Key handling and the response
 // views, so the HTTP adapters in functions/remap.http.ts only parse, call and answer.
 import { z } from "zod";
 import type { AdminPrincipal } from "../auth/admin-auth.js";

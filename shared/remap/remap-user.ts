@@ -1,4 +1,4 @@
-// Remapping one Dataverse user to a changed directory logon (contract §4): validation, the 404 / 409 / 422
+// Remapping one Dataverse user to a changed directory logon: validation, the 404 / 409 / 422
 // answers, idempotent repeats, dry runs, then the journaled two-step procedure under a per-user lease.
 import { randomUUID } from "node:crypto";
 import { normalizeOrgUrl, resolveOrg } from "../config/org-url.js";

@@ -1,4 +1,4 @@
-// Azure Table storage limits (../shared/reference/azure-storage-limits.md), enforced in one place: every
+// Azure Table storage limits (Azure Table storage limits: 1 MiB an entity, 64 KiB a property, 255 properties, 100 operations a transaction), enforced in one place: every
 // entity the bridge writes goes through fitEntity (or tableBatches for transactions), so no input, however
 // large or odd, can make a write fail with PropertyValueTooLarge, EntityTooLarge or an invalid key.
 // What must not be cut (JSON that is read back) is split first by the writer (splitText / packJsonList);

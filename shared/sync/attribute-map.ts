@@ -1,4 +1,4 @@
-// SYNC_ATTRIBUTE_MAP: the attribute map type and its parser (contract §3). A leaf module: configuration reads the
+// SYNC_ATTRIBUTE_MAP: the attribute map type and its parser. A leaf module: configuration reads the
 // map through it, and mapping.ts applies it. Pure: no I/O.
 //
 // Format: a JSON object merged over the default map, keyed by target systemuser column:

@@ -1,4 +1,4 @@
-// How one org names and recognizes its users (contract §3). Pure. One rule per org kind:
+// How one org names and recognizes its users. Pure. One rule per org kind:
 // - online: `domainname` per SYNC_IDENTITY (`upn`, or `sam` for IFD orgs on Entra), record anchored by
 //   `azureactivedirectoryobjectid` = the Entra object id;
 // - on-premises: only users synced from AD, `domainname` = `NETBIOS\sAMAccountName` (NetBIOS from the org's

@@ -1,4 +1,4 @@
-// Graph user → Dataverse systemuser column mapping (contract §3). Pure: no I/O.
+// Graph user → Dataverse systemuser column mapping. Pure: no I/O.
 //
 // The map itself (SYNC_ATTRIBUTE_MAP, its format and parser) lives in attribute-map.ts.
 //

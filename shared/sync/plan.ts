@@ -1,4 +1,4 @@
-// Plans what one directory change means for one org's systemusers (contract §3). Pure: no I/O.
+// Plans what one directory change means for one org's systemusers. Pure: no I/O.
 //
 // Matching: by azureactivedirectoryobjectid first; else a record WITHOUT an object id whose domainname equals the
 // user's mapped domainname (case-insensitively). A record holding the name but a different object id is never

@@ -1,4 +1,4 @@
-// One org's sync run (contract §3): read the org's systemusers once into an index, then for each Graph delta
+// One org's sync run: read the org's systemusers once into an index, then for each Graph delta
 // page plan every change (pure core), apply the writes, journal disables, and save the cursor after the page
 // is applied. At the end of the round, disables are checked against the threshold and applied, or the run
 // halts for approval. A run cut off anywhere resumes from the saved cursor with nothing lost.
@@ -238,7 +238,7 @@ class OrgSyncRun {
     }
   }
 
-  /** Expired or reset cursor: start a full round by itself (contract §3). */
+  /** Expired or reset cursor: start a full round by itself. */
   private async restartAsFullRound(error: DeltaResetError): Promise<void> {
     this.report.resync = error.upstreamCode;
     this.deps.log(`sync ${this.org}: delta cursor reset (${error.upstreamCode}); starting a full round`);

@@ -1,4 +1,4 @@
-// The run report of contract §3, as stored and as answered by GET /api/sync/runs/{runId}.
+// The run report, as stored and as answered by GET /api/sync/runs/{runId}.
 import { capStrings } from "../state/table-limits.js";
 import type { AccessChange } from "../access/plan.js";
 

@@ -1,4 +1,4 @@
-// Request schemas of the sync admin routes (contract §2): the adapters validate with them and the
+// Request schemas of the sync admin routes: the adapters validate with them and the
 // OpenAPI document is generated from them, so the two cannot drift.
 import { z } from "zod";
 

@@ -1,4 +1,4 @@
-// The disable threshold (contract §3): a run planning MORE disables than the threshold halts before disabling anyone.
+// The disable threshold: a run planning MORE disables than the threshold halts before disabling anyone.
 // `{count: 500}` allows up to 500; `{percent: 5}` allows up to 5% of the org's managed users, rounded down
 // (so 5% of 10 users allows none). The caller picks the base; we recommend enabled, non-protected records
 // (`UserIndex.stats().managedEnabled`): the users a disable can actually affect.

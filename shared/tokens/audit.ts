@@ -1,4 +1,4 @@
-// Audit of every issuance and refusal (contract §5): stored in Table storage (TABLES.tokenAudit) and one log
+// Audit of every issuance and refusal: stored in Table storage (TABLES.tokenAudit) and one log
 // line each (auditLogLine, written to the invocation log), carrying the SHA-256 of an issued token, never the
 // token or a secret. Issuance waits for its record to be durable: if the write fails the caller gets no token
 // (fail closed). Group commit: records that arrive while a write is being prepared or is in flight wait

@@ -1,4 +1,4 @@
-// Each S2S caller's OWN Dataverse token (contract §5): the bridge signs in as the caller's `dataverseAppId`,
+// Each S2S caller's OWN Dataverse token: the bridge signs in as the caller's `dataverseAppId`,
 // never as itself, so Dataverse sees (and audits) the caller's application user with its own security roles.
 // - "federated" (default): a managed-identity token for `api://AzureADTokenExchange` is the client assertion
 //   of a client-credentials request for that app (workload identity federation; no secret anywhere);

@@ -1,4 +1,4 @@
-// Dataverse tokens per key (the token service keys them by caller identity and org, contract §5). Like
+// Dataverse tokens per key (the token service keys them by caller identity and org). Like
 // core's tokenCycler:
 // - cold or too close to expiry to be useful to a caller → callers wait for one shared acquisition;
 // - inside the refresh-ahead window → callers get the cached token and one background refresh starts;

@@ -1,4 +1,4 @@
-// The per-caller token rate (contract §5: `ratePerMinute`) enforced across every instance: callers are promised
+// The per-caller token rate enforced across every instance: callers are promised
 // a rate, not a rate per instance. One Table entity per caller holds its token bucket; each take is a
 // read-modify-write guarded by the entity's ETag, so two instances cannot both spend the last token.
 // Within an instance, concurrent takes for one caller are coalesced: one read-modify-write decides all of them.

@@ -1,4 +1,4 @@
-// The token endpoint's use case (contract §5): authenticate the caller (client credentials or RFC 8693 token
+// The token endpoint's use case: authenticate the caller (client credentials or RFC 8693 token
 // exchange), check its policy (disabled, target org, rate), hand out the org's cached Dataverse token, and
 // audit every issuance and refusal. An issuance that cannot be audited is refused (fail closed).
 import { describeError, isAppError } from "../errors/app-error.js";

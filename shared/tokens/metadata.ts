@@ -1,4 +1,4 @@
-// RFC 8414 authorization-server metadata for the token endpoint (contract §5, Discovery). The bridge has no
+// RFC 8414 authorization-server metadata for the token endpoint. The bridge has no
 // authorization endpoint (server-to-server grants only), so response_types_supported is empty.
 import { ASSERTION_ALGORITHMS } from "./client-auth.js";
 import { TOKEN_EXCHANGE_GRANT } from "./issue-token.js";

@@ -1,4 +1,4 @@
-// TOKEN_CALLERS lookups and the target check (contract §5): which caller is this, and may it have that org?
+// TOKEN_CALLERS lookups and the target check: which caller is this, and may it have that org?
 import type { TokenCaller } from "../config/token-callers.js";
 import { OAuthError } from "./oauth-errors.js";
 import { normalizeOrgUrl } from "../config/org-url.js";

@@ -1,4 +1,4 @@
-// Per-caller token bucket (contract §5: `ratePerMinute`, 429 + Retry-After). RateLimiter is in memory, per
+// Per-caller token bucket. RateLimiter is in memory, per
 // instance (units and benches); the token service uses TableRateLimiter (global-rate-limit.ts), which keeps the
 // same bucket in Table storage so the rate holds across instances.
 export interface RateDecision {

@@ -1,5 +1,5 @@
 // Fidelity of the Dataverse emulator: driven by a third-party client (dynamics-web-api) and by raw HTTPS,
-// against the documented wire behaviour (shared/reference/dataverse-web-api.md).
+// against the documented wire behaviour (Microsoft's Dataverse Web API documentation).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DynamicsWebApi } from "dynamics-web-api";
 import { startHttpsService, type RunningService } from "../../dev/sandbox/https-service.js";

@@ -1,6 +1,6 @@
 // Every Table writer of the bridge, driven with oversized and odd values (long messages, many errors, huge names,
 // lone surrogates, control and key-forbidden characters) against real Azurite: no write may throw (issue #11
-// item 2, contract §3 "a report is never lost to its own size"). Azurite enforces the 64 KiB property, 1 MiB
+// item 2: "a report is never lost to its own size"). Azurite enforces the 64 KiB property, 1 MiB
 // entity, key and transaction limits, so a writer that skipped shared/state/table-limits.ts fails here.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";

@@ -1,4 +1,4 @@
-// Two instances (issue #11 item 12): two local hosts in their own processes (contract §7 BRIDGE_PORT) on one
+// Two instances (issue #11 item 12): two local hosts in their own processes on one
 // Azurite and one sandbox, as Azure runs the app when it scales out. What must hold across them: one run per
 // org under concurrent starts, remap temporary accounts never shared, a private_key_jwt assertion accepted once,
 // an Idempotency-Key answered once, and each caller's token rate enforced globally.

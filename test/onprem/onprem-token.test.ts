@@ -1,4 +1,4 @@
-// Issue #15 item 5 / contract §5: a caller of an on-premises org gets a token from that org's AD FS for ITS OWN
+// Issue #15 item 5: a caller of an on-premises org gets a token from that org's AD FS for ITS OWN
 // AD FS application (client id = dataverseAppId, secret from the vault), never the bridge's, and the token works
 // against the on-premises Dataverse as the caller's application user. Online callers are unaffected.
 import { decodeJwt } from "jose";

@@ -1,5 +1,5 @@
 // The sync admin endpoints through their HTTP adapters (functions/sync-admin.http.ts, functions/user-sync.http.ts):
-// bearer-token checks, body validation, the run lifecycle answers and provision on demand (contract §2, §3).
+// bearer-token checks, body validation, the run lifecycle answers and provision on demand.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callHandler, startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
 import { Tenant } from "../../dev/sandbox/tenant.js";
@@ -121,7 +121,7 @@ describe("run lifecycle", () => {
     expect(status.body.orgs[0]).toMatchObject({ state: "running" });
   });
 
-  it("GET the run report (contract §3 fields) once the worker has run it", async () => {
+  it("GET the run report once the worker has run it", async () => {
     const root = (await import("../support/test-bridge.js")).testBridge();
   const syncRuns = () => root.syncRuns;
     await syncRuns().execute({ org: env.sandbox.dataverse[0]!.url, runId });

@@ -1,4 +1,4 @@
-// The global per-caller rate (contract §5) with local reservations: tokens leave the shared bucket before they are
+// The global per-caller rate with local reservations: tokens leave the shared bucket before they are
 // spent, so several instances together never exceed the rate, while a busy caller costs about one conditional
 // write per second per instance. The Table client here is a pure in-memory stand-in with ETag semantics (the
 // Azurite-backed, two-host proof is test/local-host/two-hosts.test.ts).
