@@ -246,11 +246,28 @@ async function settle(world: SoakWorld, faults: FaultInjector, ms: number): Prom
 }
 
 async function unfinished(world: SoakWorld): Promise<number> {
+  await adoptUntrackedBulkJobs(world);
   let count = 0;
   for (const runId of world.runIds) if (["queued", "running"].includes((await world.bridge.syncRuns.get(runId)).state)) count++;
   const { getBulkJob } = await import("../../shared/remap/bulk-jobs.js");
   for (const jobId of world.bulkJobIds) if (!(await getBulkJob(jobId, world.bridge.remapDeps()))?.finishedAt) count++;
   return count;
+}
+
+/**
+ * A domain move whose POST lost its answer (its host killed, or the request timed out during a storage outage)
+ * still stored and queued its job: it is tracked too, or settling would not wait for it and the lease cleanup
+ * below would cut its remaps off while they run.
+ */
+async function adoptUntrackedBulkJobs(world: SoakWorld): Promise<void> {
+  const jobs = await world.bridge.storage.table(TABLES.remapJobs);
+  const known = new Set(world.bulkJobIds);
+  for await (const row of jobs.listEntities<{ dryRun?: boolean }>({ queryOptions: { filter: "PartitionKey eq 'job'" } })) {
+    if (!row.dryRun && !known.has(row.rowKey!)) {
+      world.bulkJobIds.push(row.rowKey!);
+      world.tally.add("settle: bulk jobs whose start answer was lost");
+    }
+  }
 }
 
 /**

@@ -15,7 +15,7 @@ import type { RemapAuditSink } from "./audit.js";
 import { DIRECTORY_SELECT, domainNameOf } from "./directory-names.js";
 import { identityFor } from "./deps.js";
 import { sameName } from "./names.js";
-import type { JournalEntry, RemapJournal } from "./journal.js";
+import { OPEN_STATES, type JournalEntry, type RemapJournal } from "./journal.js";
 import { placeholderLeaseKey } from "./placeholders.js";
 import { finishFromTemporary, positionOf, readRecord, type ProcedureContext, type ProcedureHooks } from "./remap-procedure.js";
 import { userLeaseKey } from "./leases.js";
@@ -139,7 +139,8 @@ async function finishOrRollBack(entry: JournalEntry, ctx: ProcedureContext, deps
   } catch (error) {
     const settled = (await deps.journal.get(entry.org, entry.operationId)) ?? entry;
     if (settled.state === "rolled-back") report.rolledBack++;
-    else if (settled.state === "stuck" || settled.state === "step2" || settled.state === "rollback") {
+    // Still open (a lost lease stops it before step 2 is journaled: then still step1): reported, never counted closed.
+    else if (OPEN_STATES.has(settled.state)) {
       report.stillOpen++;
       report.problems.push(problem(settled, describeError(error)));
     } else report.closed++;

@@ -51,7 +51,7 @@ export function runRemapSteps(ctx: ProcedureContext, entry: JournalEntry, etag?:
 }
 
 async function remapSteps(ctx: ProcedureContext, entry: JournalEntry, etag?: string): Promise<JournalEntry> {
-  await mustRenew(ctx);
+  await closedIfStopped(ctx, entry);
   // The entry was created in state step1 with this step started: the journal is ahead of the write.
   try {
     await ctx.port.updateSystemUser(entry.systemUserId, { domainname: entry.placeholder }, { etag, abortSignal: ctx.abortSignal });
@@ -73,6 +73,22 @@ async function remapSteps(ctx: ProcedureContext, entry: JournalEntry, etag?: str
   entry = await ctx.journal.settle(entry, "ok");
   await ctx.hooks?.afterStep?.("temporary", entry);
   return finishFromTemporary(ctx, entry);
+}
+
+/**
+ * Before step 1 nothing was written, so a remap that lost its lease or was aborted here closes its own entry
+ * (`not-started`) rather than leaving it open for a recovery pass that may not come before the user is
+ * remapped again. Guarded by the entry's ETag: if another holder (the recovery pass) wrote it meanwhile,
+ * that holder settles it.
+ */
+async function closedIfStopped(ctx: ProcedureContext, entry: JournalEntry): Promise<void> {
+  try {
+    await mustRenew(ctx);
+  } catch (error) {
+    const why = `stopped before step 1: ${describeError(error)}`;
+    await ctx.journal.settle(entry, "failed", "not-started", why).catch(() => undefined);
+    throw error;
+  }
 }
 
 /** Step 2, read-back, and on failure the rollback (shared with the recovery pass). */

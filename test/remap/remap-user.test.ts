@@ -228,4 +228,26 @@ describe("POST /api/users/remap", () => {
     expect(entry).toMatchObject({ state: "succeeded", to: "cut.off.second@contoso.com" });
     expect(holdsAnyUnheldAccount()).toEqual([]);
   });
+  // Found by the chaos soak (seed 424242): a remap that lost its lease (or was aborted) after journaling step 1
+  // but before writing it left a `step1` entry open with the record untouched, until some later recovery pass.
+  it("a remap that stops before step 1 closes its own entry and leaves the record untouched", async () => {
+    const user = users.find((u, i) => i >= 12 && i < 20 && org.findByObjectId(u.id))!;
+    const rec = recordOf(user);
+    const before = { ...org.get(rec.systemuserid)! };
+    env.sandbox.tenant.directory.updateUser(user.id, { userPrincipalName: "lease.lost@contoso.com" });
+    const base = root().remapDeps();
+    // The user's lease is gone by the time step 1 would be written (a lapse, or another holder took it).
+    const leases = Object.create(base.leases) as typeof base.leases;
+    leases.renew = async () => false;
+    const error = await remapUser({ user: rec.systemuserid, newDomainName: "lease.lost@contoso.com", requestedBy: "test", source: "test" }, { ...base, leases })
+      .then(() => null, (e: unknown) => e);
+    expect(isAppError(error) && error.code).toBe("lease_lost");
+    expect(await base.journal.openForUser(org.url.toLowerCase(), rec.systemuserid)).toEqual([]);
+    const after = org.get(rec.systemuserid)!;
+    expect({ domainname: after.domainname, objectId: after.azureactivedirectoryobjectid }).toEqual({ domainname: before.domainname, objectId: before.azureactivedirectoryobjectid });
+    // Nothing is left for the recovery pass, and a new remap of the user goes through at once.
+    expect((await remap({ user: rec.systemuserid, newDomainName: "lease.lost@contoso.com" })).status).toBe(200);
+    expect(org.get(rec.systemuserid)!.domainname).toBe("lease.lost@contoso.com");
+    expect(holdsAnyUnheldAccount()).toEqual([]);
+  });
 });
