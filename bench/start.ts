@@ -78,6 +78,7 @@ async function main(): Promise<void> {
     format: "esm",
     target: "node22",
     external: ["@azure/functions-core"], // provided by the worker (here: the stand-in the child installs)
+    alias: { "jsonc-parser": "jsonc-parser/lib/esm/main.js" }, // as scripts/package.mjs: its UMD build cannot be bundled
     banner: {
       js: 'import { createRequire as __benchCreateRequire } from "node:module"; const require = __benchCreateRequire(import.meta.url);',
     },
