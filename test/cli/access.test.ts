@@ -2,36 +2,24 @@
 // with their ids, a rule naming a missing team shown with its fix (exit code 1), a user's access beside what the
 // rules would change, and a dry run's access entries in `runs show`.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { installFunctionsCore } from "../../dev/local-host/functions-core.js";
-import type { LocalHost } from "../../dev/local-host/host.js";
 import { SANDBOX_ACCESS, SANDBOX_GROUPS, sandboxAccessRules } from "../../dev/sandbox/seed-access.js";
-import { runCli } from "../../cli/main.js";
-import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
+import type { BridgeEnvironment } from "../support/bridge-env.js";
+import { startCliSandbox, type CliSandbox } from "../support/cli-sandbox.js";
 
 let env: BridgeEnvironment;
-let host: LocalHost;
-let token: string;
 const { roles, teams, units } = SANDBOX_ACCESS;
 const RULES = [...sandboxAccessRules(), { group: SANDBOX_GROUPS.sales.id, teams: ["No Such Team"] }];
 
+let cli: CliSandbox;
 beforeAll(async () => {
-  installFunctionsCore();
-  env = await startBridgeEnvironment({ seed: { users: 12, existingShare: 1 }, env: { ACCESS_RULES: JSON.stringify(RULES) } });
-  const { startLocalHost } = await import("../../dev/local-host/host.js");
-  host = await startLocalHost({ port: 0, timers: false, storageConnectionString: env.azurite.connectionString, log: () => undefined });
-  token = await env.sandbox.adminToken();
+  cli = await startCliSandbox({ seed: { users: 12, existingShare: 1 }, env: { ACCESS_RULES: JSON.stringify(RULES) } });
+  ({ env } = cli);
 });
 afterAll(async () => {
-  await host?.close();
-  await env?.stop();
+  await cli?.stop();
 });
 
-async function bridge(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(["--url", host.url, "--token", token, ...args], { out: (l) => out.push(l), err: (l) => err.push(l), interactive: false, env: {} });
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
+const bridge = (...args: string[]) => cli.bridge(...args);
 
 describe("bridge access and bridge user", () => {
   it("access: each rule resolved with its ids; the missing team named with its fix; exit code 1", async () => {

@@ -7,34 +7,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { installFunctionsCore } from "../../dev/local-host/functions-core.js";
 import type { LocalHost } from "../../dev/local-host/host.js";
-import { runCli } from "../../cli/main.js";
-import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
+import type { BridgeEnvironment } from "../support/bridge-env.js";
+import { startCliSandbox, type CliSandbox } from "../support/cli-sandbox.js";
 import { waitFor } from "../support/wait-for.js";
 
 let env: BridgeEnvironment;
 let host: LocalHost;
 let token: string;
 
+let cli: CliSandbox;
 beforeAll(async () => {
-  installFunctionsCore();
-  env = await startBridgeEnvironment({ seed: { users: 20, existingShare: 0.5 }, env: { SYNC_DISABLE_THRESHOLD: "2", REMAP_PLACEHOLDER_USERS: "cli.placeholder@contoso.com", CALLER_PROVISIONING: "on" } });
-  const { startLocalHost } = await import("../../dev/local-host/host.js");
-  host = await startLocalHost({ port: 0, timers: false, storageConnectionString: env.azurite.connectionString, log: () => undefined });
-  token = await env.sandbox.adminToken();
+  cli = await startCliSandbox({ seed: { users: 20, existingShare: 0.5 }, env: { SYNC_DISABLE_THRESHOLD: "2", REMAP_PLACEHOLDER_USERS: "cli.placeholder@contoso.com", CALLER_PROVISIONING: "on" } });
+  ({ env, host, token } = cli);
 });
 afterAll(async () => {
-  await host?.close();
-  await env?.stop();
+  await cli?.stop();
 });
 
-async function bridge(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(["--url", host.url, "--token", token, ...args], { out: (l) => out.push(l), err: (l) => err.push(l), interactive: false, env: {} });
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
+const bridge = (...args: string[]) => cli.bridge(...args);
 
 describe("bridge CLI", () => {
   it("sync --dry-run --wait prints the plan; --json gives the report", async () => {
