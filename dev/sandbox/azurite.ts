@@ -42,13 +42,29 @@ async function waitForPort(port: number, deadline: number): Promise<void> {
   throw new Error(`Azurite did not open port ${port} in time`);
 }
 
-export async function startAzurite(options: { ports?: Partial<RunningAzurite["ports"]>; location?: string } = {}): Promise<RunningAzurite> {
+/** Free ports for the services not given, then Azurite on them. */
+async function spawnOnFreePorts(options: { ports?: Partial<RunningAzurite["ports"]>; location?: string }): Promise<{ ports: RunningAzurite["ports"]; child: ChildProcess }> {
   const ports = {
     blob: options.ports?.blob ?? (await freePort()),
     queue: options.ports?.queue ?? (await freePort()),
     table: options.ports?.table ?? (await freePort()),
   };
-  let child = await spawnAzurite(ports, options.location);
+  return { ports, child: await spawnAzurite(ports, options.location) };
+}
+
+export async function startAzurite(options: { ports?: Partial<RunningAzurite["ports"]>; location?: string } = {}): Promise<RunningAzurite> {
+  // A free port can be taken by another process between being found and Azurite binding it (parallel test files
+  // start their own Azurite): on EADDRINUSE, pick new ports and start again.
+  let started: { ports: RunningAzurite["ports"]; child: ChildProcess } | undefined;
+  for (let attempt = 1; !started; attempt++) {
+    try {
+      started = await spawnOnFreePorts(options);
+    } catch (error) {
+      if (attempt >= 3 || !/EADDRINUSE/.test(String(error))) throw error;
+    }
+  }
+  const { ports } = started;
+  let child = started.child;
   const base = "http://127.0.0.1";
   const connectionString = [
     "DefaultEndpointsProtocol=http", `AccountName=${DEV_ACCOUNT}`, `AccountKey=${DEV_KEY}`,
@@ -85,7 +101,17 @@ async function spawnAzurite(ports: RunningAzurite["ports"], location: string | u
   child.stderr?.on("data", (d: Buffer) => { stderr += d.toString(); });
   const deadline = Date.now() + 30_000;
   try {
-    await Promise.all([waitForPort(ports.blob, deadline), waitForPort(ports.queue, deadline), waitForPort(ports.table, deadline)]);
+    // An Azurite that exits (a port taken meanwhile) fails at once instead of at the deadline.
+    let onExit: ((code: number | null) => void) | undefined;
+    const exited = new Promise<never>((_, reject) => {
+      onExit = (code) => reject(new Error(`Azurite exited (${code}) before opening its ports`));
+      child.once("exit", onExit);
+    });
+    try {
+      await Promise.race([exited, Promise.all([waitForPort(ports.blob, deadline), waitForPort(ports.queue, deadline), waitForPort(ports.table, deadline)])]);
+    } finally {
+      child.off("exit", onExit!);
+    }
   } catch (error) {
     child.kill();
     throw new Error(`${(error as Error).message}${stderr ? `: ${stderr.slice(0, 500)}` : ""}`, { cause: error });
