@@ -11,7 +11,8 @@ import { RuleGroupMembers } from "./rule-group-members.js";
 import type { DirectoryPort } from "../directory/types.js";
 import type { DisableThreshold } from "../sync/domain.js";
 import type { OrgStateStore, OrgSyncState } from "../sync/org-state-store.js";
-import { recordErrors, type ChangeEntry, type RunReport } from "../sync/run-report.js";
+import type { ChangeEntry } from "../sync/run-report.js";
+import type { RunTally } from "../sync/run-tally.js";
 import { describeDisableThreshold } from "../sync/threshold.js";
 import { isProtected, isProtectedRow, objectIdKey, type IndexedUser, type UserIndex } from "../sync/user-index.js";
 import type { AccessOrgPort, AccessWrite, CurrentAccess } from "./dataverse-access.js";
@@ -119,7 +120,8 @@ export class OrgAccessRun {
   private readonly kept = new Set<string>();
 
   private constructor(
-    private readonly report: RunReport,
+    /** The run's tally (its report in progress): it counts the entries the run records from `finish`. */
+    private readonly report: RunTally,
     private readonly settings: OrgAccessSettings,
     private readonly deps: AccessRunDependencies,
     private readonly model: AccessModel,
@@ -131,7 +133,7 @@ export class OrgAccessRun {
   ) {}
 
   /** Resolves the rules (problems go to the report's errors) and collects the users whose memberships changed. */
-  static async open(report: RunReport, state: OrgSyncState, settings: OrgAccessSettings, deps: AccessRunDependencies, signal?: AbortSignal, approval = false): Promise<OrgAccessRun> {
+  static async open(report: RunTally, state: OrgSyncState, settings: OrgAccessSettings, deps: AccessRunDependencies, signal?: AbortSignal, approval = false): Promise<OrgAccessRun> {
     let groups: RuleGroupMembers | undefined;
     const { resolution, memberships } = await loadOrgAccess(settings, deps, signal, async (existing) => {
       const read = await RuleGroupMembers.read(deps.orgState, state, deps.groupsDelta, existing, signal);
@@ -139,7 +141,7 @@ export class OrgAccessRun {
       return (group) => read.of(group) ?? new Set();
     });
     const at = (deps.now?.() ?? new Date()).toISOString();
-    recordErrors(report, resolution.problems.map((message) => ({ code: "access_rule", message, at })));
+    report.recordErrors(resolution.problems.map((message) => ({ code: "access_rule", message, at })));
     const run = new OrgAccessRun(report, settings, deps, resolution.model, memberships, groups!, approval);
     const changed = groups!.changedUsers;
     const pending = report.dryRun ? [] : await deps.orgState.listAccessPending(report.org);
@@ -207,9 +209,7 @@ export class OrgAccessRun {
   }
 
   private async apply(planned: readonly Planned[], signal?: AbortSignal): Promise<AccessOutcome> {
-    const counts = this.report.counts;
     if (this.report.dryRun) {
-      counts.accessChanged += planned.length;
       return { entries: planned.map((p) => entryOf(p, "planned")), failed: [] };
     }
     const writes: AccessWrite[] = planned.map((p) => ({ systemUserId: p.systemUserId, plan: p.plan }));
@@ -219,12 +219,11 @@ export class OrgAccessRun {
     const at = (this.deps.now?.() ?? new Date()).toISOString();
     planned.forEach((p, i) => {
       const result = results[i]!;
-      if (result.ok) { counts.accessChanged++; entries.push(entryOf(p, "applied")); return; }
-      counts.failed++;
+      if (result.ok) { entries.push(entryOf(p, "applied")); return; }
       failed.push(p.objectId);
       const error = { code: result.code, message: `access: ${result.message ?? "the write failed"}` };
       entries.push({ ...entryOf(p, "failed"), error });
-      recordErrors(this.report, [{ objectId: p.objectId, systemUserId: p.systemUserId, ...error, at }]);
+      this.report.recordErrors([{ objectId: p.objectId, systemUserId: p.systemUserId, ...error, at }]);
     });
     return { entries, failed };
   }
@@ -273,10 +272,10 @@ async function readLean(dataverse: AccessRunDependencies["dataverse"], signal?: 
 
 /** After approval: applies the access a halted run held back (the users kept pending), without the threshold. */
 export async function applyApprovedAccess(
-  report: RunReport,
+  report: RunTally,
   settings: OrgAccessSettings | undefined,
   deps: Omit<AccessRunDependencies, "access" | "groupsDelta"> & { access?: AccessOrgPort; groupsDelta?: GroupsDeltaSource },
-  record: (entries: ChangeEntry[]) => Promise<void>,
+  record: (entries: readonly ChangeEntry[]) => Promise<void>,
   signal?: AbortSignal,
 ): Promise<void> {
   if (!settings || settings.rules.length === 0 || !deps.access || !deps.groupsDelta) return;

@@ -1,8 +1,9 @@
 // Turns planned actions into Dataverse writes and the run report's entries. Writes go in one applyWrites
-// call per page ($batch, bounded concurrency); each result updates the index and the counts.
+// call per page ($batch, bounded concurrency); each result updates the index and gives an entry (the run's
+// tally counts the entries it records).
 import type { DataverseOrgPort, SystemUserWrite, ColumnValue } from "../dataverse/types.js";
 import { applyToIndex, sameValue, type ColumnChange, type UserAction } from "./plan.js";
-import type { ChangeEntry, RunCounts, RunError } from "./run-report.js";
+import type { ChangeEntry, RunError } from "./run-report.js";
 import type { UserIndex } from "./user-index.js";
 
 export interface AppliedPage {
@@ -76,14 +77,11 @@ export function entryFor(action: UserAction, outcome: ChangeEntry["outcome"]): C
   }
 }
 
-const COUNTER: Partial<Record<UserAction["kind"], keyof RunCounts>> = { create: "created", update: "updated", enable: "enabled", disable: "disabled" };
-
 /** Applies create/update/enable/disable actions (dry run: only plans them). */
 export async function applyWriteActions(
   org: DataverseOrgPort,
   index: UserIndex,
   actions: readonly UserAction[],
-  counts: RunCounts,
   options: { dryRun: boolean; abortSignal?: AbortSignal; now?: () => Date },
 ): Promise<AppliedPage> {
   const entries: ChangeEntry[] = [];
@@ -96,7 +94,6 @@ export async function applyWriteActions(
   if (options.dryRun) {
     for (const { action } of writes) {
       applyToIndex(index, action);
-      counts[COUNTER[action.kind]!]++;
       entries.push(entryFor(action, "planned")!);
     }
     return { entries, errors };
@@ -106,10 +103,8 @@ export async function applyWriteActions(
     const result = results[i]!;
     if (result.ok) {
       applyToIndex(index, action, { ok: true, systemUserId: result.systemUserId });
-      counts[COUNTER[action.kind]!]++;
       entries.push(entryFor(action, "applied")!);
     } else {
-      counts.failed++;
       const error = { code: result.code, message: result.message ?? `HTTP ${result.status}` };
       entries.push({ ...entryFor(action, "failed")!, error });
       errors.push({ objectId: action.objectId, systemUserId: "systemUserId" in action ? action.systemUserId : undefined, ...error, at: (options.now?.() ?? new Date()).toISOString() });

@@ -38,7 +38,8 @@ import type { OrgStateStore, OrgSyncState, PendingDisable } from "./org-state-st
 import type { RunStore } from "./run-store.js";
 import type { RemapPort } from "./remap-port.js";
 import { holdCreatesUnderRemap, type HeldCreates } from "./remap-pending.js";
-import { recordErrors, type ChangeEntry, type RunReport } from "./run-report.js";
+import type { ChangeEntry, RecordChanges } from "./run-report.js";
+import type { RunTally } from "./run-tally.js";
 import { OrgAccessRun, type OrgAccessSettings } from "../access/run-access.js";
 import type { AccessOrgPort } from "../access/dataverse-access.js";
 import { isRecordGone } from "../dataverse/errors.js";
@@ -59,7 +60,10 @@ export interface OrgSyncDependencies {
   directory: DirectoryPort & GroupsDeltaSource;
   dataverse: DataverseOrgPort;
   orgState: OrgStateStore;
-  runs: RunStore;
+  /** Saves the run's record at checkpoints. */
+  runs: Pick<RunStore, "save">;
+  /** Appends to the run's change list (its tally counts the entries). */
+  recordChanges: RecordChanges;
   remap?: RemapPort;
   /** The org's access port (roles, teams, units), when access rules apply to it. */
   access?: AccessOrgPort;
@@ -69,9 +73,9 @@ export interface OrgSyncDependencies {
   now?: () => Date;
 }
 
-/** Runs (or continues) the round for `report.org`, updating `report` as it goes. Throws on failure. */
-export async function runOrgSync(report: RunReport, settings: SyncSettings, deps: OrgSyncDependencies, abortSignal?: AbortSignal): Promise<void> {
-  const run = await OrgSyncRun.open(report, settings, deps, abortSignal);
+/** Runs (or continues) the round for `tally.org`, accumulating its outcome in `tally`. Throws on failure. */
+export async function runOrgSync(tally: RunTally, settings: SyncSettings, deps: OrgSyncDependencies, abortSignal?: AbortSignal): Promise<void> {
+  const run = await OrgSyncRun.open(tally, settings, deps, abortSignal);
   await run.run();
 }
 
@@ -93,11 +97,6 @@ interface OrgSyncRunState {
 class OrgSyncRun {
   private readonly org: string;
   private readonly now: () => Date;
-  /**
-   * A redelivered run appends after what its earlier attempt recorded: that attempt wrote fewer chunk rows than
-   * changes, so numbering from the change count never overwrites one (and keeps the order).
-   */
-  private readonly recorded: { count: number; chunk: number };
   private readonly plan: PlanOptions;
   private readonly select: string[];
   /** Users whose write failed in this run (the error list is capped, so it cannot be the source of truth). */
@@ -108,41 +107,40 @@ class OrgSyncRun {
   private page = 0;
 
   private constructor(
-    private readonly report: RunReport,
+    private readonly tally: RunTally,
     private readonly settings: SyncSettings,
     private readonly deps: OrgSyncDependencies,
     private readonly abortSignal: AbortSignal | undefined,
     private readonly its: OrgSyncRunState,
   ) {
-    this.org = report.org;
+    this.org = tally.org;
     this.now = deps.now ?? (() => new Date());
-    this.recorded = { count: report.changes.length, chunk: report.changes.length };
     const inScope = its.scope?.members;
     this.plan = { map: settings.map, identity: settings.identity, inScope: inScope ? (id) => inScope.has(objectIdKey(id)) : undefined, licensed: licensedBy(settings.licenseSkus) };
     this.select = [...graphSelect(settings.map, settings.identity), ...(this.plan.licensed ? ["assignedLicenses"] : [])];
   }
 
   /** Recovers cut-off remaps, loads the org's state, and starts a full round or continues the saved one. */
-  static async open(report: RunReport, settings: SyncSettings, deps: OrgSyncDependencies, abortSignal?: AbortSignal): Promise<OrgSyncRun> {
-    const org = report.org;
-    if (deps.remap && !report.dryRun) await deps.remap.recover(org, { abortSignal });
+  static async open(tally: RunTally, settings: SyncSettings, deps: OrgSyncDependencies, abortSignal?: AbortSignal): Promise<OrgSyncRun> {
+    const org = tally.org;
+    if (deps.remap && !tally.dryRun) await deps.remap.recover(org, { abortSignal });
     const state = await deps.orgState.get(org);
-    const retries = await CarriedForward.load(deps.orgState, org, report.dryRun);
+    const retries = await CarriedForward.load(deps.orgState, org, tally.dryRun);
     const scoped = settings.scopeGroupIds.length > 0;
     // A full scoped round reads the whole org while the groups are read: it needs both, and neither waits on the other.
-    const early = scoped && scopedRunIsFull(state, report.mode, settings.scopeGroupIds)
+    const early = scoped && scopedRunIsFull(state, tally.mode, settings.scopeGroupIds)
       ? settled(IndexSource.open(deps.dataverse, settings.map, settings.identity, true, abortSignal))
       : undefined;
     const scope = scoped ? await readScope(deps.directory, deps.orgState, state, settings.scopeGroupIds, abortSignal) : undefined;
-    const pending = await PendingDisables.load(deps.orgState, report);
-    const link = startOrContinueRound(state, report, scope);
-    const source = await (early ?? IndexSource.open(deps.dataverse, settings.map, settings.identity, report.mode !== "incremental", abortSignal));
+    const pending = await PendingDisables.load(deps.orgState, tally);
+    const link = startOrContinueRound(state, tally, scope);
+    const source = await (early ?? IndexSource.open(deps.dataverse, settings.map, settings.identity, tally.mode !== "incremental", abortSignal));
     // The saved members belong to a scoped run over the same groups; a run without scope voids them.
-    if (!scope && !report.dryRun) state.scopeMembers = undefined;
+    if (!scope && !tally.dryRun) state.scopeMembers = undefined;
     const access = settings.access?.rules.length && deps.access && deps.groupsDelta
-      ? await OrgAccessRun.open(report, state, settings.access, { ...deps, access: deps.access, groupsDelta: deps.groupsDelta }, abortSignal)
+      ? await OrgAccessRun.open(tally, state, settings.access, { ...deps, access: deps.access, groupsDelta: deps.groupsDelta }, abortSignal)
       : undefined;
-    return new OrgSyncRun(report, settings, deps, abortSignal, { state, retries, pending, source, scope, link, access });
+    return new OrgSyncRun(tally, settings, deps, abortSignal, { state, retries, pending, source, scope, link, access });
   }
 
   async run(): Promise<void> {
@@ -151,7 +149,7 @@ class OrgSyncRun {
       await this.runScoped(this.its.scope);
     } else {
       await this.followDelta(this.its.link);
-      if (this.report.mode === "full") await this.its.pending.queue(planOrphans(this.its.source.index, await this.seenInRound(), this.plan));
+      if (this.tally.mode === "full") await this.its.pending.queue(planOrphans(this.its.source.index, await this.seenInRound(), this.plan));
     }
     await this.finishRound();
   }
@@ -160,10 +158,10 @@ class OrgSyncRun {
   private async runScoped(scope: ScopeRead): Promise<void> {
     if (scope.resets.length > 0) this.deps.log(`sync ${this.org}: scope groups read whole again (${scope.resets.join(", ")})`);
     const concerns = new Set([...scope.members, ...scope.changes.left]);
-    const incremental = this.report.mode === "incremental" && (await this.followDelta(this.its.link, (id) => concerns.has(id)));
+    const incremental = this.tally.mode === "incremental" && (await this.followDelta(this.its.link, (id) => concerns.has(id)));
     if (incremental) await this.applyScopeChanges(scope);
     else await this.fullScopedRound(scope);
-    if (!this.report.dryRun) await saveScope(this.deps.orgState, this.its.state, scope);
+    if (!this.tally.dryRun) await saveScope(this.deps.orgState, this.its.state, scope);
   }
 
   /**
@@ -192,13 +190,18 @@ class OrgSyncRun {
     await this.its.pending.queue(planOutOfScope(index, scope.members));
     // Members not found by id are gone from the directory; records of non-members were queued just above.
     await this.its.pending.queue(planOrphans(index, this.seenThisRun, this.plan).filter((a) => "objectId" in a && scope.members.has(a.objectId)));
-    if (this.report.dryRun) return;
+    if (this.tally.dryRun) return;
     Object.assign(state, { cursor: link, cursorKind: "delta", cursorSavedAt: this.now().toISOString(), roundMode: "full" });
     await this.deps.orgState.save(state);
   }
 
-  private record(entries: ChangeEntry[]): Promise<void> {
-    return this.deps.runs.appendChanges(this.report, this.recorded, entries);
+  private record(entries: readonly ChangeEntry[]): Promise<void> {
+    return this.deps.recordChanges(entries);
+  }
+
+  /** Hands the run store the record as it stands. */
+  private checkpoint(): Promise<void> {
+    return this.deps.runs.save(this.tally.snapshot());
   }
 
   /** Users whose writes failed in an earlier run are fetched by id and planned again first (carried-forward.ts). */
@@ -208,7 +211,7 @@ class OrgSyncRun {
     this.deps.log(`sync ${this.org}: retrying ${ids.length} user(s) whose writes failed in an earlier run`);
     // Users not found (left the directory) are handled too: the delta reports their removal.
     await this.applyUsersById(ids);
-    await this.deps.runs.save(this.report);
+    await this.checkpoint();
   }
 
   /**
@@ -240,22 +243,22 @@ class OrgSyncRun {
 
   /** Expired or reset cursor: start a full round by itself. */
   private async restartAsFullRound(error: DeltaResetError): Promise<void> {
-    this.report.resync = error.upstreamCode;
+    this.tally.resynced(error.upstreamCode);
     this.deps.log(`sync ${this.org}: delta cursor reset (${error.upstreamCode}); starting a full round`);
-    startFullRound(this.its.state, this.report);
+    startFullRound(this.its.state, this.tally);
     await this.its.source.readWholeOrg(this.abortSignal);
   }
 
   private async applyDeltaPage(delta: DeltaPage): Promise<void> {
-    const { report, settings } = this;
+    const { tally, settings } = this;
     this.page++;
     const { matchedElsewise, failed } = await this.applyPage(delta.changes);
     const ids = [...delta.changes.map((c) => changeKey(c, settings.identity)), ...matchedElsewise];
     for (const id of ids) this.seenThisRun.add(id);
     if (this.its.scope) for (const change of delta.changes) this.plannedThisRun.add(directoryKey(change));
-    if (report.dryRun) return;
+    if (tally.dryRun) return;
     // The seen ids and the carried-forward failures are independent writes: both land before the report and cursor.
-    const seen = report.mode === "full" ? this.deps.orgState.addSeenIds(this.its.state.roundId!, Date.now() * 1000 + this.page, ids) : undefined;
+    const seen = tally.mode === "full" ? this.deps.orgState.addSeenIds(this.its.state.roundId!, Date.now() * 1000 + this.page, ids) : undefined;
     await Promise.all([seen, this.savePage(delta, delta.changes.map(directoryKey), failed, seen)]);
   }
 
@@ -267,11 +270,11 @@ class OrgSyncRun {
     const { state } = this.its;
     await this.its.retries.record(handled, failed);
     await before;
-    await this.deps.runs.save(this.report);
+    await this.checkpoint();
     state.cursor = delta.nextLink ?? delta.deltaLink;
     state.cursorKind = delta.nextLink ? "next" : "delta";
     state.cursorSavedAt = this.now().toISOString();
-    state.roundMode = this.report.mode;
+    state.roundMode = this.tally.mode;
     await this.deps.orgState.save(state);
   }
 
@@ -292,7 +295,7 @@ class OrgSyncRun {
       const { failed, matchedElsewise } = await this.applyPage(changes);
       for (const id of [...changes.map((c) => changeKey(c, this.settings.identity)), ...matchedElsewise]) this.seenThisRun.add(id);
       if (this.its.scope) for (const change of changes) this.plannedThisRun.add(directoryKey(change));
-      if (!this.report.dryRun) await this.its.retries.record(batch, failed);
+      if (!this.tally.dryRun) await this.its.retries.record(batch, failed);
     }
   }
 
@@ -302,13 +305,13 @@ class OrgSyncRun {
    * domainname), so a full round counts them as seen.
    */
   private async applyPage(changes: readonly DirectoryChange[]): Promise<{ failed: Set<string>; matchedElsewise: string[] }> {
-    const { report, deps } = this;
+    const { tally, deps } = this;
     await this.its.source.load(changes, this.abortSignal);
     const planned = await this.planPage(changes);
     const held = await this.holdCreatesUnderRemap(planned.writes);
-    const applied = await applyWriteActions(deps.dataverse, this.its.source.index, held.writes, report.counts, { dryRun: report.dryRun, abortSignal: this.abortSignal, now: this.now });
+    const applied = await applyWriteActions(deps.dataverse, this.its.source.index, held.writes, { dryRun: tally.dryRun, abortSignal: this.abortSignal, now: this.now });
     applied.entries.push(...held.entries);
-    recordErrors(report, [...applied.errors, ...held.errors]);
+    tally.recordErrors([...applied.errors, ...held.errors]);
     for (const action of planned.remaps) applied.entries.push(await this.applyRemap(action));
     await this.its.pending.queue(planned.disables);
     await this.record([...applied.entries, ...planned.others]);
@@ -318,17 +321,17 @@ class OrgSyncRun {
 
   /** Plans every change of a page (pure core) and sorts the actions by how they are applied. */
   private async planPage(changes: readonly DirectoryChange[]): Promise<PlannedPage> {
-    const { report } = this;
+    const { tally } = this;
     const index = this.its.source.index;
     const page: PlannedPage = { writes: [], remaps: [], disables: [], others: [], matchedElsewise: [] };
     for (const change of changes) {
-      report.counts.scanned++;
+      tally.count("scanned");
       const action = planChange(change, index, this.plan);
       const systemUserId = "systemUserId" in action ? action.systemUserId : undefined;
       const anchor = systemUserId ? index.get(systemUserId)?.objectId : undefined;
       if (anchor && anchor !== changeKey(change, this.settings.identity)) page.matchedElsewise.push(anchor);
       if (action.kind !== "disable" && systemUserId) await this.its.pending.cancel(systemUserId);
-      sortAction(action, page, report.counts);
+      sortAction(action, page, tally);
     }
     return page;
   }
@@ -336,10 +339,8 @@ class OrgSyncRun {
   /** Creates of users whose record an open remap holds on its temporary account wait for it (remap-pending.ts). */
   private async holdCreatesUnderRemap(writes: UserAction[]): Promise<HeldCreates> {
     const none: HeldCreates = { writes, entries: [], errors: [] };
-    if (this.report.dryRun || !this.deps.remap || !writes.some((a) => a.kind === "create")) return none;
-    const held = holdCreatesUnderRemap(writes, await this.deps.remap.pendingTargets(this.org, { abortSignal: this.abortSignal }), this.now());
-    this.report.counts.failed += held.entries.length;
-    return held;
+    if (this.tally.dryRun || !this.deps.remap || !writes.some((a) => a.kind === "create")) return none;
+    return holdCreatesUnderRemap(writes, await this.deps.remap.pendingTargets(this.org, { abortSignal: this.abortSignal }), this.now());
   }
 
   /** The directory object ids (keys) whose write failed; entries name the org's anchor (the AD GUID on-premises). */
@@ -351,30 +352,22 @@ class OrgSyncRun {
   }
 
   private async applyRemap(action: RemapAction): Promise<ChangeEntry> {
-    const { report } = this;
+    const { tally } = this;
     const index = this.its.source.index;
-    if (report.dryRun) {
+    if (tally.dryRun) {
       applyToIndex(index, action);
-      report.counts.remapped++;
       return entryFor(action, "planned")!;
     }
-    const target = { org: this.org, dataverse: this.deps.dataverse, remap: this.deps.remap, requestedBy: `sync:${report.runId}` };
+    const target = { org: this.org, dataverse: this.deps.dataverse, remap: this.deps.remap, requestedBy: `sync:${tally.runId}` };
     const { entry, result, error } = await applyRemap(action, target, this.abortSignal);
-    if (result === "unavailable") report.counts.skipped++;
-    if (result === "failed") {
-      report.counts.failed++;
-      recordErrors(report, [{ objectId: action.objectId, systemUserId: action.systemUserId, ...error!, at: this.now().toISOString() }]);
-    }
-    if (result === "applied") {
-      applyToIndex(index, action);
-      report.counts.remapped++;
-    }
+    if (result === "failed") tally.recordErrors([{ objectId: action.objectId, systemUserId: action.systemUserId, ...error!, at: this.now().toISOString() }]);
+    if (result === "applied") applyToIndex(index, action);
     return entry;
   }
 
   /** The object ids the round returned: this run's, and in a full round those of its earlier runs too. */
   private async seenInRound(): Promise<ReadonlySet<string>> {
-    if (this.report.mode !== "full" || this.report.dryRun) return this.seenThisRun;
+    if (this.tally.mode !== "full" || this.tally.dryRun) return this.seenThisRun;
     return new Set([...this.seenThisRun, ...(await this.deps.orgState.listSeenIds(this.its.state.roundId!))]);
   }
 
@@ -383,24 +376,23 @@ class OrgSyncRun {
    * with the run halted for approval.
    */
   private async finishRound(): Promise<void> {
-    const { report, settings, deps } = this;
+    const { tally, settings, deps } = this;
     const { pending, source } = this.its;
     const accessHalt = await this.finishAccess();
     const managed = await source.managedEnabled(pending.size, settings.threshold, this.abortSignal);
     const check = describeDisableThreshold(pending.size, managed, settings.threshold);
-    const holdDisables = check.exceeded && report.halt?.approvedBy === undefined;
+    const holdDisables = check.exceeded && tally.approvedBy === undefined;
     if (holdDisables) {
       deps.log(`sync ${this.org}: ${check.message}`);
       await this.record(pending.values().map((p) => ({ objectId: p.objectId, systemUserId: p.systemUserId, displayName: p.displayName, logon: p.logon, action: "disable", reason: p.reason, outcome: "pending-approval" as const })));
     } else {
-      await applyPendingDisables(report, pending.values(), source.index, deps, this.abortSignal, (entries) => this.record(entries));
+      await applyPendingDisables(tally, pending.values(), source.index, deps, this.abortSignal);
     }
     if (!holdDisables && !accessHalt) {
-      report.state = "succeeded";
+      tally.succeed();
       return;
     }
-    report.halt = { pendingDisables: holdDisables ? pending.size : 0, limit: check.limit, threshold: check.threshold, ...(accessHalt ? { access: accessHalt } : {}) };
-    report.state = "halted";
+    tally.halt({ pendingDisables: holdDisables ? pending.size : 0, limit: check.limit, threshold: check.threshold, ...(accessHalt ? { access: accessHalt } : {}) });
   }
 
   /** Plans and applies the round's access; returns the hold when its removals exceed the threshold. */
@@ -411,7 +403,7 @@ class OrgSyncRun {
     const excluded = new Set(pending.values().map((p) => p.systemUserId));
     const outcome = await access.finish(source.index, excluded, (n) => source.managedEnabled(n, threshold, this.abortSignal), this.abortSignal);
     await this.record(outcome.entries);
-    if (!this.report.dryRun) await retries.record(outcome.failed, new Set(outcome.failed));
+    if (!this.tally.dryRun) await retries.record(outcome.failed, new Set(outcome.failed));
     if (!outcome.halt) return undefined;
     this.deps.log(`sync ${this.org}: ${outcome.halt.message}`);
     return { removals: outcome.halt.removals, limit: outcome.halt.limit, threshold: outcome.halt.threshold };
@@ -427,17 +419,20 @@ interface PlannedPage {
   matchedElsewise: string[];
 }
 
-/** Puts an action where it is applied from (writes in bulk, remaps one by one, disables at the round's end). */
-function sortAction(action: UserAction, page: PlannedPage, counts: RunReport["counts"]): void {
+/**
+ * Puts an action where it is applied from (writes in bulk, remaps one by one, disables at the round's end); an
+ * action with nothing to apply is counted here, or listed (and counted then) when it is worth reporting.
+ */
+function sortAction(action: UserAction, page: PlannedPage, tally: RunTally): void {
   switch (action.kind) {
     case "create": case "update": case "enable": page.writes.push(action); break;
     case "remap": page.remaps.push(action); break;
     case "disable": page.disables.push(action); break;
-    case "unchanged": counts.unchanged++; break;
+    case "unchanged": tally.count("unchanged"); break;
     case "skip": {
-      counts.skipped++;
       const entry = entryFor(action, "planned");
       if (entry) page.others.push(entry);
+      else tally.count("skipped");
       break;
     }
   }
@@ -504,52 +499,51 @@ function settled<T>(work: Promise<T>): Promise<T> {
 }
 
 /** Starts a full round, or continues the saved one; returns where the delta chain continues. */
-function startOrContinueRound(state: OrgSyncState, report: RunReport, scope: ScopeRead | undefined): string | undefined {
+function startOrContinueRound(state: OrgSyncState, tally: RunTally, scope: ScopeRead | undefined): string | undefined {
   // A scoped round continues only from a complete round's link over the same, known membership; a run that is no
   // longer scoped starts over, as users out of the old scope were never read.
   const scopeChanged = scope ? scope.before === undefined || state.cursorKind !== "delta" : state.scopeMembers !== undefined;
   if (scopeChanged) {
-    startFullRound(state, report);
+    startFullRound(state, tally);
     return undefined;
   }
   // This run's own full round cut off mid-chain (its message redelivered): continue it, don't start over.
-  const resumingOwnRound = state.roundId === report.runId && state.cursorKind === "next" && state.cursor !== undefined;
-  if (!resumingOwnRound && (report.mode === "full" || !state.cursor)) {
-    startFullRound(state, report);
+  const resumingOwnRound = state.roundId === tally.runId && state.cursorKind === "next" && state.cursor !== undefined;
+  if (!resumingOwnRound && (tally.mode === "full" || !state.cursor)) {
+    startFullRound(state, tally);
     return undefined;
   }
-  report.mode = state.roundMode === "full" && state.cursorKind === "next" ? "full" : "incremental";
+  tally.setMode(state.roundMode === "full" && state.cursorKind === "next" ? "full" : "incremental");
   return state.cursor;
 }
 
-function startFullRound(state: OrgSyncState, report: RunReport): void {
-  report.mode = "full";
-  if (report.dryRun) return;
+function startFullRound(state: OrgSyncState, tally: RunTally): void {
+  tally.setMode("full");
+  if (tally.dryRun) return;
   state.cursor = undefined;
   state.cursorKind = undefined;
   state.roundMode = "full";
-  state.roundId = report.runId;
+  state.roundId = tally.runId;
 }
 
 /** Applies disables (after the round, or on approval) and clears them from the pending list. */
 export async function applyPendingDisables(
-  report: RunReport,
+  tally: RunTally,
   disables: PendingDisable[],
   index: UserIndex,
-  deps: Pick<OrgSyncDependencies, "dataverse" | "orgState" | "now">,
+  deps: Pick<OrgSyncDependencies, "dataverse" | "orgState" | "recordChanges" | "now">,
   abortSignal: AbortSignal | undefined,
-  record: (entries: ChangeEntry[]) => Promise<void>,
 ): Promise<void> {
   if (disables.length === 0) return;
   const actions: UserAction[] = disables.map((d) => ({
     kind: "disable", systemUserId: d.systemUserId, objectId: d.objectId, matchedBy: "objectId", reason: d.reason,
     who: { ...(d.displayName ? { displayName: d.displayName } : {}), ...(d.logon ? { logon: d.logon } : {}) },
   }));
-  const applied = await applyWriteActions(deps.dataverse, index, actions, report.counts, { dryRun: report.dryRun, abortSignal, now: deps.now });
-  recordErrors(report, applied.errors);
-  await record(applied.entries);
-  if (!report.dryRun) {
+  const applied = await applyWriteActions(deps.dataverse, index, actions, { dryRun: tally.dryRun, abortSignal, now: deps.now });
+  tally.recordErrors(applied.errors);
+  await deps.recordChanges(applied.entries);
+  if (!tally.dryRun) {
     const done = applied.entries.filter((e) => e.outcome === "applied" || isRecordGone(e.error?.code)).map((e) => e.systemUserId!);
-    await deps.orgState.removePendingDisables(report.org, done);
+    await deps.orgState.removePendingDisables(tally.org, done);
   }
 }

@@ -1,5 +1,6 @@
-// The run report, as stored and as answered by GET /api/sync/runs/{runId}.
-import { capStrings } from "../state/table-limits.js";
+// The run report, as stored and as answered by GET /api/sync/runs/{runId}: an immutable record. A run never
+// edits one; it accumulates into its own RunTally (run-tally.ts), which hands over a new record at each
+// checkpoint.
 import type { AccessChange } from "../access/plan.js";
 
 export type RunState = "queued" | "running" | "succeeded" | "failed" | "halted";
@@ -19,6 +20,9 @@ export interface RunCounts {
   accessChanged: number;
 }
 
+/** What a change entry did to the user's record ("remap-needed": a remap planned while no remap procedure is available). */
+export type ChangeAction = "create" | "update" | "enable" | "disable" | "remap" | "remap-needed" | "skip" | "access";
+
 export interface ChangeEntry {
   objectId?: string;
   systemUserId?: string;
@@ -26,10 +30,10 @@ export interface ChangeEntry {
   displayName?: string;
   /** UPN, or DOMAIN\sam on premises. */
   logon?: string;
-  action: string;
+  action: ChangeAction;
   columns?: Array<{ column: string; old: string | null; new: string | null }>;
   reason?: string;
-  /** Access changed (names), on the entry of action "access". */
+  /** Access changed (names): on the entry of action "access", or on the user's own entry. */
   access?: AccessChange;
   outcome?: "applied" | "planned" | "failed" | "pending-approval";
   error?: { code?: string; message: string };
@@ -43,33 +47,44 @@ export interface RunError {
   at: string;
 }
 
-export interface RunReport {
-  runId: string;
-  org: string;
-  mode: RunMode;
-  dryRun: boolean;
-  state: RunState;
-  trigger: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  counts: RunCounts;
-  changes: ChangeEntry[];
-  /** Changes recorded beyond those listed (non-dry runs keep a capped list). */
-  changesOmitted: number;
-  errors: RunError[];
-  /** Errors recorded beyond those listed (the list is capped so the stored report stays within Table limits). */
-  errorsOmitted?: number;
-  halt?: {
-    pendingDisables: number;
-    limit: number;
-    threshold: string;
-    approvedBy?: string;
-    /** Access removals held by ACCESS_REMOVAL_THRESHOLD (absent when access did not halt the run). */
-    access?: { removals: number; limit: number; threshold: string };
-  };
-  /** Set when a full round was forced by an expired or reset delta cursor. */
-  resync?: string;
+/** Why a run halted: the disables (and access removals) it held back for approval. */
+export interface RunHalt {
+  readonly pendingDisables: number;
+  readonly limit: number;
+  readonly threshold: string;
+  readonly approvedBy?: string;
+  /** Access removals held by ACCESS_REMOVAL_THRESHOLD (absent when access did not halt the run). */
+  readonly access?: { readonly removals: number; readonly limit: number; readonly threshold: string };
 }
+
+/** A run's stored record without its change list (GET /api/sync/runs lists these). */
+export interface RunSummary {
+  readonly runId: string;
+  readonly org: string;
+  readonly mode: RunMode;
+  readonly dryRun: boolean;
+  readonly state: RunState;
+  readonly trigger: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly counts: Readonly<RunCounts>;
+  /** Changes recorded beyond those listed (non-dry runs keep a capped list). */
+  readonly changesOmitted: number;
+  readonly errors: readonly RunError[];
+  /** Errors recorded beyond those listed (the list is capped so the stored report stays within Table limits). */
+  readonly errorsOmitted?: number;
+  readonly halt?: RunHalt;
+  /** Set when a full round was forced by an expired or reset delta cursor. */
+  readonly resync?: string;
+}
+
+/** A run's record with its change list, as read back from the run store. */
+export interface RunReport extends RunSummary {
+  readonly changes: readonly ChangeEntry[];
+}
+
+/** Appends changes to the run's list (the tally counts them and the run store keeps the listed ones). */
+export type RecordChanges = (entries: readonly ChangeEntry[]) => Promise<void>;
 
 export const emptyCounts = (): RunCounts => ({ scanned: 0, created: 0, updated: 0, disabled: 0, enabled: 0, remapped: 0, unchanged: 0, skipped: 0, failed: 0, accessChanged: 0 });
 
@@ -79,22 +94,11 @@ export const ERROR_LIST_CAP = 200;
 /** Each string of a listed error or change (messages, names, column values) is cut to this, with a marker. */
 export const ENTRY_TEXT_CAP = 1_000;
 
-/**
- * Adds per-user errors to the report: at most ERROR_LIST_CAP are listed (the first ones: they name the cause
- * while later ones tend to repeat it), each string capped; the rest are counted in errorsOmitted.
- */
-export function recordErrors(report: RunReport, errors: readonly RunError[]): void {
-  for (const error of errors) {
-    if (report.errors.length < ERROR_LIST_CAP) report.errors.push(capStrings(error, ENTRY_TEXT_CAP));
-    else report.errorsOmitted = (report.errorsOmitted ?? 0) + 1;
-  }
-}
-
 export interface PagedRunReport extends RunReport {
   /** Changes recorded for the run (all pages). */
-  changesTotal: number;
+  readonly changesTotal: number;
   /** Query of the next page of changes, when there is one. */
-  changesNext?: { offset: number; limit: number };
+  readonly changesNext?: { offset: number; limit: number };
 }
 
 /** The report with one page of its change list (a 100k-user dry run does not go out in one response). */

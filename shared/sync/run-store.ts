@@ -1,12 +1,12 @@
 // Run reports in Table storage: one row per run (counts, state, errors) and its change list in chunk rows,
-// so a dry run over many users keeps every planned change without one oversized entity. Contract §3: a report
-// is never lost to its own size. The run row's JSON is split across numbered properties (table-limits.ts) and
+// so a dry run over many users keeps every planned change without one oversized entity. A report is never
+// lost to its own size. The run row's JSON is split across numbered properties (table-limits.ts) and
 // its error list capped (with a count of what was left out) so it always fits one entity; every string in a
 // listed change or error is capped with a visible marker, and change rows are packed to stay under 32K.
 import { RestError, type TableClient } from "@azure/data-tables";
 import { escapeODataString } from "../odata/literal.js";
 import { capStrings, fitEntity, joinText, packJsonList, splitText, tableKey, truncationMarker } from "../state/table-limits.js";
-import { CHANGE_LIST_CAP, ENTRY_TEXT_CAP, ERROR_LIST_CAP, type ChangeEntry, type RunReport } from "./run-report.js";
+import { ENTRY_TEXT_CAP, ERROR_LIST_CAP, type ChangeEntry, type RunReport, type RunSummary } from "./run-report.js";
 
 type RunEntity = Record<string, unknown> & { partitionKey: string; rowKey: string };
 
@@ -20,21 +20,27 @@ const CHUNK_CHARS = 30_000;
 const REPORT_PARTS = 12;
 const REPORT_CHARS = REPORT_PARTS * CHUNK_CHARS;
 
-/** The stored head of a report: strings capped, errors dropped (counted) until it fits REPORT_CHARS. */
-export function storedHead(report: RunReport): Omit<RunReport, "changes"> {
-  const { changes: _, ...rest } = report;
-  const head = capStrings(rest, ENTRY_TEXT_CAP);
-  // Keep the first errors (the cause) and the last one (a run-level failure is appended last).
-  if (head.errors.length > ERROR_LIST_CAP + 10) {
-    const drop = head.errors.length - ERROR_LIST_CAP;
-    head.errors.splice(ERROR_LIST_CAP - 1, drop);
-    head.errorsOmitted = (head.errorsOmitted ?? 0) + drop;
+/**
+ * The record as stored: strings capped, errors dropped (counted) until it fits REPORT_CHARS. Keeps the first
+ * errors (the cause) and the last one (a run-level failure is listed last).
+ */
+export function storedHead(record: RunSummary): RunSummary {
+  // A whole report is a summary too: its changes live in change rows, never in the run row.
+  const { changes: _, ...summary } = record as RunSummary & { changes?: unknown };
+  const capped = capStrings(summary, ENTRY_TEXT_CAP);
+  const errors = [...capped.errors];
+  let omitted = capped.errorsOmitted ?? 0;
+  if (errors.length > ERROR_LIST_CAP + 10) {
+    const drop = errors.length - ERROR_LIST_CAP;
+    errors.splice(ERROR_LIST_CAP - 1, drop);
+    omitted += drop;
   }
-  while (JSON.stringify(head).length > REPORT_CHARS && head.errors.length > 1) {
-    head.errors.splice(head.errors.length - 2, 1);
-    head.errorsOmitted = (head.errorsOmitted ?? 0) + 1;
+  const withErrors = (): RunSummary => ({ ...capped, errors, ...(omitted > 0 ? { errorsOmitted: omitted } : {}) });
+  while (JSON.stringify(withErrors()).length > REPORT_CHARS && errors.length > 1) {
+    errors.splice(errors.length - 2, 1);
+    omitted += 1;
   }
-  return head;
+  return withErrors();
 }
 
 /** What stands in a change row for an entry that cannot fit one (never expected after capStrings). */
@@ -49,19 +55,20 @@ export class RunStore {
     private readonly items: () => Promise<TableClient>,
   ) {}
 
-  async save(report: RunReport): Promise<void> {
-    const text = JSON.stringify(storedHead(report));
-    const entity: RunEntity = { partitionKey: RUN_PARTITION, rowKey: report.runId, org: report.org, ...splitText("report", text, REPORT_PARTS, CHUNK_CHARS) };
+  /** Saves a run's record (a checkpoint); its change list goes to change rows (changeRows). */
+  async save(record: RunSummary): Promise<void> {
+    const text = JSON.stringify(storedHead(record));
+    const entity: RunEntity = { partitionKey: RUN_PARTITION, rowKey: record.runId, org: record.org, ...splitText("report", text, REPORT_PARTS, CHUNK_CHARS) };
     const client = await this.runs();
     await client.upsertEntity(fitEntity(entity), "Replace");
     // A run is saved "queued" once, when it is created: that is when it enters the index.
-    if (report.state === "queued") {
-      await client.upsertEntity(fitEntity({ partitionKey: INDEX_PARTITION, rowKey: indexKey(Date.now(), report.runId), org: report.org, runId: report.runId }), "Replace");
+    if (record.state === "queued") {
+      await client.upsertEntity(fitEntity({ partitionKey: INDEX_PARTITION, rowKey: indexKey(Date.now(), record.runId), org: record.org, runId: record.runId }), "Replace");
     }
   }
 
-  /** The newest runs (their reports without the change list), optionally of one org. */
-  async listRecent(limit: number, org?: string): Promise<Array<Omit<RunReport, "changes">>> {
+  /** The newest runs (their records without the change list), optionally of one org. */
+  async listRecent(limit: number, org?: string): Promise<RunSummary[]> {
     const client = await this.runs();
     const filter = `PartitionKey eq '${INDEX_PARTITION}'${org ? ` and org eq ${escapeODataString(org)}` : ""}`;
     const ids: string[] = [];
@@ -70,14 +77,12 @@ export class RunStore {
       if (ids.length >= limit) break;
     }
     const heads = await Promise.all(ids.map((id) => this.head(id)));
-    return heads.filter((h): h is Omit<RunReport, "changes"> => h !== undefined);
+    return heads.filter((h): h is RunSummary => h !== undefined);
   }
 
-  private async head(runId: string): Promise<Omit<RunReport, "changes"> | undefined> {
+  private async head(runId: string): Promise<RunSummary | undefined> {
     const entity = await this.runEntity(runId);
-    if (!entity) return undefined;
-    const { changes: _, ...head } = JSON.parse(joinText(entity, "report")) as RunReport;
-    return head;
+    return entity ? (JSON.parse(joinText(entity, "report")) as RunSummary) : undefined;
   }
 
   private async runEntity(runId: string): Promise<RunEntity | undefined> {
@@ -90,32 +95,48 @@ export class RunStore {
   }
 
   async get(runId: string): Promise<RunReport | undefined> {
-    const entity = await this.runEntity(runId);
-    if (!entity) return undefined;
-    const report = JSON.parse(joinText(entity, "report")) as RunReport;
-    report.changes = await this.readChanges(runId);
-    return report;
+    const head = await this.head(runId);
+    return head ? { ...head, changes: await this.readChanges(runId) } : undefined;
   }
 
-  /** Appends changes; for a non-dry run only the first CHANGE_LIST_CAP are kept, the rest are counted. */
-  async appendChanges(report: RunReport, recorded: { count: number; chunk: number }, changes: ChangeEntry[]): Promise<void> {
-    const room = report.dryRun ? changes.length : Math.max(0, CHANGE_LIST_CAP - recorded.count);
-    const kept = changes.slice(0, room);
-    report.changesOmitted += changes.length - kept.length;
-    if (kept.length === 0) return;
-    const client = await this.items();
-    const chunks = packJsonList(kept.map((c) => capStrings(c, ENTRY_TEXT_CAP)), CHUNK_CHARS, oversizedChange);
-    for (const items of chunks) {
-      await client.upsertEntity(fitEntity({ partitionKey: `changes-${report.runId}`, rowKey: String(recorded.chunk++).padStart(8, "0"), items }), "Replace");
-    }
-    recorded.count += kept.length;
+  /** Where a run appends its listed changes; `listed`: how many its list already holds (earlier attempts). */
+  changeRows(runId: string, listed: number): ChangeRows {
+    return new ChangeRows(this.items, runId, listed);
   }
 
   private async readChanges(runId: string): Promise<ChangeEntry[]> {
     const client = await this.items();
     const changes: ChangeEntry[] = [];
-    const rows = client.listEntities<{ items: string }>({ queryOptions: { filter: `PartitionKey eq ${escapeODataString(`changes-${runId}`)}` } });
+    const rows = client.listEntities<{ items: string }>({ queryOptions: { filter: `PartitionKey eq ${escapeODataString(changeRowsPartition(runId))}` } });
     for await (const row of rows) changes.push(...(JSON.parse(row.items) as ChangeEntry[]));
     return changes;
+  }
+}
+
+const changeRowsPartition = (runId: string) => `changes-${runId}`;
+
+/**
+ * A run's change list in numbered rows, packed under the entity limit and read back in key order. Rows are
+ * numbered on from the count of changes already listed: every attempt writes at most one row per change it lists,
+ * so a redelivered or approved run numbering from that count never overwrites an earlier row, and keeps the order.
+ */
+export class ChangeRows {
+  private next: number;
+
+  constructor(
+    private readonly items: () => Promise<TableClient>,
+    private readonly runId: string,
+    listed: number,
+  ) {
+    this.next = listed;
+  }
+
+  async append(changes: readonly ChangeEntry[]): Promise<void> {
+    if (changes.length === 0) return;
+    const client = await this.items();
+    const chunks = packJsonList(changes.map((c) => capStrings(c, ENTRY_TEXT_CAP)), CHUNK_CHARS, oversizedChange);
+    for (const items of chunks) {
+      await client.upsertEntity(fitEntity({ partitionKey: changeRowsPartition(this.runId), rowKey: String(this.next++).padStart(8, "0"), items }), "Replace");
+    }
   }
 }

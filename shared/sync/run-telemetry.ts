@@ -4,13 +4,13 @@ import { recordMetric } from "../telemetry/metrics.js";
 import { LOG_EVENTS, SPANS } from "../telemetry/names.js";
 import { withRemoteParent, withSpan, type TraceCarrier } from "../telemetry/tracing.js";
 import type { Logger } from "../telemetry/logger.js";
-import type { RunReport } from "./run-report.js";
+import type { RunSummary } from "./run-report.js";
 import type { SyncRunMessage, SyncRuns } from "./sync-runs.js";
 
 const ACTIONS = ["created", "updated", "enabled", "disabled", "remapped", "failed"] as const;
 
 /** Records a finished run's metrics (pure function of the report). */
-export function recordRunMetrics(report: RunReport, durationMs: number): void {
+export function recordRunMetrics(report: RunSummary, durationMs: number): void {
   const org = report.org;
   recordMetric("runs", 1, { org, outcome: report.state });
   recordMetric("runDuration", durationMs / 1000, { org, outcome: report.state });
@@ -24,15 +24,15 @@ export function recordRunMetrics(report: RunReport, durationMs: number): void {
 /** Per-org gauges from the status view: cursor age, and a count for each org skipped while backing off. */
 export async function recordOrgGauges(runs: SyncRuns, orgs?: readonly string[]): Promise<void> {
   for (const status of await runs.status()) {
-    const org = String(status.org);
+    const org = status.org;
     if (orgs && !orgs.includes(org)) continue;
-    if (typeof status.cursorAgeSeconds === "number") recordMetric("cursorAge", status.cursorAgeSeconds, { org });
+    if (status.cursorAgeSeconds !== null) recordMetric("cursorAge", status.cursorAgeSeconds, { org });
     if (status.state === "backing-off") recordMetric("backingOff", 1, { org });
   }
 }
 
 /** The queue worker's run, as one span under the message's trace context, with its metrics and log lines. */
-export function executeTraced(runs: SyncRuns, message: SyncRunMessage & TraceCarrier, log: Logger, abortSignal?: AbortSignal): Promise<RunReport> {
+export function executeTraced(runs: SyncRuns, message: SyncRunMessage & TraceCarrier, log: Logger, abortSignal?: AbortSignal): Promise<RunSummary> {
   const started = Date.now();
   const attributes = { org: message.org, runId: message.runId, mode: message.approved ? "approved" : undefined };
   return withRemoteParent(message, () => withSpan(SPANS.syncRun, attributes, async (span) => {

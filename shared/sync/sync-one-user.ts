@@ -13,7 +13,7 @@ import { applyAccessToUser, type MemberSource, type OrgAccessSettings } from "..
 import type { AccessOrgPort } from "../access/dataverse-access.js";
 import { previewUserAccess, type UserAccessPreview } from "../access/user-access.js";
 import type { RemapPort } from "./remap-port.js";
-import { emptyCounts, type ChangeEntry } from "./run-report.js";
+import type { ChangeEntry } from "./run-report.js";
 import type { SyncSettings } from "./run-org-sync.js";
 import { indexSelect, objectIdKey, UserIndex } from "./user-index.js";
 import { anchorColumn, anchorOf, type OrgIdentity } from "./identity.js";
@@ -64,7 +64,7 @@ async function applyOne(action: ReturnType<typeof planChange>, index: UserIndex,
   if (action.kind === "unchanged") return { action: "unchanged" };
   if (action.kind === "skip") return entryFor(action, "planned") ?? { action: "none" };
   if (action.kind === "remap") return (await applyRemap(action, { org, dataverse, remap: deps.remap, requestedBy: deps.requestedBy }, abortSignal)).entry;
-  const applied = await applyWriteActions(dataverse, index, [action], emptyCounts(), { dryRun: false, abortSignal });
+  const applied = await applyWriteActions(dataverse, index, [action], { dryRun: false, abortSignal });
   return applied.entries[0]!;
 }
 

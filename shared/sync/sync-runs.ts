@@ -1,15 +1,15 @@
 // The sync run lifecycle: start (one run per org, guarded by a lease), execute (the queue worker), approve a
 // halted run, read reports and per-org status, and the timer's fan-out. A run's lease is renewed while it
 // works; a process that dies stops renewing and frees its org within LEASE_MS.
-import { randomUUID } from "node:crypto";
 import { AppError, describeError, errorMessage, isAppError, systemCode } from "../errors/app-error.js";
 import { isDataverseError } from "../dataverse/errors.js";
 import type { LeaseStore } from "../state/leases.js";
-import { nextOccurrence } from "../config/ncrontab.js";
 import type { OrgStateStore } from "./org-state-store.js";
 import { applyPendingDisables, runOrgSync, type OrgSyncDependencies, type SyncSettings } from "./run-org-sync.js";
-import { emptyCounts, type RunMode, type RunReport } from "./run-report.js";
+import type { RecordChanges, RunMode, RunReport, RunSummary } from "./run-report.js";
 import type { RunStore } from "./run-store.js";
+import { RunTally } from "./run-tally.js";
+import { orgSyncStatus, type OrgSyncStatus } from "./org-status.js";
 import { UserIndex } from "./user-index.js";
 import { anchorColumn } from "./identity.js";
 import { resolveOrg } from "../config/org-url.js";
@@ -74,7 +74,7 @@ export interface SyncServices {
   runs: RunStore;
   orgState: OrgStateStore;
   enqueue: (message: SyncRunMessage) => Promise<void>;
-  orgDependencies: (org: string) => Omit<OrgSyncDependencies, "orgState" | "runs">;
+  orgDependencies: (org: string) => Omit<OrgSyncDependencies, "orgState" | "runs" | "recordChanges">;
   log: (message: string) => void;
   now?: () => Date;
   /** Lease length and renewal period (tests shorten them). */
@@ -90,9 +90,14 @@ export interface RunObserver {
 
 const leaseKey = (org: string) => `sync:${org}`;
 
-function newReport(org: string, mode: RunMode, dryRun: boolean, trigger: string, runId: string = randomUUID()): RunReport {
-  return { runId, org, mode, dryRun, state: "queued", trigger, startedAt: null, finishedAt: null, counts: emptyCounts(), changes: [], changesOmitted: 0, errors: [] };
+/** The run's change list: counted by its tally, the listed entries appended to its change rows. */
+function changeRecorder(tally: RunTally, runs: RunStore): RecordChanges {
+  const rows = runs.changeRows(tally.runId, tally.listed);
+  return (entries) => rows.append(tally.recordChanges(entries));
 }
+
+const isOver = (report: RunSummary, approved: boolean | undefined) =>
+  report.state === "succeeded" || report.state === "failed" || (report.state === "halted" && !approved);
 
 export class SyncRuns {
   constructor(private readonly services: SyncServices) {}
@@ -110,13 +115,13 @@ export class SyncRuns {
   }
 
   /** Queues a run; 409 (naming the running run) while another holds the org or the org is halted. */
-  async start(input: { org?: string; mode?: RunMode; dryRun?: boolean; trigger: string }): Promise<RunReport> {
+  async start(input: { org?: string; mode?: RunMode; dryRun?: boolean; trigger: string }): Promise<RunSummary> {
     const org = this.org(input.org);
     const state = await this.services.orgState.get(org);
     if (state.haltedRunId) {
       throw new AppError(`Run ${state.haltedRunId} for ${org} is halted by a threshold (disables or access removals): approve it first.`, 409, "run_halted", { detail: { runId: state.haltedRunId } });
     }
-    const report = newReport(org, input.mode ?? "incremental", input.dryRun ?? this.services.defaultDryRun, input.trigger);
+    const report = RunTally.queued({ org, mode: input.mode ?? "incremental", dryRun: input.dryRun ?? this.services.defaultDryRun, trigger: input.trigger }).snapshot();
     const lease = await this.services.leases.acquire(leaseKey(org), report.runId, LEASE_MS, report.runId);
     if (!lease.acquired) {
       throw new AppError(`A run for ${org} is already in progress.`, 409, "run_in_progress", { detail: { runId: lease.current.note } });
@@ -127,23 +132,23 @@ export class SyncRuns {
   }
 
   /** The queue worker: runs (or continues after approval) one org's sync. Rethrows after recording a failure. */
-  async execute(message: SyncRunMessage, abortSignal?: AbortSignal): Promise<RunReport> {
+  async execute(message: SyncRunMessage, abortSignal?: AbortSignal): Promise<RunSummary> {
     const { org, runId } = message;
-    const report = (await this.services.runs.get(runId)) ?? newReport(org, "incremental", this.services.defaultDryRun, "queue", runId);
-    if (["succeeded", "failed"].includes(report.state) || (report.state === "halted" && !message.approved)) return report;
+    const stored = await this.services.runs.get(runId);
+    if (stored && isOver(stored, message.approved)) return stored;
+    const tally = stored ? RunTally.resume(stored) : RunTally.queued({ org, mode: "incremental", dryRun: this.services.defaultDryRun, trigger: "queue", runId });
     const lease = await this.services.leases.acquire(leaseKey(org), runId, LEASE_MS, runId);
     if (!lease.acquired) {
-      report.state = "failed";
-      report.errors.push({ message: `superseded: run ${lease.current.note} holds ${org}`, at: this.now.toISOString() });
-      report.finishedAt = this.now.toISOString();
-      await this.services.runs.save(report);
-      return report;
+      tally.fail({ message: `superseded: run ${lease.current.note} holds ${org}` }, this.now.toISOString());
+      const record = tally.snapshot();
+      await this.services.runs.save(record);
+      return record;
     }
-    return this.executeHoldingLease(report, message, abortSignal);
+    return this.executeHoldingLease(tally, message, abortSignal);
   }
 
   /** Runs with the org's lease held: renewed meanwhile (a lost lease aborts the run), released at the end. */
-  private async executeHoldingLease(report: RunReport, message: SyncRunMessage, abortSignal?: AbortSignal): Promise<RunReport> {
+  private async executeHoldingLease(tally: RunTally, message: SyncRunMessage, abortSignal?: AbortSignal): Promise<RunSummary> {
     const { org, runId } = message;
     const controller = new AbortController();
     const onAbort = () => controller.abort(abortSignal?.reason);
@@ -154,14 +159,16 @@ export class SyncRuns {
       controller.abort(lost);
     });
 
-    const deps: OrgSyncDependencies = { ...this.services.orgDependencies(org), orgState: this.services.orgState, runs: this.services.runs, now: this.services.now };
+    const deps: OrgSyncDependencies = {
+      ...this.services.orgDependencies(org), orgState: this.services.orgState, runs: this.services.runs,
+      recordChanges: changeRecorder(tally, this.services.runs), now: this.services.now,
+    };
     try {
-      await this.perform(report, message, deps, controller.signal);
-      return report;
+      return await this.perform(tally, message, deps, controller.signal);
     } catch (thrown) {
       // Whatever the abort surfaced as, a lost lease is the cause to report.
       const error = controller.signal.reason instanceof LeaseLostError ? controller.signal.reason : thrown;
-      await this.recordFailure(report, message, error);
+      await this.recordFailure(tally, message, error);
       throw error;
     } finally {
       stopRenewing();
@@ -171,35 +178,39 @@ export class SyncRuns {
     }
   }
 
-  /** The run itself (a sync round, or the approved disables), then its outcome on the org's state and report. */
-  private async perform(report: RunReport, message: SyncRunMessage, deps: OrgSyncDependencies, abortSignal: AbortSignal): Promise<void> {
+  /** The run itself (a sync round, or the approved disables), then its outcome on the org's state; returns its record. */
+  private async perform(tally: RunTally, message: SyncRunMessage, deps: OrgSyncDependencies, abortSignal: AbortSignal): Promise<RunSummary> {
     const { org, runId } = message;
     await this.markInterrupted(org, runId);
     await this.tellObserver("started", org, runId);
-    report.state = "running";
-    report.startedAt ??= this.now.toISOString();
-    await this.services.runs.save(report);
+    tally.start(this.now.toISOString());
+    await this.services.runs.save(tally.snapshot());
     await this.services.orgState.update(org, (s) => { s.lastRunId = runId; });
-    if (message.approved) {
-      const recorded = { count: report.changes.length, chunk: 1_000_000 };
-      const record = (entries: RunReport["changes"]) => this.services.runs.appendChanges(report, recorded, entries);
-      const pending = await this.services.orgState.listPendingDisables(org);
-      await applyPendingDisables(report, pending, new UserIndex(this.services.settings.map, anchorColumn(this.settingsOf(org).identity)), deps, abortSignal, record);
-      await applyApprovedAccess(report, this.settingsOf(org).access, deps, record, abortSignal);
-      report.state = "succeeded";
-    } else {
-      await runOrgSync(report, this.settingsOf(org), deps, abortSignal);
-    }
-    report.finishedAt = this.now.toISOString();
+    if (message.approved) await this.applyApproved(tally, deps, abortSignal);
+    else await runOrgSync(tally, this.settingsOf(org), deps, abortSignal);
+    const record = tally.finish(this.now.toISOString());
     await this.services.orgState.update(org, (s) => {
-      s.lastOutcome = report.state;
-      s.lastFinishedAt = report.finishedAt!;
+      s.lastOutcome = record.state;
+      s.lastFinishedAt = record.finishedAt!;
       s.consecutiveFailures = 0;
       s.backoffUntil = undefined;
-      s.haltedRunId = report.state === "halted" ? runId : undefined;
+      s.haltedRunId = record.state === "halted" ? runId : undefined;
     });
-    await this.services.runs.save(report);
-    this.services.log(`sync ${org} run ${runId} ${report.state}: ${JSON.stringify(report.counts)}`);
+    await this.services.runs.save(record);
+    this.services.log(`sync ${org} run ${runId} ${record.state}: ${JSON.stringify(record.counts)}`);
+    return record;
+  }
+
+  /**
+   * An approved halted run: the disables and access it held back, applied. The disables are known records (by
+   * systemuserid), so no index of the org is read: an empty one takes the applied writes.
+   */
+  private async applyApproved(tally: RunTally, deps: OrgSyncDependencies, abortSignal: AbortSignal): Promise<void> {
+    const settings = this.settingsOf(tally.org);
+    const pending = await this.services.orgState.listPendingDisables(tally.org);
+    await applyPendingDisables(tally, pending, new UserIndex(settings.map, anchorColumn(settings.identity)), deps, abortSignal);
+    await applyApprovedAccess(tally, settings.access, deps, deps.recordChanges, abortSignal);
+    tally.succeed();
   }
 
   private async tellObserver(event: keyof RunObserver, org: string, runId: string): Promise<void> {
@@ -207,13 +218,12 @@ export class SyncRuns {
       this.services.log(`sync ${org} run ${runId}: could not note that it ${event}: ${describeError(error)}`));
   }
 
-  /** Records a failed run on its report and (unless the lease was lost) on the org's state, with a back-off. */
-  private async recordFailure(report: RunReport, message: SyncRunMessage, error: unknown): Promise<void> {
+  /** Records a failed run on its record and (unless the lease was lost) on the org's state, with a back-off. */
+  private async recordFailure(tally: RunTally, message: SyncRunMessage, error: unknown): Promise<void> {
     const { org, runId } = message;
-    report.state = "failed";
-    report.finishedAt = this.now.toISOString();
-    report.errors.push({ code: reportedCode(error), message: errorMessage(error), at: report.finishedAt });
-    await this.services.runs.save(report).catch(() => undefined);
+    const finishedAt = this.now.toISOString();
+    tally.fail({ code: reportedCode(error), message: errorMessage(error) }, finishedAt);
+    await this.services.runs.save(tally.snapshot()).catch(() => undefined);
     if (error instanceof LeaseLostError) {
       // The org's state now belongs to whoever holds the lease: no outcome or back-off written over theirs.
       this.services.log(`sync ${org} run ${runId} stopped: ${error.message}`);
@@ -221,7 +231,7 @@ export class SyncRuns {
     }
     await this.services.orgState.update(org, (s) => {
       s.lastOutcome = "failed";
-      s.lastFinishedAt = report.finishedAt!;
+      s.lastFinishedAt = finishedAt;
       s.consecutiveFailures += 1;
       // Repeated failures back off: 1, 2, 4 … 60 minutes (the timer skips the org meanwhile).
       s.backoffUntil = new Date(this.now.getTime() + Math.min(60, 2 ** (s.consecutiveFailures - 1)) * 60_000).toISOString();
@@ -235,22 +245,23 @@ export class SyncRuns {
     if (!state.lastRunId || state.lastRunId === runId) return;
     const previous = await this.services.runs.get(state.lastRunId);
     if (previous && (previous.state === "running" || previous.state === "queued")) {
-      previous.state = "failed";
-      previous.finishedAt = this.now.toISOString();
-      previous.errors.push({ message: `interrupted; run ${runId} resumed from the saved cursor`, at: previous.finishedAt });
-      await this.services.runs.save(previous);
+      const interrupted = RunTally.resume(previous);
+      interrupted.fail({ message: `interrupted; run ${runId} resumed from the saved cursor` }, this.now.toISOString());
+      await this.services.runs.save(interrupted.snapshot());
     }
   }
 
-  async approve(runId: string, approvedBy: string): Promise<RunReport> {
+  async approve(runId: string, approvedBy: string): Promise<RunSummary> {
     const report = await this.get(runId);
     if (report.state !== "halted") throw new AppError(`Run ${runId} is ${report.state}, not halted.`, 409, "not_halted");
     const lease = await this.services.leases.acquire(leaseKey(report.org), runId, LEASE_MS, runId);
     if (!lease.acquired) throw new AppError(`A run for ${report.org} is in progress.`, 409, "run_in_progress", { detail: { runId: lease.current.note } });
-    report.halt = { ...report.halt!, approvedBy };
-    await this.services.runs.save(report);
+    const approval = RunTally.resume(report);
+    approval.approve(approvedBy);
+    const record = approval.snapshot();
+    await this.services.runs.save(record);
     await this.services.enqueue({ org: report.org, runId, approved: true, ...traceCarrier() });
-    return report;
+    return record;
   }
 
   async get(runId: string): Promise<RunReport> {
@@ -260,29 +271,16 @@ export class SyncRuns {
   }
 
   /** The newest runs, newest first (reports without their change lists). */
-  async list(query: { org?: string; limit: number }): Promise<Array<Omit<RunReport, "changes">>> {
+  async list(query: { org?: string; limit: number }): Promise<RunSummary[]> {
     return this.services.runs.listRecent(query.limit, query.org ? this.org(query.org) : undefined);
   }
 
-  async status(): Promise<Array<Record<string, unknown>>> {
+  /** Each configured org's status (orgSyncStatus), in configuration order. */
+  async status(): Promise<OrgSyncStatus[]> {
     const now = this.now;
     return Promise.all(this.services.orgs.map(async (org) => {
       const [state, lease] = await Promise.all([this.services.orgState.get(org), this.services.leases.get(leaseKey(org))]);
-      const running = lease !== undefined && lease.expiresAt > now.getTime();
-      const backingOff = state.backoffUntil !== undefined && Date.parse(state.backoffUntil) > now.getTime();
-      return {
-        org,
-        state: state.haltedRunId ? "halted" : running ? "running" : backingOff ? "backing-off" : "idle",
-        runningRunId: running ? lease!.note : undefined,
-        lastRunId: state.lastRunId ?? null,
-        lastOutcome: state.lastOutcome ?? null,
-        lastFinishedAt: state.lastFinishedAt ?? null,
-        haltedRunId: state.haltedRunId ?? null,
-        cursorAgeSeconds: state.cursorSavedAt ? Math.round((now.getTime() - Date.parse(state.cursorSavedAt)) / 1000) : null,
-        backoffUntil: backingOff ? state.backoffUntil : null,
-        consecutiveFailures: state.consecutiveFailures,
-        nextScheduledRun: nextOccurrence(this.services.schedule, now)?.toISOString() ?? null,
-      };
+      return orgSyncStatus(org, state, lease, now, this.services.schedule);
     }));
   }
 

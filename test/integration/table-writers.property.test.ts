@@ -9,7 +9,8 @@ import { TableClient } from "@azure/data-tables";
 import { startAzurite, type RunningAzurite } from "../../dev/sandbox/azurite.js";
 import { RunStore } from "../../shared/sync/run-store.js";
 import { OrgStateStore } from "../../shared/sync/org-state-store.js";
-import { emptyCounts, recordErrors, type ChangeEntry, type RunReport } from "../../shared/sync/run-report.js";
+import type { ChangeEntry, RunSummary } from "../../shared/sync/run-report.js";
+import { RunTally } from "../../shared/sync/run-tally.js";
 import { LeaseStore } from "../../shared/state/leases.js";
 import { RemapJournal } from "../../shared/remap/journal.js";
 import { TableRemapAudit } from "../../shared/remap/audit.js";
@@ -42,15 +43,14 @@ const odd = fc.oneof(
 interface Values { message: string; name: string; other: string; errors: number }
 const values: fc.Arbitrary<Values> = fc.record({ message: odd, name: odd, other: odd, errors: fc.integer({ min: 0, max: 450 }) });
 
-function oversizedReport(v: Values): RunReport {
-  const report: RunReport = {
-    runId: randomUUID(), org: `https://${v.name}`, mode: "full", dryRun: false, state: "running", trigger: v.other,
-    startedAt: new Date().toISOString(), finishedAt: null, counts: emptyCounts(), changes: [], changesOmitted: 0, errors: [], resync: v.other,
-  };
-  recordErrors(report, Array.from({ length: v.errors }, (_, i) => ({ objectId: randomUUID(), code: "0x80040220", message: `${i} ${v.message}`, at: new Date().toISOString() })));
-  // A run-level failure is appended raw, as sync-runs.ts does.
-  report.errors.push({ message: v.message, at: new Date().toISOString() });
-  return report;
+function oversizedReport(v: Values): RunSummary {
+  const tally = RunTally.queued({ org: `https://${v.name}`, mode: "full", dryRun: false, trigger: v.other });
+  tally.start(new Date().toISOString());
+  tally.resynced(v.other);
+  tally.recordErrors(Array.from({ length: v.errors }, (_, i) => ({ objectId: randomUUID(), code: "0x80040220", message: `${i} ${v.message}`, at: new Date().toISOString() })));
+  // A run-level failure is listed last, past the cap, as sync-runs.ts does.
+  tally.fail({ message: v.message }, new Date().toISOString());
+  return tally.snapshot();
 }
 
 const changes = (v: Values, count: number): ChangeEntry[] => Array.from({ length: count }, (_, i) => ({
@@ -66,7 +66,7 @@ describe("every Table writer stays within Azure Table limits (Azurite)", () => {
     await fc.assert(fc.asyncProperty(values, async (v) => {
       const report = oversizedReport(v);
       await runs.save(report);
-      await runs.appendChanges(report, { count: 0, chunk: 0 }, changes(v, 30));
+      await runs.changeRows(report.runId, 0).append(changes(v, 30));
       const back = (await runs.get(report.runId))!;
       expect(back.errors.length + (back.errorsOmitted ?? 0)).toBe(v.errors + 1);
       expect(back.changes).toHaveLength(30);
