@@ -1,16 +1,14 @@
 // Fidelity of the Dataverse emulator's access tables (business units, roles, teams and their N:N
 // associations), over HTTPS with a third-party client (dynamics-web-api) and raw requests.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DynamicsWebApi } from "dynamics-web-api";
-import { startHttpsService, type RunningService } from "../../dev/sandbox/https-service.js";
-import { Tenant } from "../../dev/sandbox/tenant.js";
-import { DataverseOrg, createDataverseHandler } from "../../dev/sandbox/dataverse/index.js";
-import { testTls } from "../support/sandbox.js";
+import type { DynamicsWebApi } from "dynamics-web-api";
+import type { Tenant } from "../../dev/sandbox/tenant.js";
+import type { DataverseOrg } from "../../dev/sandbox/dataverse/index.js";
+import { startDataverseEmulator, type DataverseEmulator } from "../support/dataverse-emulator.js";
 
+let emulator: DataverseEmulator;
 let tenant: Tenant;
 let org: DataverseOrg;
-let service: RunningService;
-let token: string;
 let api: DynamicsWebApi;
 let seq = 0;
 
@@ -27,7 +25,7 @@ function user(unit?: string): string {
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Json }> {
   const res = await fetch(`${org.url}/api/data/v9.2/${path}`, {
     method,
-    headers: { Accept: "application/json", "OData-Version": "4.0", Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }), ...headers },
+    headers: { Accept: "application/json", "OData-Version": "4.0", Authorization: `Bearer ${emulator.token}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }), ...headers },
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await res.text();
@@ -42,21 +40,15 @@ let service2: string;
 let salesperson: string;
 
 beforeAll(async () => {
-  tenant = await Tenant.create();
-  org = new DataverseOrg(tenant, "org1");
-  service = await startHttpsService(testTls(), "dataverse", createDataverseHandler(tenant, org));
-  org.url = service.url;
-  const app = tenant.registerApp({ displayName: "Identity Bridge" });
-  org.addSystemUser({ applicationid: app.clientId, firstname: "#", lastname: "Identity Bridge", accessmode: 4 });
-  token = (await tenant.issueAccessToken({ clientId: app.clientId, audience: org.url })).token;
-  api = new DynamicsWebApi({ serverUrl: org.url, dataApi: { version: "9.2" }, onTokenRefresh: async () => token });
+  emulator = await startDataverseEmulator();
+  ({ tenant, org, api } = emulator);
   salesperson = org.addRole("Salesperson").roleid;
   sales = org.addBusinessUnit("Sales").businessunitid;
   service2 = org.addBusinessUnit("Service").businessunitid;
 });
 
 afterAll(async () => {
-  await service.close();
+  await emulator.close();
 });
 
 const roleIn = (name: string, unit: string) => org.access.roleInUnit(name, unit)!.roleid;
@@ -218,7 +210,7 @@ describe("$ref in $batch change sets", () => {
       part(2, "POST $1/systemuserroles_association/$ref", ref("roles", salesperson)),
       part(3, `POST /api/data/v9.2/teams(${owner})/teammembership_association/$ref`, { "@odata.id": "$1" }),
     ].join("")}--cs--\n--b--\n`;
-    const res = await fetch(`${org.url}/api/data/v9.2/$batch`, { method: "POST", body: text, headers: { Authorization: `Bearer ${token}`, "Content-Type": "multipart/mixed; boundary=b" } });
+    const res = await fetch(`${org.url}/api/data/v9.2/$batch`, { method: "POST", body: text, headers: { Authorization: `Bearer ${emulator.token}`, "Content-Type": "multipart/mixed; boundary=b" } });
     expect(res.status).toBe(200);
     expect((await res.text()).match(/HTTP\/1\.1 204/g)).toHaveLength(3);
     const created = org.findByDomainName(upn)!;

@@ -1,17 +1,16 @@
 // Fidelity of the Dataverse emulator: driven by a third-party client (dynamics-web-api) and by raw HTTPS,
 // against the documented wire behaviour (Microsoft's Dataverse Web API documentation).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { DynamicsWebApi } from "dynamics-web-api";
-import { startHttpsService, type RunningService } from "../../dev/sandbox/https-service.js";
+import type { DynamicsWebApi } from "dynamics-web-api";
 import { Tenant } from "../../dev/sandbox/tenant.js";
-import { DataverseOrg, createDataverseHandler, type SystemUserRecord } from "../../dev/sandbox/dataverse/index.js";
+import type { DataverseOrg, SystemUserRecord } from "../../dev/sandbox/dataverse/index.js";
 import { candidates, parseFilter } from "../../dev/sandbox/dataverse/filter.js";
 import { randomUUID } from "node:crypto";
-import { testTls } from "../support/sandbox.js";
+import { startDataverseEmulator, type DataverseEmulator } from "../support/dataverse-emulator.js";
 
+let emulator: DataverseEmulator;
 let tenant: Tenant;
 let org: DataverseOrg;
-let service: RunningService;
 let token: string;
 let api: DynamicsWebApi;
 let seq = 0;
@@ -41,19 +40,12 @@ async function call(method: string, path: string, init: { body?: unknown; header
 }
 
 beforeAll(async () => {
-  tenant = await Tenant.create();
-  tenant.authorityUrl = "https://login.sandbox.test";
-  org = new DataverseOrg(tenant, "org1");
-  service = await startHttpsService(testTls(), "dataverse", createDataverseHandler(tenant, org));
-  org.url = service.url;
-  const app = tenant.registerApp({ displayName: "Identity Bridge" });
-  org.addSystemUser({ applicationid: app.clientId, firstname: "#", lastname: "Identity Bridge", accessmode: 4 });
-  token = (await tenant.issueAccessToken({ clientId: app.clientId, audience: org.url })).token;
-  api = new DynamicsWebApi({ serverUrl: org.url, dataApi: { version: "9.2" }, onTokenRefresh: async () => token });
+  emulator = await startDataverseEmulator({ authorityUrl: "https://login.sandbox.test" });
+  ({ tenant, org, token, api } = emulator);
 });
 
 afterAll(async () => {
-  await service.close();
+  await emulator.close();
 });
 
 beforeEach(() => {

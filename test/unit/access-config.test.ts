@@ -2,16 +2,9 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../shared/config/config.js";
 import { rulesForOrg } from "../../shared/config/access-rules.js";
 import { problemsOf } from "../support/config-problems.js";
+import { VALID_SETTINGS } from "../support/settings.js";
 
-const valid = {
-  AZURE_TENANT_ID: "11111111-2222-3333-4444-555555555555",
-  APP_CLIENT_ID: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
-  KEY_VAULT_URL: "https://kv-bridge.vault.azure.net/",
-  APP_CREDENTIAL_SECRET_NAME: "bridge-app-credential",
-  DATAVERSE_URLS: "https://contoso.crm.dynamics.com, https://fabrikam.crm4.dynamics.com/",
-  AzureWebJobsStorage: "UseDevelopmentStorage=true",
-  API_AUDIENCE: "api://identity-bridge",
-};
+const valid = VALID_SETTINGS;
 const GROUP = "0A1B2C3D-0000-4000-8000-000000000001";
 const rules = (value: unknown) => ({ ...valid, ACCESS_RULES: JSON.stringify(value) });
 

@@ -4,16 +4,9 @@ import { APP_SETTING_NAMES, REQUIRED_SETTING_NAMES } from "../../shared/config/s
 import { BRIDGE_VERSION } from "../../shared/version.js";
 import { readFileSync } from "node:fs";
 import { problemsOf } from "../support/config-problems.js";
+import { VALID_SETTINGS } from "../support/settings.js";
 
-const valid = {
-  AZURE_TENANT_ID: "11111111-2222-3333-4444-555555555555",
-  APP_CLIENT_ID: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
-  KEY_VAULT_URL: "https://kv-bridge.vault.azure.net/",
-  APP_CREDENTIAL_SECRET_NAME: "bridge-app-credential",
-  DATAVERSE_URLS: "https://contoso.crm.dynamics.com, https://fabrikam.crm4.dynamics.com/",
-  AzureWebJobsStorage: "UseDevelopmentStorage=true",
-  API_AUDIENCE: "api://identity-bridge",
-};
+const valid = VALID_SETTINGS;
 
 
 describe("configuration", () => {

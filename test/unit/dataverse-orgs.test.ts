@@ -1,15 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig, orgDescriptor } from "../../shared/config/config.js";
 import { problemsOf } from "../support/config-problems.js";
+import { REQUIRED_SETTINGS } from "../support/settings.js";
 
-const base = {
-  AZURE_TENANT_ID: "11111111-2222-3333-4444-555555555555",
-  APP_CLIENT_ID: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
-  KEY_VAULT_URL: "https://kv-bridge.vault.azure.net/",
-  APP_CREDENTIAL_SECRET_NAME: "bridge-app-credential",
-  AzureWebJobsStorage: "UseDevelopmentStorage=true",
-  API_AUDIENCE: "api://identity-bridge",
-};
+const base = REQUIRED_SETTINGS;
 
 const onprem = {
   url: "https://crm.contoso.com/Contoso/",

@@ -6,15 +6,11 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../shared/config/config.js";
 import { CALLER_IDENTITY_RESERVED, CallerTokens } from "../../shared/tokens/caller-tokens.js";
 import { problemsOf } from "../support/config-problems.js";
+import { REQUIRED_SETTINGS } from "../support/settings.js";
 
 const ADFS_CLIENT = "5c0ffee0-1111-4222-8333-944445555666";
 const base = {
-  AZURE_TENANT_ID: "11111111-2222-3333-4444-555555555555",
-  APP_CLIENT_ID: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
-  KEY_VAULT_URL: "https://kv-bridge.vault.azure.net/",
-  APP_CREDENTIAL_SECRET_NAME: "bridge-app-credential",
-  AzureWebJobsStorage: "UseDevelopmentStorage=true",
-  API_AUDIENCE: "api://identity-bridge",
+  ...REQUIRED_SETTINGS,
   NOTIFICATION_URL: "https://bridge.example/api/notifications",
   NOTIFICATION_CLIENT_STATE_SECRET_NAME: "bridge-client-state",
   DATAVERSE_ORGS: JSON.stringify([{
