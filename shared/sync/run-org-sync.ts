@@ -195,10 +195,6 @@ class OrgSyncRun {
     await this.deps.orgState.save(state);
   }
 
-  private record(entries: readonly ChangeEntry[]): Promise<void> {
-    return this.deps.recordChanges(entries);
-  }
-
   /** Hands the run store the record as it stands. */
   private checkpoint(): Promise<void> {
     return this.deps.runs.save(this.tally.snapshot());
@@ -314,7 +310,7 @@ class OrgSyncRun {
     tally.recordErrors([...applied.errors, ...held.errors]);
     for (const action of planned.remaps) applied.entries.push(await this.applyRemap(action));
     await this.its.pending.queue(planned.disables);
-    await this.record([...applied.entries, ...planned.others]);
+    await deps.recordChanges([...applied.entries, ...planned.others]);
     await this.its.access?.touch(changes.flatMap((c) => (c.kind === "upsert" ? [c.user.id] : [])));
     return { failed: this.failedOf(changes, applied.entries), matchedElsewise: planned.matchedElsewise };
   }
@@ -384,7 +380,7 @@ class OrgSyncRun {
     const holdDisables = check.exceeded && tally.approvedBy === undefined;
     if (holdDisables) {
       deps.log(`sync ${this.org}: ${check.message}`);
-      await this.record(pending.values().map((p) => ({ objectId: p.objectId, systemUserId: p.systemUserId, displayName: p.displayName, logon: p.logon, action: "disable", reason: p.reason, outcome: "pending-approval" as const })));
+      await deps.recordChanges(pending.values().map((p) => ({ objectId: p.objectId, systemUserId: p.systemUserId, displayName: p.displayName, logon: p.logon, action: "disable", reason: p.reason, outcome: "pending-approval" as const })));
     } else {
       await applyPendingDisables(tally, pending.values(), source.index, deps, this.abortSignal);
     }
@@ -402,7 +398,7 @@ class OrgSyncRun {
     const threshold = this.settings.access!.threshold;
     const excluded = new Set(pending.values().map((p) => p.systemUserId));
     const outcome = await access.finish(source.index, excluded, (n) => source.managedEnabled(n, threshold, this.abortSignal), this.abortSignal);
-    await this.record(outcome.entries);
+    await this.deps.recordChanges(outcome.entries);
     if (!this.tally.dryRun) await retries.record(outcome.failed, new Set(outcome.failed));
     if (!outcome.halt) return undefined;
     this.deps.log(`sync ${this.org}: ${outcome.halt.message}`);

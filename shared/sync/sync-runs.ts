@@ -96,6 +96,7 @@ function changeRecorder(tally: RunTally, runs: RunStore): RecordChanges {
   return (entries) => rows.append(tally.recordChanges(entries));
 }
 
+/** The run is over: it succeeded or failed, or it halted and this message does not carry the approval. */
 const isOver = (report: RunSummary, approved: boolean | undefined) =>
   report.state === "succeeded" || report.state === "failed" || (report.state === "halted" && !approved);
 
