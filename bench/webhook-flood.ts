@@ -32,12 +32,16 @@ async function loop() {
     if (init.pauseMs) await new Promise((r) => setTimeout(r, init.pauseMs));
   }
 }
-// The thread's own event-loop utilisation: what the clients cost the shared cores, apart from the bridge.
-const started = performance.eventLoopUtilization();
-Promise.all(Array.from({ length: concurrency }, loop)).then(() => parentPort.postMessage({ latencies, statuses, busy: performance.eventLoopUtilization(started).utilization }));
+// The thread's own CPU time: what the clients take from the shared cores, apart from the bridge.
+const cpuStart = process.threadCpuUsage(), wallStart = performance.now();
+Promise.all(Array.from({ length: concurrency }, loop)).then(() => {
+  const { user, system } = process.threadCpuUsage(cpuStart);
+  parentPort.postMessage({ latencies, statuses, cpu: (user + system) / 1000 / (performance.now() - wallStart) });
+});
 `;
 
-interface Load { latencies: number[]; statuses: Record<string, number>; busy: number }
+/** `cpu`: the client thread's CPU time over its wall time (1 = a whole core). */
+interface Load { latencies: number[]; statuses: Record<string, number>; cpu: number }
 
 function load(url: string, init: Record<string, unknown>, concurrency: number, seconds = PHASE_S): Promise<Load> {
   return new Promise((resolve, reject) => {
@@ -65,15 +69,17 @@ async function main(): Promise<void> {
   const openApi = { method: "GET", headers: {} };
 
   console.log(`bench:webhook-flood — ${PHASE_S} s per phase, ${FLOODERS} flooding clients, token caller at 2 connections; ${loadLine(availableParallelism())}`);
-  // The host's event-loop utilisation per phase: what the flood costs the bridge itself, apart from the CPU the
-  // flooding threads take from the same cores.
+  // Per phase, the host thread's event-loop utilisation and CPU time: what the flood costs the bridge itself,
+  // apart from the CPU the client threads (printed per row) take from the same cores.
   const busy: Record<string, number> = {};
   const cpu: Record<string, string> = {};
   const phase = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
     const before = performance.eventLoopUtilization();
+    const [thread, started] = [process.threadCpuUsage(), performance.now()];
     const measured = await measureCpu(env.azurite, run);
     busy[name] = performance.eventLoopUtilization(before).utilization;
-    cpu[name] = `${(100 * measured.benchMs / measured.wallMs).toFixed(0)} %`;
+    const { user, system } = process.threadCpuUsage(thread);
+    cpu[name] = `${pct((user + system) / 1000 / (performance.now() - started))} (Azurite ${pct(measured.azuriteMs / measured.wallMs)})`;
     return measured.result;
   };
   const idle = await phase("idle", () => load(`${host.url}/api/token`, tokenInit, 2));
@@ -84,7 +90,7 @@ async function main(): Promise<void> {
   const [underOpenApi, openApiFlooder] = await phase("openapi", () => Promise.all([load(`${host.url}/api/token`, tokenInit, 2), load(`${host.url}/api/openapi.json`, openApi, FLOODERS)]));
 
   const row = (name: string, l: Load) =>
-    `${name.padEnd(44)} n ${String(l.latencies.length).padStart(6)}   p50 ${percentile(l.latencies, 50).toFixed(1).padStart(7)} ms   p95 ${percentile(l.latencies, 95).toFixed(1).padStart(7)} ms   client thread busy ${pct(l.busy)}   ${JSON.stringify(l.statuses)}`;
+    `${name.padEnd(44)} n ${String(l.latencies.length).padStart(6)}   p50 ${percentile(l.latencies, 50).toFixed(1).padStart(7)} ms   p95 ${percentile(l.latencies, 95).toFixed(1).padStart(7)} ms   client thread CPU ${pct(l.cpu)}   ${JSON.stringify(l.statuses)}`;
   console.log(row("token, idle", idle));
   console.log(row("token, deep-nesting webhook flood", underFlood));
   console.log(row(`  webhook flood (${FLOODERS} clients, ${floodKib} KiB nested)`, flooder));
@@ -96,7 +102,8 @@ async function main(): Promise<void> {
   const verdict = (r: number) => (r <= TARGET_RATIO ? "met" : "NOT met");
   console.log(`token p95 under the webhook flood: ${ratio(underFlood).toFixed(2)} × idle (target ≤ ${TARGET_RATIO}: ${verdict(ratio(underFlood))})`);
   console.log(`host event loop busy: idle ${pct(busy.idle)}, webhook flood ${pct(busy.webhook)}, control ${pct(busy.control)}, openapi.json flood ${pct(busy.openapi)}`);
-  console.log(`this process's CPU (host + client threads; cores: ${availableParallelism()}): idle ${cpu.idle}, webhook flood ${cpu.webhook}, control ${cpu.control}, openapi.json flood ${cpu.openapi}; ${loadLine(availableParallelism())}`);
+  console.log(`host thread CPU (the bridge; 100 % = a core): idle ${cpu.idle}, webhook flood ${cpu.webhook}, control ${cpu.control}, openapi.json flood ${cpu.openapi}`);
+  console.log(`end: ${loadLine(availableParallelism())}`);
   console.log(`token p95 under the control flood: ${ratio(underControl).toFixed(2)} × idle (the cost of receiving the bytes at all)`);
   console.log(`token p95 under the openapi.json flood: ${ratio(underOpenApi).toFixed(2)} × idle (target ≤ ${TARGET_RATIO}: ${verdict(ratio(underOpenApi))})`);
 

@@ -157,8 +157,12 @@ async function invokeTimer(lib: HttpModule, fn: RegisteredFunction, log: (line: 
   }
 }
 
-/** The body, or undefined once it passes `limit` (declared or while reading: the rest is never read). */
-async function readCappedBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+/**
+ * The body as the socket delivered it (pieces, not copied into one buffer: a function that refuses at the first
+ * piece never pays for the rest), or undefined once it passes `limit` (declared or while reading: the rest is
+ * never read).
+ */
+async function readCappedBody(req: IncomingMessage, limit: number): Promise<Buffer[] | undefined> {
   if (Number(req.headers["content-length"] ?? "0") > limit) return undefined;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -170,7 +174,7 @@ async function readCappedBody(req: IncomingMessage, limit: number): Promise<Buff
       req.off("data", onData).off("end", onEnd).pause();
       resolve(undefined);
     };
-    const onEnd = () => resolve(Buffer.concat(chunks, total));
+    const onEnd = () => resolve(chunks);
     req.on("data", onData).on("end", onEnd).once("error", reject);
   });
 }
@@ -221,7 +225,7 @@ async function serveHttp(lib: HttpModule, routes: RouteTable<RegisteredFunction>
   const request = new lib.HttpRequest({
     method,
     url: url.href,
-    nativeRequest: lightRequest(method, url.href, requestHeaders, body ?? Buffer.alloc(0)),
+    nativeRequest: lightRequest(method, url.href, requestHeaders, body ?? []),
     params: match.params,
   } as ConstructorParameters<typeof lib.HttpRequest>[0]);
   const result = await match.target.handler(request, invocationContext(lib, match.target, log));
