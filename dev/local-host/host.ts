@@ -243,18 +243,19 @@ async function serveHttp(lib: HttpModule, routes: RouteTable<RegisteredFunction>
   const headers: Record<string, string> = {};
   if (init.headers instanceof Headers) init.headers.forEach((value, name) => { headers[name] = value; });
   else for (const [name, value] of Object.entries(init.headers ?? {})) headers[name.toLowerCase()] = String(value);
-  let bytes: Buffer;
+  // Text stays a string: Node then sends the head and the body in one write instead of a writev of two buffers.
+  let payload: string | Buffer;
   if (init.jsonBody !== undefined) {
-    bytes = Buffer.from(JSON.stringify(init.jsonBody));
+    payload = JSON.stringify(init.jsonBody);
     headers["content-type"] ??= "application/json";
   } else if (typeof init.body === "string") {
-    bytes = Buffer.from(init.body);
+    payload = init.body;
     headers["content-type"] ??= "text/plain;charset=UTF-8";
   } else {
-    bytes = init.body ? Buffer.from(init.body) : Buffer.alloc(0);
+    payload = init.body ? Buffer.from(init.body) : Buffer.alloc(0);
   }
-  res.writeHead(init.status ?? 200, { ...headers, "content-length": String(bytes.length) });
-  res.end(bytes);
+  res.writeHead(init.status ?? 200, { ...headers, "content-length": String(Buffer.byteLength(payload)) });
+  res.end(payload);
 }
 
 function isPlainInit(result: unknown): boolean {
