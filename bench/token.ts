@@ -76,7 +76,11 @@ async function main(): Promise<void> {
   // Telemetry off vs on (issue 12), same path, back to back: BENCH_TELEMETRY=0 skips it.
   if (process.env.BENCH_TELEMETRY !== "0") {
     const { compareTelemetry } = await import("./support/telemetry-compare.js");
-    await compareTelemetry((name) => run(tokenUrl, body, headers).then((r) => { console.log(row(name, r)); return r.requests.average; }));
+    await compareTelemetry(async (name) => {
+      const { result, benchMs } = await measureCpu(azurite, () => run(tokenUrl, body, headers));
+      console.log(row(name, result));
+      return { throughput: result.requests.average, cpuPerRequest: benchMs / Math.max(1, result.requests.total) };
+    });
   }
   console.log(`end: ${loadLine(availableParallelism())}`);
 
