@@ -5,8 +5,8 @@
 // The load runs in worker threads, so the host's event loop is the bridge's alone. Figures on a shared machine
 // are noisy: compare the ratios within one run.
 import { Worker } from "node:worker_threads";
-import { fileURLToPath } from "node:url";
-import { prepareBenchProcess } from "./support/bench-process.js";
+import { availableParallelism } from "node:os";
+import { loadLine, measureCpu, startTokenBench } from "./support/token-bench-env.js";
 
 const PHASE_S = Number(process.env.BENCH_DURATION ?? 10);
 const FLOODERS = Number(process.env.BENCH_FLOODERS ?? 6);
@@ -32,10 +32,16 @@ async function loop() {
     if (init.pauseMs) await new Promise((r) => setTimeout(r, init.pauseMs));
   }
 }
-Promise.all(Array.from({ length: concurrency }, loop)).then(() => parentPort.postMessage({ latencies, statuses }));
+// The thread's own CPU time: what the clients take from the shared cores, apart from the bridge.
+const cpuStart = process.threadCpuUsage(), wallStart = performance.now();
+Promise.all(Array.from({ length: concurrency }, loop)).then(() => {
+  const { user, system } = process.threadCpuUsage(cpuStart);
+  parentPort.postMessage({ latencies, statuses, cpu: (user + system) / 1000 / (performance.now() - wallStart) });
+});
 `;
 
-interface Load { latencies: number[]; statuses: Record<string, number> }
+/** `cpu`: the client thread's CPU time over its wall time (1 = a whole core). */
+interface Load { latencies: number[]; statuses: Record<string, number>; cpu: number }
 
 function load(url: string, init: Record<string, unknown>, concurrency: number, seconds = PHASE_S): Promise<Load> {
   return new Promise((resolve, reject) => {
@@ -52,43 +58,29 @@ const percentile = (values: number[], p: number) => {
 };
 
 async function main(): Promise<void> {
-  const tls = prepareBenchProcess("webhook-flood");
-  if (!tls) return;
-  const { startSandbox } = await import("../dev/sandbox/sandbox.js");
-  const { startAzurite } = await import("../dev/sandbox/azurite.js");
-  const { startLocalHost } = await import("../dev/local-host/host.js");
-  const [sandbox, azurite] = await Promise.all([startSandbox({ tls }), startAzurite()]);
-  const callers = sandbox.identities.tokenCallers.map((c) => (c.id === "reporting" ? { ...c, ratePerMinute: 1_000_000 } : c));
-  Object.assign(process.env, sandbox.env, { AzureWebJobsStorage: azurite.connectionString, TOKEN_CALLERS: JSON.stringify(callers) });
-  const host = await startLocalHost({
-    port: 0, timers: false, log: () => {}, storageConnectionString: azurite.connectionString,
-    functionsDir: fileURLToPath(new URL("./webhook-flood-functions", import.meta.url)),
-  });
-
-  const { clientId, secret } = sandbox.identities.secretCaller;
-  const tokenInit = {
-    method: "POST",
-    bodyText: new URLSearchParams({ grant_type: "client_credentials", scope: `${sandbox.dataverse[0]!.url}/.default` }).toString(),
-    headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString("base64")}` },
-    pauseMs: 5, // a steady caller, not a saturating one
-  };
-  const warm = await fetch(`${host.url}/api/token`, { method: "POST", headers: tokenInit.headers, body: tokenInit.bodyText });
-  if (warm.status !== 200) throw new Error(`warm-up failed: ${warm.status} ${await warm.text()}`);
+  const env = await startTokenBench("webhook-flood", new URL("./webhook-flood-functions", import.meta.url));
+  if (!env) return;
+  const { host } = env;
+  const tokenInit = { method: "POST", bodyText: env.body, headers: env.headers, pauseMs: 5 }; // a steady caller, not a saturating one
 
   const floodKib = Number(process.env.BENCH_FLOOD_KIB ?? 250); // of brackets: under the webhook's 256 KiB cap
   const nestedDepth = (floodKib * 1024) / 2;
   const flood = { method: "POST", headers: { "content-type": "application/json" }, bodyRepeat: { prefix: '{"value":', depth: nestedDepth, suffix: "}" } };
   const openApi = { method: "GET", headers: {} };
 
-  console.log(`bench:webhook-flood — ${PHASE_S} s per phase, ${FLOODERS} flooding clients, token caller at 2 connections (noisy shared machine)`);
-  // The host's event-loop utilisation per phase: what the flood costs the bridge itself, apart from the CPU the
-  // flooding threads take from the same cores.
+  console.log(`bench:webhook-flood — ${PHASE_S} s per phase, ${FLOODERS} flooding clients, token caller at 2 connections; ${loadLine(availableParallelism())}`);
+  // Per phase, the host thread's event-loop utilisation and CPU time: what the flood costs the bridge itself,
+  // apart from the CPU the client threads (printed per row) take from the same cores.
   const busy: Record<string, number> = {};
+  const cpu: Record<string, string> = {};
   const phase = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
     const before = performance.eventLoopUtilization();
-    const result = await run();
+    const [thread, started] = [process.threadCpuUsage(), performance.now()];
+    const measured = await measureCpu(env.azurite, run);
     busy[name] = performance.eventLoopUtilization(before).utilization;
-    return result;
+    const { user, system } = process.threadCpuUsage(thread);
+    cpu[name] = `${pct((user + system) / 1000 / (performance.now() - started))} (Azurite ${pct(measured.azuriteMs / measured.wallMs)})`;
+    return measured.result;
   };
   const idle = await phase("idle", () => load(`${host.url}/api/token`, tokenInit, 2));
   const [underFlood, flooder] = await phase("webhook", () => Promise.all([load(`${host.url}/api/token`, tokenInit, 2), load(`${host.url}/api/notifications`, flood, FLOODERS)]));
@@ -98,7 +90,7 @@ async function main(): Promise<void> {
   const [underOpenApi, openApiFlooder] = await phase("openapi", () => Promise.all([load(`${host.url}/api/token`, tokenInit, 2), load(`${host.url}/api/openapi.json`, openApi, FLOODERS)]));
 
   const row = (name: string, l: Load) =>
-    `${name.padEnd(44)} n ${String(l.latencies.length).padStart(6)}   p50 ${percentile(l.latencies, 50).toFixed(1).padStart(7)} ms   p95 ${percentile(l.latencies, 95).toFixed(1).padStart(7)} ms   ${JSON.stringify(l.statuses)}`;
+    `${name.padEnd(44)} n ${String(l.latencies.length).padStart(6)}   p50 ${percentile(l.latencies, 50).toFixed(1).padStart(7)} ms   p95 ${percentile(l.latencies, 95).toFixed(1).padStart(7)} ms   client thread CPU ${pct(l.cpu)}   ${JSON.stringify(l.statuses)}`;
   console.log(row("token, idle", idle));
   console.log(row("token, deep-nesting webhook flood", underFlood));
   console.log(row(`  webhook flood (${FLOODERS} clients, ${floodKib} KiB nested)`, flooder));
@@ -110,11 +102,12 @@ async function main(): Promise<void> {
   const verdict = (r: number) => (r <= TARGET_RATIO ? "met" : "NOT met");
   console.log(`token p95 under the webhook flood: ${ratio(underFlood).toFixed(2)} × idle (target ≤ ${TARGET_RATIO}: ${verdict(ratio(underFlood))})`);
   console.log(`host event loop busy: idle ${pct(busy.idle)}, webhook flood ${pct(busy.webhook)}, control ${pct(busy.control)}, openapi.json flood ${pct(busy.openapi)}`);
+  console.log(`host thread CPU (the bridge; 100 % = a core): idle ${cpu.idle}, webhook flood ${cpu.webhook}, control ${cpu.control}, openapi.json flood ${cpu.openapi}`);
+  console.log(`end: ${loadLine(availableParallelism())}`);
   console.log(`token p95 under the control flood: ${ratio(underControl).toFixed(2)} × idle (the cost of receiving the bytes at all)`);
   console.log(`token p95 under the openapi.json flood: ${ratio(underOpenApi).toFixed(2)} × idle (target ≤ ${TARGET_RATIO}: ${verdict(ratio(underOpenApi))})`);
 
-  await host.close();
-  await Promise.all([sandbox.stop(), azurite.stop()]);
+  await env.stop();
   process.exit(0);
 }
 

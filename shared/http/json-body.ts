@@ -18,16 +18,17 @@ export class BodyTooLargeError extends AppError {
 /**
  * Reads the raw body, refusing more than `limit` bytes (413): a declared Content-Length over the limit is refused
  * before reading, and a chunked (or lying) body stops being read once the limit is passed — never buffered whole.
+ * `inspect` sees each piece as it arrives and may throw to refuse the body there, before the rest is read or copied.
  */
-export async function readBodyBytes(request: HttpRequest, limit = MAX_BODY_BYTES): Promise<Buffer> {
+export async function readBodyBytes(request: HttpRequest, limit = MAX_BODY_BYTES, inspect?: (piece: Uint8Array) => void): Promise<Buffer> {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > limit) throw new BodyTooLargeError(limit);
   const stream = request.body;
   if (!stream) return Buffer.alloc(0);
-  return readCapped(stream, limit);
+  return readCapped(stream, limit, inspect);
 }
 
-async function readCapped(stream: ReadableStream<Uint8Array>, limit: number): Promise<Buffer> {
+async function readCapped(stream: ReadableStream<Uint8Array>, limit: number, inspect?: (piece: Uint8Array) => void): Promise<Buffer> {
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -35,12 +36,17 @@ async function readCapped(stream: ReadableStream<Uint8Array>, limit: number): Pr
     const { done, value } = await reader.read();
     if (done) break;
     total += value.byteLength;
-    if (total > limit) {
+    try {
+      if (total > limit) throw new BodyTooLargeError(limit);
+      inspect?.(value);
+    } catch (error) {
       await reader.cancel().catch(() => undefined);
-      throw new BodyTooLargeError(limit);
+      throw error;
     }
     chunks.push(value);
   }
+  // One piece (the usual small body) is used as it is, not copied.
+  if (chunks.length === 1) return Buffer.from(chunks[0]!.buffer, chunks[0]!.byteOffset, chunks[0]!.byteLength);
   return Buffer.concat(chunks, total);
 }
 

@@ -26,23 +26,51 @@ export interface JsonShapeProblem {
 
 /** The first bound the text passes, or undefined when it stays within every bound. */
 export function jsonShapeProblem(bytes: Uint8Array, limits: JsonShapeLimits): JsonShapeProblem | undefined {
-  const items = new Uint32Array(limits.maxDepth + 1);
-  let depth = 0;
-  let stringStart = -1;
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i]!;
-    if (stringStart >= 0) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) stringStart = -1;
-      else if (i - stringStart > limits.maxStringBytes) return { bound: "maxStringBytes", text: `a string longer than ${limits.maxStringBytes} bytes` };
-      continue;
-    }
-    if (c === QUOTE) stringStart = i;
-    else if (OPENERS.has(c)) {
-      if (++depth > limits.maxDepth) return { bound: "maxDepth", text: `nesting deeper than ${limits.maxDepth}` };
-      items[depth] = 1;
-    } else if (CLOSERS.has(c)) depth = Math.max(0, depth - 1);
-    else if (c === COMMA && depth > 0 && ++items[depth]! > limits.maxItems) return { bound: "maxItems", text: `more than ${limits.maxItems} items in one array or object` };
+  return new JsonShapeScanner(limits).feed(bytes);
+}
+
+/**
+ * The same check over a text that arrives in pieces (a request body as it is read): feed each piece in order;
+ * the first bound passed is reported by the piece that passes it, so a reader can stop there.
+ */
+export class JsonShapeScanner {
+  private readonly items: Uint32Array;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private stringBytes = 0;
+
+  constructor(private readonly limits: JsonShapeLimits) {
+    this.items = new Uint32Array(limits.maxDepth + 1);
   }
-  return undefined;
+
+  feed(bytes: Uint8Array): JsonShapeProblem | undefined {
+    const { limits, items } = this;
+    // Locals in the loop, written back at the end: one byte at a time over up to a megabyte.
+    let { depth, inString, escaped, stringBytes } = this;
+    for (let i = 0; i < bytes.length; i++) {
+      const c = bytes[i]!;
+      if (inString) {
+        stringBytes++;
+        if (escaped) escaped = false;
+        else if (c === BACKSLASH) escaped = true;
+        else if (c === QUOTE) {
+          inString = false;
+          continue;
+        }
+        if (stringBytes > limits.maxStringBytes) return { bound: "maxStringBytes", text: `a string longer than ${limits.maxStringBytes} bytes` };
+        continue;
+      }
+      if (c === QUOTE) {
+        inString = true;
+        stringBytes = 0;
+      } else if (OPENERS.has(c)) {
+        if (++depth > limits.maxDepth) return { bound: "maxDepth", text: `nesting deeper than ${limits.maxDepth}` };
+        items[depth] = 1;
+      } else if (CLOSERS.has(c)) depth = Math.max(0, depth - 1);
+      else if (c === COMMA && depth > 0 && ++items[depth]! > limits.maxItems) return { bound: "maxItems", text: `more than ${limits.maxItems} items in one array or object` };
+    }
+    Object.assign(this, { depth, inString, escaped, stringBytes });
+    return undefined;
+  }
 }

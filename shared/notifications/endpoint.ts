@@ -8,7 +8,7 @@ import { readBodyBytes } from "../http/json-body.js";
 import { problem } from "../http/problem.js";
 import { unknownQueryParameters, unknownQueryText } from "../http/query.js";
 import { clientStateMatches } from "./client-state.js";
-import { classifyNotifications, MAX_NOTIFICATION_BODY_BYTES, parseNotificationCollection } from "./parse.js";
+import { classifyNotifications, MAX_NOTIFICATION_BODY_BYTES, notificationShapeCheck, parseNotificationCollection } from "./parse.js";
 import type { NotificationServices } from "./services.js";
 import { backgroundLogger } from "../telemetry/logger.js";
 
@@ -26,7 +26,7 @@ export async function receiveNotifications(request: HttpRequest, deps: () => Dep
 
   let items: unknown[];
   try {
-    items = parseNotificationCollection(await readBodyBytes(request, MAX_NOTIFICATION_BODY_BYTES));
+    items = parseNotificationCollection(await readBodyBytes(request, MAX_NOTIFICATION_BODY_BYTES, notificationShapeCheck()), true);
   } catch (error) {
     if (isRefusal(error)) return problem(error.status, error.message, { code: error.code });
     return problem(400, "The body could not be read.", { code: "unreadable_body" });

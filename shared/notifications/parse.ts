@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { AppError } from "../errors/app-error.js";
 import { duplicateKeyProblem } from "../http/json-body.js";
-import { jsonShapeProblem, type JsonShapeLimits } from "../http/json-shape.js";
+import { JsonShapeScanner, type JsonShapeLimits } from "../http/json-shape.js";
 
 export const LIFECYCLE_EVENTS = ["reauthorizationRequired", "subscriptionRemoved", "missed"] as const;
 export type LifecycleEventName = (typeof LIFECYCLE_EVENTS)[number];
@@ -55,12 +55,26 @@ export const MAX_NOTIFICATION_BODY_BYTES = 256 * 1024;
  */
 export const NOTIFICATION_SHAPE: JsonShapeLimits = { maxDepth: 8, maxItems: MAX_NOTIFICATIONS_PER_REQUEST, maxStringBytes: 8 * 1024 };
 
-/** Parses the raw body into its items; throws a 400/413 AppError when it is not Graph's notification collection. */
-export function parseNotificationCollection(body: Buffer | string): unknown[] {
+/**
+ * The shape check of a body read in pieces (readBodyBytes' `inspect`): throws the 400/413 at the first piece past
+ * a bound, so a deeply nested flood is refused after its first bytes, before the rest is copied or parsed.
+ */
+export function notificationShapeCheck(): (piece: Uint8Array) => void {
+  const scanner = new JsonShapeScanner(NOTIFICATION_SHAPE);
+  return (piece) => {
+    const shape = scanner.feed(piece);
+    if (shape?.bound === "maxItems") throw tooManyNotifications();
+    if (shape) throw new AppError(`The body is not a Graph notification collection: ${shape.text}.`, 400, "json_too_complex");
+  };
+}
+
+/**
+ * Parses the raw body into its items; throws a 400/413 AppError when it is not Graph's notification collection.
+ * `shapeChecked`: the body was already read through notificationShapeCheck().
+ */
+export function parseNotificationCollection(body: Buffer | string, shapeChecked = false): unknown[] {
   const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
-  const shape = jsonShapeProblem(bytes, NOTIFICATION_SHAPE);
-  if (shape?.bound === "maxItems") throw tooManyNotifications();
-  if (shape) throw new AppError(`The body is not a Graph notification collection: ${shape.text}.`, 400, "json_too_complex");
+  if (!shapeChecked) notificationShapeCheck()(bytes);
   let raw: unknown;
   const text = bytes.toString("utf8");
   try {

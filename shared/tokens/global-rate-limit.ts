@@ -9,7 +9,10 @@
 // round trip, for up to RESERVATION_MS. What a reservation leaves unspent goes back into the bucket (capped at its
 // capacity) on this instance's next write. So the promise holds across instances — tokens leave the shared bucket
 // before they are spent — and a caller at a steady rate costs about one write per second per instance, not one
-// per issuance. A caller under 60 a minute never gets a reservation: every take is decided in storage.
+// per issuance. The reservation is sized by the last full second's demand (not the current second's, which
+// starts small every second) and renewed in the background once it runs low or near its end, so a caller at a
+// steady rate never waits for storage; takes that arrive while a renewal is in flight are served from it when it
+// lands. A caller under 60 a minute never gets a reservation: every take is decided in storage.
 import type { TableClient } from "@azure/data-tables";
 import { spend, type RateDecision } from "./rate-limit.js";
 import { upstreamStatus } from "../errors/app-error.js";
@@ -28,12 +31,16 @@ const MAX_ATTEMPTS = 8;
 const PARTITION = "rate";
 /** How long reserved tokens may be spent locally; also the demand window that sizes the next reservation. */
 const RESERVATION_MS = 1_000;
+/** A reservation is renewed ahead once it is down to this share of its demand or of its time. */
+const RENEW_AT = 0.25;
 
 interface Reservation {
   tokens: number;
   expiresAt: number;
-  /** Takes for this caller on this instance in the current window (sizes the next reservation). */
+  /** Takes for this caller on this instance in the current window. */
   demand: number;
+  /** Takes in the last full window (0 when that window saw none): with `demand`, sizes the next reservation. */
+  lastDemand: number;
   windowStart: number;
 }
 
@@ -54,7 +61,11 @@ export class TableRateLimiter {
 
   take(callerId: string, ratePerMinute: number): Promise<RateDecision> {
     const rowKey = rowKeyOf(callerId);
-    if (this.spendReserved(rowKey)) return Promise.resolve({ allowed: true, retryAfterSeconds: 0 });
+    const reservation = this.countDemand(rowKey);
+    if (spendReserved(reservation, this.now())) {
+      if (runningLow(reservation, this.now())) this.renewAhead(rowKey, ratePerMinute);
+      return Promise.resolve({ allowed: true, retryAfterSeconds: 0 });
+    }
     return new Promise((resolve, reject) => {
       const queue = this.waiting.get(rowKey);
       if (queue) return void queue.push({ resolve, reject });
@@ -63,11 +74,22 @@ export class TableRateLimiter {
     });
   }
 
+  /** A round with no takes of its own, only to top up the reservation; none when a round is already under way. */
+  private renewAhead(rowKey: string, ratePerMinute: number): void {
+    if (this.waiting.has(rowKey)) return;
+    this.waiting.set(rowKey, []);
+    void this.drain(rowKey, ratePerMinute, true);
+  }
+
   /** Decides the caller's waiting takes round after round, each round in one conditional write. */
-  private async drain(rowKey: string, ratePerMinute: number): Promise<void> {
+  private async drain(rowKey: string, ratePerMinute: number, renewing = false): Promise<void> {
     const queue = this.waiting.get(rowKey)!;
-    while (queue.length > 0) {
+    for (let renew = renewing; renew || queue.length > 0; renew = false) {
+      // Takes that queued behind the previous round are served from what it reserved first.
+      const reservation = this.reservations.get(rowKey);
+      while (queue.length > 0 && reservation && spendReserved(reservation, this.now())) queue.shift()!.resolve({ allowed: true, retryAfterSeconds: 0 });
       const round = queue.splice(0);
+      if (round.length === 0 && !renew) continue;
       try {
         const decisions = await this.spendMany(rowKey, ratePerMinute, round.length);
         round.forEach((waiter, i) => waiter.resolve(decisions[i]!));
@@ -78,16 +100,20 @@ export class TableRateLimiter {
     this.waiting.delete(rowKey);
   }
 
-  /** Counts the take in the caller's demand window and spends a reserved token when one is left and fresh. */
-  private spendReserved(rowKey: string): boolean {
+  /** The caller's reservation, with this take counted in its demand window. */
+  private countDemand(rowKey: string): Reservation {
     const now = this.now();
-    const r = this.reservations.get(rowKey) ?? { tokens: 0, expiresAt: 0, demand: 0, windowStart: now };
-    this.reservations.set(rowKey, r);
-    if (now - r.windowStart >= RESERVATION_MS) Object.assign(r, { demand: 0, windowStart: now });
+    let r = this.reservations.get(rowKey);
+    if (!r) {
+      r = { tokens: 0, expiresAt: 0, demand: 0, lastDemand: 0, windowStart: now };
+      this.reservations.set(rowKey, r);
+    }
+    if (now - r.windowStart >= RESERVATION_MS) {
+      // The window just ended is the last full one only if it ended less than a window ago.
+      Object.assign(r, { lastDemand: now - r.windowStart < 2 * RESERVATION_MS ? r.demand : 0, demand: 0, windowStart: now });
+    }
     r.demand++;
-    if (r.tokens < 1 || now >= r.expiresAt) return false;
-    r.tokens--;
-    return true;
+    return r;
   }
 
   private async spendMany(rowKey: string, ratePerMinute: number, count: number): Promise<RateDecision[]> {
@@ -95,7 +121,9 @@ export class TableRateLimiter {
     const reservation = this.reservations.get(rowKey);
     // Unspent reserved tokens go back (the bucket caps them); a busy caller reserves about a second's demand.
     const returned = reservation && this.now() >= reservation.expiresAt ? reservation.tokens : 0;
-    const extra = Math.min(Math.floor(ratePerMinute / 60), reservation?.demand ?? 0);
+    const kept = reservation && !returned ? reservation.tokens : 0;
+    // About a second's demand, and never more than a second's allowance held at once.
+    const extra = Math.max(0, Math.min(Math.floor(ratePerMinute / 60) - kept, reservation ? Math.max(reservation.demand, reservation.lastDemand) : 0));
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const current = this.known.get(rowKey) ?? (await read(client, rowKey));
       const now = this.now();
@@ -114,6 +142,18 @@ export class TableRateLimiter {
     }
     return Array.from({ length: count }, () => ({ allowed: false, retryAfterSeconds: 1 }));
   }
+}
+
+/** Spends one reserved token when one is left and fresh. */
+function spendReserved(r: Reservation, now: number): boolean {
+  if (r.tokens < 1 || now >= r.expiresAt) return false;
+  r.tokens--;
+  return true;
+}
+
+/** Down to a quarter of a second's demand or of its time: time to renew before takes would have to wait. */
+function runningLow(r: Reservation, now: number): boolean {
+  return r.tokens < RENEW_AT * Math.max(r.demand, r.lastDemand) || r.expiresAt - now < RENEW_AT * RESERVATION_MS;
 }
 
 /** Table keys exclude / \ # ? and control characters; caller ids are configuration, but stay safe. */

@@ -2,8 +2,9 @@
 // takes at most 256 KiB; the OpenAPI document is built once and served with an ETag (304 on If-None-Match);
 // a JSON body that repeats a key, and a query parameter a route does not take, are refused with 400 naming them.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jsonShapeProblem } from "../../shared/http/json-shape.js";
-import { NOTIFICATION_SHAPE } from "../../shared/notifications/parse.js";
+import { readBodyBytes } from "../../shared/http/json-body.js";
+import { jsonShapeProblem, JsonShapeScanner } from "../../shared/http/json-shape.js";
+import { NOTIFICATION_SHAPE, notificationShapeCheck } from "../../shared/notifications/parse.js";
 import { callHandler, startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
 
 let env: BridgeEnvironment;
@@ -27,6 +28,27 @@ describe("the webhook's shape check", () => {
     expect(jsonShapeProblem(Buffer.from(`{"value":"${"a".repeat(9000)}"}`), NOTIFICATION_SHAPE)?.text).toBe("a string longer than 8192 bytes");
     // Brackets, commas and escaped quotes inside strings are text, not structure.
     expect(jsonShapeProblem(Buffer.from(`{"value":["${"[[[[,,,,\\\"".repeat(100)}"]}`), NOTIFICATION_SHAPE)).toBeUndefined();
+  });
+
+  it("scans a text that arrives in pieces as it would the whole, split anywhere (inside strings and escapes too)", () => {
+    const texts = [nested(7), nested(8), `{"value":[${"1,".repeat(1000)}1]}`, `{"value":"${"a".repeat(9000)}"}`, `{"value":["${"[[[[,,,,\\\"".repeat(100)}"]}`, '{"a":"\\"}'];
+    for (const text of texts) {
+      const bytes = Buffer.from(text);
+      const whole = jsonShapeProblem(bytes, NOTIFICATION_SHAPE);
+      for (const at of [1, 7, 10, 11, 12, Math.floor(bytes.length / 2), bytes.length - 1]) {
+        const scanner = new JsonShapeScanner(NOTIFICATION_SHAPE);
+        expect(scanner.feed(bytes.subarray(0, at)) ?? scanner.feed(bytes.subarray(at)), `${text.slice(0, 30)} split at ${at}`).toEqual(whole);
+      }
+    }
+  });
+
+  it("a deeply nested body is refused at its first piece: the rest is never read or copied", async () => {
+    let pulled = 0;
+    const pieces = [Buffer.from(`{"value":${"[".repeat(16_000)}`), Buffer.from("[".repeat(100_000)), Buffer.from("]".repeat(116_000) + "}")];
+    const body = new ReadableStream<Uint8Array>({ pull(controller) { controller.enqueue(pieces[pulled++]!); if (pulled === pieces.length) controller.close(); } }, { highWaterMark: 0 });
+    const request = { headers: new Headers({ "content-type": "application/json" }), body } as never; // what readBodyBytes reads of an HttpRequest
+    await expect(readBodyBytes(request, 256 * 1024, notificationShapeCheck())).rejects.toMatchObject({ status: 400, code: "json_too_complex" });
+    expect(pulled).toBe(1);
   });
 
   it("POST /api/notifications refuses a deeply nested body with 400 before parsing it, and a body over 256 KiB with 413", async () => {
