@@ -6,6 +6,7 @@
 import { RestError, type TableClient } from "@azure/data-tables";
 import { escapeODataString } from "../odata/literal.js";
 import { capStrings, fitEntity, joinText, packJsonList, splitText, tableKey, truncationMarker } from "../state/table-limits.js";
+import { accessRidesOn, ACCESS_ACTION, entryUserKey } from "../access/report-entries.js";
 import { CHANGE_LIST_CAP, ENTRY_TEXT_CAP, ERROR_LIST_CAP, type ChangeEntry, type RunReport } from "./run-report.js";
 
 type RunEntity = Record<string, unknown> & { partitionKey: string; rowKey: string };
@@ -97,18 +98,34 @@ export class RunStore {
     return report;
   }
 
-  /** Appends changes; for a non-dry run only the first CHANGE_LIST_CAP are kept, the rest are counted. */
-  async appendChanges(report: RunReport, recorded: { count: number; chunk: number }, changes: ChangeEntry[]): Promise<void> {
-    const room = report.dryRun ? changes.length : Math.max(0, CHANGE_LIST_CAP - recorded.count);
-    const kept = changes.slice(0, room);
-    report.changesOmitted += changes.length - kept.length;
+  /**
+   * Appends changes; for a non-dry run only the first CHANGE_LIST_CAP are kept, the rest are counted. An access
+   * entry of a user whose own entry this run listed rides on it (access/report-entries.ts): kept, not counted.
+   */
+  async appendChanges(report: RunReport, recorded: { count: number; chunk: number; listed?: Set<string> }, changes: ChangeEntry[]): Promise<void> {
+    const kept = report.dryRun ? changes : this.withinCap(report, recorded, changes);
+    if (report.dryRun) recorded.count += changes.length;
     if (kept.length === 0) return;
     const client = await this.items();
     const chunks = packJsonList(kept.map((c) => capStrings(c, ENTRY_TEXT_CAP)), CHUNK_CHARS, oversizedChange);
     for (const items of chunks) {
       await client.upsertEntity(fitEntity({ partitionKey: `changes-${report.runId}`, rowKey: String(recorded.chunk++).padStart(8, "0"), items }), "Replace");
     }
-    recorded.count += kept.length;
+  }
+
+  /** The changes a non-dry run lists: the first CHANGE_LIST_CAP, and access riding on a listed user's entry. */
+  private withinCap(report: RunReport, recorded: { count: number; listed?: Set<string> }, changes: readonly ChangeEntry[]): ChangeEntry[] {
+    const listed = (recorded.listed ??= new Set());
+    const kept: ChangeEntry[] = [];
+    for (const change of changes) {
+      if (accessRidesOn(change, listed)) { kept.push(change); continue; }
+      if (recorded.count >= CHANGE_LIST_CAP) { report.changesOmitted++; continue; }
+      kept.push(change);
+      recorded.count++;
+      const key = change.action === ACCESS_ACTION ? undefined : entryUserKey(change);
+      if (key !== undefined) listed.add(key);
+    }
+    return kept;
   }
 
   private async readChanges(runId: string): Promise<ChangeEntry[]> {

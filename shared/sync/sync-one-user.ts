@@ -13,6 +13,8 @@ import { applyAccessToUser, type MemberSource, type OrgAccessSettings } from "..
 import type { AccessOrgPort } from "../access/dataverse-access.js";
 import { previewUserAccess, type UserAccessPreview } from "../access/user-access.js";
 import type { RemapPort } from "./remap-port.js";
+import { holdCreatesUnderRemap } from "./remap-pending.js";
+import { withAccess } from "../access/report-entries.js";
 import { emptyCounts, type ChangeEntry } from "./run-report.js";
 import type { SyncSettings } from "./run-org-sync.js";
 import { indexSelect, objectIdKey, UserIndex } from "./user-index.js";
@@ -20,7 +22,8 @@ import { anchorColumn, anchorOf, type OrgIdentity } from "./identity.js";
 
 export interface OneUserResult {
   user: { id: string; userPrincipalName: string | null; found: boolean };
-  orgs: Array<{ org: string; change: ChangeEntry | { action: "unchanged" | "none" }; access?: ChangeEntry }>;
+  /** Per org, what changed: the user's entry, carrying `access` when their access changed too. */
+  orgs: Array<{ org: string; change: ChangeEntry | { action: "unchanged" | "none" } }>;
 }
 
 /** An online org's access rules and port, and its licence SKUs (SYNC_LICENSE_SKUS). */
@@ -53,17 +56,29 @@ export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, ab
     const access = target.access && record && !record.disabled && !record.systemUserId.startsWith("pending:")
       ? await applyAccessToUser(target.access.settings, { directory: deps.directory, access: target.access.port, members: target.access.members }, { systemUserId: record.systemUserId, objectId }, abortSignal)
       : undefined;
-    results.push({ org, change: result, ...(access ? { access } : {}) });
+    results.push({ org, change: access ? withAccessOf(result, access) : result });
   }
   return { user: { id: user?.id ?? idOrUpn, userPrincipalName: user?.userPrincipalName ?? null, found: Boolean(user) }, orgs: results };
 }
 
-/** Applies one planned action now (a remap through the remap procedure); what it changed, or why nothing. */
+/** The user's entry carrying their access change; the access entry itself when nothing else changed. */
+function withAccessOf(change: ChangeEntry | { action: "unchanged" | "none" }, access: ChangeEntry): ChangeEntry {
+  return change.action === "unchanged" || change.action === "none" ? access : withAccess(change, access);
+}
+
+/**
+ * Applies one planned action now (a remap through the remap procedure); what it changed, or why nothing. A create
+ * waits while an open remap has the user's record on its temporary account, as in a run (remap-pending.ts).
+ */
 async function applyOne(action: ReturnType<typeof planChange>, index: UserIndex, target: OneUserDependencies["orgs"][number], deps: OneUserDependencies, abortSignal?: AbortSignal): Promise<OneUserResult["orgs"][number]["change"]> {
   const { org, dataverse } = target;
   if (action.kind === "unchanged") return { action: "unchanged" };
   if (action.kind === "skip") return entryFor(action, "planned") ?? { action: "none" };
   if (action.kind === "remap") return (await applyRemap(action, { org, dataverse, remap: deps.remap, requestedBy: deps.requestedBy }, abortSignal)).entry;
+  if (action.kind === "create" && deps.remap) {
+    const held = holdCreatesUnderRemap([action], await deps.remap.pendingTargets(org, { abortSignal }), new Date());
+    if (held.entries.length > 0) return held.entries[0]!;
+  }
   const applied = await applyWriteActions(dataverse, index, [action], emptyCounts(), { dryRun: false, abortSignal });
   return applied.entries[0]!;
 }

@@ -31,7 +31,9 @@ const accessOf = (user: DirectoryUser) => ({ unit: unitName(user), roles: org().
 const rootUnit = () => org().access.units.get(org().businessUnitId)!.name;
 const writes = () => ({ writes: org().stats.writes, ...org().stats.access });
 const membersOf = (group: string) => new Set(directory().membersOf(group));
-const entryFor = (report: RunReport, user: DirectoryUser) => report.changes.find((c) => c.action === "access" && c.objectId?.toLowerCase() === user.id.toLowerCase());
+const entriesOf = (report: RunReport, user: DirectoryUser) => report.changes.filter((c) => c.objectId?.toLowerCase() === user.id.toLowerCase());
+/** The user's entry carrying their access change (their own create/update entry, or an access-only one). */
+const entryFor = (report: RunReport, user: DirectoryUser) => entriesOf(report, user).find((c) => c.access !== undefined);
 
 async function runSync(options: { dryRun?: boolean; mode?: "full" | "incremental" } = {}): Promise<RunReport> {
   const runs = (await import("../support/test-bridge.js")).testBridge().syncRuns;
@@ -53,7 +55,11 @@ describe("access from rule groups", () => {
     }
     expect(report.counts.accessChanged).toBe(sales.size + service.size);
     const first = users.find((u) => sales.has(u.id))!;
-    expect(entryFor(report, first)).toMatchObject({ outcome: "applied", access: { businessUnit: { new: units.sales }, rolesAdded: expect.arrayContaining([roles.salesperson, roles.basicUser]), teamsAdded: [teams.sales] } });
+    // The user's own create entry carries their access: one entry per user, none of action "access".
+    expect(entryFor(report, first)).toMatchObject({ action: "create", outcome: "applied", access: { businessUnit: { new: units.sales }, rolesAdded: expect.arrayContaining([roles.salesperson, roles.basicUser]), teamsAdded: [teams.sales] } });
+    expect(entryFor(report, first)!.accessOutcome).toBeUndefined();
+    for (const user of users) expect(entriesOf(report, user), user.userPrincipalName).toHaveLength(1);
+    expect(report.changes.filter((c) => c.action === "access")).toEqual([]);
   });
 
   it("a second run writes nothing", async () => {
@@ -71,6 +77,8 @@ describe("access from rule groups", () => {
     const report = await runSync();
     expect(report).toMatchObject({ state: "succeeded", mode: "incremental" });
     expect(accessOf(newcomer)).toEqual({ unit: units.sales, roles: [roles.basicUser, roles.salesperson], teams: [teams.sales] });
+    // Access is the user's only change: an entry of its own.
+    expect(entriesOf(report, newcomer)).toEqual([expect.objectContaining({ action: "access", outcome: "applied" })]);
     expect(entryFor(report, newcomer)!.access).toMatchObject({ businessUnit: { new: units.sales }, rolesLostInMove: ["Auditor"], teamsAdded: [teams.sales] });
     expect(report.counts).toMatchObject({ accessChanged: 1, failed: 0 });
   });
@@ -95,10 +103,21 @@ describe("access from rule groups", () => {
     const dry = await runSync({ dryRun: true });
     expect(writes()).toEqual(before);
     expect(dry.counts.accessChanged).toBe(1);
-    expect(entryFor(dry, joiner)).toMatchObject({ outcome: "planned", access: { businessUnit: { new: units.service } } });
+    expect(entryFor(dry, joiner)).toMatchObject({ action: "access", outcome: "planned", access: { businessUnit: { new: units.service } } });
     const real = await runSync();
     expect(real.counts.accessChanged).toBe(1);
     expect(accessOf(joiner).unit).toBe(units.service);
+  });
+
+  it("a user created by a run, dry or not, has one entry: the create carrying the access", async () => {
+    const fresh = directory().addUser({ userPrincipalName: "fresh.seller@contoso.com", givenName: "Fresh", surname: "Seller" });
+    directory().addGroupMember(SANDBOX_GROUPS.sales.id, fresh.id);
+    const dry = await runSync({ dryRun: true });
+    expect(entriesOf(dry, fresh)).toEqual([expect.objectContaining({ action: "create", outcome: "planned", access: expect.objectContaining({ businessUnit: { old: rootUnit(), new: units.sales }, teamsAdded: [teams.sales] }) })]);
+    const real = await runSync();
+    expect(real.counts).toMatchObject({ created: 1, accessChanged: 1 });
+    expect(entriesOf(real, fresh)).toEqual([expect.objectContaining({ action: "create", outcome: "applied", access: expect.objectContaining({ rolesAdded: expect.arrayContaining([roles.salesperson, roles.basicUser]) }) })]);
+    expect(accessOf(fresh)).toEqual({ unit: units.sales, roles: [roles.basicUser, roles.salesperson], teams: [teams.sales] });
   });
 
   it("provision on demand applies the user's access at once", async () => {
@@ -107,14 +126,27 @@ describe("access from rule groups", () => {
     const bridge = (await import("../support/test-bridge.js")).testBridge();
     const { syncOneUser } = await import("../../shared/sync/sync-one-user.js");
     const result = await syncOneUser(joiner.id, bridge.oneUser("test"));
-    expect(result.orgs[0]!.access).toMatchObject({ action: "access", outcome: "applied", access: { businessUnit: { new: units.sales }, teamsAdded: [teams.sales] } });
+    expect(result.orgs[0]!.change).toMatchObject({ action: "access", outcome: "applied", access: { businessUnit: { new: units.sales }, teamsAdded: [teams.sales] } });
     expect(accessOf(joiner)).toEqual({ unit: units.sales, roles: [roles.basicUser, roles.salesperson], teams: [teams.sales] });
     const again = await syncOneUser(joiner.id, bridge.oneUser("test"));
-    expect(again.orgs[0]!.access).toBeUndefined();
+    expect(again.orgs[0]!.change).toEqual({ action: "unchanged" });
   });
 });
 
 describe("safety", () => {
+  it("the unmanaged roles a move costs are reported, not counted toward ACCESS_REMOVAL_THRESHOLD", async () => {
+    vi.resetModules();
+    process.env.ACCESS_REMOVAL_THRESHOLD = "0";
+    const mover = users.find((u) => !membersOf(SANDBOX_GROUPS.sales.id).has(u.id) && !membersOf(SANDBOX_GROUPS.service.id).has(u.id) && org().roleNamesOf(recordOf(u).systemuserid).length === 0)!;
+    org().assignRoles(recordOf(mover).systemuserid, ["Auditor"]);
+    directory().addGroupMember(SANDBOX_GROUPS.sales.id, mover.id);
+    const report = await runSync();
+    expect(report.state).toBe("succeeded");
+    expect(entryFor(report, mover)).toMatchObject({ outcome: "applied", access: { rolesRemoved: [], teamsRemoved: [], rolesLostInMove: ["Auditor"] } });
+    expect(accessOf(mover)).toEqual({ unit: units.sales, roles: [roles.basicUser, roles.salesperson], teams: [teams.sales] });
+    delete process.env.ACCESS_REMOVAL_THRESHOLD;
+  });
+
   it("removals over ACCESS_REMOVAL_THRESHOLD halt the run before any removal; approval applies them", async () => {
     vi.resetModules();
     process.env.ACCESS_REMOVAL_THRESHOLD = "2";
