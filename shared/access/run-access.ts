@@ -115,6 +115,8 @@ export async function loadOrgAccess(
 
 export class OrgAccessRun {
   private readonly touched = new Set<string>();
+  /** Users whose record this run created (object id keys): it holds nothing yet, so its access is not read. */
+  private readonly created = new Set<string>();
   /** Ids kept in the org's state (loaded or added by this run): removed once their access is applied. */
   private readonly kept = new Set<string>();
 
@@ -148,8 +150,12 @@ export class OrgAccessRun {
     return run;
   }
 
-  /** Users the run touched (created, changed, back in scope): planned at the round's end; kept durably until then. */
-  async touch(objectIds: readonly string[]): Promise<void> {
+  /**
+   * Users the run touched (created, changed, back in scope): planned at the round's end; kept durably until then.
+   * `created`: those whose record this run created (object id keys, as the run's records are anchored).
+   */
+  async touch(objectIds: readonly string[], created: readonly string[] = []): Promise<void> {
+    for (const id of created) this.created.add(objectIdKey(id));
     const added = objectIds.map(objectIdKey).filter((id) => !this.touched.has(id));
     for (const id of added) this.touched.add(id);
     if (!this.report.dryRun && this.report.mode === "incremental" && !this.approval) await this.keep(added);
@@ -192,13 +198,17 @@ export class OrgAccessRun {
     return out;
   }
 
-  /** Reads the candidates' current access in pages and plans each one (records the run has not created yet start empty). */
+  /**
+   * Reads the candidates' current access in pages and plans each one. Records this run created (or, on a dry run,
+   * would create) start empty in the root unit, where the sync creates them: nothing to read.
+   */
   private async plan(candidates: readonly Candidate[], signal?: AbortSignal): Promise<Planned[]> {
-    const current = await this.deps.access.readAccess(candidates.map((c) => c.systemUserId), signal);
+    const isNew = (c: Candidate) => c.systemUserId.startsWith("pending:") || this.created.has(c.objectId);
+    const current = await this.deps.access.readAccess(candidates.filter((c) => !isNew(c)).map((c) => c.systemUserId), signal);
     const empty: CurrentAccess = { systemUserId: "", businessUnitId: this.model.rootUnitId, roles: [], teamIds: [], disabled: false, protected: false };
     const out: Planned[] = [];
     for (const candidate of candidates) {
-      const access = candidate.systemUserId.startsWith("pending:") ? empty : current.get(candidate.systemUserId);
+      const access = isNew(candidate) ? empty : current.get(candidate.systemUserId);
       if (!access || access.disabled || access.protected) continue;
       const plan = planAccess(this.model, this.memberships.get(candidate.objectId) ?? new Set(), access);
       if (plan) out.push({ ...candidate, plan });

@@ -312,7 +312,7 @@ class OrgSyncRun {
     for (const action of planned.remaps) applied.entries.push(await this.applyRemap(action));
     await this.its.pending.queue(planned.disables);
     await this.record([...applied.entries, ...planned.others]);
-    await this.its.access?.touch(changes.flatMap((c) => (c.kind === "upsert" ? [c.user.id] : [])));
+    await this.its.access?.touch(changes.flatMap((c) => (c.kind === "upsert" ? [c.user.id] : [])), createdBy(applied.entries));
     return { failed: this.failedOf(changes, applied.entries), matchedElsewise: planned.matchedElsewise };
   }
 
@@ -493,6 +493,9 @@ const STEP_CHANGES = 400;
 
 /** Users read by id at a time: one Graph JSON batch of 20 requests of 15 ids. */
 const USERS_PER_READ = 300;
+
+/** The users whose record a page's writes created (their anchors). */
+const createdBy = (entries: readonly ChangeEntry[]) => entries.flatMap((e) => (e.action === "create" && e.outcome === "applied" && e.objectId ? [e.objectId] : []));
 
 /** The directory object id a change is about, as a key. */
 const directoryKey = (change: DirectoryChange) => objectIdKey(change.kind === "upsert" ? change.user.id : change.id);

@@ -114,8 +114,13 @@ describe("access from rule groups", () => {
     directory().addGroupMember(SANDBOX_GROUPS.sales.id, fresh.id);
     const dry = await runSync({ dryRun: true });
     expect(entriesOf(dry, fresh)).toEqual([expect.objectContaining({ action: "create", outcome: "planned", access: expect.objectContaining({ businessUnit: { old: rootUnit(), new: units.sales }, teamsAdded: [teams.sales] }) })]);
+    const dataverse = env.sandbox.dataverse[0]!.knobs;
+    const mark = dataverse.requests.length;
     const real = await runSync();
     expect(real.counts).toMatchObject({ created: 1, accessChanged: 1 });
+    // A record the run created holds nothing yet: its access is not read.
+    const accessReads = dataverse.requests.slice(mark).filter((r) => r.method === "GET" && decodeURIComponent(r.url).includes("systemuserroles_association"));
+    expect(accessReads.filter((r) => decodeURIComponent(r.url).includes(recordOf(fresh).systemuserid))).toEqual([]);
     expect(entriesOf(real, fresh)).toEqual([expect.objectContaining({ action: "create", outcome: "applied", access: expect.objectContaining({ rolesAdded: expect.arrayContaining([roles.salesperson, roles.basicUser]) }) })]);
     expect(accessOf(fresh)).toEqual({ unit: units.sales, roles: [roles.basicUser, roles.salesperson], teams: [teams.sales] });
   });
