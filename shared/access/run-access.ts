@@ -87,6 +87,34 @@ export const readMembersNow = (directory: Pick<DirectoryPort, "listGroupMemberId
   return (group) => members.get(group) ?? new Set();
 };
 
+/** The rule groups that exist, with their names: one lookup per group, concurrently (20 in a row cost 20 round trips). */
+async function ruleGroupNames(settings: OrgAccessSettings, directory: Pick<DirectoryPort, "getGroup">, signal?: AbortSignal): Promise<Map<string, string | null>> {
+  const groupIds = [...new Set(settings.rules.map((r) => r.rule.group))];
+  const found = await Promise.all(groupIds.map((group) => directory.getGroup(group, { abortSignal: signal })));
+  return new Map<string, string | null>(groupIds.flatMap((group, i) => (found[i] ? [[group, found[i].displayName] as const] : [])));
+}
+
+/** The org's rules resolved against `names` (the groups that exist) and each group's direct member count. */
+function resolveRules(settings: OrgAccessSettings, access: AccessOrgPort, names: ReadonlyMap<string, string | null>, members: (group: string) => number | null, signal?: AbortSignal): Promise<OrgAccessResolution> {
+  const indexOf = new Map(settings.rules.map((r) => [r.rule, r.index]));
+  const lookup: GroupLookup = async (group) => (names.has(group) ? { name: names.get(group)!, members: members(group) } : null);
+  return resolveOrgAccess(access, settings.rules.map((r) => r.rule), (rule) => indexOf.get(rule)!, lookup, signal);
+}
+
+/**
+ * The org's rules resolved for a view (GET /api/access, /api/ready): each group's direct members counted by Graph
+ * (`$count`, one request a group) rather than read, so a view costs the same whatever the groups' sizes.
+ */
+export async function resolveOrgRules(
+  settings: OrgAccessSettings,
+  deps: { directory: Pick<DirectoryPort, "getGroup" | "countGroupMembers">; access: AccessOrgPort },
+  signal?: AbortSignal,
+): Promise<OrgAccessResolution> {
+  const names = await ruleGroupNames(settings, deps.directory, signal);
+  const counts = new Map(await Promise.all([...names.keys()].map(async (group) => [group, await deps.directory.countGroupMembers(group, { abortSignal: signal })] as const)));
+  return resolveRules(settings, deps.access, names, (group) => counts.get(group) ?? null, signal);
+}
+
 /** Resolves the org's rules (groups that do not exist are named) and gathers every user's rule-group memberships. */
 export async function loadOrgAccess(
   settings: OrgAccessSettings,
@@ -94,10 +122,7 @@ export async function loadOrgAccess(
   signal?: AbortSignal,
   source: MemberSource = readMembersNow(deps.directory, signal),
 ): Promise<{ resolution: OrgAccessResolution; memberships: Memberships }> {
-  // One lookup per rule group, concurrently: with 20 rules, one after another costs 20 Graph round trips per run.
-  const groupIds = [...new Set(settings.rules.map((r) => r.rule.group))];
-  const found = await Promise.all(groupIds.map((group) => deps.directory.getGroup(group, { abortSignal: signal })));
-  const names = new Map<string, string | null>(groupIds.flatMap((group, i) => (found[i] ? [[group, found[i].displayName] as const] : [])));
+  const names = await ruleGroupNames(settings, deps.directory, signal);
   const membersOf = await source([...names.keys()]);
   const memberships = new Map<string, Set<string>>();
   for (const group of names.keys()) {
@@ -107,9 +132,7 @@ export async function loadOrgAccess(
       set.add(group);
     }
   }
-  const indexOf = new Map(settings.rules.map((r) => [r.rule, r.index]));
-  const lookup: GroupLookup = async (group) => (names.has(group) ? { name: names.get(group)!, members: membersOf(group).size } : null);
-  const resolution = await resolveOrgAccess(deps.access, settings.rules.map((r) => r.rule), (rule) => indexOf.get(rule)!, lookup, signal);
+  const resolution = await resolveRules(settings, deps.access, names, (group) => membersOf(group).size, signal);
   return { resolution, memberships };
 }
 

@@ -190,7 +190,13 @@ describe("safety", () => {
 
     const bridge = (await import("../support/test-bridge.js")).testBridge();
     const { accessStatus } = await import("../../shared/access/access-api.js");
+    const graph = env.sandbox.graph.knobs;
+    const mark = graph.requests.length;
     const view = await accessStatus(bridge.access);
+    // Each group's members are counted by Graph ($count), never listed: a view's cost does not grow with the groups.
+    const paths = graph.requests.slice(mark).map((r) => decodeURIComponent(r.url.split("?")[0]!));
+    expect(paths.filter((p) => /\/members$/.test(p))).toEqual([]);
+    expect(paths.filter((p) => p.endsWith("/members/microsoft.graph.user/$count")).length).toBe(new Set(rules.map((r) => r.group)).size - 1); // all but the unknown group
     const orgView = view.orgs[0]!;
     expect(orgView.rules.map((r) => r.status)).toEqual(["ok", "ok", "unknown-group", "partial"]);
     expect(orgView.rules[0]).toMatchObject({ group: { name: SANDBOX_GROUPS.sales.displayName, members: membersOf(SANDBOX_GROUPS.sales.id).size }, businessUnit: { name: units.sales, id: expect.any(String) } });
