@@ -41,7 +41,6 @@ export async function accessStatus(deps: AccessApiDeps, signal?: AbortSignal): P
 }
 
 async function orgAccess(deps: AccessApiDeps, org: string, kind: string, signal?: AbortSignal): Promise<OrgAccessView> {
-  if (kind !== "online") return { org, kind, rules: [], problems: [] };
   const settings = orgAccessSettings(deps.config, org);
   if (settings.rules.length === 0) return { org, kind, rules: [], problems: [] };
   try {

@@ -5,6 +5,9 @@
 // for approval, or, on a dry run, only reports. An incremental run's touched users are kept in the org's state
 // until their access is applied, so a run cut off loses none; a user whose access write fails is carried forward.
 import { rulesForOrg, type AccessRule } from "../config/access-rules.js";
+import { normalizeOrgUrl } from "../config/org-url.js";
+import { ON_PREMISES_ANCHOR, ONLINE_ANCHOR, recordAnchor } from "../sync/identity.js";
+import { byAnchor, readAdAnchors, type AnchorOf } from "./member-anchors.js";
 import type { DataverseOrgPort, SystemUser } from "../dataverse/types.js";
 import type { GroupsDeltaSource } from "../directory/group-members-delta.js";
 import { RuleGroupMembers } from "./rule-group-members.js";
@@ -22,12 +25,15 @@ import { resolveOrgAccess, type GroupLookup, type OrgAccessResolution } from "./
 export interface OrgAccessSettings {
   rules: ReadonlyArray<{ rule: AccessRule; index: number }>;
   threshold: DisableThreshold;
+  /** An on-premises org: records are anchored to the AD objectGUID, not the Entra object id (member-anchors.ts). */
+  onPremises?: boolean;
 }
 
-/** The access rules that apply to an online org, each with its position in ACCESS_RULES. */
-export function orgAccessSettings(config: { access: { rules: readonly AccessRule[]; removalThreshold: DisableThreshold } }, org: string): OrgAccessSettings {
-  const rules = config.access.rules.map((rule, index) => ({ rule, index })).filter(({ rule }) => rulesForOrg([rule], org, "online").length > 0);
-  return { rules, threshold: config.access.removalThreshold };
+/** The access rules that apply to an org (online or on-premises), each with its position in ACCESS_RULES. */
+export function orgAccessSettings(config: { access: { rules: readonly AccessRule[]; removalThreshold: DisableThreshold }; orgs?: ReadonlyArray<{ url: string; kind: string }> }, org: string): OrgAccessSettings {
+  const rules = config.access.rules.map((rule, index) => ({ rule, index })).filter(({ rule }) => rulesForOrg([rule], org).length > 0);
+  const onPremises = config.orgs?.find((o) => o.url === normalizeOrgUrl(org))?.kind === "onpremises";
+  return { rules, threshold: config.access.removalThreshold, ...(onPremises ? { onPremises } : {}) };
 }
 
 export interface AccessRunDependencies {
@@ -41,9 +47,10 @@ export interface AccessRunDependencies {
   now?: () => Date;
 }
 
-/** A user whose access is planned: their record and directory object id (key). */
+/** A user whose access is planned: their record and the directory object it is anchored to (key). */
 interface Candidate {
   systemUserId: string;
+  /** The org's anchor: the Entra object id online, the AD objectGUID on-premises. */
   objectId: string;
 }
 
@@ -55,7 +62,7 @@ export interface AccessOutcome {
   /** Set when the removals exceed the threshold: nothing was written. */
   halt?: { removals: number; limit: number; threshold: string; message: string };
   entries: ChangeEntry[];
-  /** Object ids (keys) whose access write failed: carried forward. */
+  /** Entra object ids (keys) of the users whose access write failed: carried forward. */
   failed: string[];
 }
 
@@ -63,7 +70,7 @@ export interface AccessOutcome {
 type KnownRecords = Pick<UserIndex, "byObjectId" | "records">;
 const NO_RECORDS: KnownRecords = { byObjectId: () => undefined, records: () => new Map<string, IndexedUser>().values() };
 
-const LEAN_SELECT = ["systemuserid", "azureactivedirectoryobjectid", "isdisabled", "accessmode", "applicationid"];
+const leanSelect = (settings: OrgAccessSettings) => ["systemuserid", settings.onPremises ? ON_PREMISES_ANCHOR : ONLINE_ANCHOR, "isdisabled", "accessmode", "applicationid"];
 
 /** Rule groups' direct members, by user (object id key) → the rule groups they belong to. */
 export type Memberships = ReadonlyMap<string, ReadonlySet<string>>;
@@ -137,7 +144,10 @@ export async function loadOrgAccess(
 }
 
 export class OrgAccessRun {
+  /** Users to plan (anchor keys). */
   private readonly touched = new Set<string>();
+  /** On-premises: anchor → Entra object id, where the run knows it (failures are carried forward by Entra id). */
+  private readonly directoryIds = new Map<string, string>();
   /** Users whose record this run created (object id keys): it holds nothing yet, so its access is not read. */
   private readonly created = new Set<string>();
   /** Ids kept in the org's state (loaded or added by this run): removed once their access is applied. */
@@ -155,32 +165,44 @@ export class OrgAccessRun {
     private readonly approval: boolean,
   ) {}
 
-  /** Resolves the rules (problems go to the report's errors) and collects the users whose memberships changed. */
+  /**
+   * Resolves the rules (problems go to the report's errors) and collects the users whose memberships changed. On
+   * an on-premises org, memberships and changed users are keyed by the members' AD objectGUIDs (member-anchors.ts).
+   */
   static async open(report: RunReport, state: OrgSyncState, settings: OrgAccessSettings, deps: AccessRunDependencies, signal?: AbortSignal, approval = false): Promise<OrgAccessRun> {
     let groups: RuleGroupMembers | undefined;
-    const { resolution, memberships } = await loadOrgAccess(settings, deps, signal, async (existing) => {
+    const loaded = await loadOrgAccess(settings, deps, signal, async (existing) => {
       const read = await RuleGroupMembers.read(deps.orgState, state, deps.groupsDelta, existing, signal);
       groups = read;
       return (group) => read.of(group) ?? new Set();
     });
+    const { resolution } = loaded;
     const at = (deps.now?.() ?? new Date()).toISOString();
     recordErrors(report, resolution.problems.map((message) => ({ code: "access_rule", message, at })));
-    const run = new OrgAccessRun(report, settings, deps, resolution.model, memberships, groups!, approval);
     const changed = groups!.changedUsers;
+    const anchorOf: AnchorOf = settings.onPremises ? await readAdAnchors(deps.directory, [...loaded.memberships.keys(), ...changed], signal) : (id) => id;
+    const memberships = settings.onPremises ? byAnchor(loaded.memberships, anchorOf) : loaded.memberships;
+    const run = new OrgAccessRun(report, settings, deps, resolution.model, memberships, groups!, approval);
     const pending = report.dryRun ? [] : await deps.orgState.listAccessPending(report.org);
     for (const id of pending) run.kept.add(objectIdKey(id));
-    await run.touch([...changed, ...pending]);
+    const changedUsers = changed.flatMap((objectId) => { const anchor = anchorOf(objectId); return anchor ? [{ objectId, anchor }] : []; });
+    await run.touch([...changedUsers, ...pending.map((id) => ({ objectId: id, anchor: id }))]);
     return run;
   }
 
   /**
    * Users the run touched (created, changed, back in scope): planned at the round's end; kept durably until then.
-   * `created`: those whose record this run created (object id keys, as the run's records are anchored).
+   * Each is given by Entra object id and by the org's anchor (the same online); `created`: the anchors of those
+   * whose record this run created.
    */
-  async touch(objectIds: readonly string[], created: readonly string[] = []): Promise<void> {
+  async touch(users: ReadonlyArray<{ objectId: string; anchor: string }>, created: readonly string[] = []): Promise<void> {
     for (const id of created) this.created.add(objectIdKey(id));
-    const added = objectIds.map(objectIdKey).filter((id) => !this.touched.has(id));
-    for (const id of added) this.touched.add(id);
+    const added: string[] = [];
+    for (const user of users) {
+      const anchor = objectIdKey(user.anchor);
+      if (anchor !== objectIdKey(user.objectId)) this.directoryIds.set(anchor, objectIdKey(user.objectId));
+      if (!this.touched.has(anchor)) { this.touched.add(anchor); added.push(anchor); }
+    }
     if (!this.report.dryRun && this.report.mode === "incremental" && !this.approval) await this.keep(added);
   }
 
@@ -200,7 +222,9 @@ export class OrgAccessRun {
     }
     const outcome = await this.apply(planned, signal);
     await this.settle(outcome.failed);
-    return outcome;
+    // Carried forward by Entra object id (the sync reads them from Graph); on-premises only where the run knows it.
+    const failed = outcome.failed.flatMap((anchor) => (this.settings.onPremises ? this.directoryIds.get(anchor) ?? [] : [anchor]));
+    return { ...outcome, failed };
   }
 
   /**
@@ -209,7 +233,7 @@ export class OrgAccessRun {
    */
   private async candidates(index: KnownRecords, signal?: AbortSignal): Promise<Candidate[]> {
     if (this.report.mode === "full" && !this.approval) return eligible(index.records());
-    if (this.groups.reset && !this.approval) return eligibleRows(await readLean(this.deps.dataverse, signal));
+    if (this.groups.reset && !this.approval) return eligibleRows(await readLean(this.deps.dataverse, this.settings, signal));
     const out: Candidate[] = [];
     const missing: string[] = [];
     for (const id of this.touched) {
@@ -217,8 +241,19 @@ export class OrgAccessRun {
       if (record) out.push(...eligible([record]));
       else missing.push(id);
     }
-    if (missing.length > 0) out.push(...eligibleRows(await this.deps.dataverse.findSystemUsersIn({ objectIds: missing }, LEAN_SELECT, { abortSignal: signal })));
+    if (missing.length > 0) out.push(...eligibleRows(await this.lookUp(missing, signal)));
     return out;
+  }
+
+  /**
+   * Records by anchor that the run's index lacks: online one `In` query a page of ids; on-premises (records are
+   * looked up by activedirectoryguid, and only after approval: a run's on-premises index holds the whole org) the
+   * enabled records, read lean.
+   */
+  private async lookUp(anchors: readonly string[], signal?: AbortSignal): Promise<SystemUser[]> {
+    if (!this.settings.onPremises) return this.deps.dataverse.findSystemUsersIn({ objectIds: anchors }, leanSelect(this.settings), { abortSignal: signal });
+    const wanted = new Set(anchors);
+    return (await readLean(this.deps.dataverse, this.settings, signal)).filter((row) => wanted.has(recordAnchor(row) ?? ""));
   }
 
   /**
@@ -292,15 +327,15 @@ function eligible(records: Iterable<IndexedUser>): Candidate[] {
 
 function eligibleRows(rows: readonly SystemUser[]): Candidate[] {
   return rows.flatMap((r) => {
-    const objectId = typeof r.azureactivedirectoryobjectid === "string" ? objectIdKey(r.azureactivedirectoryobjectid) : "";
+    const objectId = recordAnchor(r);
     return objectId && r.isdisabled !== true && !isProtectedRow(r) ? [{ systemUserId: r.systemuserid.toLowerCase(), objectId }] : [];
   });
 }
 
 /** Every enabled record of the org, lean (a full reconcile without a whole-org index). */
-async function readLean(dataverse: AccessRunDependencies["dataverse"], signal?: AbortSignal): Promise<SystemUser[]> {
+async function readLean(dataverse: AccessRunDependencies["dataverse"], settings: OrgAccessSettings, signal?: AbortSignal): Promise<SystemUser[]> {
   const out: SystemUser[] = [];
-  for await (const page of dataverse.listSystemUsers(LEAN_SELECT, { abortSignal: signal, filter: "isdisabled eq false" })) out.push(...page);
+  for await (const page of dataverse.listSystemUsers(leanSelect(settings), { abortSignal: signal, filter: "isdisabled eq false" })) out.push(...page);
   return out;
 }
 

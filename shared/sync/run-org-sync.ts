@@ -312,7 +312,7 @@ class OrgSyncRun {
     for (const action of planned.remaps) applied.entries.push(await this.applyRemap(action));
     await this.its.pending.queue(planned.disables);
     await this.record([...applied.entries, ...planned.others]);
-    await this.its.access?.touch(changes.flatMap((c) => (c.kind === "upsert" ? [c.user.id] : [])), createdBy(applied.entries));
+    await this.its.access?.touch(changes.flatMap((c) => (c.kind === "upsert" ? [{ objectId: c.user.id, anchor: changeKey(c, this.settings.identity) }] : [])), createdBy(applied.entries));
     return { failed: this.failedOf(changes, applied.entries), matchedElsewise: planned.matchedElsewise };
   }
 

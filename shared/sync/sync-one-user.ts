@@ -26,7 +26,7 @@ export interface OneUserResult {
   orgs: Array<{ org: string; change: ChangeEntry | { action: "unchanged" | "none" } }>;
 }
 
-/** An online org's access rules and port, and its licence SKUs (SYNC_LICENSE_SKUS). */
+/** An org's access rules and port, and (online orgs) its licence SKUs (SYNC_LICENSE_SKUS). */
 export interface OrgAccessScope {
   /** `members`: where the rule groups' members come from (default: each group read whole). */
   access?: { settings: OrgAccessSettings; port: AccessOrgPort; members?: MemberSource };
@@ -52,7 +52,7 @@ export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, ab
     const { index } = await recordsOf(user, objectId, dataverse, settings, identity, abortSignal);
     const action = planChange(change, index, { map: settings.map, identity, inScope, licensed: licensedBy(target.licenseSkus) });
     const result = await applyOne(action, index, target, deps, abortSignal);
-    const record = user ? index.byObjectId(objectId) : undefined;
+    const record = user ? index.byObjectId(anchorOf(user, identity) ?? objectId) : undefined;
     const access = target.access && record && !record.disabled && !record.systemUserId.startsWith("pending:")
       ? await applyAccessToUser(target.access.settings, { directory: deps.directory, access: target.access.port, members: target.access.members }, { systemUserId: record.systemUserId, objectId }, abortSignal)
       : undefined;
@@ -147,7 +147,7 @@ export async function lookUpUser(idOrUpn: string, deps: Omit<OneUserDependencies
     if (mapped?.ok) columns ??= mapped.columns;
     const action = planChange(change, index, { map: settings.map, identity, inScope, licensed: licensedBy(target.licenseSkus) });
     const planned = action.kind === "unchanged" ? { action: "unchanged" as const } : entryFor(action, "planned") ?? { action: "none" as const };
-    const record = user ? index.byObjectId(objectId) : undefined;
+    const record = user ? index.byObjectId(anchorOf(user, identity) ?? objectId) : undefined;
     const access = target.access?.settings.rules.length && record && !record.systemUserId.startsWith("pending:")
       ? await previewUserAccess(target.access.settings, { directory: deps.directory, access: target.access.port, members: target.access.members }, { systemUserId: record.systemUserId, objectId }, abortSignal)
       : undefined;
