@@ -62,12 +62,15 @@ export async function resolveOrgAccess(org: AccessOrgPort, rules: readonly Acces
 async function readOrgFacts(org: AccessOrgPort, rules: readonly AccessRule[], signal?: AbortSignal): Promise<OrgFacts> {
   const roleNames = [...new Map(rules.flatMap((r) => r.roles).map((n) => [key(n), n])).values()];
   const teamNames = [...new Map(rules.flatMap((r) => r.teams).map((n) => [key(n), n])).values()];
+  // Three reads in all (more only past 20 role or team names): every role and team name in one query each.
   const [units, roles, teams] = await Promise.all([
     org.listBusinessUnits(signal),
-    Promise.all(roleNames.map(async (n) => [key(n), await org.findRoles(n, signal)] as const)),
-    Promise.all(teamNames.map(async (n) => [key(n), await org.findTeams(n, signal)] as const)),
+    roleNames.length > 0 ? org.findRoles(roleNames, signal) : [],
+    teamNames.length > 0 ? org.findTeams(teamNames, signal) : [],
   ]);
-  return { units, roles: new Map(roles), teams: new Map(teams) };
+  const byName = <T extends { name: string }>(rows: readonly T[], wanted: readonly string[]) =>
+    new Map(wanted.map((n) => [key(n), rows.filter((r) => key(r.name) === key(n))] as const));
+  return { units, roles: byName(roles, roleNames), teams: byName(teams, teamNames) };
 }
 
 function resolveRule(rule: AccessRule, index: number, group: GroupFacts | null, facts: OrgFacts, root: BusinessUnit): RuleResolution {

@@ -62,12 +62,17 @@ describe("access from rule groups", () => {
     expect(report.changes.filter((c) => c.action === "access")).toEqual([]);
   });
 
-  it("a second run writes nothing", async () => {
+  it("a second run writes nothing, and resolves the rules in one read of units, roles and teams each", async () => {
     const before = writes();
+    const dataverse = env.sandbox.dataverse[0]!.knobs;
+    const mark = dataverse.requests.length;
     const report = await runSync();
     expect(report.state).toBe("succeeded");
     expect(report.counts.accessChanged).toBe(0);
     expect(writes()).toEqual(before);
+    const reads = dataverse.requests.slice(mark).filter((r) => r.method === "GET").map((r) => r.url.split("?")[0]!.split("/").pop());
+    expect({ units: reads.filter((p) => p === "businessunits").length, roles: reads.filter((p) => p === "roles").length, teams: reads.filter((p) => p === "teams").length })
+      .toEqual({ units: 1, roles: 1, teams: 1 });
   });
 
   it("a user added to a rule group gets the unit, roles and team on the next incremental run, and the report names the unmanaged role the move cost", async () => {
