@@ -409,7 +409,8 @@ class OrgSyncRun {
     if (!access) return undefined;
     const threshold = this.settings.access!.threshold;
     const excluded = new Set(pending.values().map((p) => p.systemUserId));
-    const outcome = await access.finish(source.index, excluded, (n) => source.managedEnabled(n, threshold, this.abortSignal), this.abortSignal);
+    // The base is shown only when the removals halt the run: counting may stop once it admits them.
+    const outcome = await access.finish(source.index, excluded, (n) => source.managedEnabled(n, threshold, this.abortSignal, true), this.abortSignal);
     await this.record(outcome.entries);
     if (!this.report.dryRun) await retries.record(outcome.failed, new Set(outcome.failed));
     if (!outcome.halt) return undefined;
