@@ -19,6 +19,7 @@ import { describeDisableThreshold } from "../sync/threshold.js";
 import { isProtected, isProtectedRow, objectIdKey, type IndexedUser, type UserIndex } from "../sync/user-index.js";
 import type { AccessOrgPort, AccessWrite, CurrentAccess } from "./dataverse-access.js";
 import { planAccess, type AccessModel, type AccessPlan } from "./plan.js";
+import { ACCESS_ACTION } from "./report-entries.js";
 import { resolveOrgAccess, type GroupLookup, type OrgAccessResolution } from "./resolve.js";
 
 /** The org's rules, each with its position in ACCESS_RULES. */
@@ -315,7 +316,7 @@ export class OrgAccessRun {
 }
 
 function entryOf(p: Planned, outcome: NonNullable<ChangeEntry["outcome"]>): ChangeEntry {
-  return { objectId: p.objectId, systemUserId: p.systemUserId, action: "access", access: p.plan.change, outcome };
+  return { objectId: p.objectId, systemUserId: p.systemUserId, action: ACCESS_ACTION, access: p.plan.change, outcome };
 }
 
 /** Enabled, unprotected records with a directory object id. */
