@@ -187,16 +187,19 @@ export class OrgAccessRun {
     const pending = report.dryRun ? [] : await deps.orgState.listAccessPending(report.org);
     for (const id of pending) run.kept.add(objectIdKey(id));
     const changedUsers = changed.flatMap((objectId) => { const anchor = anchorOf(objectId); return anchor ? [{ objectId, anchor }] : []; });
-    await run.touch([...changedUsers, ...pending.map((id) => ({ objectId: id, anchor: id }))]);
+    // Users whose memberships changed need no keeping: the rule groups' cursor moves on only once their access is
+    // applied, so a run cut off reads the same changes again.
+    await run.touch(changedUsers, [], false);
+    await run.touch(pending.map((id) => ({ objectId: id, anchor: id })));
     return run;
   }
 
   /**
    * Users the run touched (created, changed, back in scope): planned at the round's end; kept durably until then.
    * Each is given by Entra object id and by the org's anchor (the same online); `created`: the anchors of those
-   * whose record this run created.
+   * whose record this run created; `keep` false: users that need no keeping (found again by a run cut off).
    */
-  async touch(users: ReadonlyArray<{ objectId: string; anchor: string }>, created: readonly string[] = []): Promise<void> {
+  async touch(users: ReadonlyArray<{ objectId: string; anchor: string }>, created: readonly string[] = [], keep = true): Promise<void> {
     for (const id of created) this.created.add(objectIdKey(id));
     const added: string[] = [];
     for (const user of users) {
@@ -204,7 +207,7 @@ export class OrgAccessRun {
       if (anchor !== objectIdKey(user.objectId)) this.directoryIds.set(anchor, objectIdKey(user.objectId));
       if (!this.touched.has(anchor)) { this.touched.add(anchor); added.push(anchor); }
     }
-    if (!this.report.dryRun && this.report.mode === "incremental" && !this.approval) await this.keep(added);
+    if (keep && !this.report.dryRun && this.report.mode === "incremental" && !this.approval) await this.keep(added);
   }
 
   /**
@@ -305,12 +308,16 @@ export class OrgAccessRun {
     for (const id of unkept) this.kept.add(id);
   }
 
-  /** The kept users are done (failed ones are carried forward by the run) and the rule groups' cursor moves on. */
+  /**
+   * The kept users are done; those whose write failed are kept (the next run plans them again, besides the sync
+   * carrying them forward); then the rule groups' cursor moves on.
+   */
   private async settle(failed: readonly string[]): Promise<void> {
     if (this.report.dryRun) return;
     const done = new Set(this.kept);
     for (const id of failed) done.delete(id);
     await this.deps.orgState.removeAccessPending(this.report.org, [...done]);
+    await this.keep(failed);
     await this.groups.save(this.deps.orgState, this.report.org);
   }
 }

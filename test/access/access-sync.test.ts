@@ -10,6 +10,7 @@ import type { DataverseOrg } from "../../dev/sandbox/dataverse/index.js";
 import { SANDBOX_ACCESS, SANDBOX_GROUPS, sandboxAccessRules } from "../../dev/sandbox/seed-access.js";
 import type { RunReport } from "../../shared/sync/run-report.js";
 import { recordsOf } from "../sync/sync-helpers.js";
+import { DataverseError } from "../../dev/sandbox/dataverse/errors.js";
 
 let env: BridgeEnvironment;
 let users: DirectoryUser[];
@@ -140,6 +141,33 @@ describe("access from rule groups", () => {
     expect(accessOf(joiner)).toEqual({ unit: units.sales, roles: [roles.basicUser, roles.salesperson], teams: [teams.sales] });
     const again = await syncOneUser(joiner.id, bridge.oneUser("test"));
     expect(again.orgs[0]!.change).toEqual({ action: "unchanged" });
+  });
+});
+
+describe("failures", () => {
+  it("a user whose access write fails is reported, keeps what they had, and is planned again by the next run", async () => {
+    const joiner = users.find((u) => !membersOf(SANDBOX_GROUPS.sales.id).has(u.id) && !membersOf(SANDBOX_GROUPS.service.id).has(u.id) && org().roleNamesOf(recordOf(u).systemuserid).length === 0)!;
+    const unitBefore = unitName(joiner);
+    directory().addGroupMember(SANDBOX_GROUPS.sales.id, joiner.id);
+    const store = org().access;
+    const associate = store.associateRole.bind(store);
+    store.associateRole = (user, roleId, journal) => {
+      if (user.systemuserid === recordOf(joiner).systemuserid) throw new DataverseError(403, "0x80040220", "Principal user is missing prvAssignRole privilege.");
+      associate(user, roleId, journal);
+    };
+    let failed: RunReport;
+    try {
+      failed = await runSync();
+    } finally {
+      store.associateRole = associate;
+    }
+    expect(failed.counts).toMatchObject({ failed: 1, accessChanged: 0 });
+    expect(entryFor(failed, joiner)).toMatchObject({ action: "access", outcome: "failed", error: { code: "0x80040220" } });
+    // The user's change set is all or nothing: not moved either.
+    expect(accessOf(joiner)).toEqual({ unit: unitBefore, roles: [], teams: [] });
+    const next = await runSync();
+    expect(next.counts).toMatchObject({ failed: 0, accessChanged: 1 });
+    expect(accessOf(joiner)).toEqual({ unit: units.sales, roles: [roles.basicUser, roles.salesperson], teams: [teams.sales] });
   });
 });
 
