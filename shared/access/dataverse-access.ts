@@ -42,6 +42,11 @@ export interface AccessOrgPort {
   findTeams(names: readonly string[], signal?: AbortSignal): Promise<Team[]>;
   /** The users' current access, by systemuserid (lower-cased); users not found are absent. */
   readAccess(systemUserIds: readonly string[], signal?: AbortSignal): Promise<Map<string, CurrentAccess>>;
+  /**
+   * The current access of the records anchored to these directory objects (`anchor`: azureactivedirectoryobjectid
+   * online, activedirectoryguid on-premises), each with its anchor: finding a record and reading its access in one.
+   */
+  readAccessByAnchor(anchors: readonly string[], anchor: string, signal?: AbortSignal): Promise<Array<CurrentAccess & { anchor: string }>>;
   /** One result per write, in order. */
   applyAccess(writes: readonly AccessWrite[], signal?: AbortSignal): Promise<AccessWriteResult[]>;
 }
@@ -93,17 +98,26 @@ export class DataverseAccess implements AccessOrgPort {
   }
 
   async readAccess(systemUserIds: readonly string[], signal?: AbortSignal): Promise<Map<string, CurrentAccess>> {
-    const ids = [...new Set(systemUserIds.map((id) => id.toLowerCase()))].filter(isGuid);
-    const chunks: string[][] = [];
-    for (let i = 0; i < ids.length; i += READ_CHUNK) chunks.push(ids.slice(i, i + READ_CHUNK));
     const out = new Map<string, CurrentAccess>();
-    // Chunks go out together; the org's limiter decides how many are really in flight.
-    const read = await Promise.all(chunks.map((chunk) => this.readAll("access", accessQuery(chunk), signal)));
-    for (const row of read.flat()) {
+    for (const row of await this.readAccessRows("systemuserid", systemUserIds, signal)) {
       const access = toCurrentAccess(row);
       out.set(access.systemUserId, access);
     }
     return out;
+  }
+
+  async readAccessByAnchor(anchors: readonly string[], anchor: string, signal?: AbortSignal): Promise<Array<CurrentAccess & { anchor: string }>> {
+    return (await this.readAccessRows(anchor, anchors, signal, [anchor])).map((row) => ({ ...toCurrentAccess(row), anchor: lower(row[anchor]) }));
+  }
+
+  /** systemusers whose `column` is one of `ids` (GUIDs), with their access, READ_CHUNK a request. */
+  private async readAccessRows(column: string, ids: readonly string[], signal?: AbortSignal, extra: readonly string[] = []): Promise<Row[]> {
+    const unique = [...new Set(ids.map((id) => id.toLowerCase()))].filter(isGuid);
+    const chunks: string[][] = [];
+    for (let i = 0; i < unique.length; i += READ_CHUNK) chunks.push(unique.slice(i, i + READ_CHUNK));
+    // Chunks go out together; the org's limiter decides how many are really in flight.
+    const read = await Promise.all(chunks.map((chunk) => this.readAll("access", accessQuery(column, chunk, extra), signal)));
+    return read.flat();
   }
 
   async applyAccess(writes: readonly AccessWrite[], signal?: AbortSignal): Promise<AccessWriteResult[]> {
@@ -170,10 +184,10 @@ export class DataverseAccess implements AccessOrgPort {
 }
 
 /** systemusers with their unit, roles and team memberships (a page of users per request). */
-function accessQuery(ids: readonly string[]): string {
+function accessQuery(column: string, ids: readonly string[], extra: readonly string[]): string {
   return `systemusers${queryString({
-    $select: "systemuserid,_businessunitid_value,isdisabled,accessmode,applicationid",
-    $filter: inValues("systemuserid", ids),
+    $select: ["systemuserid", "_businessunitid_value", "isdisabled", "accessmode", "applicationid", ...extra].join(","),
+    $filter: inValues(column, ids),
     $expand: "systemuserroles_association($select=roleid,name),teammembership_association($select=teamid)",
   })}`;
 }

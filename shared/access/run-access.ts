@@ -20,7 +20,7 @@ import { isProtected, isProtectedRow, objectIdKey, type IndexedUser, type UserIn
 import type { AccessOrgPort, AccessWrite, CurrentAccess } from "./dataverse-access.js";
 import { planAccess, type AccessModel, type AccessPlan } from "./plan.js";
 import { ACCESS_ACTION } from "./report-entries.js";
-import { resolveOrgAccess, type GroupLookup, type OrgAccessResolution } from "./resolve.js";
+import { readOrgFacts, resolveOrgAccess, type GroupLookup, type OrgAccessResolution, type OrgFacts } from "./resolve.js";
 
 /** The org's rules, each with its position in ACCESS_RULES. */
 export interface OrgAccessSettings {
@@ -41,7 +41,7 @@ export interface AccessRunDependencies {
   directory: DirectoryPort;
   /** The rule groups' membership changes (Graph groups/delta). */
   groupsDelta: GroupsDeltaSource;
-  dataverse: Pick<DataverseOrgPort, "findSystemUsersIn" | "listSystemUsers">;
+  dataverse: Pick<DataverseOrgPort, "listSystemUsers">;
   access: AccessOrgPort;
   orgState: OrgStateStore;
   log: (message: string) => void;
@@ -53,6 +53,8 @@ interface Candidate {
   systemUserId: string;
   /** The org's anchor: the Entra object id online, the AD objectGUID on-premises. */
   objectId: string;
+  /** Their access, when it was read with the record. */
+  access?: CurrentAccess;
 }
 
 interface Planned extends Candidate {
@@ -102,11 +104,21 @@ async function ruleGroupNames(settings: OrgAccessSettings, directory: Pick<Direc
   return new Map<string, string | null>(groupIds.flatMap((group, i) => (found[i] ? [[group, found[i].displayName] as const] : [])));
 }
 
+/**
+ * Starts reading the org's units, roles and teams, which the directory reads do not wait for (nor they for it);
+ * a failure surfaces when resolution awaits it, never as an unhandled rejection meanwhile.
+ */
+function startReadingFacts(settings: OrgAccessSettings, access: AccessOrgPort, signal?: AbortSignal): Promise<OrgFacts> {
+  const read = readOrgFacts(access, settings.rules.map((r) => r.rule), signal);
+  read.catch(() => undefined);
+  return read;
+}
+
 /** The org's rules resolved against `names` (the groups that exist) and each group's direct member count. */
-function resolveRules(settings: OrgAccessSettings, access: AccessOrgPort, names: ReadonlyMap<string, string | null>, members: (group: string) => number | null, signal?: AbortSignal): Promise<OrgAccessResolution> {
+function resolveRules(settings: OrgAccessSettings, access: AccessOrgPort, names: ReadonlyMap<string, string | null>, members: (group: string) => number | null, facts: Promise<OrgFacts>, signal?: AbortSignal): Promise<OrgAccessResolution> {
   const indexOf = new Map(settings.rules.map((r) => [r.rule, r.index]));
   const lookup: GroupLookup = async (group) => (names.has(group) ? { name: names.get(group)!, members: members(group) } : null);
-  return resolveOrgAccess(access, settings.rules.map((r) => r.rule), (rule) => indexOf.get(rule)!, lookup, signal);
+  return resolveOrgAccess(access, settings.rules.map((r) => r.rule), (rule) => indexOf.get(rule)!, lookup, signal, facts);
 }
 
 /**
@@ -118,9 +130,10 @@ export async function resolveOrgRules(
   deps: { directory: Pick<DirectoryPort, "getGroup" | "countGroupMembers">; access: AccessOrgPort },
   signal?: AbortSignal,
 ): Promise<OrgAccessResolution> {
+  const facts = startReadingFacts(settings, deps.access, signal);
   const names = await ruleGroupNames(settings, deps.directory, signal);
   const counts = new Map(await Promise.all([...names.keys()].map(async (group) => [group, await deps.directory.countGroupMembers(group, { abortSignal: signal })] as const)));
-  return resolveRules(settings, deps.access, names, (group) => counts.get(group) ?? null, signal);
+  return resolveRules(settings, deps.access, names, (group) => counts.get(group) ?? null, facts, signal);
 }
 
 /** Resolves the org's rules (groups that do not exist are named) and gathers every user's rule-group memberships. */
@@ -130,6 +143,7 @@ export async function loadOrgAccess(
   signal?: AbortSignal,
   source: MemberSource = readMembersNow(deps.directory, signal),
 ): Promise<{ resolution: OrgAccessResolution; memberships: Memberships }> {
+  const facts = startReadingFacts(settings, deps.access, signal);
   const names = await ruleGroupNames(settings, deps.directory, signal);
   const membersOf = await source([...names.keys()]);
   const memberships = new Map<string, Set<string>>();
@@ -140,7 +154,7 @@ export async function loadOrgAccess(
       set.add(group);
     }
   }
-  const resolution = await resolveRules(settings, deps.access, names, (group) => membersOf(group).size, signal);
+  const resolution = await resolveRules(settings, deps.access, names, (group) => membersOf(group).size, facts, signal);
   return { resolution, memberships };
 }
 
@@ -245,32 +259,23 @@ export class OrgAccessRun {
       if (record) out.push(...eligible([record]));
       else missing.push(id);
     }
-    if (missing.length > 0) out.push(...eligibleRows(await this.lookUp(missing, signal)));
+    // Records the run's index lacks are found and their access read in the same requests, by anchor.
+    const found = missing.length > 0 ? await this.deps.access.readAccessByAnchor(missing, this.settings.onPremises ? ON_PREMISES_ANCHOR : ONLINE_ANCHOR, signal) : [];
+    for (const access of found) if (!access.disabled && !access.protected) out.push({ systemUserId: access.systemUserId, objectId: access.anchor, access });
     return out;
   }
 
   /**
-   * Records by anchor that the run's index lacks: online one `In` query a page of ids; on-premises (records are
-   * looked up by activedirectoryguid, and only after approval: a run's on-premises index holds the whole org) the
-   * enabled records, read lean.
-   */
-  private async lookUp(anchors: readonly string[], signal?: AbortSignal): Promise<SystemUser[]> {
-    if (!this.settings.onPremises) return this.deps.dataverse.findSystemUsersIn({ objectIds: anchors }, leanSelect(this.settings), { abortSignal: signal });
-    const wanted = new Set(anchors);
-    return (await readLean(this.deps.dataverse, this.settings, signal)).filter((row) => wanted.has(recordAnchor(row) ?? ""));
-  }
-
-  /**
-   * Reads the candidates' current access in pages and plans each one. Records this run created (or, on a dry run,
-   * would create) start empty in the root unit, where the sync creates them: nothing to read.
+   * Reads the candidates' current access in pages (unless read already) and plans each one. Records this run
+   * created (or, on a dry run, would create) start empty in the root unit, where the sync creates them: nothing to read.
    */
   private async plan(candidates: readonly Candidate[], signal?: AbortSignal): Promise<Planned[]> {
     const isNew = (c: Candidate) => c.systemUserId.startsWith("pending:") || this.created.has(c.objectId);
-    const current = await this.deps.access.readAccess(candidates.filter((c) => !isNew(c)).map((c) => c.systemUserId), signal);
+    const current = await this.deps.access.readAccess(candidates.filter((c) => !isNew(c) && !c.access).map((c) => c.systemUserId), signal);
     const empty: CurrentAccess = { systemUserId: "", businessUnitId: this.model.rootUnitId, roles: [], teamIds: [], disabled: false, protected: false };
     const out: Planned[] = [];
     for (const candidate of candidates) {
-      const access = isNew(candidate) ? empty : current.get(candidate.systemUserId);
+      const access = isNew(candidate) ? empty : candidate.access ?? current.get(candidate.systemUserId);
       if (!access || access.disabled || access.protected) continue;
       const plan = planAccess(this.model, this.memberships.get(candidate.objectId) ?? new Set(), access);
       if (plan) out.push({ ...candidate, plan });
