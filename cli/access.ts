@@ -12,9 +12,9 @@ const namedList = (list: readonly Named[]) => (list.length === 0 ? "none" : list
 export function accessLines(access: Access): string[] {
   const lines = [`removal threshold: ${access.removalThreshold}   licence SKUs: ${access.licenseSkus.join(", ") || "all users"}`];
   for (const org of access.orgs) {
-    lines.push(`${org.org}${org.kind === "online" ? "" : ` (${org.kind}: access rules apply to online orgs only)`}`);
+    lines.push(`${org.org}${org.kind === "online" ? "" : ` (${org.kind})`}`);
     if (org.error) lines.push(`  could not be read (rules unknown, not wrong): ${org.error}`);
-    else if (org.kind === "online" && org.rules.length === 0) lines.push("  no access rule applies");
+    else if (org.rules.length === 0) lines.push("  no access rule applies");
     for (const rule of org.rules) {
       const group = rule.group.problem ? `${rule.group.id} — PROBLEM: ${rule.group.problem}` : `${rule.group.name ?? rule.group.id} (${rule.group.members ?? "?"} direct members) [${rule.group.id}]`;
       lines.push(`  rule ${rule.index}  ${rule.status}  group: ${group}`,

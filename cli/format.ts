@@ -13,7 +13,10 @@ function columnsText(c: Change): string {
 }
 
 export function changeLine(c: Change): string {
-  const details = [c.access ? accessChangeText(c.access) : columnsText(c), c.reason ? `(${c.reason})` : "", c.error ? `error ${c.error.code ?? ""}: ${c.error.message}` : ""].filter(Boolean).join(" ");
+  const access = c.access ? `${accessChangeText(c.access)}${c.accessOutcome ? ` (access ${c.accessOutcome}${c.accessError ? `: ${c.accessError.code ?? ""} ${c.accessError.message}` : ""})` : ""}` : "";
+  const columns = columnsText(c);
+  const changed = columns && access ? `${columns}; access: ${access}` : columns || access;
+  const details = [changed, c.reason ? `(${c.reason})` : "", c.error ? `error ${c.error.code ?? ""}: ${c.error.message}` : ""].filter(Boolean).join(" ");
   return `    ${c.action} ${person(c)}${details ? `  ${details}` : ""}`;
 }
 

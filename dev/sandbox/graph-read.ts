@@ -129,6 +129,21 @@ export function getGroup(emulator: GraphReadView, id: string, q: QueryOptions): 
   return out;
 }
 
+/**
+ * GET /groups/{id}/members/$count (or members/microsoft.graph.user/$count): the direct members counted, as
+ * `text/plain`. Graph counts directory objects only as an advanced query: without `ConsistencyLevel: eventual`
+ * it answers 400.
+ */
+export function countGroupMembers(emulator: GraphReadView, req: IncomingMessage, groupId: string): number {
+  if (String(req.headers.consistencylevel ?? "").toLowerCase() !== "eventual") {
+    throw new GraphHttpError(400, "Request_BadRequest", "Count is only supported with the ConsistencyLevel header set to eventual.");
+  }
+  const dir = emulator.tenant.directory;
+  const group = dir.groups.get(groupId);
+  if (!group) throw notFound(groupId);
+  return [...group.members.values()].filter((m) => m.isMember && dir.users.get(m.userId)?.state === "active").length;
+}
+
 export function listGroupMembers(emulator: GraphReadView, req: IncomingMessage, q: QueryOptions, url: URL, groupId: string): Page {
   rejectUnsupported(q);
   const dir = emulator.tenant.directory;

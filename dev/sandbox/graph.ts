@@ -1,5 +1,5 @@
 // Microsoft Graph v1.0 emulator over the sandbox tenant's Directory: users (get, list with
-// $select/$filter/$top and paging), users/delta and groups/delta, group members, subscribedSkus, JSON batches of user reads, and
+// $select/$filter/$top and paging), users/delta and groups/delta, group members (and their $count), subscribedSkus, JSON batches of user reads, and
 // change-notification subscriptions. Knobs on GraphEmulator let tests expire delta tokens, force a 410 reset, forget
 // subscriptions and send lifecycle notifications. Throttling comes from the service's ServiceKnobs.
 import { randomUUID } from "node:crypto";
@@ -8,8 +8,8 @@ import type { FaultRule, Handler } from "./https-service.js";
 import type { Tenant } from "./tenant.js";
 import { authenticate, type GraphCaller } from "./graph-auth.js";
 import { groupsDelta, usersDelta, type DeltaContext, type DeltaFault } from "./graph-delta.js";
-import { GraphHttpError, QueryOptions, sendGraph, sendGraphError } from "./graph-odata.js";
-import { getGroup, getUser, listGroupMembers, listUsers } from "./graph-read.js";
+import { GraphHttpError, QueryOptions, requestIds, sendGraph, sendGraphError } from "./graph-odata.js";
+import { countGroupMembers, getGroup, getUser, listGroupMembers, listUsers } from "./graph-read.js";
 import { listSubscribedSkus } from "./graph-skus.js";
 import { runBatch } from "./graph-batch.js";
 import { Subscriptions, type DeliveryRecord, type GraphSubscription, type LifecycleEvent } from "./graph-subscriptions.js";
@@ -141,6 +141,12 @@ async function route(emulator: GraphEmulator, req: IncomingMessage, res: ServerR
     if (id === "delta" && sub === undefined) { const r = groupsDelta(req, q, emulator.deltaContext()); return ok(200, r.body, r.headers); }
     if (sub === undefined) return ok(200, getGroup(emulator, id, q));
     if (sub === "members" && rest.length === 0) return ok(200, ...listGroupMembers(emulator, req, q, url, id));
+    if (sub === "members" && rest.join("/").replace(/^microsoft\.graph\.user\//, "") === "$count") {
+      const count = countGroupMembers(emulator, req, id);
+      const { requestId, clientRequestId } = requestIds(req);
+      res.writeHead(200, { "content-type": "text/plain", "request-id": requestId, "client-request-id": clientRequestId }).end(String(count));
+      return;
+    }
   }
   if (collection === "subscribedSkus" && id === undefined) {
     onlyGet();

@@ -71,7 +71,8 @@ function seedDirectoryAccess(tenant: Tenant, users: DirectoryUser[]): void {
   });
 }
 
-function seedOrgAccess(org: DataverseOrg): void {
+/** An org's units, root roles and teams (online and on-premises orgs alike: both have them). */
+export function seedOrgAccess(org: DataverseOrg): void {
   const { units, roles, teams } = SANDBOX_ACCESS;
   for (const name of Object.values(roles)) org.addRole(name);
   const sales = org.addBusinessUnit(units.sales).businessunitid;

@@ -1,11 +1,13 @@
 // Seeds the on-premises side of the sandbox: the bridge's AD FS application (client secret in the vault, with
 // permission on every on-premises org's relying party), its application user in each org, and the records a
-// share of the AD-synced directory users already have there (`CONTOSO\sam`, activedirectoryguid filled).
+// share of the AD-synced directory users already have there (`CONTOSO\sam`, activedirectoryguid filled), and the
+// business units, roles and teams the access rules name (seed-access.ts), as online.
 import { randomBytes } from "node:crypto";
 import type { AdfsClient, AdfsServer } from "./adfs.js";
 import type { DataverseOrg } from "./dataverse/index.js";
 import { adObjectGuid, netBiosName } from "./directory.js";
 import type { Tenant } from "./tenant.js";
+import { seedOrgAccess } from "./seed-access.js";
 
 export interface OnPremisesIdentities {
   adfsClient: AdfsClient;
@@ -55,6 +57,7 @@ export function seedOnPremises(
   const existing = Math.floor(adUsers.length * (options.existingShare ?? 0.6));
   for (const org of orgs) {
     org.addSystemUser({ domainname: "CONTOSO\\svc-identity-bridge", firstname: "#", lastname: "Identity Bridge", applicationid: adfsClient.clientId, accessmode: 4 });
+    seedOrgAccess(org);
     for (const [i, user] of adUsers.slice(0, existing).entries()) {
       const netbios = netbiosDomains[user.onPremisesDomainName!.toLowerCase()] ?? netBiosName(user.onPremisesDomainName!);
       org.addSystemUser({

@@ -5,12 +5,12 @@ import type { Config } from "../config/config.js";
 import type { DirectoryPort } from "../directory/types.js";
 import { formatDisableThreshold } from "../sync/threshold.js";
 import type { AccessOrgPort } from "./dataverse-access.js";
-import { loadOrgAccess, orgAccessSettings } from "./run-access.js";
+import { orgAccessSettings, resolveOrgRules } from "./run-access.js";
 import type { RuleResolution } from "./resolve.js";
 
 export interface AccessApiDeps {
   config: Pick<Config, "orgs" | "access">;
-  directory: Pick<DirectoryPort, "getGroup" | "listGroupMemberIds">;
+  directory: Pick<DirectoryPort, "getGroup" | "countGroupMembers">;
   access: (org: string) => AccessOrgPort;
 }
 
@@ -30,7 +30,10 @@ export interface AccessView {
   orgs: OrgAccessView[];
 }
 
-/** Every org's rules, resolved now (nothing cached: an admin fixing a rule sees the fix at once). */
+/**
+ * Every org's rules, resolved now (nothing cached: an admin fixing a rule sees the fix at once); each group's
+ * members are counted by Graph, not read.
+ */
 export async function accessStatus(deps: AccessApiDeps, signal?: AbortSignal): Promise<AccessView> {
   const { config } = deps;
   const orgs = await Promise.all(config.orgs.map((o) => orgAccess(deps, o.url, o.kind, signal)));
@@ -38,11 +41,10 @@ export async function accessStatus(deps: AccessApiDeps, signal?: AbortSignal): P
 }
 
 async function orgAccess(deps: AccessApiDeps, org: string, kind: string, signal?: AbortSignal): Promise<OrgAccessView> {
-  if (kind !== "online") return { org, kind, rules: [], problems: [] };
   const settings = orgAccessSettings(deps.config, org);
   if (settings.rules.length === 0) return { org, kind, rules: [], problems: [] };
   try {
-    const { resolution } = await loadOrgAccess(settings, { directory: deps.directory, access: deps.access(org) }, signal);
+    const resolution = await resolveOrgRules(settings, { directory: deps.directory, access: deps.access(org) }, signal);
     return { org, kind, rules: resolution.rules, problems: resolution.problems };
   } catch (error) {
     return { org, kind, rules: [], problems: [], error: describeError(error, 300) };

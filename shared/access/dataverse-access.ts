@@ -36,17 +36,25 @@ export interface AccessWriteResult {
 export interface AccessOrgPort {
   readonly orgUrl: string;
   listBusinessUnits(signal?: AbortSignal): Promise<BusinessUnit[]>;
-  /** Every unit's copy of the role named `name` (case-insensitively). */
-  findRoles(name: string, signal?: AbortSignal): Promise<RoleCopy[]>;
-  findTeams(name: string, signal?: AbortSignal): Promise<Team[]>;
+  /** Every unit's copy of each role named (names compare case-insensitively), in a few reads whatever their number. */
+  findRoles(names: readonly string[], signal?: AbortSignal): Promise<RoleCopy[]>;
+  /** The teams with one of these names (case-insensitively), in a few reads whatever their number. */
+  findTeams(names: readonly string[], signal?: AbortSignal): Promise<Team[]>;
   /** The users' current access, by systemuserid (lower-cased); users not found are absent. */
   readAccess(systemUserIds: readonly string[], signal?: AbortSignal): Promise<Map<string, CurrentAccess>>;
+  /**
+   * The current access of the records anchored to these directory objects (`anchor`: azureactivedirectoryobjectid
+   * online, activedirectoryguid on-premises), each with its anchor: finding a record and reading its access in one.
+   */
+  readAccessByAnchor(anchors: readonly string[], anchor: string, signal?: AbortSignal): Promise<Array<CurrentAccess & { anchor: string }>>;
   /** One result per write, in order. */
   applyAccess(writes: readonly AccessWrite[], signal?: AbortSignal): Promise<AccessWriteResult[]>;
 }
 
 /** Ids per `In` read (GUIDs cost ~45 URL characters each: well within the URL budget). */
 const READ_CHUNK = 150;
+/** Names per role or team read: 20 team names of 160 characters stay near 10,000 URL characters even percent-encoded. */
+const NAMES_PER_READ = 20;
 /** Requests per `$batch` (Dataverse allows 1,000). */
 const BATCH_OPERATIONS = 500;
 
@@ -72,28 +80,44 @@ export class DataverseAccess implements AccessOrgPort {
     return (await this.readAll("lookup", url, signal)).map((r) => ({ id: lower(r.businessunitid), name: text(r.name), parentId: lower(r._parentbusinessunitid_value) || null }));
   }
 
-  async findRoles(name: string, signal?: AbortSignal): Promise<RoleCopy[]> {
-    const url = `roles${queryString({ $select: "roleid,name,_businessunitid_value", $filter: `name eq ${stringLiteral(name)}` })}`;
-    return (await this.readAll("lookup", url, signal)).map((r) => ({ id: lower(r.roleid), name: text(r.name), businessUnitId: lower(r._businessunitid_value) }));
+  async findRoles(names: readonly string[], signal?: AbortSignal): Promise<RoleCopy[]> {
+    return (await this.readNamed("roles", "roleid,name,_businessunitid_value", names, signal)).map((r) => ({ id: lower(r.roleid), name: text(r.name), businessUnitId: lower(r._businessunitid_value) }));
   }
 
-  async findTeams(name: string, signal?: AbortSignal): Promise<Team[]> {
-    const url = `teams${queryString({ $select: "teamid,name,teamtype,isdefault", $filter: `name eq ${stringLiteral(name)}` })}`;
-    return (await this.readAll("lookup", url, signal)).map((r) => ({ id: lower(r.teamid), name: text(r.name), teamType: Number(r.teamtype ?? 0), isDefault: r.isdefault === true }));
+  async findTeams(names: readonly string[], signal?: AbortSignal): Promise<Team[]> {
+    return (await this.readNamed("teams", "teamid,name,teamtype,isdefault", names, signal)).map((r) => ({ id: lower(r.teamid), name: text(r.name), teamType: Number(r.teamtype ?? 0), isDefault: r.isdefault === true }));
+  }
+
+  /** Rows of `set` whose name is one of `names`: `name eq … or …`, NAMES_PER_READ names a request, concurrently. */
+  private async readNamed(set: string, select: string, names: readonly string[], signal?: AbortSignal): Promise<Row[]> {
+    const chunks: string[][] = [];
+    for (let i = 0; i < names.length; i += NAMES_PER_READ) chunks.push(names.slice(i, i + NAMES_PER_READ));
+    const read = await Promise.all(chunks.map((chunk) =>
+      this.readAll("lookup", `${set}${queryString({ $select: select, $filter: chunk.map((n) => `name eq ${stringLiteral(n)}`).join(" or ") })}`, signal)));
+    return read.flat();
   }
 
   async readAccess(systemUserIds: readonly string[], signal?: AbortSignal): Promise<Map<string, CurrentAccess>> {
-    const ids = [...new Set(systemUserIds.map((id) => id.toLowerCase()))].filter(isGuid);
-    const chunks: string[][] = [];
-    for (let i = 0; i < ids.length; i += READ_CHUNK) chunks.push(ids.slice(i, i + READ_CHUNK));
     const out = new Map<string, CurrentAccess>();
-    // Chunks go out together; the org's limiter decides how many are really in flight.
-    const read = await Promise.all(chunks.map((chunk) => this.readAll("access", accessQuery(chunk), signal)));
-    for (const row of read.flat()) {
+    for (const row of await this.readAccessRows("systemuserid", systemUserIds, signal)) {
       const access = toCurrentAccess(row);
       out.set(access.systemUserId, access);
     }
     return out;
+  }
+
+  async readAccessByAnchor(anchors: readonly string[], anchor: string, signal?: AbortSignal): Promise<Array<CurrentAccess & { anchor: string }>> {
+    return (await this.readAccessRows(anchor, anchors, signal, [anchor])).map((row) => ({ ...toCurrentAccess(row), anchor: lower(row[anchor]) }));
+  }
+
+  /** systemusers whose `column` is one of `ids` (GUIDs), with their access, READ_CHUNK a request. */
+  private async readAccessRows(column: string, ids: readonly string[], signal?: AbortSignal, extra: readonly string[] = []): Promise<Row[]> {
+    const unique = [...new Set(ids.map((id) => id.toLowerCase()))].filter(isGuid);
+    const chunks: string[][] = [];
+    for (let i = 0; i < unique.length; i += READ_CHUNK) chunks.push(unique.slice(i, i + READ_CHUNK));
+    // Chunks go out together; the org's limiter decides how many are really in flight.
+    const read = await Promise.all(chunks.map((chunk) => this.readAll("access", accessQuery(column, chunk, extra), signal)));
+    return read.flat();
   }
 
   async applyAccess(writes: readonly AccessWrite[], signal?: AbortSignal): Promise<AccessWriteResult[]> {
@@ -160,10 +184,10 @@ export class DataverseAccess implements AccessOrgPort {
 }
 
 /** systemusers with their unit, roles and team memberships (a page of users per request). */
-function accessQuery(ids: readonly string[]): string {
+function accessQuery(column: string, ids: readonly string[], extra: readonly string[]): string {
   return `systemusers${queryString({
-    $select: "systemuserid,_businessunitid_value,isdisabled,accessmode,applicationid",
-    $filter: inValues("systemuserid", ids),
+    $select: ["systemuserid", "_businessunitid_value", "isdisabled", "accessmode", "applicationid", ...extra].join(","),
+    $filter: inValues(column, ids),
     $expand: "systemuserroles_association($select=roleid,name),teammembership_association($select=teamid)",
   })}`;
 }

@@ -66,7 +66,10 @@ export interface AccessPlan {
   addTeams: string[];
   removeTeams: string[];
   change: AccessChange;
-  /** Managed roles and team memberships taken away plus unmanaged roles a move costs (the removal threshold's count). */
+  /**
+   * Managed roles and team memberships taken away: the removal threshold's count. The unmanaged roles a move costs
+   * are named in `change.rolesLostInMove` but not counted: the threshold weighs what the rules take away.
+   */
   removals: number;
 }
 
@@ -122,7 +125,7 @@ export function planAccess(model: AccessModel, groups: ReadonlySet<string>, curr
   const removeTeams = current.teamIds.filter((id) => managed.teamIds.has(id) && !t.teamIds.has(id) && !t.keptTeamIds.has(id));
   if (!moving && addRoles.length + removeRoles.length + addTeams.length + removeTeams.length === 0) return undefined;
   const change = describe(model, current, { moving, unitId: t.unitId, held, addRoles, removeRoles, managed: managed.roleNames, addTeams, removeTeams });
-  const removals = change.rolesRemoved.length + change.teamsRemoved.length + (change.rolesLostInMove?.length ?? 0);
+  const removals = change.rolesRemoved.length + change.teamsRemoved.length;
   return { ...(moving ? { moveTo: t.unitId } : {}), addRoles, removeRoles, addTeams, removeTeams, change, removals };
 }
 

@@ -40,7 +40,8 @@ export interface GroupFacts {
 
 export type GroupLookup = (groupId: string) => Promise<GroupFacts | null>;
 
-interface OrgFacts {
+/** The org's units and the role copies and teams the rules name. */
+export interface OrgFacts {
   units: BusinessUnit[];
   roles: Map<string, RoleCopy[]>;
   teams: Map<string, Team[]>;
@@ -49,9 +50,12 @@ interface OrgFacts {
 const key = (name: string) => name.trim().toLowerCase();
 const TEAM_TYPES: Record<number, string> = { 1: "an access team", 2: "a Microsoft Entra ID security group team", 3: "a Microsoft Entra ID Office group team" };
 
-/** Resolves `rules` (the org's, in order; `indexOf` gives each one's position in ACCESS_RULES). */
-export async function resolveOrgAccess(org: AccessOrgPort, rules: readonly AccessRule[], indexOf: (rule: AccessRule) => number, groups: GroupLookup, signal?: AbortSignal): Promise<OrgAccessResolution> {
-  const facts = await readOrgFacts(org, rules, signal);
+/**
+ * Resolves `rules` (the org's, in order; `indexOf` gives each one's position in ACCESS_RULES). `read`: the org's
+ * facts when the caller started reading them already (beside its directory reads).
+ */
+export async function resolveOrgAccess(org: AccessOrgPort, rules: readonly AccessRule[], indexOf: (rule: AccessRule) => number, groups: GroupLookup, signal?: AbortSignal, read?: Promise<OrgFacts>): Promise<OrgAccessResolution> {
+  const facts = await (read ?? readOrgFacts(org, rules, signal));
   const root = facts.units.find((u) => u.parentId === null);
   if (!root) throw new Error(`${org.orgUrl} has no root business unit`);
   const resolved: RuleResolution[] = [];
@@ -59,15 +63,18 @@ export async function resolveOrgAccess(org: AccessOrgPort, rules: readonly Acces
   return { org: org.orgUrl, rules: resolved, problems: resolved.flatMap((r) => r.problems), model: modelOf(rules, resolved, facts, root.id) };
 }
 
-async function readOrgFacts(org: AccessOrgPort, rules: readonly AccessRule[], signal?: AbortSignal): Promise<OrgFacts> {
+export async function readOrgFacts(org: AccessOrgPort, rules: readonly AccessRule[], signal?: AbortSignal): Promise<OrgFacts> {
   const roleNames = [...new Map(rules.flatMap((r) => r.roles).map((n) => [key(n), n])).values()];
   const teamNames = [...new Map(rules.flatMap((r) => r.teams).map((n) => [key(n), n])).values()];
+  // Three reads in all (more only past 20 role or team names): every role and team name in one query each.
   const [units, roles, teams] = await Promise.all([
     org.listBusinessUnits(signal),
-    Promise.all(roleNames.map(async (n) => [key(n), await org.findRoles(n, signal)] as const)),
-    Promise.all(teamNames.map(async (n) => [key(n), await org.findTeams(n, signal)] as const)),
+    roleNames.length > 0 ? org.findRoles(roleNames, signal) : [],
+    teamNames.length > 0 ? org.findTeams(teamNames, signal) : [],
   ]);
-  return { units, roles: new Map(roles), teams: new Map(teams) };
+  const byName = <T extends { name: string }>(rows: readonly T[], wanted: readonly string[]) =>
+    new Map(wanted.map((n) => [key(n), rows.filter((r) => key(r.name) === key(n))] as const));
+  return { units, roles: byName(roles, roleNames), teams: byName(teams, teamNames) };
 }
 
 function resolveRule(rule: AccessRule, index: number, group: GroupFacts | null, facts: OrgFacts, root: BusinessUnit): RuleResolution {

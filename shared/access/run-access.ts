@@ -5,6 +5,9 @@
 // for approval, or, on a dry run, only reports. An incremental run's touched users are kept in the org's state
 // until their access is applied, so a run cut off loses none; a user whose access write fails is carried forward.
 import { rulesForOrg, type AccessRule } from "../config/access-rules.js";
+import { normalizeOrgUrl } from "../config/org-url.js";
+import { ON_PREMISES_ANCHOR, ONLINE_ANCHOR, recordAnchor } from "../sync/identity.js";
+import { byAnchor, readAdAnchors, type AnchorOf } from "./member-anchors.js";
 import type { DataverseOrgPort, SystemUser } from "../dataverse/types.js";
 import type { GroupsDeltaSource } from "../directory/group-members-delta.js";
 import { RuleGroupMembers } from "./rule-group-members.js";
@@ -17,35 +20,42 @@ import { describeDisableThreshold } from "../sync/threshold.js";
 import { isProtected, isProtectedRow, objectIdKey, type IndexedUser, type UserIndex } from "../sync/user-index.js";
 import type { AccessOrgPort, AccessWrite, CurrentAccess } from "./dataverse-access.js";
 import { planAccess, type AccessModel, type AccessPlan } from "./plan.js";
-import { resolveOrgAccess, type GroupLookup, type OrgAccessResolution } from "./resolve.js";
+import { ACCESS_ACTION } from "./report-entries.js";
+import { readOrgFacts, resolveOrgAccess, type GroupLookup, type OrgAccessResolution, type OrgFacts } from "./resolve.js";
 
 /** The org's rules, each with its position in ACCESS_RULES. */
 export interface OrgAccessSettings {
   rules: ReadonlyArray<{ rule: AccessRule; index: number }>;
   threshold: DisableThreshold;
+  /** An on-premises org: records are anchored to the AD objectGUID, not the Entra object id (member-anchors.ts). */
+  onPremises?: boolean;
 }
 
-/** The access rules that apply to an online org, each with its position in ACCESS_RULES. */
-export function orgAccessSettings(config: { access: { rules: readonly AccessRule[]; removalThreshold: DisableThreshold } }, org: string): OrgAccessSettings {
-  const rules = config.access.rules.map((rule, index) => ({ rule, index })).filter(({ rule }) => rulesForOrg([rule], org, "online").length > 0);
-  return { rules, threshold: config.access.removalThreshold };
+/** The access rules that apply to an org (online or on-premises), each with its position in ACCESS_RULES. */
+export function orgAccessSettings(config: { access: { rules: readonly AccessRule[]; removalThreshold: DisableThreshold }; orgs?: ReadonlyArray<{ url: string; kind: string }> }, org: string): OrgAccessSettings {
+  const rules = config.access.rules.map((rule, index) => ({ rule, index })).filter(({ rule }) => rulesForOrg([rule], org).length > 0);
+  const onPremises = config.orgs?.find((o) => o.url === normalizeOrgUrl(org))?.kind === "onpremises";
+  return { rules, threshold: config.access.removalThreshold, ...(onPremises ? { onPremises } : {}) };
 }
 
 export interface AccessRunDependencies {
   directory: DirectoryPort;
   /** The rule groups' membership changes (Graph groups/delta). */
   groupsDelta: GroupsDeltaSource;
-  dataverse: Pick<DataverseOrgPort, "findSystemUsersIn" | "listSystemUsers">;
+  dataverse: Pick<DataverseOrgPort, "listSystemUsers">;
   access: AccessOrgPort;
   orgState: OrgStateStore;
   log: (message: string) => void;
   now?: () => Date;
 }
 
-/** A user whose access is planned: their record and directory object id (key). */
+/** A user whose access is planned: their record and the directory object it is anchored to (key). */
 interface Candidate {
   systemUserId: string;
+  /** The org's anchor: the Entra object id online, the AD objectGUID on-premises. */
   objectId: string;
+  /** Their access, when it was read with the record. */
+  access?: CurrentAccess;
 }
 
 interface Planned extends Candidate {
@@ -56,7 +66,7 @@ export interface AccessOutcome {
   /** Set when the removals exceed the threshold: nothing was written. */
   halt?: { removals: number; limit: number; threshold: string; message: string };
   entries: ChangeEntry[];
-  /** Object ids (keys) whose access write failed: carried forward. */
+  /** Entra object ids (keys) of the users whose access write failed: carried forward. */
   failed: string[];
 }
 
@@ -64,7 +74,7 @@ export interface AccessOutcome {
 type KnownRecords = Pick<UserIndex, "byObjectId" | "records">;
 const NO_RECORDS: KnownRecords = { byObjectId: () => undefined, records: () => new Map<string, IndexedUser>().values() };
 
-const LEAN_SELECT = ["systemuserid", "azureactivedirectoryobjectid", "isdisabled", "accessmode", "applicationid"];
+const leanSelect = (settings: OrgAccessSettings) => ["systemuserid", settings.onPremises ? ON_PREMISES_ANCHOR : ONLINE_ANCHOR, "isdisabled", "accessmode", "applicationid"];
 
 /** Rule groups' direct members, by user (object id key) → the rule groups they belong to. */
 export type Memberships = ReadonlyMap<string, ReadonlySet<string>>;
@@ -88,6 +98,45 @@ export const readMembersNow = (directory: Pick<DirectoryPort, "listGroupMemberId
   return (group) => members.get(group) ?? new Set();
 };
 
+/** The rule groups that exist, with their names: one lookup per group, concurrently (20 in a row cost 20 round trips). */
+async function ruleGroupNames(settings: OrgAccessSettings, directory: Pick<DirectoryPort, "getGroup">, signal?: AbortSignal): Promise<Map<string, string | null>> {
+  const groupIds = [...new Set(settings.rules.map((r) => r.rule.group))];
+  const found = await Promise.all(groupIds.map((group) => directory.getGroup(group, { abortSignal: signal })));
+  return new Map<string, string | null>(groupIds.flatMap((group, i) => (found[i] ? [[group, found[i].displayName] as const] : [])));
+}
+
+/**
+ * Starts reading the org's units, roles and teams, which the directory reads do not wait for (nor they for it);
+ * a failure surfaces when resolution awaits it, never as an unhandled rejection meanwhile.
+ */
+function startReadingFacts(settings: OrgAccessSettings, access: AccessOrgPort, signal?: AbortSignal): Promise<OrgFacts> {
+  const read = readOrgFacts(access, settings.rules.map((r) => r.rule), signal);
+  read.catch(() => undefined);
+  return read;
+}
+
+/** The org's rules resolved against `names` (the groups that exist) and each group's direct member count. */
+function resolveRules(settings: OrgAccessSettings, access: AccessOrgPort, names: ReadonlyMap<string, string | null>, members: (group: string) => number | null, facts: Promise<OrgFacts>, signal?: AbortSignal): Promise<OrgAccessResolution> {
+  const indexOf = new Map(settings.rules.map((r) => [r.rule, r.index]));
+  const lookup: GroupLookup = async (group) => (names.has(group) ? { name: names.get(group)!, members: members(group) } : null);
+  return resolveOrgAccess(access, settings.rules.map((r) => r.rule), (rule) => indexOf.get(rule)!, lookup, signal, facts);
+}
+
+/**
+ * The org's rules resolved for a view (GET /api/access, /api/ready): each group's direct members counted by Graph
+ * (`$count`, one request a group) rather than read, so a view costs the same whatever the groups' sizes.
+ */
+export async function resolveOrgRules(
+  settings: OrgAccessSettings,
+  deps: { directory: Pick<DirectoryPort, "getGroup" | "countGroupMembers">; access: AccessOrgPort },
+  signal?: AbortSignal,
+): Promise<OrgAccessResolution> {
+  const facts = startReadingFacts(settings, deps.access, signal);
+  const names = await ruleGroupNames(settings, deps.directory, signal);
+  const counts = new Map(await Promise.all([...names.keys()].map(async (group) => [group, await deps.directory.countGroupMembers(group, { abortSignal: signal })] as const)));
+  return resolveRules(settings, deps.access, names, (group) => counts.get(group) ?? null, facts, signal);
+}
+
 /** Resolves the org's rules (groups that do not exist are named) and gathers every user's rule-group memberships. */
 export async function loadOrgAccess(
   settings: OrgAccessSettings,
@@ -95,10 +144,8 @@ export async function loadOrgAccess(
   signal?: AbortSignal,
   source: MemberSource = readMembersNow(deps.directory, signal),
 ): Promise<{ resolution: OrgAccessResolution; memberships: Memberships }> {
-  // One lookup per rule group, concurrently: with 20 rules, one after another costs 20 Graph round trips per run.
-  const groupIds = [...new Set(settings.rules.map((r) => r.rule.group))];
-  const found = await Promise.all(groupIds.map((group) => deps.directory.getGroup(group, { abortSignal: signal })));
-  const names = new Map<string, string | null>(groupIds.flatMap((group, i) => (found[i] ? [[group, found[i].displayName] as const] : [])));
+  const facts = startReadingFacts(settings, deps.access, signal);
+  const names = await ruleGroupNames(settings, deps.directory, signal);
   const membersOf = await source([...names.keys()]);
   const memberships = new Map<string, Set<string>>();
   for (const group of names.keys()) {
@@ -108,14 +155,17 @@ export async function loadOrgAccess(
       set.add(group);
     }
   }
-  const indexOf = new Map(settings.rules.map((r) => [r.rule, r.index]));
-  const lookup: GroupLookup = async (group) => (names.has(group) ? { name: names.get(group)!, members: membersOf(group).size } : null);
-  const resolution = await resolveOrgAccess(deps.access, settings.rules.map((r) => r.rule), (rule) => indexOf.get(rule)!, lookup, signal);
+  const resolution = await resolveRules(settings, deps.access, names, (group) => membersOf(group).size, facts, signal);
   return { resolution, memberships };
 }
 
 export class OrgAccessRun {
+  /** Users to plan (anchor keys). */
   private readonly touched = new Set<string>();
+  /** On-premises: anchor → Entra object id, where the run knows it (failures are carried forward by Entra id). */
+  private readonly directoryIds = new Map<string, string>();
+  /** Users whose record this run created (object id keys): it holds nothing yet, so its access is not read. */
+  private readonly created = new Set<string>();
   /** Ids kept in the org's state (loaded or added by this run): removed once their access is applied. */
   private readonly kept = new Set<string>();
 
@@ -132,29 +182,48 @@ export class OrgAccessRun {
     private readonly approval: boolean,
   ) {}
 
-  /** Resolves the rules (problems go to the report's errors) and collects the users whose memberships changed. */
+  /**
+   * Resolves the rules (problems go to the report's errors) and collects the users whose memberships changed. On
+   * an on-premises org, memberships and changed users are keyed by the members' AD objectGUIDs (member-anchors.ts).
+   */
   static async open(report: RunTally, state: OrgSyncState, settings: OrgAccessSettings, deps: AccessRunDependencies, signal?: AbortSignal, approval = false): Promise<OrgAccessRun> {
     let groups: RuleGroupMembers | undefined;
-    const { resolution, memberships } = await loadOrgAccess(settings, deps, signal, async (existing) => {
+    const loaded = await loadOrgAccess(settings, deps, signal, async (existing) => {
       const read = await RuleGroupMembers.read(deps.orgState, state, deps.groupsDelta, existing, signal);
       groups = read;
       return (group) => read.of(group) ?? new Set();
     });
+    const { resolution } = loaded;
     const at = (deps.now?.() ?? new Date()).toISOString();
     report.recordErrors(resolution.problems.map((message) => ({ code: "access_rule", message, at })));
-    const run = new OrgAccessRun(report, settings, deps, resolution.model, memberships, groups!, approval);
     const changed = groups!.changedUsers;
+    const anchorOf: AnchorOf = settings.onPremises ? await readAdAnchors(deps.directory, [...loaded.memberships.keys(), ...changed], signal) : (id) => id;
+    const memberships = settings.onPremises ? byAnchor(loaded.memberships, anchorOf) : loaded.memberships;
+    const run = new OrgAccessRun(report, settings, deps, resolution.model, memberships, groups!, approval);
     const pending = report.dryRun ? [] : await deps.orgState.listAccessPending(report.org);
     for (const id of pending) run.kept.add(objectIdKey(id));
-    await run.touch([...changed, ...pending]);
+    const changedUsers = changed.flatMap((objectId) => { const anchor = anchorOf(objectId); return anchor ? [{ objectId, anchor }] : []; });
+    // Users whose memberships changed need no keeping: the rule groups' cursor moves on only once their access is
+    // applied, so a run cut off reads the same changes again.
+    await run.touch(changedUsers, [], false);
+    await run.touch(pending.map((id) => ({ objectId: id, anchor: id })));
     return run;
   }
 
-  /** Users the run touched (created, changed, back in scope): planned at the round's end; kept durably until then. */
-  async touch(objectIds: readonly string[]): Promise<void> {
-    const added = objectIds.map(objectIdKey).filter((id) => !this.touched.has(id));
-    for (const id of added) this.touched.add(id);
-    if (!this.report.dryRun && this.report.mode === "incremental" && !this.approval) await this.keep(added);
+  /**
+   * Users the run touched (created, changed, back in scope): planned at the round's end; kept durably until then.
+   * Each is given by Entra object id and by the org's anchor (the same online); `created`: the anchors of those
+   * whose record this run created; `keep` false: users that need no keeping (found again by a run cut off).
+   */
+  async touch(users: ReadonlyArray<{ objectId: string; anchor: string }>, created: readonly string[] = [], keep = true): Promise<void> {
+    for (const id of created) this.created.add(objectIdKey(id));
+    const added: string[] = [];
+    for (const user of users) {
+      const anchor = objectIdKey(user.anchor);
+      if (anchor !== objectIdKey(user.objectId)) this.directoryIds.set(anchor, objectIdKey(user.objectId));
+      if (!this.touched.has(anchor)) { this.touched.add(anchor); added.push(anchor); }
+    }
+    if (keep && !this.report.dryRun && this.report.mode === "incremental" && !this.approval) await this.keep(added);
   }
 
   /**
@@ -173,7 +242,9 @@ export class OrgAccessRun {
     }
     const outcome = await this.apply(planned, signal);
     await this.settle(outcome.failed);
-    return outcome;
+    // Carried forward by Entra object id (the sync reads them from Graph); on-premises only where the run knows it.
+    const failed = outcome.failed.flatMap((anchor) => (this.settings.onPremises ? this.directoryIds.get(anchor) ?? [] : [anchor]));
+    return { ...outcome, failed };
   }
 
   /**
@@ -182,7 +253,7 @@ export class OrgAccessRun {
    */
   private async candidates(index: KnownRecords, signal?: AbortSignal): Promise<Candidate[]> {
     if (this.report.mode === "full" && !this.approval) return eligible(index.records());
-    if (this.groups.reset && !this.approval) return eligibleRows(await readLean(this.deps.dataverse, signal));
+    if (this.groups.reset && !this.approval) return eligibleRows(await readLean(this.deps.dataverse, this.settings, signal));
     const out: Candidate[] = [];
     const missing: string[] = [];
     for (const id of this.touched) {
@@ -190,17 +261,23 @@ export class OrgAccessRun {
       if (record) out.push(...eligible([record]));
       else missing.push(id);
     }
-    if (missing.length > 0) out.push(...eligibleRows(await this.deps.dataverse.findSystemUsersIn({ objectIds: missing }, LEAN_SELECT, { abortSignal: signal })));
+    // Records the run's index lacks are found and their access read in the same requests, by anchor.
+    const found = missing.length > 0 ? await this.deps.access.readAccessByAnchor(missing, this.settings.onPremises ? ON_PREMISES_ANCHOR : ONLINE_ANCHOR, signal) : [];
+    for (const access of found) if (!access.disabled && !access.protected) out.push({ systemUserId: access.systemUserId, objectId: access.anchor, access });
     return out;
   }
 
-  /** Reads the candidates' current access in pages and plans each one (records the run has not created yet start empty). */
+  /**
+   * Reads the candidates' current access in pages (unless read already) and plans each one. Records this run
+   * created (or, on a dry run, would create) start empty in the root unit, where the sync creates them: nothing to read.
+   */
   private async plan(candidates: readonly Candidate[], signal?: AbortSignal): Promise<Planned[]> {
-    const current = await this.deps.access.readAccess(candidates.map((c) => c.systemUserId), signal);
+    const isNew = (c: Candidate) => c.systemUserId.startsWith("pending:") || this.created.has(c.objectId);
+    const current = await this.deps.access.readAccess(candidates.filter((c) => !isNew(c) && !c.access).map((c) => c.systemUserId), signal);
     const empty: CurrentAccess = { systemUserId: "", businessUnitId: this.model.rootUnitId, roles: [], teamIds: [], disabled: false, protected: false };
     const out: Planned[] = [];
     for (const candidate of candidates) {
-      const access = candidate.systemUserId.startsWith("pending:") ? empty : current.get(candidate.systemUserId);
+      const access = isNew(candidate) ? empty : candidate.access ?? current.get(candidate.systemUserId);
       if (!access || access.disabled || access.protected) continue;
       const plan = planAccess(this.model, this.memberships.get(candidate.objectId) ?? new Set(), access);
       if (plan) out.push({ ...candidate, plan });
@@ -235,18 +312,22 @@ export class OrgAccessRun {
     for (const id of unkept) this.kept.add(id);
   }
 
-  /** The kept users are done (failed ones are carried forward by the run) and the rule groups' cursor moves on. */
+  /**
+   * The kept users are done; those whose write failed are kept (the next run plans them again, besides the sync
+   * carrying them forward); then the rule groups' cursor moves on.
+   */
   private async settle(failed: readonly string[]): Promise<void> {
     if (this.report.dryRun) return;
     const done = new Set(this.kept);
     for (const id of failed) done.delete(id);
     await this.deps.orgState.removeAccessPending(this.report.org, [...done]);
+    await this.keep(failed);
     await this.groups.save(this.deps.orgState, this.report.org);
   }
 }
 
 function entryOf(p: Planned, outcome: NonNullable<ChangeEntry["outcome"]>): ChangeEntry {
-  return { objectId: p.objectId, systemUserId: p.systemUserId, action: "access", access: p.plan.change, outcome };
+  return { objectId: p.objectId, systemUserId: p.systemUserId, action: ACCESS_ACTION, access: p.plan.change, outcome };
 }
 
 /** Enabled, unprotected records with a directory object id. */
@@ -258,15 +339,15 @@ function eligible(records: Iterable<IndexedUser>): Candidate[] {
 
 function eligibleRows(rows: readonly SystemUser[]): Candidate[] {
   return rows.flatMap((r) => {
-    const objectId = typeof r.azureactivedirectoryobjectid === "string" ? objectIdKey(r.azureactivedirectoryobjectid) : "";
+    const objectId = recordAnchor(r);
     return objectId && r.isdisabled !== true && !isProtectedRow(r) ? [{ systemUserId: r.systemuserid.toLowerCase(), objectId }] : [];
   });
 }
 
 /** Every enabled record of the org, lean (a full reconcile without a whole-org index). */
-async function readLean(dataverse: AccessRunDependencies["dataverse"], signal?: AbortSignal): Promise<SystemUser[]> {
+async function readLean(dataverse: AccessRunDependencies["dataverse"], settings: OrgAccessSettings, signal?: AbortSignal): Promise<SystemUser[]> {
   const out: SystemUser[] = [];
-  for await (const page of dataverse.listSystemUsers(LEAN_SELECT, { abortSignal: signal, filter: "isdisabled eq false" })) out.push(...page);
+  for await (const page of dataverse.listSystemUsers(leanSelect(settings), { abortSignal: signal, filter: "isdisabled eq false" })) out.push(...page);
   return out;
 }
 

@@ -1,5 +1,6 @@
 // ACCESS_RULES: business unit, security roles and owner teams from Entra group membership, in order. A user
-// matches a rule when they are a direct member of its group; a rule without `orgs` applies to every online org.
+// matches a rule when they are a direct member of its group; a rule without `orgs` applies to every org, online or
+// on-premises.
 import { z } from "zod";
 import { normalizeOrgUrl } from "./org-url.js";
 
@@ -34,23 +35,14 @@ export function parseAccessRules(json: string): AccessRule[] | string {
   return result.error.issues.map((i) => `${i.path.length ? `[${i.path.join(".")}] ` : ""}${i.message}`).join("; ");
 }
 
-/**
- * Rule problems that need the other settings: every org a rule names must be configured, and online (group
- * membership is read as Entra object ids, which on-premises records do not carry).
- */
-export function accessRuleOrgProblems(rules: readonly AccessRule[], orgs: ReadonlyArray<{ url: string; kind: string }>): string[] {
-  const kinds = new Map(orgs.map((o) => [o.url, o.kind]));
-  return rules.flatMap((rule, i) => (rule.orgs ?? []).flatMap((org) => {
-    const kind = kinds.get(org);
-    if (kind === undefined) return [`[${i}.orgs] ${org} is not a configured org (DATAVERSE_URLS / DATAVERSE_ORGS)`];
-    if (kind !== "online") return [`[${i}.orgs] ${org} is an onpremises org; access rules apply to online orgs only`];
-    return [];
-  }));
+/** Rule problems that need the other settings: every org a rule names must be configured. */
+export function accessRuleOrgProblems(rules: readonly AccessRule[], orgs: ReadonlyArray<{ url: string }>): string[] {
+  const known = new Set(orgs.map((o) => o.url));
+  return rules.flatMap((rule, i) => (rule.orgs ?? []).flatMap((org) => (known.has(org) ? [] : [`[${i}.orgs] ${org} is not a configured org (DATAVERSE_URLS / DATAVERSE_ORGS)`])));
 }
 
-/** The rules that apply to an online org, in order (`orgKind` onpremises: none). */
-export function rulesForOrg(rules: readonly AccessRule[], org: string, orgKind: string): AccessRule[] {
-  if (orgKind !== "online") return [];
+/** The rules that apply to an org (online or on-premises), in order. */
+export function rulesForOrg(rules: readonly AccessRule[], org: string): AccessRule[] {
   const key = normalizeOrgUrl(org);
   return rules.filter((r) => r.orgs === undefined || r.orgs.includes(key));
 }

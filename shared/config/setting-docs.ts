@@ -58,7 +58,7 @@ export const SETTING_DOCS: Partial<Record<SettingName | (string & {}), SettingDo
   ACCESS_RULES: {
     group: "Access",
     meaning:
-      "A JSON array, in order: business unit, security roles and owner teams from Entra group membership, e.g. `[{\"group\":\"<group id>\",\"businessUnit\":\"Sales\",\"roles\":[\"Salesperson\"],\"teams\":[\"Sales Team\"]}]`; a rule without `orgs` applies to every online org. See [access.md](access.md).",
+      "A JSON array, in order: business unit, security roles and owner teams from Entra group membership, e.g. `[{\"group\":\"<group id>\",\"businessUnit\":\"Sales\",\"roles\":[\"Salesperson\"],\"teams\":[\"Sales Team\"]}]`; a rule without `orgs` applies to every org, online or on-premises. See [access.md](access.md).",
     default: "no access managed",
   },
   ACCESS_REMOVAL_THRESHOLD: {

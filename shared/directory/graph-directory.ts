@@ -185,6 +185,14 @@ export class GraphDirectory implements DirectoryPort {
     return ids;
   }
 
+  /** `$count` of the group's user members: an advanced query, so `ConsistencyLevel: eventual` (Graph answers 400 without). */
+  async countGroupMembers(groupId: string, options: DirectoryRequestOptions = {}): Promise<number> {
+    const answer = await this.get<unknown>(`${this.root}/groups/${encodeURIComponent(groupId)}/members/microsoft.graph.user/$count`, options, { ConsistencyLevel: "eventual" });
+    const count = typeof answer === "number" ? answer : Number(String(answer).trim());
+    if (!Number.isSafeInteger(count) || count < 0) throw new AppError("Microsoft Graph answered a group member count that is not a count", 502, "graph_unavailable");
+    return count;
+  }
+
   async *listUsers(
     select: readonly string[],
     options: DirectoryRequestOptions & { filter?: string; pageSize?: number; advancedQuery?: boolean } = {},

@@ -50,6 +50,8 @@ export interface DirectoryPort {
   getGroup(groupId: string, options?: DirectoryRequestOptions): Promise<{ id: string; displayName: string | null } | null>;
   /** Direct member user ids of a group. */
   listGroupMemberIds(groupId: string, options?: DirectoryRequestOptions): Promise<Set<string>>;
+  /** How many users are direct members of a group, counted by Graph (one request, whatever the group's size). */
+  countGroupMembers(groupId: string, options?: DirectoryRequestOptions): Promise<number>;
   /**
    * Users (optionally matching a `$filter`), a page at a time. `advancedQuery` sends `ConsistencyLevel: eventual`
    * with `$count=true`, which Graph needs to filter on properties such as `onPremisesSamAccountName`.

@@ -29,7 +29,7 @@ export const accessChange = z.object({
   teamsAdded: z.array(z.string()),
   teamsRemoved: z.array(z.string()),
   rolesLostInMove: z.array(z.string()).optional().describe("unmanaged roles the move to another business unit removed (the platform drops every role on a move)"),
-}).describe("access changed by ACCESS_RULES, on entries of action \"access\"");
+}).describe("access changed by ACCESS_RULES, on the user's own change entry (action \"access\" when access is their only change)");
 
 const runState = z.enum(["queued", "running", "succeeded", "failed", "halted"]);
 
@@ -42,6 +42,9 @@ export const changeEntry = z.looseObject({
   columns: z.array(z.object({ column: z.string(), old: nullableString, new: nullableString })).optional(),
   reason: z.string().optional(),
   access: accessChange.optional(),
+  accessOutcome: z.enum(["applied", "planned", "failed", "pending-approval"]).optional()
+    .describe("the access write's outcome, when it differs from the entry's (a user created now whose access waits for approval)"),
+  accessError: z.object({ code: z.string().optional(), message: z.string() }).optional().describe("why the access write failed"),
   outcome: z.enum(["applied", "planned", "failed", "pending-approval"]).optional(),
   error: z.object({ code: z.string().optional(), message: z.string() }).optional(),
 });
@@ -105,8 +108,7 @@ export const oneUserSync = z.object({
   user: z.object({ id: z.string(), userPrincipalName: nullableString, found: z.boolean() }),
   orgs: z.array(z.object({
     org: z.string(),
-    change: z.looseObject({ action: z.string() }),
-    access: changeEntry.optional().describe("the access ACCESS_RULES gave the user now (action \"access\"), when it changed"),
+    change: z.looseObject({ action: z.string() }).describe("what changed: the user's change entry, carrying `access` when ACCESS_RULES changed their access now (action \"access\" when that is the only change)"),
   })),
 });
 

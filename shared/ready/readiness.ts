@@ -96,7 +96,7 @@ function dependencyChecks(deps: ReadinessDeps): Check[] {
 function accessChecks(deps: ReadinessDeps): Check[] {
   const access = deps.access;
   if (!access || access.config.access.rules.length === 0) return [];
-  return access.config.orgs.filter((o) => o.kind === "online").map((o) => ({
+  return access.config.orgs.map((o) => ({
     name: `access-rules:${o.url}`,
     run: async (signal: AbortSignal) => {
       const result = await accessRulesCheck(access, o.url, signal);

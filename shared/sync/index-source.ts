@@ -8,6 +8,7 @@ import type { AttributeMap } from "./attribute-map.js";
 import type { DisableThreshold } from "./domain.js";
 import { anchorColumn, isOnPremises, type OrgIdentity } from "./identity.js";
 import { countManagedEnabled, PageLookup } from "./page-lookup.js";
+import { smallestBaseAdmitting } from "./threshold.js";
 import { indexSelect, UserIndex } from "./user-index.js";
 
 export class IndexSource {
@@ -48,11 +49,15 @@ export class IndexSource {
     this.lookup = undefined;
   }
 
-  /** The base of a percentage threshold; counted from Dataverse only when a lookup-mode run has disables to weigh. */
-  async managedEnabled(pendingDisables: number, threshold: DisableThreshold, abortSignal?: AbortSignal): Promise<number> {
+  /**
+   * The base of a percentage threshold; counted from Dataverse only when a lookup-mode run has disables to weigh.
+   * `enoughToDecide`: the count may stop once the share admits `pendingDisables` (the exact base whenever it does
+   * not): for a check whose base is shown only when it halts.
+   */
+  async managedEnabled(pendingDisables: number, threshold: DisableThreshold, abortSignal?: AbortSignal, enoughToDecide = false): Promise<number> {
     if (!this.lookup) return this.current.stats().managedEnabled;
     if (pendingDisables === 0 || !("percent" in threshold)) return 0;
-    return countManagedEnabled(this.dataverse, { abortSignal });
+    return countManagedEnabled(this.dataverse, { abortSignal, ...(enoughToDecide ? { stopAt: smallestBaseAdmitting(pendingDisables, threshold) } : {}) });
   }
 }
 

@@ -54,12 +54,14 @@ export class PageLookup {
 
 /**
  * The org's enabled, non-protected users: the base of a percentage disable threshold when no full index was read.
- * A paged read of two columns (`@odata.count` would stop at 5,000).
+ * A paged read of two columns (`@odata.count` would stop at 5,000); with `stopAt`, the count stops once it gets
+ * there (a lower bound then: enough when only whether a share admits something matters).
  */
-export async function countManagedEnabled(dataverse: DataverseOrgPort, options: DataverseRequestOptions = {}): Promise<number> {
+export async function countManagedEnabled(dataverse: DataverseOrgPort, options: DataverseRequestOptions & { stopAt?: number } = {}): Promise<number> {
   let count = 0;
-  for await (const page of dataverse.listSystemUsers(["accessmode", "applicationid"], { ...options, filter: "isdisabled eq false" })) {
+  for await (const page of dataverse.listSystemUsers(["accessmode", "applicationid"], { abortSignal: options.abortSignal, filter: "isdisabled eq false" })) {
     for (const row of page) if (!isProtectedRow(row)) count++;
+    if (options.stopAt !== undefined && count >= options.stopAt) break;
   }
   return count;
 }

@@ -311,7 +311,7 @@ class OrgSyncRun {
     for (const action of planned.remaps) applied.entries.push(await this.applyRemap(action));
     await this.its.pending.queue(planned.disables);
     await deps.recordChanges([...applied.entries, ...planned.others]);
-    await this.its.access?.touch(changes.flatMap((c) => (c.kind === "upsert" ? [c.user.id] : [])));
+    await this.its.access?.touch(changes.flatMap((c) => (c.kind === "upsert" ? [{ objectId: c.user.id, anchor: changeKey(c, this.settings.identity) }] : [])), createdBy(applied.entries));
     return { failed: this.failedOf(changes, applied.entries), matchedElsewise: planned.matchedElsewise };
   }
 
@@ -397,7 +397,8 @@ class OrgSyncRun {
     if (!access) return undefined;
     const threshold = this.settings.access!.threshold;
     const excluded = new Set(pending.values().map((p) => p.systemUserId));
-    const outcome = await access.finish(source.index, excluded, (n) => source.managedEnabled(n, threshold, this.abortSignal), this.abortSignal);
+    // The base is shown only when the removals halt the run: counting may stop once it admits them.
+    const outcome = await access.finish(source.index, excluded, (n) => source.managedEnabled(n, threshold, this.abortSignal, true), this.abortSignal);
     await this.deps.recordChanges(outcome.entries);
     if (!this.tally.dryRun) await retries.record(outcome.failed, new Set(outcome.failed));
     if (!outcome.halt) return undefined;
@@ -484,6 +485,9 @@ const STEP_CHANGES = 400;
 
 /** Users read by id at a time: one Graph JSON batch of 20 requests of 15 ids. */
 const USERS_PER_READ = 300;
+
+/** The users whose record a page's writes created (their anchors). */
+const createdBy = (entries: readonly ChangeEntry[]) => entries.flatMap((e) => (e.action === "create" && e.outcome === "applied" && e.objectId ? [e.objectId] : []));
 
 /** The directory object id a change is about, as a key. */
 const directoryKey = (change: DirectoryChange) => objectIdKey(change.kind === "upsert" ? change.user.id : change.id);

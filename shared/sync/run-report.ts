@@ -33,10 +33,13 @@ export interface ChangeEntry {
   action: ChangeAction;
   columns?: Array<{ column: string; old: string | null; new: string | null }>;
   reason?: string;
-  /** Access changed (names): on the entry of action "access", or on the user's own entry. */
+  /** Access changed (names): on the user's own entry as read, on an entry of action "access" as recorded. */
   access?: AccessChange;
   outcome?: "applied" | "planned" | "failed" | "pending-approval";
   error?: { code?: string; message: string };
+  /** On a user's own entry carrying `access`: the access write's outcome and error, when they differ from its own. */
+  accessOutcome?: "applied" | "planned" | "failed" | "pending-approval";
+  accessError?: { code?: string; message: string };
 }
 
 export interface RunError {

@@ -3,6 +3,7 @@
 // a finished record (`snapshot`), frozen, so no stored or returned report is ever edited in place.
 import { randomUUID } from "node:crypto";
 import { capStrings } from "../state/table-limits.js";
+import { accessRidesOn, ACCESS_ACTION, entryUserKey } from "../access/report-entries.js";
 import {
   CHANGE_LIST_CAP, ENTRY_TEXT_CAP, ERROR_LIST_CAP, emptyCounts,
   type ChangeAction, type ChangeEntry, type RunCounts, type RunError, type RunHalt, type RunMode, type RunReport, type RunState, type RunSummary,
@@ -49,12 +50,16 @@ export class RunTally {
   private finishedAt: string | null;
   /** Changes in the run's list so far (earlier attempts included): the cap and the change rows' numbering start here. */
   private changesListed: number;
+  /** Listed entries that take room under CHANGE_LIST_CAP: an access entry riding on its user's listed entry takes none. */
+  private changesCapped = 0;
+  /** Users whose own entry this run listed and whose access entry may still ride on it (access/report-entries.ts). */
+  private readonly ridable = new Set<string>();
   private changesOmitted: number;
   private errorsOmitted: number;
   private haltedBy: RunHalt | undefined;
   private resync: string | undefined;
 
-  private constructor(record: RunSummary, changesListed: number) {
+  private constructor(record: RunSummary, listed: readonly ChangeEntry[] | number) {
     this.runId = record.runId;
     this.org = record.org;
     this.dryRun = record.dryRun;
@@ -65,7 +70,12 @@ export class RunTally {
     this.state = record.state;
     this.startedAt = record.startedAt;
     this.finishedAt = record.finishedAt;
-    this.changesListed = changesListed;
+    this.changesListed = 0;
+    if (typeof listed === "number") this.changesListed = this.changesCapped = listed;
+    else {
+      for (const entry of listed) this.list(entry);
+      this.changesListed = listed.length;
+    }
     this.changesOmitted = record.changesOmitted;
     this.errorsOmitted = record.errorsOmitted ?? 0;
     this.haltedBy = record.halt;
@@ -83,7 +93,7 @@ export class RunTally {
 
   /** Goes on from a stored record (a redelivered run, an approval, a run found interrupted). */
   static resume(report: RunReport): RunTally {
-    return new RunTally(report, report.changes.length);
+    return new RunTally(report, report.changes);
   }
 
   get mode(): RunMode {
@@ -119,13 +129,30 @@ export class RunTally {
    * CHANGE_LIST_CAP of the run; the rest are counted in changesOmitted.
    */
   recordChanges(entries: readonly ChangeEntry[]): readonly ChangeEntry[] {
-    for (const entry of entries) for (const count of countsOf(entry)) this.counts[count]++;
-    const room = this.dryRun ? entries.length : Math.max(0, CHANGE_LIST_CAP - this.changesListed);
-    const listed = entries.slice(0, room);
-    this.changesListed += listed.length;
-    this.changesOmitted += entries.length - listed.length;
+    const listed: ChangeEntry[] = [];
+    for (const entry of entries) {
+      for (const count of countsOf(entry)) this.counts[count]++;
+      if (this.list(entry)) listed.push(entry);
+      else this.changesOmitted++;
+    }
     return listed;
   }
+
+  /**
+   * Whether the entry goes on the list: always on a dry run; else within the first CHANGE_LIST_CAP entries, or
+   * riding on its user's listed entry (an access entry, folded into that entry when the report is read).
+   */
+  private list(entry: ChangeEntry): boolean {
+    const rides = accessRidesOn(entry, this.ridable);
+    if (!rides && !this.dryRun && this.changesCapped >= CHANGE_LIST_CAP) return false;
+    this.changesListed++;
+    if (rides) return true;
+    this.changesCapped++;
+    const user = entry.action === ACCESS_ACTION ? undefined : entryUserKey(entry);
+    if (user !== undefined && !this.dryRun) this.ridable.add(user);
+    return true;
+  }
+
 
   /**
    * Per-user errors: at most ERROR_LIST_CAP are listed (the first ones: they name the cause while later ones tend

@@ -28,8 +28,10 @@ function syncSettings(config: Config, org?: string): SyncSettings {
   const identity = org === undefined ? config.sync.identity : orgIdentity(config, org);
   const base = { map: config.sync.attributeMap, identity, threshold: config.sync.disableThreshold, scopeGroupIds: config.sync.scopeGroupIds };
   const descriptor = org === undefined ? undefined : orgDescriptor(config, org);
-  if (descriptor?.kind !== "online") return base;
-  return { ...base, access: orgAccessSettings(config, descriptor.url), licenseSkus: config.access.licenseSkus };
+  if (descriptor === undefined) return base;
+  // Access rules apply to every org; licence scope to online orgs only.
+  const access = orgAccessSettings(config, descriptor.url);
+  return descriptor.kind === "online" ? { ...base, access, licenseSkus: config.access.licenseSkus } : { ...base, access };
 }
 
 export function createSyncRuns(config: Config, parts: SyncParts, observer?: RunObserver): SyncRuns {

@@ -13,6 +13,8 @@ import { applyAccessToUser, type MemberSource, type OrgAccessSettings } from "..
 import type { AccessOrgPort } from "../access/dataverse-access.js";
 import { previewUserAccess, type UserAccessPreview } from "../access/user-access.js";
 import type { RemapPort } from "./remap-port.js";
+import { holdCreatesUnderRemap } from "./remap-pending.js";
+import { withAccess } from "../access/report-entries.js";
 import type { ChangeEntry } from "./run-report.js";
 import type { SyncSettings } from "./run-org-sync.js";
 import { indexSelect, objectIdKey, UserIndex } from "./user-index.js";
@@ -20,10 +22,11 @@ import { anchorColumn, anchorOf, type OrgIdentity } from "./identity.js";
 
 export interface OneUserResult {
   user: { id: string; userPrincipalName: string | null; found: boolean };
-  orgs: Array<{ org: string; change: ChangeEntry | { action: "unchanged" | "none" }; access?: ChangeEntry }>;
+  /** Per org, what changed: the user's entry, carrying `access` when their access changed too. */
+  orgs: Array<{ org: string; change: OneUserChange }>;
 }
 
-/** An online org's access rules and port, and its licence SKUs (SYNC_LICENSE_SKUS). */
+/** An org's access rules and port, and (online orgs) its licence SKUs (SYNC_LICENSE_SKUS). */
 export interface OrgAccessScope {
   /** `members`: where the rule groups' members come from (default: each group read whole). */
   access?: { settings: OrgAccessSettings; port: AccessOrgPort; members?: MemberSource };
@@ -49,21 +52,37 @@ export async function syncOneUser(idOrUpn: string, deps: OneUserDependencies, ab
     const { index } = await recordsOf(user, objectId, dataverse, settings, identity, abortSignal);
     const action = planChange(change, index, { map: settings.map, identity, inScope, licensed: licensedBy(target.licenseSkus) });
     const result = await applyOne(action, index, target, deps, abortSignal);
-    const record = user ? index.byObjectId(objectId) : undefined;
+    const record = user ? index.byObjectId(anchorOf(user, identity) ?? objectId) : undefined;
     const access = target.access && record && !record.disabled && !record.systemUserId.startsWith("pending:")
       ? await applyAccessToUser(target.access.settings, { directory: deps.directory, access: target.access.port, members: target.access.members }, { systemUserId: record.systemUserId, objectId }, abortSignal)
       : undefined;
-    results.push({ org, change: result, ...(access ? { access } : {}) });
+    results.push({ org, change: access ? withAccessOf(result, access) : result });
   }
   return { user: { id: user?.id ?? idOrUpn, userPrincipalName: user?.userPrincipalName ?? null, found: Boolean(user) }, orgs: results };
 }
 
-/** Applies one planned action now (a remap through the remap procedure); what it changed, or why nothing. */
+/** The user's entry carrying their access change; the access entry itself when nothing else changed. */
+function withAccessOf(change: OneUserChange, access: ChangeEntry): ChangeEntry {
+  return isNoChange(change) ? access : withAccess(change, access);
+}
+
+type OneUserChange = ChangeEntry | { action: "unchanged" | "none" };
+
+const isNoChange = (change: OneUserChange): change is { action: "unchanged" | "none" } => change.action === "unchanged" || change.action === "none";
+
+/**
+ * Applies one planned action now (a remap through the remap procedure); what it changed, or why nothing. A create
+ * waits while an open remap has the user's record on its temporary account, as in a run (remap-pending.ts).
+ */
 async function applyOne(action: ReturnType<typeof planChange>, index: UserIndex, target: OneUserDependencies["orgs"][number], deps: OneUserDependencies, abortSignal?: AbortSignal): Promise<OneUserResult["orgs"][number]["change"]> {
   const { org, dataverse } = target;
   if (action.kind === "unchanged") return { action: "unchanged" };
   if (action.kind === "skip") return entryFor(action, "planned") ?? { action: "none" };
   if (action.kind === "remap") return (await applyRemap(action, { org, dataverse, remap: deps.remap, requestedBy: deps.requestedBy }, abortSignal)).entry;
+  if (action.kind === "create" && deps.remap) {
+    const held = holdCreatesUnderRemap([action], await deps.remap.pendingTargets(org, { abortSignal }), new Date());
+    if (held.entries.length > 0) return held.entries[0]!;
+  }
   const applied = await applyWriteActions(dataverse, index, [action], { dryRun: false, abortSignal });
   return applied.entries[0]!;
 }
@@ -132,7 +151,7 @@ export async function lookUpUser(idOrUpn: string, deps: Omit<OneUserDependencies
     if (mapped?.ok) columns ??= mapped.columns;
     const action = planChange(change, index, { map: settings.map, identity, inScope, licensed: licensedBy(target.licenseSkus) });
     const planned = action.kind === "unchanged" ? { action: "unchanged" as const } : entryFor(action, "planned") ?? { action: "none" as const };
-    const record = user ? index.byObjectId(objectId) : undefined;
+    const record = user ? index.byObjectId(anchorOf(user, identity) ?? objectId) : undefined;
     const access = target.access?.settings.rules.length && record && !record.systemUserId.startsWith("pending:")
       ? await previewUserAccess(target.access.settings, { directory: deps.directory, access: target.access.port, members: target.access.members }, { systemUserId: record.systemUserId, objectId }, abortSignal)
       : undefined;

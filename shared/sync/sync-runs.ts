@@ -15,6 +15,7 @@ import { anchorColumn } from "./identity.js";
 import { resolveOrg } from "../config/org-url.js";
 import { traceCarrier, type TraceCarrier } from "../telemetry/tracing.js";
 import { applyApprovedAccess } from "../access/run-access.js";
+import { foldAccessEntries } from "../access/report-entries.js";
 
 export const LEASE_MS = 90_000;
 const RENEW_MS = 30_000;
@@ -268,7 +269,8 @@ export class SyncRuns {
   async get(runId: string): Promise<RunReport> {
     const report = /^[0-9a-f-]{36}$/i.test(runId) ? await this.services.runs.get(runId) : undefined;
     if (!report) throw new AppError(`No sync run ${runId}.`, 404, "run_not_found");
-    return report;
+    // Stored as recorded (access at the round's end); read with each user's access on their own entry.
+    return { ...report, changes: foldAccessEntries(report.changes) };
   }
 
   /** The newest runs, newest first (reports without their change lists). */

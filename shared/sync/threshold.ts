@@ -11,6 +11,17 @@ export function disableLimit(threshold: DisableThreshold, totalManagedUsers: num
   return Math.floor((threshold.percent * Math.max(0, totalManagedUsers)) / 100 + 1e-9);
 }
 
+/**
+ * The smallest base whose share admits `count` (a count past which counting more cannot change the decision);
+ * undefined for a count threshold, or a share that admits none.
+ */
+export function smallestBaseAdmitting(count: number, threshold: DisableThreshold): number | undefined {
+  if (!("percent" in threshold) || threshold.percent <= 0) return undefined;
+  let base = Math.max(0, Math.ceil((count * 100) / threshold.percent) - 1);
+  while (disableLimit(threshold, base) < count) base++;
+  return base;
+}
+
 export function exceedsDisableThreshold(disableCount: number, totalManagedUsers: number, threshold: DisableThreshold): boolean {
   return disableCount > disableLimit(threshold, totalManagedUsers);
 }

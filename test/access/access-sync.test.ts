@@ -10,6 +10,7 @@ import type { DataverseOrg } from "../../dev/sandbox/dataverse/index.js";
 import { SANDBOX_ACCESS, SANDBOX_GROUPS, sandboxAccessRules } from "../../dev/sandbox/seed-access.js";
 import type { RunReport } from "../../shared/sync/run-report.js";
 import { recordsOf } from "../sync/sync-helpers.js";
+import { DataverseError } from "../../dev/sandbox/dataverse/errors.js";
 
 let env: BridgeEnvironment;
 let users: DirectoryUser[];
@@ -31,7 +32,9 @@ const accessOf = (user: DirectoryUser) => ({ unit: unitName(user), roles: org().
 const rootUnit = () => org().access.units.get(org().businessUnitId)!.name;
 const writes = () => ({ writes: org().stats.writes, ...org().stats.access });
 const membersOf = (group: string) => new Set(directory().membersOf(group));
-const entryFor = (report: RunReport, user: DirectoryUser) => report.changes.find((c) => c.action === "access" && c.objectId?.toLowerCase() === user.id.toLowerCase());
+const entriesOf = (report: RunReport, user: DirectoryUser) => report.changes.filter((c) => c.objectId?.toLowerCase() === user.id.toLowerCase());
+/** The user's entry carrying their access change (their own create/update entry, or an access-only one). */
+const entryFor = (report: RunReport, user: DirectoryUser) => entriesOf(report, user).find((c) => c.access !== undefined);
 
 async function runSync(options: { dryRun?: boolean; mode?: "full" | "incremental" } = {}): Promise<RunReport> {
   const runs = (await import("../support/test-bridge.js")).testBridge().syncRuns;
@@ -53,15 +56,24 @@ describe("access from rule groups", () => {
     }
     expect(report.counts.accessChanged).toBe(sales.size + service.size);
     const first = users.find((u) => sales.has(u.id))!;
-    expect(entryFor(report, first)).toMatchObject({ outcome: "applied", access: { businessUnit: { new: units.sales }, rolesAdded: expect.arrayContaining([roles.salesperson, roles.basicUser]), teamsAdded: [teams.sales] } });
+    // The user's own create entry carries their access: one entry per user, none of action "access".
+    expect(entryFor(report, first)).toMatchObject({ action: "create", outcome: "applied", access: { businessUnit: { new: units.sales }, rolesAdded: expect.arrayContaining([roles.salesperson, roles.basicUser]), teamsAdded: [teams.sales] } });
+    expect(entryFor(report, first)!.accessOutcome).toBeUndefined();
+    for (const user of users) expect(entriesOf(report, user), user.userPrincipalName).toHaveLength(1);
+    expect(report.changes.filter((c) => c.action === "access")).toEqual([]);
   });
 
-  it("a second run writes nothing", async () => {
+  it("a second run writes nothing, and resolves the rules in one read of units, roles and teams each", async () => {
     const before = writes();
+    const dataverse = env.sandbox.dataverse[0]!.knobs;
+    const mark = dataverse.requests.length;
     const report = await runSync();
     expect(report.state).toBe("succeeded");
     expect(report.counts.accessChanged).toBe(0);
     expect(writes()).toEqual(before);
+    const reads = dataverse.requests.slice(mark).filter((r) => r.method === "GET").map((r) => r.url.split("?")[0]!.split("/").pop());
+    expect({ units: reads.filter((p) => p === "businessunits").length, roles: reads.filter((p) => p === "roles").length, teams: reads.filter((p) => p === "teams").length })
+      .toEqual({ units: 1, roles: 1, teams: 1 });
   });
 
   it("a user added to a rule group gets the unit, roles and team on the next incremental run, and the report names the unmanaged role the move cost", async () => {
@@ -71,6 +83,8 @@ describe("access from rule groups", () => {
     const report = await runSync();
     expect(report).toMatchObject({ state: "succeeded", mode: "incremental" });
     expect(accessOf(newcomer)).toEqual({ unit: units.sales, roles: [roles.basicUser, roles.salesperson], teams: [teams.sales] });
+    // Access is the user's only change: an entry of its own.
+    expect(entriesOf(report, newcomer)).toEqual([expect.objectContaining({ action: "access", outcome: "applied" })]);
     expect(entryFor(report, newcomer)!.access).toMatchObject({ businessUnit: { new: units.sales }, rolesLostInMove: ["Auditor"], teamsAdded: [teams.sales] });
     expect(report.counts).toMatchObject({ accessChanged: 1, failed: 0 });
   });
@@ -95,10 +109,26 @@ describe("access from rule groups", () => {
     const dry = await runSync({ dryRun: true });
     expect(writes()).toEqual(before);
     expect(dry.counts.accessChanged).toBe(1);
-    expect(entryFor(dry, joiner)).toMatchObject({ outcome: "planned", access: { businessUnit: { new: units.service } } });
+    expect(entryFor(dry, joiner)).toMatchObject({ action: "access", outcome: "planned", access: { businessUnit: { new: units.service } } });
     const real = await runSync();
     expect(real.counts.accessChanged).toBe(1);
     expect(accessOf(joiner).unit).toBe(units.service);
+  });
+
+  it("a user created by a run, dry or not, has one entry: the create carrying the access", async () => {
+    const fresh = directory().addUser({ userPrincipalName: "fresh.seller@contoso.com", givenName: "Fresh", surname: "Seller" });
+    directory().addGroupMember(SANDBOX_GROUPS.sales.id, fresh.id);
+    const dry = await runSync({ dryRun: true });
+    expect(entriesOf(dry, fresh)).toEqual([expect.objectContaining({ action: "create", outcome: "planned", access: expect.objectContaining({ businessUnit: { old: rootUnit(), new: units.sales }, teamsAdded: [teams.sales] }) })]);
+    const dataverse = env.sandbox.dataverse[0]!.knobs;
+    const mark = dataverse.requests.length;
+    const real = await runSync();
+    expect(real.counts).toMatchObject({ created: 1, accessChanged: 1 });
+    // A record the run created holds nothing yet: its access is not read.
+    const accessReads = dataverse.requests.slice(mark).filter((r) => r.method === "GET" && decodeURIComponent(r.url).includes("systemuserroles_association"));
+    expect(accessReads.filter((r) => decodeURIComponent(r.url).includes(recordOf(fresh).systemuserid))).toEqual([]);
+    expect(entriesOf(real, fresh)).toEqual([expect.objectContaining({ action: "create", outcome: "applied", access: expect.objectContaining({ rolesAdded: expect.arrayContaining([roles.salesperson, roles.basicUser]) }) })]);
+    expect(accessOf(fresh)).toEqual({ unit: units.sales, roles: [roles.basicUser, roles.salesperson], teams: [teams.sales] });
   });
 
   it("provision on demand applies the user's access at once", async () => {
@@ -107,14 +137,54 @@ describe("access from rule groups", () => {
     const bridge = (await import("../support/test-bridge.js")).testBridge();
     const { syncOneUser } = await import("../../shared/sync/sync-one-user.js");
     const result = await syncOneUser(joiner.id, bridge.oneUser("test"));
-    expect(result.orgs[0]!.access).toMatchObject({ action: "access", outcome: "applied", access: { businessUnit: { new: units.sales }, teamsAdded: [teams.sales] } });
+    expect(result.orgs[0]!.change).toMatchObject({ action: "access", outcome: "applied", access: { businessUnit: { new: units.sales }, teamsAdded: [teams.sales] } });
     expect(accessOf(joiner)).toEqual({ unit: units.sales, roles: [roles.basicUser, roles.salesperson], teams: [teams.sales] });
     const again = await syncOneUser(joiner.id, bridge.oneUser("test"));
-    expect(again.orgs[0]!.access).toBeUndefined();
+    expect(again.orgs[0]!.change).toEqual({ action: "unchanged" });
+  });
+});
+
+describe("failures", () => {
+  it("a user whose access write fails is reported, keeps what they had, and is planned again by the next run", async () => {
+    const joiner = users.find((u) => !membersOf(SANDBOX_GROUPS.sales.id).has(u.id) && !membersOf(SANDBOX_GROUPS.service.id).has(u.id) && org().roleNamesOf(recordOf(u).systemuserid).length === 0)!;
+    const unitBefore = unitName(joiner);
+    directory().addGroupMember(SANDBOX_GROUPS.sales.id, joiner.id);
+    const store = org().access;
+    const associate = store.associateRole.bind(store);
+    store.associateRole = (user, roleId, journal) => {
+      if (user.systemuserid === recordOf(joiner).systemuserid) throw new DataverseError(403, "0x80040220", "Principal user is missing prvAssignRole privilege.");
+      associate(user, roleId, journal);
+    };
+    let failed: RunReport;
+    try {
+      failed = await runSync();
+    } finally {
+      store.associateRole = associate;
+    }
+    expect(failed.counts).toMatchObject({ failed: 1, accessChanged: 0 });
+    expect(entryFor(failed, joiner)).toMatchObject({ action: "access", outcome: "failed", error: { code: "0x80040220" } });
+    // The user's change set is all or nothing: not moved either.
+    expect(accessOf(joiner)).toEqual({ unit: unitBefore, roles: [], teams: [] });
+    const next = await runSync();
+    expect(next.counts).toMatchObject({ failed: 0, accessChanged: 1 });
+    expect(accessOf(joiner)).toEqual({ unit: units.sales, roles: [roles.basicUser, roles.salesperson], teams: [teams.sales] });
   });
 });
 
 describe("safety", () => {
+  it("the unmanaged roles a move costs are reported, not counted toward ACCESS_REMOVAL_THRESHOLD", async () => {
+    vi.resetModules();
+    process.env.ACCESS_REMOVAL_THRESHOLD = "0";
+    const mover = users.find((u) => !membersOf(SANDBOX_GROUPS.sales.id).has(u.id) && !membersOf(SANDBOX_GROUPS.service.id).has(u.id) && org().roleNamesOf(recordOf(u).systemuserid).length === 0)!;
+    org().assignRoles(recordOf(mover).systemuserid, ["Auditor"]);
+    directory().addGroupMember(SANDBOX_GROUPS.sales.id, mover.id);
+    const report = await runSync();
+    expect(report.state).toBe("succeeded");
+    expect(entryFor(report, mover)).toMatchObject({ outcome: "applied", access: { rolesRemoved: [], teamsRemoved: [], rolesLostInMove: ["Auditor"] } });
+    expect(accessOf(mover)).toEqual({ unit: units.sales, roles: [roles.basicUser, roles.salesperson], teams: [teams.sales] });
+    delete process.env.ACCESS_REMOVAL_THRESHOLD;
+  });
+
   it("removals over ACCESS_REMOVAL_THRESHOLD halt the run before any removal; approval applies them", async () => {
     vi.resetModules();
     process.env.ACCESS_REMOVAL_THRESHOLD = "2";
@@ -153,7 +223,13 @@ describe("safety", () => {
 
     const bridge = (await import("../support/test-bridge.js")).testBridge();
     const { accessStatus } = await import("../../shared/access/access-api.js");
+    const graph = env.sandbox.graph.knobs;
+    const mark = graph.requests.length;
     const view = await accessStatus(bridge.access);
+    // Each group's members are counted by Graph ($count), never listed: a view's cost does not grow with the groups.
+    const paths = graph.requests.slice(mark).map((r) => decodeURIComponent(r.url.split("?")[0]!));
+    expect(paths.filter((p) => /\/members$/.test(p))).toEqual([]);
+    expect(paths.filter((p) => p.endsWith("/members/microsoft.graph.user/$count")).length).toBe(new Set(rules.map((r) => r.group)).size - 1); // all but the unknown group
     const orgView = view.orgs[0]!;
     expect(orgView.rules.map((r) => r.status)).toEqual(["ok", "ok", "unknown-group", "partial"]);
     expect(orgView.rules[0]).toMatchObject({ group: { name: SANDBOX_GROUPS.sales.displayName, members: membersOf(SANDBOX_GROUPS.sales.id).size }, businessUnit: { name: units.sales, id: expect.any(String) } });

@@ -89,3 +89,17 @@ describe("group membership changes", () => {
     expect(dir.membersOf(group.id)).toEqual([b.id]);
   });
 });
+
+describe("group member $count", () => {
+  it("counts a group's direct user members as text/plain with ConsistencyLevel eventual, and refuses without it", async () => {
+    const dir = tenant.directory;
+    const group = dir.addGroup("Counted");
+    const [a, b, c] = ["cnt1", "cnt2", "cnt3"].map((n) => dir.addUser({ userPrincipalName: `${n}@contoso.com` }));
+    for (const user of [a!, b!, c!]) dir.addGroupMember(group.id, user.id);
+    dir.removeGroupMember(group.id, c!.id);
+    for (const path of [`/groups/${group.id}/members/$count`, `/groups/${group.id}/members/microsoft.graph.user/$count`]) {
+      expect(String(await client.api(path).header("ConsistencyLevel", "eventual").get())).toBe("2");
+    }
+    await expect(client.api(`/groups/${group.id}/members/$count`).get()).rejects.toMatchObject({ statusCode: 400, code: "Request_BadRequest" });
+  });
+});

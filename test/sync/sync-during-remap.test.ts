@@ -78,3 +78,29 @@ it("creates no second record for a user whose record a remap holds on the tempor
   expect(after.counts).toMatchObject({ created: 0, failed: 0 });
   expect(recordsOf(org, user.id)).toHaveLength(1);
 });
+
+it("provision on demand holds the user's create back too while a remap has their record on the temporary account", async () => {
+  const dir = env.sandbox.tenant.directory;
+  const user = dir.addUser({ userPrincipalName: "ondemand.remap@contoso.com", givenName: "On", surname: "Demand" });
+  const rec = org.addSystemUser({ domainname: user.userPrincipalName, azureactivedirectoryobjectid: user.id, firstname: "On", lastname: "Demand" });
+  const root = testBridge();
+  dir.updateUser(user.id, { userPrincipalName: "ondemand.remap.renamed@contoso.com" });
+  let resume!: () => void;
+  const paused = new Promise<void>((r) => { resume = r; });
+  let reached!: () => void;
+  const onTemporary = new Promise<void>((r) => { reached = r; });
+  const deps = root.remapDeps({ hooks: { afterStep: async (step) => { if (step === "temporary") { reached(); await paused; } } } });
+  const remap = remapUser({ user: rec.systemuserid, newDomainName: "ondemand.remap.renamed@contoso.com", requestedBy: "test", source: "test" }, deps);
+  await onTemporary;
+
+  const { syncOneUser } = await import("../../shared/sync/sync-one-user.js");
+  const during = await syncOneUser(user.id, root.oneUser("test"));
+  expect(during.orgs[0]!.change).toMatchObject({ action: "create", outcome: "failed", error: { code: "remap_pending" } });
+  expect(recordsOf(org, user.id)).toEqual([]); // no second record: the only one is on the temporary account
+
+  resume();
+  await remap;
+  const after = await syncOneUser(user.id, root.oneUser("test"));
+  expect(after.orgs[0]!.change.action).toBe("unchanged");
+  expect(recordsOf(org, user.id).map((r) => r.systemuserid)).toEqual([rec.systemuserid]);
+});

@@ -22,8 +22,8 @@ const teams: Record<string, Team[]> = {
 const port = {
   orgUrl: "https://org.example",
   listBusinessUnits: async () => units,
-  findRoles: async (name: string) => roles[name.toLowerCase()] ?? [],
-  findTeams: async (name: string) => teams[name.toLowerCase()] ?? [],
+  findRoles: async (names: string[]) => names.flatMap((name) => roles[name.toLowerCase()] ?? []),
+  findTeams: async (names: string[]) => names.flatMap((name) => teams[name.toLowerCase()] ?? []),
 } as unknown as AccessOrgPort;
 const rule = (r: Partial<AccessRule>): AccessRule => ({ group: "g", roles: [], teams: [], ...r });
 

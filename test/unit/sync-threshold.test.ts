@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { describeDisableThreshold, disableLimit, exceedsDisableThreshold, formatDisableThreshold } from "../../shared/sync/threshold.js";
+import { describeDisableThreshold, disableLimit, exceedsDisableThreshold, formatDisableThreshold, smallestBaseAdmitting } from "../../shared/sync/threshold.js";
 
 describe("disable threshold", () => {
   it.each([
@@ -48,5 +48,16 @@ describe("disable threshold", () => {
         if ("percent" in t) expect(limit * 100).toBeLessThanOrEqual(t.percent * total);
       }),
     );
+  });
+
+  it("smallestBaseAdmitting is the least base whose share admits the count (counting further cannot change the decision)", () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 100_000 }), fc.double({ min: 0.01, max: 100, noNaN: true }), (count, percent) => {
+      const t = { percent };
+      const base = smallestBaseAdmitting(count, t)!;
+      expect(disableLimit(t, base)).toBeGreaterThanOrEqual(count);
+      if (base > 0) expect(disableLimit(t, base - 1)).toBeLessThan(count);
+    }));
+    expect(smallestBaseAdmitting(3, { count: 500 })).toBeUndefined();
+    expect(smallestBaseAdmitting(1_500, { percent: 100 })).toBe(1_500);
   });
 });

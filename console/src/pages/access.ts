@@ -26,7 +26,6 @@ export async function renderAccess(main: HTMLElement, ctx: PageContext): Promise
 
 function orgSection(org: OrgAccess): HTMLElement {
   const heading = h("h2", {}, h("code", {}, org.org));
-  if (org.kind !== "online") return h("section", { class: "card", "aria-label": `Access in ${org.org}` }, heading, h("p", { class: "muted" }, "Access rules apply to online orgs only."));
   if (org.error) return h("section", { class: "card", "aria-label": `Access in ${org.org}` }, heading, h("p", { class: "error", role: "alert" }, `The org could not be read, so its rules are unknown (not wrong): ${org.error}`));
   if (org.rules.length === 0) return h("section", { class: "card", "aria-label": `Access in ${org.org}` }, heading, h("p", { class: "muted" }, "No access rule applies to this org."));
   return h("section", { class: "card", "aria-label": `Access in ${org.org}` }, heading,

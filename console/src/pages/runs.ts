@@ -108,12 +108,15 @@ function runView(report: RunReport, view: ChangesView, handlers: RunHandlers): H
   ];
 }
 
+/** A user's entry: its columns and, when their access changed too, the access change (with its own outcome). */
 function changeRow(change: Change): Array<Node | string> {
-  const columns = change.access ? accessChangeList(change.access) : change.columns?.length
+  const columns = change.columns?.length
     ? h("ul", { class: "change-cols" }, change.columns.map((col) => h("li", {}, h("code", {}, col.column), `: ${col.old ?? "∅"} → ${col.new ?? "∅"}`)))
-    : h("span", { class: "muted" }, change.reason ?? "—");
+    : change.access ? null : h("span", { class: "muted" }, change.reason ?? "—");
+  const details = change.access ? h("div", {}, columns, accessChangeList(change.access)) : columns!;
   const outcome = change.error ? `${change.outcome ?? "failed"}: ${change.error.code ?? ""} ${change.error.message}` : change.outcome ?? "";
-  return [personCell(change), change.action, outcome, columns];
+  const accessOutcome = change.accessOutcome ? `; access ${change.accessOutcome}${change.accessError ? `: ${change.accessError.code ?? ""} ${change.accessError.message}` : ""}` : "";
+  return [personCell(change), change.action, outcome + accessOutcome, details];
 }
 
 function pager(offset: number, shown: number, total: number, go: (offset: number) => void): HTMLElement {
