@@ -15,9 +15,18 @@ import { AUDIT_SHARDS, MAX_RECORD_CHARS, auditPartition, packTransaction, type A
 
 export type { AuditRecord } from "./audit-layout.js";
 
+/** A record capped and serialised once (prepareAudit): the same text goes to the log line and to storage. */
+export interface PreparedAudit {
+  record: AuditRecord;
+  /** `<owner>_<day>`: where its partition starts. */
+  ownerDay: string;
+  /** The stored fields as compact JSON (every string capped). */
+  text: string;
+}
+
 export interface AuditSink {
   /** Resolves once the record is stored; rejects when it could not be. */
-  record(record: AuditRecord): Promise<void>;
+  record(entry: PreparedAudit): Promise<void>;
 }
 
 type AuditTable = Pick<TableClient, "submitTransaction" | "createEntity">;
@@ -43,8 +52,7 @@ export class TableAuditSink implements AuditSink {
 
   constructor(private readonly client: () => Promise<AuditTable>) {}
 
-  record(record: AuditRecord): Promise<void> {
-    const { ownerDay, text } = storedRecord(record);
+  record({ ownerDay, text }: PreparedAudit): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const list = this.queued.get(ownerDay);
       const pending = { text, done: (error?: unknown) => (error === undefined ? resolve() : reject(error)) };
@@ -110,8 +118,8 @@ export class TableAuditSink implements AuditSink {
 }
 
 /** The log line of an audit record (Application Insights in Azure): the row's fields, no token. */
-export function auditLogLine(record: AuditRecord): string {
-  return `token-audit ${JSON.stringify(toLogFields(record))}`;
+export function auditLogLine(entry: PreparedAudit): string {
+  return `token-audit ${entry.text}`;
 }
 
 function toLogFields(record: AuditRecord): Record<string, unknown> {
@@ -131,8 +139,8 @@ function toLogFields(record: AuditRecord): Record<string, unknown> {
   };
 }
 
-/** The record as stored (every string capped) and the owner-and-day its partition starts with. */
-function storedRecord(record: AuditRecord): { ownerDay: string; text: string } {
+/** The record as stored and logged (every string capped, serialised once) and the owner-and-day its partition starts with. */
+export function prepareAudit(record: AuditRecord): PreparedAudit {
   const fields = toLogFields(record);
   // Only a sender that authenticated writes into its caller's partition; a claim alone goes apart.
   const owner = record.outcome === "refused" && record.authenticated === false ? UNAUTHENTICATED_PARTITION : safeKey(record.caller);
@@ -141,7 +149,7 @@ function storedRecord(record: AuditRecord): { ownerDay: string; text: string } {
   const text = JSON.stringify(fields);
   // Cannot happen: every string field is capped (capWireValue); the layout's limits rely on this bound.
   if (text.length > MAX_RECORD_CHARS) throw new Error(`audit record of ${text.length} characters exceeds ${MAX_RECORD_CHARS}`);
-  return { ownerDay, text };
+  return { record, ownerDay, text };
 }
 
 /** Table keys exclude / \ # ? and control characters; claimed ids from the wire may contain anything. */
