@@ -15,27 +15,29 @@ interface IssuanceProgress {
 }
 
 /** Runs an issuance in its span and counts its outcome. */
-export function tokenIssuance<T>(progress: IssuanceProgress, issue: () => Promise<T>): Promise<T> {
+export async function tokenIssuance<T>(progress: IssuanceProgress, issue: () => Promise<T>): Promise<T> {
   const span = trace.getTracer(TELEMETRY_SCOPE).startSpan(SPANS.tokenIssue);
-  issuing.set(progress, span);
-  return (async () => {
-    try {
-      const result = await issue();
-      span.setAttributes({ "bridge.caller": progress.caller ?? "unknown", "bridge.org": progress.target ?? "" });
-      recordMetric("tokensIssued", 1, { caller: progress.caller ?? "unknown", org: progress.target });
-      return result;
-    } catch (error) {
-      const reason = isOAuthError(error) ? error.reason ?? error.code : "error";
-      // Only an authenticated caller id becomes a dimension: a claimed one is any string a stranger sends.
-      const caller = progress.method || progress.target ? progress.caller ?? "unknown" : "unauthenticated";
-      span.setAttributes({ "bridge.caller": caller, "bridge.reason": String(reason).slice(0, 64) });
-      recordMetric("tokensRefused", 1, { caller, reason: String(reason).slice(0, 64) });
-      span.setStatus({ code: SpanStatusCode.ERROR, message: String(reason).slice(0, 64) });
-      throw error;
-    } finally {
-      span.end();
+  // A span that is not recorded (telemetry off, or not sampled) gets no steps and no attributes built for it.
+  const recording = span.isRecording();
+  if (recording) issuing.set(progress, span);
+  try {
+    const result = await issue();
+    if (recording) span.setAttributes({ "bridge.caller": progress.caller ?? "unknown", "bridge.org": progress.target ?? "" });
+    recordMetric("tokensIssued", 1, { caller: progress.caller ?? "unknown", org: progress.target });
+    return result;
+  } catch (error) {
+    const reason = String(isOAuthError(error) ? error.reason ?? error.code : "error").slice(0, 64);
+    // Only an authenticated caller id becomes a dimension: a claimed one is any string a stranger sends.
+    const caller = progress.method || progress.target ? progress.caller ?? "unknown" : "unauthenticated";
+    recordMetric("tokensRefused", 1, { caller, reason });
+    if (recording) {
+      span.setAttributes({ "bridge.caller": caller, "bridge.reason": reason });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: reason });
     }
-  })();
+    throw error;
+  } finally {
+    span.end();
+  }
 }
 
 /** Each request's span, found through its progress record (no context switch: see above); process-wide, see process.ts. */

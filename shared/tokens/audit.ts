@@ -164,6 +164,7 @@ const UNAUTHENTICATED_PARTITION = UNAUTHENTICATED_OWNER;
 /** Longest wire-derived string kept in an audit field (ids, grant types, targets are far shorter). */
 const MAX_FIELD = 256;
 const MAX_REASON = 512;
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /**
  * Caps and normalises a value that may have come off the wire before it reaches storage or a log line: at
@@ -172,6 +173,8 @@ const MAX_REASON = 512;
  */
 export function capWireValue(value: string | undefined, max = MAX_FIELD): string | undefined {
   if (value === undefined) return undefined;
+  // The usual value (an id, a grant type, an org URL) is short printable ASCII: nothing to cut or replace.
+  if (value.length <= max && PRINTABLE_ASCII.test(value)) return value;
   // eslint-disable-next-line no-control-regex -- control characters are exactly what a log line must not hold
   return truncateText(wellFormed(value), max).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "\ufffd");
 }

@@ -95,6 +95,9 @@ describe("TableAuditSink", () => {
   it("caps and normalises wire values before they reach a row or a log line", async () => {
     const { auditLogLine, capWireValue, prepareAudit } = await import("../../shared/tokens/audit.js");
     expect(capWireValue("a\u0000b\nc\ud800d")).toBe("a\ufffdb\ufffdc\ufffdd");
+    expect(capWireValue("https://org1.crm.dynamics.com")).toBe("https://org1.crm.dynamics.com");
+    expect(capWireValue("a\u007f")).toBe("a\ufffd");
+    expect(capWireValue("a".repeat(257))).toMatch(/^a+…\[truncated \d+ chars\]$/);
     const capped = capWireValue("é".repeat(300))!;
     expect(capped.length).toBeLessThanOrEqual(256);
     expect(capped).toMatch(/^é+…\[truncated \d+ chars\]$/);
