@@ -43,19 +43,30 @@ export async function tokenIssuance<T>(progress: IssuanceProgress, issue: () => 
 /** Each request's span, found through its progress record (no context switch: see above); process-wide, see process.ts. */
 const issuing = processTelemetry.issuing;
 
-/** One step of the issuance as an event on its span, with the step's duration and outcome. */
-export async function tokenStep<T>(progress: object, step: "client_auth" | "cache" | "audit", run: () => Promise<T>): Promise<T> {
+/**
+ * One step of the issuance as an event on its span, with the step's duration and outcome. Chained, not awaited in
+ * an async wrapper: one promise per step instead of two (the token endpoint's promises are its hot path's cost).
+ */
+export function tokenStep<T>(progress: object, step: "client_auth" | "cache" | "audit", run: () => Promise<T>): Promise<T> {
   const span = issuing.get(progress);
   if (!span?.isRecording()) return run();
   const started = performance.now();
-  let outcome = "error";
-  try {
-    const result = await run();
-    outcome = "ok";
-    return result;
-  } finally {
+  const event = (outcome: "ok" | "error") =>
     span.addEvent(`${SPANS.tokenIssue}.${step}`, { "bridge.step": step, "bridge.outcome": outcome, "bridge.durationMs": Math.round((performance.now() - started) * 100) / 100 });
+  let running: Promise<T>;
+  try {
+    running = run();
+  } catch (error) {
+    event("error");
+    return Promise.reject(error as Error);
   }
+  return running.then((result) => {
+    event("ok");
+    return result;
+  }, (error: unknown) => {
+    event("error");
+    throw error;
+  });
 }
 
 export function tokenAuditFailed(): void {
