@@ -6,13 +6,13 @@
 // endpoint with audit-poisoning requests (unauthenticated, claiming the real caller's client_id, a 40,000-char
 // grant_type) and secret guesses for the real id; targets: ≥ 99 % of legitimate issuances succeed, p99 ≤ 20 ms.
 // Everything runs in this process (sandbox tenant, the local host, the load generator) but Azurite, in memory
-// (support/token-bench-env.ts says why). The machine's load average is printed: on a shared machine throughput
+// (support/token-bench-env.ts says why), with the Node options the deployment gives the worker. The machine's load average is printed: on a shared machine throughput
 // and tails move with it; CPU per request at saturation moves far less.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { loadLine, measureCpu, startTokenBench } from "./support/token-bench-env.js";
+import { contextLine, loadLine, measureCpu, startTokenBench } from "./support/token-bench-env.js";
 
 interface Histogram { average: number; p50: number; p99: number; mean: number; total: number }
 interface AutocannonResult { requests: Histogram; latency: Histogram; non2xx: number; errors: number; timeouts: number; "2xx": number }
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   await new Promise<void>((ok) => bare.listen(0, "127.0.0.1", () => ok()));
   const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}/`;
 
-  console.log(`bench:token — ${DURATION_S} s per phase, cached path, audit on (Azurite in memory, on the same cores); ${loadLine(availableParallelism())}`);
+  console.log(`bench:token — ${DURATION_S} s per phase, cached path, audit on (Azurite in memory, on the same cores); ${contextLine()}; ${loadLine(availableParallelism())}`);
   const baseline = await measureCpu(azurite, () => run(bareUrl, body, headers));
   const steady = await run(tokenUrl, body, headers, STEADY_RATE);
   const saturatedRun = await measureCpu(azurite, () => run(tokenUrl, body, headers));

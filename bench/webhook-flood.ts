@@ -6,7 +6,7 @@
 // are noisy: compare the ratios within one run.
 import { Worker } from "node:worker_threads";
 import { availableParallelism } from "node:os";
-import { loadLine, measureCpu, startTokenBench } from "./support/token-bench-env.js";
+import { contextLine, loadLine, measureCpu, startTokenBench } from "./support/token-bench-env.js";
 
 const PHASE_S = Number(process.env.BENCH_DURATION ?? 10);
 const FLOODERS = Number(process.env.BENCH_FLOODERS ?? 6);
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   const flood = { method: "POST", headers: { "content-type": "application/json" }, bodyRepeat: { prefix: '{"value":', depth: nestedDepth, suffix: "}" } };
   const openApi = { method: "GET", headers: {} };
 
-  console.log(`bench:webhook-flood — ${PHASE_S} s per phase, ${FLOODERS} flooding clients, token caller at 2 connections; ${loadLine(availableParallelism())}`);
+  console.log(`bench:webhook-flood — ${PHASE_S} s per phase, ${FLOODERS} flooding clients, token caller at 2 connections; ${contextLine()}; ${loadLine(availableParallelism())}`);
   // Per phase, the host thread's event-loop utilisation and CPU time: what the flood costs the bridge itself,
   // apart from the CPU the client threads (printed per row) take from the same cores.
   const busy: Record<string, number> = {};

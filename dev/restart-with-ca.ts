@@ -2,8 +2,9 @@
 // forwarding signals and the exit code. Used by `npm start` and the benchmarks for the sandbox CA.
 import { spawn } from "node:child_process";
 
-export function restartWithCa(caPath: string, extraEnv: Record<string, string | undefined> = {}): void {
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+export function restartWithCa(caPath: string, extraEnv: Record<string, string | undefined> = {}, extraNodeFlags: readonly string[] = []): void {
+  const flags = [...process.execArgv, ...extraNodeFlags.filter((flag) => !process.execArgv.includes(flag))];
+  const child = spawn(process.execPath, [...flags, ...process.argv.slice(1)], {
     stdio: "inherit",
     env: { ...process.env, ...extraEnv, NODE_EXTRA_CA_CERTS: caPath },
   });

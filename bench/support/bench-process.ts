@@ -7,11 +7,12 @@ import { installFunctionsCore } from "../../dev/local-host/functions-core.js";
 import { restartWithCa } from "../../dev/restart-with-ca.js";
 import { ensureSandboxTls, type SandboxTls } from "../../dev/sandbox/tls.js";
 
-export function prepareBenchProcess(name: string): SandboxTls | undefined {
+/** `nodeFlags`: Node options the measured process must run with (those the deployment passes to the worker). */
+export function prepareBenchProcess(name: string, nodeFlags: readonly string[] = []): SandboxTls | undefined {
   process.env.BENCH_TLS_DIR ??= mkdtempSync(join(tmpdir(), `bench-${name}-tls-`));
   const tls = ensureSandboxTls(process.env.BENCH_TLS_DIR);
-  if (process.env.NODE_EXTRA_CA_CERTS !== tls.caPath) {
-    restartWithCa(tls.caPath, { BENCH_TLS_DIR: process.env.BENCH_TLS_DIR });
+  if (process.env.NODE_EXTRA_CA_CERTS !== tls.caPath || nodeFlags.some((flag) => !process.execArgv.includes(flag))) {
+    restartWithCa(tls.caPath, { BENCH_TLS_DIR: process.env.BENCH_TLS_DIR }, nodeFlags);
     return undefined;
   }
   installFunctionsCore(); // before anything loads @azure/functions

@@ -25,9 +25,23 @@ export interface TokenBenchEnv {
   stop(): Promise<void>;
 }
 
+/**
+ * The Node options the deployment gives the worker that change the measured path (infra/main.bicep's
+ * languageWorkers__node__arguments): AsyncLocalStorage on AsyncContextFrame, so OpenTelemetry's context puts no
+ * async hooks on every promise. BENCH_ASYNC_CONTEXT_FRAME=0 measures without it (Node 22's default).
+ */
+export function deployedNodeFlags(): string[] {
+  return process.env.BENCH_ASYNC_CONTEXT_FRAME === "0" ? [] : ["--experimental-async-context-frame"];
+}
+
+/** "AsyncLocalStorage on AsyncContextFrame" or "… on async hooks": which one this process runs (printed with the figures). */
+export function contextLine(): string {
+  return `AsyncLocalStorage on ${process.execArgv.includes("--experimental-async-context-frame") ? "AsyncContextFrame (as deployed)" : "async hooks (BENCH_ASYNC_CONTEXT_FRAME=0)"}`;
+}
+
 /** Starts everything, or returns undefined when this process re-ran itself to trust the sandbox CA. */
 export async function startTokenBench(name: string, functionsDir: URL): Promise<TokenBenchEnv | undefined> {
-  const tls = prepareBenchProcess(name);
+  const tls = prepareBenchProcess(name, deployedNodeFlags());
   if (!tls) return undefined;
   const { startSandbox } = await import("../../dev/sandbox/sandbox.js");
   const { startAzurite } = await import("../../dev/sandbox/azurite.js");

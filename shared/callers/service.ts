@@ -6,6 +6,7 @@ import type { GetToken } from "../dataverse/http.js";
 import type { OrgThrottle } from "../dataverse/limiter.js";
 import { TOKEN_EXCHANGE_AUDIENCE } from "../credentials/federated-credential.js";
 import { jwtClaims } from "../tokens/dataverse-token-cache.js";
+import { prepareAudit } from "../tokens/audit.js";
 import type { TokenServices } from "../tokens/service.js";
 import { DataverseAppUsers, type AppUserPort } from "./app-users.js";
 import type { CallersDeps } from "./callers.js";
@@ -33,7 +34,7 @@ export function createCallersService(
     provisioningEnabled: config.callerProvisioning,
     leases: parts.leases,
     audit: async ({ caller, org, actions, by }) => {
-      await parts.tokens.audit.record({ outcome: "provisioned", caller, target: org, method: `admin:${by}`, reason: actions.join(","), time: new Date() });
+      await parts.tokens.audit.record(prepareAudit({ outcome: "provisioned", caller, target: org, method: `admin:${by}`, reason: actions.join(","), time: new Date() }));
     },
   };
 }

@@ -27,6 +27,6 @@ export class CallerActivityLog {
 
   /** An audit sink that also notes activity once the row is stored. */
   wrap(sink: AuditSink): AuditSink {
-    return { record: async (record) => { await sink.record(record); this.note(record); } };
+    return { record: async (entry) => { await sink.record(entry); this.note(entry.record); } };
   }
 }

@@ -15,9 +15,18 @@ import { AUDIT_SHARDS, MAX_RECORD_CHARS, auditPartition, packTransaction, type A
 
 export type { AuditRecord } from "./audit-layout.js";
 
+/** A record capped and serialised once (prepareAudit): the same text goes to the log line and to storage. */
+export interface PreparedAudit {
+  record: AuditRecord;
+  /** `<owner>_<day>`: where its partition starts. */
+  ownerDay: string;
+  /** The stored fields as compact JSON (every string capped). */
+  text: string;
+}
+
 export interface AuditSink {
   /** Resolves once the record is stored; rejects when it could not be. */
-  record(record: AuditRecord): Promise<void>;
+  record(entry: PreparedAudit): Promise<void>;
 }
 
 type AuditTable = Pick<TableClient, "submitTransaction" | "createEntity">;
@@ -43,8 +52,7 @@ export class TableAuditSink implements AuditSink {
 
   constructor(private readonly client: () => Promise<AuditTable>) {}
 
-  record(record: AuditRecord): Promise<void> {
-    const { ownerDay, text } = storedRecord(record);
+  record({ ownerDay, text }: PreparedAudit): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const list = this.queued.get(ownerDay);
       const pending = { text, done: (error?: unknown) => (error === undefined ? resolve() : reject(error)) };
@@ -110,8 +118,8 @@ export class TableAuditSink implements AuditSink {
 }
 
 /** The log line of an audit record (Application Insights in Azure): the row's fields, no token. */
-export function auditLogLine(record: AuditRecord): string {
-  return `token-audit ${JSON.stringify(toLogFields(record))}`;
+export function auditLogLine(entry: PreparedAudit): string {
+  return `token-audit ${entry.text}`;
 }
 
 function toLogFields(record: AuditRecord): Record<string, unknown> {
@@ -131,8 +139,8 @@ function toLogFields(record: AuditRecord): Record<string, unknown> {
   };
 }
 
-/** The record as stored (every string capped) and the owner-and-day its partition starts with. */
-function storedRecord(record: AuditRecord): { ownerDay: string; text: string } {
+/** The record as stored and logged (every string capped, serialised once) and the owner-and-day its partition starts with. */
+export function prepareAudit(record: AuditRecord): PreparedAudit {
   const fields = toLogFields(record);
   // Only a sender that authenticated writes into its caller's partition; a claim alone goes apart.
   const owner = record.outcome === "refused" && record.authenticated === false ? UNAUTHENTICATED_PARTITION : safeKey(record.caller);
@@ -141,7 +149,7 @@ function storedRecord(record: AuditRecord): { ownerDay: string; text: string } {
   const text = JSON.stringify(fields);
   // Cannot happen: every string field is capped (capWireValue); the layout's limits rely on this bound.
   if (text.length > MAX_RECORD_CHARS) throw new Error(`audit record of ${text.length} characters exceeds ${MAX_RECORD_CHARS}`);
-  return { ownerDay, text };
+  return { record, ownerDay, text };
 }
 
 /** Table keys exclude / \ # ? and control characters; claimed ids from the wire may contain anything. */
@@ -156,6 +164,7 @@ const UNAUTHENTICATED_PARTITION = UNAUTHENTICATED_OWNER;
 /** Longest wire-derived string kept in an audit field (ids, grant types, targets are far shorter). */
 const MAX_FIELD = 256;
 const MAX_REASON = 512;
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /**
  * Caps and normalises a value that may have come off the wire before it reaches storage or a log line: at
@@ -164,6 +173,8 @@ const MAX_REASON = 512;
  */
 export function capWireValue(value: string | undefined, max = MAX_FIELD): string | undefined {
   if (value === undefined) return undefined;
+  // The usual value (an id, a grant type, an org URL) is short printable ASCII: nothing to cut or replace.
+  if (value.length <= max && PRINTABLE_ASCII.test(value)) return value;
   // eslint-disable-next-line no-control-regex -- control characters are exactly what a log line must not hold
   return truncateText(wellFormed(value), max).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "\ufffd");
 }

@@ -3,7 +3,7 @@
 // audit every issuance and refusal. An issuance that cannot be audited is refused (fail closed).
 import { describeError, isAppError } from "../errors/app-error.js";
 import type { TokenCaller } from "../config/token-callers.js";
-import { auditLogLine, type AuditRecord, type AuditSink } from "./audit.js";
+import { auditLogLine, prepareAudit, type AuditSink } from "./audit.js";
 import type { AuthFailureThrottle } from "./auth-failures.js";
 import { claimedClientId, type ClientAuthenticator } from "./client-auth.js";
 import { CALLER_IDENTITY_RESERVED } from "./caller-tokens.js";
@@ -107,13 +107,13 @@ async function issue(request: TokenRequest, deps: IssueTokenDeps, progress: Prog
 
   const token = await tokenStep(progress, "cache", () => deps.tokens.get(caller, org));
   const now = deps.now();
-  const record: AuditRecord = {
+  const entry = prepareAudit({
     outcome: "issued", caller: caller.id, grant: grantType, method: progress.method, target: org, identity: caller.dataverseAppId,
     time: new Date(now), expiresOn: new Date(token.expiresOnTimestamp), tokenSha256: token.sha256,
-  };
-  request.log?.(auditLogLine(record));
+  });
+  request.log?.(auditLogLine(entry));
   try {
-    await tokenStep(progress, "audit", () => deps.audit.record(record));
+    await tokenStep(progress, "audit", () => deps.audit.record(entry));
   } catch (error) {
     tokenAuditFailed();
     request.log?.(`token-audit write failed; token withheld: ${describeError(error)}`);
@@ -208,13 +208,13 @@ export async function refuseUnparsed(error: OAuthError, deps: IssueTokenDeps, so
 }
 
 async function auditRefusal(request: TokenRequest, deps: IssueTokenDeps, progress: Progress, error: OAuthError): Promise<void> {
-  const record: AuditRecord = {
+  const entry = prepareAudit({
     outcome: "refused", caller: progress.caller ?? "unknown", authenticated: progress.authenticated ?? false, grant: progress.grant, method: progress.method,
     target: progress.target, error: error.code, reason: error.reason, time: new Date(deps.now()),
-  };
-  request.log?.(auditLogLine(record));
+  });
+  request.log?.(auditLogLine(entry));
   try {
-    await deps.audit.record(record);
+    await deps.audit.record(entry);
   } catch (auditError) {
     tokenAuditFailed();
     request.log?.(`token-audit write of a refusal failed: ${describeError(auditError)}`);

@@ -125,7 +125,7 @@ describe("infra Bicep", () => {
     const PLATFORM = [/^APPLICATIONINSIGHTS_(CONNECTION_STRING|AUTHENTICATION_STRING)$/, /^AzureWebJobsStorage__(credential|clientId|accountName|blobServiceUri|queueServiceUri|tableServiceUri)$/, /^languageWorkers__node__arguments$/];
 
     it("the Node heap cap follows instanceMemoryMB: three quarters of each allowed instance size", () => {
-      expect(properties(appSettings.value).get("languageWorkers__node__arguments")?.text).toBe("'--max-old-space-size=${nodeHeapMB}'");
+      expect(properties(appSettings.value).get("languageWorkers__node__arguments")?.text).toBe("'--max-old-space-size=${nodeHeapMB} --experimental-async-context-frame'");
       const formula = find(main, "var", "nodeHeapMB").value?.text ?? "";
       expect(formula).toBe("instanceMemoryMB * 3 / 4");
       const sizes = find(main, "param", "instanceMemoryMB").decorators.join(" ").match(/\d+/g)!.map(Number);

@@ -19,7 +19,7 @@ import { startBulkJob, type BulkJobsDeps } from "../../shared/remap/bulk-jobs.js
 import { SubscriptionStore } from "../../shared/notifications/subscription-store.js";
 import { SyncDebouncer } from "../../shared/notifications/debounce.js";
 import { TableJtiStore } from "../../shared/tokens/jti-store.js";
-import { TableAuditSink } from "../../shared/tokens/audit.js";
+import { prepareAudit, TableAuditSink } from "../../shared/tokens/audit.js";
 
 let storageEmulator: RunningAzurite;
 let tableNo = 0;
@@ -117,9 +117,9 @@ describe("every Table writer stays within Azure Table limits (Azurite)", () => {
       await debouncer.request(v.name);
       await jti.markUsed(v.name, v.message, new Date(Date.now() + 60_000));
       const time = new Date();
-      await Promise.all(Array.from({ length: 120 }, () => tokenAudit.record({
+      await Promise.all(Array.from({ length: 120 }, () => tokenAudit.record(prepareAudit({
         outcome: "refused", caller: v.name, grant: v.message, method: v.other, target: v.message, error: v.other, reason: v.message, time,
-      })));
+      }))));
     }), { numRuns: 8 });
   });
 });

@@ -129,6 +129,9 @@ describe("telemetry of a token issuance", () => {
     expect(steps).toEqual([["bridge.tokens.issue.client_auth", "ok"], ["bridge.tokens.issue.cache", "ok"], ["bridge.tokens.issue.audit", "ok"]]);
     const refusedSpan = byName("bridge.tokens.issue").find((s) => s.status.code === 2);
     expect(refusedSpan?.attributes["bridge.reason"]).toBeDefined();
+    // The wrong secret fails the client authentication step: its event says so, with a duration.
+    expect(refusedSpan!.events.map((e) => [e.name, e.attributes?.["bridge.outcome"]])).toEqual([["bridge.tokens.issue.client_auth", "error"]]);
+    expect(refusedSpan!.events[0]!.attributes?.["bridge.durationMs"]).toEqual(expect.any(Number));
     const issued = await points("bridge.tokens.issued");
     expect(issued.reduce((n, p) => n + Number(p.value), 0)).toBe(1);
     const refused = await points("bridge.tokens.refused");

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TableClient } from "@azure/data-tables";
 import { startAzurite, type RunningAzurite } from "../../dev/sandbox/azurite.js";
-import { TableAuditSink, type AuditRecord } from "../../shared/tokens/audit.js";
+import { prepareAudit, TableAuditSink, type AuditRecord } from "../../shared/tokens/audit.js";
 import {
   AUDIT_SHARDS,
   MAX_RECORD_CHARS,
@@ -132,7 +132,7 @@ describe("TableAuditSink on Azurite", () => {
     const { transactions, client } = counting(table);
     const sink = new TableAuditSink(client);
     const time = new Date();
-    await Promise.all(Array.from({ length: 900 }, (_, i) => sink.record(maxRecord(i, time))));
+    await Promise.all(Array.from({ length: 900 }, (_, i) => sink.record(prepareAudit(maxRecord(i, time)))));
     const entities: TableEntity[] = [];
     for await (const row of table.listEntities<TableEntity>()) entities.push(row);
     // 900 records of about 7,000 characters each: tens of entities, not 900.
@@ -160,8 +160,8 @@ describe("TableAuditSink on Azurite", () => {
     for (let commit = 0; commit < 6; commit++) {
       await Promise.all(
         instances.flatMap((sink) => [
-          sink.record({ outcome: "issued", caller: "reporting", time }),
-          sink.record({ outcome: "refused", caller: "reporting", authenticated: false, error: "invalid_client", time }),
+          sink.record(prepareAudit({ outcome: "issued", caller: "reporting", time })),
+          sink.record(prepareAudit({ outcome: "refused", caller: "reporting", authenticated: false, error: "invalid_client", time })),
         ]),
       );
     }
@@ -201,12 +201,12 @@ describe("TableAuditSink on Azurite", () => {
       error: "invalid_client",
       time: `${day}T08:00:01.000Z`,
     });
-    await new TableAuditSink(async () => table).record({
+    await new TableAuditSink(async () => table).record(prepareAudit({
       outcome: "issued",
       caller: "reporting",
       target: "https://org.example",
       time: new Date(`${day}T09:00:00.000Z`),
-    });
+    }));
     const own = await readAudit(table, { owner: "reporting", day });
     expect(own.map((r) => [r.time, r.outcome, r.tokenSha256 ?? null])).toEqual([
       [`${day}T08:00:00.000Z`, "issued", "a".repeat(64)],

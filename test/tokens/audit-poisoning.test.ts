@@ -55,7 +55,7 @@ describe("audit poisoning", () => {
 
 describe("TableAuditSink", () => {
   it("retries a failed group commit record by record: only the record that cannot be stored fails", async () => {
-    const { TableAuditSink } = await import("../../shared/tokens/audit.js");
+    const { TableAuditSink, prepareAudit } = await import("../../shared/tokens/audit.js");
     const transactions: number[] = [];
     const write = async (entities: Array<Record<string, unknown>>) => {
       transactions.push(entities.length);
@@ -68,22 +68,40 @@ describe("TableAuditSink", () => {
     }));
     const time = new Date();
     const outcomes = await Promise.allSettled([
-      sink.record({ outcome: "issued", caller: "a", time }),
-      sink.record({ outcome: "refused", caller: "a", authenticated: true, reason: "unstorable", time }),
-      sink.record({ outcome: "issued", caller: "a", time }),
+      sink.record(prepareAudit({ outcome: "issued", caller: "a", time })),
+      sink.record(prepareAudit({ outcome: "refused", caller: "a", authenticated: true, reason: "unstorable", time })),
+      sink.record(prepareAudit({ outcome: "issued", caller: "a", time })),
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     // One packed entity carried all three; after it failed, each record went alone.
     expect(transactions).toEqual([1, 1, 1, 1]);
   });
 
+  it("stores exactly the fields its log line carries (one capped serialisation for both)", async () => {
+    const { TableAuditSink, auditLogLine, prepareAudit } = await import("../../shared/tokens/audit.js");
+    const { decodeAuditRow } = await import("../../shared/tokens/audit-layout.js");
+    const stored: Array<Record<string, unknown>> = [];
+    const sink = new TableAuditSink(async () => ({
+      submitTransaction: async () => { throw new Error("one record is a plain insert"); },
+      createEntity: async (entity: Record<string, unknown>) => { stored.push(entity); return {} as any; },
+    }));
+    const entry = prepareAudit({ outcome: "refused", caller: "c\u0007".repeat(300), authenticated: true, reason: "r".repeat(2_000), time: new Date() });
+    await sink.record(entry);
+    const logged = JSON.parse(auditLogLine(entry).slice("token-audit ".length));
+    expect(decodeAuditRow(stored[0]!)).toEqual([logged]);
+    expect((logged.reason as string).length).toBeLessThanOrEqual(512);
+  });
+
   it("caps and normalises wire values before they reach a row or a log line", async () => {
-    const { auditLogLine, capWireValue } = await import("../../shared/tokens/audit.js");
+    const { auditLogLine, capWireValue, prepareAudit } = await import("../../shared/tokens/audit.js");
     expect(capWireValue("a\u0000b\nc\ud800d")).toBe("a\ufffdb\ufffdc\ufffdd");
+    expect(capWireValue("https://org1.crm.dynamics.com")).toBe("https://org1.crm.dynamics.com");
+    expect(capWireValue("a\u007f")).toBe("a\ufffd");
+    expect(capWireValue("a".repeat(257))).toMatch(/^a+…\[truncated \d+ chars\]$/);
     const capped = capWireValue("é".repeat(300))!;
     expect(capped.length).toBeLessThanOrEqual(256);
     expect(capped).toMatch(/^é+…\[truncated \d+ chars\]$/);
-    const line = auditLogLine({ outcome: "refused", caller: "x\n".repeat(5000), authenticated: false, grant: "g".repeat(10_000), time: new Date() });
+    const line = auditLogLine(prepareAudit({ outcome: "refused", caller: "x\n".repeat(5000), authenticated: false, grant: "g".repeat(10_000), time: new Date() }));
     expect(line).not.toContain("\n");
     expect(line.length).toBeLessThan(1200);
   });
