@@ -16,7 +16,7 @@
 // failures) is durable before its cursor moves on, and users whose writes failed are carried forward to the
 // next run (carried-forward.ts).
 // The steps: OrgSyncRun.open (recover remaps, load state, choose the index source: index-source.ts), retry the
-// carried-forward users, follow the delta chain (DeltaReader reads one page ahead) applying each page, then
+// carried-forward users, follow the delta chain (delta-reader.ts reads pages ahead) applying it a step at a time, then
 // queue orphans and out-of-scope users (pure planner) with the pending disables (pending-disables.ts) and finish
 // the round against the threshold.
 import type { DataverseOrgPort } from "../dataverse/types.js";
@@ -26,6 +26,7 @@ import { changeKey, type OrgIdentity } from "./identity.js";
 import { applyWriteActions, entryFor } from "./apply-actions.js";
 import { applyRemap, type RemapAction } from "./apply-remap.js";
 import { CarriedForward } from "./carried-forward.js";
+import { DeltaReader } from "./delta-reader.js";
 import { IndexSource } from "./index-source.js";
 import { graphSelect, type AttributeMap } from "./mapping.js";
 import { PendingDisables } from "./pending-disables.js";
@@ -218,6 +219,14 @@ class OrgSyncRun {
    */
   private async followDelta(link: string | undefined, keep?: (directoryId: string) => boolean): Promise<boolean> {
     const reader = new DeltaReader(this.deps.directory, this.select, this.abortSignal);
+    try {
+      return await this.followWith(reader, link, keep);
+    } finally {
+      reader.close();
+    }
+  }
+
+  private async followWith(reader: DeltaReader, link: string | undefined, keep?: (directoryId: string) => boolean): Promise<boolean> {
     let reset = false;
     for (;;) {
       this.abortSignal?.throwIfAborted();
@@ -442,54 +451,6 @@ function sortAction(action: UserAction, page: PlannedPage, counts: RunReport["co
     }
   }
 }
-
-/**
- * Graph's delta chain is sequential: the next page is fetched while this one is applied (a read-ahead of one),
- * which overlaps Graph's latency with the Dataverse writes.
- */
-class DeltaReader {
-  private ahead: Promise<DeltaPage> | undefined;
-
-  constructor(
-    private readonly directory: DirectoryPort,
-    private readonly select: string[],
-    private readonly abortSignal: AbortSignal | undefined,
-  ) {}
-
-  /**
-   * The changes from `link` (undefined = the chain's start) on, a step at a time: consecutive Graph pages (200
-   * users at most each) up to STEP_CHANGES, so a step's writes fill Dataverse's parallel batches and its
-   * bookkeeping (seen ids, report, cursor) is paid once per step rather than once per page.
-   */
-  async read(link: string | undefined): Promise<DeltaPage> {
-    let page = await this.readPage(link);
-    let changes = page.changes;
-    while (page.nextLink && changes.length < STEP_CHANGES) {
-      page = await this.readPage(page.nextLink);
-      changes = changes.concat(page.changes);
-    }
-    return { changes, nextLink: page.nextLink, deltaLink: page.deltaLink };
-  }
-
-  /** The page at `link`, fetched ahead when it follows the last page read. */
-  private async readPage(link: string | undefined): Promise<DeltaPage> {
-    try {
-      const page = await (this.ahead ?? this.fetch(link));
-      this.ahead = page.nextLink ? settled(this.fetch(page.nextLink)) : undefined;
-      return page;
-    } catch (error) {
-      this.ahead = undefined;
-      throw error;
-    }
-  }
-
-  private fetch(link: string | undefined): Promise<DeltaPage> {
-    return this.directory.usersDeltaPage(link, this.select, { abortSignal: this.abortSignal });
-  }
-}
-
-/** Changes applied in one step: two Graph pages of 200, four Dataverse batches of 100 (its usual parallelism hint). */
-const STEP_CHANGES = 400;
 
 /** Users read by id at a time: one Graph JSON batch of 20 requests of 15 ids. */
 const USERS_PER_READ = 300;
