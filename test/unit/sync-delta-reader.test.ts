@@ -24,7 +24,7 @@ function fakeChain(pages: number, failAt?: number) {
       const failed = failAt !== undefined && link === `p${failAt}` && asked.filter((l) => l === link).length === 1;
       const answer = () => (failed ? Promise.reject(new Error(`page ${link} failed`)) : Promise.resolve(pageAt(link)));
       if (!hold) return answer();
-      return new Promise((resolve, reject) => pending.push(() => answer().then(resolve, reject)));
+      return new Promise((resolve, reject) => pending.push(() => { answer().then(resolve, reject); }));
     },
   };
   return {
