@@ -381,9 +381,12 @@ class OrgSyncRun {
     return entry;
   }
 
-  /** The object ids the round returned: this run's, and in a full round those of its earlier runs too. */
+  /**
+   * The object ids the round returned: this run's, and in a full round those of its earlier runs too (none when
+   * this run started the round: re-reading its own rows would cost a million strings at a million users).
+   */
   private async seenInRound(): Promise<ReadonlySet<string>> {
-    if (this.report.mode !== "full" || this.report.dryRun) return this.seenThisRun;
+    if (this.report.mode !== "full" || this.report.dryRun || this.its.link === undefined) return this.seenThisRun;
     return new Set([...this.seenThisRun, ...(await this.deps.orgState.listSeenIds(this.its.state.roundId!))]);
   }
 

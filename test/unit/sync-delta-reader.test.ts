@@ -6,7 +6,7 @@ import { DeltaReader, MAX_PAGES_AHEAD, STEP_MAX_CHANGES, STEP_MIN_CHANGES } from
 import { waitFor } from "../support/wait-for.js";
 
 const PAGE = 200;
-const removed = (n: number): DirectoryChange => ({ kind: "removed", id: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`, reason: "changed" });
+const removed = (n: number): Extract<DirectoryChange, { kind: "removed" }> => ({ kind: "removed", id: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`, reason: "changed" });
 
 /** A chain of `pages` pages of PAGE changes ("p0" … links); `failAt` fails that page's first fetch. */
 function fakeChain(pages: number, failAt?: number) {
