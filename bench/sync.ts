@@ -79,7 +79,36 @@ interface PhaseResult {
   peakRssSampledMb: number;
   /** Peaks of the child's heapUsed / heapTotal / external / arrayBuffers. */
   peakMemoryMb: Record<string, number>;
+  /** Where the wall time went: see `breakdown`. */
+  breakdown: Breakdown;
 }
+
+/**
+ * Where a run's wall time goes. CPU of each process during the phase (the sync child, this process's emulators,
+ * Azurite); Graph busy = share of the wall with a Graph request being answered (its chain is sequential, so this
+ * near 100 % means Graph's latency bounds the run); Dataverse in flight = mean concurrent requests.
+ */
+interface Breakdown {
+  syncCpuMs: number;
+  emulatorsCpuMs: number;
+  azuriteCpuMs: number;
+  graphBusyPct: number;
+  graphMsPerRequest: number;
+  dataverseInFlight: number;
+  dataverseMsPerRequest: number;
+}
+
+/** User + system CPU of a process (Linux /proc; 0 elsewhere), in ms. */
+function processCpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
+}
+
+const answeringMs = (requests: Array<{ at: number; answeredAt?: number }>) => requests.reduce((sum, r) => sum + ((r.answeredAt ?? r.at) - r.at), 0);
 
 const kb = (text: string, field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0);
 
@@ -113,7 +142,11 @@ async function phase(sandbox: Sandbox, env: NodeJS.ProcessEnv, name: PhaseResult
   const graphStart = graph.knobs.requests.length;
   const writesBefore = dv.org.stats.writes;
   const t0 = Date.now();
+  const azuritePid = Number(env.BENCH_AZURITE_PID);
+  const cpuBefore = { emulators: process.cpuUsage(), azurite: processCpuMs(azuritePid) };
   const { result, processMs, sampledPeakKb } = await runChild(name === "initial" ? "full" : "incremental", env);
+  const emulatorsCpu = process.cpuUsage(cpuBefore.emulators);
+  const azuriteCpuMs = processCpuMs(azuritePid) - cpuBefore.azurite;
   if (process.env.BENCH_TRACE === "1") {
     const trace = [...dv.knobs.requests.slice(dvStart).map((r) => ({ ...r, svc: "DV" })), ...graph.knobs.requests.slice(graphStart).map((r) => ({ ...r, svc: "Graph" }))].sort((a, b) => a.at - b.at);
     for (const r of trace.slice(0, 80)) console.log(`TRACE ${r.svc} +${r.at - t0} ms (${(r.answeredAt ?? r.at) - r.at} ms) ${r.method} ${r.url.slice(0, 140)}`);
@@ -159,6 +192,15 @@ async function phase(sandbox: Sandbox, env: NodeJS.ProcessEnv, name: PhaseResult
     peakRssMb: Math.round(result.peakRssKb / 1024),
     peakRssSampledMb: Math.round(sampledPeakKb / 1024),
     peakMemoryMb: result.peakMemoryMb,
+    breakdown: {
+      syncCpuMs: Math.round(result.cpuMs),
+      emulatorsCpuMs: Math.round((emulatorsCpu.user + emulatorsCpu.system) / 1000),
+      azuriteCpuMs: Math.round(azuriteCpuMs),
+      graphBusyPct: Math.round((answeringMs(graphRequests) / Math.max(1, result.runMs)) * 100),
+      graphMsPerRequest: Math.round(answeringMs(graphRequests) / Math.max(1, graphRequests.length)),
+      dataverseInFlight: Number((answeringMs(dvRequests) / Math.max(1, result.runMs)).toFixed(1)),
+      dataverseMsPerRequest: Math.round(answeringMs(dvRequests) / Math.max(1, dvRequests.length)),
+    },
   };
 }
 
@@ -171,7 +213,7 @@ async function startSized(users: number, tlsDir: string, telemetry = false): Pro
   sandbox.dataverse[0]!.knobs.latencyMs = 30;
   sandbox.graph.knobs.latencyMs = 50;
   sandbox.graph.emulator.pageSize = 200; // Graph's cap for users/delta
-  const env = { ...process.env, ...sandbox.env, AzureWebJobsStorage: azurite.connectionString, SYNC_DISABLE_THRESHOLD: "5%", BENCH_TELEMETRY: telemetry ? "1" : "0" };
+  const env = { ...process.env, ...sandbox.env, AzureWebJobsStorage: azurite.connectionString, SYNC_DISABLE_THRESHOLD: "5%", BENCH_TELEMETRY: telemetry ? "1" : "0", BENCH_AZURITE_PID: String(azurite.process.pid) };
   return { sandbox, env, stop: async () => { await Promise.all([sandbox.stop(), azurite.stop()]); } };
 }
 
@@ -233,6 +275,12 @@ function printTable(rows: PhaseResult[]): void {
   console.log(`sync child: ${childFlagsText()}`);
   console.log(fmt(header));
   for (const l of lines) console.log(fmt(l));
+  for (const r of rows) {
+    const b = r.breakdown;
+    console.log(`where ${r.users} ${r.phase}'s ${(r.wallMs / 1000).toFixed(1)} s went: Graph busy ${b.graphBusyPct} % (${b.graphMsPerRequest} ms a request), ` +
+      `Dataverse ${b.dataverseInFlight} requests in flight (${b.dataverseMsPerRequest} ms each); CPU: sync ${(b.syncCpuMs / 1000).toFixed(1)} s, ` +
+      `emulators ${(b.emulatorsCpuMs / 1000).toFixed(1)} s, Azurite ${(b.azuriteCpuMs / 1000).toFixed(1)} s`);
+  }
 }
 
 /** `--tenant N --scope M`: one scoped org; prints its figures against the scoped targets. */
