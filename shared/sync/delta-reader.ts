@@ -5,9 +5,9 @@
 // Pages ahead are bounded (MAX_PAGES_AHEAD), so memory stays a few pages whatever the tenant's size.
 import type { DeltaPage, DirectoryPort } from "../directory/types.js";
 
-/** A step applies at least this many changes (two Graph pages of 200: four Dataverse batches of 100)… */
+/** A step applies at least this many changes (two Graph pages of 200)… */
 export const STEP_MIN_CHANGES = 400;
-/** …and at most this many, taken from pages already read ahead. */
+/** …and at most this many, taken from pages already read ahead (four Dataverse batches of 250: one wave). */
 export const STEP_MAX_CHANGES = 1_000;
 /** Pages read ahead of the run (200 users each at most). */
 export const MAX_PAGES_AHEAD = 8;
