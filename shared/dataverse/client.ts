@@ -8,12 +8,18 @@ import type { AxiosAdapter } from "axios";
 import { eq, guidLiteral, inValues, isGuid, queryString, selectList, stringLiteral } from "./odata.js";
 import type { ColumnValue, DataverseOrgPort, DataverseRequestOptions, SystemUser, SystemUserKeys, SystemUserWrite, WriteResult } from "./types.js";
 
+const DEFAULT_BATCH_SIZE = 250;
+
 export interface DataverseClientOptions {
   orgUrl: string;
   getToken: GetToken;
   /** Web API version (default 9.2; on-premises orgs serve 9.0 / 9.1). */
   apiVersion?: string;
-  /** Writes per `$batch` request (1..1000, default 100). */
+  /**
+   * Writes per `$batch` request (1..1000, default 250). A `$batch` counts once against Dataverse's 6,000 requests
+   * per user in 300 s: a million-user first round in batches of 100 would need 500 s for that limit alone, in
+   * batches of 250 it needs 4,000 requests; and a sync step of 1,000 writes is one wave of four batches.
+   */
   batchSize?: number;
   /** Most requests in flight to this org (the server's x-ms-dop-hint caps it further). */
   maxConcurrency?: number;
@@ -73,7 +79,7 @@ export class DataverseClient implements DataverseOrgPort {
       onPremisesCa: options.onPremisesCa,
     });
     this.orgUrl = this.http.orgUrl;
-    this.batchSize = clamp(options.batchSize ?? 100, 1, 1000);
+    this.batchSize = clamp(options.batchSize ?? DEFAULT_BATCH_SIZE, 1, 1000);
     this.pageSize = clamp(options.pageSize ?? 5000, 1, 5000);
     this.maxUrlLength = clamp(options.maxUrlLength ?? 12_000, 1_000, 32_768);
     this.layout = options.batchLayout ?? "changeset-per-request";

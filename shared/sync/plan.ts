@@ -311,8 +311,6 @@ export function applyToIndex(index: UserIndex, action: UserAction, result?: Appl
   if (result?.ok === false) return;
   switch (action.kind) {
     case "create": {
-      const values = index.emptyValues();
-      index.columns.forEach((column, i) => (values[i] = action.columns[column] ?? null));
       index.insert({
         systemUserId: (result?.systemUserId ?? `pending:${objectIdKey(action.objectId)}`).toLowerCase(),
         objectId: objectIdKey(action.objectId),
@@ -320,7 +318,7 @@ export function applyToIndex(index: UserIndex, action: UserAction, result?: Appl
         disabled: false,
         accessMode: 0,
         applicationId: null,
-        values,
+        values: index.valuesOf(action.columns),
       });
       return;
     }

@@ -16,7 +16,7 @@
 // failures) is durable before its cursor moves on, and users whose writes failed are carried forward to the
 // next run (carried-forward.ts).
 // The steps: OrgSyncRun.open (recover remaps, load state, choose the index source: index-source.ts), retry the
-// carried-forward users, follow the delta chain (DeltaReader reads one page ahead) applying each page, then
+// carried-forward users, follow the delta chain (delta-reader.ts reads pages ahead) applying it a step at a time, then
 // queue orphans and out-of-scope users (pure planner) with the pending disables (pending-disables.ts) and finish
 // the round against the threshold.
 import type { DataverseOrgPort } from "../dataverse/types.js";
@@ -26,6 +26,7 @@ import { changeKey, type OrgIdentity } from "./identity.js";
 import { applyWriteActions, entryFor } from "./apply-actions.js";
 import { applyRemap, type RemapAction } from "./apply-remap.js";
 import { CarriedForward } from "./carried-forward.js";
+import { DeltaReader } from "./delta-reader.js";
 import { IndexSource } from "./index-source.js";
 import { graphSelect, type AttributeMap } from "./mapping.js";
 import { PendingDisables } from "./pending-disables.js";
@@ -124,15 +125,14 @@ class OrgSyncRun {
   static async open(tally: RunTally, settings: SyncSettings, deps: OrgSyncDependencies, abortSignal?: AbortSignal): Promise<OrgSyncRun> {
     const org = tally.org;
     if (deps.remap && !tally.dryRun) await deps.remap.recover(org, { abortSignal });
-    const state = await deps.orgState.get(org);
-    const retries = await CarriedForward.load(deps.orgState, org, tally.dryRun);
+    // Independent reads: one round trip's wait instead of three.
+    const [state, retries, pending] = await Promise.all([deps.orgState.get(org), CarriedForward.load(deps.orgState, org, tally.dryRun), PendingDisables.load(deps.orgState, tally)]);
     const scoped = settings.scopeGroupIds.length > 0;
     // A full scoped round reads the whole org while the groups are read: it needs both, and neither waits on the other.
     const early = scoped && scopedRunIsFull(state, tally.mode, settings.scopeGroupIds)
       ? settled(IndexSource.open(deps.dataverse, settings.map, settings.identity, true, abortSignal))
       : undefined;
     const scope = scoped ? await readScope(deps.directory, deps.orgState, state, settings.scopeGroupIds, abortSignal) : undefined;
-    const pending = await PendingDisables.load(deps.orgState, tally);
     const link = startOrContinueRound(state, tally, scope);
     const source = await (early ?? IndexSource.open(deps.dataverse, settings.map, settings.identity, tally.mode !== "incremental", abortSignal));
     // The saved members belong to a scoped run over the same groups; a run without scope voids them.
@@ -217,6 +217,14 @@ class OrgSyncRun {
    */
   private async followDelta(link: string | undefined, keep?: (directoryId: string) => boolean): Promise<boolean> {
     const reader = new DeltaReader(this.deps.directory, this.select, this.abortSignal);
+    try {
+      return await this.followWith(reader, link, keep);
+    } finally {
+      reader.close();
+    }
+  }
+
+  private async followWith(reader: DeltaReader, link: string | undefined, keep?: (directoryId: string) => boolean): Promise<boolean> {
     let reset = false;
     for (;;) {
       this.abortSignal?.throwIfAborted();
@@ -361,9 +369,12 @@ class OrgSyncRun {
     return entry;
   }
 
-  /** The object ids the round returned: this run's, and in a full round those of its earlier runs too. */
+  /**
+   * The object ids the round returned: this run's, and in a full round those of its earlier runs too (none when
+   * this run started the round: re-reading its own rows would cost a million strings at a million users).
+   */
   private async seenInRound(): Promise<ReadonlySet<string>> {
-    if (this.tally.mode !== "full" || this.tally.dryRun) return this.seenThisRun;
+    if (this.tally.mode !== "full" || this.tally.dryRun || this.its.link === undefined) return this.seenThisRun;
     return new Set([...this.seenThisRun, ...(await this.deps.orgState.listSeenIds(this.its.state.roundId!))]);
   }
 
@@ -434,54 +445,6 @@ function sortAction(action: UserAction, page: PlannedPage, tally: RunTally): voi
     }
   }
 }
-
-/**
- * Graph's delta chain is sequential: the next page is fetched while this one is applied (a read-ahead of one),
- * which overlaps Graph's latency with the Dataverse writes.
- */
-class DeltaReader {
-  private ahead: Promise<DeltaPage> | undefined;
-
-  constructor(
-    private readonly directory: DirectoryPort,
-    private readonly select: string[],
-    private readonly abortSignal: AbortSignal | undefined,
-  ) {}
-
-  /**
-   * The changes from `link` (undefined = the chain's start) on, a step at a time: consecutive Graph pages (200
-   * users at most each) up to STEP_CHANGES, so a step's writes fill Dataverse's parallel batches and its
-   * bookkeeping (seen ids, report, cursor) is paid once per step rather than once per page.
-   */
-  async read(link: string | undefined): Promise<DeltaPage> {
-    let page = await this.readPage(link);
-    let changes = page.changes;
-    while (page.nextLink && changes.length < STEP_CHANGES) {
-      page = await this.readPage(page.nextLink);
-      changes = changes.concat(page.changes);
-    }
-    return { changes, nextLink: page.nextLink, deltaLink: page.deltaLink };
-  }
-
-  /** The page at `link`, fetched ahead when it follows the last page read. */
-  private async readPage(link: string | undefined): Promise<DeltaPage> {
-    try {
-      const page = await (this.ahead ?? this.fetch(link));
-      this.ahead = page.nextLink ? settled(this.fetch(page.nextLink)) : undefined;
-      return page;
-    } catch (error) {
-      this.ahead = undefined;
-      throw error;
-    }
-  }
-
-  private fetch(link: string | undefined): Promise<DeltaPage> {
-    return this.directory.usersDeltaPage(link, this.select, { abortSignal: this.abortSignal });
-  }
-}
-
-/** Changes applied in one step: two Graph pages of 200, four Dataverse batches of 100 (its usual parallelism hint). */
-const STEP_CHANGES = 400;
 
 /** Users read by id at a time: one Graph JSON batch of 20 requests of 15 ids. */
 const USERS_PER_READ = 300;

@@ -78,12 +78,14 @@ describe("DataverseClient against the emulator", () => {
     expect(scopes.every((s) => s === `${org.url}/.default`)).toBe(true);
   });
 
-  it("applies 250 updates as 3 $batch requests, results in input order", async () => {
+  it("applies 250 updates as one $batch by default, and as 3 with batchSize 100, results in input order", async () => {
     const targets = [...org.users.values()].filter((u) => !u.applicationid).slice(0, 250);
-    const writes: SystemUserWrite[] = targets.map((u, i) => ({ kind: "update", systemUserId: u.systemuserid, columns: { jobtitle: `Title ${i}` } }));
-    const c = client();
-    const results = await c.applyWrites(writes);
-    expect(batchRequests()).toHaveLength(3);
+    const writes = (title: string): SystemUserWrite[] => targets.map((u, i) => ({ kind: "update", systemUserId: u.systemuserid, columns: { jobtitle: `${title} ${i}` } }));
+    expect(await client().applyWrites(writes("First"))).toHaveLength(250);
+    expect(batchRequests()).toHaveLength(1);
+    const c = client({ batchSize: 100 });
+    const results = await c.applyWrites(writes("Title"));
+    expect(batchRequests()).toHaveLength(4);
     expect(c.stats.byKind.batch).toBe(3);
     expect(c.stats.batchedOperations).toBe(250);
     expect(results).toHaveLength(250);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_ATTRIBUTE_MAP, parseAttributeMap } from "../../shared/sync/mapping.js";
-import { buildUserIndex, indexSelect, isProtected, UserIndex } from "../../shared/sync/user-index.js";
+import { buildUserIndex, indexSelect, isProtected, packValues, unpackValues, UserIndex } from "../../shared/sync/user-index.js";
 import type { SystemUser } from "../../shared/dataverse/types.js";
 
 const row = (id: string, over: Partial<SystemUser> = {}): SystemUser => ({
@@ -34,7 +34,7 @@ describe("UserIndex", () => {
     expect(index.value(ann, "jobtitle")).toBe("CEO");
     expect(index.value(ann, "fullname")).toBeUndefined();
     expect(Object.keys(ann).sort()).toEqual(["accessMode", "applicationId", "disabled", "domainName", "objectId", "systemUserId", "values"]);
-    expect(ann.values).toHaveLength(DEFAULT_ATTRIBUTE_MAP.entries.length);
+    expect(unpackValues(ann.values, index.columns.length)).toHaveLength(DEFAULT_ATTRIBUTE_MAP.entries.length);
     expect(index.get("b2")!.disabled).toBe(true);
   });
 
@@ -69,6 +69,30 @@ describe("UserIndex", () => {
   ])("isProtected(%o) = %s", (over, expected) => {
     const index = buildUserIndex(DEFAULT_ATTRIBUTE_MAP, [[row("a", over)]]);
     expect(isProtected(index.get("a")!)).toBe(expected);
+  });
+
+  it("packs a record's mapped values into one string and reads back every value, null, empty and odd one", () => {
+    const odd = ["", null, "Ann \u00e9\u4e2d\ud83d\ude00", " spaced ", "x,y;z|\\"];
+    const packed = packValues(odd);
+    expect(typeof packed).toBe("string");
+    expect(unpackValues(packed, odd.length)).toEqual(odd);
+    // Values holding the markers themselves stay an array (nothing is lost or misread).
+    for (const marker of ["a\u001fb", "\u0000"]) {
+      const values = ["F", marker, null, "J", "M"];
+      expect(Array.isArray(packValues(values))).toBe(true);
+      const index = buildUserIndex(DEFAULT_ATTRIBUTE_MAP, [[row("c3", { firstname: "F", internalemailaddress: marker, jobtitle: "J", mobilephone: "M" })]]);
+      const record = index.get("c3")!;
+      expect(index.value(record, "internalemailaddress")).toBe(marker);
+      index.setValue(record, "jobtitle", null);
+      expect([index.value(record, "jobtitle"), index.value(record, "mobilephone"), index.value(record, "internalemailaddress")]).toEqual([null, "M", marker]);
+    }
+    const index = buildUserIndex(DEFAULT_ATTRIBUTE_MAP, [[row("d4", { firstname: "Dee", lastname: null, jobtitle: "CTO" })]]);
+    const record = index.get("d4")!;
+    expect(typeof record.values).toBe("string");
+    index.setValue(record, "lastname", "Dot");
+    index.setValue(record, "firstname", null);
+    expect(index.columns.map((c) => index.value(record, c))).toEqual(index.columns.map((c) => ({ firstname: null, lastname: "Dot", jobtitle: "CTO" } as Record<string, string | null>)[c] ?? null));
+    expect(index.value(record, "employeeid")).toBeUndefined();
   });
 
   it("counts managed and enabled managed users for the threshold", () => {
