@@ -40,7 +40,7 @@ function startChild(): Promise<{ proc: ChildProcess; runId: string }> {
 }
 
 /** Resolves once `ready()` holds, checking every 5 ms. */
-async function until(ready: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+async function until(ready: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
   await waitFor(ready, timeoutMs, 5).catch((error: unknown) => { throw new Error(`timed out waiting for ${what}`, { cause: error }); });
 }
 
