@@ -193,7 +193,7 @@ async function phase(sandbox: Sandbox, env: NodeJS.ProcessEnv, name: PhaseResult
     dataverseWrites: writes,
     dataverseThrottled: throttled,
     writesForUnchangedUsers: writes - changedUsers,
-    graphPages: graphRequests.filter((r) => r.url.includes("/users/delta") && r.status === 200).length,
+    graphPages: graphRequests.filter((r) => (r.url.includes("/users/delta") || r.url.includes("/v1.0/users?")) && r.status === 200).length,
     graphRequests: graphRequests.length,
     peakRssMb: Math.round(result.peakRssKb / 1024),
     peakRssSampledMb: Math.round(sampledPeakKb / 1024),

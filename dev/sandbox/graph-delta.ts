@@ -83,7 +83,7 @@ function resetLink(base: string, path: string, sel: string[] | null, f: string[]
 const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** Up to `size` users after id `after` (id order) that pass `keep`, and whether more follow: a page costs its own size, not the directory's. */
-function nextUsers(sorted: readonly DirectoryUser[], after: string | null, size: number, keep: (u: DirectoryUser) => boolean): { page: DirectoryUser[]; more: boolean } {
+export function nextUsers(sorted: readonly DirectoryUser[], after: string | null, size: number, keep: (u: DirectoryUser) => boolean): { page: DirectoryUser[]; more: boolean } {
   let lo = 0;
   if (after !== null) {
     let hi = sorted.length;

@@ -2,7 +2,7 @@
 // Deleted users (soft or hard) are invisible here, as in Graph's /users.
 import type { IncomingMessage } from "node:http";
 import type { DirectoryUser } from "./directory.js";
-import { GROUP_PROPERTIES, groupValue } from "./graph-delta.js";
+import { GROUP_PROPERTIES, groupValue, nextUsers } from "./graph-delta.js";
 import { compileFilter, parseFilter, type FilterNode } from "./graph-filter.js";
 import {
   DEFAULT_USER_SELECT, GraphHttpError, USER_PROPERTIES, type QueryOptions, contextUrl, decodeToken, encodeToken,
@@ -85,10 +85,26 @@ function paged<T>(all: T[], size: number, q: QueryOptions, url: URL, base: strin
   const offset = skip ? decodeToken<{ k: "list"; o: number }>(skip, "list").o : 0;
   const items = all.slice(offset, offset + size);
   if (offset + size >= all.length) return { items };
+  return { items, nextLink: linkWithSkipToken(url, base, { k: "list", o: offset + size }) };
+}
+
+/** The request's own link with `$skiptoken` set to `token`, as Graph's nextLinks keep the query options. */
+function linkWithSkipToken(url: URL, base: string, token: object): string {
   const params = new URLSearchParams();
   for (const [k, v] of url.searchParams) if (k.toLowerCase() !== "$skiptoken") params.append(k, v);
-  params.set("$skiptoken", encodeToken({ k: "list", o: offset + size }));
-  return { items, nextLink: `${base}${url.pathname}?${params.toString().replace(/%24/g, "$")}` };
+  params.set("$skiptoken", encodeToken(token));
+  return `${base}${url.pathname}?${params.toString().replace(/%24/g, "$")}`;
+}
+
+/**
+ * The tenant's users a page at a time, in id order after the last id served (a page costs its own size, not the
+ * tenant's, and users added or removed meanwhile do not shift the pages still to come).
+ */
+function pagedTenant(emulator: GraphReadView, keep: (u: DirectoryUser) => boolean, size: number, q: QueryOptions, url: URL, base: string): { items: DirectoryUser[]; nextLink?: string } {
+  const skip = q.get("$skiptoken");
+  const after = skip ? decodeToken<{ k: "ul"; a: string }>(skip, "ul").a : null;
+  const { page, more } = nextUsers(emulator.tenant.directory.usersSortedById(), after, size, keep);
+  return more ? { items: page, nextLink: linkWithSkipToken(url, base, { k: "ul", a: page[page.length - 1]!.id }) } : { items: page };
 }
 
 function rejectUnsupported(q: QueryOptions): void {
@@ -107,12 +123,11 @@ export function listUsers(emulator: GraphReadView, req: IncomingMessage, q: Quer
   // `id eq` / `id in (…)` (how clients read users by id) look the ids up instead of scanning a large tenant.
   const byId = filter ? idsOf(filter) : null;
   if (byId) emulator.usersReadById.push(...byId.map((id) => id.toLowerCase()));
-  const candidates = byId ? byId.flatMap((id) => findById(emulator, id) ?? []) : emulator.tenant.directory.users.values();
-  const users = [...candidates]
-    .filter((u) => u.state === "active")
-    .filter((u) => !predicate || predicate((prop) => userValue(u, prop)));
+  const keep = (u: DirectoryUser) => u.state === "active" && (!predicate || predicate((prop) => userValue(u, prop)));
   const base = emulator.baseUrl();
-  const { items, nextLink } = paged(users, size, q, url, base);
+  const { items, nextLink } = byId
+    ? paged(byId.flatMap((id) => findById(emulator, id) ?? []).filter(keep), size, q, url, base)
+    : pagedTenant(emulator, keep, size, q, url, base);
   const body: Record<string, unknown> = { "@odata.context": contextUrl(base, select ? `users(${select.join(",")})` : "users") };
   if (nextLink) body["@odata.nextLink"] = nextLink;
   body.value = items.map((u) => projectUser(u, select ?? DEFAULT_USER_SELECT));

@@ -42,6 +42,8 @@ interface BatchResponse { id: string; status: number; headers?: Record<string, s
 /** Graph's limits: 15 values in an `in` filter clause, 20 requests in a JSON batch. */
 const IDS_PER_FILTER = 15;
 const REQUESTS_PER_BATCH = 20;
+/** Graph's maximum `$top` on /users. */
+const USERS_PER_LIST_PAGE = 999;
 const RETRYABLE = new Set([429, 503, 504]);
 
 const RESET_CODES = new Set(["syncStateNotFound", "resyncRequired", "syncStateInvalid"]);
@@ -86,6 +88,25 @@ export class GraphDirectory implements DirectoryPort {
     const page = await this.deltaGet<GraphCollection<unknown>>(`${this.root}/users/delta?$select=${select.join(",")}&$deltatoken=latest`, options);
     if (!page["@odata.deltaLink"]) throw new AppError("Microsoft Graph answered users/delta?$deltatoken=latest without a delta link", 502, "graph_unavailable");
     return page["@odata.deltaLink"];
+  }
+
+  /**
+   * One page of the tenant's users (`/users`, 999 a page: Graph's maximum there, against 200 on users/delta), as
+   * upserts; the first page when `link` is undefined. A continuation link Graph refuses (expired or invalid
+   * `$skiptoken`: 400 or 410) surfaces as DeltaResetError, so the round starts over.
+   */
+  async usersListPage(link: string | undefined, select: readonly string[], options: DirectoryRequestOptions = {}): Promise<DeltaPage> {
+    const url = link ?? `${this.root}/users?$select=${select.join(",")}&$top=${USERS_PER_LIST_PAGE}`;
+    let page: GraphCollection<DirectoryUser>;
+    try {
+      page = await this.get<GraphCollection<DirectoryUser>>(url, options);
+    } catch (error) {
+      if (link !== undefined && error instanceof GraphError && (error.statusCode === 400 || error.statusCode === 410)) {
+        throw new DeltaResetError(`users listing link refused: ${error.statusCode} ${error.code ?? ""}`.trim(), { cause: error });
+      }
+      throw error;
+    }
+    return { changes: page.value.map((user) => ({ kind: "upsert", user })), nextLink: page["@odata.nextLink"] };
   }
 
   async groupsDeltaPage(link: string | undefined, groupIds: readonly string[], options: DirectoryRequestOptions = {}): Promise<GroupDeltaPage> {

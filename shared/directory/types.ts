@@ -40,6 +40,11 @@ export interface DirectoryRequestOptions {
 export interface DirectoryPort {
   /** One delta page: the first of a full round when `link` is undefined, else the page at `link`. */
   usersDeltaPage(link: string | undefined, select: readonly string[], options?: DirectoryRequestOptions): Promise<DeltaPage>;
+  /**
+   * One page of the tenant's users (`/users`, up to 999 a page), as upserts: the first when `link` is undefined,
+   * else the page at `link`; no delta link. A refused continuation link throws DeltaResetError.
+   */
+  usersListPage(link: string | undefined, select: readonly string[], options?: DirectoryRequestOptions): Promise<DeltaPage>;
   /** A delta link from now (`$deltatoken=latest`): the next round reports only changes made after this call. */
   usersDeltaLatest(select: readonly string[], options?: DirectoryRequestOptions): Promise<string>;
   /** Users by object id, in batches; ids not found are absent from the result. */

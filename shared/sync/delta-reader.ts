@@ -3,7 +3,11 @@
 // when the run asks for it, keeps Graph busy while Dataverse writes, and a run that falls behind finds several
 // pages waiting and applies them in one step (fewer, larger steps: one set of bookkeeping writes per step).
 // Pages ahead are bounded (MAX_PAGES_AHEAD), so memory stays a few pages whatever the tenant's size.
-import type { DeltaPage, DirectoryPort } from "../directory/types.js";
+// The same reader follows a full round's /users listing, whose pages chain the same way.
+import type { DeltaPage } from "../directory/types.js";
+
+/** Fetches the chain's page at `link` (undefined = the chain's first page). */
+export type FetchPage = (link: string | undefined) => Promise<DeltaPage>;
 
 /** A step applies at least this many changes (two Graph pages of 200)… */
 export const STEP_MIN_CHANGES = 400;
@@ -25,11 +29,7 @@ export class DeltaReader {
   private generation = 0;
   private wake: (() => void) | undefined;
 
-  constructor(
-    private readonly directory: Pick<DirectoryPort, "usersDeltaPage">,
-    private readonly select: readonly string[],
-    private readonly abortSignal: AbortSignal | undefined,
-  ) {}
+  constructor(private readonly fetchPage: FetchPage) {}
 
   /**
    * The changes from `link` (undefined = the chain's start) on, as one step: consecutive pages up to
@@ -95,7 +95,7 @@ export class DeltaReader {
     const generation = this.generation;
     const link = this.nextToFetch;
     this.fetching = true;
-    this.directory.usersDeltaPage(link, this.select, { abortSignal: this.abortSignal }).then(
+    this.fetchPage(link).then(
       (page) => this.arrived(generation, { page }, page.nextLink ?? null),
       (error: unknown) => this.arrived(generation, { error }, null),
     );

@@ -9,9 +9,14 @@ import type { GroupMembersCursor } from "../directory/group-members-delta.js";
 
 export interface OrgSyncState {
   org: string;
-  /** nextLink (round in progress) or deltaLink (round complete); absent = next run is a full round. */
+  /**
+   * Where the round continues: a users/delta nextLink ("next"), a full round's /users listing nextLink ("list"),
+   * or a deltaLink (round complete, "delta"); absent = next run is a full round.
+   */
   cursor?: string;
-  cursorKind?: "next" | "delta";
+  cursorKind?: "next" | "list" | "delta";
+  /** A full round's users/delta link, taken before its listing: the round's delta link once the listing ends. */
+  roundDeltaLink?: string;
   cursorSavedAt?: string;
   /** Mode of the round the cursor belongs to. */
   roundMode?: RunMode;

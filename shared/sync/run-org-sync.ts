@@ -4,6 +4,10 @@
 // halts for approval. A run cut off anywhere resumes from the saved cursor with nothing lost.
 // Incremental runs read no full index: each page looks up only its own records (page-lookup.ts); full rounds
 // need every record (orphans, out-of-scope users).
+// An unscoped full round takes a users/delta link "from now" first, then lists /users (999 a page, against
+// users/delta's 200: the listing's chain is what bounds a large tenant's initial run); the listing's nextLink is
+// the cursor while it lasts, and the link taken first becomes the round's delta link at its end. A change made
+// while the listing runs is seen again by the next incremental run (planning is idempotent).
 // Scoped runs (scope groups configured) cost what the scope costs, not what the tenant costs. The scope comes
 // from the groups (groups/delta with members, against the membership saved by the last scoped run:
 // scope-source.ts). A full scoped round takes a users/delta link "from now" first, then reads the members by id
@@ -26,7 +30,7 @@ import { changeKey, type OrgIdentity } from "./identity.js";
 import { applyWriteActions, entryFor } from "./apply-actions.js";
 import { applyRemap, type RemapAction } from "./apply-remap.js";
 import { CarriedForward } from "./carried-forward.js";
-import { DeltaReader } from "./delta-reader.js";
+import { DeltaReader, type FetchPage } from "./delta-reader.js";
 import { IndexSource } from "./index-source.js";
 import { graphSelect, type AttributeMap } from "./mapping.js";
 import { PendingDisables } from "./pending-disables.js";
@@ -106,6 +110,8 @@ class OrgSyncRun {
   /** Scoped runs: directory object ids (keys) this run planned, whatever the org's anchor. */
   private readonly plannedThisRun = new Set<string>();
   private page = 0;
+  /** What the chain being followed is: users/delta pages, or a full round's /users listing. */
+  private chain: "next" | "list" = "next";
 
   private constructor(
     private readonly tally: RunTally,
@@ -211,38 +217,56 @@ class OrgSyncRun {
   }
 
   /**
-   * Follows the delta chain from `link` to its end, one page at a time; an expired cursor restarts it once as a
-   * full round. With `keep` (scoped runs), only the changes of the directory ids it keeps are applied, and an expired
-   * cursor ends the chain (returns false): the caller runs its own full round.
+   * Follows the round's chain from `link` to its end, a step at a time: users/delta pages, or in an unscoped full
+   * round the /users listing. An expired cursor or refused listing link restarts it once as a full round. With `keep`
+   * (scoped runs), only the changes of the directory ids it keeps are applied, and an expired cursor ends the chain
+   * (returns false): the caller runs its own full round.
    */
   private async followDelta(link: string | undefined, keep?: (directoryId: string) => boolean): Promise<boolean> {
-    const reader = new DeltaReader(this.deps.directory, this.select, this.abortSignal);
+    this.chain = !keep && this.tally.mode === "full" && (link === undefined || this.its.state.cursorKind === "list") ? "list" : "next";
+    let reader = await this.chainReader(link);
+    let reset = false;
     try {
-      return await this.followWith(reader, link, keep);
+      for (;;) {
+        this.abortSignal?.throwIfAborted();
+        let delta: DeltaPage;
+        try {
+          delta = await reader.read(link);
+        } catch (error) {
+          if (!(error instanceof DeltaResetError) || reset) throw error;
+          reset = true;
+          await this.restartAsFullRound(error);
+          if (keep) return false;
+          reader.close();
+          [this.chain, link] = ["list", undefined];
+          reader = await this.chainReader(link);
+          continue;
+        }
+        await this.applyDeltaPage(keep ? { ...delta, changes: delta.changes.filter((c) => keep(directoryKey(c))) } : delta);
+        if (!delta.nextLink) return true;
+        link = delta.nextLink;
+      }
     } finally {
       reader.close();
     }
   }
 
-  private async followWith(reader: DeltaReader, link: string | undefined, keep?: (directoryId: string) => boolean): Promise<boolean> {
-    let reset = false;
-    for (;;) {
-      this.abortSignal?.throwIfAborted();
-      let delta: DeltaPage;
-      try {
-        delta = await reader.read(link);
-      } catch (error) {
-        if (!(error instanceof DeltaResetError) || reset) throw error;
-        reset = true;
-        await this.restartAsFullRound(error);
-        if (keep) return false;
-        link = undefined;
-        continue;
-      }
-      await this.applyDeltaPage(keep ? { ...delta, changes: delta.changes.filter((c) => keep(directoryKey(c))) } : delta);
-      if (!delta.nextLink) return true;
-      link = delta.nextLink;
-    }
+  /**
+   * A reader of the chain `this.chain` names from `link`. A listing started afresh takes its delta link first (a
+   * change made from then on shows in the next round); a listing's last page ends the round on that link.
+   */
+  private async chainReader(link: string | undefined): Promise<DeltaReader> {
+    const { directory } = this.deps;
+    const options = { abortSignal: this.abortSignal };
+    if (this.chain === "next") return new DeltaReader((at) => directory.usersDeltaPage(at, this.select, options));
+    const { state } = this.its;
+    const deltaLink = link === undefined ? await directory.usersDeltaLatest(this.select, options) : state.roundDeltaLink!;
+    if (!this.tally.dryRun) state.roundDeltaLink = deltaLink;
+    const listPage: FetchPage = async (at) => {
+      const page = await directory.usersListPage(at, this.select, options);
+      return page.nextLink ? page : { ...page, deltaLink };
+    };
+    return new DeltaReader(listPage);
   }
 
   /** Expired or reset cursor: start a full round by itself. */
@@ -276,7 +300,8 @@ class OrgSyncRun {
     await before;
     await this.checkpoint();
     state.cursor = delta.nextLink ?? delta.deltaLink;
-    state.cursorKind = delta.nextLink ? "next" : "delta";
+    state.cursorKind = delta.nextLink ? this.chain : "delta";
+    if (!delta.nextLink) state.roundDeltaLink = undefined;
     state.cursorSavedAt = this.now().toISOString();
     state.roundMode = this.tally.mode;
     await this.deps.orgState.save(state);
@@ -471,12 +496,13 @@ function startOrContinueRound(state: OrgSyncState, tally: RunTally, scope: Scope
     return undefined;
   }
   // This run's own full round cut off mid-chain (its message redelivered): continue it, don't start over.
-  const resumingOwnRound = state.roundId === tally.runId && state.cursorKind === "next" && state.cursor !== undefined;
-  if (!resumingOwnRound && (tally.mode === "full" || !state.cursor)) {
+  const midChain = state.cursorKind === "next" || (state.cursorKind === "list" && state.roundDeltaLink !== undefined);
+  const resumingOwnRound = state.roundId === tally.runId && midChain && state.cursor !== undefined;
+  if (!resumingOwnRound && (tally.mode === "full" || !state.cursor || (state.cursorKind === "list" && !midChain))) {
     startFullRound(state, tally);
     return undefined;
   }
-  tally.setMode(state.roundMode === "full" && state.cursorKind === "next" ? "full" : "incremental");
+  tally.setMode(state.cursorKind === "list" || (state.roundMode === "full" && state.cursorKind === "next") ? "full" : "incremental");
   return state.cursor;
 }
 
@@ -485,6 +511,7 @@ function startFullRound(state: OrgSyncState, tally: RunTally): void {
   if (tally.dryRun) return;
   state.cursor = undefined;
   state.cursorKind = undefined;
+  state.roundDeltaLink = undefined;
   state.roundMode = "full";
   state.roundId = tally.runId;
 }

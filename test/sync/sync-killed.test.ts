@@ -8,10 +8,7 @@ import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridg
 import { expectConverged, recordsOf } from "./sync-helpers.js";
 import { waitFor } from "../support/wait-for.js";
 
-const USERS = 2000; // ten users/delta pages of 200 (the bridge asks for Graph's maximum page size)
-// A run applies two pages a step (400 changes) and reads one page ahead: once page 6 is served, the writes that
-// follow are the third step's, and the first two steps' cursors are saved.
-const KILL_AFTER_PAGES = 6;
+const USERS = 2000; // a full round lists /users: three pages (999, 999, 2), one step each
 let env: BridgeEnvironment;
 let child: ChildProcess | undefined;
 
@@ -25,7 +22,7 @@ afterAll(async () => {
   await env?.stop();
 });
 
-const isDeltaPage = (r: { url: string; status?: number }) => r.url.includes("/users/delta") && r.status === 200;
+const isListingPage = (r: { url: string; status?: number }) => r.url.includes("/v1.0/users?") && r.status === 200;
 
 function startChild(): Promise<{ proc: ChildProcess; runId: string }> {
   return new Promise((resolve, reject) => {
@@ -43,7 +40,7 @@ function startChild(): Promise<{ proc: ChildProcess; runId: string }> {
 }
 
 /** Resolves once `ready()` holds, checking every 5 ms. */
-async function until(ready: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+async function until(ready: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
   await waitFor(ready, timeoutMs, 5).catch((error: unknown) => { throw new Error(`timed out waiting for ${what}`, { cause: error }); });
 }
 
@@ -54,22 +51,25 @@ it("a run killed mid-page resumes from its cursor with no duplicate and no lost 
   child = started.proc;
   const exited = new Promise((resolve) => started.proc.once("exit", resolve));
 
-  // Kill once page 6 was served and a $batch of its step's writes has reached Dataverse (still in its latency).
-  await until(() => graph.knobs.requests.filter(isDeltaPage).length >= KILL_AFTER_PAGES, "six delta pages");
-  const pageAt = graph.knobs.requests.filter(isDeltaPage)[KILL_AFTER_PAGES - 1]!.answeredAt!;
-  await until(() => dataverse[0]!.knobs.requests.some((r) => r.url.includes("$batch") && r.at >= pageAt), "a $batch of page 6's step");
+  const { OrgStateStore } = await import("../../shared/sync/org-state-store.js");
+  const root = (await import("../support/test-bridge.js")).testBridge();
+  const cursors = new OrgStateStore(root.storage.tableOf((await import("../../shared/state/storage.js")).TABLES.cursors));
+  // Kill once the first step's cursor is saved and a $batch of the second step's writes has reached Dataverse
+  // (still in its latency).
+  await until(async () => (await cursors.get(org.url.toLowerCase()))?.cursorKind === "list", "the first step's saved cursor");
+  const savedAt = Date.now();
+  await until(() => dataverse[0]!.knobs.requests.some((r) => r.url.includes("$batch") && r.at >= savedAt), "a $batch of the second step");
   started.proc.kill("SIGKILL");
   await exited;
   expect(started.proc.signalCode).toBe("SIGKILL");
 
   // The batch in flight still lands (the server does not know the client died); let it finish.
   await until(() => dataverse[0]!.knobs.requests.every((r) => r.handledAt !== undefined), "in-flight Dataverse requests");
-  const { OrgStateStore } = await import("../../shared/sync/org-state-store.js");
-  const root = (await import("../support/test-bridge.js")).testBridge();
   const syncRuns = () => root.syncRuns;
   const runs = syncRuns();
-  const cut = await new OrgStateStore(root.storage.tableOf((await import("../../shared/state/storage.js")).TABLES.cursors)).get(org.url.toLowerCase());
-  expect(cut).toMatchObject({ cursorKind: "next", roundMode: "full", lastRunId: started.runId });
+  const cut = await cursors.get(org.url.toLowerCase());
+  expect(cut).toMatchObject({ cursorKind: "list", roundMode: "full", lastRunId: started.runId });
+  expect(cut?.roundDeltaLink).toContain("/users/delta");
   expect((await runs.get(started.runId)).state).toBe("running");
 
   // The dead run's lease has not lapsed: a different new run is refused, naming it.
@@ -81,9 +81,11 @@ it("a run killed mid-page resumes from its cursor with no duplicate and no lost 
   expect(report.state).toBe("succeeded");
   expect(report.mode).toBe("full");
   expect(report.counts.failed).toBe(0);
-  const resumedPages = graph.knobs.requests.slice(graphBefore).filter((r) => r.url.includes("/users/delta"));
+  const resumed = graph.knobs.requests.slice(graphBefore);
+  const resumedPages = resumed.filter(isListingPage);
   expect(resumedPages[0]!.url).toContain("$skiptoken="); // from the saved next link, not a fresh round
-  expect(resumedPages.length).toBeLessThan(USERS / 200);
+  expect(resumedPages).toHaveLength(2);
+  expect(resumed.filter((r) => r.url.includes("/users/delta"))).toHaveLength(0); // the delta link was taken before the kill
   // Counts carry over from the pages applied before the kill: a restart would have scanned USERS more.
   expect(report.counts.scanned).toBeLessThanOrEqual(USERS);
 

@@ -49,7 +49,7 @@ describe("delta reader", () => {
   it("keeps fetching ahead of the run, up to MAX_PAGES_AHEAD pages, and no further", async () => {
     const chain = fakeChain(40);
     chain.holdAnswers(true);
-    const reader = new DeltaReader(chain.port, [], undefined);
+    const reader = new DeltaReader((link) => chain.port.usersDeltaPage(link));
     const first = reader.read(undefined);
     await answer(chain, 2);
     expect((await first).changes).toHaveLength(STEP_MIN_CHANGES);
@@ -63,7 +63,7 @@ describe("delta reader", () => {
   it("a run that fell behind takes the pages waiting in one step, up to STEP_MAX_CHANGES; the chain ends with its delta link", async () => {
     const chain = fakeChain(12);
     chain.holdAnswers(true);
-    const reader = new DeltaReader(chain.port, [], undefined);
+    const reader = new DeltaReader((link) => chain.port.usersDeltaPage(link));
     const first = reader.read(undefined);
     await answer(chain, 2 + MAX_PAGES_AHEAD);
     let step = await reader.read((await first).nextLink);
@@ -85,7 +85,7 @@ describe("delta reader", () => {
   it("a failed fetch after pages already taken ends the step before it; the next step throws it, and asking again refetches", async () => {
     const chain = fakeChain(6, 1);
     chain.holdAnswers(true);
-    const reader = new DeltaReader(chain.port, [], undefined);
+    const reader = new DeltaReader((link) => chain.port.usersDeltaPage(link));
     const first = reader.read(undefined);
     await answer(chain, 2);
     const step = await first;
@@ -101,7 +101,7 @@ describe("delta reader", () => {
 
   it("asked for another link (a restarted round), it starts over there", async () => {
     const chain = fakeChain(20);
-    const reader = new DeltaReader(chain.port, [], undefined);
+    const reader = new DeltaReader((link) => chain.port.usersDeltaPage(link));
     await reader.read(undefined);
     const restarted = await reader.read(undefined);
     expect(restarted.changes[0]).toEqual(removed(0));
@@ -112,7 +112,7 @@ describe("delta reader", () => {
   it("closed, it drops a page that arrives afterwards and fetches nothing more", async () => {
     const chain = fakeChain(20);
     chain.holdAnswers(true);
-    const reader = new DeltaReader(chain.port, [], undefined);
+    const reader = new DeltaReader((link) => chain.port.usersDeltaPage(link));
     void reader.read(undefined);
     expect(chain.asked).toEqual([undefined]);
     reader.close();
