@@ -291,29 +291,41 @@ async function adoptUntrackedBulkJobs(world: SoakWorld): Promise<void> {
   }
 }
 
-/** How often settling runs the remap recovery pass while a cut-off remap's lease is still held (its timer, compressed). */
+/** How often settling looks at the leases and runs the remap recovery pass (its timer, compressed) while one is live. */
 const RECOVERY_POLL_MS = 2_000;
+/** The longest lease a host takes (a sync run's), and then some: nothing the hosts left can outlive it. */
+const LONGEST_LEASE_MS = 100_000;
 
 /**
- * Nothing runs any more (every run and bulk job finished, the faults stopped): the remap recovery pass runs, as
- * its timer would, until it finds no open remap whose user lease is still held. A killed host's leases are not
- * cut short: they lapse at their own expiry (REMAP_LEASE_SECONDS at most), as in production, and only then does the
- * pass take the remaps they held over.
+ * Nothing runs any more (every run and bulk job finished, the faults stopped), so a lease still live is a killed
+ * host's (a remap waiting for a temporary account, a remap step, a run). It is not cut short: settling waits
+ * until it lapses at its own expiry, as in production, running the remap recovery pass as its timer would, so
+ * the quiet round starts with every user free and no remap open.
  */
 async function recoverAbandonedRemaps(world: SoakWorld): Promise<void> {
   const started = Date.now();
-  const deadline = started + world.bridge.config.remap.leaseMs + 10_000;
   for (;;) {
     const report = await recoverRemaps(world.bridge.remapDeps({ log: world.log }));
     world.tally.add("settle: remaps recovered", report.examined - report.skipped);
-    if (report.skipped === 0) break;
-    if (Date.now() > deadline) {
-      world.log(`settling: ${report.skipped} remap(s) still held by a lease ${Date.now() - started} ms on`);
+    const live = await liveLeases(world);
+    if (report.skipped === 0 && live.length === 0) break;
+    if (Date.now() - started > LONGEST_LEASE_MS) {
+      world.log(`settling: ${report.skipped} remap(s) held, lease(s) still live after ${Date.now() - started} ms: ${live.join(", ")}`);
       break;
     }
     await sleep(RECOVERY_POLL_MS);
   }
-  if (Date.now() - started > RECOVERY_POLL_MS) world.tally.add("settle: seconds waited for killed hosts' remap leases to lapse", Math.round((Date.now() - started) / 1000));
+  if (Date.now() - started > RECOVERY_POLL_MS) world.tally.add("settle: seconds waited for killed hosts' leases to lapse", Math.round((Date.now() - started) / 1000));
+}
+
+/** The leases not yet expired, each as its holder's note (a run or remap operation id) and how long it has left. */
+async function liveLeases(world: SoakWorld): Promise<string[]> {
+  const leases = await world.bridge.storage.table(TABLES.leases);
+  const live: string[] = [];
+  for await (const lease of leases.listEntities<{ expiresAt: number; note?: string; holder: string }>()) {
+    if (lease.expiresAt > Date.now()) live.push(`${lease.note || lease.holder} (${Math.ceil((lease.expiresAt - Date.now()) / 1000)} s left)`);
+  }
+  return live;
 }
 
 /** Starts a run through a host (retrying while the org is busy) and waits for its end; the last report. */
