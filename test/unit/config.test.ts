@@ -62,6 +62,12 @@ describe("configuration", () => {
     expect(problemsOf({ ...valid, SYNC_DISABLE_THRESHOLD: "150%" })[0]).toMatch(/^SYNC_DISABLE_THRESHOLD/);
   });
 
+  it("reads the remap lease in seconds, 120 unless set, from 10 seconds", () => {
+    expect(loadConfig(valid).remap.leaseMs).toBe(120_000);
+    expect(loadConfig({ ...valid, REMAP_LEASE_SECONDS: "30" }).remap.leaseMs).toBe(30_000);
+    for (const bad of ["5", "0", "30s", "-30"]) expect(problemsOf({ ...valid, REMAP_LEASE_SECONDS: bad })[0]).toMatch(/^REMAP_LEASE_SECONDS/);
+  });
+
   it("treats a loopback authority and vault as non-Microsoft hosts", () => {
     const config = loadConfig({ ...valid, AZURE_AUTHORITY_HOST: "https://127.0.0.1:4443", KEY_VAULT_URL: "https://127.0.0.1:4444" });
     expect(config.isMicrosoftAuthority).toBe(false);
