@@ -66,8 +66,10 @@ const CHUNK = 20;
 /** Request items are stored as JSON arrays of at most this many characters a row. */
 const REQUEST_ROW_CHARS = 30_000;
 const MAX_PARALLEL = 4;
-/** A user another remap holds is looked at again this much later, up to MAX_BUSY_RETRIES times (10 minutes:
- * longer than a remap's lease and a recovery pass, so an abandoned remap is settled by then). */
+/**
+ * A user another remap holds is looked at again this much later, up to MAX_BUSY_RETRIES times: 10 minutes,
+ * longer than a remap's default lease and a recovery pass, so a remap whose process stopped is settled by then.
+ */
 export const BUSY_RETRY_SECONDS = 30;
 export const MAX_BUSY_RETRIES = 20;
 /**
