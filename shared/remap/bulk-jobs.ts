@@ -201,7 +201,7 @@ async function applyItem(job: JobRow, item: BulkJobItem, mayWait: boolean, deps:
     const result = await remapUser({ user: item.systemUserId!, newDomainName: item.to, org: job.org, requestedBy: job.requestedBy, source: `bulk:${jobId}` }, deps);
     return Object.assign(patch, { outcome: result.changed ? "succeeded" : "no-change", operationId: result.operationId ?? "", from: result.from ?? "" });
   } catch (error) {
-    if (mayWait && isAnswerable(error) && BUSY_CODES.has(error.code)) return "busy";
+    if (mayWait && isBusy(error)) return "busy";
     if (!isAnswerable(error)) deps.log?.(`bulk ${jobId} item ${item.index}: ${describeError(error)}`);
     return Object.assign(patch, {
       outcome: "failed",
@@ -210,6 +210,14 @@ async function applyItem(job: JobRow, item: BulkJobItem, mayWait: boolean, deps:
       operationId: isAnswerable(error) && typeof error.detail?.operationId === "string" ? error.detail.operationId : "",
     });
   }
+}
+
+/**
+ * A "not now" answer. An earlier remap left `stuck` (its user deleted while on the temporary account) is not one:
+ * it stays open until that user is restored, so the item fails now, naming it, as before.
+ */
+function isBusy(error: unknown): boolean {
+  return isAnswerable(error) && BUSY_CODES.has(error.code) && !(error.code === "remap_pending" && error.detail?.state === "stuck");
 }
 
 /** Writes an item's outcome on the row as it was read: a 412 means another delivery recorded it first, which stands. */

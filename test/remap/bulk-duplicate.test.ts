@@ -126,3 +126,28 @@ it("a user still busy after the last retry is recorded as failed, so the job end
     await deps.leases.release(key, "other");
   }
 }, 60_000);
+
+it("a user whose earlier remap is parked (stuck until their restore) fails at once: the job ends rather than waiting", async () => {
+  const dir = env.sandbox.tenant.directory;
+  const org = env.sandbox.dataverse[0]!.org;
+  const u = dir.addUser({ userPrincipalName: "parked@contoso.com" });
+  const rec = org.addSystemUser({ domainname: u.userPrincipalName, azureactivedirectoryobjectid: u.id });
+  dir.updateUser(u.id, { userPrincipalName: "parked@fabrikam.com" });
+  const sent: BulkMessage[] = [];
+  const deps = { ...testBridge().remapDeps(), enqueue: async (m: BulkMessage) => void sent.push(m) };
+  const { jobId } = await startBulkJob({ selection: { items: [{ user: rec.systemuserid, newDomainName: "parked@fabrikam.com" }] }, dryRun: false, requestedBy: "test" }, deps);
+  await processBulkMessage({ kind: "plan", jobId }, deps);
+  // Found by the chaos soak (seed 424242): an earlier remap of this user is open and stuck.
+  await deps.journal.create({
+    operationId: "0f0f0f0f-0000-4000-8000-000000000001", org: org.url.toLowerCase(), systemUserId: rec.systemuserid,
+    from: "parked@contoso.com", to: "parked.v1@contoso.com", originalObjectId: u.id, targetObjectId: u.id,
+    placeholder: PLACEHOLDERS[0]!, placeholderObjectId: dir.findByUpn(PLACEHOLDERS[0]!)!.id,
+    requestedBy: "test", source: "test", state: "stuck", steps: [],
+  });
+  sent.length = 0;
+  await processBulkMessage({ kind: "apply", jobId, start: 0, end: 1 }, deps);
+  const job = (await getBulkJob(jobId, deps))!;
+  expect(job.plan[0]).toMatchObject({ outcome: "failed", code: "remap_pending" });
+  expect(job.finishedAt).toBeDefined();
+  expect(sent).toEqual([]);
+}, 60_000);
