@@ -8,7 +8,8 @@ import { errorMessage } from "../shared/errors/app-error.js";
 
 const message = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("plan"), jobId: z.uuid() }),
-  z.strictObject({ kind: z.literal("apply"), jobId: z.uuid(), start: z.number().int().min(0), end: z.number().int().min(0) }),
+  z.strictObject({ kind: z.literal("apply"), jobId: z.uuid(), start: z.number().int().min(0), end: z.number().int().min(0),
+    busyRetries: z.number().int().min(0).optional() }),
 ]);
 
 export async function remapBulkWorker(queueItem: unknown, context: InvocationContext): Promise<void> {

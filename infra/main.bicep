@@ -73,6 +73,9 @@ param syncAttributeMap string = ''
 @description('REMAP_PLACEHOLDER_USERS: optional comma-separated accounts reserved as temporary names during a remap.')
 param remapPlaceholderUsers string = ''
 
+@description('REMAP_LEASE_SECONDS: how long a stopped remap keeps its user before the recovery pass may settle it (10 to 9999; empty = 120).')
+param remapLeaseSeconds string = ''
+
 @description('API_AUDIENCE: App ID URI (or client id) that bearer tokens presented to the bridge must carry.')
 @minLength(1)
 param apiAudience string
@@ -246,6 +249,7 @@ var appSettings = {
   SYNC_DRY_RUN: empty(syncDryRun) ? 'true' : syncDryRun
   SYNC_ATTRIBUTE_MAP: syncAttributeMap
   REMAP_PLACEHOLDER_USERS: remapPlaceholderUsers
+  REMAP_LEASE_SECONDS: empty(remapLeaseSeconds) ? '120' : remapLeaseSeconds
   API_AUDIENCE: apiAudience
   ADMIN_ROLE: adminRole
   TOKEN_CALLERS: tokenCallers

@@ -167,6 +167,18 @@ export class Directory {
     this.byUpn.delete(user.userPrincipalName.toLowerCase());
     user.version = ++this.version;
     this.emit({ kind: "user", id, version: user.version, changeType: "deleted" });
+    this.membershipsChanged(id);
+  }
+
+  /**
+   * A deleted user leaves their groups and a restored one is back in them, as in Entra: each of their groups
+   * changes (groups/delta names them removed, then added), while the membership is kept for the restore.
+   */
+  private membershipsChanged(userId: string): void {
+    for (const group of this.groups.values()) {
+      const membership = group.members.get(userId);
+      if (membership?.isMember) this.setMembership(group.id, userId, true);
+    }
   }
 
   restoreUser(id: string): DirectoryUser {
@@ -177,6 +189,7 @@ export class Directory {
     this.byUpn.set(user.userPrincipalName.toLowerCase(), user);
     user.version = ++this.version;
     this.emit({ kind: "user", id, version: user.version, changeType: "updated" });
+    this.membershipsChanged(id);
     return user;
   }
 

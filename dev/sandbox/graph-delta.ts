@@ -244,7 +244,8 @@ function groupPage(ctx: DeltaContext, chain: GroupSkip, items: Array<{ group: Di
     for (const prop of select) if (prop !== "members" && prop !== "id") item[prop] = groupValue(group, prop);
     item.id = group.id;
     if (select.includes("members")) {
-      item["members@delta"] = members.map((m) => m.isMember
+      // A member whose user is deleted is gone from the group (Entra puts them back on a restore).
+      item["members@delta"] = members.map((m) => m.isMember && ctx.directory.users.get(m.userId)?.state === "active"
         ? { "@odata.type": "#microsoft.graph.user", id: m.userId }
         : { "@odata.type": "#microsoft.graph.user", id: m.userId, "@removed": { reason: "deleted" } });
     }

@@ -1,7 +1,7 @@
 // Directory churn: what people and admins do to the directory while the bridge syncs. Each kind changes
 // the sandbox directory (or asks the bridge, for explicit and bulk remaps) and says whether it found
-// something to change. A new kind of change (group membership, licences) is one more entry in CHURN_KINDS,
-// with the invariant that checks its effect added to INVARIANTS (invariants.ts).
+// something to change. A new kind of change is one more entry in CHURN_KINDS, with the invariant that checks
+// its effect added to INVARIANTS (invariants.ts).
 import type { DirectoryUser } from "../sandbox/directory.js";
 import type { Rng } from "./random.js";
 import { adminPost, DOMAINS, people, PERSON_PREFIX, type SoakWorld } from "./world.js";
@@ -16,6 +16,10 @@ export interface ChurnKind {
 
 const JOB_TITLES = ["Engineer", "Analyst", "Manager", "Director", "Intern", null];
 const active = (u: DirectoryUser) => u.state === "active";
+/** Share of new people given a licence the bridge syncs (the others are out of scope until they get one). */
+const LICENSED_SHARE = 0.85;
+const licensed = (world: SoakWorld, u: DirectoryUser) => u.assignedLicenses.some((l) => world.licenceSkus.includes(l.skuId));
+const isMember = (world: SoakWorld, group: string, u: DirectoryUser) => world.sandbox.tenant.directory.membersOf(group).includes(u.id);
 const domainOf = (upn: string) => upn.slice(upn.indexOf("@") + 1);
 const localOf = (upn: string) => upn.slice(0, upn.indexOf("@"));
 
@@ -33,6 +37,7 @@ export function renamedUpn(world: SoakWorld, user: DirectoryUser, domain = domai
   return `${base}.v${world.names.nextRename++}@${domain}`;
 }
 
+/** A new person, most of them licensed (no group: joining one is a change of its own). */
 export function addPerson(world: SoakWorld, rng: Rng): DirectoryUser {
   const n = world.names.nextPerson++;
   return world.sandbox.tenant.directory.addUser({
@@ -41,7 +46,17 @@ export function addPerson(world: SoakWorld, rng: Rng): DirectoryUser {
     surname: `Surname${n}`,
     jobTitle: rng.pick(JOB_TITLES),
     mobilePhone: rng.chance(0.5) ? `+1 555 ${String(n).padStart(4, "0")}` : null,
+    assignedLicenses: rng.chance(LICENSED_SHARE) ? [{ skuId: rng.pick(world.licenceSkus), disabledPlans: [] }] : [],
   });
+}
+
+/** A person joins (or leaves) one of the access rules' groups. */
+export function changeMembership(world: SoakWorld, rng: Rng, join: boolean): boolean {
+  const group = rng.pick(world.accessRules.map((r) => r.group));
+  const dir = world.sandbox.tenant.directory;
+  return onePerson(world, rng, (u) => active(u) && isMember(world, group, u) !== join, (u) =>
+    join ? dir.addGroupMember(group, u.id) : dir.removeGroupMember(group, u.id),
+  );
 }
 
 export const CHURN_KINDS: ChurnKind[] = [
@@ -117,6 +132,30 @@ export const CHURN_KINDS: ChurnKind[] = [
       addPerson(world, rng);
       return true;
     },
+  },
+  {
+    name: "rule group joined",
+    weight: 1.5,
+    apply: (world, rng) => changeMembership(world, rng, true),
+  },
+  {
+    name: "rule group left",
+    weight: 1.5,
+    apply: (world, rng) => changeMembership(world, rng, false),
+  },
+  {
+    name: "licence added",
+    weight: 1,
+    apply: (world, rng) =>
+      onePerson(world, rng, (u) => active(u) && !licensed(world, u), (u) => world.sandbox.tenant.directory.assignLicense(u.id, rng.pick(world.licenceSkus))),
+  },
+  {
+    name: "licence removed",
+    weight: 1,
+    apply: (world, rng) =>
+      onePerson(world, rng, (u) => active(u) && licensed(world, u), (u) => {
+        for (const l of u.assignedLicenses) world.sandbox.tenant.directory.removeLicense(u.id, l.skuId);
+      }),
   },
   {
     name: "explicit remap",

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { freePort } from "../sandbox/azurite.js";
 
-const HOST_ENTRY = "dev/soak/host.ts";
+const HOST_ENTRY = "dev/local-host/child.ts";
 
 export interface HostSlot {
   index: number;

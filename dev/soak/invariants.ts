@@ -1,11 +1,13 @@
 // What must hold once the faults stop and the runs converge. Each invariant returns its violations (empty
-// when it holds), each a sentence naming what is wrong. A new capability (access from group membership,
-// licences) adds one entry to INVARIANTS beside its churn kind (churn.ts).
+// when it holds), each a sentence naming what is wrong. A new capability adds one entry to INVARIANTS beside
+// its churn kind (churn.ts).
 import { expectedColumns, recordsOf } from "../../test/support/converged.js";
 import { getBulkJob } from "../../shared/remap/bulk-jobs.js";
 import type { JournalEntry } from "../../shared/remap/journal.js";
 import type { RunReport } from "../../shared/sync/run-report.js";
+import type { DirectoryUser } from "../sandbox/directory.js";
 import type { RecordedRequest } from "../sandbox/https-service.js";
+import type { AccessRule } from "../sandbox/seed-access.js";
 import type { SoakWorld } from "./world.js";
 
 export interface InvariantContext {
@@ -33,11 +35,12 @@ export const INVARIANTS: Invariant[] = [
       const problems: string[] = [];
       for (const user of managedUsers(world)) {
         const records = recordsOf(world.org, user.id);
-        const enabled = user.state === "active" && user.accountEnabled;
+        // A person without a synced licence is out of scope: no record is created, an enabled one is disabled.
+        const enabled = inScope(world, user);
         for (const r of records)
           if (r.isdisabled === enabled)
             problems.push(
-              `${user.userPrincipalName} (${user.state}, ${user.accountEnabled ? "enabled" : "disabled"}): record ${r.systemuserid} isdisabled=${r.isdisabled}`,
+              `${user.userPrincipalName} (${user.state}, ${user.accountEnabled ? "enabled" : "disabled"}${licensed(world, user) ? "" : ", unlicensed"}): record ${r.systemuserid} isdisabled=${r.isdisabled}`,
             );
         if (!enabled) continue;
         if (records.length === 0) {
@@ -119,6 +122,10 @@ export const INVARIANTS: Invariant[] = [
     },
   },
   {
+    name: "Dataverse access matches the rules",
+    check: ({ world }) => managedUsers(world).filter((u) => inScope(world, u)).flatMap((user) => accessProblems(world, user)),
+  },
+  {
     name: "report counts equal the writes Dataverse saw",
     check: ({ quietRun: { report, writes } }) => {
       const c = report.counts;
@@ -158,6 +165,40 @@ function describeRemap(world: SoakWorld, entry: JournalEntry | undefined): strin
   if (!entry) return " (no open remap)";
   const target = world.sandbox.tenant.directory.users.get(entry.targetObjectId);
   return ` (remap ${entry.from} → ${entry.to}, ${entry.state}; the target user is now ${target ? `${target.userPrincipalName}, ${target.state}` : "unknown"})`;
+}
+
+/** Enabled in the directory and holding a licence the bridge syncs: the people who must have an enabled record. */
+function inScope(world: SoakWorld, user: DirectoryUser): boolean {
+  return user.state === "active" && user.accountEnabled && licensed(world, user);
+}
+
+function licensed(world: SoakWorld, user: DirectoryUser): boolean {
+  return user.assignedLicenses.some((l) => world.licenceSkus.includes(l.skuId.toLowerCase()));
+}
+
+/**
+ * An in-scope user's unit, managed roles and managed owner teams against the rules they match: the unit of the
+ * first matching rule that names one (none: any unit), exactly the roles and teams of the matching rules among
+ * those any rule names (others are not the bridge's).
+ */
+function accessProblems(world: SoakWorld, user: DirectoryUser): string[] {
+  const record = recordsOf(world.org, user.id)[0];
+  if (!record) return []; // "Dataverse matches the directory" names it
+  const dir = world.sandbox.tenant.directory;
+  const matching = world.accessRules.filter((r) => dir.membersOf(r.group).includes(user.id));
+  const managed = (pick: (r: AccessRule) => string[] | undefined) => new Set(world.accessRules.flatMap((r) => pick(r) ?? []).map(lower));
+  const expected = (pick: (r: AccessRule) => string[] | undefined) => [...new Set(matching.flatMap((r) => pick(r) ?? []).map(lower))].sort();
+  const held = (names: string[], pick: (r: AccessRule) => string[] | undefined) => names.map(lower).filter((n) => managed(pick).has(n)).sort();
+  const problems: string[] = [];
+  const unit = matching.find((r) => r.businessUnit)?.businessUnit;
+  const actualUnit = world.org.access.units.get(record._businessunitid_value)?.name;
+  if (unit && lower(actualUnit) !== lower(unit)) problems.push(`unit is ${actualUnit}, expected ${unit}`);
+  const roles = held(world.org.roleNamesOf(record.systemuserid), (r) => r.roles);
+  if (roles.join() !== expected((r) => r.roles).join()) problems.push(`managed roles are [${roles.join(", ")}], expected [${expected((r) => r.roles).join(", ")}]`);
+  const teams = held(world.org.teamNamesOf(record.systemuserid), (r) => r.teams);
+  if (teams.join() !== expected((r) => r.teams).join()) problems.push(`managed teams are [${teams.join(", ")}], expected [${expected((r) => r.teams).join(", ")}]`);
+  const groups = matching.map((r) => dir.groups.get(r.group)?.displayName ?? r.group).join(", ") || "no rule group";
+  return problems.length === 0 ? [] : [`${user.userPrincipalName} (${groups}): ${problems.join("; ")}`];
 }
 
 /** The directory users the bridge manages (every user but the remap temporary accounts). */

@@ -14,6 +14,7 @@ import { TABLES } from "../../shared/state/storage.js";
 import type { RunReport } from "../../shared/sync/run-report.js";
 import { startAzurite } from "../sandbox/azurite.js";
 import { startSandbox } from "../sandbox/sandbox.js";
+import { DYNAMICS_CUSTOMER_SERVICE_SKU, DYNAMICS_SALES_SKU, sandboxAccessRules } from "../sandbox/seed-access.js";
 import type { SandboxTls } from "../sandbox/tls.js";
 import { addPerson, CHURN_KINDS, churnOnce } from "./churn.js";
 import { FAULT_KINDS, FaultInjector, type FaultKind } from "./faults.js";
@@ -55,6 +56,11 @@ export interface SoakResult {
 const PLACEHOLDERS = ["remap-temp-1@contoso.com", "remap-temp-2@contoso.com", "remap-temp-3@contoso.com", "remap-temp-4@contoso.com"];
 /** Delta pages this small spread the directory over several pages, so a kill can land between them. */
 const DELTA_PAGE_SIZE = 20;
+/**
+ * REMAP_LEASE_SECONDS for the hosts: a killed host's remap is settled once its lease lapses, as in production,
+ * with a lease short enough that a round waits seconds for it rather than the default two minutes.
+ */
+const REMAP_LEASE_SECONDS = 30;
 /** Changes made on a quiet directory before the run whose counts are compared with the writes. */
 const QUIET_KINDS = new Set([
   "attribute change",
@@ -76,9 +82,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const [sandbox, azurite] = await Promise.all([startSandbox({ tls: options.tls, seed: { users: 0 } }), startAzurite({ location })]);
   let hosts: HostPool | undefined;
   try {
+    // The sandbox's rules: Sales and Service members get their unit, two roles and their owner team.
+    const accessRules = sandboxAccessRules(sandbox.dataverse[0]!.url);
+    const licenceSkus = [DYNAMICS_SALES_SKU, DYNAMICS_CUSTOMER_SERVICE_SKU];
     Object.assign(process.env, sandbox.env, {
       AzureWebJobsStorage: azurite.connectionString,
       REMAP_PLACEHOLDER_USERS: PLACEHOLDERS.join(","),
+      ACCESS_RULES: JSON.stringify(accessRules),
+      SYNC_LICENSE_SKUS: licenceSkus.join(","),
+      REMAP_LEASE_SECONDS: String(REMAP_LEASE_SECONDS),
     });
     hosts = await HostPool.start(2, process.env);
     const world: SoakWorld = {
@@ -88,6 +100,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       hosts,
       bridge: createBridge(loadConfig()),
       adminToken: await sandbox.adminToken({ lifetimeSeconds: 8 * 3600 }),
+      accessRules,
+      licenceSkus,
       placeholders: PLACEHOLDERS,
       names: { nextPerson: 0, nextRename: 0 },
       runIds: [],
@@ -130,13 +144,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   }
 }
 
-/** People, the remap temporary accounts (disabled, as REMAP_PLACEHOLDER_USERS wants), and records for some people. */
+/**
+ * People (some in the rule groups), the remap temporary accounts (disabled, as REMAP_PLACEHOLDER_USERS wants),
+ * and records for some people.
+ */
 function populate(world: SoakWorld, rng: Rng, users: number): void {
   const dir = world.sandbox.tenant.directory;
   for (const upn of PLACEHOLDERS) dir.addUser({ userPrincipalName: upn, accountEnabled: false });
   world.sandbox.graph.emulator.maxDeltaPageSize = DELTA_PAGE_SIZE;
   for (let i = 0; i < users; i++) {
     const user = addPerson(world, rng);
+    for (const rule of world.accessRules) if (rng.chance(0.2)) dir.addGroupMember(rule.group, user.id);
     // Some people already have a record, a few with stale values, as when the bridge is first deployed.
     if (rng.chance(0.4))
       world.org.addSystemUser({
@@ -238,6 +256,9 @@ async function settle(world: SoakWorld, faults: FaultInjector, ms: number): Prom
     quiet = (await unfinished(world)) === 0 ? quiet + 1 : 0;
     if (quiet === 0 && Date.now() - redelivered > 10_000) {
       world.tally.add("settle: redeliveries", await redeliverUnfinished(world));
+      // The recovery timer too: a bulk item waits for a killed host's remap to be settled before it runs again.
+      const report = await recoverRemaps(world.bridge.remapDeps({ log: world.log }));
+      world.tally.add("settle: remaps recovered", report.examined - report.skipped);
       redelivered = Date.now();
     }
     await sleep(500);
@@ -256,8 +277,8 @@ async function unfinished(world: SoakWorld): Promise<number> {
 
 /**
  * A domain move whose POST lost its answer (its host killed, or the request timed out during a storage outage)
- * still stored and queued its job: it is tracked too, or settling would not wait for it and the lease cleanup
- * below would cut its remaps off while they run.
+ * still stored and queued its job: it is tracked too, or settling would not wait for it and the recovery pass
+ * below would meet its remaps while they run.
  */
 async function adoptUntrackedBulkJobs(world: SoakWorld): Promise<void> {
   const jobs = await world.bridge.storage.table(TABLES.remapJobs);
@@ -270,26 +291,41 @@ async function adoptUntrackedBulkJobs(world: SoakWorld): Promise<void> {
   }
 }
 
+/** How often settling looks at the leases and runs the remap recovery pass (its timer, compressed) while one is live. */
+const RECOVERY_POLL_MS = 2_000;
+/** The longest lease a host takes (a sync run's), and then some: nothing the hosts left can outlive it. */
+const LONGEST_LEASE_MS = 100_000;
+
 /**
- * Nothing runs any more (every run and bulk job finished, the faults stopped), so every lease still held is a
- * killed host's: they are lapsed now, which is what waiting out LEASE_MS / REMAP_LEASE_MS would do. Then the
- * remap recovery pass runs, as its timer would, and finds every cut-off remap free to settle.
+ * Nothing runs any more (every run and bulk job finished, the faults stopped), so a lease still live is a killed
+ * host's (a remap waiting for a temporary account, a remap step, a run). It is not cut short: settling waits
+ * until it lapses at its own expiry, as in production, running the remap recovery pass as its timer would, so
+ * the quiet round starts with every user free and no remap open.
  */
 async function recoverAbandonedRemaps(world: SoakWorld): Promise<void> {
-  const leases = await world.bridge.storage.table(TABLES.leases);
-  for await (const lease of leases.listEntities()) {
-    // A 404: its holder released it meanwhile.
-    const deleted = await leases.deleteEntity(lease.partitionKey!, lease.rowKey!).then(
-      () => true,
-      (error: { statusCode?: number }) => {
-        if (error.statusCode !== 404) throw error;
-        return false;
-      },
-    );
-    if (deleted) world.tally.add("settle: leases of killed hosts lapsed");
+  const started = Date.now();
+  for (;;) {
+    const report = await recoverRemaps(world.bridge.remapDeps({ log: world.log }));
+    world.tally.add("settle: remaps recovered", report.examined - report.skipped);
+    const live = await liveLeases(world);
+    if (report.skipped === 0 && live.length === 0) break;
+    if (Date.now() - started > LONGEST_LEASE_MS) {
+      world.log(`settling: ${report.skipped} remap(s) held, lease(s) still live after ${Date.now() - started} ms: ${live.join(", ")}`);
+      break;
+    }
+    await sleep(RECOVERY_POLL_MS);
   }
-  const report = await recoverRemaps(world.bridge.remapDeps({ log: world.log }));
-  world.tally.add("settle: remaps recovered", report.examined);
+  if (Date.now() - started > RECOVERY_POLL_MS) world.tally.add("settle: seconds waited for killed hosts' leases to lapse", Math.round((Date.now() - started) / 1000));
+}
+
+/** The leases not yet expired, each as its holder's note (a run or remap operation id) and how long it has left. */
+async function liveLeases(world: SoakWorld): Promise<string[]> {
+  const leases = await world.bridge.storage.table(TABLES.leases);
+  const live: string[] = [];
+  for await (const lease of leases.listEntities<{ expiresAt: number; note?: string; holder: string }>()) {
+    if (lease.expiresAt > Date.now()) live.push(`${lease.note || lease.holder} (${Math.ceil((lease.expiresAt - Date.now()) / 1000)} s left)`);
+  }
+  return live;
 }
 
 /** Starts a run through a host (retrying while the org is busy) and waits for its end; the last report. */
@@ -309,7 +345,7 @@ export async function runToEnd(world: SoakWorld, mode: "incremental" | "full", m
   }
 }
 
-/** After the chaos: a full run converges; then a few quiet changes and an incremental run whose writes are counted. */
+/** After the chaos: a full run converges; then a few quiet changes and an incremental run whose record writes are counted. */
 async function quietRound(world: SoakWorld, rng: Rng): Promise<{ report: RunReport; writes: number }> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const full = await runToEnd(world, "full", 90_000);
@@ -318,9 +354,18 @@ async function quietRound(world: SoakWorld, rng: Rng): Promise<{ report: RunRepo
   }
   const quiet = CHURN_KINDS.filter((k) => QUIET_KINDS.has(k.name));
   for (let i = rng.int(3, 6); i > 0; i--) await churnOnce(world, rng, quiet);
-  const before = world.org.stats.writes;
+  const before = recordWrites(world);
   const report = await runToEnd(world, "incremental", 90_000);
-  return { report, writes: world.org.stats.writes - before };
+  return { report, writes: recordWrites(world) - before };
+}
+
+/**
+ * The writes Dataverse saw to users' records, without access writes (a business-unit move, a role or team
+ * association): the run counts those users once in `accessChanged`, however many writes their access took.
+ */
+function recordWrites(world: SoakWorld): number {
+  const { writes, access } = world.org.stats;
+  return writes - access.unitMoves - access.roleAssociate - access.roleDisassociate - access.teamAdd - access.teamRemove;
 }
 
 async function tallyRuns(world: SoakWorld): Promise<void> {

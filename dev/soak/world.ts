@@ -6,6 +6,7 @@ import type { RunningAzurite } from "../sandbox/azurite.js";
 import type { DataverseOrg } from "../sandbox/dataverse/index.js";
 import type { DirectoryUser } from "../sandbox/directory.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
+import type { AccessRule } from "../sandbox/seed-access.js";
 import type { HostPool, HostSlot } from "./hosts.js";
 
 export interface SoakWorld {
@@ -16,6 +17,10 @@ export interface SoakWorld {
   hosts: HostPool;
   bridge: Bridge;
   adminToken: string;
+  /** ACCESS_RULES the hosts run with: units, roles and owner teams from rule-group membership. */
+  accessRules: AccessRule[];
+  /** SYNC_LICENSE_SKUS (lower case): a person holding none of them is out of scope (no record, or disabled). */
+  licenceSkus: string[];
   /** The remap temporary accounts (REMAP_PLACEHOLDER_USERS): directory users nobody may be left on. */
   placeholders: string[];
   /** The directory population the churn works on (UPNs start with PERSON_PREFIX). */

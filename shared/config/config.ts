@@ -46,7 +46,8 @@ export interface Config {
     dryRun: boolean;
     attributeMap: AttributeMap;
   };
-  remap: { placeholderUsers: string[] };
+  /** REMAP_PLACEHOLDER_USERS; REMAP_LEASE_SECONDS in ms. */
+  remap: { placeholderUsers: string[]; leaseMs: number };
   /** ACCESS_RULES (in order), ACCESS_REMOVAL_THRESHOLD and SYNC_LICENSE_SKUS (lower-cased SKU ids; empty = all users). */
   access: { rules: AccessRule[]; removalThreshold: DisableThreshold; licenseSkus: string[] };
   api: { audience: string; adminRole: string };
@@ -213,7 +214,7 @@ export function loadConfig(env: Env = process.env): Config {
       dryRun: s.SYNC_DRY_RUN,
       attributeMap,
     },
-    remap: { placeholderUsers: s.REMAP_PLACEHOLDER_USERS },
+    remap: { placeholderUsers: s.REMAP_PLACEHOLDER_USERS, leaseMs: s.REMAP_LEASE_SECONDS * 1000 },
     access: { rules: s.ACCESS_RULES, removalThreshold: s.ACCESS_REMOVAL_THRESHOLD, licenseSkus: s.SYNC_LICENSE_SKUS },
     api: { audience: s.API_AUDIENCE, adminRole: s.ADMIN_ROLE },
     tokenCallers: s.TOKEN_CALLERS,

@@ -69,6 +69,7 @@ export const settingsSchema = z.object({
   SYNC_DRY_RUN: bool.default(false),
   SYNC_ATTRIBUTE_MAP: optionalNonEmpty,
   REMAP_PLACEHOLDER_USERS: csv(nonEmpty).default([]),
+  REMAP_LEASE_SECONDS: z.string().trim().regex(/^[1-9]\d{1,3}$/, "must be a whole number of seconds from 10 to 9999").default("120").transform(Number),
   API_AUDIENCE: nonEmpty,
   ADMIN_ROLE: nonEmpty.default("Bridge.Admin"),
   TOKEN_CALLERS: z.string().default("[]").transform((v, ctx) => {
@@ -146,6 +147,7 @@ export const SETTING_HINTS: Partial<Record<keyof typeof settingsSchema.shape, st
   PUBLIC_BASE_URL: "the app's public origin, e.g. https://bridge.contoso.com (default https://$WEBSITE_HOSTNAME in Azure)",
   ACCESS_RULES: "a JSON array of rules, e.g. [{\"group\":\"<group object id>\",\"businessUnit\":\"Sales\",\"roles\":[\"Salesperson\"],\"teams\":[\"Sales EMEA\"]}] (see docs/access.md)",
   ACCESS_REMOVAL_THRESHOLD: "a count (500) or a share (5%) of the org's enabled users",
+  REMAP_LEASE_SECONDS: "seconds, e.g. 120: how long a stopped remap keeps its user before the recovery pass may settle it",
   SYNC_LICENSE_SKUS: "comma-separated Entra SKU ids (assignedLicenses skuId), e.g. from GET /v1.0/subscribedSkus",
   NOTIFICATION_URL: "the public https URL of /api/notifications (plain http only on loopback, for the sandbox)",
   ONPREM_CA_BUNDLE_SECRET_NAME: "the vault secret holding the PEM certificates of the private CA that on-premises AD FS and orgs use (docs/on-premises.md)",

@@ -130,6 +130,12 @@ export const SETTING_DOCS: Partial<Record<SettingName | (string & {}), SettingDo
     meaning: "Comma-separated directory accounts reserved as the temporary names of a remap.",
     default: "found automatically",
   },
+  REMAP_LEASE_SECONDS: {
+    group: "Remap",
+    meaning:
+      "How long a remap holds its user and temporary account without renewing them (it renews at each step): a remap whose process stopped is settled by the recovery pass once this has passed. Shorter settles sooner; a remap that goes longer without renewing (slow Dataverse retries, a wait for a temporary account) may be taken over, and then stops before its next write.",
+    default: "`120`",
+  },
   API_AUDIENCE: {
     group: "Admin API and console",
     meaning:

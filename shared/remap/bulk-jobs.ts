@@ -2,7 +2,10 @@
 // the job and queues a `plan` message; the worker plans, stores one row per user and queues `apply`
 // messages of CHUNK users each, which run the single-user remap (a few at a time, as many as there are
 // temporary accounts to hold) and record each user's outcome. Messages may be redelivered: every step
-// skips what is already done. Progress is read from the rows (no shared counter to contend on).
+// skips what is already done. Progress is read from the rows (no shared counter to contend on). A user whose
+// remap is running elsewhere meanwhile (another delivery of the message, a sync, the API), or who finds every
+// temporary account in use, is not a failed item: it stays pending and is looked at again a little later. An
+// outcome is recorded only on the row as it was read, so a late duplicate never overwrites the first one's.
 import { randomUUID } from "node:crypto";
 import { RestError, odata, type TableClient, type TransactionAction } from "@azure/data-tables";
 import { resolveOrg } from "../config/org-url.js";
@@ -14,7 +17,10 @@ import type { BulkRule, PlanConflict, PlanEntry } from "./bulk-plan.js";
 import { identityFor, type RemapDeps } from "./deps.js";
 import { remapUser } from "./remap-user.js";
 
-export type BulkMessage = { kind: "plan"; jobId: string } | { kind: "apply"; jobId: string; start: number; end: number };
+export type BulkMessage =
+  | { kind: "plan"; jobId: string }
+  /** `busyRetries`: how often these items were put off already because another remap of the user was running. */
+  | { kind: "apply"; jobId: string; start: number; end: number; busyRetries?: number };
 
 export type ItemOutcome = "pending" | "planned" | "succeeded" | "no-change" | "failed" | "skipped";
 
@@ -60,16 +66,28 @@ const CHUNK = 20;
 /** Request items are stored as JSON arrays of at most this many characters a row. */
 const REQUEST_ROW_CHARS = 30_000;
 const MAX_PARALLEL = 4;
+/**
+ * A user another remap holds is looked at again this much later, up to MAX_BUSY_RETRIES times: 10 minutes,
+ * longer than a remap's default lease and a recovery pass, so a remap whose process stopped is settled by then.
+ */
+export const BUSY_RETRY_SECONDS = 30;
+export const MAX_BUSY_RETRIES = 20;
+/**
+ * The remap answers that mean "not now" rather than "this user cannot be remapped": someone is remapping this
+ * user (another delivery of this message, a sync, the API), or every temporary account is in use.
+ */
+const BUSY_CODES = new Set(["remap_in_progress", "remap_pending", "placeholder_busy"]);
 const itemKey = (i: number) => `item-${String(i).padStart(7, "0")}`;
 const requestKey = (i: number) => `req-${String(i).padStart(7, "0")}`;
 
 export interface BulkJobsDeps extends RemapDeps {
   jobs?: () => Promise<TableClient>;
-  enqueue?: (message: BulkMessage) => Promise<void>;
+  enqueue?: (message: BulkMessage, delaySeconds?: number) => Promise<void>;
 }
 
 const jobsTable = (deps: BulkJobsDeps) => (deps.jobs ?? (() => deps.storage.table(TABLES.remapJobs)))();
-const send = (deps: BulkJobsDeps, message: BulkMessage) => (deps.enqueue ?? ((m) => deps.storage.enqueueJson(QUEUES.remapBulk, m)))(message);
+const send = (deps: BulkJobsDeps, message: BulkMessage, delaySeconds?: number) =>
+  (deps.enqueue ?? ((m, d) => deps.storage.enqueueJson(QUEUES.remapBulk, m, { visibilityTimeoutSeconds: d })))(message, delaySeconds);
 
 export interface StartBulkRequest {
   selection: BulkSelection;
@@ -112,7 +130,7 @@ export async function processBulkMessage(message: BulkMessage, deps: BulkJobsDep
   const job = await getJob(client, message.jobId);
   if (!job) throw new Error(`bulk job ${message.jobId} does not exist`);
   if (message.kind === "plan") return planJob(client, job, deps);
-  return applyChunk(client, job, message.start, message.end, deps);
+  return applyChunk(client, job, message, deps);
 }
 
 async function planJob(client: TableClient, job: JobRow, deps: BulkJobsDeps): Promise<void> {
@@ -150,36 +168,64 @@ async function planJob(client: TableClient, job: JobRow, deps: BulkJobsDeps): Pr
   }
 }
 
-async function applyChunk(client: TableClient, job: JobRow, start: number, end: number, deps: BulkJobsDeps): Promise<void> {
+async function applyChunk(client: TableClient, job: JobRow, message: Extract<BulkMessage, { kind: "apply" }>, deps: BulkJobsDeps): Promise<void> {
   const jobId = job.rowKey;
-  const items: BulkJobItem[] = [];
-  const filter = odata`PartitionKey eq ${jobId} and RowKey ge ${itemKey(start)} and RowKey lt ${itemKey(end)}`;
-  for await (const row of client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) items.push(fromItemRow(row));
-  const pending = items.filter((i) => i.outcome === "pending" && i.systemUserId);
+  const items: Array<{ item: BulkJobItem; etag: string }> = [];
+  const filter = odata`PartitionKey eq ${jobId} and RowKey ge ${itemKey(message.start)} and RowKey lt ${itemKey(message.end)}`;
+  for await (const row of client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) items.push({ item: fromItemRow(row), etag: row.etag as string });
+  const pending = items.filter(({ item }) => item.outcome === "pending" && item.systemUserId);
   const parallel = Math.max(1, Math.min(MAX_PARALLEL, deps.placeholders.length || MAX_PARALLEL));
+  const busyRetries = message.busyRetries ?? 0;
+  const busy: number[] = [];
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(parallel, pending.length) }, async () => {
     while (next < pending.length) {
-      const item = pending[next++]!;
-      const patch: Record<string, unknown> = { finishedAt: new Date().toISOString() };
-      try {
-        const result = await remapUser({ user: item.systemUserId!, newDomainName: item.to, org: job.org, requestedBy: job.requestedBy, source: `bulk:${jobId}` }, deps);
-        Object.assign(patch, { outcome: result.changed ? "succeeded" : "no-change", operationId: result.operationId ?? "", from: result.from ?? "" });
-      } catch (error) {
-        if (!isAnswerable(error)) deps.log?.(`bulk ${jobId} item ${item.index}: ${describeError(error)}`);
-        Object.assign(patch, {
-          outcome: "failed",
-          code: isAnswerable(error) ? error.code : "internal",
-          message: (isAnswerable(error) ? error.message : describeError(error)).slice(0, 2000),
-          operationId: isAnswerable(error) && typeof error.detail?.operationId === "string" ? error.detail.operationId : "",
-        });
-      }
-      await client.updateEntity(fitEntity({ partitionKey: jobId, rowKey: itemKey(item.index), ...patch }), "Merge");
+      const { item, etag } = pending[next++]!;
+      const outcome = await applyItem(job, item, busyRetries < MAX_BUSY_RETRIES, deps);
+      if (outcome === "busy") busy.push(item.index);
+      else await recordOutcome(client, jobId, item.index, etag, outcome);
     }
   }));
+  for (const index of busy) await send(deps, { kind: "apply", jobId, start: index, end: index + 1, busyRetries: busyRetries + 1 }, BUSY_RETRY_SECONDS);
   const view = await getBulkJob(jobId, deps);
   if (view && view.counts.pending === 0 && !view.finishedAt) {
     await client.updateEntity(fitEntity({ partitionKey: JOB_PARTITION, rowKey: jobId, state: "done", finishedAt: new Date().toISOString() }), "Merge");
+  }
+}
+
+/** One user's remap: the outcome to record, or "busy" when another remap of the user runs and it may wait. */
+async function applyItem(job: JobRow, item: BulkJobItem, mayWait: boolean, deps: BulkJobsDeps): Promise<Record<string, unknown> | "busy"> {
+  const jobId = job.rowKey;
+  const patch: Record<string, unknown> = { finishedAt: new Date().toISOString() };
+  try {
+    const result = await remapUser({ user: item.systemUserId!, newDomainName: item.to, org: job.org, requestedBy: job.requestedBy, source: `bulk:${jobId}` }, deps);
+    return Object.assign(patch, { outcome: result.changed ? "succeeded" : "no-change", operationId: result.operationId ?? "", from: result.from ?? "" });
+  } catch (error) {
+    if (mayWait && isBusy(error)) return "busy";
+    if (!isAnswerable(error)) deps.log?.(`bulk ${jobId} item ${item.index}: ${describeError(error)}`);
+    return Object.assign(patch, {
+      outcome: "failed",
+      code: isAnswerable(error) ? error.code : "internal",
+      message: (isAnswerable(error) ? error.message : describeError(error)).slice(0, 2000),
+      operationId: isAnswerable(error) && typeof error.detail?.operationId === "string" ? error.detail.operationId : "",
+    });
+  }
+}
+
+/**
+ * A "not now" answer. An earlier remap left `stuck` (its user deleted while on the temporary account) is not one:
+ * it stays open until that user is restored, so the item fails now, naming it, as before.
+ */
+function isBusy(error: unknown): boolean {
+  return isAnswerable(error) && BUSY_CODES.has(error.code) && !(error.code === "remap_pending" && error.detail?.state === "stuck");
+}
+
+/** Writes an item's outcome on the row as it was read: a 412 means another delivery recorded it first, which stands. */
+async function recordOutcome(client: TableClient, jobId: string, index: number, etag: string, patch: Record<string, unknown>): Promise<void> {
+  try {
+    await client.updateEntity(fitEntity({ partitionKey: jobId, rowKey: itemKey(index), ...patch }), "Merge", { etag });
+  } catch (error) {
+    if (!(error instanceof RestError && error.statusCode === 412)) throw error;
   }
 }
 

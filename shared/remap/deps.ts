@@ -8,7 +8,6 @@ import { LeaseStore } from "../state/leases.js";
 import { TABLES, type Storage } from "../state/storage.js";
 import { TableRemapAudit, type RemapAuditSink } from "./audit.js";
 import { RemapJournal } from "./journal.js";
-import { REMAP_LEASE_MS } from "./leases.js";
 import type { PlaceholderPool } from "./placeholders.js";
 import type { ProcedureHooks } from "./remap-procedure.js";
 import { backgroundLogger } from "../telemetry/logger.js";
@@ -57,7 +56,7 @@ export function createRemapDeps(
     journal: new RemapJournal(parts.storage.tableOf(TABLES.remapJournal)),
     leases: new LeaseStore(parts.storage.tableOf(TABLES.leases)),
     audit: new TableRemapAudit(parts.storage.tableOf(TABLES.remapJournal)),
-    leaseMs: REMAP_LEASE_MS,
+    leaseMs: config.remap.leaseMs,
     placeholderWaitMs: 60_000,
     log: (line) => backgroundLogger().warn(line),
     ...overrides,

@@ -24,10 +24,11 @@ const updates: Array<{ id: string; changes: Record<string, unknown> }> = [];
 
 function startHost(port: number, publicBaseUrl: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "test/local-host/fixtures/host-child.ts"], {
+    const child = spawn(process.execPath, ["--import", "tsx", "dev/local-host/child.ts"], {
       env: { ...process.env, BRIDGE_PORT: String(port), PUBLIC_BASE_URL: publicBaseUrl },
       cwd: process.cwd(),
-      stdio: ["ignore", "pipe", "pipe"],
+      // stdin stays open while this test runs: the host exits when it closes.
+      stdio: ["pipe", "pipe", "pipe"],
     });
     children.push(child);
     let out = "";

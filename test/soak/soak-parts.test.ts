@@ -1,5 +1,6 @@
 // The soak's own parts: the emulators' fault schedule (what it answers and what it records), the Retry-After
-// check that must catch a client sending too early, the seeded randomness, and an on-disk Azurite's restart.
+// check that must catch a client sending too early, the access and licence checks, the seeded randomness, and
+// an on-disk Azurite's restart.
 import { request } from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TableClient } from "@azure/data-tables";
@@ -11,7 +12,10 @@ import {
   type RunningService,
 } from "../../dev/sandbox/https-service.js";
 import { startAzurite } from "../../dev/sandbox/azurite.js";
-import { insideRetryAfter, RETRY_AFTER_GRACE_MS } from "../../dev/soak/invariants.js";
+import { INVARIANTS, insideRetryAfter, RETRY_AFTER_GRACE_MS, type InvariantContext } from "../../dev/soak/invariants.js";
+import { Tenant } from "../../dev/sandbox/tenant.js";
+import { DataverseOrg } from "../../dev/sandbox/dataverse/index.js";
+import { DYNAMICS_SALES_SKU, SANDBOX_ACCESS, SANDBOX_GROUPS, sandboxAccessRules, seedAccess, seededAccessIds } from "../../dev/sandbox/seed-access.js";
 import { Rng } from "../../dev/soak/random.js";
 import { testTls } from "../support/tls.js";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -83,6 +87,37 @@ describe("the Retry-After invariant", () => {
     const problems = insideRetryAfter("Dataverse", [throttled, early], (r) => r.caller);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain("within the 2 s Retry-After");
+  });
+});
+
+describe("the access and licence checks", () => {
+  const check = (name: string, world: unknown) =>
+    INVARIANTS.find((i) => i.name === name)!.check({ world, quietRun: undefined } as unknown as InvariantContext);
+
+  it("want a rule-group member in the rule's unit with exactly its managed roles and teams, whatever else they hold", async () => {
+    const tenant = await Tenant.create();
+    const org = new DataverseOrg(tenant, "soak");
+    seedAccess(tenant, [org], []);
+    const world = { sandbox: { tenant }, org, accessRules: sandboxAccessRules(), licenceSkus: [DYNAMICS_SALES_SKU], placeholders: [] };
+    const user = tenant.directory.addUser({ userPrincipalName: "person0001@contoso.com", assignedLicenses: [{ skuId: DYNAMICS_SALES_SKU, disabledPlans: [] }] });
+    tenant.directory.addGroupMember(SANDBOX_GROUPS.sales.id, user.id);
+    const record = org.addSystemUser({ domainname: user.userPrincipalName, azureactivedirectoryobjectid: user.id });
+    const name = "Dataverse access matches the rules";
+    expect(await check(name, world)).toEqual([
+      expect.stringMatching(/^person0001@contoso.com \(Dynamics Sales\): unit is .*, expected Sales; managed roles are \[\], expected \[basic user, salesperson\]; managed teams are \[\], expected \[sales team\]$/),
+    ]);
+    const ids = seededAccessIds(org);
+    org.setFields(record.systemuserid, { _businessunitid_value: ids.units[SANDBOX_ACCESS.units.sales]! });
+    org.assignRoles(record.systemuserid, [SANDBOX_ACCESS.roles.salesperson, SANDBOX_ACCESS.roles.basicUser, "Auditor"]);
+    org.addTeamMembers(ids.teams[SANDBOX_ACCESS.teams.sales]!, [record.systemuserid]);
+    expect(await check(name, world)).toEqual([]);
+    // Left the group: the managed roles and team must go (the unit and the unmanaged role may stay).
+    tenant.directory.removeGroupMember(SANDBOX_GROUPS.sales.id, user.id);
+    expect(await check(name, world)).toEqual([expect.stringContaining("(no rule group): managed roles are [basic user, salesperson], expected []; managed teams are [sales team], expected []")]);
+    // Unlicensed: out of scope, so an enabled record is a violation of the mapping, and access is not checked.
+    tenant.directory.removeLicense(user.id, DYNAMICS_SALES_SKU);
+    expect(await check(name, world)).toEqual([]);
+    expect(await check("Dataverse matches the directory", world)).toEqual([expect.stringContaining("unlicensed): record")]);
   });
 });
 

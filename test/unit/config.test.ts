@@ -55,6 +55,12 @@ describe("configuration", () => {
     expect(problemsOf({ ...valid, SYNC_DISABLE_THRESHOLD: "150%" })[0]).toMatch(/^SYNC_DISABLE_THRESHOLD/);
   });
 
+  it("reads the remap lease in seconds, 120 unless set, from 10 seconds", () => {
+    expect(loadConfig(valid).remap.leaseMs).toBe(120_000);
+    expect(loadConfig({ ...valid, REMAP_LEASE_SECONDS: "30" }).remap.leaseMs).toBe(30_000);
+    for (const bad of ["5", "0", "30s", "-30"]) expect(problemsOf({ ...valid, REMAP_LEASE_SECONDS: bad })[0]).toMatch(/^REMAP_LEASE_SECONDS/);
+  });
+
   it("treats a loopback authority and vault as non-Microsoft hosts", () => {
     const config = loadConfig({ ...valid, AZURE_AUTHORITY_HOST: "https://127.0.0.1:4443", KEY_VAULT_URL: "https://127.0.0.1:4444" });
     expect(config.isMicrosoftAuthority).toBe(false);
@@ -110,7 +116,7 @@ describe("configuration", () => {
       "ACCESS_REMOVAL_THRESHOLD", "ACCESS_RULES", "SYNC_LICENSE_SKUS",
       "ADMIN_ROLE", "API_AUDIENCE", "APP_CLIENT_ID", "CALLER_PROVISIONING", "APP_CREDENTIAL_SECRET_NAME", "AZURE_AUTHORITY_HOST", "AZURE_CLIENT_ID",
       "AZURE_TENANT_ID", "AzureWebJobsStorage", "DATAVERSE_ORGS", "DATAVERSE_URLS", "GRAPH_BASE_URL", "KEY_VAULT_URL", "NOTIFICATION_CLIENT_STATE_SECRET_NAME",
-      "NOTIFICATION_URL", "ONPREM_CA_BUNDLE_SECRET_NAME", "PUBLIC_BASE_URL", "REMAP_PLACEHOLDER_USERS", "SYNC_ATTRIBUTE_MAP", "SYNC_DISABLE_THRESHOLD", "SYNC_DRY_RUN", "SYNC_IDENTITY",
+      "NOTIFICATION_URL", "ONPREM_CA_BUNDLE_SECRET_NAME", "PUBLIC_BASE_URL", "REMAP_LEASE_SECONDS", "REMAP_PLACEHOLDER_USERS", "SYNC_ATTRIBUTE_MAP", "SYNC_DISABLE_THRESHOLD", "SYNC_DRY_RUN", "SYNC_IDENTITY",
       "SYNC_SCHEDULE", "SYNC_SCOPE_GROUP_IDS", "TOKEN_CALLERS", "TRUSTED_PROXY_HOPS",
     ].sort());
   });
