@@ -131,7 +131,8 @@ export class FaultInjector {
 /** The moments a request could be the middle of (a remap step during a bulk job may be the job's or a sync's). */
 function momentsOf(service: Service, req: IncomingMessage, body: string, placeholders: readonly string[], bulk: boolean): KillMoment[] {
   const url = req.url ?? "";
-  if (service === "graph") return url.includes("/users/delta") && url.includes("skiptoken") ? ["delta page"] : [];
+  // A full round lists /users; an incremental one follows users/delta: either continuation is "a page".
+  if (service === "graph") return /\/users(\/delta)?\?/.test(url) && url.toLowerCase().includes("skiptoken") ? ["delta page"] : [];
   if (req.method === "GET") return [];
   const lower = body.toLowerCase();
   if (placeholders.some((p) => lower.includes(p.toLowerCase()))) return bulk ? ["bulk job", "remap step"] : ["remap step"];
