@@ -101,16 +101,7 @@ it("a duplicate delivery leaves items another delivery is remapping pending, and
 }, 120_000);
 
 it("a user still busy after the last retry is recorded as failed, so the job ends", async () => {
-  const dir = env.sandbox.tenant.directory;
-  const org = env.sandbox.dataverse[0]!.org;
-  const u = dir.addUser({ userPrincipalName: "held@contoso.com" });
-  const rec = org.addSystemUser({ domainname: u.userPrincipalName, azureactivedirectoryobjectid: u.id });
-  dir.updateUser(u.id, { userPrincipalName: "held@fabrikam.com" });
-  const sent: BulkMessage[] = [];
-  const bridge = testBridge();
-  const deps = { ...bridge.remapDeps(), enqueue: async (m: BulkMessage) => void sent.push(m) };
-  const { jobId } = await startBulkJob({ selection: { items: [{ user: rec.systemuserid, newDomainName: "held@fabrikam.com" }] }, dryRun: false, requestedBy: "test" }, deps);
-  await processBulkMessage({ kind: "plan", jobId }, deps);
+  const { org, rec, deps, jobId } = await plannedDomainMove("held");
   // Someone else's remap of this user holds its lease all along.
   const key = userLeaseKey(org.url.toLowerCase(), rec.systemuserid);
   expect((await deps.leases.acquire(key, "other", 600_000, "other-operation")).acquired).toBe(true);
@@ -128,15 +119,8 @@ it("a user still busy after the last retry is recorded as failed, so the job end
 }, 60_000);
 
 it("a user whose earlier remap is parked (stuck until their restore) fails at once: the job ends rather than waiting", async () => {
+  const { org, rec, deps, jobId, sent, user: u } = await plannedDomainMove("parked");
   const dir = env.sandbox.tenant.directory;
-  const org = env.sandbox.dataverse[0]!.org;
-  const u = dir.addUser({ userPrincipalName: "parked@contoso.com" });
-  const rec = org.addSystemUser({ domainname: u.userPrincipalName, azureactivedirectoryobjectid: u.id });
-  dir.updateUser(u.id, { userPrincipalName: "parked@fabrikam.com" });
-  const sent: BulkMessage[] = [];
-  const deps = { ...testBridge().remapDeps(), enqueue: async (m: BulkMessage) => void sent.push(m) };
-  const { jobId } = await startBulkJob({ selection: { items: [{ user: rec.systemuserid, newDomainName: "parked@fabrikam.com" }] }, dryRun: false, requestedBy: "test" }, deps);
-  await processBulkMessage({ kind: "plan", jobId }, deps);
   // Found by the chaos soak (seed 424242): an earlier remap of this user is open and stuck.
   await deps.journal.create({
     operationId: "0f0f0f0f-0000-4000-8000-000000000001", org: org.url.toLowerCase(), systemUserId: rec.systemuserid,
@@ -151,3 +135,17 @@ it("a user whose earlier remap is parked (stuck until their restore) fails at on
   expect(job.finishedAt).toBeDefined();
   expect(sent).toEqual([]);
 }, 60_000);
+
+/** A user whose UPN moved from contoso.com to fabrikam.com, and a planned one-item bulk job for them (its queue captured). */
+async function plannedDomainMove(name: string) {
+  const dir = env.sandbox.tenant.directory;
+  const org = env.sandbox.dataverse[0]!.org;
+  const u = dir.addUser({ userPrincipalName: `${name}@contoso.com` });
+  const rec = org.addSystemUser({ domainname: u.userPrincipalName, azureactivedirectoryobjectid: u.id });
+  dir.updateUser(u.id, { userPrincipalName: `${name}@fabrikam.com` });
+  const sent: BulkMessage[] = [];
+  const deps = { ...testBridge().remapDeps(), enqueue: async (m: BulkMessage) => void sent.push(m) };
+  const { jobId } = await startBulkJob({ selection: { items: [{ user: rec.systemuserid, newDomainName: `${name}@fabrikam.com` }] }, dryRun: false, requestedBy: "test" }, deps);
+  await processBulkMessage({ kind: "plan", jobId }, deps);
+  return { org, rec, deps, jobId, sent, user: u };
+}
