@@ -3,7 +3,7 @@ import type { Bridge } from "../shared/bridge.js";
 import { BodyTooLargeError, readBodyBytes } from "../shared/http/json-body.js";
 import { unknownQueryParameters, unknownQueryText } from "../shared/http/query.js";
 import { parseForm } from "../shared/tokens/form.js";
-import { requestSource } from "../shared/tokens/auth-failures.js";
+import { requestSource } from "../shared/http/auth-failures.js";
 import { issueToken, refuseUnparsed } from "../shared/tokens/issue-token.js";
 import { isOAuthError, NO_STORE_HEADERS, OAuthError, oauthErrorResponse } from "../shared/tokens/oauth-errors.js";
 import { bridge } from "./bridge.js";

@@ -54,7 +54,7 @@ export const OAUTH_ERROR_CODES = [
 
 /** Codes of problem+json answers built directly (no error thrown): problem(status, detail, { code }). */
 export const ANSWER_CODES = [
-  "internal", "console_not_built", "invalid_validation_token", "not_ready", "notifications_unavailable", "unreadable_body",
+  "internal", "console_not_built", "invalid_validation_token", "not_ready", "notifications_unavailable", "unreadable_body", "too_many_refusals",
 ] as const;
 
 export type RequestErrorCode = (typeof REQUEST_ERROR_CODES)[number];

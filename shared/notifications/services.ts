@@ -9,6 +9,7 @@ import type { GraphSubscriptions } from "./graph-subscriptions.js";
 import type { NotificationMessage } from "./messages.js";
 import { SubscriptionManager, SubscriptionSet } from "./subscription-manager.js";
 import { SubscriptionStore } from "./subscription-store.js";
+import { SlowRefusals } from "../http/slow-refusals.js";
 import { backgroundLogger } from "../telemetry/logger.js";
 
 export interface NotificationServices {
@@ -21,6 +22,10 @@ export interface NotificationServices {
   syncRuns: Pick<SyncRuns, "start">;
   subscriptions: Pick<SubscriptionManager, "ensure" | "handleLifecycle">;
   log(message: string): void;
+  /** Refused webhook requests, slowed per source once they keep coming. */
+  refusals: Pick<SlowRefusals, "refused">;
+  /** TRUSTED_PROXY_HOPS: where in X-Forwarded-For a request's source is read. */
+  trustedProxyHops: number;
 }
 
 /** `debouncer`: options of the sync debouncer (tests shorten its window). */
@@ -44,6 +49,8 @@ export function createNotificationServices(
     syncRuns: parts.syncRuns,
     subscriptions: subscriptionsOf(config, parts, readClientState),
     log: (message) => backgroundLogger().info(message),
+    refusals: new SlowRefusals(),
+    trustedProxyHops: config.trustedProxyHops,
   };
 }
 

@@ -51,6 +51,7 @@ export const PROBLEM_TYPES: Record<string, ProblemType> = {
   unsupported_media_type: { status: 415, meaning: "the body is not application/json" },
   idempotency_key_reused: { status: 422, meaning: "this Idempotency-Key was used with a different body (never replayed)" },
   not_in_directory: { status: 422, meaning: "the new domainname is not a user in the directory" },
+  too_many_refusals: { status: 429, meaning: "this source's requests to the webhook keep being refused; answered after a pause until Retry-After" },
   internal: { status: 500, meaning: "an unexpected error; the host log has the details" },
   dataverse_error: { status: 502, meaning: "the org refused or failed the request; `detail` names its error" },
   graph_unavailable: { status: 502, meaning: "Microsoft Graph failed or refused the request" },

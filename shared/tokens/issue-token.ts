@@ -4,7 +4,7 @@
 import { describeError, isAppError } from "../errors/app-error.js";
 import type { TokenCaller } from "../config/token-callers.js";
 import { auditLogLine, prepareAudit, type AuditSink } from "./audit.js";
-import type { AuthFailureThrottle } from "./auth-failures.js";
+import type { AuthFailureThrottle } from "../http/auth-failures.js";
 import { claimedClientId, type ClientAuthenticator } from "./client-auth.js";
 import { CALLER_IDENTITY_RESERVED } from "./caller-tokens.js";
 import type { CachedToken } from "./dataverse-token-cache.js";

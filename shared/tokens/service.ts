@@ -8,7 +8,7 @@ import { TABLES, type Storage } from "../state/storage.js";
 import { TableAuditSink } from "./audit.js";
 import { ClientAuthenticator } from "./client-auth.js";
 import { CallerActivityLog } from "./activity.js";
-import { AuthFailureThrottle, TableFailureCounter } from "./auth-failures.js";
+import { AuthFailureThrottle, TableFailureCounter } from "../http/auth-failures.js";
 import { CallerTokens } from "./caller-tokens.js";
 import type { DataverseTokenCache } from "./dataverse-token-cache.js";
 import type { IssueTokenDeps } from "./issue-token.js";

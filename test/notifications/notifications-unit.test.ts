@@ -12,6 +12,7 @@ import { handleNotificationMessage } from "../../shared/notifications/worker.js"
 import { SubscriptionManager } from "../../shared/notifications/subscription-manager.js";
 import type { GraphSubscriptionInfo, NewSubscription, SubscriptionsPort } from "../../shared/notifications/graph-subscriptions.js";
 import type { StoredSubscription } from "../../shared/notifications/subscription-store.js";
+import { SlowRefusals } from "../../shared/http/slow-refusals.js";
 import { callHandler } from "../support/bridge-env.js";
 
 const SECRET = "s3cret-client-state-value";
@@ -33,6 +34,8 @@ function fakeDeps(overrides: Partial<NotificationServices> = {}) {
     },
     enqueue: vi.fn(async (m: unknown) => { enqueued.push(m); }),
     log: (m: string) => logs.push(m),
+    refusals: new SlowRefusals({ perSource: 1_000_000, windowMs: 60_000, holdMs: 0, maxHeld: 1 }) as Pick<SlowRefusals, "refused">,
+    trustedProxyHops: 1,
     ...overrides,
   };
   return { deps, requested, enqueued, logs };
@@ -205,6 +208,79 @@ describe("POST /api/notifications", () => {
       const response = await post(deps, body, { headers: { "content-type": "application/json" } });
       expect([202, 400, 413]).toContain(response.status);
     }), { numRuns: 300 });
+  });
+});
+
+describe("POST /api/notifications: a source that keeps being refused is slowed, a valid delivery never", () => {
+  const NESTED = `{"value":${"[".repeat(5_000)}${"]".repeat(5_000)}}`;
+  const json = { "content-type": "application/json" };
+  const from = (address: string, sent?: string) => ({ ...json, "x-forwarded-for": sent ? `${sent}, ${address}` : address });
+  const slowed = (options: Partial<ConstructorParameters<typeof SlowRefusals>[0]> = {}) =>
+    new SlowRefusals({ perSource: 3, windowMs: 60_000, holdMs: 1_500, maxHeld: 8, ...options });
+
+  it("answers the budget's refusals at once, then holds each further one and answers 429 with Retry-After", async () => {
+    const refusals = slowed();
+    const { deps } = fakeDeps({ refusals });
+    for (let i = 0; i < 3; i++) expect((await post(deps, NESTED, { headers: from("203.0.113.7") })).status).toBe(400);
+    const started = performance.now();
+    const held = post(deps, NESTED, { headers: from("203.0.113.7") });
+    await vi.waitFor(() => expect(refusals.holding).toBe(1));
+    const response = await held;
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1_400);
+    expect(response.status).toBe(429);
+    expect(response.body).toMatchObject({ type: "urn:identity-bridge:problem:too_many_refusals" });
+    expect(Number(response.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+  });
+
+  it("serves a delivery with our clientState at once while the same source's refusals are held", async () => {
+    const refusals = slowed();
+    const { deps, requested } = fakeDeps({ refusals });
+    for (let i = 0; i < 3; i++) await post(deps, NESTED, { headers: from("203.0.113.7") });
+    const held = post(deps, NESTED, { headers: from("203.0.113.7") });
+    await vi.waitFor(() => expect(refusals.holding).toBe(1));
+    expect((await post(deps, { value: [change(SECRET)] }, { headers: from("203.0.113.7") })).status).toBe(202);
+    expect(refusals.holding).toBe(1); // the refused one is still waiting
+    expect(requested).toHaveLength(ORGS.length);
+    expect((await held).status).toBe(429);
+  });
+
+  it("counts per source as the trusted front end saw it: another source is unaffected, a client-written entry changes nothing", async () => {
+    const refusals = slowed({ holdMs: 30_000 });
+    const { deps } = fakeDeps({ refusals });
+    for (let i = 0; i < 3; i++) await post(deps, NESTED, { headers: from("203.0.113.7", `10.0.0.${i}`) });
+    void post(deps, NESTED, { headers: from("203.0.113.7", "10.0.0.99") });
+    await vi.waitFor(() => expect(refusals.holding).toBe(1));
+    expect((await post(deps, NESTED, { headers: from("198.51.100.9") })).status).toBe(400);
+    expect(refusals.holding).toBe(1);
+  });
+
+  it("counts deliveries that carry nothing trusted (a wrong clientState) as refusals, still answered 202 within the budget", async () => {
+    const refusals = slowed({ holdMs: 10 });
+    const { deps } = fakeDeps({ refusals });
+    const forged = { value: [change("guess")] };
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await post(deps, forged, { headers: from("203.0.113.7") })).status);
+    expect(statuses).toEqual([202, 202, 202, 429]);
+    expect(deps.debouncer.request).not.toHaveBeenCalled();
+  });
+
+  it("counts validation handshakes too: a flood of them is slowed like refusals", async () => {
+    const refusals = slowed({ holdMs: 10 });
+    const { deps } = fakeDeps({ refusals });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await post(deps, "x".repeat(1024), { query: { validationToken: "abc" }, headers: from("203.0.113.7") })).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+  });
+
+  it("holds at most maxHeld answers at once; past that a refusal is answered without a pause", async () => {
+    const refusals = slowed({ holdMs: 30_000, maxHeld: 2 });
+    const { deps } = fakeDeps({ refusals });
+    for (let i = 0; i < 3; i++) await post(deps, NESTED, { headers: from("203.0.113.7") });
+    void post(deps, NESTED, { headers: from("203.0.113.7") });
+    void post(deps, NESTED, { headers: from("203.0.113.7") });
+    await vi.waitFor(() => expect(refusals.holding).toBe(2));
+    expect((await post(deps, NESTED, { headers: from("203.0.113.7") })).status).toBe(429);
+    expect(refusals.holding).toBe(2);
   });
 });
 

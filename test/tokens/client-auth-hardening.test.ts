@@ -123,7 +123,7 @@ describe("failed client authentications", () => {
   });
 
   it("counts across instances: a second instance throttles after its first failure once the global count is over", async () => {
-    const { AuthFailureThrottle, TableFailureCounter } = await import("../../shared/tokens/auth-failures.js");
+    const { AuthFailureThrottle, TableFailureCounter } = await import("../../shared/http/auth-failures.js");
     const { TABLES } = await import("../../shared/state/storage.js");
     const { storage } = (await import("../support/test-bridge.js")).testBridge();
     const counter = () => new TableFailureCounter(() => storage.table(TABLES.authFailures));
@@ -141,7 +141,7 @@ describe("failed client authentications", () => {
 
 describe("the request's source", () => {
   it("is the entry the trusted proxies wrote, never one the client chose", async () => {
-    const { requestSource } = await import("../../shared/tokens/auth-failures.js");
+    const { requestSource } = await import("../../shared/http/auth-failures.js");
     expect(requestSource("1.2.3.4, 203.0.113.5")).toBe("203.0.113.5"); // the client's own entry is to the left
     expect(requestSource("1.2.3.4, 203.0.113.5:51234")).toBe("203.0.113.5");
     expect(requestSource("[2001:db8::1]:443")).toBe("2001:db8::1");

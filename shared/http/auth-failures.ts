@@ -1,12 +1,14 @@
-// Throttling of failed token requests (issue #11 item 8, issue #19 item 1), across every instance. It never
-// refuses a valid credential: the endpoint checks credentials first (in memory: cached vault secrets, cached
-// keys) and serves whoever authenticates, whatever its source's failure count. What the throttle limits is what
-// FAILED attempts cost us: each one is counted in a per-minute row in Table storage (optimistic concurrency,
-// like the jti store), keyed by (claimed client id, source) and by source, and audited. Once a key is over its
-// limit, this instance stops counting and auditing that key's failures until the window ends (one audit row says
-// it was throttled) and answers them 429 with Retry-After: no storage write, no audit row, no vault read.
-// Refused at once rather than delayed: a held answer would keep a connection and a worker slot per attempt,
-// costing us more than the attacker. Another instance learns of the block on its own next failure for that key.
+// Throttling of failed attempts on the routes that authenticate their senders themselves (issue #11 item 8, issue
+// #19 item 1). It never refuses a valid credential: each route checks credentials first (in memory where it can)
+// and serves whoever authenticates, whatever its source's failure count. What the throttle limits is what FAILED
+// attempts cost us, per (claimed client id, source) and per source.
+// On /api/token, failures are counted in a per-minute row in Table storage (TableFailureCounter, optimistic
+// concurrency, like the jti store) so the limit holds across instances, and audited. Once a key is over its limit,
+// this instance stops counting and auditing that key's failures until the window ends (one audit row says it was
+// throttled) and answers them 429 with Retry-After: no storage write, no audit row, no vault read. Refused at once
+// rather than delayed there: a held answer would keep a connection and a worker slot per attempt, costing us more
+// than a small form costs. Another instance learns of the block on its own next failure for that key.
+// The Graph webhook counts in memory (MemoryFailureCounter) and holds its answers instead (slow-refusals.ts).
 import { createHash } from "node:crypto";
 import type { TableClient } from "@azure/data-tables";
 import { upstreamStatus } from "../errors/app-error.js";
@@ -97,6 +99,29 @@ export class AuthFailureThrottle {
     const keys = [{ key: `src|${source}`, limit: this.limits.perSource }];
     if (claimedId) keys.push({ key: `id|${claimedId.slice(0, MAX_ID_CHARS)}|src|${source}`, limit: this.limits.perClientAndSource });
     return keys;
+  }
+}
+
+/**
+ * Counters kept by this instance alone (the Graph webhook: what is guarded is this instance's CPU, and a storage
+ * write per refused body would be a cost of its own). At most `maxKeys` keys: past that, with every key still in
+ * its window, a new key counts as over its limit — only failures are counted, so that slows refusals and never
+ * a request that authenticates.
+ */
+export class MemoryFailureCounter implements FailureCounter {
+  private readonly counts = new Map<string, { windowStart: number; count: number }>();
+
+  constructor(private readonly maxKeys = 10_000) {}
+
+  async increment(key: string, windowStart: number): Promise<number> {
+    const entry = this.counts.get(key);
+    if (entry?.windowStart === windowStart) return ++entry.count;
+    if (!entry && this.counts.size >= this.maxKeys) {
+      for (const [k, e] of this.counts) if (e.windowStart < windowStart) this.counts.delete(k);
+      if (this.counts.size >= this.maxKeys) return Number.MAX_SAFE_INTEGER;
+    }
+    this.counts.set(key, { windowStart, count: 1 });
+    return 1;
   }
 }
 
