@@ -1,9 +1,9 @@
 // What `bridge access` (every org's ACCESS_RULES resolved, or each rule's problem with its fix) and `bridge user <id>`
 // (the directory user beside each org's record, what a sync would do, and their access beside what the rules
 // would change) print; the commands are in commands/admin.ts.
-import type { Access, RunReport, UserLookup } from "../client/admin-api.js";
+import type { Access, UserLookup } from "../client/admin-api.js";
+import { accessChangeText } from "../client/people.js";
 
-type AccessChange = NonNullable<RunReport["changes"][number]["access"]>;
 type Named = { name?: string; id?: string; problem?: string };
 
 const named = (n: Named) => (n.problem ? `${n.name ?? "?"} — PROBLEM: ${n.problem}` : `${n.name ?? "(not managed by a rule)"}${n.id ? ` [${n.id}]` : ""}`);
@@ -25,19 +25,6 @@ export function accessLines(access: Access): string[] {
     if (org.problems.length) lines.push(`  ${org.problems.length} problem(s); a rule with a problem never takes access away:`, ...org.problems.map((p) => `    - ${p}`));
   }
   return lines;
-}
-
-/** A change by name: the unit old → new, roles and teams added (+) and removed (−). */
-export function accessChangeText(change: AccessChange): string {
-  const parts: string[] = [];
-  if (change.businessUnit) parts.push(`business unit: ${change.businessUnit.old} → ${change.businessUnit.new}`);
-  const list = (label: string, names: readonly string[] | undefined, sign: string) => { if (names?.length) parts.push(`${label}: ${names.map((n) => sign + n).join(", ")}`); };
-  list("roles", change.rolesAdded, "+");
-  list("roles", change.rolesRemoved, "−");
-  list("roles lost in the move", change.rolesLostInMove, "−");
-  list("teams", change.teamsAdded, "+");
-  list("teams", change.teamsRemoved, "−");
-  return parts.join("; ");
 }
 
 export function userLines(lookup: UserLookup): string[] {

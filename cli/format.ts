@@ -1,7 +1,6 @@
 // Human-readable lines for the CLI: people by name and logon first, ids after them (all of them with --json).
 import type { BulkJob, RunReport } from "../client/admin-api.js";
-import { personOf, personText } from "../client/people.js";
-import { accessChangeText } from "./access.js";
+import { accessChangeText, accessOutcomeText, personOf, personText } from "../client/people.js";
 
 type Change = RunReport["changes"][number];
 
@@ -13,7 +12,8 @@ function columnsText(c: Change): string {
 }
 
 export function changeLine(c: Change): string {
-  const access = c.access ? `${accessChangeText(c.access)}${c.accessOutcome ? ` (access ${c.accessOutcome}${c.accessError ? `: ${c.accessError.code ?? ""} ${c.accessError.message}` : ""})` : ""}` : "";
+  const outcome = accessOutcomeText(c);
+  const access = c.access ? `${accessChangeText(c.access)}${outcome ? ` (access ${outcome})` : ""}` : "";
   const columns = columnsText(c);
   const changed = columns && access ? `${columns}; access: ${access}` : columns || access;
   const details = [changed, c.reason ? `(${c.reason})` : "", c.error ? `error ${c.error.code ?? ""}: ${c.error.message}` : ""].filter(Boolean).join(" ");

@@ -3,6 +3,7 @@
 import type { RunReport } from "./admin-api.js";
 
 export type ChangeEntry = RunReport["changes"][number];
+export type AccessChange = NonNullable<ChangeEntry["access"]>;
 
 export interface PersonView {
   name?: string;
@@ -35,7 +36,26 @@ export function personMatches(p: PersonView, search: string): boolean {
   return !needle || [p.name, p.logon, p.objectId, p.systemUserId].some((v) => v?.toLowerCase().includes(needle));
 }
 
-const CSV_HEADERS = ["action", "displayName", "logon", "outcome", "reason", "columns", "error", "objectId", "systemUserId"];
+/** A change by name: the unit old → new, roles and teams added (+) and removed (−). */
+export function accessChangeText(change: AccessChange): string {
+  const parts: string[] = [];
+  if (change.businessUnit) parts.push(`business unit: ${change.businessUnit.old} → ${change.businessUnit.new}`);
+  const list = (label: string, names: readonly string[] | undefined, sign: string) => { if (names?.length) parts.push(`${label}: ${names.map((n) => sign + n).join(", ")}`); };
+  list("roles", change.rolesAdded, "+");
+  list("roles", change.rolesRemoved, "−");
+  list("roles lost in the move", change.rolesLostInMove, "−");
+  list("teams", change.teamsAdded, "+");
+  list("teams", change.teamsRemoved, "−");
+  return parts.join("; ");
+}
+
+/** The access write's outcome when it differs from the entry's, with its error: "failed: code message". */
+export function accessOutcomeText(c: ChangeEntry): string | undefined {
+  if (!c.accessOutcome) return undefined;
+  return c.accessError ? `${c.accessOutcome}: ${`${c.accessError.code ?? ""} ${c.accessError.message}`.trim()}` : c.accessOutcome;
+}
+
+const CSV_HEADERS = ["action", "displayName", "logon", "outcome", "reason", "columns", "access", "accessOutcome", "error", "objectId", "systemUserId"];
 
 /** One CSV field: quoted when needed; a leading = + - @ is neutralised so a spreadsheet never runs it as a formula. */
 function csvField(value: string | undefined): string {
@@ -50,7 +70,8 @@ export function changesCsv(changes: readonly ChangeEntry[]): string {
     const p = personOf(c);
     const columns = (c.columns ?? []).map((col) => `${col.column}: ${col.old ?? ""} -> ${col.new ?? ""}`).join("; ");
     const error = c.error ? `${c.error.code ?? ""} ${c.error.message}`.trim() : undefined;
-    return [c.action, p.name, p.logon, c.outcome, c.reason, columns, error, p.objectId, p.systemUserId];
+    const access = c.access ? accessChangeText(c.access) : undefined;
+    return [c.action, p.name, p.logon, c.outcome, c.reason, columns, access, accessOutcomeText(c), error, p.objectId, p.systemUserId];
   });
   return [CSV_HEADERS, ...rows].map((row) => row.map(csvField).join(",")).join("\r\n") + "\r\n";
 }

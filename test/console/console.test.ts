@@ -127,7 +127,7 @@ describe.runIf(existsSync(CHROMIUM))("admin console in Chromium", () => {
     expect(download.suggestedFilename()).toBe(`run-${runId}.csv`);
     const csv = readFileSync((await download.path())!, "utf8");
     const lines = csv.trimEnd().split("\r\n");
-    expect(lines[0]).toBe("action,displayName,logon,outcome,reason,columns,error,objectId,systemUserId");
+    expect(lines[0]).toBe("action,displayName,logon,outcome,reason,columns,access,accessOutcome,error,objectId,systemUserId");
     expect(lines).toHaveLength(2);
     expect(lines[1]).toContain(`,${user.userPrincipalName},`);
     expect(lines[1]).toContain(user.id);
