@@ -21,7 +21,9 @@ export interface SlowRefusalOptions {
   maxHeld: number;
 }
 
-export const WEBHOOK_REFUSALS: SlowRefusalOptions = { perSource: 20, windowMs: 60_000, holdMs: 2_000, maxHeld: 512 };
+/** 1 s: a closed-loop flood sends a body a second per connection, and even a held answer stays well inside the 3 s
+ * Graph allows a delivery (a clientState rotation makes Graph's own deliveries untrusted for a while). */
+export const WEBHOOK_REFUSALS: SlowRefusalOptions = { perSource: 20, windowMs: 60_000, holdMs: 1_000, maxHeld: 512 };
 
 export class SlowRefusals {
   private readonly throttle: AuthFailureThrottle;

@@ -152,7 +152,7 @@ const OPERATIONS: Operation[] = [
       200: { description: "the validationToken echoed (subscription validation)", contentType: "text/plain" },
       202: { description: "accepted; syncs are queued" },
       400: problem("malformed body (not JSON, a repeated key, nesting deeper than 8, a string over 8 KiB, over 1000 items in one array or object) or validationToken"), 413: problem("body over 256 KiB"),
-      429: { ...problem("this source's requests keep being refused (more than 20 a minute): answered after a 2 s pause; a delivery with our clientState is always served"), headers: ["Retry-After"] }, 503: { ...problem("could not be recorded; Graph redelivers"), headers: ["Retry-After"] },
+      429: { ...problem("this source's requests keep being refused (more than 20 a minute): answered after a 1 s pause; a delivery with our clientState is always served"), headers: ["Retry-After"] }, 503: { ...problem("could not be recorded; Graph redelivers"), headers: ["Retry-After"] },
     } },
 ];
 

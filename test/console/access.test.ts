@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import { SANDBOX_ACCESS, SANDBOX_GROUPS, sandboxAccessRules } from "../../dev/sandbox/seed-access.js";
-import { accessibilityViolations, CHROMIUM, screenshot, startConsoleHarness, type ConsoleHarness } from "./browser.js";
+import { accessibilityViolations, CHROMIUM, screenshot, signIn, startConsoleHarness, type ConsoleHarness } from "./browser.js";
 
 let h: ConsoleHarness;
 let page: Page;
@@ -27,9 +27,7 @@ async function expectAccessible(name: string): Promise<void> {
 
 describe.runIf(existsSync(CHROMIUM))("console: access", () => {
   it("the Access page: every rule resolved with its ids, or the problem with its fix", async () => {
-    await page.goto(`${h.base}/api/console/access`);
-    await page.getByRole("button", { name: "Sign in with Microsoft Entra ID" }).click();
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, `${h.base}/api/console/access`);
     await page.getByRole("link", { name: "Access" }).click();
     const section = page.getByRole("region", { name: `Access in ${h.env.sandbox.dataverse[0]!.url}` });
     await section.waitFor();

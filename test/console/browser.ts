@@ -51,6 +51,21 @@ export async function startConsoleHarness(options: SandboxOptions & { env?: Reco
   };
 }
 
+/**
+ * Signs in through the sandbox's Entra: opens `url`, starts the console's sign-in, waits for the authorize page
+ * (the console's own "Sign in with …" button must not be clicked twice while the redirect is under way), picks
+ * `account` when given, and submits. Returns the authorize request's URL.
+ */
+export async function signIn(page: Page, url: string, account?: RegExp): Promise<URL> {
+  await page.goto(url);
+  await page.getByRole("button", { name: "Sign in with Microsoft Entra ID" }).click();
+  await page.waitForURL(/\/oauth2\/v2\.0\/authorize/);
+  const authorize = new URL(page.url());
+  if (account) await page.getByLabel(account).check();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  return authorize;
+}
+
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }

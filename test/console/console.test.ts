@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrowserContext, Page } from "playwright-core";
-import { accessibilityViolations, CHROMIUM, screenshot, startConsoleHarness, type ConsoleHarness } from "./browser.js";
+import { accessibilityViolations, CHROMIUM, screenshot, signIn, startConsoleHarness, type ConsoleHarness } from "./browser.js";
 import { waitFor } from "../support/wait-for.js";
 
 const USERS = 1_100;
@@ -54,11 +54,8 @@ describe.runIf(existsSync(CHROMIUM))("admin console in Chromium", () => {
   });
 
   it("signs the admin in with Entra (authorization code + PKCE) and shows the overview", async () => {
-    await page.goto(`${h.base}/api/console/`);
-    await page.getByRole("button", { name: "Sign in with Microsoft Entra ID" }).click();
-    await page.waitForURL(/\/oauth2\/v2\.0\/authorize/);
-    expect(new URL(page.url()).searchParams.get("code_challenge_method")).toBe("S256");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    const authorize = await signIn(page, `${h.base}/api/console/`);
+    expect(authorize.searchParams.get("code_challenge_method")).toBe("S256");
     await page.getByRole("heading", { name: "Organizations" }).waitFor();
     await page.getByText("Demo Admin").waitFor();
     expect(await page.locator("article.card").count()).toBe(1);
@@ -214,10 +211,7 @@ describe.runIf(existsSync(CHROMIUM))("admin console in Chromium", () => {
   it("an account without the admin role is told so", async () => {
     const other = await h.browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 700 } });
     const reader = await other.newPage();
-    await reader.goto(`${h.base}/api/console/`);
-    await reader.getByRole("button", { name: "Sign in with Microsoft Entra ID" }).click();
-    await reader.getByLabel(/Demo Reader/).check();
-    await reader.getByRole("button", { name: "Sign in" }).click();
+    await signIn(reader, `${h.base}/api/console/`, /Demo Reader/);
     await reader.getByRole("alert").waitFor();
     expect(await reader.getByRole("alert").innerText()).toContain("lacks the Bridge.Admin app role");
     await reader.screenshot({ path: "test-artifacts/console/12-no-admin-role.png" });
