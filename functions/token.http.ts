@@ -19,8 +19,11 @@ export function tokenHandler(source: () => Bridge) {
 
 export const token = tokenHandler(bridge);
 
+/** The answer's headers, the same object for every issuance (the host only reads them). */
+const ISSUED_HEADERS: Readonly<Record<string, string>> = Object.freeze({ ...NO_STORE_HEADERS, "content-type": JSON_UTF8 });
+
 async function issue(root: Bridge, request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const log = (line: string) => context.log(line);
+  const log: (line: string) => void = context.log.bind(context);
   try {
     const deps = root.tokens.service;
     const source = requestSource(request.headers.get("x-forwarded-for"), root.config.trustedProxyHops);
@@ -35,7 +38,7 @@ async function issue(root: Bridge, request: HttpRequest, context: InvocationCont
       assertionAudiences: [`${origin}/api/token`, origin, `${origin}/`],
       log,
     }, deps);
-    return { status: 200, jsonBody: result, headers: { ...NO_STORE_HEADERS, "content-type": JSON_UTF8 } };
+    return { status: 200, jsonBody: result, headers: ISSUED_HEADERS };
   } catch (error) {
     if (isOAuthError(error)) return errorResponse(error);
     context.error(`token endpoint failure: ${errorMessage(error)}`);

@@ -7,6 +7,8 @@ import { acceptedQueryParameters } from "../openapi/document.js";
 
 /** The request's query parameters its route does not take (none for a route outside the document). */
 export function unknownQueryParameters(request: Pick<HttpRequest, "method" | "url">): string[] {
+  // No query string, nothing to refuse: the usual request (every token request) parses no URL here.
+  if (!request.url.includes("?")) return [];
   const url = new URL(request.url);
   const accepted = acceptedQueryParameters(request.method, url.pathname);
   if (!accepted) return [];

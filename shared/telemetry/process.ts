@@ -2,7 +2,7 @@
 // (trace.setGlobalTracerProvider, metrics.setGlobalMeterProvider, the Functions worker's invocation hooks), so
 // what the bridge remembers about them belongs to the process, not to a bridge: two bridges in one process (a
 // test's and the adapters') export through the same providers. Everything else lives in shared/bridge.ts.
-import type { Counter, Gauge, Histogram, MeterProvider, Span } from "@opentelemetry/api";
+import type { Counter, Gauge, Histogram, MeterProvider } from "@opentelemetry/api";
 import type functionsInstrumentationModule from "@azure/functions-opentelemetry-instrumentation";
 import type { TelemetryTarget } from "../config/telemetry-settings.js";
 
@@ -21,8 +21,6 @@ class ProcessTelemetry {
   functionsHooks: InstanceType<typeof functionsInstrumentationModule.AzureFunctionsInstrumentationESM> | undefined;
   /** Metric instruments of the MeterProvider installed now (metrics.ts); rebuilt when another is installed. */
   instruments: { provider: MeterProvider; byKey: Map<string, Counter | Histogram | Gauge> } | undefined;
-  /** Each token request's span, found through its progress record (telemetry/tokens.ts). */
-  readonly issuing = new WeakMap<object, Span>();
 }
 
 export const processTelemetry = new ProcessTelemetry();

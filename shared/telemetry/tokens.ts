@@ -2,11 +2,10 @@
 // audit) carrying the step's duration; tokens issued per caller and org, refusals per caller and reason, audit
 // write failures. The token endpoint is the hot path (thousands a second): the span is not made the active
 // context and the steps are events, not child spans, which keeps telemetry within its 10 % budget (bench:token).
-import { SpanStatusCode, trace } from "@opentelemetry/api";
+import { SpanStatusCode, trace, type Span } from "@opentelemetry/api";
 import { isOAuthError } from "../tokens/oauth-errors.js";
 import { recordMetric } from "./metrics.js";
 import { SPANS, TELEMETRY_SCOPE } from "./names.js";
-import { processTelemetry } from "./process.js";
 
 interface IssuanceProgress {
   caller?: string;
@@ -19,7 +18,7 @@ export async function tokenIssuance<T>(progress: IssuanceProgress, issue: () => 
   const span = trace.getTracer(TELEMETRY_SCOPE).startSpan(SPANS.tokenIssue);
   // A span that is not recorded (telemetry off, or not sampled) gets no steps and no attributes built for it.
   const recording = span.isRecording();
-  if (recording) issuing.set(progress, span);
+  if (recording) (progress as Traced)[ISSUE_SPAN] = span;
   try {
     const result = await issue();
     if (recording) span.setAttributes({ "bridge.caller": progress.caller ?? "unknown", "bridge.org": progress.target ?? "" });
@@ -40,33 +39,46 @@ export async function tokenIssuance<T>(progress: IssuanceProgress, issue: () => 
   }
 }
 
-/** Each request's span, found through its progress record (no context switch: see above); process-wide, see process.ts. */
-const issuing = processTelemetry.issuing;
+/**
+ * Each request's span rides on its progress record under a private symbol (no context switch: see above). Not a
+ * WeakMap keyed by the record: one ephemeron per request is work for every garbage collection.
+ */
+const ISSUE_SPAN = Symbol("bridge.tokens.issueSpan");
+interface Traced { [ISSUE_SPAN]?: Span }
 
 /**
  * One step of the issuance as an event on its span, with the step's duration and outcome. Chained, not awaited in
  * an async wrapper: one promise per step instead of two (the token endpoint's promises are its hot path's cost).
  */
-export function tokenStep<T>(progress: object, step: "client_auth" | "cache" | "audit", run: () => Promise<T>): Promise<T> {
-  const span = issuing.get(progress);
+export function tokenStep<T>(progress: object, step: TokenStepName, run: () => Promise<T>): Promise<T> {
+  const span = (progress as Traced)[ISSUE_SPAN];
   if (!span?.isRecording()) return run();
   const started = performance.now();
-  const event = (outcome: "ok" | "error") =>
-    span.addEvent(`${SPANS.tokenIssue}.${step}`, { "bridge.step": step, "bridge.outcome": outcome, "bridge.durationMs": Math.round((performance.now() - started) * 100) / 100 });
   let running: Promise<T>;
   try {
     running = run();
   } catch (error) {
-    event("error");
+    stepEvent(span, step, "error", started);
     return Promise.reject(error as Error);
   }
   return running.then((result) => {
-    event("ok");
+    stepEvent(span, step, "ok", started);
     return result;
   }, (error: unknown) => {
-    event("error");
+    stepEvent(span, step, "error", started);
     throw error;
   });
+}
+
+type TokenStepName = "client_auth" | "cache" | "audit";
+
+/** Event names built once, not per step of every request. */
+const STEP_EVENTS: Record<TokenStepName, string> = {
+  client_auth: `${SPANS.tokenIssue}.client_auth`, cache: `${SPANS.tokenIssue}.cache`, audit: `${SPANS.tokenIssue}.audit`,
+};
+
+function stepEvent(span: Span, step: TokenStepName, outcome: "ok" | "error", started: number): void {
+  span.addEvent(STEP_EVENTS[step], { "bridge.step": step, "bridge.outcome": outcome, "bridge.durationMs": Math.round((performance.now() - started) * 100) / 100 });
 }
 
 export function tokenAuditFailed(): void {

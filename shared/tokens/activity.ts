@@ -27,6 +27,6 @@ export class CallerActivityLog {
 
   /** An audit sink that also notes activity once the row is stored. */
   wrap(sink: AuditSink): AuditSink {
-    return { record: async (entry) => { await sink.record(entry); this.note(entry.record); } };
+    return { record: (entry) => sink.record(entry).then(() => this.note(entry.record)) };
   }
 }

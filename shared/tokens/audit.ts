@@ -31,9 +31,16 @@ export interface AuditSink {
 
 type AuditTable = Pick<TableClient, "submitTransaction" | "createEntity">;
 
+/** A record waiting for its write, with its promise's settlers (no closure of its own per record). */
 interface Pending {
   text: string;
-  done: (error?: unknown) => void;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+function settle(pending: Pending, error?: unknown): void {
+  if (error === undefined) pending.resolve();
+  else pending.reject(error);
 }
 
 /**
@@ -55,7 +62,7 @@ export class TableAuditSink implements AuditSink {
   record({ ownerDay, text }: PreparedAudit): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const list = this.queued.get(ownerDay);
-      const pending = { text, done: (error?: unknown) => (error === undefined ? resolve() : reject(error)) };
+      const pending: Pending = { text, resolve, reject };
       if (list) list.push(pending);
       else this.queued.set(ownerDay, [pending]);
       this.schedule(ownerDay);
@@ -79,7 +86,7 @@ export class TableAuditSink implements AuditSink {
     const stamp = `${new Date().toISOString()}_${randomUUID()}`;
     const { chunks, taken } = packTransaction(list.map((p) => p.text), partitionKey, (i) => `${stamp}_${i}`);
     // Cannot happen (records are bounded by MAX_RECORD_CHARS), but a record that fits nowhere must not stall the rest.
-    if (taken === 0) list.shift()!.done(new Error("audit record does not fit in an entity"));
+    if (taken === 0) settle(list.shift()!, new Error("audit record does not fit in an entity"));
     const batch = list.splice(0, taken);
     if (list.length === 0) this.queued.delete(ownerDay);
     if (batch.length === 0) return void (this.queued.has(ownerDay) && this.schedule(ownerDay));
@@ -96,13 +103,13 @@ export class TableAuditSink implements AuditSink {
   private async commit(chunks: AuditChunk[], batch: Pending[], partitionKey: string): Promise<void> {
     try {
       await this.submit(chunks.map((c) => c.entity));
-      for (const p of batch) p.done();
+      for (const p of batch) p.resolve();
     } catch (error) {
-      if (batch.length === 1) return batch[0]!.done(error ?? new Error("audit write failed"));
+      if (batch.length === 1) return settle(batch[0]!, error ?? new Error("audit write failed"));
       // A transaction fails as a whole: retry each record alone so only a record that really can't be stored fails.
       for (const p of batch) {
         const single = packTransaction([p.text], partitionKey, () => `${new Date().toISOString()}_${randomUUID()}`);
-        await this.submit(single.chunks.map((c) => c.entity)).then(() => p.done(), (rowError: unknown) => p.done(rowError ?? new Error("audit write failed")));
+        await this.submit(single.chunks.map((c) => c.entity)).then(() => p.resolve(), (rowError: unknown) => settle(p, rowError ?? new Error("audit write failed")));
       }
     }
   }

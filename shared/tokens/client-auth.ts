@@ -50,19 +50,29 @@ interface BasicCredentials {
 
 /** RFC 6749 §2.3.1: id and secret are form-urlencoded before base64. Undefined when no Basic header. */
 export function parseBasic(authorization: string | undefined): BasicCredentials | undefined {
-  if (!authorization || !/^basic\s/i.test(authorization)) return undefined;
-  const refuse = () => new OAuthError("invalid_client", CLIENT_AUTH_FAILED, { reason: "malformed_basic", viaAuthorizationHeader: true });
+  if (!authorization || !BASIC_SCHEME.test(authorization)) return undefined;
   const encoded = authorization.slice(6).trim();
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) throw refuse();
+  if (!BASE64.test(encoded)) throw malformedBasic();
   const decoded = Buffer.from(encoded, "base64").toString("utf8");
   const colon = decoded.indexOf(":");
-  if (colon < 0) throw refuse();
+  if (colon < 0) throw malformedBasic();
   try {
-    const decode = (s: string) => decodeURIComponent(s.replace(/\+/g, " "));
-    return { clientId: decode(decoded.slice(0, colon)), secret: decode(decoded.slice(colon + 1)) };
+    return { clientId: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
   } catch {
-    throw refuse();
+    throw malformedBasic();
   }
+}
+
+const BASIC_SCHEME = /^basic\s/i;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+/** Parsed on every secret caller's request (twice: the claim, then authentication), so no closures per call. */
+function malformedBasic(): OAuthError {
+  return new OAuthError("invalid_client", CLIENT_AUTH_FAILED, { reason: "malformed_basic", viaAuthorizationHeader: true });
+}
+
+/** application/x-www-form-urlencoded decoding; a value with neither `%` nor `+` (the usual id) is itself. */
+function formDecode(value: string): string {
+  return value.includes("%") || value.includes("+") ? decodeURIComponent(value.replace(/\+/g, " ")) : value;
 }
 
 /** Who the request claims to be, before authentication (for the audit of refusals). */
@@ -111,14 +121,14 @@ export class ClientAuthenticator {
   }
 
   private async checkSecret(clientId: string, presented: string, viaAuthorizationHeader: boolean): Promise<TokenCaller> {
-    const refuse = (reason: string) => new OAuthError("invalid_client", CLIENT_AUTH_FAILED, { reason, viaAuthorizationHeader });
     const caller = this.deps.policy.callerById(clientId);
     const usable = caller?.auth === "secret" && caller.secretName ? caller : undefined;
     // The stored secret comes from the vault cache (its TTL bounds how long a rotated secret takes to apply);
     // a wrong secret never triggers an extra vault read, so both failure paths cost the same.
     const expected = usable ? await this.secretDigest(usable.secretName!) : DECOY_DIGEST;
     if (timingSafeEqual(expected, digest(presented)) && usable) return usable;
-    throw refuse(!caller ? "unknown_client" : usable ? "wrong_secret" : "auth_method_not_allowed");
+    const reason = !caller ? "unknown_client" : usable ? "wrong_secret" : "auth_method_not_allowed";
+    throw new OAuthError("invalid_client", CLIENT_AUTH_FAILED, { reason, viaAuthorizationHeader });
   }
 
   /** The stored secret's digest, kept per vault version: a correct secret costs one hash, never a vault call. */

@@ -33,8 +33,6 @@ export class CallerPolicy {
    * `invalid_target` (token exchange, RFC 8693 §2.2.2).
    */
   resolveTarget(caller: TokenCaller, grant: Grant, target: { resource: string[]; scope?: string; audience?: string[] }): string {
-    const code = grant === "token_exchange" ? "invalid_target" : "invalid_scope";
-    const refuse = (description: string, reason: string) => new OAuthError(code, description, { reason });
     const candidates = new Set<string>();
     for (const resource of target.resource) {
       if (!isAbsoluteUrl(resource) || resource.includes("#")) {
@@ -45,7 +43,7 @@ export class CallerPolicy {
     if (target.scope !== undefined) {
       const scopes = target.scope.split(" ").filter(Boolean);
       if (scopes.length !== 1 || !scopes[0]!.endsWith("/.default")) {
-        throw refuse("scope must be exactly one <org URL>/.default", "bad_scope");
+        throw targetRefusal(grant, "scope must be exactly one <org URL>/.default", "bad_scope");
       }
       candidates.add(normalizeOrgUrl(scopes[0]!.slice(0, -"/.default".length)));
     }
@@ -57,19 +55,20 @@ export class CallerPolicy {
       }
       candidates.add(org);
     }
-    if (candidates.size === 0) throw refuse("name the org with resource=<org URL> or scope=<org URL>/.default", "no_target");
-    if (candidates.size > 1) throw refuse("the request names more than one org; ask for one at a time", "many_targets");
-    const org = [...candidates][0]!;
-    if (!this.orgs.has(org) || !caller.resources.includes(org)) throw refuse("the caller may not have a token for this resource", "target_not_allowed");
+    if (candidates.size === 0) throw targetRefusal(grant, "name the org with resource=<org URL> or scope=<org URL>/.default", "no_target");
+    if (candidates.size > 1) throw targetRefusal(grant, "the request names more than one org; ask for one at a time", "many_targets");
+    const org = candidates.values().next().value!;
+    if (!this.orgs.has(org) || !caller.resources.includes(org)) throw targetRefusal(grant, "the caller may not have a token for this resource", "target_not_allowed");
     return org;
   }
 }
 
+/** `invalid_scope` (client credentials) or `invalid_target` (token exchange); built only when refusing. */
+function targetRefusal(grant: Grant, description: string, reason: string): OAuthError {
+  return new OAuthError(grant === "token_exchange" ? "invalid_target" : "invalid_scope", description, { reason });
+}
+
 
 function isAbsoluteUrl(value: string): boolean {
-  try {
-    return Boolean(new URL(value).protocol);
-  } catch {
-    return false;
-  }
+  return URL.canParse(value);
 }
