@@ -1,7 +1,7 @@
 // Client authentication for client_credentials (RFC 6749 §2.3, RFC 7523 §2.2): client_secret_basic,
 // client_secret_post (secrets in Key Vault, compared in constant time) and private_key_jwt (signature by the
 // caller's registered PEM key or JWKS, iss = sub = client id, aud = this endpoint, short exp, one-time jti).
-import { createHash, createPublicKey, randomBytes, timingSafeEqual, type KeyObject } from "node:crypto";
+import { createHash, createPublicKey, hash, randomBytes, timingSafeEqual, type KeyObject } from "node:crypto";
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from "jose";
 import { isAnswerable } from "../errors/app-error.js";
 import type { TokenCaller } from "../config/token-callers.js";
@@ -204,5 +204,6 @@ export class ClientAuthenticator {
 
 /** Secrets are compared as digests of their exact bytes, in constant time; hashing first hides the length too. */
 function digest(secret: string): Buffer {
-  return createHash("sha256").update(secret, "utf8").digest();
+  // One-shot hashing (UTF-8, as before): no Hash object per request.
+  return hash("sha256", secret, "buffer");
 }

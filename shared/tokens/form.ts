@@ -16,10 +16,13 @@ export function parseForm(body: string): TokenForm {
 
 /** The parameter's value; undefined when absent or empty (RFC 6749 §3.1: empty = omitted). */
 export function single(form: TokenForm, name: string): string | undefined {
-  const values = form.get(name)?.filter((v) => v !== "");
-  if (!values || values.length === 0) return undefined;
-  if (values.length > 1) throw new OAuthError("invalid_request", `the ${name} parameter appears more than once`, { reason: "duplicate_parameter" });
-  return values[0];
+  const values = form.get(name);
+  if (!values) return undefined;
+  // Read several times per request: the usual one value is checked without building a filtered copy.
+  if (values.length === 1) return values[0] === "" ? undefined : values[0];
+  const given = values.filter((v) => v !== "");
+  if (given.length > 1) throw new OAuthError("invalid_request", `the ${name} parameter appears more than once`, { reason: "duplicate_parameter" });
+  return given[0];
 }
 
 export function many(form: TokenForm, name: string): string[] {
