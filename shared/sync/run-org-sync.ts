@@ -344,7 +344,9 @@ class OrgSyncRun {
     for (const action of planned.remaps) applied.entries.push(await this.applyRemap(action));
     await this.its.pending.queue(planned.disables);
     await deps.recordChanges([...applied.entries, ...planned.others]);
-    await this.its.access?.touch(changes.flatMap((c) => (c.kind === "upsert" ? [{ objectId: c.user.id, anchor: changeKey(c, this.settings.identity) }] : [])), createdBy(applied.entries));
+    const created = createdBy(applied.entries);
+    await this.its.access?.touch(changes.flatMap((c) => (c.kind === "upsert" ? [{ objectId: c.user.id, anchor: changeKey(c, this.settings.identity) }] : [])), created);
+    this.its.access?.grantCreated(created, this.its.source.index, this.abortSignal);
     return { failed: this.failedOf(changes, applied.entries), matchedElsewise: planned.matchedElsewise };
   }
 
