@@ -171,8 +171,11 @@ export class OrgAccessRun {
   private readonly kept = new Set<string>();
   /** Created users planned as their page was applied (anchor keys): the round's end plans them no more. */
   private readonly plannedEarly = new Set<string>();
-  /** Their writes, one page after another beside the round, and what they came to. */
-  private early: Promise<AccessOutcome> = Promise.resolve({ entries: [], failed: [] });
+  /**
+   * Their writes, a page's at a time beside the round (the org's limiter bounds them with the sync's own): each
+   * on its own, so one waiting to retry holds up no other.
+   */
+  private readonly early: Array<Promise<AccessOutcome>> = [];
 
   private constructor(
     /** The run's tally (its report in progress): it counts the entries the run records from `finish`. */
@@ -235,8 +238,8 @@ export class OrgAccessRun {
    * Grants the access of users whose record this run has just created (`anchors`, found in `index`) now rather
    * than at the round's end. A new record holds nothing (the root unit, no roles, no teams), so its plan only
    * adds: no removal is written before the threshold is weighed at the round's end, and the removals it weighs
-   * are the same. The writes go one page after another while the round goes on; `finish` waits for them and
-   * reports them. Nothing is granted early on a dry run or when applying an approved run.
+   * are the same. The writes go while the round goes on; `finish` waits for them and reports them. Nothing is
+   * granted early on a dry run or when applying an approved run.
    */
   grantCreated(anchors: readonly string[], index: KnownRecords, signal?: AbortSignal): void {
     if (this.report.dryRun || this.approval) return;
@@ -251,9 +254,10 @@ export class OrgAccessRun {
       }
     }
     if (planned.length === 0) return;
-    this.early = this.early.then(async (done) => joined(done, await this.apply(planned, signal)));
+    const writes = this.apply(planned, signal);
     // A failure surfaces when `finish` awaits the writes, never as an unhandled rejection meanwhile.
-    this.early.catch(() => undefined);
+    writes.catch(() => undefined);
+    this.early.push(writes);
   }
 
   /**
@@ -263,7 +267,7 @@ export class OrgAccessRun {
   async finish(index: KnownRecords, excluded: ReadonlySet<string>, base: (removals: number) => Promise<number>, signal?: AbortSignal): Promise<AccessOutcome> {
     const candidates = await this.candidates(index, signal);
     const planned = await this.plan(candidates.filter((c) => !excluded.has(c.systemUserId) && !this.plannedEarly.has(c.objectId)), signal);
-    const early = await this.early;
+    const early = (await Promise.all(this.early)).reduce(joined, { entries: [], failed: [] });
     const removals = planned.reduce((n, p) => n + p.plan.removals, 0);
     const check = describeDisableThreshold(removals, removals > 0 ? await base(removals) : 0, this.settings.threshold);
     if (check.exceeded && !this.approval) {
