@@ -244,10 +244,13 @@ export class OrgAccessRun {
   grantCreated(anchors: readonly string[], index: KnownRecords, signal?: AbortSignal): void {
     if (this.report.dryRun || this.approval) return;
     const planned: Planned[] = [];
+    const empty = emptyAccess(this.model);
     for (const anchor of anchors) {
       const record = index.byObjectId(objectIdKey(anchor));
       for (const candidate of record ? eligible([record]) : []) {
-        const plan = planAccess(this.model, this.memberships.get(candidate.objectId) ?? new Set(), emptyAccess(this.model));
+        const groups = this.memberships.get(candidate.objectId);
+        // In no rule group, a record holding nothing is given nothing: no plan to make.
+        const plan = groups ? planAccess(this.model, groups, empty) : undefined;
         if (plan && plan.removals > 0) continue; // none by construction; were there any, the round's end weighs them
         this.plannedEarly.add(candidate.objectId);
         if (plan) planned.push({ ...candidate, plan });
