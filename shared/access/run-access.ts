@@ -257,7 +257,8 @@ export class OrgAccessRun {
       }
     }
     if (planned.length === 0) return;
-    const writes = this.apply(planned, signal);
+    // In the background: the round's own writes, which its next page waits for, go first.
+    const writes = this.apply(planned, signal, true);
     // A failure surfaces when `finish` awaits the writes, never as an unhandled rejection meanwhile.
     writes.catch(() => undefined);
     this.early.push(writes);
@@ -327,12 +328,12 @@ export class OrgAccessRun {
     return out;
   }
 
-  private async apply(planned: readonly Planned[], signal?: AbortSignal): Promise<AccessOutcome> {
+  private async apply(planned: readonly Planned[], signal?: AbortSignal, background = false): Promise<AccessOutcome> {
     if (this.report.dryRun) {
       return { entries: planned.map((p) => entryOf(p, "planned")), failed: [] };
     }
     const writes: AccessWrite[] = planned.map((p) => ({ systemUserId: p.systemUserId, plan: p.plan }));
-    const results = await this.deps.access.applyAccess(writes, signal);
+    const results = await this.deps.access.applyAccess(writes, signal, background);
     const entries: ChangeEntry[] = [];
     const failed: string[] = [];
     const at = (this.deps.now?.() ?? new Date()).toISOString();
