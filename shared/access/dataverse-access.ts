@@ -47,8 +47,8 @@ export interface AccessOrgPort {
    * online, activedirectoryguid on-premises), each with its anchor: finding a record and reading its access in one.
    */
   readAccessByAnchor(anchors: readonly string[], anchor: string, signal?: AbortSignal): Promise<Array<CurrentAccess & { anchor: string }>>;
-  /** One result per write, in order. */
-  applyAccess(writes: readonly AccessWrite[], signal?: AbortSignal): Promise<AccessWriteResult[]>;
+  /** One result per write, in order; `background`: the requests wait behind the org's others for a slot. */
+  applyAccess(writes: readonly AccessWrite[], signal?: AbortSignal, background?: boolean): Promise<AccessWriteResult[]>;
 }
 
 /** Ids per `In` read (GUIDs cost ~45 URL characters each: well within the URL budget). */
@@ -120,7 +120,7 @@ export class DataverseAccess implements AccessOrgPort {
     return read.flat();
   }
 
-  async applyAccess(writes: readonly AccessWrite[], signal?: AbortSignal): Promise<AccessWriteResult[]> {
+  async applyAccess(writes: readonly AccessWrite[], signal?: AbortSignal, background = false): Promise<AccessWriteResult[]> {
     const requests = writes.map((w) => this.requestsOf(w));
     const results: AccessWriteResult[] = writes.map(() => ({ ok: true }));
     const batches: number[][] = [];
@@ -134,7 +134,7 @@ export class DataverseAccess implements AccessOrgPort {
     });
     if (current.length > 0) batches.push(current);
     await Promise.all(batches.map(async (batch) => {
-      const outcome = await this.sendChangeSets(batch.map((i) => requests[i]!), signal);
+      const outcome = await this.sendChangeSets(batch.map((i) => requests[i]!), signal, background);
       batch.forEach((i, j) => { results[i] = outcome[j]!; });
     }));
     return results;
@@ -154,12 +154,12 @@ export class DataverseAccess implements AccessOrgPort {
     return out;
   }
 
-  private async sendChangeSets(changeSets: BatchRequest[][], signal?: AbortSignal): Promise<AccessWriteResult[]> {
+  private async sendChangeSets(changeSets: BatchRequest[][], signal?: AbortSignal, background = false): Promise<AccessWriteResult[]> {
     const encoded = encodeChangeSets(changeSets);
     let res: HttpResponse;
     try {
       res = await this.http.send({
-        kind: "batch", method: "POST", url: "$batch", signal, body: encoded.body,
+        kind: "batch", method: "POST", url: "$batch", signal, body: encoded.body, background,
         headers: { "Content-Type": encoded.contentType, Prefer: "odata.continue-on-error" },
         accept: (s) => s === 200 || s === 400,
       });

@@ -2,7 +2,8 @@
 // direct members and their membership changes since the last run (groups/delta, cursor per org), and collects the
 // users the run touches; at the round's end it reads those users' current access in pages, plans each (pure
 // core), weighs the removals against ACCESS_REMOVAL_THRESHOLD, and writes the moves and associations — or halts
-// for approval, or, on a dry run, only reports. An incremental run's touched users are kept in the org's state
+// for approval, or, on a dry run, only reports. Users whose record the run just created are the exception: they
+// hold nothing yet, so their plans only add, and are written beside the round as their page is applied. An incremental run's touched users are kept in the org's state
 // until their access is applied, so a run cut off loses none; a user whose access write fails is carried forward.
 import { rulesForOrg, type AccessRule } from "../config/access-rules.js";
 import { normalizeOrgUrl } from "../config/org-url.js";
@@ -168,6 +169,13 @@ export class OrgAccessRun {
   private readonly created = new Set<string>();
   /** Ids kept in the org's state (loaded or added by this run): removed once their access is applied. */
   private readonly kept = new Set<string>();
+  /** Created users planned as their page was applied (anchor keys): the round's end plans them no more. */
+  private readonly plannedEarly = new Set<string>();
+  /**
+   * Their writes, a page's at a time beside the round (the org's limiter bounds them with the sync's own): each
+   * on its own, so one waiting to retry holds up no other.
+   */
+  private readonly early: Array<Promise<AccessOutcome>> = [];
 
   private constructor(
     /** The run's tally (its report in progress): it counts the entries the run records from `finish`. */
@@ -227,24 +235,59 @@ export class OrgAccessRun {
   }
 
   /**
+   * Grants the access of users whose record this run has just created (`anchors`, found in `index`) now rather
+   * than at the round's end. A new record holds nothing (the root unit, no roles, no teams), so its plan only
+   * adds: no removal is written before the threshold is weighed at the round's end, and the removals it weighs
+   * are the same. The writes go while the round goes on; `finish` waits for them and reports them. Nothing is
+   * granted early on a dry run or when applying an approved run.
+   */
+  grantCreated(anchors: readonly string[], index: KnownRecords, signal?: AbortSignal): void {
+    if (this.report.dryRun || this.approval) return;
+    const planned: Planned[] = [];
+    const empty = emptyAccess(this.model);
+    for (const anchor of anchors) {
+      const record = index.byObjectId(objectIdKey(anchor));
+      for (const candidate of record ? eligible([record]) : []) {
+        const groups = this.memberships.get(candidate.objectId);
+        // In no rule group, a record holding nothing is given nothing: no plan to make.
+        const plan = groups ? planAccess(this.model, groups, empty) : undefined;
+        if (plan && plan.removals > 0) continue; // none by construction; were there any, the round's end weighs them
+        this.plannedEarly.add(candidate.objectId);
+        if (plan) planned.push({ ...candidate, plan });
+      }
+    }
+    if (planned.length === 0) return;
+    // In the background: the round's own writes, which its next page waits for, go first.
+    const writes = this.apply(planned, signal, true);
+    // A failure surfaces when `finish` awaits the writes, never as an unhandled rejection meanwhile.
+    writes.catch(() => undefined);
+    this.early.push(writes);
+  }
+
+  /**
    * Plans and applies the round's access. `index`: the run's records (every record of the org in a full round);
    * `excluded`: records about to be disabled; `base`: the threshold's base for a share.
    */
   async finish(index: KnownRecords, excluded: ReadonlySet<string>, base: (removals: number) => Promise<number>, signal?: AbortSignal): Promise<AccessOutcome> {
     const candidates = await this.candidates(index, signal);
-    const planned = await this.plan(candidates.filter((c) => !excluded.has(c.systemUserId)), signal);
+    const planned = await this.plan(candidates.filter((c) => !excluded.has(c.systemUserId) && !this.plannedEarly.has(c.objectId)), signal);
+    const early = (await Promise.all(this.early)).reduce(joined, { entries: [], failed: [] });
     const removals = planned.reduce((n, p) => n + p.plan.removals, 0);
     const check = describeDisableThreshold(removals, removals > 0 ? await base(removals) : 0, this.settings.threshold);
     if (check.exceeded && !this.approval) {
-      const message = `${removals} access removals planned, more than ACCESS_REMOVAL_THRESHOLD (${check.limit}): halted before changing anyone's access, approve the run to go on`;
+      const message = `${removals} access removals planned, more than ACCESS_REMOVAL_THRESHOLD (${check.limit}): halted before changing any existing user's access, approve the run to go on`;
       if (!this.report.dryRun) await this.keep(planned.map((p) => p.objectId));
-      return { halt: { removals, limit: check.limit, threshold: check.threshold, message }, entries: planned.map((p) => entryOf(p, "pending-approval")), failed: [] };
+      const entries = [...early.entries, ...planned.map((p) => entryOf(p, "pending-approval"))];
+      return { halt: { removals, limit: check.limit, threshold: check.threshold, message }, entries, failed: this.directoryIdsOf(early.failed) };
     }
-    const outcome = await this.apply(planned, signal);
+    const outcome = joined(early, await this.apply(planned, signal));
     await this.settle(outcome.failed);
-    // Carried forward by Entra object id (the sync reads them from Graph); on-premises only where the run knows it.
-    const failed = outcome.failed.flatMap((anchor) => (this.settings.onPremises ? this.directoryIds.get(anchor) ?? [] : [anchor]));
-    return { ...outcome, failed };
+    return { ...outcome, failed: this.directoryIdsOf(outcome.failed) };
+  }
+
+  /** Carried forward by Entra object id (the sync reads them from Graph); on-premises only where the run knows it. */
+  private directoryIdsOf(anchors: readonly string[]): string[] {
+    return anchors.flatMap((anchor) => (this.settings.onPremises ? this.directoryIds.get(anchor) ?? [] : [anchor]));
   }
 
   /**
@@ -274,7 +317,7 @@ export class OrgAccessRun {
   private async plan(candidates: readonly Candidate[], signal?: AbortSignal): Promise<Planned[]> {
     const isNew = (c: Candidate) => c.systemUserId.startsWith("pending:") || this.created.has(c.objectId);
     const current = await this.deps.access.readAccess(candidates.filter((c) => !isNew(c) && !c.access).map((c) => c.systemUserId), signal);
-    const empty: CurrentAccess = { systemUserId: "", businessUnitId: this.model.rootUnitId, roles: [], teamIds: [], disabled: false, protected: false };
+    const empty = emptyAccess(this.model);
     const out: Planned[] = [];
     for (const candidate of candidates) {
       const access = isNew(candidate) ? empty : candidate.access ?? current.get(candidate.systemUserId);
@@ -285,12 +328,12 @@ export class OrgAccessRun {
     return out;
   }
 
-  private async apply(planned: readonly Planned[], signal?: AbortSignal): Promise<AccessOutcome> {
+  private async apply(planned: readonly Planned[], signal?: AbortSignal, background = false): Promise<AccessOutcome> {
     if (this.report.dryRun) {
       return { entries: planned.map((p) => entryOf(p, "planned")), failed: [] };
     }
     const writes: AccessWrite[] = planned.map((p) => ({ systemUserId: p.systemUserId, plan: p.plan }));
-    const results = await this.deps.access.applyAccess(writes, signal);
+    const results = await this.deps.access.applyAccess(writes, signal, background);
     const entries: ChangeEntry[] = [];
     const failed: string[] = [];
     const at = (this.deps.now?.() ?? new Date()).toISOString();
@@ -325,6 +368,11 @@ export class OrgAccessRun {
     await this.groups.save(this.deps.orgState, this.report.org);
   }
 }
+
+/** What a record the sync has just created holds: the root unit, where it is created, and nothing else. */
+const emptyAccess = (model: AccessModel): CurrentAccess => ({ systemUserId: "", businessUnitId: model.rootUnitId, roles: [], teamIds: [], disabled: false, protected: false });
+
+const joined = (a: AccessOutcome, b: AccessOutcome): AccessOutcome => ({ entries: [...a.entries, ...b.entries], failed: [...a.failed, ...b.failed] });
 
 function entryOf(p: Planned, outcome: NonNullable<ChangeEntry["outcome"]>): ChangeEntry {
   return { objectId: p.objectId, systemUserId: p.systemUserId, action: ACCESS_ACTION, access: p.plan.change, outcome };

@@ -45,6 +45,8 @@ export interface HttpRequest {
   signal?: AbortSignal;
   /** Statuses returned rather than thrown (default: 2xx). */
   accept?: (status: number) => boolean;
+  /** Work that may lag: it waits for a slot behind every other request to the org (AdaptiveLimiter.acquire). */
+  background?: boolean;
 }
 
 export interface HttpResponse {
@@ -127,7 +129,7 @@ export class DataverseHttp {
     const clientRequestId = randomUUID();
     for (;;) {
       await run.begin();
-      const release = await this.throttle.limiter.acquire(request.signal);
+      const release = await this.throttle.limiter.acquire(request.signal, request.background);
       let sent: Sent;
       try {
         sent = await this.sendOnce(request, url, clientRequestId, run.takeForceRefresh());

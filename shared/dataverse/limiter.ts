@@ -19,6 +19,8 @@ export class AdaptiveLimiter {
   private active = 0;
   private successes = 0;
   private readonly waiters: Waiter[] = [];
+  /** Requests that may lag (background work): granted a slot only when no other request waits for one. */
+  private readonly background: Waiter[] = [];
 
   constructor(options: LimiterOptions = {}) {
     this.max = Math.max(1, Math.floor(options.max ?? 16));
@@ -28,15 +30,19 @@ export class AdaptiveLimiter {
 
   get limit(): number { return this.limitValue; }
   get inFlight(): number { return this.active; }
-  get queued(): number { return this.waiters.length; }
+  get queued(): number { return this.waiters.length + this.background.length; }
 
-  /** Waits for a slot; the returned function frees it (calling it twice is harmless). */
-  acquire(signal?: AbortSignal): Promise<() => void> {
+  /**
+   * Waits for a slot; the returned function frees it (calling it twice is harmless). `background`: the request
+   * waits behind every other one, so work that may lag never delays the work waited on.
+   */
+  acquire(signal?: AbortSignal, background = false): Promise<() => void> {
     signal?.throwIfAborted();
+    const queue = background ? this.background : this.waiters;
     return new Promise((resolve, reject) => {
       const onAbort = () => {
-        const i = this.waiters.indexOf(waiter);
-        if (i >= 0) this.waiters.splice(i, 1);
+        const i = queue.indexOf(waiter);
+        if (i >= 0) queue.splice(i, 1);
         reject(signal!.reason);
       };
       const waiter: Waiter = {
@@ -54,7 +60,7 @@ export class AdaptiveLimiter {
         fail: reject,
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.waiters.push(waiter);
+      queue.push(waiter);
       this.pump();
     });
   }
@@ -83,7 +89,7 @@ export class AdaptiveLimiter {
   }
 
   private pump(): void {
-    while (this.active < this.limitValue && this.waiters.length > 0) this.waiters.shift()!.grant();
+    while (this.active < this.limitValue && this.waiters.length + this.background.length > 0) (this.waiters.shift() ?? this.background.shift()!).grant();
   }
 }
 

@@ -45,7 +45,8 @@ import type { RemapPort } from "./remap-port.js";
 import { holdCreatesUnderRemap, type HeldCreates } from "./remap-pending.js";
 import type { ChangeEntry, RecordChanges } from "./run-report.js";
 import type { RunTally } from "./run-tally.js";
-import { OrgAccessRun, type OrgAccessSettings } from "../access/run-access.js";
+import type { OrgAccessSettings } from "../access/run-access.js";
+import { AccessStep } from "../access/access-step.js";
 import type { AccessOrgPort } from "../access/dataverse-access.js";
 import { isRecordGone } from "../dataverse/errors.js";
 
@@ -95,7 +96,7 @@ interface OrgSyncRunState {
   /** Where the delta chain continues; undefined = a new round from its start. */
   link: string | undefined;
   /** The access step, when access rules apply to the org. */
-  access: OrgAccessRun | undefined;
+  access: AccessStep | undefined;
 }
 
 /** One org's run: what it knows lives here, and each step is a method. */
@@ -144,7 +145,7 @@ class OrgSyncRun {
     // The saved members belong to a scoped run over the same groups; a run without scope voids them.
     if (!scope && !tally.dryRun) state.scopeMembers = undefined;
     const access = settings.access?.rules.length && deps.access && deps.groupsDelta
-      ? await OrgAccessRun.open(tally, state, settings.access, { ...deps, access: deps.access, groupsDelta: deps.groupsDelta }, abortSignal)
+      ? AccessStep.open(tally, state, settings.access, { ...deps, access: deps.access, groupsDelta: deps.groupsDelta }, abortSignal)
       : undefined;
     return new OrgSyncRun(tally, settings, deps, abortSignal, { state, retries, pending, source, scope, link, access });
   }
@@ -344,7 +345,8 @@ class OrgSyncRun {
     for (const action of planned.remaps) applied.entries.push(await this.applyRemap(action));
     await this.its.pending.queue(planned.disables);
     await deps.recordChanges([...applied.entries, ...planned.others]);
-    await this.its.access?.touch(changes.flatMap((c) => (c.kind === "upsert" ? [{ objectId: c.user.id, anchor: changeKey(c, this.settings.identity) }] : [])), createdBy(applied.entries));
+    const touched = changes.flatMap((c) => (c.kind === "upsert" ? [{ objectId: c.user.id, anchor: changeKey(c, this.settings.identity) }] : []));
+    await this.its.access?.touch(touched, createdBy(applied.entries), this.its.source.index, this.abortSignal);
     return { failed: this.failedOf(changes, applied.entries), matchedElsewise: planned.matchedElsewise };
   }
 

@@ -1,7 +1,8 @@
 // Access end to end over HTTPS: the sandbox (Entra, Graph, Dataverse with business units, role copies and teams)
 // and Azurite. A user added to a rule group is, after the next incremental run, in the rule's unit with its roles
 // and owner team; removed, they lose the managed access and nothing else; a second run writes nothing; a dry run
-// writes nothing; removals over ACCESS_REMOVAL_THRESHOLD halt until approved; a rule that does not resolve is
+// writes nothing; removals over ACCESS_REMOVAL_THRESHOLD halt until approved (users the run creates get their
+// access all the same: it takes nothing away); a rule that does not resolve is
 // reported and takes nothing away.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startBridgeEnvironment, type BridgeEnvironment } from "../support/bridge-env.js";
@@ -203,6 +204,32 @@ describe("safety", () => {
     const approved = await runs.get(halted.runId);
     expect(approved.state).toBe("succeeded");
     for (const leaver of leavers) expect(accessOf(leaver)).toEqual({ unit: units.service, roles: [], teams: [] });
+    delete process.env.ACCESS_REMOVAL_THRESHOLD;
+  });
+
+  it("a run halted by removals still gives the users it creates their access: a new record holds nothing to take away", async () => {
+    vi.resetModules();
+    process.env.ACCESS_REMOVAL_THRESHOLD = "2";
+    const sellers = [...membersOf(SANDBOX_GROUPS.sales.id)].map((id) => users.find((u) => u.id === id)).filter((u) => u !== undefined && accessOf(u).roles.includes(roles.salesperson));
+    const leavers = sellers.slice(0, 2);
+    expect(leavers).toHaveLength(2);
+    for (const leaver of leavers) directory().removeGroupMember(SANDBOX_GROUPS.sales.id, leaver!.id);
+    const fresh = directory().addUser({ userPrincipalName: "early.seller@contoso.com", givenName: "Early", surname: "Seller" });
+    directory().addGroupMember(SANDBOX_GROUPS.sales.id, fresh.id);
+    const halted = await runSync();
+    expect(halted.state).toBe("halted");
+    // The new user's grant adds only: the removals weighed are the leavers' alone (three each).
+    expect(halted.halt!.access).toMatchObject({ limit: 2, removals: 6 });
+    for (const leaver of leavers) expect(accessOf(leaver!).roles).toContain(roles.salesperson);
+    expect(accessOf(fresh)).toEqual({ unit: units.sales, roles: [roles.basicUser, roles.salesperson], teams: [teams.sales] });
+    expect(entriesOf(halted, fresh)).toEqual([expect.objectContaining({ action: "create", outcome: "applied", access: expect.objectContaining({ businessUnit: { old: rootUnit(), new: units.sales }, teamsAdded: [teams.sales] }) })]);
+
+    const runs = (await import("../support/test-bridge.js")).testBridge().syncRuns;
+    await runs.approve(halted.runId, "test-admin");
+    await runs.execute({ org: halted.org, runId: halted.runId, approved: true });
+    expect((await runs.get(halted.runId)).state).toBe("succeeded");
+    for (const leaver of leavers) expect(accessOf(leaver!).roles).not.toContain(roles.salesperson);
+    expect(accessOf(fresh).roles).toContain(roles.salesperson);
     delete process.env.ACCESS_REMOVAL_THRESHOLD;
   });
 

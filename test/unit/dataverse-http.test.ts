@@ -222,6 +222,34 @@ describe("AdaptiveLimiter", () => {
     expect(limiter.limit).toBe(2);
   });
 
+  it("a background request gets a slot only once no other request waits for one; aborted, it leaves the queue", async () => {
+    const limiter = new AdaptiveLimiter({ initial: 1, max: 1 });
+    const first = await limiter.acquire();
+    const order: string[] = [];
+    const releases: Array<() => void> = [];
+    const take = (name: string, background: boolean) => void limiter.acquire(undefined, background).then((release) => { order.push(name); releases.push(release); });
+    take("background 1", true);
+    take("foreground 1", false);
+    take("background 2", true);
+    take("foreground 2", false);
+    await tick();
+    expect(limiter.queued).toBe(4);
+    first();
+    for (let i = 0; i < 4; i++) {
+      await tick();
+      releases.shift()!();
+    }
+    await tick();
+    expect(order).toEqual(["foreground 1", "foreground 2", "background 1", "background 2"]);
+    const held = await limiter.acquire();
+    const controller = new AbortController();
+    const waiting = limiter.acquire(controller.signal, true);
+    controller.abort(new Error("gone"));
+    await expect(waiting).rejects.toThrow("gone");
+    expect(limiter.queued).toBe(0);
+    held();
+  });
+
   it("a queued acquire can be aborted", async () => {
     const limiter = new AdaptiveLimiter({ initial: 1 });
     await limiter.acquire();
